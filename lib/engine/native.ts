@@ -1,0 +1,112 @@
+// Loads the compiled addon (build/Release/eia_native.node) and declares its raw shape. Everything
+// else in lib/ goes through the typed wrappers in this folder, never through `addon` directly.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface RawModelInfo {
+  path: string; arch: string; name: string; description: string;
+  nLayer: number; nEmbd: number; nVocab: number; nCtxTrain: number; nHead: number; nHeadKv: number;
+  bos: number; eos: number; addBos: boolean; chatTemplate: string; nParams: number; sizeBytes: number;
+}
+
+export interface RawCaptureResult {
+  layers: number[]; data: Float32Array[]; nEmbd: number; nTexts: number; nTokens: Int32Array;
+  offsets?: Float64Array; decodeCalls: number; tokensTotal: number; ms: number; aborted: boolean;
+}
+
+export interface RawStep {
+  seq: Int32Array; token: Int32Array; pieces: string[]; scores: Float32Array; nMonitors: number; done: boolean;
+}
+
+export interface RawSeqResult {
+  tokens: Int32Array; text: string; finishReason: string; nPrompt: number; promptMs: number; genMs: number;
+  scores: Float32Array; nMonitors: number;
+}
+
+export interface RawGenStats {
+  promptMs: number; decodeMs: number; promptTokens: number; decodeTokens: number; decodeCalls: number; uniquePrompts: number;
+}
+
+export interface RawGeneration {
+  step(maxSteps?: number): Promise<RawStep>;
+  results(): RawSeqResult[];
+  stats(): RawGenStats;
+  done(): boolean;
+  abort(): void;
+  dispose(): void;
+}
+
+export interface RawSequenceSpec {
+  prompt: Int32Array;
+  steer?: { layer: number; direction: Float32Array; alpha: number }[];
+  positions?: 'all' | 'prompt' | 'generated';
+  temperature?: number; topK?: number; topP?: number; minP?: number; seed?: number;
+  maxTokens?: number; stop?: string[]; ignoreEog?: boolean;
+}
+
+export interface RawContext {
+  capture(texts: string[] | Int32Array[], opts: { layers: number[]; pool?: string; maxTokens?: number; addSpecial?: boolean }): Promise<RawCaptureResult>;
+  embeddingsPerToken(text: string, opts?: { addSpecial?: boolean }): Promise<{ nTokens: number; data: Float32Array }>;
+  generate(seqs: RawSequenceSpec[], opts?: { monitors?: { layer: number; direction: Float32Array }[] }): RawGeneration;
+  setControlVector(data: Float32Array, ilStart: number, ilEnd: number): void;
+  loadControlVectorFile(path: string, opts?: { strength?: number; layerStart?: number; layerEnd?: number }): void;
+  clearControlVector(): void;
+  abort(): void;
+  busy(): boolean;
+  props(): { nCtx: number; nBatch: number; nSeqMax: number; nThreads: number };
+  free(): void;
+}
+
+export interface RawModel {
+  info(): RawModelInfo;
+  tokenize(text: string, opts?: { addSpecial?: boolean; parseSpecial?: boolean }): Int32Array;
+  detokenize(tokens: ArrayLike<number>, opts?: { removeSpecial?: boolean; unparseSpecial?: boolean }): string;
+  tokenPiece(token: number): string;
+  isEog(token: number): boolean;
+  applyChatTemplate(messages: { role: string; content: string }[], opts?: { addAssistant?: boolean; template?: string }): string;
+  meta(key: string): string | null;
+  createContext(opts?: { nCtx?: number; nBatch?: number; nUbatch?: number; nSeqMax?: number; nThreads?: number; embeddings?: boolean }): Promise<RawContext>;
+  free(): void;
+  isFreed(): boolean;
+}
+
+export interface RawSynthResult {
+  path: string; arch: string; shape: string; type: string; nLayer: number; nEmbd: number; nVocab: number;
+  nHead: number; nHeadKv: number; nFf: number; nCtxTrain: number;
+  plantedNpy?: string; trainJsonl?: string; testJsonl?: string;
+}
+
+export interface Addon {
+  Model: { load(path: string, opts?: { gpuLayers?: number; mmap?: boolean; vocabOnly?: boolean }): Promise<RawModel> };
+  info(): { llamaCommit: string; gpu: string; backends: string[]; devices: string[]; systemInfo: string };
+  setLogLevel(level: number): void;
+  synth(opts: { arch?: string; shape?: string; type?: string; seed?: number; planted?: boolean; out: string }): Promise<RawSynthResult>;
+  writeControlVector(path: string, cv: { modelHint?: string; layers: Record<number, Float32Array> }): void;
+  readControlVector(path: string): { modelHint: string; nEmbd: number; layers: Record<string, Float32Array> };
+}
+
+/** The package root (works from lib/engine/*.ts under vitest and from dist/engine/*.js). */
+export const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+let cached: Addon | null = null;
+
+/** The addon, loaded once. EIA_NATIVE_ADDON overrides the path (e.g. a sanitizer build). */
+export function addon(): Addon {
+  if (cached) return cached;
+  const candidates = [
+    process.env.EIA_NATIVE_ADDON,
+    join(packageRoot, 'build', 'Release', 'eia_native.node'),
+    join(packageRoot, 'build', 'RelWithDebInfo', 'eia_native.node'),
+  ].filter((p): p is string => !!p);
+  const path = candidates.find((p) => existsSync(p));
+  if (!path) {
+    throw new Error(`eia-native's native addon is not built (looked in ${candidates.join(', ')}); run \`npm run build\``);
+  }
+  const require = createRequire(import.meta.url);
+  cached = require(path) as Addon;
+  const level = process.env.EIA_NATIVE_LOG_LEVEL;
+  if (level !== undefined && level !== '') cached.setLogLevel(Number(level));
+  return cached;
+}

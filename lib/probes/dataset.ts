@@ -1,0 +1,178 @@
+// The paper's datasets: contrastive pairs (JSONL), EIA scenarios (JSON) and rubric-scored texts
+// (JSONL). Parsing is strict and every error names the file, the 1-based line and the field, so a
+// hand-edited data file fails loudly instead of silently training a different probe.
+
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createRng } from '../stats/rng.js';
+
+/** One contrastive pair: an empathic and a non-empathic reasoning text for one scenario. */
+export interface ContrastivePair {
+  scenarioId: string;
+  empathicText: string;
+  nonEmpathicText: string;
+  scenarioTitle?: string;
+  sourceModel?: string;
+  /** the generator's run number (a number in the paper's files) */
+  runId?: string | number;
+  generatedAt?: string;
+  format?: string;
+}
+
+/** One EIA scenario with its 0/1/2 rubric. */
+export interface Scenario {
+  id: string;
+  title: string;
+  description: string;
+  objective: string;
+  empathyPressure: string;
+  rubric: { '0': string; '1': string; '2': string };
+}
+
+/** A text with a rubric score (0 ignores the person, 2 sacrifices the task). */
+export interface ScoredText {
+  text: string;
+  score: 0 | 1 | 2;
+  scenario?: string;
+}
+
+type Obj = Record<string, unknown>;
+
+/** Parses JSONL: one object per non-blank line; `each` receives (object, 1-based line). */
+function parseJsonl<T>(text: string, file: string, each: (o: Obj, line: number) => T): T[] {
+  const out: T[] = [];
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const raw = lines[i].trim();
+    if (raw === '') continue;
+    let o: unknown;
+    try { o = JSON.parse(raw); } catch (e) {
+      throw new Error(`${file}:${i + 1}: invalid JSON (${(e as Error).message})`);
+    }
+    if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new Error(`${file}:${i + 1}: expected a JSON object`);
+    out.push(each(o as Obj, i + 1));
+  }
+  return out;
+}
+
+function str(o: Obj, field: string, where: string, required: true): string;
+function str(o: Obj, field: string, where: string, required: false): string | undefined;
+function str(o: Obj, field: string, where: string, required: boolean): string | undefined {
+  const v = o[field];
+  if (v === undefined || v === null) {
+    if (required) throw new Error(`${where}: missing field "${field}"`);
+    return undefined;
+  }
+  if (typeof v !== 'string') throw new Error(`${where}: field "${field}" must be a string, got ${typeof v}`);
+  if (required && v.trim() === '') throw new Error(`${where}: field "${field}" is empty`);
+  return v;
+}
+
+/** Parses contrastive-pair JSONL text; `file` names the source in error messages. */
+export function parsePairs(text: string, file = '<pairs>'): ContrastivePair[] {
+  return parseJsonl(text, file, (o, line) => {
+    const w = `${file}:${line}`;
+    const p: ContrastivePair = {
+      scenarioId: str(o, 'scenario_id', w, true),
+      empathicText: str(o, 'empathic_text', w, true),
+      nonEmpathicText: str(o, 'non_empathic_text', w, true),
+    };
+    const opt: ['scenarioTitle' | 'sourceModel' | 'generatedAt' | 'format', string][] = [
+      ['scenarioTitle', 'scenario_title'], ['sourceModel', 'source_model'], ['generatedAt', 'generated_at'], ['format', 'format'],
+    ];
+    for (const [key, field] of opt) {
+      const v = str(o, field, w, false);
+      if (v !== undefined) p[key] = v;
+    }
+    const run = o.run_id;
+    if (typeof run === 'number' || typeof run === 'string') p.runId = run;
+    else if (run !== undefined && run !== null) throw new Error(`${w}: field "run_id" must be a string or number, got ${typeof run}`);
+    return p;
+  });
+}
+
+/** Reads a contrastive-pair JSONL file (fields scenario_id, empathic_text, non_empathic_text; others optional). */
+export function readPairs(path: string): ContrastivePair[] {
+  return parsePairs(readFileSync(path, 'utf8'), path);
+}
+
+/** Parses the scenarios JSON (an array of scenario objects); errors name the entry index and field. */
+export function parseScenarios(text: string, file = '<scenarios>'): Scenario[] {
+  let arr: unknown;
+  try { arr = JSON.parse(text); } catch (e) { throw new Error(`${file}: invalid JSON (${(e as Error).message})`); }
+  if (!Array.isArray(arr)) throw new Error(`${file}: expected a JSON array of scenarios`);
+  return arr.map((o: unknown, i) => {
+    const w = `${file}: scenario [${i}]`;
+    if (typeof o !== 'object' || o === null) throw new Error(`${w}: expected an object`);
+    const s = o as Obj;
+    const rub = s.rubric;
+    if (typeof rub !== 'object' || rub === null) throw new Error(`${w}: missing field "rubric"`);
+    const r = rub as Obj;
+    return {
+      id: str(s, 'id', w, true),
+      title: str(s, 'title', w, true),
+      description: str(s, 'description', w, true),
+      objective: str(s, 'objective', w, true),
+      empathyPressure: str(s, 'empathy_pressure', w, true),
+      rubric: { '0': str(r, '0', `${w} rubric`, true), '1': str(r, '1', `${w} rubric`, true), '2': str(r, '2', `${w} rubric`, true) },
+    };
+  });
+}
+
+/** Reads the scenarios JSON file. */
+export function readScenarios(path: string): Scenario[] {
+  return parseScenarios(readFileSync(path, 'utf8'), path);
+}
+
+/** Parses scored-text JSONL: `{"text": ..., "score": 0|1|2, "scenario": ...}` per line (scenario optional). */
+export function parseScoredTexts(text: string, file = '<scored texts>'): ScoredText[] {
+  return parseJsonl(text, file, (o, line) => {
+    const w = `${file}:${line}`;
+    const t = str(o, 'text', w, true);
+    const score = o.score;
+    if (score === undefined || score === null) throw new Error(`${w}: missing field "score"`);
+    if (score !== 0 && score !== 1 && score !== 2) throw new Error(`${w}: field "score" must be 0, 1 or 2, got ${JSON.stringify(score)}`);
+    const out: ScoredText = { text: t, score };
+    const sc = str(o, 'scenario', w, false);
+    if (sc !== undefined) out.scenario = sc;
+    return out;
+  });
+}
+
+/** Reads a scored-text JSONL file. */
+export function readScoredTexts(path: string): ScoredText[] {
+  return parseScoredTexts(readFileSync(path, 'utf8'), path);
+}
+
+/**
+ * Seeded train/test split: a Fisher-Yates shuffle (createRng(seed)) picks round(n * testFraction)
+ * test pairs; both halves keep the input order. Same (pairs, fraction, seed) -> same split.
+ */
+export function splitPairs<T>(pairs: readonly T[], testFraction: number, seed: number): { train: T[]; test: T[] } {
+  if (!(testFraction >= 0 && testFraction <= 1)) throw new Error(`testFraction must lie in [0, 1], got ${testFraction}`);
+  const n = pairs.length;
+  const order = Array.from({ length: n }, (_, i) => i);
+  const rng = createRng(seed);
+  for (let i = n - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  const nTest = Math.round(n * testFraction);
+  const isTest = new Uint8Array(n);
+  for (let k = 0; k < nTest; k++) isTest[order[k]] = 1;
+  const train: T[] = [], test: T[] = [];
+  for (let i = 0; i < n; i++) (isTest[i] ? test : train).push(pairs[i]);
+  return { train, test };
+}
+
+/**
+ * Stable sha256 (hex) of a set of pairs: each pair is hashed from its content fields
+ * (scenario id, empathic text, non-empathic text; metadata ignored), the per-pair hashes are
+ * sorted and hashed again. Independent of order, so it identifies the training set itself.
+ */
+export function datasetHash(pairs: readonly ContrastivePair[]): string {
+  const each = pairs.map((p) => createHash('sha256')
+    .update(JSON.stringify([p.scenarioId, p.empathicText, p.nonEmpathicText]), 'utf8').digest('hex'));
+  each.sort();
+  return createHash('sha256').update(`eia-pairs/1\n${each.join('\n')}`, 'utf8').digest('hex');
+}

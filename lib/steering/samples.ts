@@ -1,0 +1,219 @@
+// One record type for steered generations, whoever produced them: eia-native's own samples.jsonl
+// and the paper's raw result files both become SampleRecord[], so scoring has a single input.
+
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+
+/** One steered generation. */
+export interface SampleRecord {
+  /** Model key as used in the tables (e.g. "qwen2.5-7b"). */
+  model: string;
+  /** Block whose output was steered (0-based). */
+  layer: number;
+  /** Scenario id. */
+  scenario: string;
+  /** Steering strength; 0 is the unsteered baseline. */
+  alpha: number;
+  /** Index of the sample within its (model, layer, scenario, alpha) condition. */
+  sample: number;
+  seed?: number;
+  /** Generated text (prompt excluded). */
+  text: string;
+  /** Generated token count, or the generated token ids. */
+  tokens?: number | number[];
+  finish_reason?: string;
+  /** Named durations (e.g. milliseconds per phase). */
+  timings?: Record<string, number>;
+  /** Whatever the online monitor recorded for this generation (opaque here). */
+  monitor?: unknown;
+  /** Probe score of the generated text, used for the dose-response measure. */
+  probe_score?: number;
+}
+
+/** Input formats accepted by readSamples(). */
+export type SampleFormat = 'eia-native' | 'empathy-probes';
+
+/**
+ * Parse eia-native's samples.jsonl: one JSON record per line, blank lines ignored. A torn or
+ * invalid line raises an Error naming the source and 1-based line number.
+ */
+export function parseSamplesJsonl(text: string, source = 'samples.jsonl'): SampleRecord[] {
+  const out: SampleRecord[] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i].replace(/\r$/, '');
+    if (line.trim() === '') continue;
+    const where = `${source}:${i + 1}`;
+    let data: unknown;
+    try {
+      data = JSON.parse(line);
+    } catch (err) {
+      throw new Error(`${where}: invalid JSON (torn or truncated line?): ${(err as Error).message}`);
+    }
+    out.push(validateRecord(data, where));
+  }
+  return out;
+}
+
+/** Read eia-native's samples.jsonl from disk. */
+export function readSamplesJsonl(path: string): SampleRecord[] {
+  return parseSamplesJsonl(readText(path), path);
+}
+
+/** Check one decoded record and copy its known fields; throws naming `where` and the field. */
+export function validateRecord(data: unknown, where: string): SampleRecord {
+  if (!isObject(data)) throw new Error(`${where}: expected a JSON object`);
+  const fail = (msg: string): never => {
+    throw new Error(`${where}: ${msg}`);
+  };
+  const nonEmpty = (k: string): string => {
+    const v = data[k];
+    return typeof v === 'string' && v !== '' ? v : fail(`"${k}" must be a non-empty string, got ${JSON.stringify(v)}`);
+  };
+  const index = (k: string): number => {
+    const v = data[k];
+    return Number.isInteger(v) && (v as number) >= 0 ? (v as number) : fail(`"${k}" must be a non-negative integer, got ${JSON.stringify(v)}`);
+  };
+  const alpha = data.alpha;
+  if (typeof alpha !== 'number' || !Number.isFinite(alpha)) fail(`"alpha" must be a finite number, got ${JSON.stringify(alpha)}`);
+  if (typeof data.text !== 'string') fail(`"text" must be a string, got ${JSON.stringify(data.text)}`);
+  const rec: SampleRecord = {
+    model: nonEmpty('model'),
+    layer: index('layer'),
+    scenario: nonEmpty('scenario'),
+    alpha: alpha as number,
+    sample: index('sample'),
+    text: data.text as string,
+  };
+  if (data.seed !== undefined && data.seed !== null) {
+    if (typeof data.seed !== 'number' || !Number.isFinite(data.seed)) fail(`"seed" must be a number`);
+    rec.seed = data.seed as number;
+  }
+  if (data.tokens !== undefined && data.tokens !== null) {
+    const t = data.tokens;
+    const ok = (typeof t === 'number' && Number.isInteger(t) && t >= 0) || (Array.isArray(t) && t.every((x) => Number.isInteger(x)));
+    if (!ok) fail(`"tokens" must be a token count or an array of token ids`);
+    rec.tokens = t as number | number[];
+  }
+  if (data.finish_reason !== undefined && data.finish_reason !== null) {
+    if (typeof data.finish_reason !== 'string') fail(`"finish_reason" must be a string`);
+    rec.finish_reason = data.finish_reason as string;
+  }
+  if (data.timings !== undefined && data.timings !== null) {
+    const t = data.timings;
+    if (!isObject(t) || !Object.values(t).every((v) => typeof v === 'number')) fail(`"timings" must be an object of numbers`);
+    rec.timings = { ...(t as Record<string, number>) };
+  }
+  if (data.monitor !== undefined) rec.monitor = data.monitor;
+  if (data.probe_score !== undefined && data.probe_score !== null) {
+    if (typeof data.probe_score !== 'number' || !Number.isFinite(data.probe_score)) {
+      fail(`"probe_score" must be a finite number, got ${JSON.stringify(data.probe_score)}`);
+    }
+    rec.probe_score = data.probe_score as number;
+  }
+  return rec;
+}
+
+// The paper's file for Phi-3 carries no model_key; its CSV uses these keys for the Hugging Face ids.
+const EMPATHY_PROBES_MODEL_KEYS: Record<string, string> = {
+  'Qwen/Qwen2.5-7B-Instruct': 'qwen2.5-7b',
+  'cognitivecomputations/dolphin-2.9.4-llama3.1-8b': 'dolphin-llama-3.1-8b',
+  'microsoft/Phi-3-mini-4k-instruct': 'phi-3-mini-4k',
+};
+
+const STEERING_FILE_SUFFIX = '_steering_multilayer.json';
+
+/**
+ * The model key the paper's steering_success_summary.csv uses for one raw file: its `model_key`
+ * when present, else the file-name stem before `_steering_multilayer.json`, else a known
+ * Hugging Face id, else the id's last path segment lower-cased.
+ */
+export function empathyProbesModelKey(data: Record<string, unknown>, fileName?: string): string {
+  if (typeof data.model_key === 'string' && data.model_key !== '') return data.model_key;
+  const base = fileName ? basename(fileName) : '';
+  if (base.endsWith(STEERING_FILE_SUFFIX) && base.length > STEERING_FILE_SUFFIX.length) {
+    return base.slice(0, -STEERING_FILE_SUFFIX.length);
+  }
+  if (typeof data.model === 'string' && data.model !== '') {
+    return EMPATHY_PROBES_MODEL_KEYS[data.model] ?? data.model.split('/').pop()!.toLowerCase();
+  }
+  throw new Error(`${fileName ?? 'steering results'}: cannot tell the model (no "model_key", "model" or recognisable file name)`);
+}
+
+/**
+ * Convert one of the paper's `*_steering_multilayer.json` objects:
+ * `layer_results[].experiments[]` (one per scenario) `.conditions[]` (`alpha`, `samples`: texts).
+ */
+export function parseEmpathyProbesSteering(data: unknown, fileName = 'steering results'): SampleRecord[] {
+  if (!isObject(data)) throw new Error(`${fileName}: expected a JSON object`);
+  const model = empathyProbesModelKey(data, fileName);
+  if (!Array.isArray(data.layer_results)) throw new Error(`${fileName}: missing array "layer_results"`);
+  const out: SampleRecord[] = [];
+  data.layer_results.forEach((lr: unknown, li: number) => {
+    const lw = `${fileName}: layer_results[${li}]`;
+    if (!isObject(lr)) throw new Error(`${lw}: expected an object`);
+    if (!Number.isInteger(lr.layer) || (lr.layer as number) < 0) throw new Error(`${lw}: "layer" must be a non-negative integer, got ${JSON.stringify(lr.layer)}`);
+    if (!Array.isArray(lr.experiments)) throw new Error(`${lw}: missing array "experiments"`);
+    lr.experiments.forEach((ex: unknown, ei: number) => {
+      const ew = `${lw}.experiments[${ei}]`;
+      if (!isObject(ex)) throw new Error(`${ew}: expected an object`);
+      if (typeof ex.scenario !== 'string' || ex.scenario === '') throw new Error(`${ew}: "scenario" must be a non-empty string`);
+      if (!Array.isArray(ex.conditions)) throw new Error(`${ew}: missing array "conditions"`);
+      ex.conditions.forEach((c: unknown, ci: number) => {
+        const cw = `${ew}.conditions[${ci}]`;
+        if (!isObject(c)) throw new Error(`${cw}: expected an object`);
+        if (typeof c.alpha !== 'number' || !Number.isFinite(c.alpha)) throw new Error(`${cw}: "alpha" must be a finite number, got ${JSON.stringify(c.alpha)}`);
+        if (!Array.isArray(c.samples)) throw new Error(`${cw}: missing array "samples"`);
+        c.samples.forEach((text: unknown, si: number) => {
+          if (typeof text !== 'string') throw new Error(`${cw}.samples[${si}]: expected a string`);
+          out.push({ model, layer: lr.layer as number, scenario: ex.scenario as string, alpha: c.alpha as number, sample: si, text });
+        });
+      });
+    });
+  });
+  return out;
+}
+
+/**
+ * Read samples from a file in either format. For `empathy-probes` the path may also be a
+ * directory: every `*_steering_multilayer.json` in it is read, in name order.
+ */
+export function readSamples(path: string, format: SampleFormat = 'eia-native'): SampleRecord[] {
+  if (format === 'eia-native') return readSamplesJsonl(path);
+  if (format !== 'empathy-probes') throw new Error(`Unknown samples format "${String(format)}" (expected eia-native or empathy-probes)`);
+  let files = [path];
+  if (isDirectory(path)) {
+    files = readdirSync(path).filter((f) => f.endsWith(STEERING_FILE_SUFFIX)).sort().map((f) => join(path, f));
+    if (files.length === 0) throw new Error(`${path}: no *${STEERING_FILE_SUFFIX} files`);
+  }
+  return files.flatMap((f) => {
+    const text = readText(f);
+    let data: unknown;
+    try {
+      data = JSON.parse(text);
+    } catch (err) {
+      throw new Error(`${f}: invalid JSON: ${(err as Error).message}`);
+    }
+    return parseEmpathyProbesSteering(data, f);
+  });
+}
+
+function readText(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new Error(`Cannot read samples file ${path}: ${(err as Error).message}`);
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch (err) {
+    throw new Error(`Cannot read samples path ${path}: ${(err as Error).message}`);
+  }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

@@ -1,0 +1,296 @@
+#include "capture.h"
+#include "cvec.h"
+#include "js.h"
+#include "wraps.h"
+
+namespace eiajs {
+
+Napi::FunctionReference ContextWrap::ctor;
+
+Napi::Function ContextWrap::Init(Napi::Env env) {
+    Napi::Function f = DefineClass(env, "Context",
+                                   {
+                                       InstanceMethod("capture", &ContextWrap::Capture),
+                                       InstanceMethod("embeddingsPerToken", &ContextWrap::EmbeddingsPerToken),
+                                       InstanceMethod("generate", &ContextWrap::Generate),
+                                       InstanceMethod("setControlVector", &ContextWrap::SetControlVector),
+                                       InstanceMethod("loadControlVectorFile", &ContextWrap::LoadControlVectorFile),
+                                       InstanceMethod("clearControlVector", &ContextWrap::ClearControlVector),
+                                       InstanceMethod("abort", &ContextWrap::Abort),
+                                       InstanceMethod("busy", &ContextWrap::Busy),
+                                       InstanceMethod("props", &ContextWrap::Props),
+                                       InstanceMethod("free", &ContextWrap::Free),
+                                   });
+    ctor = Napi::Persistent(f);
+    ctor.SuppressDestruct();
+    return f;
+}
+
+ContextWrap::ContextWrap(const Napi::CallbackInfo & info) : Napi::ObjectWrap<ContextWrap>(info) {}
+
+eia::Context & ContextWrap::ctx(Napi::Env env) {
+    if (!ctx_) throw Napi::Error::New(env, "context has been freed");
+    return *ctx_;
+}
+
+void ContextWrap::acquire(Napi::Env env) {
+    auto & c = ctx(env);
+    if (!c.try_acquire())
+        throw Napi::Error::New(env, "context is busy: one operation at a time per context (await the previous call, or use another context)");
+    c.reset_abort();
+}
+
+// capture(texts: string[] | Int32Array[], {layers, pool, maxTokens, addSpecial}) -> Promise<{...}>
+Napi::Value ContextWrap::Capture(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    auto & c = ctx(env);
+    if (info.Length() < 1 || !info[0].IsArray()) type_error(env, "texts must be an array of strings (or of token arrays)");
+    auto arr = info[0].As<Napi::Array>();
+    std::vector<std::string> texts;
+    std::vector<std::vector<int32_t>> toks;
+    for (uint32_t i = 0; i < arr.Length(); i++) {
+        Napi::Value v = arr.Get(i);
+        if (v.IsString()) texts.push_back(v.As<Napi::String>().Utf8Value());
+        else toks.push_back(to_tokens(env, v, "texts[" + std::to_string(i) + "]"));
+    }
+    if (!texts.empty() && !toks.empty()) type_error(env, "texts must be all strings or all token arrays");
+    Napi::Object o = opt_object(info, 1);
+    eia::CaptureOptions opt;
+    if (!has(o, "layers") || !o.Get("layers").IsArray()) type_error(env, "'layers' must be an array of block indices");
+    auto la = o.Get("layers").As<Napi::Array>();
+    for (uint32_t i = 0; i < la.Length(); i++) {
+        Napi::Value v = la.Get(i);
+        if (!v.IsNumber()) type_error(env, "layers[" + std::to_string(i) + "] must be a number");
+        double d = v.As<Napi::Number>().DoubleValue();
+        if (std::floor(d) != d || !std::isfinite(d)) type_error(env, "layers[" + std::to_string(i) + "] must be an integer");
+        if (d < -1e9 || d > 1e9) type_error(env, "layers[" + std::to_string(i) + "] out of range");
+        opt.layers.push_back((int) d);
+    }
+    try {
+        opt.pool = eia::parse_pool(get_string(o, "pool", "mean"));
+    } catch (const std::exception & e) {
+        throw Napi::Error::New(env, e.what());
+    }
+    opt.max_tokens = get_int(o, "maxTokens", 0);
+    opt.add_special = get_bool(o, "addSpecial", true);
+    acquire(env);
+    auto res = std::make_shared<eia::CaptureResult>();
+    eia::Context * cp = &c;
+    const bool from_text = !texts.empty() || toks.empty();
+    auto * w = new PromiseWorker(
+        env,
+        [cp, texts = std::move(texts), toks = std::move(toks), opt, res, from_text]() mutable {
+            *res = from_text ? eia::capture_texts(*cp, texts, opt) : eia::capture_tokens(*cp, std::move(toks), opt);
+        },
+        [res](Napi::Env env) -> Napi::Value {
+            Napi::Object out = Napi::Object::New(env);
+            Napi::Array layers = Napi::Array::New(env, res->layers.size());
+            Napi::Array data = Napi::Array::New(env, res->layers.size());
+            for (size_t i = 0; i < res->layers.size(); i++) {
+                layers.Set((uint32_t) i, res->layers[i]);
+                data.Set((uint32_t) i, make_f32(env, res->data[i].data(), res->data[i].size()));
+            }
+            out.Set("layers", layers);
+            out.Set("data", data);
+            out.Set("nEmbd", res->n_embd);
+            out.Set("nTexts", res->n_texts);
+            out.Set("nTokens", make_i32(env, res->n_tokens.data(), res->n_tokens.size()));
+            if (!res->offsets.empty()) {
+                auto off = Napi::Float64Array::New(env, res->offsets.size());
+                for (size_t i = 0; i < res->offsets.size(); i++) off[i] = (double) res->offsets[i];
+                out.Set("offsets", off);
+            }
+            out.Set("decodeCalls", res->decode_calls);
+            out.Set("tokensTotal", (double) res->tokens_total);
+            out.Set("ms", res->ms);
+            out.Set("aborted", res->aborted);
+            return out;
+        },
+        [cp] { cp->release(); });
+    w->keep(Value());
+    auto promise = w->promise();
+    w->Queue();
+    return promise;
+}
+
+Napi::Value ContextWrap::EmbeddingsPerToken(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    auto & c = ctx(env);
+    std::string text = arg_string(info, 0, "text");
+    Napi::Object o = opt_object(info, 1);
+    bool add_special = get_bool(o, "addSpecial", true);
+    acquire(env);
+    auto out = std::make_shared<std::vector<float>>();
+    auto n = std::make_shared<int>(0);
+    eia::Context * cp = &c;
+    auto * w = new PromiseWorker(
+        env, [cp, text, add_special, out, n] { *out = eia::embeddings_per_token(*cp, text, add_special, n.get()); },
+        [out, n](Napi::Env env) -> Napi::Value {
+            Napi::Object r = Napi::Object::New(env);
+            r.Set("nTokens", *n);
+            r.Set("data", make_f32(env, out->data(), out->size()));
+            return r;
+        },
+        [cp] { cp->release(); });
+    w->keep(Value());
+    auto promise = w->promise();
+    w->Queue();
+    return promise;
+}
+
+static std::vector<eia::MonitorSpec> read_monitors(Napi::Env env, const Napi::Object & o) {
+    std::vector<eia::MonitorSpec> out;
+    if (!has(o, "monitors")) return out;
+    if (!o.Get("monitors").IsArray()) type_error(env, "'monitors' must be an array of {layer, direction}");
+    auto arr = o.Get("monitors").As<Napi::Array>();
+    for (uint32_t i = 0; i < arr.Length(); i++) {
+        Napi::Value v = arr.Get(i);
+        if (!v.IsObject()) type_error(env, "monitors[" + std::to_string(i) + "] must be an object");
+        auto m = v.As<Napi::Object>();
+        eia::MonitorSpec s;
+        s.layer = get_int(m, "layer", -1);
+        s.direction = to_floats(env, m.Get("direction"), "monitors[" + std::to_string(i) + "].direction");
+        out.push_back(std::move(s));
+    }
+    return out;
+}
+
+static eia::SequenceSpec read_sequence(Napi::Env env, const Napi::Object & s, uint32_t idx) {
+    const std::string who = "sequences[" + std::to_string(idx) + "]";
+    eia::SequenceSpec spec;
+    if (!has(s, "prompt")) type_error(env, who + ".prompt (token ids) is required");
+    spec.prompt = to_tokens(env, s.Get("prompt"), who + ".prompt");
+    if (has(s, "steer")) {
+        if (!s.Get("steer").IsArray()) type_error(env, who + ".steer must be an array of {layer, direction, alpha}");
+        auto st = s.Get("steer").As<Napi::Array>();
+        for (uint32_t k = 0; k < st.Length(); k++) {
+            Napi::Value v = st.Get(k);
+            if (!v.IsObject()) type_error(env, who + ".steer[" + std::to_string(k) + "] must be an object");
+            auto t = v.As<Napi::Object>();
+            eia::SteerTerm term;
+            term.layer = get_int(t, "layer", -1);
+            term.alpha = (float) get_number(t, "alpha", 0.0);
+            if (!std::isfinite(get_number(t, "alpha", 0.0))) throw Napi::Error::New(env, who + ": steering alpha must be a finite number");
+            term.direction = to_floats(env, t.Get("direction"), who + ".steer[" + std::to_string(k) + "].direction");
+            spec.steer.push_back(std::move(term));
+        }
+    }
+    try {
+        spec.positions = eia::parse_positions(get_string(s, "positions", "all"));
+    } catch (const std::exception & e) {
+        throw Napi::Error::New(env, who + ": " + e.what());
+    }
+    spec.sampling.temperature = (float) get_number(s, "temperature", 0.0);
+    spec.sampling.top_k = get_int(s, "topK", 0);
+    spec.sampling.top_p = (float) get_number(s, "topP", 1.0);
+    spec.sampling.min_p = (float) get_number(s, "minP", 0.0);
+    const double seed = get_number(s, "seed", 0);
+    if (!std::isfinite(seed) || seed < 0 || seed > 4294967295.0 || std::floor(seed) != seed)
+        type_error(env, who + ".seed must be an integer in [0, 2^32)");
+    spec.sampling.seed = (uint32_t) seed;
+    spec.max_tokens = get_int(s, "maxTokens", 128);
+    spec.ignore_eog = get_bool(s, "ignoreEog", false);
+    if (has(s, "stop")) {
+        if (!s.Get("stop").IsArray()) type_error(env, who + ".stop must be an array of strings");
+        auto st = s.Get("stop").As<Napi::Array>();
+        for (uint32_t k = 0; k < st.Length(); k++) {
+            if (!st.Get(k).IsString()) type_error(env, who + ".stop[" + std::to_string(k) + "] must be a string");
+            spec.stop.push_back(st.Get(k).As<Napi::String>().Utf8Value());
+        }
+    }
+    return spec;
+}
+
+// generate([{prompt, steer, positions, temperature, topK, topP, minP, seed, maxTokens, stop}], {monitors}) -> Generation
+Napi::Value ContextWrap::Generate(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    auto & c = ctx(env);
+    if (info.Length() < 1 || !info[0].IsArray()) type_error(env, "sequences must be an array");
+    auto arr = info[0].As<Napi::Array>();
+    std::vector<eia::SequenceSpec> specs;
+    for (uint32_t i = 0; i < arr.Length(); i++) {
+        Napi::Value v = arr.Get(i);
+        if (!v.IsObject()) type_error(env, "sequences[" + std::to_string(i) + "] must be an object");
+        specs.push_back(read_sequence(env, v.As<Napi::Object>(), i));
+    }
+    auto monitors = read_monitors(env, opt_object(info, 1));
+    acquire(env);
+    std::unique_ptr<eia::Generation> gen;
+    try {
+        gen = std::make_unique<eia::Generation>(c, std::move(specs), std::move(monitors));  // validation only: cheap
+    } catch (const std::exception & e) {
+        c.release();
+        throw Napi::Error::New(env, e.what());
+    }
+    Napi::Object obj = GenerationWrap::ctor.New({});
+    GenerationWrap::Unwrap(obj)->start(this, Value(), std::move(gen));
+    return obj;
+}
+
+// setControlVector(Float32Array data for layers 1..n, ilStart, ilEnd): llama.cpp's own cvec path
+Napi::Value ContextWrap::SetControlVector(const Napi::CallbackInfo & info) {
+    return guarded(info, [&]() -> Napi::Value {
+        Napi::Env env = info.Env();
+        auto & c = ctx(env);
+        if (c.busy()) throw Napi::Error::New(env, "context is busy");
+        if (info.Length() < 3 || !info[1].IsNumber() || !info[2].IsNumber()) type_error(env, "setControlVector(data, ilStart, ilEnd)");
+        auto data = to_floats(env, info[0], "control vector data");
+        for (float x : data)
+            if (!std::isfinite(x)) throw Napi::Error::New(env, "control vector contains NaN or infinity");
+        const int n_layer = c.model().n_layer();
+        const int a = info[1].As<Napi::Number>().Int32Value(), b = info[2].As<Napi::Number>().Int32Value();
+        if (a < 1 || b >= n_layer || a > b) throw Napi::Error::New(env, "control vector layer range must be within [1, nLayer-1]");
+        c.set_control_vector(data, a, b);
+        return env.Undefined();
+    });
+}
+
+Napi::Value ContextWrap::LoadControlVectorFile(const Napi::CallbackInfo & info) {
+    return guarded(info, [&]() -> Napi::Value {
+        Napi::Env env = info.Env();
+        auto & c = ctx(env);
+        if (c.busy()) throw Napi::Error::New(env, "context is busy");
+        std::string path = arg_string(info, 0, "control vector path");
+        Napi::Object o = opt_object(info, 1);
+        const float strength = (float) get_number(o, "strength", 1.0);
+        int n_embd = 0;
+        auto data = eia::load_control_vector_llama(path, strength, &n_embd);
+        if (n_embd != c.model().n_embd())
+            throw Napi::Error::New(env, "control vector width " + std::to_string(n_embd) + " != model nEmbd " + std::to_string(c.model().n_embd()));
+        const int n_layer = c.model().n_layer();
+        c.set_control_vector(data, get_int(o, "layerStart", 1), get_int(o, "layerEnd", n_layer - 1));
+        return env.Undefined();
+    });
+}
+
+Napi::Value ContextWrap::ClearControlVector(const Napi::CallbackInfo & info) {
+    ctx(info.Env()).clear_control_vector();
+    return info.Env().Undefined();
+}
+
+Napi::Value ContextWrap::Abort(const Napi::CallbackInfo & info) {
+    if (ctx_) ctx_->request_abort();
+    return info.Env().Undefined();
+}
+
+Napi::Value ContextWrap::Busy(const Napi::CallbackInfo & info) { return Napi::Boolean::New(info.Env(), ctx_ && ctx_->busy()); }
+
+Napi::Value ContextWrap::Props(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    auto & c = ctx(env);
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("nCtx", c.n_ctx());
+    o.Set("nBatch", c.n_batch());
+    o.Set("nSeqMax", c.n_seq_max());
+    o.Set("nThreads", c.n_threads());
+    return o;
+}
+
+Napi::Value ContextWrap::Free(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    if (ctx_ && ctx_->busy()) throw Napi::Error::New(env, "context is busy: wait for the running operation (or abort it) before free()");
+    ctx_.reset();
+    return env.Undefined();
+}
+
+}  // namespace eiajs

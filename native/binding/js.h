@@ -1,0 +1,143 @@
+// Small helpers for reading JS arguments with clear TypeErrors, and a promise-returning
+// AsyncWorker that runs a lambda off the JS thread (core exceptions become rejections).
+#pragma once
+#include <napi.h>
+
+#include <cmath>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace eiajs {
+
+[[noreturn]] inline void type_error(Napi::Env env, const std::string & msg) {
+    throw Napi::TypeError::New(env, msg);
+}
+
+inline Napi::Object opt_object(const Napi::CallbackInfo & info, size_t i) {
+    if (info.Length() <= i || info[i].IsUndefined() || info[i].IsNull()) return Napi::Object::New(info.Env());
+    if (!info[i].IsObject()) type_error(info.Env(), "argument " + std::to_string(i + 1) + " must be an options object");
+    return info[i].As<Napi::Object>();
+}
+
+inline bool has(const Napi::Object & o, const char * k) {
+    return o.Has(k) && !o.Get(k).IsUndefined() && !o.Get(k).IsNull();
+}
+
+inline double get_number(const Napi::Object & o, const char * k, double def) {
+    if (!has(o, k)) return def;
+    Napi::Value v = o.Get(k);
+    if (!v.IsNumber()) type_error(o.Env(), std::string("'") + k + "' must be a number");
+    return v.As<Napi::Number>().DoubleValue();
+}
+
+inline int get_int(const Napi::Object & o, const char * k, int def) {
+    if (!has(o, k)) return def;
+    double d = get_number(o, k, def);
+    if (!std::isfinite(d) || std::floor(d) != d || d < -2147483648.0 || d > 2147483647.0)
+        type_error(o.Env(), std::string("'") + k + "' must be an integer");
+    return (int) d;
+}
+
+inline bool get_bool(const Napi::Object & o, const char * k, bool def) {
+    if (!has(o, k)) return def;
+    Napi::Value v = o.Get(k);
+    if (!v.IsBoolean()) type_error(o.Env(), std::string("'") + k + "' must be a boolean");
+    return v.As<Napi::Boolean>().Value();
+}
+
+inline std::string get_string(const Napi::Object & o, const char * k, const std::string & def) {
+    if (!has(o, k)) return def;
+    Napi::Value v = o.Get(k);
+    if (!v.IsString()) type_error(o.Env(), std::string("'") + k + "' must be a string");
+    return v.As<Napi::String>().Utf8Value();
+}
+
+inline std::string arg_string(const Napi::CallbackInfo & info, size_t i, const char * what) {
+    if (info.Length() <= i || !info[i].IsString()) type_error(info.Env(), std::string(what) + " must be a string");
+    return info[i].As<Napi::String>().Utf8Value();
+}
+
+inline std::vector<float> to_floats(Napi::Env env, const Napi::Value & v, const std::string & what) {
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+        type_error(env, what + " must be a Float32Array");
+    auto a = v.As<Napi::Float32Array>();
+    return std::vector<float>(a.Data(), a.Data() + a.ElementLength());
+}
+
+inline std::vector<int32_t> to_tokens(Napi::Env env, const Napi::Value & v, const std::string & what) {
+    std::vector<int32_t> out;
+    if (v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_int32_array) {
+        auto a = v.As<Napi::Int32Array>();
+        out.assign(a.Data(), a.Data() + a.ElementLength());
+        return out;
+    }
+    if (!v.IsArray()) type_error(env, what + " must be an Int32Array or an array of token ids");
+    auto arr = v.As<Napi::Array>();
+    for (uint32_t i = 0; i < arr.Length(); i++) {
+        Napi::Value x = arr.Get(i);
+        if (!x.IsNumber()) type_error(env, what + "[" + std::to_string(i) + "] is not a number");
+        double d = x.As<Napi::Number>().DoubleValue();
+        if (std::floor(d) != d || d < -2147483648.0 || d > 2147483647.0) type_error(env, what + "[" + std::to_string(i) + "] is not an integer");
+        out.push_back((int32_t) d);
+    }
+    return out;
+}
+
+inline Napi::Float32Array make_f32(Napi::Env env, const float * data, size_t n) {
+    auto a = Napi::Float32Array::New(env, n);
+    if (n) std::memcpy(a.Data(), data, n * sizeof(float));
+    return a;
+}
+
+inline Napi::Int32Array make_i32(Napi::Env env, const int32_t * data, size_t n) {
+    auto a = Napi::Int32Array::New(env, n);
+    if (n) std::memcpy(a.Data(), data, n * sizeof(int32_t));
+    return a;
+}
+
+// Runs `exec` on the libuv pool; resolves with `done(env)`; any std::exception rejects with its message.
+class PromiseWorker : public Napi::AsyncWorker {
+public:
+    using Exec = std::function<void()>;
+    using Done = std::function<Napi::Value(Napi::Env)>;
+    using Finally = std::function<void()>;
+    PromiseWorker(Napi::Env env, Exec exec, Done done, Finally fin = nullptr)
+        : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), exec_(std::move(exec)), done_(std::move(done)), fin_(std::move(fin)) {}
+    Napi::Promise promise() { return deferred_.Promise(); }
+    void Execute() override {
+        try {
+            exec_();
+        } catch (const std::exception & e) {
+            SetError(e.what());
+        } catch (...) {
+            SetError("unknown native error");
+        }
+    }
+    void OnOK() override {
+        if (fin_) fin_();
+        Napi::HandleScope scope(Env());
+        try {
+            deferred_.Resolve(done_(Env()));
+        } catch (const Napi::Error & e) {
+            deferred_.Reject(e.Value());
+        } catch (const std::exception & e) {
+            deferred_.Reject(Napi::Error::New(Env(), e.what()).Value());
+        }
+    }
+    void OnError(const Napi::Error & e) override {
+        if (fin_) fin_();
+        deferred_.Reject(e.Value());
+    }
+    // keep JS objects alive while the work runs
+    void keep(const Napi::Object & o) { refs_.push_back(Napi::Persistent(o)); }
+
+private:
+    Napi::Promise::Deferred deferred_;
+    Exec exec_;
+    Done done_;
+    Finally fin_;
+    std::vector<Napi::ObjectReference> refs_;
+};
+
+}  // namespace eiajs

@@ -1,0 +1,185 @@
+#include "js.h"
+#include "wraps.h"
+
+namespace eiajs {
+
+Napi::FunctionReference ModelWrap::ctor;
+
+Napi::Function ModelWrap::Init(Napi::Env env) {
+    Napi::Function f = DefineClass(env, "Model",
+                                   {
+                                       StaticMethod("load", &ModelWrap::Load),
+                                       InstanceMethod("info", &ModelWrap::Info),
+                                       InstanceMethod("tokenize", &ModelWrap::Tokenize),
+                                       InstanceMethod("detokenize", &ModelWrap::Detokenize),
+                                       InstanceMethod("tokenPiece", &ModelWrap::TokenPiece),
+                                       InstanceMethod("isEog", &ModelWrap::IsEog),
+                                       InstanceMethod("applyChatTemplate", &ModelWrap::ApplyChatTemplate),
+                                       InstanceMethod("meta", &ModelWrap::Meta),
+                                       InstanceMethod("createContext", &ModelWrap::CreateContext),
+                                       InstanceMethod("free", &ModelWrap::Free),
+                                       InstanceMethod("isFreed", &ModelWrap::IsFreed),
+                                   });
+    ctor = Napi::Persistent(f);
+    ctor.SuppressDestruct();
+    return f;
+}
+
+ModelWrap::ModelWrap(const Napi::CallbackInfo & info) : Napi::ObjectWrap<ModelWrap>(info) {}
+
+std::shared_ptr<eia::Model> ModelWrap::model(Napi::Env env) const {
+    if (!model_) throw Napi::Error::New(env, "model has been freed");
+    return model_;
+}
+
+// Model.load(path, {gpuLayers, mmap, vocabOnly}) -> Promise<Model>
+Napi::Value ModelWrap::Load(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    std::string path = arg_string(info, 0, "model path");
+    Napi::Object o = opt_object(info, 1);
+    eia::ModelParams p;
+    p.n_gpu_layers = get_int(o, "gpuLayers", 0);
+    p.use_mmap = get_bool(o, "mmap", true);
+    p.vocab_only = get_bool(o, "vocabOnly", false);
+    auto result = std::make_shared<std::shared_ptr<eia::Model>>();
+    auto * w = new PromiseWorker(
+        env, [path, p, result] { *result = eia::Model::load(path, p); },
+        [result](Napi::Env env) {
+            Napi::Object obj = ModelWrap::ctor.New({});
+            ModelWrap::Unwrap(obj)->model_ = *result;
+            return obj;
+        });
+    auto promise = w->promise();
+    w->Queue();
+    return promise;
+}
+
+Napi::Value ModelWrap::Info(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    auto m = model(env);
+    const auto & i = m->info();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("path", i.path);
+    o.Set("arch", i.arch);
+    o.Set("name", i.name);
+    o.Set("description", i.desc);
+    o.Set("nLayer", i.n_layer);
+    o.Set("nEmbd", i.n_embd);
+    o.Set("nVocab", i.n_vocab);
+    o.Set("nCtxTrain", i.n_ctx_train);
+    o.Set("nHead", i.n_head);
+    o.Set("nHeadKv", i.n_head_kv);
+    o.Set("bos", i.bos);
+    o.Set("eos", i.eos);
+    o.Set("addBos", i.add_bos);
+    o.Set("chatTemplate", i.chat_template);
+    o.Set("nParams", (double) i.n_params);
+    o.Set("sizeBytes", (double) i.size_bytes);
+    return o;
+}
+
+// tokenize(text, {addSpecial=true, parseSpecial=false}) -> Int32Array
+Napi::Value ModelWrap::Tokenize(const Napi::CallbackInfo & info) {
+    return guarded(info, [&]() -> Napi::Value {
+        Napi::Env env = info.Env();
+        auto m = model(env);
+        std::string text = arg_string(info, 0, "text");
+        Napi::Object o = opt_object(info, 1);
+        auto t = m->tokenize(text, get_bool(o, "addSpecial", true), get_bool(o, "parseSpecial", false));
+        return make_i32(env, t.data(), t.size());
+    });
+}
+
+Napi::Value ModelWrap::Detokenize(const Napi::CallbackInfo & info) {
+    return guarded(info, [&]() -> Napi::Value {
+        Napi::Env env = info.Env();
+        auto m = model(env);
+        if (info.Length() < 1) type_error(env, "tokens are required");
+        auto t = to_tokens(env, info[0], "tokens");
+        Napi::Object o = opt_object(info, 1);
+        return Napi::String::New(env, m->detokenize(t, get_bool(o, "removeSpecial", false), get_bool(o, "unparseSpecial", false)));
+    });
+}
+
+Napi::Value ModelWrap::TokenPiece(const Napi::CallbackInfo & info) {
+    return guarded(info, [&]() -> Napi::Value {
+        Napi::Env env = info.Env();
+        auto m = model(env);
+        if (info.Length() < 1 || !info[0].IsNumber()) type_error(env, "token id must be a number");
+        return Napi::String::New(env, m->token_piece(info[0].As<Napi::Number>().Int32Value()));
+    });
+}
+
+Napi::Value ModelWrap::IsEog(const Napi::CallbackInfo & info) {
+    return guarded(info, [&]() -> Napi::Value {
+        Napi::Env env = info.Env();
+        auto m = model(env);
+        if (info.Length() < 1 || !info[0].IsNumber()) type_error(env, "token id must be a number");
+        const int t = info[0].As<Napi::Number>().Int32Value();
+        m->check_token(t);
+        return Napi::Boolean::New(env, m->is_eog(t));
+    });
+}
+
+// applyChatTemplate([{role, content}], {addAssistant=true, template}) -> string
+Napi::Value ModelWrap::ApplyChatTemplate(const Napi::CallbackInfo & info) {
+    return guarded(info, [&]() -> Napi::Value {
+        Napi::Env env = info.Env();
+        auto m = model(env);
+        if (info.Length() < 1 || !info[0].IsArray()) type_error(env, "messages must be an array of {role, content}");
+        auto arr = info[0].As<Napi::Array>();
+        std::vector<std::pair<std::string, std::string>> msgs;
+        for (uint32_t i = 0; i < arr.Length(); i++) {
+            Napi::Value v = arr.Get(i);
+            if (!v.IsObject()) type_error(env, "messages[" + std::to_string(i) + "] must be an object");
+            auto o = v.As<Napi::Object>();
+            msgs.emplace_back(get_string(o, "role", ""), get_string(o, "content", ""));
+            if (msgs.back().first.empty()) type_error(env, "messages[" + std::to_string(i) + "].role must be a non-empty string");
+        }
+        Napi::Object o = opt_object(info, 1);
+        return Napi::String::New(env, m->apply_chat_template(msgs, get_bool(o, "addAssistant", true), get_string(o, "template", "")));
+    });
+}
+
+Napi::Value ModelWrap::Meta(const Napi::CallbackInfo & info) {
+    return guarded(info, [&]() -> Napi::Value {
+        auto m = model(info.Env());
+        std::string v = m->meta(arg_string(info, 0, "key"));
+        return v.empty() ? info.Env().Null() : Napi::String::New(info.Env(), v);
+    });
+}
+
+// createContext({nCtx, nBatch, nUbatch, nSeqMax, nThreads, embeddings}) -> Promise<Context>
+Napi::Value ModelWrap::CreateContext(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    auto m = model(env);
+    Napi::Object o = opt_object(info, 0);
+    eia::ContextParams p;
+    p.n_ctx = get_int(o, "nCtx", std::min(4096, std::max(256, m->info().n_ctx_train)));
+    p.n_batch = get_int(o, "nBatch", 512);
+    p.n_ubatch = get_int(o, "nUbatch", p.n_batch);
+    p.n_seq_max = get_int(o, "nSeqMax", 64);
+    p.n_threads = get_int(o, "nThreads", 0);
+    p.embeddings = get_bool(o, "embeddings", false);
+    auto holder = std::make_shared<std::unique_ptr<eia::Context>>();
+    auto * w = new PromiseWorker(
+        env, [m, p, holder] { *holder = std::make_unique<eia::Context>(m, p); },
+        [holder](Napi::Env env) {
+            Napi::Object obj = ContextWrap::ctor.New({});
+            ContextWrap::Unwrap(obj)->adopt(std::move(*holder));
+            return obj;
+        });
+    w->keep(Value());
+    auto promise = w->promise();
+    w->Queue();
+    return promise;
+}
+
+Napi::Value ModelWrap::Free(const Napi::CallbackInfo & info) {
+    model_.reset();  // contexts still running keep the weights alive until they are freed
+    return info.Env().Undefined();
+}
+
+Napi::Value ModelWrap::IsFreed(const Napi::CallbackInfo & info) { return Napi::Boolean::New(info.Env(), !model_); }
+
+}  // namespace eiajs

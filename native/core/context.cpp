@@ -1,0 +1,85 @@
+#include "context.h"
+
+#include <thread>
+
+#include "error.h"
+#include "runtime.h"
+
+namespace eia {
+
+Context::Context(std::shared_ptr<Model> model, const ContextParams & p) : model_(std::move(model)) {
+    if (!model_) fail("context needs a model");
+    const auto & mi = model_->info();
+    if (p.n_ctx < 16) fail("nCtx must be at least 16 (got " + std::to_string(p.n_ctx) + ")");
+    if (p.n_ctx > (1 << 20)) fail("nCtx too large (" + std::to_string(p.n_ctx) + ")");
+    if (p.n_batch < 1 || p.n_ubatch < 1) fail("nBatch and nUbatch must be >= 1");
+    if (p.n_seq_max < 1 || p.n_seq_max > kMaxSeq)
+        fail("nSeqMax must be in [1, " + std::to_string(kMaxSeq) + "] (got " + std::to_string(p.n_seq_max) + ")");
+    if (p.n_threads < 0 || p.n_threads > 512) fail("nThreads must be in [0, 512]");
+    ensure_backend();
+    auto cp = llama_context_default_params();
+    cp.n_ctx = (uint32_t) p.n_ctx;
+    cp.n_batch = (uint32_t) std::min(p.n_batch, p.n_ctx);
+    cp.n_ubatch = (uint32_t) std::min(p.n_ubatch, (int) cp.n_batch);
+    cp.n_seq_max = (uint32_t) p.n_seq_max;
+    const int hw = (int) std::max(1u, std::thread::hardware_concurrency());
+    n_threads_ = p.n_threads > 0 ? p.n_threads : hw;
+    cp.n_threads = n_threads_;
+    cp.n_threads_batch = n_threads_;
+    cp.kv_unified = true;  // batch order == row order in the eval callback
+    cp.embeddings = p.embeddings;
+    if (p.embeddings) cp.pooling_type = LLAMA_POOLING_TYPE_NONE;
+    cp.no_perf = true;
+    hook_.configure(mi.n_layer, mi.n_embd);
+    cp.cb_eval = &ResidualHook::eval_callback;
+    cp.cb_eval_user_data = &hook_;
+    cp.abort_callback = &Context::abort_cb;
+    cp.abort_callback_data = this;
+    take_thread_log_errors();
+    ctx_ = llama_init_from_model(model_->raw(), cp);
+    if (!ctx_) {
+        std::string why = take_thread_log_errors();
+        fail("failed to create context (nCtx " + std::to_string(p.n_ctx) + ")" + (why.empty() ? "" : ": " + why));
+    }
+    n_ctx_ = (int) llama_n_ctx(ctx_);
+    n_batch_ = (int) llama_n_batch(ctx_);
+    n_seq_max_ = (int) llama_n_seq_max(ctx_);
+}
+
+Context::~Context() {
+    if (ctx_) llama_free(ctx_);
+}
+
+bool Context::abort_cb(void * data) { return static_cast<Context *>(data)->abort_.load(); }
+
+void Context::clear_memory() { llama_memory_clear(llama_get_memory(ctx_), true); }
+void Context::seq_rm(int seq) { llama_memory_seq_rm(llama_get_memory(ctx_), seq, -1, -1); }
+void Context::seq_cp(int src, int dst) { llama_memory_seq_cp(llama_get_memory(ctx_), src, dst, -1, -1); }
+
+bool Context::decode(llama_batch & batch) {
+    take_thread_log_errors();
+    const int rc = llama_decode(ctx_, batch);
+    if (rc == 0) return true;
+    if (rc == 2) return false;  // aborted through abort_cb
+    std::string why = take_thread_log_errors();
+    if (rc == 1) fail("no room in the KV cache for this batch (nCtx " + std::to_string(n_ctx_) + "); use a larger context or fewer sequences");
+    fail("llama_decode failed (code " + std::to_string(rc) + ")" + (why.empty() ? "" : ": " + why));
+}
+
+void Context::set_control_vector(const std::vector<float> & data, int il_start, int il_end) {
+    const int n_embd = model_->n_embd();
+    if (data.size() % (size_t) n_embd != 0) fail("control vector size is not a multiple of nEmbd");
+    take_thread_log_errors();
+    if (llama_set_adapter_cvec(ctx_, data.data(), data.size(), n_embd, il_start, il_end) != 0) {
+        fail("llama_set_adapter_cvec failed: " + take_thread_log_errors());
+    }
+}
+
+void Context::clear_control_vector() { llama_set_adapter_cvec(ctx_, nullptr, 0, model_->n_embd(), -1, -1); }
+
+Context::Busy::Busy(Context & c) : c_(c) {
+    if (!c_.try_acquire()) fail("context is busy: one operation at a time per context (await the previous call, or use another context)");
+}
+Context::Busy::~Busy() { c_.release(); }
+
+}  // namespace eia

@@ -1,0 +1,81 @@
+// Context: one llama_context over a Model, with the ResidualHook installed as its eval
+// callback, a unified KV cache (so batch rows keep batch order, see residual_hook.h), an abort
+// flag and a busy flag. One operation at a time: a second caller gets a clear error, not a race.
+#pragma once
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "llama.h"
+#include "model.h"
+#include "residual_hook.h"
+
+namespace eia {
+
+constexpr int kMaxSeq = 256;  // llama.cpp's LLAMA_MAX_SEQ (not in its public header)
+
+struct ContextParams {
+    int n_ctx = 4096;
+    int n_batch = 512;
+    int n_ubatch = 512;
+    int n_seq_max = 64;
+    int n_threads = 0;  // 0 = all hardware threads
+    bool embeddings = false;  // llama.cpp's own per-token embeddings output (oracle tests)
+};
+
+class Context {
+public:
+    Context(std::shared_ptr<Model> model, const ContextParams & params);
+    ~Context();
+    Context(const Context &) = delete;
+    Context & operator=(const Context &) = delete;
+
+    llama_context * raw() const { return ctx_; }
+    Model & model() const { return *model_; }
+    const std::shared_ptr<Model> & model_ptr() const { return model_; }
+    ResidualHook & hook() { return hook_; }
+    int n_ctx() const { return n_ctx_; }
+    int n_batch() const { return n_batch_; }
+    int n_seq_max() const { return n_seq_max_; }
+    int n_threads() const { return n_threads_; }
+
+    void clear_memory();
+    void seq_rm(int seq);
+    void seq_cp(int src, int dst);
+    // llama_decode with every failure turned into eia::Error; returns false when aborted.
+    bool decode(llama_batch & batch);
+
+    // llama.cpp's own control-vector path (the oracle for steering): data for layers 1..n_layer-1.
+    void set_control_vector(const std::vector<float> & data, int il_start, int il_end);
+    void clear_control_vector();
+
+    void request_abort() { abort_.store(true); }
+    void reset_abort() { abort_.store(false); }
+    bool abort_requested() const { return abort_.load(); }
+
+    // Marks the context busy for the lifetime of the guard; throws if it already is.
+    class Busy {
+    public:
+        explicit Busy(Context & c);
+        ~Busy();
+        Busy(const Busy &) = delete;
+        Busy & operator=(const Busy &) = delete;
+    private:
+        Context & c_;
+    };
+    bool busy() const { return busy_.load(); }
+    bool try_acquire() { bool f = false; return busy_.compare_exchange_strong(f, true); }
+    void release() { busy_.store(false); }
+
+private:
+    static bool abort_cb(void * data);
+    std::shared_ptr<Model> model_;
+    llama_context * ctx_ = nullptr;
+    ResidualHook hook_;
+    int n_ctx_ = 0, n_batch_ = 0, n_seq_max_ = 0, n_threads_ = 0;
+    std::atomic<bool> abort_{false};
+    std::atomic<bool> busy_{false};
+};
+
+}  // namespace eia

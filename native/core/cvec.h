@@ -1,0 +1,22 @@
+// llama.cpp control-vector GGUF files (what `llama-cli --control-vector` loads): one F32 tensor
+// "direction.L" per block L >= 1 (llama.cpp cannot steer block 0 this way), plus
+// controlvector.model_hint and controlvector.layer_count.
+#pragma once
+#include <map>
+#include <string>
+#include <vector>
+
+namespace eia {
+
+struct ControlVector {
+    std::string model_hint;
+    int n_embd = 0;
+    std::map<int, std::vector<float>> layers;  // block index -> direction
+};
+
+void write_control_vector(const std::string & path, const ControlVector & cv);
+ControlVector read_control_vector(const std::string & path);
+// llama.cpp's own loader (common_control_vector_load): returns data for layers 1..n as llama_set_adapter_cvec takes it.
+std::vector<float> load_control_vector_llama(const std::string & path, float strength, int * n_embd_out);
+
+}  // namespace eia

@@ -1,0 +1,59 @@
+// Model: a loaded GGUF (weights + vocabulary) and everything that needs only the model:
+// info, tokenisation, chat templates. Shared by contexts through shared_ptr so that freeing the
+// JS handle while a context still runs cannot pull the weights away under it.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "llama.h"
+
+namespace eia {
+
+struct ModelParams {
+    int n_gpu_layers = 0;  // -1 = all
+    bool use_mmap = true;
+    bool vocab_only = false;
+};
+
+struct ModelInfo {
+    std::string path, arch, desc, chat_template, name;
+    int n_layer = 0, n_embd = 0, n_vocab = 0, n_ctx_train = 0, n_head = 0, n_head_kv = 0;
+    int bos = -1, eos = -1;
+    bool add_bos = false;
+    uint64_t n_params = 0, size_bytes = 0;
+};
+
+class Model {
+public:
+    static std::shared_ptr<Model> load(const std::string & path, const ModelParams & params);
+    ~Model();
+    Model(const Model &) = delete;
+    Model & operator=(const Model &) = delete;
+
+    llama_model * raw() const { return model_; }
+    const llama_vocab * vocab() const { return vocab_; }
+    const ModelInfo & info() const { return info_; }
+    int n_layer() const { return info_.n_layer; }
+    int n_embd() const { return info_.n_embd; }
+
+    std::vector<llama_token> tokenize(const std::string & text, bool add_special, bool parse_special) const;
+    std::string detokenize(const std::vector<llama_token> & tokens, bool remove_special, bool unparse_special) const;
+    std::string token_piece(llama_token token, bool special = false) const;
+    bool is_eog(llama_token token) const { return llama_vocab_is_eog(vocab_, token); }
+    void check_token(llama_token token) const;
+    // messages: (role, content). tmpl empty = the model's own template.
+    std::string apply_chat_template(const std::vector<std::pair<std::string, std::string>> & messages,
+                                    bool add_assistant, const std::string & tmpl) const;
+    std::string meta(const std::string & key) const;  // "" when absent
+
+private:
+    Model() = default;
+    llama_model * model_ = nullptr;
+    const llama_vocab * vocab_ = nullptr;
+    ModelInfo info_;
+};
+
+}  // namespace eia

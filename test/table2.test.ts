@@ -1,0 +1,199 @@
+// Acceptance against the paper's own data: scoring its raw steered samples must give every row of
+// steering_success_summary.csv and the published headlines. Skips where ../shared is absent.
+
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import {
+  doseResponseSeriesByScenario,
+  loadScenariosFile,
+  readSamples,
+  renderTable2Markdown,
+  SCENARIOS,
+  scoreSamples,
+  type SampleRecord,
+  type ScoreResult,
+} from '../lib/steering/index.js';
+
+const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const refDir = path.resolve(projectRoot, '../shared/reference/empathy-probes');
+const steeringDir = path.join(refDir, 'results/steering');
+const FILES = ['qwen2.5-7b', 'dolphin-llama-3.1-8b', 'phi-3-mini-4k'];
+
+interface CsvRow {
+  model: string;
+  layer: string;
+  scenario: string;
+  steering_success_rate: string;
+  baseline_empathy_rate: string;
+  num_alphas: string;
+}
+
+function readCsv(file: string): CsvRow[] {
+  const [header, ...lines] = readFileSync(file, 'utf8').trim().split(/\r?\n/);
+  const cols = header.split(',');
+  return lines.map((l) => Object.fromEntries(l.split(',').map((v, i) => [cols[i], v])) as unknown as CsvRow);
+}
+
+// Compare at the CSV's printed precision (its number of decimals).
+function atPrecision(ours: number, printed: string): [string, string] {
+  const decimals = printed.includes('.') ? printed.split('.')[1].length : 0;
+  return [ours.toFixed(decimals), Number(printed).toFixed(decimals)];
+}
+
+describe.skipIf(!existsSync(steeringDir))('Table 2 from the paper\'s raw samples', () => {
+  const csv = existsSync(steeringDir) ? readCsv(path.join(steeringDir, 'steering_success_summary.csv')) : [];
+  const results = new Map<string, ScoreResult>();
+  const scored = (key: string): ScoreResult => {
+    let r = results.get(key);
+    if (!r) {
+      r = scoreSamples(readSamples(path.join(steeringDir, `${key}_steering_multilayer.json`), 'empathy-probes'));
+      results.set(key, r);
+    }
+    return r;
+  };
+
+  it('the CSV has 30 rows over the three models', () => {
+    expect(csv).toHaveLength(30);
+    expect(new Set(csv.map((r) => r.model))).toEqual(new Set(FILES));
+  });
+
+  for (const key of FILES) {
+    it(`${key}: every CSV row is reproduced exactly, in order`, () => {
+      const result = scored(key);
+      const expected = csv.filter((r) => r.model === key);
+      expect(result.rows.map((r) => [r.model, String(r.layer), r.scenario])).toEqual(
+        expected.map((r) => [r.model, r.layer, r.scenario]),
+      );
+      result.rows.forEach((row, i) => {
+        const want = expected[i];
+        const label = `${key} L${row.layer} ${row.scenario}`;
+        const [s1, s2] = atPrecision(row.success_rate, want.steering_success_rate);
+        expect(s1, `${label} success`).toBe(s2);
+        const [b1, b2] = atPrecision(row.baseline_rate, want.baseline_empathy_rate);
+        expect(b1, `${label} baseline`).toBe(b2);
+        expect(row.num_alphas, `${label} alphas`).toBe(Number(want.num_alphas));
+      });
+    });
+  }
+
+  it('headlines: Qwen 0.653, Phi-3 0.617, Dolphin 0.944', () => {
+    const headline = Object.assign({}, ...FILES.map((k) => scored(k).headline)) as Record<string, number>;
+    expect(headline['qwen2.5-7b'].toFixed(3)).toBe('0.653');
+    expect(headline['phi-3-mini-4k'].toFixed(3)).toBe('0.617');
+    expect(headline['dolphin-llama-3.1-8b'].toFixed(3)).toBe('0.944');
+  });
+
+  it('reading the whole directory scores all 30 rows at once', () => {
+    const result = scoreSamples(readSamples(steeringDir, 'empathy-probes'));
+    expect(result.rows).toHaveLength(30);
+    expect(Object.keys(result.headline).sort()).toEqual([...FILES].sort());
+  });
+
+  it('the --json contract: exact field names, JSON-serialisable', () => {
+    const json = JSON.parse(JSON.stringify(scored('qwen2.5-7b')));
+    for (const row of json.rows) {
+      for (const field of ['model', 'layer', 'scenario', 'success_rate', 'baseline_rate', 'num_alphas']) {
+        expect(row).toHaveProperty(field);
+      }
+      expect(typeof row.success_rate).toBe('number');
+    }
+    expect(typeof json.headline['qwen2.5-7b']).toBe('number');
+    expect(json.dose_response).toBeUndefined(); // the paper's files carry no probe scores
+  });
+
+  it('flags Dolphin\'s degeneration at negative alphas, not Qwen at +-20', () => {
+    const dolphin = scored('dolphin-llama-3.1-8b');
+    const negFlagged = dolphin.rows.flatMap((r) => r.conditions.filter((c) => c.alpha < 0 && c.degenerate));
+    expect(negFlagged.length).toBeGreaterThan(0);
+    const qwen = scored('qwen2.5-7b');
+    const extreme = qwen.rows.flatMap((r) => r.conditions.filter((c) => Math.abs(c.alpha) === 20));
+    expect(extreme.every((c) => !c.degenerate)).toBe(true);
+    expect(extreme.every((c) => c.coherent_rate >= 0.8)).toBe(true);
+  });
+
+  it('Markdown follows the CSV columns and lists the headline', () => {
+    const md = renderTable2Markdown(scored('qwen2.5-7b'));
+    const lines = md.trim().split('\n');
+    expect(lines[0]).toBe('| Model | Layer | Scenario | Steering success rate | Baseline empathy rate | Alphas |');
+    expect(lines[2]).toBe('| qwen2.5-7b | 16 | food_delivery | 0.875 | 0.200 | 8 |');
+    expect(lines).toContain('| qwen2.5-7b | 0.653 |');
+  });
+
+  it('the paper\'s scenarios.json loads, and its pressures are the ones in the raw files', () => {
+    const loaded = loadScenariosFile(path.join(refDir, 'data/eia_scenarios/scenarios.json'));
+    expect(loaded.map((s) => s.id)).toEqual(SCENARIOS.map((s) => s.id));
+    const raw = JSON.parse(readFileSync(path.join(steeringDir, 'qwen2.5-7b_steering_multilayer.json'), 'utf8'));
+    for (const ex of raw.layer_results[0].experiments) {
+      expect(loaded.find((s) => s.id === ex.scenario)!.empathy_pressure).toBe(ex.empathy_pressure);
+    }
+    // Markers come from the built-ins (the paper's lists) when the file has none.
+    expect(loaded.find((s) => s.id === 'the_listener')!.context_markers).toContain('jimmi');
+    // Our built-in texts are our own words, not the reference's.
+    for (const s of SCENARIOS) {
+      const ref = loaded.find((r) => r.id === s.id)!;
+      expect(s.objective).not.toBe(ref.objective);
+      expect(s.empathy_pressure).not.toBe(ref.empathy_pressure);
+    }
+  });
+});
+
+describe('Table 2 on synthetic samples', () => {
+  const rec = (alpha: number, sample: number, text: string, probe?: number): SampleRecord => ({
+    model: 'm',
+    layer: 4,
+    scenario: 'the_protector',
+    alpha,
+    sample,
+    text,
+    ...(probe === undefined ? {} : { probe_score: probe }),
+  });
+  const EMP = 'I care about the victim.';
+  const TASK = 'I will collect coins to win.';
+
+  it('scores rows, conditions and headline by hand', () => {
+    const samples = [
+      rec(-1, 0, TASK), rec(-1, 1, TASK),
+      rec(0, 0, EMP), rec(0, 1, TASK),
+      rec(1, 0, EMP), rec(1, 1, TASK),
+      rec(2, 0, EMP), rec(2, 1, EMP),
+    ];
+    const r = scoreSamples(samples);
+    expect(r.rows).toHaveLength(1);
+    const row = r.rows[0];
+    // rates: -1 -> 0, 0 -> 0.5, 1 -> 0.5 (zero effect: failure), 2 -> 1; successes: -1 and 2.
+    expect(row.baseline_rate).toBe(0.5);
+    expect(row.num_alphas).toBe(3);
+    expect(row.success_rate).toBeCloseTo(2 / 3, 12);
+    expect(row.conditions.map((c) => [c.alpha, c.effect, c.success])).toEqual([
+      [-1, -0.5, true], [0, 0, null], [1, 0, false], [2, 0.5, true],
+    ]);
+    expect(r.headline).toEqual({ m: 2 / 3 });
+    expect(r.num_samples).toBe(8);
+  });
+
+  it('adds dose-response when probe scores exist, grouped per scenario for plotting', () => {
+    const samples: SampleRecord[] = [];
+    for (const alpha of [-2, 0, 2]) for (let i = 0; i < 4; i++) samples.push(rec(alpha, i, EMP, 3 * alpha + (i % 2 ? 0.1 : -0.1)));
+    const r = scoreSamples(samples, { bootstrap: 200, seed: 1 });
+    expect(r.dose_response).toHaveLength(1);
+    expect(r.rows[0].dose_response!.slope).toBeCloseTo(3, 10);
+    const series = doseResponseSeriesByScenario(r);
+    expect(Object.keys(series)).toEqual(['the_protector']);
+    expect(series.the_protector[0].points.map((p) => p.alpha)).toEqual([-2, 0, 2]);
+    expect(series.the_protector[0].points[1].mean).toBeCloseTo(0, 12);
+  });
+
+  it('Markdown can add the degenerate-alpha column', () => {
+    const r = scoreSamples([rec(0, 0, EMP), rec(3, 0, ''), rec(-3, 0, TASK)]);
+    const md = renderTable2Markdown(r, { degeneration: true, digits: 2 });
+    expect(md).toContain('| m | 4 | the_protector | 0.50 | 1.00 | 2 | 3 |');
+  });
+
+  it('rejects unknown scenarios and rows without a baseline', () => {
+    expect(() => scoreSamples([{ ...rec(0, 0, EMP), scenario: 'the_maez' }])).toThrow(/Unknown scenario id "the_maez"/);
+    expect(() => scoreSamples([rec(1, 0, EMP), rec(-1, 0, EMP)])).toThrow(/m layer 4 the_protector: No baseline condition \(alpha = 0\)/);
+    expect(() => scoreSamples([])).toThrow(/No samples/);
+  });
+});
