@@ -17,6 +17,14 @@ export interface ContextOptions {
   nThreads?: number;
   /** Enable llama.cpp's own per-token embeddings output (oracle use). */
   embeddings?: boolean;
+  /**
+   * true (default): one KV cache shared by all sequences — any mix of lengths, several texts per
+   * decode call (best for capture). false: one KV stream per sequence, nCtx split evenly — llama.cpp's
+   * fast layout for many parallel generations (what `generate` helpers create).
+   */
+  kvUnified?: boolean;
+  /** Flash attention: 'off' (default; f32 attention, exact capture), 'on' or 'auto' (llama.cpp's choice). */
+  flashAttn?: 'auto' | 'on' | 'off';
 }
 
 export class Context {
@@ -28,7 +36,7 @@ export class Context {
     return this.raw;
   }
 
-  get props(): { nCtx: number; nBatch: number; nSeqMax: number; nThreads: number } { return this.handle.props(); }
+  get props(): { nCtx: number; nBatch: number; nSeqMax: number; nThreads: number; kvUnified: boolean; nCtxSeq: number } { return this.handle.props(); }
   get busy(): boolean { return !!this.raw && this.raw.busy(); }
 
   /** Residual-stream capture (see capture.ts). */

@@ -55,7 +55,7 @@ export interface RawContext {
   clearControlVector(): void;
   abort(): void;
   busy(): boolean;
-  props(): { nCtx: number; nBatch: number; nSeqMax: number; nThreads: number };
+  props(): { nCtx: number; nBatch: number; nSeqMax: number; nThreads: number; kvUnified: boolean; nCtxSeq: number };
   free(): void;
 }
 
@@ -67,7 +67,7 @@ export interface RawModel {
   isEog(token: number): boolean;
   applyChatTemplate(messages: { role: string; content: string }[], opts?: { addAssistant?: boolean; template?: string }): string;
   meta(key: string): string | null;
-  createContext(opts?: { nCtx?: number; nBatch?: number; nUbatch?: number; nSeqMax?: number; nThreads?: number; embeddings?: boolean }): Promise<RawContext>;
+  createContext(opts?: { nCtx?: number; nBatch?: number; nUbatch?: number; nSeqMax?: number; nThreads?: number; embeddings?: boolean; kvUnified?: boolean; flashAttn?: 'auto' | 'on' | 'off' }): Promise<RawContext>;
   free(): void;
   isFreed(): boolean;
 }

@@ -283,6 +283,8 @@ Napi::Value ContextWrap::Props(const Napi::CallbackInfo & info) {
     o.Set("nBatch", c.n_batch());
     o.Set("nSeqMax", c.n_seq_max());
     o.Set("nThreads", c.n_threads());
+    o.Set("kvUnified", c.kv_unified());
+    o.Set("nCtxSeq", c.n_ctx_seq());
     return o;
 }
 

@@ -161,6 +161,10 @@ Napi::Value ModelWrap::CreateContext(const Napi::CallbackInfo & info) {
     p.n_seq_max = get_int(o, "nSeqMax", 64);
     p.n_threads = get_int(o, "nThreads", 0);
     p.embeddings = get_bool(o, "embeddings", false);
+    p.kv_unified = get_bool(o, "kvUnified", true);
+    const std::string fa = get_string(o, "flashAttn", "off");
+    if (fa != "auto" && fa != "on" && fa != "off") type_error(env, "'flashAttn' must be 'auto', 'on' or 'off'");
+    p.flash_attn = fa == "auto" ? -1 : fa == "on" ? 1 : 0;
     auto holder = std::make_shared<std::unique_ptr<eia::Context>>();
     auto * w = new PromiseWorker(
         env, [m, p, holder] { *holder = std::make_unique<eia::Context>(m, p); },

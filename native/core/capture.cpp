@@ -112,7 +112,7 @@ CaptureResult capture_tokens(Context & ctx, std::vector<std::vector<llama_token>
     res.n_texts = (int) toks.size();
     res.pool = opt.pool;
     res.n_tokens.resize(toks.size());
-    const int n_ctx = ctx.n_ctx();
+    const int n_ctx = ctx.n_ctx_seq();  // per-sequence room (all of it for a unified cache)
     for (size_t i = 0; i < toks.size(); i++) {
         auto & t = toks[i];
         for (auto id : t) model.check_token(id);
@@ -175,8 +175,9 @@ CaptureResult capture_tokens(Context & ctx, std::vector<std::vector<llama_token>
             if (batch.size() >= n_batch) break;
             if (a.off < (int) toks[a.text].size()) add_piece(a);
         }
+        // per-sequence streams: one text per decode call keeps rows in batch order (see context.cpp)
         while (next < res.n_texts && !free_slots.empty() && batch.size() < n_batch &&
-               resident + (int64_t) toks[next].size() <= n_ctx) {
+               resident + (int64_t) toks[next].size() <= n_ctx && (ctx.kv_unified() || active.empty())) {
             Active a{next, free_slots.back(), 0};
             free_slots.pop_back();
             resident += (int64_t) toks[next].size();

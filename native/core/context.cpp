@@ -26,7 +26,12 @@ Context::Context(std::shared_ptr<Model> model, const ContextParams & p) : model_
     n_threads_ = p.n_threads > 0 ? p.n_threads : hw;
     cp.n_threads = n_threads_;
     cp.n_threads_batch = n_threads_;
-    cp.kv_unified = true;  // batch order == row order in the eval callback
+    // Row order in the eval callback == batch order: unified caches split batches in order
+    // (split_simple); per-sequence streams keep order for one sequence per call or one token per
+    // sequence in consecutive sequence ids, which is how capture and generation fill batches.
+    cp.kv_unified = p.kv_unified;
+    if (p.flash_attn < -1 || p.flash_attn > 1) fail("flashAttn must be auto, on or off");
+    cp.flash_attn_type = p.flash_attn < 0 ? LLAMA_FLASH_ATTN_TYPE_AUTO : p.flash_attn ? LLAMA_FLASH_ATTN_TYPE_ENABLED : LLAMA_FLASH_ATTN_TYPE_DISABLED;
     cp.embeddings = p.embeddings;
     if (p.embeddings) cp.pooling_type = LLAMA_POOLING_TYPE_NONE;
     cp.no_perf = true;
@@ -44,6 +49,7 @@ Context::Context(std::shared_ptr<Model> model, const ContextParams & p) : model_
     n_ctx_ = (int) llama_n_ctx(ctx_);
     n_batch_ = (int) llama_n_batch(ctx_);
     n_seq_max_ = (int) llama_n_seq_max(ctx_);
+    kv_unified_ = p.kv_unified;
 }
 
 Context::~Context() {

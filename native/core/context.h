@@ -22,6 +22,11 @@ struct ContextParams {
     int n_seq_max = 64;
     int n_threads = 0;  // 0 = all hardware threads
     bool embeddings = false;  // llama.cpp's own per-token embeddings output (oracle tests)
+    // true: one KV cache shared by all sequences (any mix of lengths, several texts per batch;
+    //       attention spans every cached token). false: one stream per sequence, nCtx split evenly
+    //       (llama.cpp's fast layout for many parallel sequences; one prompt per decode call).
+    bool kv_unified = true;
+    int flash_attn = 0;  // -1 auto, 0 off (f32 attention: exact capture), 1 on
 };
 
 class Context {
@@ -39,6 +44,8 @@ public:
     int n_batch() const { return n_batch_; }
     int n_seq_max() const { return n_seq_max_; }
     int n_threads() const { return n_threads_; }
+    bool kv_unified() const { return kv_unified_; }
+    int n_ctx_seq() const { return kv_unified_ ? n_ctx_ : n_ctx_ / n_seq_max_; }
 
     void clear_memory();
     void seq_rm(int seq);
@@ -74,6 +81,7 @@ private:
     llama_context * ctx_ = nullptr;
     ResidualHook hook_;
     int n_ctx_ = 0, n_batch_ = 0, n_seq_max_ = 0, n_threads_ = 0;
+    bool kv_unified_ = true;
     std::atomic<bool> abort_{false};
     std::atomic<bool> busy_{false};
 };

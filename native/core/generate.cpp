@@ -57,9 +57,9 @@ Generation::Generation(Context & ctx, std::vector<SequenceSpec> seqs, std::vecto
         for (auto t : s.prompt) model.check_token(t);
         if (s.max_tokens < 1) fail(who + ": maxTokens must be >= 1");
         validate_sampling(s.sampling);
-        if ((int64_t) s.prompt.size() + s.max_tokens > ctx_.n_ctx())
+        if ((int64_t) s.prompt.size() + s.max_tokens > ctx_.n_ctx_seq())
             fail(who + ": prompt (" + std::to_string(s.prompt.size()) + " tokens) + maxTokens (" + std::to_string(s.max_tokens) +
-                 ") exceeds the context size " + std::to_string(ctx_.n_ctx()));
+                 ") exceeds the room of one sequence in this context (" + std::to_string(ctx_.n_ctx_seq()) + " tokens)");
         for (auto & st : s.stop)
             if (st.empty()) fail(who + ": empty stop string");
         std::vector<float> sum;  // per layer, summed
@@ -99,7 +99,7 @@ Generation::Generation(Context & ctx, std::vector<SequenceSpec> seqs, std::vecto
         }
         cells += s.max_tokens;
     }
-    if (cells > ctx_.n_ctx())
+    if (ctx_.kv_unified() && cells > ctx_.n_ctx())
         fail("this generation needs " + std::to_string(cells) + " KV cells (unique prompts + maxTokens of every sequence) but the context has " +
              std::to_string(ctx_.n_ctx()) + "; use a larger nCtx, fewer sequences or fewer tokens");
     stats_.unique_prompts = (int) groups.size();
@@ -110,6 +110,8 @@ Generation::Generation(Context & ctx, std::vector<SequenceSpec> seqs, std::vecto
         res_[i].n_prompt = (int) specs_[i].prompt.size();
     }
     active_.assign(n, 0);
+    phys_.resize(n);
+    for (int i = 0; i < n; i++) phys_[i] = i;
     last_tok_.assign(n, 0);
     t_start_.assign(n, 0);
 }
@@ -174,7 +176,8 @@ void Generation::prompt_phase(std::vector<TokenEvent> & events) {
         batch.clear();
         in_batch.clear();
         at_index.clear();
-        while (li < leaders.size() && batch.size() < n_batch) {
+        const bool one_seq = !ctx_.kv_unified();  // per-sequence streams: one prompt per call keeps row order
+        while (li < leaders.size() && batch.size() < n_batch && !(one_seq && batch.size() > 0)) {
             const int L = leaders[li];
             const auto & p = specs_[L].prompt;
             const int take = std::min((int) p.size() - off[L], n_batch - batch.size());
@@ -182,7 +185,7 @@ void Generation::prompt_phase(std::vector<TokenEvent> & events) {
                 const int pos = off[L] + k;
                 const bool last = pos == (int) p.size() - 1;
                 if (last) { in_batch.push_back(L); at_index.push_back(batch.size()); }
-                batch.add(p[pos], pos, L, L, false, last);
+                batch.add(p[pos], pos, phys_[L], L, false, last);
             }
             off[L] += take;
             if (off[L] >= (int) p.size()) li++;
@@ -199,7 +202,7 @@ void Generation::prompt_phase(std::vector<TokenEvent> & events) {
             const float * sc = nm ? mv.data() + q * nm : nullptr;  // outputs are exactly the prompt ends, in order
             for (int i = 0; i < n; i++) {
                 if (leader_[i] != L) continue;
-                if (i != L) ctx_.seq_cp(L, i);
+                if (i != L) ctx_.seq_cp(phys_[L], phys_[i]);
                 active_[i] = 1;
                 n_active_++;
                 t_start_[i] = now_ms();
@@ -216,12 +219,15 @@ void Generation::decode_step(std::vector<TokenEvent> & events) {
     const int n = (int) specs_.size();
     const int nm = (int) monitors_.size();
     TokenBatch batch(std::max(1, n_active_));
+    // tokens in increasing physical sequence id: with per-sequence streams llama.cpp keeps a
+    // ubatch in batch order only for consecutive ids (finish() keeps the ids compact)
     std::vector<int> seq_at;
-    for (int i = 0; i < n; i++) {
-        if (!active_[i]) continue;
+    for (int i = 0; i < n; i++)
+        if (active_[i]) seq_at.push_back(i);
+    std::sort(seq_at.begin(), seq_at.end(), [&](int a, int b) { return phys_[a] < phys_[b]; });
+    for (int i : seq_at) {
         const int pos = res_[i].n_prompt + (int) res_[i].tokens.size() - 1;
-        seq_at.push_back(i);
-        batch.add(last_tok_[i], pos, i, i, true, true);
+        batch.add(last_tok_[i], pos, phys_[i], i, true, true);
     }
     ctx_.hook().begin_batch(batch.slots(), batch.phases(), batch.size(), batch.outputs().data(), (int) batch.outputs().size());
     if (!ctx_.decode(batch.raw())) { abort_all(); return; }
@@ -281,7 +287,18 @@ void Generation::finish(int i, const char * why) {
     n_active_--;
     res_[i].finish = why;
     res_[i].gen_ms = now_ms() - t_start_[i];
-    ctx_.seq_rm(i);
+    ctx_.seq_rm(phys_[i]);
+    if (!ctx_.kv_unified()) {
+        // keep active physical ids compact: move the highest active sequence into the freed stream
+        int j = -1;
+        for (int k = 0; k < (int) specs_.size(); k++)
+            if (active_[k] && phys_[k] > phys_[i] && (j < 0 || phys_[k] > phys_[j])) j = k;
+        if (j >= 0) {
+            ctx_.seq_cp(phys_[j], phys_[i]);
+            ctx_.seq_rm(phys_[j]);
+            std::swap(phys_[i], phys_[j]);
+        }
+    }
 }
 
 void Generation::abort_all() {

@@ -90,6 +90,7 @@ private:
     std::vector<std::vector<int>> steer_layers_;               // [seq] layers with a term
     std::vector<int> leader_;                                   // seq -> group leader
     std::vector<char> active_;
+    std::vector<int> phys_;  // sequence -> llama seq id (they differ after compaction)
     std::vector<llama_token> last_tok_;
     std::vector<double> t_start_;
     int n_active_ = 0;

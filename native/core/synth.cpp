@@ -9,7 +9,7 @@
 // Planted model geometry (all tokens, tied input/output embedding E):
 //   e_t = cls_t * C_V * v + wordness_t * u + noise_t,   noise_t orthogonal to u and v,
 //   cls = +1 empathy words, -1 task words, 0 else; wordness = +W for whole words and sentence
-//   punctuation, 0 for capitalised variants, -W for everything else (bytes, prefix pieces,
+//   punctuation, +1 for capitalised variants, -W for everything else (bytes, prefix pieces,
 //   single characters, specials), so that a constant +B*u (blk.0.attn_output.bias) keeps the
 //   output head on whole words. Block weights are small, so l_out-L stays close to e_t + B*u and
 //   the mean-pooled empathic-minus-task difference points along v at every layer; adding alpha*v
@@ -23,6 +23,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <functional>
 #include <iterator>
 #include <memory>
@@ -785,15 +786,16 @@ std::string pairs_jsonl(const std::vector<Pair> & pairs, size_t from, size_t to)
 
 // ------------------------------------------------------------------------------------------
 // Planted embedding geometry (see the top of this file). Units: the residual stream of a whole
-// word has norm ~ sqrt((W+B)^2 + S_N^2) ~ 7.4, so steering alphas 2..10 are moderate to strong.
-static float envf(const char*n,float d){const char*e=getenv(n);return e?(float)atof(e):d;}
-static const float kCV = envf("KCV",3.0f);        // |v-component| of empathy / task words
-static const float kSN = envf("KSN", 2.5f);        // noise norm of words
-static const float kSNX = envf("KSNX", 1.0f);       // noise norm of non-word tokens
-static const float kW = envf("KW", 3.0f);         // wordness
-static const float kB = envf("KB", 4.0f);         // constant wordness offset (blk.0.attn_output.bias)
-static const float kGOut = envf("KGOUT", 1.6f);      // output_norm weight * sqrt(n_embd): logit scale
-static const float kSBlock = envf("KSBLOCK", 0.16f);   // block weight sigma * sqrt(n_embd)
+// word has norm ~ sqrt((W+B)^2 + S_N^2) ~ 7.2, so steering alphas 2..10 are moderate to strong.
+// Tuned with native/tools/synth_check.cpp over seeds 1..8 (tiny): min cos(d_L, v) 0.979.
+constexpr float kCV = 3.0f;        // |v-component| of empathy / task words
+constexpr float kSN = 1.5f;        // noise norm of words
+constexpr float kSNX = 1.0f;       // noise norm of non-word tokens
+constexpr float kW = 3.0f;         // wordness of whole words and . , ? !
+constexpr float kWCap = 1.0f;      // wordness of capitalised variants (sampled less often)
+constexpr float kB = 4.0f;         // constant wordness offset (blk.0.attn_output.bias)
+constexpr float kGOut = 1.6f;      // output_norm weight * sqrt(n_embd): logit scale
+constexpr float kSBlock = 0.16f;   // block weight sigma * sqrt(n_embd)
 
 void orthonormal_pair(Rng & rng, int d, std::vector<float> & v, std::vector<float> & u) {
     v.assign(d, 0.0f);
@@ -845,14 +847,22 @@ SynthResult synth_model(const SynthOptions & opt) {
     else if (opt.type == "q8_0") wtype = GGML_TYPE_Q8_0;
     else fail("eia-synth: unknown type '" + opt.type + "' (expected f32, f16 or q8_0)");
     if (opt.out.empty()) fail("eia-synth: empty output path");
-    if (opt.out.back() == '/') fail("eia-synth: output path '" + opt.out + "' names a directory");
+    {
+        std::error_code ec;
+        if (opt.out.back() == '/' || std::filesystem::is_directory(opt.out, ec)) {
+            fail("eia-synth: output path '" + opt.out + "' names a directory");
+        }
+    }
     if (opt.planted && !opt.arch.empty() && opt.arch != "llama") {
         fail("eia-synth: planted models are llama models (got --arch " + opt.arch + ")");
     }
     {   // output directory must exist and be writable: probe with the temp file itself
         const std::string probe = opt.out + ".tmp";
         FILE * f = std::fopen(probe.c_str(), "wb");
-        if (!f) fail("eia-synth: cannot write '" + probe + "': " + std::strerror(errno));
+        if (!f) {
+            fail("eia-synth: cannot write '" + probe + "': " + std::strerror(errno) +
+                 " (the output directory must exist and be writable)");
+        }
         std::fclose(f);
         std::remove(probe.c_str());
     }
@@ -919,7 +929,7 @@ SynthResult synth_model(const SynthOptions & opt) {
                 switch (V.kind[t]) {
                     case K_WORD: wordness = kW; break;
                     case K_PUNCT: wordness = kW; break;
-                    case K_CAP: wordness = envf("KCAP", -1.0f); break;
+                    case K_CAP: wordness = kWCap; break;
                     default: wordness = -kW; break;
                 }
                 if (V.base[t] >= 0) {

@@ -61,7 +61,8 @@ int main(int argc, char ** argv) {
         std::printf("}\n");
         return 0;
     } catch (const std::exception & e) {
-        std::fprintf(stderr, "eia-synth: %s\n", e.what());
+        const std::string msg = e.what();
+        std::fprintf(stderr, "%s%s\n", msg.rfind("eia-synth:", 0) == 0 ? "" : "eia-synth: ", msg.c_str());
         usage(stderr);
         return 1;
     }

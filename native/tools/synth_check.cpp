@@ -1,6 +1,7 @@
 // synth_check: verifies the synthetic GGUF models of native/core/synth.cpp through the llama API.
 //
-//   synth_check [--dir DIR] [--seed N] [--no-0.5b]
+//   synth_check [--dir DIR] [--seed N] [--no-0.5b] [--planted-shape S] [--planted-type T]
+//   synth_check --load F.gguf     (only: load with mmap, count warnings, one decode, finite logits)
 //
 // 1. every arch in tiny f32 and 0.5b q8_0 (the real Qwen2.5-0.5B dims and vocab): loads with mmap,
 //    no loader warnings, finite logits, chat template recognised, English tokenises into words;
@@ -258,17 +259,50 @@ int main(int argc, char ** argv) {
     std::string dir = "/tmp/eia-synth-check";
     uint64_t seed = 1;
     bool with_05b = true;
+    std::string planted_shape = "tiny", planted_type = "f32", load_only;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         if (a == "--dir" && i + 1 < argc) dir = argv[++i];
         else if (a == "--seed" && i + 1 < argc) seed = std::strtoull(argv[++i], nullptr, 10);
         else if (a == "--no-0.5b") with_05b = false;
-        else { std::fprintf(stderr, "usage: synth_check [--dir DIR] [--seed N] [--no-0.5b]\n"); return 2; }
+        else if (a == "--planted-shape" && i + 1 < argc) planted_shape = argv[++i];
+        else if (a == "--planted-type" && i + 1 < argc) planted_type = argv[++i];
+        else if (a == "--load" && i + 1 < argc) load_only = argv[++i];
+        else {
+            std::fprintf(stderr, "usage: synth_check [--dir DIR] [--seed N] [--no-0.5b] [--planted-shape S] [--planted-type T] [--load F.gguf]\n");
+            return 2;
+        }
     }
     if (std::system(("mkdir -p '" + dir + "'").c_str()) != 0) { std::fprintf(stderr, "cannot create %s\n", dir.c_str()); return 2; }
     llama_log_set(log_cb, nullptr);
     llama_backend_init();
 
+    if (!load_only.empty()) {
+        try {
+            const auto t0 = ggml_time_us();
+            Loaded L;
+            load(L, load_only, nullptr, 128);
+            const double ls = (ggml_time_us() - t0) / 1e6;
+            const auto toks = tokenize(L.vocab, kSentence, true);
+            const auto t1 = ggml_time_us();
+            decode(L, toks, false);
+            const double ds = (ggml_time_us() - t1) / 1e6;
+            const float * lg = llama_get_logits_ith(L.ctx, -1);
+            const int nv = llama_vocab_n_tokens(L.vocab);
+            bool finite = true;
+            double maxabs = 0;
+            for (int i = 0; i < nv; ++i) { finite = finite && std::isfinite(lg[i]); maxabs = std::max(maxabs, (double) std::fabs(lg[i])); }
+            char desc[128];
+            llama_model_desc(L.model, desc, sizeof desc);
+            std::printf("%s: %s, n_vocab %d, load %.2fs, decode(%zu tok) %.2fs, warnings %d, finite %s, max|logit| %.3f\n",
+                        load_only.c_str(), desc, nv, ls, toks.size(), ds, L.warnings, finite ? "yes" : "NO", maxabs);
+            for (auto & w : g_warning_lines) std::printf("   warning: %s", w.c_str());
+            return (finite && L.warnings == 0) ? 0 : 1;
+        } catch (const std::exception & e) {
+            std::printf("ERROR: %s\n", e.what());
+            return 1;
+        }
+    }
     try {
         // ---------------------------------------------------------------- random-weight models
         std::printf("== random-weight models (load with mmap, logits, tokenizer, chat template)\n");
@@ -321,7 +355,8 @@ int main(int argc, char ** argv) {
 
         // ---------------------------------------------------------------- planted model
         eia::SynthOptions o;
-        o.shape = "tiny"; o.planted = true; o.seed = seed; o.out = dir + "/planted.gguf";
+        o.shape = planted_shape; o.type = planted_type; o.planted = true; o.seed = seed;
+        o.out = dir + "/planted-" + planted_shape + "-" + planted_type + ".gguf";
         const auto r = eia::synth_model(o);
         const auto v = read_npy_f32(r.planted_npy);
         const auto train = read_pairs(r.train_jsonl), test = read_pairs(r.test_jsonl);
@@ -374,14 +409,6 @@ int main(int argc, char ** argv) {
         for (const auto & p : train) {
             const auto e = pooled(p.emp), n = pooled(p.non);
             for (int l = 0; l < r.n_layer; ++l) for (int i = 0; i < r.n_embd; ++i) d[l][i] += (e[l][i] - n[l][i]) / train.size();
-        }
-        if (getenv("SYNTH_DIAG")) {   // where the part of d off v comes from
-            std::vector<double> common(r.n_embd, 0.0);
-            for (const auto & p : train) { const auto e = pooled(p.emp), n = pooled(p.non); for (int i = 0; i < r.n_embd; ++i) common[i] += (e[2][i] + n[2][i]); }
-            double dv = 0, dd = 0; for (int i = 0; i < r.n_embd; ++i) { dv += d[2][i] * v[i]; dd += d[2][i] * d[2][i]; }
-            std::vector<double> perp(r.n_embd); for (int i = 0; i < r.n_embd; ++i) perp[i] = d[2][i] - dv * v[i];
-            double pc = 0, pn = 0, cn = 0; for (int i = 0; i < r.n_embd; ++i) { pc += perp[i] * common[i]; pn += perp[i] * perp[i]; cn += common[i] * common[i]; }
-            std::printf("DIAG layer2 |d|=%.3f d.v=%.3f |perp|=%.3f cos(perp,common)=%.3f\n", std::sqrt(dd), dv, std::sqrt(pn), pc / std::sqrt(pn * cn));
         }
         std::vector<std::vector<double>> se(r.n_layer), sn(r.n_layer);
         for (const auto & p : test) {
