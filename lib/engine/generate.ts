@@ -197,3 +197,20 @@ export function startGeneration(ctx: Context, req: GenerateRequest): GenerationH
   const raw = ctx.handle.generate(specs, { monitors });
   return new GenerationHandle(raw, req, monitors.length);
 }
+
+/**
+ * Context options sized for a generation of `nSeqs` sequences of at most `tokensPerSeq` tokens
+ * (prompt + new): one KV stream per sequence (llama.cpp's fast layout for parallel decoding).
+ */
+export function generationContextOptions(nSeqs: number, tokensPerSeq: number, nThreads?: number) {
+  if (!Number.isInteger(nSeqs) || nSeqs < 1 || nSeqs > 256) throw new RangeError(`number of sequences must be 1..256 (got ${nSeqs})`);
+  const perSeq = Math.ceil(Math.max(tokensPerSeq, 1) / 256) * 256;  // llama.cpp pads per-sequence room to 256
+  return {
+    nSeqMax: nSeqs,
+    nCtx: perSeq * nSeqs,
+    nBatch: 512,
+    kvUnified: false,
+    flashAttn: 'auto' as const,
+    nThreads,
+  };
+}

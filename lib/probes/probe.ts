@@ -10,7 +10,8 @@ import { choleskySolve, zeros } from '../stats/linalg.js';
 import { checkRows, dot, scoreRows, type Rows } from './activations.js';
 
 /** How a direction is estimated from the two classes. */
-export type ProbeMethod = 'mean-diff' | 'pca' | 'logistic';
+/** 'imported': read from elsewhere (e.g. a llama.cpp control vector), estimator unknown. */
+export type ProbeMethod = 'mean-diff' | 'pca' | 'logistic' | 'imported';
 
 /** A trained probe for one layer. */
 export interface Probe {
@@ -272,7 +273,7 @@ export function scoreWithProbe(probe: Pick<Probe, 'direction' | 'layer'>, rows: 
   return scoreRows(rows, probe.direction, `activations for the layer-${probe.layer} probe`);
 }
 
-const METHODS: readonly ProbeMethod[] = ['mean-diff', 'pca', 'logistic'];
+const METHODS: readonly ProbeMethod[] = ['mean-diff', 'pca', 'logistic', 'imported'];
 
 /** Writes `layer<L>.npy` (float32) and its sidecar `layer<L>.json` into dir (atomic writes). */
 export function saveProbe(dir: string, probe: Probe): { npyPath: string; jsonPath: string } {

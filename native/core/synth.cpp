@@ -29,6 +29,7 @@
 #include <memory>
 #include <set>
 #include <sstream>
+#include <system_error>
 #include <thread>
 #include <unordered_set>
 
@@ -599,7 +600,11 @@ void stream_tensor(FILE * f, const std::string & path, const TensorPlan & tp, ui
         } else {
             std::vector<std::thread> th;
             th.reserve(nt - 1);
-            for (int i = 0; i < nt - 1; ++i) th.emplace_back(work);
+            try {
+                for (int i = 0; i < nt - 1; ++i) th.emplace_back(work);
+            } catch (const std::system_error &) {
+                // fewer threads: the chunk queue is shared, the bytes do not depend on who writes them
+            }
             work();
             for (auto & t : th) t.join();
         }

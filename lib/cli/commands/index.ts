@@ -1,0 +1,16 @@
+// Every CLI command, one module each (keep the list sorted by the order --help shows).
+import type { CommandModule } from 'yargs';
+import { infoCommand } from './info.js';
+import { synthCommand } from './synth.js';
+import { captureCommand } from './capture.js';
+import { generateCommand } from './generate.js';
+import { cvecCommand } from './cvec.js';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const commands: CommandModule<any, any>[] = [
+  infoCommand,
+  synthCommand,
+  captureCommand,
+  generateCommand,
+  cvecCommand,
+];

@@ -1,0 +1,33 @@
+// llama.cpp control-vector GGUF files (`llama-cli --control-vector F.gguf`): tensors
+// "direction.L" (F32, one per block L >= 1). Interop both ways: our probes drive llama.cpp's
+// tools, and llama.cpp control vectors (e.g. from cvector-generator) drive eia-native.
+import { addon } from './native.js';
+
+export interface ControlVector {
+  modelHint: string;
+  nEmbd: number;
+  /** block index -> direction */
+  layers: Map<number, Float32Array>;
+}
+
+export function writeControlVector(path: string, layers: Map<number, Float32Array>, modelHint = ''): void {
+  const obj: Record<number, Float32Array> = {};
+  let width = -1;
+  for (const [l, v] of layers) {
+    if (!Number.isInteger(l) || l < 1) throw new Error(`control vectors start at block 1 (got layer ${l}): llama.cpp cannot steer block 0 this way`);
+    if (width >= 0 && v.length !== width) throw new Error('all control-vector layers must have the same width');
+    width = v.length;
+    obj[l] = v;
+  }
+  if (width < 0) throw new Error('control vector needs at least one layer');
+  addon().writeControlVector(path, { modelHint, layers: obj });
+}
+
+export function readControlVector(path: string): ControlVector {
+  const raw = addon().readControlVector(path);
+  return {
+    modelHint: raw.modelHint,
+    nEmbd: raw.nEmbd,
+    layers: new Map(Object.entries(raw.layers).map(([k, v]) => [Number(k), v] as [number, Float32Array]).sort((a, b) => a[0] - b[0])),
+  };
+}
