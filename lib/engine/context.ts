@@ -50,6 +50,11 @@ export class Context {
     return this.handle.embeddingsPerToken(text, opts);
   }
 
+  /** Logits (nTokens x nVocab, row-major) of one token sequence, optionally steered at every position. */
+  evalLogits(tokens: Int32Array, steer: { layer: number; direction: Float32Array; alpha: number }[] = []): Promise<Float32Array> {
+    return this.handle.evalLogits(tokens, { steer });
+  }
+
   /** llama.cpp's own control-vector path: `data` holds layers 1..n-1 (n_embd each). */
   setControlVector(data: Float32Array, layerStart: number, layerEnd: number): void {
     this.handle.setControlVector(data, layerStart, layerEnd);

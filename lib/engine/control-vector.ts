@@ -31,3 +31,11 @@ export function readControlVector(path: string): ControlVector {
     layers: new Map(Object.entries(raw.layers).map(([k, v]) => [Number(k), v] as [number, Float32Array]).sort((a, b) => a[0] - b[0])),
   };
 }
+
+/**
+ * Loads a control-vector file through llama.cpp's own loader (common_control_vector_load, what
+ * llama-cli uses). Returns the data as llama.cpp applies it: layers 1..n, n_embd floats each.
+ */
+export function loadControlVectorWithLlama(path: string, strength = 1): { nEmbd: number; data: Float32Array } {
+  return addon().loadControlVectorLlama(path, strength);
+}

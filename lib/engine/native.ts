@@ -50,6 +50,7 @@ export interface RawContext {
   capture(texts: string[] | Int32Array[], opts: { layers: number[]; pool?: string; maxTokens?: number; addSpecial?: boolean }): Promise<RawCaptureResult>;
   embeddingsPerToken(text: string, opts?: { addSpecial?: boolean }): Promise<{ nTokens: number; data: Float32Array }>;
   generate(seqs: RawSequenceSpec[], opts?: { monitors?: { layer: number; direction: Float32Array }[] }): RawGeneration;
+  evalLogits(tokens: Int32Array, opts?: { steer?: { layer: number; direction: Float32Array; alpha: number }[] }): Promise<Float32Array>;
   setControlVector(data: Float32Array, ilStart: number, ilEnd: number): void;
   loadControlVectorFile(path: string, opts?: { strength?: number; layerStart?: number; layerEnd?: number }): void;
   clearControlVector(): void;
@@ -85,6 +86,8 @@ export interface Addon {
   synth(opts: { arch?: string; shape?: string; type?: string; seed?: number; planted?: boolean; out: string }): Promise<RawSynthResult>;
   writeControlVector(path: string, cv: { modelHint?: string; layers: Record<number, Float32Array> }): void;
   readControlVector(path: string): { modelHint: string; nEmbd: number; layers: Record<string, Float32Array> };
+  loadControlVectorLlama(path: string, strength?: number): { nEmbd: number; data: Float32Array };
+  readGgufTensor(path: string, name: string): { shape: number[]; data: Float32Array };
 }
 
 /** The package root (works from lib/engine/*.ts under vitest and from dist/engine/*.js). */

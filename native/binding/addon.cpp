@@ -1,5 +1,6 @@
 // eia_native.node: registers the JS classes and the free functions (info, synth, control vectors).
 #include "cvec.h"
+#include "evaluate.h"
 #include "js.h"
 #include "runtime.h"
 #include "synth.h"
@@ -109,6 +110,40 @@ static Napi::Value ReadControlVector(const Napi::CallbackInfo & info) {
     });
 }
 
+// loadControlVectorLlama(path, strength=1) -> {nEmbd, data}: llama.cpp's own loader (common)
+static Napi::Value LoadControlVectorLlama(const Napi::CallbackInfo & info) {
+    return guarded(info, [&]() -> Napi::Value {
+        Napi::Env env = info.Env();
+        std::string path = arg_string(info, 0, "path");
+        float strength = 1.0f;
+        if (info.Length() > 1 && !info[1].IsUndefined()) {
+            if (!info[1].IsNumber()) type_error(env, "strength must be a number");
+            strength = info[1].As<Napi::Number>().FloatValue();
+        }
+        int n_embd = 0;
+        auto data = eia::load_control_vector_llama(path, strength, &n_embd);
+        Napi::Object o = Napi::Object::New(env);
+        o.Set("nEmbd", n_embd);
+        o.Set("data", make_f32(env, data.data(), data.size()));
+        return o;
+    });
+}
+
+// readGgufTensor(path, name) -> {shape, data}: F32/F16 tensors of a GGUF file
+static Napi::Value ReadGgufTensor(const Napi::CallbackInfo & info) {
+    return guarded(info, [&]() -> Napi::Value {
+        Napi::Env env = info.Env();
+        std::vector<int64_t> shape;
+        auto data = eia::read_gguf_tensor(arg_string(info, 0, "path"), arg_string(info, 1, "tensor name"), &shape);
+        Napi::Object o = Napi::Object::New(env);
+        Napi::Array sh = Napi::Array::New(env, shape.size());
+        for (size_t i = 0; i < shape.size(); i++) sh.Set((uint32_t) i, (double) shape[i]);
+        o.Set("shape", sh);
+        o.Set("data", make_f32(env, data.data(), data.size()));
+        return o;
+    });
+}
+
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
     exports.Set("Model", ModelWrap::Init(env));
     exports.Set("Context", ContextWrap::Init(env));
@@ -118,6 +153,8 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
     exports.Set("synth", Napi::Function::New(env, Synth));
     exports.Set("writeControlVector", Napi::Function::New(env, WriteControlVector));
     exports.Set("readControlVector", Napi::Function::New(env, ReadControlVector));
+    exports.Set("readGgufTensor", Napi::Function::New(env, ReadGgufTensor));
+    exports.Set("loadControlVectorLlama", Napi::Function::New(env, LoadControlVectorLlama));
     return exports;
 }
 

@@ -1,5 +1,6 @@
 #include "capture.h"
 #include "cvec.h"
+#include "evaluate.h"
 #include "js.h"
 #include "wraps.h"
 
@@ -13,6 +14,7 @@ Napi::Function ContextWrap::Init(Napi::Env env) {
                                        InstanceMethod("capture", &ContextWrap::Capture),
                                        InstanceMethod("embeddingsPerToken", &ContextWrap::EmbeddingsPerToken),
                                        InstanceMethod("generate", &ContextWrap::Generate),
+                                       InstanceMethod("evalLogits", &ContextWrap::EvalLogits),
                                        InstanceMethod("setControlVector", &ContextWrap::SetControlVector),
                                        InstanceMethod("loadControlVectorFile", &ContextWrap::LoadControlVectorFile),
                                        InstanceMethod("clearControlVector", &ContextWrap::ClearControlVector),
@@ -225,6 +227,30 @@ Napi::Value ContextWrap::Generate(const Napi::CallbackInfo & info) {
     Napi::Object obj = GenerationWrap::ctor.New({});
     GenerationWrap::Unwrap(obj)->start(this, Value(), std::move(gen));
     return obj;
+}
+
+// evalLogits(tokens, {steer: [{layer, direction, alpha}]}) -> Promise<Float32Array n_tokens x n_vocab>
+Napi::Value ContextWrap::EvalLogits(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    auto & c = ctx(env);
+    if (info.Length() < 1) type_error(env, "tokens are required");
+    auto toks = to_tokens(env, info[0], "tokens");
+    Napi::Object o = opt_object(info, 1);
+    Napi::Object seq = Napi::Object::New(env);
+    seq.Set("prompt", info[0]);
+    if (has(o, "steer")) seq.Set("steer", o.Get("steer"));
+    auto spec = read_sequence(env, seq, 0);
+    acquire(env);
+    auto out = std::make_shared<std::vector<float>>();
+    eia::Context * cp = &c;
+    auto * w = new PromiseWorker(
+        env, [cp, toks, steer = spec.steer, out] { *out = eia::eval_logits(*cp, toks, steer); },
+        [out](Napi::Env env) -> Napi::Value { return make_f32(env, out->data(), out->size()); },
+        [cp] { cp->release(); });
+    w->keep(Value());
+    auto promise = w->promise();
+    w->Queue();
+    return promise;
 }
 
 // setControlVector(Float32Array data for layers 1..n, ilStart, ilEnd): llama.cpp's own cvec path

@@ -5,6 +5,10 @@ import { synthCommand } from './synth.js';
 import { captureCommand } from './capture.js';
 import { generateCommand } from './generate.js';
 import { cvecCommand } from './cvec.js';
+import { probeCommand } from './probe.js';
+import { correlateCommand } from './correlate.js';
+import { alignCommand } from './align.js';
+import { statsCommand } from './stats.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const commands: CommandModule<any, any>[] = [
@@ -13,4 +17,8 @@ export const commands: CommandModule<any, any>[] = [
   captureCommand,
   generateCommand,
   cvecCommand,
+  probeCommand,
+  correlateCommand,
+  alignCommand,
+  statsCommand,
 ];

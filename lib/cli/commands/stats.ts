@@ -1,0 +1,209 @@
+// eia-native stats auroc|correlate|baseline: the validation statistics on scores computed
+// elsewhere (another tool, the paper's own result files), with the same definitions as `probe`.
+import { existsSync, readFileSync } from 'node:fs';
+import type { CommandModule } from 'yargs';
+import { bootstrapAuroc } from '../../stats/bootstrap.js';
+import { evaluateScores } from '../../stats/auroc.js';
+import { summariseBaseline } from '../../stats/baseline.js';
+import { binaryAccuracy02, pearson, spearman } from '../../stats/correlation.js';
+import { permutationTestAuroc } from '../../stats/permutation.js';
+import { printJson, UsageError } from '../common.js';
+
+type Obj = Record<string, unknown>;
+
+interface Args { kind: string; input: string; json: boolean; seed: number; bootstrap: number; permutations: number; 'probe-auroc'?: number }
+
+/** A whole-file JSON value, or (when the file is not one JSON value) JSON Lines as an array; errors name the line. */
+function readInput(path: string): { value: unknown; lines: boolean } {
+  if (!existsSync(path)) throw new UsageError(`--input: ${path} does not exist`);
+  const text = readFileSync(path, 'utf8');
+  if (text.trim() === '') throw new Error(`${path}: the file is empty`);
+  try {
+    return { value: JSON.parse(text), lines: false };
+  } catch { /* JSON Lines */ }
+  const out: unknown[] = [];
+  text.split(/\r?\n/).forEach((raw, i) => {
+    if (raw.trim() === '') return;
+    try { out.push(JSON.parse(raw)); } catch (e) {
+      throw new Error(`${path}:${i + 1}: invalid JSON (${(e as Error).message})`);
+    }
+  });
+  return { value: out, lines: true };
+}
+
+function where(path: string, lines: boolean, i: number): string {
+  return lines ? `${path}:${i + 1}` : `${path}: entry [${i}]`;
+}
+
+function num(v: unknown, what: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v)) {
+    throw new Error(`${what} must be a finite number, got ${v === undefined ? 'nothing (missing field)' : JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+function numArray(v: unknown, what: string): number[] {
+  if (!Array.isArray(v)) throw new Error(`${what} must be an array of numbers`);
+  return v.map((x, i) => num(x, `${what}[${i}]`));
+}
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Records (array of objects) -> two aligned number columns. */
+function columns(path: string, value: unknown, lines: boolean, a: string, b: string, convB: (v: unknown, w: string) => number = num) {
+  if (!Array.isArray(value)) throw new Error(`${path}: expected JSON Lines or a JSON array of {${a}, ${b}} objects`);
+  const xs: number[] = [], ys: number[] = [];
+  value.forEach((o, i) => {
+    const w = where(path, lines, i);
+    if (!isObj(o)) throw new Error(`${w}: expected an object with fields "${a}" and "${b}"`);
+    if (!(a in o)) throw new Error(`${w}: missing field "${a}"`);
+    if (!(b in o)) throw new Error(`${w}: missing field "${b}"`);
+    xs.push(num(o[a], `${w}: field "${a}"`));
+    ys.push(convB(o[b], `${w}: field "${b}"`));
+  });
+  return { xs, ys };
+}
+
+function label(v: unknown, what: string): number {
+  if (v === 1 || v === true) return 1;
+  if (v === 0 || v === false) return 0;
+  throw new Error(`${what} must be 0/1 or false/true (1 = empathic), got ${JSON.stringify(v)}`);
+}
+
+function aurocInput(path: string): { scores: number[]; labels: number[] } {
+  const { value, lines } = readInput(path);
+  if (isObj(value)) {
+    if (!('scores' in value) || !('labels' in value)) throw new Error(`${path}: expected {"scores": [...], "labels": [...]}, JSON Lines of {score, label} or an array of them`);
+    const scores = numArray(value.scores, `${path}: scores`);
+    if (!Array.isArray(value.labels)) throw new Error(`${path}: labels must be an array`);
+    const labels = value.labels.map((l, i) => label(l, `${path}: labels[${i}]`));
+    return { scores, labels };
+  }
+  const { xs, ys } = columns(path, value, lines, 'score', 'label', label);
+  return { scores: xs, labels: ys };
+}
+
+function correlateInput(path: string): { x: number[]; y: number[]; source: string } {
+  const { value, lines } = readInput(path);
+  if (isObj(value)) {
+    if (Array.isArray(value.detailed_results)) {
+      // The paper's eia_correlation.json: x = probe score, y = rubric (true) score.
+      const { xs, ys } = columns(`${path} detailed_results`, value.detailed_results, false, 'probe_score', 'true_score');
+      return { x: xs, y: ys, source: 'eia_correlation.json (x = probe_score, y = true_score)' };
+    }
+    if ('x' in value && 'y' in value) return { x: numArray(value.x, `${path}: x`), y: numArray(value.y, `${path}: y`), source: '{x: [...], y: [...]}' };
+    throw new Error(`${path}: expected {"x": [...], "y": [...]}, JSON Lines of {x, y}, or the paper's eia_correlation.json (detailed_results)`);
+  }
+  const { xs, ys } = columns(path, value, lines, 'x', 'y');
+  return { x: xs, y: ys, source: lines ? 'JSON Lines of {x, y}' : 'array of {x, y}' };
+}
+
+function baselineInput(path: string, probeAuroc?: number): { aurocs: number[]; probeAuroc: number; source: string } {
+  const { value } = readInput(path);
+  let aurocs: number[], p: number | undefined, source: string;
+  if (isObj(value) && isObj(value.random_baseline) && Array.isArray(value.random_baseline.all_aurocs)) {
+    aurocs = numArray(value.random_baseline.all_aurocs, `${path}: random_baseline.all_aurocs`);
+    p = isObj(value.empathy_probe) && value.empathy_probe.auroc !== undefined ? num(value.empathy_probe.auroc, `${path}: empathy_probe.auroc`) : undefined;
+    source = 'random_baseline_proper.json';
+  } else if (isObj(value) && Array.isArray(value.aurocs)) {
+    aurocs = numArray(value.aurocs, `${path}: aurocs`);
+    p = value.probe_auroc !== undefined ? num(value.probe_auroc, `${path}: probe_auroc`) : undefined;
+    source = '{aurocs, probe_auroc}';
+  } else if (Array.isArray(value)) {
+    aurocs = numArray(value, `${path}`);
+    source = 'array of AUROCs';
+  } else {
+    throw new Error(`${path}: expected {"aurocs": [...], "probe_auroc": x}, the paper's random_baseline_proper.json, or an array of AUROCs`);
+  }
+  if (aurocs.length === 0) throw new Error(`${path}: no baseline AUROCs`);
+  const probe = probeAuroc ?? p;
+  if (probe === undefined) throw new UsageError(`${path} has no probe AUROC: give --probe-auroc`);
+  return { aurocs, probeAuroc: probe, source };
+}
+
+const KINDS = ['auroc', 'correlate', 'baseline'] as const;
+
+export const statsCommand: CommandModule<object, Args> = {
+  command: 'stats <kind>',
+  describe: 'Statistics on scores computed elsewhere: AUROC (+CI, accuracies), correlation, random baseline',
+  builder: (y) =>
+    y.positional('kind', { choices: KINDS, demandOption: true, describe: 'auroc | correlate | baseline' })
+      .option('input', { type: 'string', demandOption: true, describe: 'input file (JSON or JSON Lines; formats below)' })
+      .option('seed', { type: 'number', default: 0, describe: 'auroc: seed of the bootstrap and permutations' })
+      .option('bootstrap', { type: 'number', default: 1000, describe: 'auroc: bootstrap resamples for the 95% CI' })
+      .option('permutations', { type: 'number', default: 1000, describe: 'auroc: label permutations for the p-value (0 = off)' })
+      .option('probe-auroc', { type: 'number', describe: 'baseline: the probe AUROC to compare (default: from the file)' })
+      .option('json', { type: 'boolean', default: false })
+      .example('$0 stats auroc --input scores.jsonl', 'lines {"score": 1.3, "label": 1}')
+      .example('$0 stats correlate --input results/eia_correlation.json', 'the paper\'s r = .709')
+      .example('$0 stats baseline --input results/random_baseline_proper.json', 'the paper\'s z = 2.09')
+      .epilog([
+        'Input formats:',
+        '  auroc:     JSON Lines {"score": number, "label": 0|1|false|true} (1 = empathic), a JSON array of such objects, or {"scores": [...], "labels": [...]}.',
+        '             Prints AUROC (= sklearn roc_auc_score), accuracy at the median (>=) and class-midpoint (>) thresholds, class means,',
+        '             stds (ddof 0), separation, stratified bootstrap CI, permutation p.',
+        '  correlate: JSON Lines {"x": number, "y": number}, a JSON array of them, {"x": [...], "y": [...]}, or the paper\'s',
+        '             eia_correlation.json (x = detailed_results[].probe_score, y = .true_score). Pearson and Spearman with two-sided',
+        '             t-test p; when y holds rubric scores 0/1/2, binary accuracy of x on the 0-vs-2 items at their median.',
+        '  baseline:  {"aurocs": [...], "probe_auroc": number}, the paper\'s random_baseline_proper.json',
+        '             (random_baseline.all_aurocs, empathy_probe.auroc), or a bare array of AUROCs with --probe-auroc.',
+        '             Mean, median, std (ddof 0), min, max, 95th percentile (linear), z = (probe - mean) / std, empirical p.',
+        'Constant inputs (correlation undefined), an empty class, or non-finite values are errors, never NaN.',
+      ].join('\n')) as never,
+  handler: (a) => {
+    switch (a.kind) {
+      case 'auroc': {
+        if (!Number.isInteger(a.bootstrap) || a.bootstrap < 1) throw new UsageError('--bootstrap must be a positive integer');
+        if (!Number.isInteger(a.permutations) || a.permutations < 0) throw new UsageError('--permutations must be a non-negative integer');
+        const { scores, labels } = aurocInput(a.input);
+        const ev = evaluateScores(scores, labels);
+        const ci = bootstrapAuroc(scores, labels, { resamples: a.bootstrap, seed: a.seed });
+        const perm = a.permutations > 0 ? permutationTestAuroc(scores, labels, { permutations: a.permutations, seed: a.seed }) : null;
+        const out = {
+          n: scores.length, nPos: ev.nPos, nNeg: ev.nNeg, auroc: ev.auroc,
+          aurocCI: { lower: ci.lower, upper: ci.upper, confidence: ci.confidence, resamples: ci.resamples, seed: a.seed },
+          accuracyMedian: ev.accuracyMedian, accuracyMidpoint: ev.accuracyMidpoint,
+          meanPos: ev.meanPos, meanNeg: ev.meanNeg, stdPos: ev.stdPos, stdNeg: ev.stdNeg, separation: ev.separation,
+          permutation: perm ? { p: perm.p, permutations: perm.permutations } : null,
+        };
+        if (a.json) return printJson(out);
+        process.stdout.write(`n = ${out.n} (${ev.nPos} positive, ${ev.nNeg} negative)\nAUROC ${ev.auroc.toFixed(6)}  95% CI [${ci.lower.toFixed(4)}, ${ci.upper.toFixed(4)}]\n`);
+        process.stdout.write(`accuracy: median threshold ${ev.accuracyMedian.accuracy.toFixed(4)} (t = ${ev.accuracyMedian.threshold.toPrecision(6)}), midpoint threshold ${ev.accuracyMidpoint.accuracy.toFixed(4)} (t = ${ev.accuracyMidpoint.threshold.toPrecision(6)})\n`);
+        process.stdout.write(`mean pos ${ev.meanPos.toPrecision(6)}, mean neg ${ev.meanNeg.toPrecision(6)}, std pos ${ev.stdPos.toPrecision(6)}, std neg ${ev.stdNeg.toPrecision(6)}, separation ${ev.separation.toPrecision(6)}\n`);
+        if (perm) process.stdout.write(`permutation p = ${perm.p.toPrecision(4)} (${perm.permutations} shuffles)\n`);
+        return;
+      }
+      case 'correlate': {
+        const { x, y, source } = correlateInput(a.input);
+        const pr = pearson(x, y), sp = spearman(x, y);
+        const rubric = y.every((v) => v === 0 || v === 1 || v === 2);
+        let binary: ReturnType<typeof binaryAccuracy02> | null = null, binaryNote: string | undefined;
+        if (rubric) { try { binary = binaryAccuracy02(x, y); } catch (e) { binaryNote = (e as Error).message; } }
+        const out = {
+          n: x.length, source,
+          pearson: { r: pr.r, p: pr.p, t: pr.t, df: pr.df },
+          spearman: { rho: sp.r, p: sp.p, t: sp.t, df: sp.df },
+          binaryAccuracy: binary ? { accuracy: binary.accuracy, threshold: binary.threshold, n: binary.n, confusion: binary.confusion } : null,
+          ...(binaryNote ? { binaryAccuracyNote: binaryNote } : {}),
+        };
+        if (a.json) return printJson(out);
+        process.stdout.write(`n = ${out.n} (${source})\nPearson  r   = ${pr.r.toFixed(6)}  (p = ${pr.p.toPrecision(6)})\nSpearman rho = ${sp.r.toFixed(6)}  (p = ${sp.p.toPrecision(6)})\n`);
+        if (binary) process.stdout.write(`0-vs-2 accuracy = ${(binary.accuracy * 100).toFixed(1)}% (n = ${binary.n}, confusion ${JSON.stringify(binary.confusion)})\n`);
+        return;
+      }
+      case 'baseline': {
+        if (a['probe-auroc'] !== undefined && !Number.isFinite(a['probe-auroc'])) throw new UsageError('--probe-auroc must be a number');
+        const { aurocs, probeAuroc, source } = baselineInput(a.input, a['probe-auroc']);
+        const s = summariseBaseline(aurocs, probeAuroc);
+        if (a.json) return printJson({ source, ...s });
+        process.stdout.write(`${s.n} random directions (${source})\nmean ${s.mean.toFixed(6)}  median ${s.median.toFixed(6)}  std ${s.std.toFixed(6)}  min ${s.min.toFixed(6)}  max ${s.max.toFixed(6)}  95th pct ${s.p95.toFixed(6)}\n`);
+        process.stdout.write(`probe AUROC ${s.probeAuroc}: z = ${s.z === null ? 'undefined (std 0)' : s.z.toFixed(4)}, empirical p = ${s.empiricalP.toPrecision(4)}\n`);
+        return;
+      }
+      default:
+        throw new UsageError(`unknown stats kind '${a.kind}' (expected ${KINDS.join(', ')})`);
+    }
+  },
+};
