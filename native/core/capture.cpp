@@ -95,7 +95,7 @@ CaptureResult capture_tokens(Context & ctx, std::vector<std::vector<llama_token>
     Model & model = ctx.model();
     const int n_layer = model.n_layer(), n_embd = model.n_embd();
     if (toks.empty()) fail("capture needs at least one text");
-    if (opt.layers.empty()) fail("capture needs at least one layer");
+    if (opt.layers.empty() && !opt.prefill_only) fail("capture needs at least one layer");
     std::vector<int> layers = opt.layers;
     for (int l : layers)
         if (l < 0 || l >= n_layer) fail("layer " + std::to_string(l) + " out of range [0, " + std::to_string(n_layer - 1) + "]");
@@ -144,7 +144,7 @@ CaptureResult capture_tokens(Context & ctx, std::vector<std::vector<llama_token>
     ResidualHook & hook = ctx.hook();
     hook.clear_steering();
     hook.clear_monitors();
-    hook.set_capture(layers, &pooler, /*stop_after_last=*/true);
+    if (!opt.prefill_only) hook.set_capture(layers, &pooler, /*stop_after_last=*/true);
     HookCaptureGuard guard{hook};
     ctx.clear_memory();
 

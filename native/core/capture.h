@@ -22,6 +22,7 @@ struct CaptureOptions {
     int max_tokens = 0;        // > 0: keep the first max_tokens tokens (paper: 512); 0: no truncation
     bool add_special = true;   // BOS as the tokenizer does by default
     bool parse_special = false;
+    bool prefill_only = false;  // decode the same batches without reading any layer (the baseline for capture cost)
 };
 
 struct CaptureResult {

@@ -914,7 +914,9 @@ SynthResult synth_model(const SynthOptions & opt) {
     auto blk = [](int i, const char * n) { return "blk." + std::to_string(i) + "." + n; };
 
     std::vector<TensorPlan> plans;
-    const float sw = opt.planted ? kSBlock / std::sqrt((float) n_embd) : 0.02f;
+    // planted: block weights shrink with depth too, so the sum of the blocks' writes stays small
+    const float sw = opt.planted ? kSBlock / std::sqrt((float) n_embd) * std::min(1.0f, std::sqrt(6.0f / (float) n_layer))
+                                 : 0.02f;
     std::vector<float> planted_v;
 
     // token embedding

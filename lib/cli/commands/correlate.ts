@@ -5,12 +5,25 @@ import type { CommandModule } from 'yargs';
 import { Model } from '../../engine/model.js';
 import { rows as captureRows } from '../../engine/capture.js';
 import { readScoredTexts } from '../../probes/dataset.js';
-import { loadProbe, scoreWithProbe } from '../../probes/probe.js';
+import { loadProbe, scoreWithProbe, type Probe } from '../../probes/probe.js';
+import { readNpy } from '../../io/npy.js';
 import { binaryAccuracy02, pearson, spearman } from '../../stats/correlation.js';
 import { createProgress } from '../../models/progress.js';
 import { modelPathArg, printJson, UsageError, withModelOptions } from '../common.js';
 
 interface Args { model: string; probe: string; layer?: number; texts: string; 'max-tokens': number; json: boolean; threads?: number; 'gpu-layers': number }
+
+/** A probe file; with an explicit layer, any 1-D .npy direction will do (no sidecar or layer<L> name needed). */
+function readProbe(path: string, layer: number | undefined): Pick<Probe, 'direction' | 'layer'> {
+  const sidecar = path.replace(/\.npy$/, '') + '.json';
+  if (layer === undefined || existsSync(sidecar) || /layer\d+\.npy$/.test(path)) return loadProbe(path);
+  const arr = readNpy(path);
+  if (arr.shape.length !== 1 && !(arr.shape.length === 2 && arr.shape[0] === 1)) {
+    throw new Error(`${path}: a probe direction must be 1-D, got shape (${arr.shape.join(', ')})`);
+  }
+  for (const v of arr.data) if (!Number.isFinite(v)) throw new Error(`${path}: direction holds a non-finite value`);
+  return { direction: arr.data, layer };
+}
 
 export const correlateCommand: CommandModule<object, Args> = {
   command: 'correlate',
@@ -30,7 +43,7 @@ export const correlateCommand: CommandModule<object, Args> = {
     if (!existsSync(a.probe)) throw new UsageError(`--probe: ${a.probe} does not exist`);
     if (!existsSync(a.texts)) throw new UsageError(`--texts: ${a.texts} does not exist`);
     if (!Number.isInteger(a['max-tokens']) || a['max-tokens'] < 0) throw new UsageError('--max-tokens must be a non-negative integer');
-    const probe = loadProbe(a.probe);
+    const probe = readProbe(a.probe, a.layer);
     const layer = a.layer ?? probe.layer;
     if (!Number.isInteger(layer) || layer < 0) throw new UsageError(`--layer must be a non-negative integer, got ${layer}`);
     const texts = readScoredTexts(a.texts);
