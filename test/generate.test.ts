@@ -7,7 +7,7 @@ import type { Context } from '../lib/engine/context.js';
 import { generationContextOptions, type SequenceRequest } from '../lib/engine/generate.js';
 import { writeControlVector } from '../lib/engine/control-vector.js';
 import { readNpy } from '../lib/io/npy.js';
-import { readGgufTensor } from '../lib/engine/gguf.js';
+import { EMPATHY_KEYWORDS } from '../lib/steering/scoring.js';
 import { relErr, synthTo, tempDir } from './helpers/fixtures.js';
 
 const tmp = tempDir();
@@ -206,18 +206,13 @@ describe('planted concept', () => {
     }
     const ctx = await model.createContext(generationContextOptions(seqs.length, 128, 1));
     const res = await run(ctx, seqs);
-    // the empathy lexicon = tokens planted along +v (embedding projection), which must include the paper's keywords
-    const emb = readGgufTensor(r.path, 'token_embd.weight');
-    const n = model.nEmbd;
-    const proj = (t: number) => { let p = 0; for (let j = 0; j < n; j++) p += emb.data[t * n + j] * v[j]; return p; };
-    const projs = Array.from({ length: model.info.nVocab }, (_, t) => proj(t));
-    const top = Math.max(...projs);
-    const lexicon = new Set(projs.flatMap((p, t) => (p > top / 2 ? [t] : [])));
-    for (const k of ['help', 'support', 'care', 'comfort', 'listen']) {
-      const ids = model.tokenize(k, { addSpecial: false });
-      expect(ids.length, k).toBe(1);
-      expect(lexicon.has(ids[0]), k).toBe(true);
+    // the empathy lexicon: tokens whose piece contains one of the paper's empathy keywords
+    const lexicon = new Set<number>();
+    for (let t = 0; t < model.info.nVocab; t++) {
+      const piece = model.tokenPiece(t).toLowerCase();
+      if (EMPATHY_KEYWORDS.some((k) => piece.includes(k))) lexicon.add(t);
     }
+    expect(lexicon.size).toBeGreaterThan(20);
     const share = new Map<number, number>();
     for (const alpha of alphas) {
       let hit = 0, total = 0;
@@ -230,6 +225,7 @@ describe('planted concept', () => {
       share.set(alpha, hit / total);
     }
     const s = (a: number) => share.get(a)!;
+    console.log(JSON.stringify([...share]));
     expect(s(2)).toBeGreaterThan(s(0));
     expect(s(5)).toBeGreaterThan(s(2));
     expect(s(10)).toBeGreaterThan(s(5));

@@ -26,7 +26,7 @@ export interface RawSeqResult {
 }
 
 export interface RawGenStats {
-  promptMs: number; decodeMs: number; promptTokens: number; decodeTokens: number; decodeCalls: number; uniquePrompts: number;
+  promptMs: number; decodeMs: number; sampleMs: number; promptTokens: number; decodeTokens: number; decodeCalls: number; uniquePrompts: number;
 }
 
 export interface RawGeneration {

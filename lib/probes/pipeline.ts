@@ -3,7 +3,11 @@
 // validated on the test split (Table 1 figures + a bootstrap CI), and the controls the paper ran
 // or lacked (random-direction baseline, label-permutation test, lexical ablation).
 
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { Model } from '../engine/model.js';
+import { writeFileAtomic } from '../io/npy.js';
+import { probeReportMarkdown } from './report-table.js';
 import { rows as captureRows, type CaptureResult } from '../engine/capture.js';
 import { fileSha256 } from '../io/file-hash.js';
 import { bootstrapAuroc } from '../stats/bootstrap.js';
@@ -11,7 +15,7 @@ import { evaluateScores } from '../stats/auroc.js';
 import { randomDirectionBaseline, type BaselineSummary } from '../stats/baseline.js';
 import { permutationTestAuroc } from '../stats/permutation.js';
 import { datasetHash, type ContrastivePair } from './dataset.js';
-import { scoreWithProbe, trainProbe, type Probe, type ProbeMethod } from './probe.js';
+import { saveProbe, scoreWithProbe, trainProbe, type Probe, type ProbeMethod } from './probe.js';
 
 /** Options of {@link runProbe}. */
 export interface RunProbeOptions {
@@ -68,7 +72,8 @@ export interface LayerReport {
   nNon: number;
   /** AUROC of the probe on its own training texts */
   trainAuroc: number;
-  randomBaseline?: BaselineSummary & { seed: number };
+  /** summary + every random direction's AUROC (for the histogram) */
+  randomBaseline?: BaselineSummary & { seed: number; aurocs: number[] };
   permutation?: { p: number; permutations: number; nullMean: number; seed: number };
   ablation?: { auroc: number; accuracyMedian: number; separation: number; meanEmp: number; meanNon: number };
   /** test scores in test-pair order */
@@ -246,8 +251,8 @@ export async function runProbe(opts: RunProbeOptions): Promise<ProbeRun> {
       scores: { emp: Array.from(scores.subarray(0, teE.length)), non: Array.from(scores.subarray(teE.length)) },
     };
     if (nBaseline > 0) {
-      const { summary } = randomDirectionBaseline(testRows, testLabels, ev.auroc, { n: nBaseline, seed });
-      rep.randomBaseline = { ...summary, seed };
+      const { summary, aurocs } = randomDirectionBaseline(testRows, testLabels, ev.auroc, { n: nBaseline, seed });
+      rep.randomBaseline = { ...summary, seed, aurocs: Array.from(aurocs) };
     }
     if (nPerm > 0) {
       const pt = permutationTestAuroc(scores, testLabels, { permutations: nPerm, seed });
@@ -278,4 +283,14 @@ export async function runProbe(opts: RunProbeOptions): Promise<ProbeRun> {
     layers: layerReports, bestLayer: best.layer, bestAuroc: best.auroc,
   };
   return { report, probes };
+}
+
+/** Writes a probe run: DIR/layer<L>.npy + .json per probe, DIR/validation.json, DIR/validation.md. */
+export function writeProbeRun(dir: string, run: ProbeRun): { files: string[]; markdown: string } {
+  mkdirSync(dir, { recursive: true });
+  const files = run.probes.map((p) => saveProbe(dir, p).npyPath);
+  writeFileAtomic(join(dir, 'validation.json'), JSON.stringify(run.report, null, 2) + '\n');
+  const markdown = probeReportMarkdown(run.report);
+  writeFileAtomic(join(dir, 'validation.md'), markdown);
+  return { files, markdown };
 }

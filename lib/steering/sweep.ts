@@ -344,12 +344,6 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
     throw new SweepInputError(`${samplesPath} exists without ${MANIFEST_FILE}: cannot tell its parameters; use another --out`);
   }
   const signal = opts.signal;
-  const emptyResult = (): SweepResult => ({
-    out, manifestPath, samplesPath, total: 0, kept: 0, skipped: 0, written: 0, interrupted: true, repairedTornLine: false,
-    batches: 0, sequences: 0, tokens: 0, promptMs: 0, decodeMs: 0, captureMs: 0, writeMs: 0, loopMs: 0,
-    wallMs: performance.now() - t0, setupMs: performance.now() - t0,
-  });
-
   const model = await Model.load(modelPath, { gpuLayers: opts.gpuLayers });
   let genCtx: Context | null = null;
   let capCtx: Context | null = null;
@@ -494,14 +488,13 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
           const st = await raw.step(opts.stepsPerCall ?? 8);
           tokensSeen += st.seq.length;
           let maybeFinished = st.done;
-          for (let i = 0; i < st.seq.length; i++) if (++counts[st.seq[i]] >= opts.maxTokens) maybeFinished = true;
-          // an eog/stop finish leaves no event: look at the results whenever a sequence may have stopped
-          if (!maybeFinished) {
-            const active = new Set<number>();
-            for (let i = 0; i < st.seq.length; i++) active.add(st.seq[i]);
-            for (let i = 0; i < chunk.length; i++) if (!handled[i] && counts[i] > 0 && !active.has(i)) { maybeFinished = true; break; }
-            if (!maybeFinished && st.seq.length > 0 && active.size < chunk.length - countHandled(handled)) maybeFinished = true;
+          const active = new Set<number>();
+          for (let i = 0; i < st.seq.length; i++) {
+            active.add(st.seq[i]);
+            if (++counts[st.seq[i]] >= opts.maxTokens) maybeFinished = true;
           }
+          // an eog/stop finish leaves no event: look at the results whenever an unfinished sequence was silent
+          if (!maybeFinished && active.size < chunk.length - countHandled(handled)) maybeFinished = true;
           if (maybeFinished) {
             const rs = raw.results();
             const fresh: number[] = [];
@@ -602,6 +595,3 @@ function countHandled(h: Uint8Array): number {
 export function gridSize(o: Pick<SweepOptions, 'layers' | 'alphas' | 'scenarios' | 'samples'>): number {
   return o.layers.length * o.alphas.length * o.scenarios.length * o.samples;
 }
-
-/** Empty result placeholder (used when nothing could start). */
-export type { Unit as SweepUnit };

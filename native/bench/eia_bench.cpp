@@ -206,7 +206,7 @@ int cmd_decode(const Args & a) {
     }
     std::vector<MonitorSpec> mon = {{layer, dir}};
     run_decode(ctx, std::vector<SequenceSpec>(plain.begin(), plain.begin() + std::min(n_seq, 4)), {});  // warm-up
-    std::vector<double> tp, ts, tm, r_steer, r_mon;
+    std::vector<double> tp, ts, tm, r_steer, r_mon, sample_share;
     GenerationStats last{};
     for (int r = 0; r < reps; r++) {
         auto p = run_decode(ctx, plain, {});
@@ -219,13 +219,14 @@ int cmd_decode(const Args & a) {
         tm.push_back(vm);
         r_steer.push_back(vs / vp);
         r_mon.push_back(vm / vs);
+        sample_share.push_back(s.sample_ms / s.decode_ms);
     }
     char buf[900];
     std::snprintf(buf, sizeof buf,
                   "{\"bench\":\"decode\",\"seqs\":%d,\"prompt_tokens\":%d,\"gen\":%d,\"layer\":%d,\"plain_tok_s\":%.1f,\"steered_tok_s\":%.1f,"
-                  "\"steered_monitored_tok_s\":%.1f,\"steered_vs_plain\":%.4f,\"monitor_overhead\":%.4f,\"prompt_ms\":%.1f,\"unique_prompts\":%d,"
+                  "\"steered_monitored_tok_s\":%.1f,\"steered_vs_plain\":%.4f,\"monitor_overhead\":%.4f,\"sampling_share\":%.4f,\"prompt_ms\":%.1f,\"unique_prompts\":%d,"
                   "\"threads\":%d,\"gpu_layers\":%d}",
-                  n_seq, plen, gen, layer, median(tp), median(ts), median(tm), median(r_steer), 1.0 - median(r_mon), last.prompt_ms,
+                  n_seq, plen, gen, layer, median(tp), median(ts), median(tm), median(r_steer), 1.0 - median(r_mon), median(sample_share), last.prompt_ms,
                   last.unique_prompts, ctx.n_threads(), a.geti("gpu-layers", 0));
     emit(buf);
     return 0;

@@ -119,6 +119,7 @@ static Napi::Value LoadControlVectorLlama(const Napi::CallbackInfo & info) {
         if (info.Length() > 1 && !info[1].IsUndefined()) {
             if (!info[1].IsNumber()) type_error(env, "strength must be a number");
             strength = info[1].As<Napi::Number>().FloatValue();
+            if (!std::isfinite(strength)) type_error(env, "strength must be a finite number");
         }
         int n_embd = 0;
         auto data = eia::load_control_vector_llama(path, strength, &n_embd);

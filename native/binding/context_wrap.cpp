@@ -261,6 +261,7 @@ Napi::Value ContextWrap::SetControlVector(const Napi::CallbackInfo & info) {
         if (c.busy()) throw Napi::Error::New(env, "context is busy");
         if (info.Length() < 3 || !info[1].IsNumber() || !info[2].IsNumber()) type_error(env, "setControlVector(data, ilStart, ilEnd)");
         auto data = to_floats(env, info[0], "control vector data");
+        if (data.empty()) throw Napi::Error::New(env, "control vector data is empty (use clearControlVector() to remove one)");
         for (float x : data)
             if (!std::isfinite(x)) throw Napi::Error::New(env, "control vector contains NaN or infinity");
         const int n_layer = c.model().n_layer();
@@ -278,13 +279,16 @@ Napi::Value ContextWrap::LoadControlVectorFile(const Napi::CallbackInfo & info) 
         if (c.busy()) throw Napi::Error::New(env, "context is busy");
         std::string path = arg_string(info, 0, "control vector path");
         Napi::Object o = opt_object(info, 1);
-        const float strength = (float) get_number(o, "strength", 1.0);
+        const double strength = get_number(o, "strength", 1.0);
+        if (!std::isfinite(strength)) type_error(env, "'strength' must be a finite number");
+        const int n_layer = c.model().n_layer();
+        const int a = get_int(o, "layerStart", 1), b = get_int(o, "layerEnd", n_layer - 1);
+        if (a < 1 || b >= n_layer || a > b) throw Napi::Error::New(env, "control vector layer range must be within [1, nLayer-1]");
         int n_embd = 0;
-        auto data = eia::load_control_vector_llama(path, strength, &n_embd);
+        auto data = eia::load_control_vector_llama(path, (float) strength, &n_embd);
         if (n_embd != c.model().n_embd())
             throw Napi::Error::New(env, "control vector width " + std::to_string(n_embd) + " != model nEmbd " + std::to_string(c.model().n_embd()));
-        const int n_layer = c.model().n_layer();
-        c.set_control_vector(data, get_int(o, "layerStart", 1), get_int(o, "layerEnd", n_layer - 1));
+        c.set_control_vector(data, a, b);
         return env.Undefined();
     });
 }

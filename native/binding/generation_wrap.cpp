@@ -120,6 +120,7 @@ Napi::Value GenerationWrap::Stats(const Napi::CallbackInfo & info) {
     Napi::Object o = Napi::Object::New(env);
     o.Set("promptMs", s.prompt_ms);
     o.Set("decodeMs", s.decode_ms);
+    o.Set("sampleMs", s.sample_ms);
     o.Set("promptTokens", (double) s.prompt_tokens);
     o.Set("decodeTokens", (double) s.decode_tokens);
     o.Set("decodeCalls", s.decode_calls);

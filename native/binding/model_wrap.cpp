@@ -106,7 +106,9 @@ Napi::Value ModelWrap::TokenPiece(const Napi::CallbackInfo & info) {
         Napi::Env env = info.Env();
         auto m = model(env);
         if (info.Length() < 1 || !info[0].IsNumber()) type_error(env, "token id must be a number");
-        return Napi::String::New(env, m->token_piece(info[0].As<Napi::Number>().Int32Value()));
+        const double d = info[0].As<Napi::Number>().DoubleValue();
+        if (!(std::floor(d) == d && d >= -2147483648.0 && d <= 2147483647.0)) type_error(env, "token id must be an integer");
+        return Napi::String::New(env, m->token_piece((int) d));
     });
 }
 
@@ -115,7 +117,9 @@ Napi::Value ModelWrap::IsEog(const Napi::CallbackInfo & info) {
         Napi::Env env = info.Env();
         auto m = model(env);
         if (info.Length() < 1 || !info[0].IsNumber()) type_error(env, "token id must be a number");
-        const int t = info[0].As<Napi::Number>().Int32Value();
+        const double d = info[0].As<Napi::Number>().DoubleValue();
+        if (!(std::floor(d) == d && d >= -2147483648.0 && d <= 2147483647.0)) type_error(env, "token id must be an integer");
+        const int t = (int) d;
         m->check_token(t);
         return Napi::Boolean::New(env, m->is_eog(t));
     });

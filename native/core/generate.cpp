@@ -234,13 +234,16 @@ void Generation::decode_step(std::vector<TokenEvent> & events) {
     stats_.decode_calls++;
     stats_.decode_tokens += batch.size();
     const auto & mv = ctx_.hook().monitor_values();
+    const double ts = now_ms();
     for (size_t q = 0; q < seq_at.size(); q++) {
         const int i = seq_at[q];
         const float * logits = llama_get_logits_ith(ctx_.raw(), (int32_t) q);
         if (!logits) fail("internal: no logits for sequence");
         accept(i, samplers_[i].sample(logits), nm ? mv.data() + q * nm : nullptr, events);
     }
-    stats_.decode_ms += now_ms() - t0;
+    const double te = now_ms();
+    stats_.sample_ms += te - ts;
+    stats_.decode_ms += te - t0;
 }
 
 void Generation::accept(int i, llama_token tok, const float * scores, std::vector<TokenEvent> & events) {

@@ -54,6 +54,7 @@ struct SequenceResult {
 
 struct GenerationStats {
     double prompt_ms = 0, decode_ms = 0;
+    double sample_ms = 0;  // part of decode_ms spent sampling (host side)
     int64_t prompt_tokens = 0, decode_tokens = 0;
     int decode_calls = 0, unique_prompts = 0;
 };

@@ -9,9 +9,21 @@ import { probeCommand } from './probe.js';
 import { correlateCommand } from './correlate.js';
 import { alignCommand } from './align.js';
 import { statsCommand } from './stats.js';
+import { steerCommand } from './steer.js';
+import { scoreCommand } from './score.js';
+import { reportCommand } from './report.js';
+import { pairsCommand } from './pairs.js';
+import { runCommand } from './run.js';
+import { demoCommand } from './demo.js';
+import { modelsCommand, pullCommand } from './models.js';
+import { benchCommand } from './bench.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const commands: CommandModule<any, any>[] = [
+  demoCommand,
+  runCommand,
+  modelsCommand,
+  pullCommand,
   infoCommand,
   synthCommand,
   captureCommand,
@@ -21,4 +33,9 @@ export const commands: CommandModule<any, any>[] = [
   correlateCommand,
   alignCommand,
   statsCommand,
+  steerCommand,
+  scoreCommand,
+  reportCommand,
+  pairsCommand,
+  benchCommand,
 ];

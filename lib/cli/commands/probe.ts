@@ -3,12 +3,10 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
-import { writeFileAtomic } from '../../io/npy.js';
 import { createProgress } from '../../models/progress.js';
 import { readPairs, type ContrastivePair } from '../../probes/dataset.js';
-import { ablatePairs, runProbe } from '../../probes/pipeline.js';
-import { saveProbe, type ProbeMethod } from '../../probes/probe.js';
-import { probeReportMarkdown } from '../../probes/report-table.js';
+import { ablatePairs, runProbe, writeProbeRun } from '../../probes/pipeline.js';
+import type { ProbeMethod } from '../../probes/probe.js';
 import { modelPathArg, note, parseIntList, parseStringList, printJson, UsageError, withModelOptions } from '../common.js';
 
 interface Args {
@@ -93,10 +91,7 @@ export const probeCommand: CommandModule<object, Args> = {
     bar.done(`${report.tokens} tokens, ${report.tokensPerSecond.toFixed(0)} tok/s`);
     const dir = resolve(a.out);
     mkdirSync(dir, { recursive: true });
-    const files = probes.map((p) => saveProbe(dir, p).npyPath);
-    writeFileAtomic(join(dir, 'validation.json'), JSON.stringify(report, null, 2) + '\n');
-    const md = probeReportMarkdown(report);
-    writeFileAtomic(join(dir, 'validation.md'), md);
+    const { files, markdown: md } = writeProbeRun(dir, { report, probes });
     if (a.json) printJson({ ...report, files, out: dir });
     else {
       process.stdout.write(md);

@@ -1,0 +1,61 @@
+// What the bench ran on: CPU, cores, memory, backend, llama.cpp commit, eia-native version.
+import { readFileSync } from 'node:fs';
+import { availableParallelism, cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { buildInfo } from '../engine/build-info.js';
+import { packageRoot } from '../engine/native.js';
+
+export interface MachineInfo {
+  cpu: string;
+  cores: number;
+  available_parallelism: number;
+  memory_gib: number;
+  platform: string;
+  arch: string;
+  node: string;
+  backend: string;
+  gpu: string;
+  devices: string[];
+  llama_cpp_commit: string;
+  llama_cpp_source: string;
+  eia_native_version: string;
+  threads: number;
+}
+
+function cpuModel(): string {
+  const model = cpus()[0]?.model?.trim();
+  if (model) return model;
+  try {
+    const m = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
+    if (m) return m[1].trim();
+  } catch { /* not Linux */ }
+  return 'unknown';
+}
+
+export function packageVersion(): string {
+  try {
+    return JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')).version as string;
+  } catch {
+    return 'unknown';
+  }
+}
+
+export function machineInfo(threads: number): MachineInfo {
+  const b = buildInfo();
+  return {
+    cpu: cpuModel(),
+    cores: cpus().length,
+    available_parallelism: availableParallelism(),
+    memory_gib: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    platform: process.platform,
+    arch: process.arch,
+    node: process.version,
+    backend: b.backends.join('+') || 'CPU',
+    gpu: b.gpu,
+    devices: b.devices,
+    llama_cpp_commit: b.llamaCommit,
+    llama_cpp_source: b.llamaSource,
+    eia_native_version: packageVersion(),
+    threads,
+  };
+}

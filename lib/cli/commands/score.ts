@@ -1,0 +1,102 @@
+// eia-native score: the paper's Table 2 (keyword measures, per-condition rates, success rate per
+// (model, layer, scenario), per-model headline) from a RUN folder, an eia-native samples.jsonl or
+// the paper's raw steering files, plus probe-score dose-response and degeneration flags.
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CommandModule } from 'yargs';
+import { writeFileAtomic } from '../../io/npy.js';
+import { parseSamplesJsonl, readSamples, type SampleFormat, type SampleRecord } from '../../steering/samples.js';
+import { doseResponseSeriesByScenario, renderTable2Markdown, scoreSamples, type ScoreResult } from '../../steering/tables.js';
+import { SAMPLES_FILE } from '../../steering/sweep.js';
+import { note, UsageError } from '../common.js';
+
+interface Args { source: string; format: string; json: boolean; markdown?: string; bootstrap: number; seed: number }
+
+/** Reads a RUN's samples.jsonl, ignoring a torn final line (a sweep killed mid-write; `steer` repairs it on resume). */
+export function readRunSamples(path: string): { samples: SampleRecord[]; tornTail: boolean } {
+  const text = readFileSync(path, 'utf8');
+  const cut = text.endsWith('\n') || text === '' ? text.length : text.lastIndexOf('\n') + 1;
+  return { samples: parseSamplesJsonl(text.slice(0, cut), path), tornTail: cut < text.length };
+}
+
+const f3 = (x: number) => x.toFixed(3);
+
+/** Markdown: Table 2, then the probe-score dose-response and the degenerate alphas (our extras). */
+export function renderScoreMarkdown(r: ScoreResult): string {
+  let md = '## Steering success (Table 2 layout)\n\n' + renderTable2Markdown(r);
+  if (r.dose_response && r.dose_response.length > 0) {
+    md += `\n## Probe-score dose-response (least-squares slope per unit alpha, ${Math.round(r.dose_response[0].level * 100)}% bootstrap CI)\n\n`;
+    md += '| Model | Layer | Scenario | Slope | CI low | CI high | CI excludes 0 | n |\n| --- | --- | --- | ---: | ---: | ---: | --- | ---: |\n';
+    for (const d of r.dose_response) {
+      md += `| ${d.model} | ${d.layer} | ${d.scenario} | ${d.slope.toPrecision(4)} | ${d.ci[0].toPrecision(4)} | ${d.ci[1].toPrecision(4)} | ${d.ci_excludes_zero ? 'yes' : 'no'} | ${d.n} |\n`;
+    }
+  }
+  md += '\n## Degeneration (share of samples: empty / repetitive / non-text; flagged alphas in bold)\n\n';
+  md += '| Model | Layer | Scenario | Alpha | Empathy rate | Coherent | Context | Empty | Repetitive | Non-text |\n| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n';
+  for (const row of r.rows) {
+    for (const c of row.conditions) {
+      const a = c.degenerate ? `**${c.alpha}**` : String(c.alpha);
+      md += `| ${row.model} | ${row.layer} | ${row.scenario} | ${a} | ${f3(c.empathy_rate)} | ${f3(c.coherent_rate)} | ${f3(c.context_rate)} | ` +
+        `${f3(c.degeneration.empty)} | ${f3(c.degeneration.repetitive)} | ${f3(c.degeneration.non_text)} |\n`;
+    }
+  }
+  return md;
+}
+
+export const scoreCommand: CommandModule<object, Args> = {
+  command: 'score <source>',
+  describe: 'Score steered samples as the paper did (Table 2) plus probe dose-response and degeneration flags',
+  builder: (y) =>
+    y.positional('source', { type: 'string', describe: 'RUN folder, samples.jsonl, or (empathy-probes) a *_steering_multilayer.json file or folder' })
+      .option('format', { choices: ['eia-native', 'empathy-probes'], default: 'eia-native', describe: 'input format' })
+      .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON' })
+      .option('markdown', { type: 'string', describe: 'also write the Markdown tables to this file' })
+      .option('bootstrap', { type: 'number', default: 2000, describe: 'bootstrap resamples of the dose-response CI' })
+      .option('seed', { type: 'number', default: 0, describe: 'bootstrap seed' })
+      .example('$0 score runs/qwen', 'Table 2 of a sweep; writes runs/qwen/score.json and score.md')
+      .example('$0 score results/steering --format empathy-probes --json', 'the paper\'s raw samples') as never,
+  handler: async (a) => {
+    const src = a.source;
+    if (!existsSync(src)) throw new UsageError(`${src} does not exist`);
+    if (!Number.isInteger(a.bootstrap) || a.bootstrap < 1) throw new UsageError(`--bootstrap must be a positive integer, got ${a.bootstrap}`);
+    if (!Number.isInteger(a.seed)) throw new UsageError(`--seed must be an integer, got ${a.seed}`);
+    const format = a.format as SampleFormat;
+    let runDir: string | null = null;
+    let samples: SampleRecord[];
+    if (format === 'eia-native') {
+      let file = src;
+      if (statSync(src).isDirectory()) {
+        runDir = src;
+        file = join(src, SAMPLES_FILE);
+        if (!existsSync(file)) throw new UsageError(`${src} holds no ${SAMPLES_FILE} (not a steer RUN folder?)`);
+      }
+      const r = readRunSamples(file);
+      if (r.tornTail) note(`${file}: ignored a torn last line (an interrupted write; \`steer\` regenerates it on resume)`);
+      samples = r.samples;
+    } else {
+      samples = readSamples(src, format);
+    }
+    if (samples.length === 0) throw new Error(`${src}: no samples to score`);
+    const result = scoreSamples(samples, { bootstrap: a.bootstrap, seed: a.seed });
+    const out = { ...result, dose_response_series: doseResponseSeriesByScenario(result), source: src, format };
+    const md = renderScoreMarkdown(result);
+    if (runDir) {
+      writeFileAtomic(join(runDir, 'score.json'), JSON.stringify(out, null, 2) + '\n');
+      writeFileAtomic(join(runDir, 'score.md'), md);
+    }
+    if (a.markdown) writeFileSync(a.markdown, md);
+    if (a.json) {
+      process.stdout.write(JSON.stringify(out) + '\n');
+      return;
+    }
+    process.stdout.write(renderTable2Markdown(result));
+    for (const d of result.dose_response ?? []) {
+      process.stdout.write(`dose-response ${d.model} L${d.layer} ${d.scenario}: slope ${d.slope.toPrecision(4)} ` +
+        `[${d.ci[0].toPrecision(4)}, ${d.ci[1].toPrecision(4)}]${d.ci_excludes_zero ? '' : ' (CI includes 0)'}\n`);
+    }
+    for (const r of result.rows) {
+      if (r.degenerate_alphas.length) process.stdout.write(`degenerate ${r.model} L${r.layer} ${r.scenario}: alphas ${r.degenerate_alphas.join(', ')}\n`);
+    }
+    if (runDir) note(`wrote ${join(runDir, 'score.json')} and ${join(runDir, 'score.md')}`);
+  },
+};

@@ -1,0 +1,185 @@
+// Loading a RUN folder for the report. Every part is optional: a missing or unreadable file becomes
+// null plus a note, never an exception, so a report can be made at any stage of a run.
+//
+// Files read (relative to RUN):
+//   run.json              { model, synthetic, stages, ... }      (written by `run`/`demo`)
+//   manifest.json         steering sweep manifest                  (lib/steering/sweep.ts)
+//   samples.jsonl         steered samples (monitor traces; Table 2 when score.json is absent)
+//   score.json            Table 2 + dose-response                  (`score`)
+//   probes/validation.json  Table 1 + controls                     (`probe`)
+
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, isAbsolute, join, resolve } from 'node:path';
+import type { LayerReport, ProbeReport } from '../probes/pipeline.js';
+import { validateRecord, type SampleRecord } from '../steering/samples.js';
+import type { DoseResponseSeries, ScoreResult } from '../steering/tables.js';
+import { doseResponseSeriesByScenario, scoreSamples } from '../steering/tables.js';
+import type { SweepManifest } from '../steering/sweep.js';
+import { readGgufStrings } from './gguf-meta.js';
+
+export const RUN_FILE = 'run.json';
+export const MANIFEST_FILE = 'manifest.json';
+export const SAMPLES_FILE = 'samples.jsonl';
+export const SCORE_FILE = 'score.json';
+export const VALIDATION_FILE = join('probes', 'validation.json');
+
+/** The prefix of general.name in models written by `eia-native synth`. */
+export const SYNTH_NAME_PREFIX = 'eia-synth';
+
+/** run.json as far as the report reads it (other fields are shown as they are). */
+export interface RunInfo {
+  model?: string | { path?: string; name?: string; [k: string]: unknown };
+  synthetic?: boolean;
+  stages?: unknown;
+  [k: string]: unknown;
+}
+
+/** The score of a RUN: score.json, or the same computed from samples.jsonl. */
+export type RunScore = ScoreResult & { dose_response_series?: Record<string, DoseResponseSeries[]> };
+
+/** A validation layer with the optional per-direction random-baseline AUROCs. */
+export type ValidationLayer = Omit<LayerReport, 'randomBaseline'> & { randomBaseline?: LayerReport['randomBaseline'] & { aurocs?: number[] } };
+
+/** probes/validation.json as the report reads it. */
+export type Validation = Omit<ProbeReport, 'layers'> & { layers: ValidationLayer[] };
+
+export interface RunData {
+  dir: string;
+  run: RunInfo | null;
+  manifest: SweepManifest | null;
+  validation: Validation | null;
+  score: RunScore | null;
+  /** where the score came from */
+  scoreSource: 'score.json' | 'samples.jsonl' | null;
+  samples: SampleRecord[] | null;
+  synthetic: { synthetic: boolean; reason: string };
+  /** display name of the model */
+  modelName: string;
+  /** GGUF general.name, when the model file could be read */
+  ggufName: string | null;
+  /** problems met while reading (shown in the report) */
+  notes: string[];
+  /** files read, relative to RUN */
+  sources: string[];
+}
+
+function readJson<T>(dir: string, rel: string, notes: string[], sources: string[]): T | null {
+  const path = join(dir, rel);
+  if (!existsSync(path)) return null;
+  try {
+    const v = JSON.parse(readFileSync(path, 'utf8')) as T;
+    sources.push(rel);
+    return v;
+  } catch (err) {
+    notes.push(`${rel} could not be read (${(err as Error).message}); its part of the report is left out.`);
+    return null;
+  }
+}
+
+/** samples.jsonl, skipping a torn last line and invalid lines (each noted). */
+function readSamples(dir: string, notes: string[], sources: string[]): SampleRecord[] | null {
+  const path = join(dir, SAMPLES_FILE);
+  if (!existsSync(path)) return null;
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    notes.push(`${SAMPLES_FILE} could not be read (${(err as Error).message}).`);
+    return null;
+  }
+  sources.push(SAMPLES_FILE);
+  const lines = text.split('\n');
+  const torn = !text.endsWith('\n') && text.length > 0;
+  if (torn) {
+    lines.pop();
+    notes.push(`${SAMPLES_FILE}: ignored a torn last line (an interrupted write).`);
+  }
+  const out: SampleRecord[] = [];
+  let bad = 0;
+  lines.forEach((line, i) => {
+    if (line.trim() === '') return;
+    try {
+      out.push(validateRecord(JSON.parse(line), `${SAMPLES_FILE}:${i + 1}`));
+    } catch {
+      bad++;
+    }
+  });
+  if (bad > 0) notes.push(`${SAMPLES_FILE}: skipped ${bad} invalid line(s).`);
+  return out;
+}
+
+function candidateModelPaths(dir: string, run: RunInfo | null, manifest: SweepManifest | null, validation: Validation | null): string[] {
+  const raw: string[] = [];
+  if (run) {
+    if (typeof run.model === 'string') raw.push(run.model);
+    else if (run.model && typeof run.model.path === 'string') raw.push(run.model.path);
+    if (typeof run.model_path === 'string') raw.push(run.model_path);
+  }
+  if (manifest?.model?.path) raw.push(manifest.model.path);
+  if (validation?.model?.path) raw.push(validation.model.path);
+  const out: string[] = [];
+  for (const p of raw) {
+    const tries = isAbsolute(p) ? [p] : [resolve(p), resolve(dir, p), resolve(dir, '..', p)];
+    for (const t of tries) if (!out.includes(t)) out.push(t);
+  }
+  return out;
+}
+
+/** Reads whatever a RUN folder holds (see the module comment). */
+export function loadRun(dirIn: string): RunData {
+  const dir = resolve(dirIn);
+  const notes: string[] = [];
+  const sources: string[] = [];
+  const run = readJson<RunInfo>(dir, RUN_FILE, notes, sources);
+  const manifest = readJson<SweepManifest>(dir, MANIFEST_FILE, notes, sources);
+  let validation = readJson<Validation>(dir, VALIDATION_FILE, notes, sources);
+  if (validation && !Array.isArray(validation.layers)) {
+    notes.push(`${VALIDATION_FILE} has no layers array; Table 1 is left out.`);
+    validation = null;
+  }
+  const samples = readSamples(dir, notes, sources);
+  let score = readJson<RunScore>(dir, SCORE_FILE, notes, sources);
+  let scoreSource: RunData['scoreSource'] = score ? 'score.json' : null;
+  if (score && !Array.isArray(score.rows)) {
+    notes.push(`${SCORE_FILE} has no rows array; it is ignored.`);
+    score = null;
+    scoreSource = null;
+  }
+  if (!score && samples && samples.length > 0) {
+    try {
+      const r = scoreSamples(samples);
+      score = { ...r, dose_response_series: doseResponseSeriesByScenario(r) };
+      scoreSource = 'samples.jsonl';
+      notes.push(`${SCORE_FILE} is absent: Table 2 was scored from ${SAMPLES_FILE} (as \`eia-native score RUN\` would).`);
+    } catch (err) {
+      notes.push(`${SAMPLES_FILE} could not be scored (${(err as Error).message}).`);
+    }
+  }
+  if (score && !score.dose_response_series && score.dose_response) score.dose_response_series = doseResponseSeriesByScenario(score);
+
+  // Model name and synthetic status.
+  let ggufName: string | null = null;
+  for (const p of candidateModelPaths(dir, run, manifest, validation)) {
+    const meta = existsSync(p) ? readGgufStrings(p, ['general.name']) : null;
+    if (meta && meta['general.name'] !== undefined) { ggufName = meta['general.name']; break; }
+  }
+  let synthetic: RunData['synthetic'];
+  if (run && typeof run.synthetic === 'boolean') {
+    synthetic = { synthetic: run.synthetic, reason: `run.json says synthetic: ${run.synthetic}` };
+  } else if (ggufName !== null && ggufName.startsWith(SYNTH_NAME_PREFIX)) {
+    synthetic = { synthetic: true, reason: `the model's GGUF general.name is "${ggufName}" (written by eia-native synth)` };
+  } else if (run && typeof run.model === 'object' && run.model && typeof run.model.name === 'string' && run.model.name.startsWith(SYNTH_NAME_PREFIX)) {
+    synthetic = { synthetic: true, reason: `run.json names the model "${run.model.name}"` };
+  } else {
+    synthetic = { synthetic: false, reason: ggufName !== null ? `GGUF general.name "${ggufName}"` : 'model file not found; assumed real' };
+  }
+
+  let modelName = ggufName ?? '';
+  if (!modelName && run) modelName = typeof run.model === 'string' ? basename(run.model) : String(run.model?.name ?? run.model?.path ?? '');
+  if (!modelName && manifest?.model) modelName = manifest.model.key || basename(manifest.model.path);
+  if (!modelName && validation?.model?.path) modelName = basename(validation.model.path);
+  if (!modelName && score?.rows[0]) modelName = score.rows[0].model;
+  if (!modelName) modelName = 'unknown model';
+
+  return { dir, run, manifest, validation, score, scoreSource, samples, synthetic, modelName, ggufName, notes, sources };
+}
