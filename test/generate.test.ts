@@ -225,7 +225,6 @@ describe('planted concept', () => {
       share.set(alpha, hit / total);
     }
     const s = (a: number) => share.get(a)!;
-    console.log(JSON.stringify([...share]));
     expect(s(2)).toBeGreaterThan(s(0));
     expect(s(5)).toBeGreaterThan(s(2));
     expect(s(10)).toBeGreaterThan(s(5));

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <map>
+#include <thread>
 
 #include "batch.h"
 #include "error.h"
@@ -235,12 +236,28 @@ void Generation::decode_step(std::vector<TokenEvent> & events) {
     stats_.decode_tokens += batch.size();
     const auto & mv = ctx_.hook().monitor_values();
     const double ts = now_ms();
-    for (size_t q = 0; q < seq_at.size(); q++) {
-        const int i = seq_at[q];
-        const float * logits = llama_get_logits_ith(ctx_.raw(), (int32_t) q);
-        if (!logits) fail("internal: no logits for sequence");
-        accept(i, samplers_[i].sample(logits), nm ? mv.data() + q * nm : nullptr, events);
+    const size_t n_out = seq_at.size();
+    std::vector<const float *> logits(n_out);
+    for (size_t q = 0; q < n_out; q++) {
+        logits[q] = llama_get_logits_ith(ctx_.raw(), (int32_t) q);
+        if (!logits[q]) fail("internal: no logits for sequence");
     }
+    // Sampling is independent per sequence: spread it over the context's threads when the work is
+    // large (many sequences x a big vocabulary), e.g. while a GPU waits for the next step.
+    std::vector<llama_token> picked(n_out);
+    const int64_t work = (int64_t) n_out * ctx_.model().info().n_vocab;
+    const int n_thr = std::min<int>(ctx_.n_threads(), (int) n_out);
+    if (n_thr > 1 && work >= (int64_t) 4 << 20) {
+        std::vector<std::thread> pool;
+        for (int t = 0; t < n_thr; t++)
+            pool.emplace_back([&, t] {
+                for (size_t q = t; q < n_out; q += n_thr) picked[q] = samplers_[seq_at[q]].sample(logits[q]);
+            });
+        for (auto & th : pool) th.join();
+    } else {
+        for (size_t q = 0; q < n_out; q++) picked[q] = samplers_[seq_at[q]].sample(logits[q]);
+    }
+    for (size_t q = 0; q < n_out; q++) accept(seq_at[q], picked[q], nm ? mv.data() + q * nm : nullptr, events);
     const double te = now_ms();
     stats_.sample_ms += te - ts;
     stats_.decode_ms += te - t0;
