@@ -20,18 +20,20 @@ export const modelsCommand: CommandModule<object, { json: boolean }> = {
   },
 };
 
-export const pullCommand: CommandModule<object, { name: string; json: boolean; force: boolean }> = {
+export const pullCommand: CommandModule<object, { name: string; json: boolean; force: boolean; 'base-url'?: string }> = {
   command: 'pull <name>',
   describe: 'Download a registered model from Hugging Face (resumable, checksum-verified; HF_TOKEN honoured)',
   builder: (y) =>
     y.positional('name', { type: 'string', demandOption: true, describe: 'a name from `eia-native models`' })
       .option('force', { type: 'boolean', default: false, describe: 'download again even if cached' })
+      .option('base-url', { type: 'string', describe: 'Hugging Face endpoint or mirror (default $HF_ENDPOINT or https://huggingface.co)' })
       .option('json', { type: 'boolean', default: false })
       .example('$0 pull qwen2.5-0.5b', 'then: eia-native run --model qwen2.5-0.5b') as never,
   handler: async (a) => {
     let bar: ReturnType<typeof createProgress> | null = null;
     const r = await pull(a.name, {
       force: a.force,
+      baseUrl: a['base-url'] ?? process.env.HF_ENDPOINT,
       onProgress: (p) => {
         bar ??= createProgress({ label: `pull ${a.name}`, total: p.total ?? 0, unit: 'bytes', initial: p.resumedFrom });
         bar.update(p.bytes);

@@ -61,7 +61,7 @@ export const runCommand: CommandModule<object, Args> = {
   handler: async (a) => {
     const path = modelPathArg(a.model);
     const entry = findModel(a.model);
-    const m = await Model.load(path, { vocabOnly: true });
+    const m = await Model.load(path);  // mmap: cheap, and vocab-only loads report no layers
     const nLayer = m.nLayer;
     const synthetic = (m.info.name ?? '').startsWith('eia-synth');
     m.free();
