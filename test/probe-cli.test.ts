@@ -132,8 +132,9 @@ describe('probe on the planted-concept model', () => {
 
   it('correlates probe scores with rubric scores', () => {
     const test = readPairs(join(T, 'p.test.jsonl'));
+    // the paper's layout: five 2s, five 0s, two 1s
     const lines = test.slice(0, 6).flatMap((p, i) => [
-      { text: p.empathicText, score: 2 }, { text: p.nonEmpathicText, score: i < 2 ? 1 : 0 },
+      { text: p.empathicText, score: i < 5 ? 2 : 1 }, { text: p.nonEmpathicText, score: i < 5 ? 0 : 1 },
     ]);
     writeFileSync(join(T, 'scored.jsonl'), lines.map((o) => JSON.stringify(o)).join('\n') + '\n');
     const j = JSON.parse(ok(['correlate', '--model', join(T, 'p.gguf'), '--probe', join(T, 'probes', 'layer2.npy'), '--layer', '2',

@@ -1,6 +1,6 @@
 // What the bench ran on: CPU, cores, memory, backend, llama.cpp commit, eia-native version.
 import { readFileSync } from 'node:fs';
-import { availableParallelism, cpus, totalmem } from 'node:os';
+import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { buildInfo } from '../engine/build-info.js';
 import { packageRoot } from '../engine/native.js';
@@ -20,6 +20,8 @@ export interface MachineInfo {
   llama_cpp_source: string;
   eia_native_version: string;
   threads: number;
+  /** 1-minute load average when the bench started and when it ended (a busy machine skews every figure). */
+  load_average: { start: number; end: number | null };
 }
 
 function cpuModel(): string {
@@ -57,5 +59,11 @@ export function machineInfo(threads: number): MachineInfo {
     llama_cpp_source: b.llamaSource,
     eia_native_version: packageVersion(),
     threads,
+    load_average: { start: Math.round(loadavg()[0] * 100) / 100, end: null },
   };
+}
+
+/** The 1-minute load average now. */
+export function loadAverage(): number {
+  return Math.round(loadavg()[0] * 100) / 100;
 }

@@ -15,7 +15,7 @@ import { packageRoot } from '../engine/native.js';
 import { synth, type SynthShape } from '../engine/synth.js';
 import { cacheDir } from '../models/cache.js';
 import { createRng } from '../stats/rng.js';
-import { machineInfo, type MachineInfo } from './machine.js';
+import { loadAverage, machineInfo, type MachineInfo } from './machine.js';
 import { ensureNodeLlamaCpp } from './nlc.js';
 import { batchedBenchTgRate, llamaBenchPromptRate } from './parse.js';
 import { runTool, WorkerClient, type ToolRun } from './proc.js';
@@ -181,12 +181,15 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
         const ids = Array.from({ length: need }, () => randomTokens(rng, Math.ceil(S.capture.textTokens * 1.5), vocab));
         const texts = (await w.request<string[]>('texts', { ids })).result;
         const capture = async (tx: string[]) => {
-          const r = await w.request<{ tokens: number; wallMs: number; minTokens: number }>('capture', { texts: tx, layers: captureLayers, maxTokens: S.capture.textTokens });
+          const r = await w.request<{ tokens: number; wallMs: number; minTokens: number }>('capture', {
+            texts: tx, layers: captureLayers, maxTokens: S.capture.textTokens, batch: S.capture.batch,
+          });
           if (r.result.minTokens < S.capture.textTokens) throw new Error(`capture texts came out shorter than ${S.capture.textTokens} tokens (${r.result.minTokens})`);
           ourPeak('capture', r);
           return rate(r.result.tokens, r.result.wallMs);
         };
-        await capture([texts[0]]);  // warm-up
+        // warm-up: a short text through the same context and layers
+        await w.request('capture', { texts: [texts[0]], layers: captureLayers, maxTokens: 64, batch: S.capture.batch });
         const lb = tools['llama-bench'];
         const pairs: Pair[] = [];
         for (let r = 0; r < S.rounds; r++) {
@@ -237,7 +240,9 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       const monPairs: Pair[] = [];
       const seqPairs: Pair[] = [];
       try {
-        await gen('steered_sweep', specs.map((s) => ({ ...s, maxTokens: Math.min(4, genTokens) })), {});  // warm-up
+        // warm-up: one alpha's samples, a few tokens, on the context the sweep uses
+        await gen('steered_sweep', specs.slice(0, samples).map((s) => ({ ...s, maxTokens: Math.min(4, genTokens) })),
+          { ctxSeqs: n, ctxTokens: promptTokens + genTokens });
         for (let r = 0; r < S.rounds; r++) {
           const res: Record<string, number> = {};
           const order = r % 2 === 0 ? ['bb', 'steered', 'monitored', 'sequential'] : ['sequential', 'monitored', 'steered', 'bb'];
@@ -259,8 +264,11 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
               push('steered_decode_wall_tok_s', rate(g.generatedTokens - g.sequences, g.firstToLastMs));
               push('sweep_wall_tok_s', res.sweepWall);
               push('sweep_prompt_ms', g.promptMs);
+              if (g.sampleMs !== null) push('steered_sampling_share', g.sampleMs / (g.promptMs + g.decodeMs));
             } else if (side === 'monitored') {
-              const g = await gen('monitored_sweep', specs, { monitor: true });
+              // steered at generated positions only: one shared prompt instead of one per alpha,
+              // and a decode phase identical to the steered sweep's but for the monitor
+              const g = await gen('monitored_sweep', specs, { monitor: true, positions: 'generated' });
               res.monitored = rate(g.decodeTokens, g.decodeMs);
               push('monitored_decode_tok_s', res.monitored);
             } else {
@@ -280,7 +288,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       }
       for (const k of ['steered_decode_tok_s', 'steered_decode_wall_tok_s', 'batched_bench_tg_tok_s', 'monitored_decode_tok_s', 'sweep_wall_tok_s', 'sequential_wall_tok_s'])
         if (rounds[k]) rates[k] = median(rounds[k]);
-      if (rounds.sweep_prompt_ms) rates.sweep_prompt_ms = median(rounds.sweep_prompt_ms);
+      for (const k of ['sweep_prompt_ms', 'steered_sampling_share']) if (rounds[k]) rates[k] = median(rounds[k]);
       if (!reasons.steer_vs_batched_bench) {
         if (!bb) reasons.steer_vs_batched_bench = 'llama-batched-bench is not built (build/bin/llama-batched-bench); run `npm run build`';
         else ratios.steer_vs_batched_bench = medianRatio(steerPairs);
@@ -328,7 +336,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
         };
         if (!reason) await theirs();  // warm-up
         const pairs: Pair[] = [];
-        for (let r = 0; r < S.rounds; r++) {
+        for (let r = 0; r < S.plain.rounds; r++) {
           let a = Number.NaN;
           let b = Number.NaN;
           for (const side of alternate(r, 'ours', 'theirs')) {
@@ -336,7 +344,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
             else if (!reason) { b = await theirs(); push('node_llama_cpp_tok_s', b); }
           }
           pairs.push({ a, b });
-          log(`bench: plain round ${r + 1}/${S.rounds}: ${a.toFixed(1)} tok/s vs node-llama-cpp ${Number.isFinite(b) ? b.toFixed(1) : '-'} tok/s`);
+          log(`bench: plain round ${r + 1}/${S.plain.rounds}: ${a.toFixed(1)} tok/s vs node-llama-cpp ${Number.isFinite(b) ? b.toFixed(1) : '-'} tok/s`);
         }
         rates.plain_tok_s = median(rounds.plain_tok_s ?? []);
         if (reason) throw new Error(reason);
@@ -395,6 +403,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     }
     if (ratios[k] === null) reasons[k] ??= 'not measured';
   }
+  machine.load_average.end = loadAverage();
   const met = Object.fromEntries(RATIO_KEYS.map((k) => {
     const t = TARGETS[k];
     const v = ratios[k];
@@ -448,8 +457,8 @@ export function formatReport(r: BenchReport): string {
   const notes = Object.entries(r.null_reasons).map(([k, why]) => `  ${k}: null (${why})`);
   return [
     `eia-native bench (${r.settings.quick ? 'quick' : 'full'}): ${r.model.synthetic ? `synthetic ${r.model.shape} (${r.model.arch}, q8_0)` : r.model.path}, ` +
-      `${m.threads} threads on ${m.cpu} (${m.cores} cores, ${m.backend}), llama.cpp ${m.llama_cpp_commit.slice(0, 7)}, eia-native ${m.eia_native_version}`,
-    `median of ${r.settings.rounds} paired rounds after a warm-up; ${r.seconds} s`,
+      `${m.threads} thread${m.threads === 1 ? '' : 's'} on ${m.cpu} (${m.cores} cores, ${m.backend}), llama.cpp ${m.llama_cpp_commit.slice(0, 7)}, eia-native ${m.eia_native_version}`,
+    `median of ${r.settings.rounds} paired rounds after a warm-up; ${r.seconds} s; load average ${m.load_average.start} -> ${m.load_average.end ?? '?'} on ${m.cores} cores`,
     '',
     ...out,
     ...(notes.length ? ['', ...notes] : []),

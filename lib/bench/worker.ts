@@ -5,7 +5,7 @@
 import { performance } from 'node:perf_hooks';
 import { Model } from '../engine/model.js';
 import type { Context, ContextOptions } from '../engine/context.js';
-import { GenerationHandle, generationContextOptions, type GenerateRequest } from '../engine/generate.js';
+import { GenerationHandle, generationContextOptions, type GenerateRequest, type SteerPositions } from '../engine/generate.js';
 import type { RawSequenceSpec } from '../engine/native.js';
 import { serveWorker } from './proc.js';
 import { unitVector } from './workload.js';
@@ -46,6 +46,8 @@ export interface GenRun {
   /** Native decode phase (prompt excluded): tokens fed and milliseconds. */
   decodeTokens: number;
   decodeMs: number;
+  /** Part of decodeMs (and promptMs) spent sampling, when the native build reports it. */
+  sampleMs: number | null;
   promptMs: number;
   promptTokens: number;
   uniquePrompts: number;
@@ -61,11 +63,11 @@ export interface GenRun {
  * consumed with `for await` as the CLI does.
  */
 async function runGenerate(ctx: Context, specs: GenSpec[], steer: { layer: number; direction: Float32Array } | null,
-  monitor: { layer: number; direction: Float32Array } | null): Promise<GenRun> {
+  monitor: { layer: number; direction: Float32Array } | null, positions: SteerPositions = 'all'): Promise<GenRun> {
   const raw: RawSequenceSpec[] = specs.map((s) => ({
     prompt: Int32Array.from(s.prompt),
     steer: steer && s.alpha !== 0 ? [{ layer: steer.layer, direction: steer.direction, alpha: s.alpha }] : [],
-    positions: 'all', temperature: s.temperature, topK: s.topK, topP: 1, minP: 0, seed: s.seed, maxTokens: s.maxTokens, ignoreEog: true,
+    positions, temperature: s.temperature, topK: s.topK, topP: 1, minP: 0, seed: s.seed, maxTokens: s.maxTokens, ignoreEog: true,
   }));
   const monitors = monitor ? [monitor] : [];
   const req: GenerateRequest = { sequences: specs.map((s) => ({ prompt: Int32Array.from(s.prompt) })), monitors };
@@ -82,7 +84,8 @@ async function runGenerate(ctx: Context, specs: GenSpec[], steer: { layer: numbe
   const wallMs = performance.now() - t0;
   const st = gen.stats();
   return {
-    sequences: specs.length, generatedTokens: n, decodeTokens: st.decodeTokens, decodeMs: st.decodeMs, promptMs: st.promptMs,
+    sequences: specs.length, generatedTokens: n, decodeTokens: st.decodeTokens, decodeMs: st.decodeMs,
+    sampleMs: typeof st.sampleMs === 'number' ? st.sampleMs : null, promptMs: st.promptMs,
     promptTokens: st.promptTokens, uniquePrompts: st.uniquePrompts, wallMs, firstToLastMs: tLast - tFirst,
   };
 }
@@ -108,7 +111,8 @@ serveWorker({
     const texts = a.texts as string[];
     const layers = a.layers as number[];
     const maxTokens = num(a.maxTokens);
-    const ctx = await context(`capture:${maxTokens}`, { nCtx: Math.max(1024, 2 * maxTokens), nBatch: maxTokens, nUbatch: maxTokens, nSeqMax: 4, nThreads: threads });
+    const batch = num(a.batch, 512);
+    const ctx = await context(`capture:${batch}`, { nCtx: Math.max(1024, 2 * batch), nBatch: batch, nUbatch: batch, nSeqMax: 4, nThreads: threads });
     const t0 = performance.now();
     const r = await ctx.capture(texts, { layers, pool: 'mean', maxTokens });
     const wallMs = performance.now() - t0;
@@ -124,20 +128,23 @@ serveWorker({
     const m = need();
     const specs = a.specs as GenSpec[];
     const sequential = a.sequential === true;
-    const tokensPerSeq = Math.max(...specs.map((s) => s.prompt.length + s.maxTokens));
-    const nSeqs = sequential ? 1 : specs.length;
+    // ctxSeqs / ctxTokens: size the context for a bigger run than this one (a warm-up on the same context)
+    const tokensPerSeq = num(a.ctxTokens, Math.max(...specs.map((s) => s.prompt.length + s.maxTokens)));
+    const nSeqs = sequential ? 1 : num(a.ctxSeqs, specs.length);
     const ctx = await context(`gen:${nSeqs}:${tokensPerSeq}`, generationContextOptions(nSeqs, tokensPerSeq, threads));
     const layer = typeof a.layer === 'number' ? a.layer : null;
     const direction = unitVector(m.nEmbd, num(a.directionSeed, 11));
     const steer = layer !== null && a.steer !== false ? { layer, direction } : null;
     const monitor = layer !== null && a.monitor === true ? { layer, direction } : null;
-    if (!sequential) return runGenerate(ctx, specs, steer, monitor);
+    const positions = (a.positions ?? 'all') as SteerPositions;
+    if (!sequential) return runGenerate(ctx, specs, steer, monitor, positions);
     const runs: GenRun[] = [];
     const t0 = performance.now();
-    for (const s of specs) runs.push(await runGenerate(ctx, [s], steer, monitor));
-    const sum = (k: keyof GenRun) => runs.reduce((x, r) => x + r[k], 0);
+    for (const s of specs) runs.push(await runGenerate(ctx, [s], steer, monitor, positions));
+    const sum = (k: 'generatedTokens' | 'decodeTokens' | 'decodeMs' | 'promptMs' | 'promptTokens' | 'uniquePrompts' | 'firstToLastMs') => runs.reduce((x, r) => x + r[k], 0);
     return {
       sequences: specs.length, generatedTokens: sum('generatedTokens'), decodeTokens: sum('decodeTokens'), decodeMs: sum('decodeMs'),
+      sampleMs: runs.every((r) => r.sampleMs !== null) ? runs.reduce((x, r) => x + r.sampleMs!, 0) : null,
       promptMs: sum('promptMs'), promptTokens: sum('promptTokens'), uniquePrompts: sum('uniquePrompts'),
       wallMs: performance.now() - t0, firstToLastMs: sum('firstToLastMs'),
     } satisfies GenRun;

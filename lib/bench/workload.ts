@@ -17,24 +17,27 @@ export interface BenchSettings {
   sweep: { alphas: number[]; samples: number; promptTokens: number; genTokens: number; temperature: number; topK: number };
   /** Samples of the sweep generated one at a time per round (a spread subset when fewer than all). */
   sequential: { samples: number };
-  plain: { promptTokens: number; genTokens: number; seed: number };
+  plain: { promptTokens: number; genTokens: number; seed: number; rounds: number };
   paper: { alphas: number[]; samples: number; promptTokens: number; genTokens: number; probeLayers: number; texts: number; textTokens: number; rounds: number };
 }
 
 export function benchSettings(opts: { quick: boolean; threads: number; reps?: number; shape: string }): BenchSettings {
   const q = opts.quick;
+  // --quick is sized for < 3 minutes with the 0.5b shape on 2 idle cores (about 170 tok/s prompt
+  // processing, 25 tok/s single-sequence decode there); the full run takes tens of minutes.
   const s: BenchSettings = {
     quick: q,
-    rounds: q ? 3 : 5,
+    rounds: q ? 2 : 3,
     threads: opts.threads,
-    capture: { layers: 5, textTokens: 512, textsPerRound: q ? 1 : 4, batch: 512 },
-    sweep: { alphas: [...SWEEP_ALPHAS], samples: 5, promptTokens: 128, genTokens: q ? 32 : 200, temperature: 0.7, topK: 50 },
+    capture: { layers: 5, textTokens: 512, textsPerRound: q ? 1 : 2, batch: 512 },
+    sweep: { alphas: [...SWEEP_ALPHAS], samples: 5, promptTokens: 128, genTokens: q ? 16 : 200, temperature: 0.7, topK: 50 },
     sequential: { samples: q ? 3 : 11 },
-    plain: { promptTokens: 128, genTokens: q ? 32 : 200, seed: 42 },
-    paper: { alphas: [-5, 0, 5], samples: q ? 1 : 2, promptTokens: q ? 32 : 64, genTokens: q ? 8 : 32, probeLayers: 5, texts: q ? 4 : 8, textTokens: 128, rounds: q ? 1 : 3 },
+    plain: { promptTokens: 128, genTokens: q ? 32 : 200, seed: 42, rounds: q ? 3 : 5 },
+    paper: { alphas: [-5, 0, 5], samples: q ? 1 : 2, promptTokens: q ? 32 : 64, genTokens: q ? 8 : 32, probeLayers: 5, texts: q ? 2 : 8, textTokens: q ? 64 : 128, rounds: q ? 1 : 3 },
   };
   if (opts.reps !== undefined) {
     s.rounds = opts.reps;
+    s.plain.rounds = opts.reps;
     s.paper.rounds = Math.min(opts.reps, s.paper.rounds);
   }
   return s;

@@ -40,6 +40,16 @@ export const MAX_SEQS_PER_CONTEXT = 256;
 /** Text truncation of the probe-score capture pass (the paper's detection recipe). */
 export const PROBE_SCORE_MAX_TOKENS = 512;
 
+export type ProbeScoreMode = 'capture' | 'monitor' | 'off';
+export const PROBE_SCORE_MODES: readonly ProbeScoreMode[] = ['capture', 'monitor', 'off'];
+
+function probeScoreMode(v: SweepOptions['probeScore']): ProbeScoreMode {
+  if (v === undefined || v === true) return 'capture';
+  if (v === false) return 'off';
+  if (!PROBE_SCORE_MODES.includes(v)) throw new SweepInputError(`probe score must be one of ${PROBE_SCORE_MODES.join(', ')}, got '${String(v)}'`);
+  return v;
+}
+
 export interface SweepOptions {
   /** GGUF file. */
   modelPath: string;
@@ -66,8 +76,14 @@ export interface SweepOptions {
   monitor?: boolean;
   /** Also store the generated token ids (default false: the count only). */
   tokenIds?: boolean;
-  /** Capture the generated texts and store probe_score (default true). */
-  probeScore?: boolean;
+  /**
+   * How probe_score is computed (default 'capture'): 'capture' = a capture pass over each generated
+   * text (its token ids, BOS first when the tokenizer adds one; mean over positions, unsteered, as the
+   * paper scores texts); 'monitor' = free, from the live monitor at the steered layer (mean over the
+   * generated positions of the unsteered in-context residual: the steering term is subtracted);
+   * 'off' (or false) = none.
+   */
+  probeScore?: ProbeScoreMode | boolean;
   /** Generate alpha = 0 once for all layers (default true; the result is identical). */
   shareBaseline?: boolean;
   /** Sequences per batched generation, at most 256 (default 256). */
@@ -125,7 +141,7 @@ export interface SweepParameters {
   seed: number;
   chat: boolean;
   monitor: boolean;
-  probe_score: boolean;
+  probe_score: ProbeScoreMode;
   positions: 'all';
   /** sha256 per probe file, keyed by layer. */
   probes: Record<string, string>;
@@ -258,6 +274,8 @@ const sorted = <T>(xs: readonly T[]): T[] => [...xs].sort((a, b) => (a < b ? -1 
 export function diffParameters(have: Partial<SweepParameters>, want: SweepParameters): string[] {
   const out: string[] = [];
   const norm = (k: string, v: unknown): string => {
+    // manifests written before probe_score had modes stored a boolean
+    if (k === 'probe_score' && typeof v === 'boolean') v = v ? 'capture' : 'off';
     if ((k === 'layers' || k === 'alphas' || k === 'scenarios') && Array.isArray(v)) return JSON.stringify(sorted(v));
     return JSON.stringify(v ?? null);
   };
@@ -315,6 +333,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
   if (!Number.isInteger(maxBatch) || maxBatch < 1 || maxBatch > MAX_SEQS_PER_CONTEXT) {
     throw new SweepInputError(`batch must be an integer in 1..${MAX_SEQS_PER_CONTEXT}, got ${maxBatch}`);
   }
+  const scoreMode = probeScoreMode(opts.probeScore);
   const scenarios: Scenario[] = scenarioIds.map((id) => {
     const s = SCENARIOS.find((x) => x.id === id);
     if (!s) throw new SweepInputError(`unknown scenario '${id}' (known: ${SCENARIOS.map((x) => x.id).join(', ')})`);
@@ -371,7 +390,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
     const params: SweepParameters = {
       model_sha256: modelSha, layers, alphas, scenarios: scenarioIds, samples: opts.samples, max_tokens: opts.maxTokens,
       temperature: opts.temperature, top_k: opts.topK, top_p: opts.topP ?? 1, min_p: opts.minP ?? 0, seed: opts.seed,
-      chat, monitor: !!opts.monitor, probe_score: opts.probeScore !== false, positions: 'all', probes: probeHashes, prompts_sha256: promptsSha,
+      chat, monitor: !!opts.monitor, probe_score: scoreMode, positions: 'all', probes: probeHashes, prompts_sha256: promptsSha,
     };
     const llamaCommit = buildInfo().llamaCommit;
     const version = packageVersion();
@@ -444,13 +463,12 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
     }
     const maxPrompt = Math.max(...[...promptTokens.values()].map((t) => t.length));
     genCtx = await model.createContext(generationContextOptions(chunkSize, maxPrompt + opts.maxTokens + 1, opts.threads));
-    const probeScore = opts.probeScore !== false;
-    if (probeScore) {
+    if (scoreMode === 'capture') {
       capCtx = await model.createContext({
         nThreads: opts.threads, nCtx: Math.max(2048, Math.min(model.info.nCtxTrain, 8192)), nBatch: 512, nSeqMax: 32,
       });
     }
-    const monitorLayers = opts.monitor ? sorted(layers) : [];
+    const monitorLayers = opts.monitor || scoreMode === 'monitor' ? sorted(layers) : [];
     const monitors = monitorLayers.map((l) => ({ layer: l, direction: probes.get(l)!.direction }));
     const dirDot = (l: number): number => { const d = probes.get(l)!.direction; let s = 0; for (let i = 0; i < d.length; i++) s += d[i] * d[i]; return s; };
     const steerVecs = new Map<number, Float32Array>();
@@ -530,15 +548,21 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
     async function emit(done: { unit: Unit; res: RawSeqResult }[]): Promise<void> {
       // probe scores: one capture pass over the finished texts, all needed layers at once
       const scores = new Map<string, number>();
-      if (probeScore && capCtx) {
+      if (capCtx) {
         const tc = performance.now();
         const needLayers = sorted([...new Set(done.flatMap((d) => d.unit.cells.map((c) => c.layer)))]);
-        const texts = done.map((d) => d.res.text);
-        const cap = await capCtx.capture(texts, { layers: needLayers, pool: 'mean', maxTokens: PROBE_SCORE_MAX_TOKENS });
-        done.forEach((d, i) => {
+        // the exact generated tokens (re-tokenising the text gives the same ids save for rare non-canonical splits)
+        const bos = model.info.addBos && model.info.bos >= 0 ? [model.info.bos] : [];
+        const idx = done.map((d, i) => (bos.length + d.res.tokens.length > 0 ? i : -1)).filter((i) => i >= 0);
+        const toks = idx.map((i) => Int32Array.from([...bos, ...done[i].res.tokens]));
+        const cap = toks.length > 0
+          ? await capCtx.handle.capture(toks, { layers: needLayers, pool: 'mean', maxTokens: PROBE_SCORE_MAX_TOKENS, addSpecial: false })
+          : null;
+        idx.forEach((di, i) => {
+          const d = done[di];
           for (const c of d.unit.cells) {
-            const m = cap.data.get(c.layer)!;
-            const row = m.subarray(i * cap.nEmbd, (i + 1) * cap.nEmbd);
+            const m = cap!.data[needLayers.indexOf(c.layer)];
+            const row = m.subarray(i * cap!.nEmbd, (i + 1) * cap!.nEmbd);
             const dir = probes.get(c.layer)!.direction;
             let s = 0;
             for (let j = 0; j < dir.length; j++) s += row[j] * dir[j];
@@ -546,6 +570,19 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
           }
         });
         result.captureMs += performance.now() - tc;
+      } else if (scoreMode === 'monitor') {
+        for (const { unit, res } of done) {
+          const nm = monitors.length;
+          const n = res.scores.length / nm;
+          if (n === 0) continue;
+          for (const c of unit.cells) {
+            const k = monitorLayers.indexOf(c.layer);
+            let sum = 0;
+            for (let t = 0; t < n; t++) sum += res.scores[t * nm + k];
+            const offset = unit.steerLayer === c.layer ? c.alpha * dirDot(c.layer) : 0;
+            scores.set(cellKey(c), sum / n - offset);
+          }
+        }
       }
       const tw = performance.now();
       for (const { unit, res } of done) {
@@ -557,7 +594,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
             finish_reason: res.finishReason, n_prompt: res.nPrompt,
             timings: { prompt_ms: r6(res.promptMs), gen_ms: r6(res.genMs) },
           };
-          if (monitors.length > 0) {
+          if (opts.monitor) {
             const k = monitorLayers.indexOf(c.layer);
             const nm = monitors.length;
             const n = res.scores.length / nm;

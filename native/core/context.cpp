@@ -10,12 +10,18 @@ namespace eia {
 Context::Context(std::shared_ptr<Model> model, const ContextParams & p) : model_(std::move(model)) {
     if (!model_) fail("context needs a model");
     const auto & mi = model_->info();
+    if (mi.n_layer <= 0) fail("the model was loaded with vocabOnly: it has no weights to run (load it without vocabOnly)");
     if (p.n_ctx < 16) fail("nCtx must be at least 16 (got " + std::to_string(p.n_ctx) + ")");
     if (p.n_ctx > (1 << 20)) fail("nCtx too large (" + std::to_string(p.n_ctx) + ")");
     if (p.n_batch < 1 || p.n_ubatch < 1) fail("nBatch and nUbatch must be >= 1");
     if (p.n_seq_max < 1 || p.n_seq_max > kMaxSeq)
         fail("nSeqMax must be in [1, " + std::to_string(kMaxSeq) + "] (got " + std::to_string(p.n_seq_max) + ")");
     if (p.n_threads < 0 || p.n_threads > 512) fail("nThreads must be in [0, 512]");
+    // llama.cpp reserves one output row per sequence in a batch of min(nBatch, nCtx) tokens and
+    // GGML_ASSERTs when the sequences do not fit
+    if (std::min(p.n_batch, p.n_ctx) < p.n_seq_max)
+        fail("nSeqMax (" + std::to_string(p.n_seq_max) + ") must not exceed nBatch (" + std::to_string(p.n_batch) + ") or nCtx (" +
+             std::to_string(p.n_ctx) + ")");
     ensure_backend();
     auto cp = llama_context_default_params();
     cp.n_ctx = (uint32_t) p.n_ctx;

@@ -16,6 +16,7 @@ namespace eia {
 void write_control_vector(const std::string & path, const ControlVector & cv) {
     if (path.empty()) fail("control vector: empty output path");
     if (cv.layers.empty()) fail("control vector: no layers to write");
+    if (cv.n_embd <= 0) fail("control vector: directions must not be empty");  // gguf asserts on 0-element tensors
     for (auto & kv : cv.layers) {
         if (kv.first < 1) fail("control vector: layer " + std::to_string(kv.first) + " cannot be written (llama.cpp control vectors start at block 1)");
         if ((int) kv.second.size() != cv.n_embd) fail("control vector: layer " + std::to_string(kv.first) + " has the wrong width");

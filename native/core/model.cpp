@@ -1,10 +1,13 @@
 #include "model.h"
 
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <unordered_set>
 
 #include "error.h"
+#include "gguf.h"
 #include "runtime.h"
 
 namespace eia {
@@ -19,9 +22,100 @@ static void precheck_file(const std::string & path) {
     if (f.gcount() < 4 || std::memcmp(magic, "GGUF", 4) != 0) fail("'" + path + "' is not a GGUF file (bad magic)");
 }
 
+// Metadata that llama.cpp trusts and GGML_ASSERTs on (found by test/fuzz-gguf.test.ts): checked
+// here, through ggml's own GGUF parser (metadata only, no tensor data), so that a hostile file is
+// a JS error instead of an abort of the host process.
+static void precheck_gguf(const std::string & path) {
+    take_thread_log_errors();
+    gguf_init_params gp = {/*no_alloc =*/ true, /*ctx =*/ nullptr};
+    gguf_context * g = gguf_init_from_file(path.c_str(), gp);
+    if (!g) {
+        std::string why = take_thread_log_errors();
+        fail("failed to load model '" + path + "': " + (why.empty() ? "invalid GGUF" : why));
+    }
+    std::unique_ptr<gguf_context, void (*)(gguf_context *)> guard(g, gguf_free);
+    const auto bad = [&](const std::string & what) { fail("failed to load model '" + path + "': " + what); };
+    // integer value(s) of a key: scalar or per-layer array of any integer type; other types are
+    // left to llama.cpp (it rejects a wrongly typed key with an error of its own)
+    const auto ints = [&](const std::string & key, std::vector<int64_t> & out) -> bool {
+        out.clear();
+        const int64_t id = gguf_find_key(g, key.c_str());
+        if (id < 0) return false;
+        gguf_type t = gguf_get_kv_type(g, id);
+        const bool arr = t == GGUF_TYPE_ARRAY;
+        if (arr) t = gguf_get_arr_type(g, id);
+        const size_t n = arr ? gguf_get_arr_n(g, id) : 1;
+        const void * d = arr ? gguf_get_arr_data(g, id) : gguf_get_val_data(g, id);
+        for (size_t i = 0; i < n; i++) {
+            switch (t) {
+                case GGUF_TYPE_UINT8: out.push_back(((const uint8_t *) d)[i]); break;
+                case GGUF_TYPE_INT8: out.push_back(((const int8_t *) d)[i]); break;
+                case GGUF_TYPE_UINT16: out.push_back(((const uint16_t *) d)[i]); break;
+                case GGUF_TYPE_INT16: out.push_back(((const int16_t *) d)[i]); break;
+                case GGUF_TYPE_UINT32: out.push_back(((const uint32_t *) d)[i]); break;
+                case GGUF_TYPE_INT32: out.push_back(((const int32_t *) d)[i]); break;
+                case GGUF_TYPE_UINT64: out.push_back((int64_t) std::min<uint64_t>(((const uint64_t *) d)[i], INT64_MAX)); break;
+                case GGUF_TYPE_INT64: out.push_back(((const int64_t *) d)[i]); break;
+                default: return false;
+            }
+        }
+        return true;
+    };
+    const int64_t arch_id = gguf_find_key(g, "general.architecture");
+    if (arch_id >= 0 && gguf_get_kv_type(g, arch_id) == GGUF_TYPE_STRING) {
+        const std::string arch = gguf_get_val_str(g, arch_id);
+        std::vector<int64_t> v;
+        if (ints(arch + ".block_count", v) && (v.size() != 1 || v[0] < 1 || v[0] > 512))
+            bad(arch + ".block_count must be one integer in [1, 512]");
+        // graph builders of these archs GGML_ASSERT head_dim_v == head_dim_k == n_rot (llama.cpp only
+        // checks n_rot at load time for llama itself)
+        static const std::unordered_set<std::string> kRotEqHead = {
+            "apertus", "arcee", "arctic", "baichuan", "chameleon", "codeshell", "cogvlm", "cohere2moe", "dbrx", "deci",
+            "deepseek", "dots1", "dream", "ernie4_5", "exaone", "exaone4", "exaone-moe", "falcon", "granite", "grok",
+            "grovemoe", "hunyuan-moe", "internlm2", "jais2", "llada", "llada-moe", "llama", "llama4", "maincoder", "mellum",
+            "minimax-01", "minimax-m2", "mistral3", "nemotron", "olmo", "olmo2", "olmoe", "orion", "plamo", "qwen2",
+            "qwen2moe", "qwen2vl", "qwen3", "qwen3moe", "qwen3vl", "qwen3vlmoe", "rnd1", "seed_oss", "smallthinker",
+            "smollm3", "starcoder2", "xverse"};
+        std::vector<int64_t> embd, head, kl, vl, rot;
+        if (ints(arch + ".embedding_length", embd) && ints(arch + ".attention.head_count", head) && embd.size() == 1 && !head.empty() &&
+            head[0] > 0) {
+            const int64_t hk = ints(arch + ".attention.key_length", kl) && kl.size() == 1 ? kl[0] : embd[0] / head[0];
+            const int64_t hv = ints(arch + ".attention.value_length", vl) && vl.size() == 1 ? vl[0] : embd[0] / head[0];
+            const bool eq = kRotEqHead.count(arch) > 0;
+            if ((eq || arch == "phi3") && hk != hv)
+                bad("attention key length " + std::to_string(hk) + " != value length " + std::to_string(hv) + " (" + arch + " needs them equal)");
+            if (ints(arch + ".rope.dimension_count", rot)) {
+                if (eq && (rot.size() != 1 || rot[0] != hk)) bad(arch + ".rope.dimension_count must equal the head size " + std::to_string(hk));
+                // ggml's rope asserts n_dims even and <= the head size (and runs for ages on 0 / huge values)
+                if (rot.size() != 1 || rot[0] <= 0 || rot[0] % 2 != 0 || rot[0] > hk)
+                    bad(arch + ".rope.dimension_count must be one even number in [2, head size " + std::to_string(hk) + "]");
+            }
+        }
+        for (const char * eps : {".attention.layer_norm_rms_epsilon", ".attention.layer_norm_epsilon"}) {
+            const int64_t id = gguf_find_key(g, (arch + eps).c_str());
+            if (id >= 0 && gguf_get_kv_type(g, id) == GGUF_TYPE_FLOAT32) {
+                const float e = gguf_get_val_f32(g, id);
+                if (!std::isfinite(e) || e < 0) bad(arch + eps + " must be a finite number >= 0");
+            }
+        }
+    }
+    // llama.cpp asserts that token strings are unique (id_to_token vs token_to_id)
+    const int64_t tok_id = gguf_find_key(g, "tokenizer.ggml.tokens");
+    if (tok_id >= 0 && gguf_get_kv_type(g, tok_id) == GGUF_TYPE_ARRAY && gguf_get_arr_type(g, tok_id) == GGUF_TYPE_STRING) {
+        const size_t n = gguf_get_arr_n(g, tok_id);
+        std::unordered_set<std::string> seen;
+        seen.reserve(n);
+        for (size_t i = 0; i < n; i++) {
+            if (!seen.emplace(gguf_get_arr_str(g, tok_id, i)).second)
+                bad("tokenizer.ggml.tokens has a duplicate token string at id " + std::to_string(i));
+        }
+    }
+}
+
 std::shared_ptr<Model> Model::load(const std::string & path, const ModelParams & params) {
     ensure_backend();
     precheck_file(path);
+    precheck_gguf(path);
     take_thread_log_errors();
     auto mp = llama_model_default_params();
     mp.n_gpu_layers = params.n_gpu_layers < 0 ? 999 : params.n_gpu_layers;
@@ -48,14 +142,14 @@ std::shared_ptr<Model> Model::load(const std::string & path, const ModelParams &
     i.n_embd = llama_model_n_embd(m);
     i.n_vocab = llama_vocab_n_tokens(self->vocab_);
     i.n_ctx_train = llama_model_n_ctx_train(m);
-    i.n_head = llama_model_n_head(m);
-    i.n_head_kv = llama_model_n_head_kv(m);
+    i.n_head = params.vocab_only ? 0 : llama_model_n_head(m);  // vocab-only: no layers (llama.cpp aborts on n_head)
+    i.n_head_kv = params.vocab_only ? 0 : llama_model_n_head_kv(m);
     i.bos = llama_vocab_bos(self->vocab_);
     i.eos = llama_vocab_eos(self->vocab_);
     i.add_bos = llama_vocab_get_add_bos(self->vocab_);
     i.n_params = llama_model_n_params(m);
     i.size_bytes = llama_model_size(m);
-    if (i.n_layer <= 0 || i.n_embd <= 0 || i.n_vocab <= 0) fail("model '" + path + "' has no usable layers/vocabulary");
+    if ((!params.vocab_only && (i.n_layer <= 0 || i.n_embd <= 0)) || i.n_vocab <= 0) fail("model '" + path + "' has no usable layers/vocabulary");
     return self;
 }
 

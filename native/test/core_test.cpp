@@ -1,1 +1,527 @@
-int main(){return 0;}
+// eia-native-test: tests of the C++ core with no Node in the way (so they also run under
+// AddressSanitizer/LeakSanitizer: `node scripts/build.mjs --sanitize` builds
+// build-asan/bin/eia-native-test). Synthesises tiny models into a temp folder, then exercises
+// load, tokenisation, capture, generation with steering and monitors, llama.cpp control vectors,
+// the sampler, and the bad-argument paths, which must throw eia::Error (never abort).
+//
+//   eia-native-test [--filter SUBSTRING] [--keep]
+// Prints one line per test and `N passed, N failed`; exits 1 on any failure.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "capture.h"
+#include "context.h"
+#include "cvec.h"
+#include "error.h"
+#include "evaluate.h"
+#include "generate.h"
+#include "model.h"
+#include "runtime.h"
+#include "sampler.h"
+#include "synth.h"
+
+using namespace eia;
+namespace fs = std::filesystem;
+
+namespace {
+
+int g_passed = 0, g_failed = 0;
+std::string g_filter;
+
+struct Failure {
+    std::string msg;
+};
+
+#define CHECK(cond)                                                                                        \
+    do {                                                                                                   \
+        if (!(cond)) throw Failure{std::string(__FILE__ ":") + std::to_string(__LINE__) + ": CHECK(" #cond ")"}; \
+    } while (0)
+
+// The call must throw eia::Error whose message contains `needle`.
+#define EXPECT_ERROR(expr, needle)                                                                        \
+    do {                                                                                                  \
+        bool thrown_ = false;                                                                             \
+        try {                                                                                             \
+            (void) (expr);                                                                                \
+        } catch (const eia::Error & e_) {                                                                 \
+            thrown_ = true;                                                                               \
+            if (std::string(e_.what()).find(needle) == std::string::npos)                                 \
+                throw Failure{std::string(__FILE__ ":") + std::to_string(__LINE__) + ": error '" + e_.what() + \
+                              "' does not mention '" + (needle) + "'"};                                   \
+        }                                                                                                 \
+        if (!thrown_) throw Failure{std::string(__FILE__ ":") + std::to_string(__LINE__) + ": no eia::Error from " #expr}; \
+    } while (0)
+
+void run(const std::string & name, const std::function<void()> & fn) {
+    if (!g_filter.empty() && name.find(g_filter) == std::string::npos) return;
+    try {
+        fn();
+        g_passed++;
+        std::printf("ok   %s\n", name.c_str());
+    } catch (const Failure & f) {
+        g_failed++;
+        std::printf("FAIL %s: %s\n", name.c_str(), f.msg.c_str());
+    } catch (const std::exception & e) {
+        g_failed++;
+        std::printf("FAIL %s: unexpected exception: %s\n", name.c_str(), e.what());
+    }
+    std::fflush(stdout);
+}
+
+std::vector<char> read_bytes(const std::string & p) {
+    std::ifstream f(p, std::ios::binary);
+    return std::vector<char>((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+}
+
+void write_bytes(const std::string & p, const std::vector<char> & b, size_t n) {
+    std::ofstream f(p, std::ios::binary | std::ios::trunc);
+    f.write(b.data(), (std::streamsize) std::min(n, b.size()));
+}
+
+// Offset of the value of a scalar KV (GGUF: u64 key length, key bytes, u32 type, value).
+size_t kv_value_offset(const std::vector<char> & b, const std::string & key) {
+    const std::string needle = key;
+    auto it = std::search(b.begin(), b.end(), needle.begin(), needle.end());
+    if (it == b.end()) throw Failure{"key " + key + " not found"};
+    return (size_t) (it - b.begin()) + key.size() + 4;
+}
+
+std::string patched(const std::string & dir, const std::string & base, const std::string & name, const std::string & key,
+                    const void * value, size_t n) {
+    auto b = read_bytes(base);
+    std::memcpy(b.data() + kv_value_offset(b, key), value, n);
+    const std::string out = dir + "/" + name + ".gguf";
+    write_bytes(out, b, b.size());
+    return out;
+}
+
+ContextParams small_ctx(int n_ctx = 256, int n_seq = 4, bool unified = true) {
+    ContextParams p;
+    p.n_ctx = n_ctx;
+    p.n_batch = 64;
+    p.n_ubatch = 64;
+    p.n_seq_max = n_seq;
+    p.n_threads = 1;
+    p.kv_unified = unified;
+    return p;
+}
+
+std::vector<float> unit(int n, uint32_t seed) {
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> nd;
+    std::vector<float> v(n);
+    double s = 0;
+    for (auto & x : v) { x = nd(rng); s += x * x; }
+    for (auto & x : v) x = (float) (x / std::sqrt(s));
+    return v;
+}
+
+SequenceSpec seq(const std::vector<llama_token> & prompt, int max_tokens, float temp = 0.0f, uint32_t seed = 0) {
+    SequenceSpec s;
+    s.prompt = prompt;
+    s.max_tokens = max_tokens;
+    s.sampling.temperature = temp;
+    s.sampling.seed = seed;
+    s.ignore_eog = true;
+    return s;
+}
+
+std::vector<SequenceResult> generate_all(Context & ctx, const std::vector<SequenceSpec> & specs, const std::vector<MonitorSpec> & mons = {}) {
+    Generation g(ctx, specs, mons);
+    std::vector<TokenEvent> ev;
+    int guard = 0;
+    while (!g.done()) {
+        g.step(8, ev);
+        if (++guard > 100000) throw Failure{"generation does not finish"};
+    }
+    return g.results();
+}
+
+double rel_err(const std::vector<float> & a, const std::vector<float> & b) {
+    double num = 0, den = 0;
+    for (size_t i = 0; i < a.size(); i++) { num += (a[i] - b[i]) * (double) (a[i] - b[i]); den += (double) b[i] * b[i]; }
+    return std::sqrt(num / std::max(den, 1e-30));
+}
+
+}  // namespace
+
+int main(int argc, char ** argv) {
+    bool keep = false;
+    for (int i = 1; i < argc; i++) {
+        std::string a = argv[i];
+        if (a == "--filter" && i + 1 < argc) g_filter = argv[++i];
+        else if (a == "--keep") keep = true;
+    }
+    set_log_level(0);
+    char tmpl[] = "/tmp/eia-native-test-XXXXXX";
+    if (!mkdtemp(tmpl)) { std::perror("mkdtemp"); return 2; }
+    const std::string dir = tmpl;
+
+    std::string llama_path, qwen_path, planted_path;
+    try {
+        SynthOptions o;
+        o.shape = "tiny"; o.arch = "llama"; o.seed = 5; o.out = dir + "/llama.gguf";
+        llama_path = synth_model(o).path;
+        o.arch = "qwen2"; o.out = dir + "/qwen2.gguf";
+        qwen_path = synth_model(o).path;
+        SynthOptions p;
+        p.planted = true; p.seed = 3; p.out = dir + "/planted.gguf";
+        planted_path = synth_model(p).path;
+    } catch (const std::exception & e) {
+        std::printf("FAIL setup: synth: %s\n0 passed, 1 failed\n", e.what());
+        return 1;
+    }
+
+    // ---------------------------------------------------------------------------------- load
+    run("load: tiny llama and qwen2 give sane info", [&] {
+        for (auto & p : {llama_path, qwen_path}) {
+            auto m = Model::load(p, {});
+            CHECK(m->n_layer() == 6);
+            CHECK(m->n_embd() == 64);
+            CHECK(m->info().n_vocab > 100);
+            CHECK(m->info().n_head == 4 && m->info().n_head_kv == 2);
+        }
+    });
+    run("load: missing, empty path, directory, not GGUF, empty file -> eia::Error", [&] {
+        EXPECT_ERROR(Model::load(dir + "/nope.gguf", {}), "cannot open");
+        EXPECT_ERROR(Model::load("", {}), "empty");
+        EXPECT_ERROR(Model::load(dir, {}), "");
+        { std::ofstream(dir + "/text.gguf") << "hello world"; }
+        EXPECT_ERROR(Model::load(dir + "/text.gguf", {}), "not a GGUF");
+        { std::ofstream(dir + "/empty.gguf"); }
+        EXPECT_ERROR(Model::load(dir + "/empty.gguf", {}), "not a GGUF");
+    });
+    run("load: truncated files (header, metadata, tensor data) -> eia::Error", [&] {
+        auto b = read_bytes(llama_path);
+        for (size_t n : {(size_t) 6, (size_t) 20, (size_t) 1000, b.size() / 2, b.size() - 1}) {
+            write_bytes(dir + "/trunc.gguf", b, n);
+            EXPECT_ERROR(Model::load(dir + "/trunc.gguf", {}), "failed to load model");
+        }
+    });
+    run("load: hostile metadata found by the fuzzer -> eia::Error (block_count, rms epsilon, rope dims)", [&] {
+        for (uint32_t v : {0u, 513u, 0xffffffffu}) {
+            auto p = patched(dir, llama_path, "blocks", "llama.block_count", &v, 4);
+            EXPECT_ERROR(Model::load(p, {}), "block_count");
+        }
+        for (float v : {-1.0f, std::numeric_limits<float>::quiet_NaN(), -std::numeric_limits<float>::infinity()}) {
+            auto p = patched(dir, llama_path, "eps", "llama.attention.layer_norm_rms_epsilon", &v, 4);
+            EXPECT_ERROR(Model::load(p, {}), "epsilon");
+        }
+        for (uint32_t v : {0u, 1u, 7u, 31u, 0xfffffffeu}) {
+            auto p = patched(dir, qwen_path, "rot", "qwen2.rope.dimension_count", &v, 4);
+            EXPECT_ERROR(Model::load(p, {}), "rope.dimension_count");
+        }
+    });
+    run("load: vocab-only model tokenises but cannot make a context", [&] {
+        ModelParams mp;
+        mp.vocab_only = true;
+        auto m = Model::load(llama_path, mp);
+        CHECK(m->info().n_vocab > 100);
+        CHECK(!m->tokenize("hello world", true, false).empty());
+        EXPECT_ERROR(Context(m, small_ctx()), "vocabOnly");
+    });
+    run("load/free: 5 cycles of load -> context -> capture -> free", [&] {
+        for (int i = 0; i < 5; i++) {
+            auto m = Model::load(llama_path, {});
+            Context ctx(m, small_ctx());
+            CaptureOptions o;
+            o.layers = {0, 5};
+            auto r = capture_texts(ctx, {"hello there", "x"}, o);
+            CHECK(r.n_texts == 2);
+        }
+    });
+
+    auto model = Model::load(llama_path, {});
+    const int n_embd = model->n_embd(), n_layer = model->n_layer(), n_vocab = model->info().n_vocab;
+
+    // ----------------------------------------------------------------------------- context
+    run("context: invalid parameters -> eia::Error", [&] {
+        auto p = small_ctx();
+        p.n_ctx = 0; EXPECT_ERROR(Context(model, p), "nCtx");
+        p = small_ctx(); p.n_ctx = 1 << 30; EXPECT_ERROR(Context(model, p), "nCtx");
+        p = small_ctx(); p.n_batch = 0; EXPECT_ERROR(Context(model, p), "nBatch");
+        p = small_ctx(); p.n_ubatch = -5; EXPECT_ERROR(Context(model, p), "nBatch");
+        p = small_ctx(); p.n_seq_max = 0; EXPECT_ERROR(Context(model, p), "nSeqMax");
+        p = small_ctx(); p.n_seq_max = 1000; EXPECT_ERROR(Context(model, p), "nSeqMax");
+        p = small_ctx(16, 64); EXPECT_ERROR(Context(model, p), "nSeqMax");  // more sequences than nCtx
+        p = small_ctx(); p.n_seq_max = 65; EXPECT_ERROR(Context(model, p), "nSeqMax");  // more than nBatch
+        p = small_ctx(); p.n_threads = -1; EXPECT_ERROR(Context(model, p), "nThreads");
+        p = small_ctx(); p.flash_attn = 7; EXPECT_ERROR(Context(model, p), "flashAttn");
+        EXPECT_ERROR(Context(nullptr, small_ctx()), "model");
+    });
+    run("context: busy guard rejects a second operation", [&] {
+        Context ctx(model, small_ctx());
+        Context::Busy b(ctx);
+        CHECK(ctx.busy());
+        EXPECT_ERROR(Context::Busy(ctx), "context is busy");
+    });
+
+    // -------------------------------------------------------------------------- tokenizer
+    run("tokenizer: round trip; bad ids -> eia::Error", [&] {
+        auto t = model->tokenize("hello world", false, false);
+        CHECK(!t.empty());
+        CHECK(model->detokenize(t, false, false).find("hello") != std::string::npos);
+        EXPECT_ERROR(model->detokenize({1, -1}, false, false), "out of range");
+        EXPECT_ERROR(model->detokenize({n_vocab}, false, false), "out of range");
+        EXPECT_ERROR(model->token_piece(-7), "out of range");
+        EXPECT_ERROR(model->check_token(std::numeric_limits<int>::max()), "out of range");
+        CHECK(model->detokenize({}, false, false).empty());
+        CHECK(model->tokenize("", false, false).empty());
+    });
+    run("tokenizer: chat template errors", [&] {
+        EXPECT_ERROR(model->apply_chat_template({}, true, ""), "");
+        EXPECT_ERROR(model->apply_chat_template({{"user", "x"}}, true, "{% bogus"), "");
+    });
+
+    // ---------------------------------------------------------------------------- capture
+    run("capture: shapes of mean/last/tokens; one text alone == inside a batch", [&] {
+        Context ctx(model, small_ctx(512, 4));
+        const std::vector<std::string> texts = {"I care about you.", "Win the game quickly and efficiently with a plan that is long enough", "Hi"};
+        CaptureOptions o;
+        o.layers = {1, 5};
+        for (Pool pool : {Pool::Mean, Pool::Last, Pool::Tokens}) {
+            o.pool = pool;
+            auto all = capture_texts(ctx, texts, o);
+            CHECK(all.data.size() == 2);
+            const size_t rows = pool == Pool::Tokens ? (size_t) all.offsets.back() : texts.size();
+            CHECK(all.data[0].size() == rows * n_embd);
+            for (float x : all.data[1]) CHECK(std::isfinite(x));
+            auto one = capture_texts(ctx, {texts[1]}, o);
+            const size_t r0 = pool == Pool::Tokens ? (size_t) all.offsets[1] : 1;
+            std::vector<float> a(all.data[1].begin() + r0 * n_embd, all.data[1].begin() + r0 * n_embd + one.data[1].size());
+            CHECK(rel_err(a, one.data[1]) < 1e-4);
+        }
+    });
+    run("capture: bad arguments -> eia::Error", [&] {
+        Context ctx(model, small_ctx(64, 2));
+        CaptureOptions o;
+        o.layers = {0};
+        EXPECT_ERROR(capture_texts(ctx, {}, o), "at least one text");
+        o.layers = {};
+        EXPECT_ERROR(capture_texts(ctx, {"x"}, o), "at least one layer");
+        o.layers = {-1}; EXPECT_ERROR(capture_texts(ctx, {"x"}, o), "out of range");
+        o.layers = {n_layer}; EXPECT_ERROR(capture_texts(ctx, {"x"}, o), "out of range");
+        o.layers = {1, 1}; EXPECT_ERROR(capture_texts(ctx, {"x"}, o), "distinct");
+        o.layers = {0}; o.max_tokens = -1; EXPECT_ERROR(capture_texts(ctx, {"x"}, o), "maxTokens");
+        o.max_tokens = 0; o.add_special = false;
+        EXPECT_ERROR(capture_texts(ctx, {""}, o), "no tokens");
+        std::string long_text;
+        for (int i = 0; i < ctx.n_ctx_seq() + 10; i++) long_text += "word ";
+        EXPECT_ERROR(capture_texts(ctx, {long_text}, o), "more than the context");
+        o.max_tokens = 16;
+        CHECK(capture_texts(ctx, {long_text}, o).n_tokens[0] == 16);
+        EXPECT_ERROR(capture_tokens(ctx, {{1, 2, -3}}, o), "out of range");
+        EXPECT_ERROR(capture_tokens(ctx, {{n_vocab}}, o), "out of range");
+        EXPECT_ERROR(parse_pool("max"), "unknown pooling");
+        EXPECT_ERROR(embeddings_per_token(ctx, "hello", true, nullptr), "embeddings");
+    });
+
+    // ------------------------------------------------------------------------- generation
+    const auto prompt = model->tokenize("The quick brown fox", true, false);
+    run("generate: greedy is deterministic; alpha 0 == unsteered bit for bit; batch == alone", [&] {
+        Context ctx(model, small_ctx(512, 4));
+        auto plain = generate_all(ctx, {seq(prompt, 12)});
+        auto again = generate_all(ctx, {seq(prompt, 12)});
+        CHECK(plain[0].tokens == again[0].tokens);
+        CHECK(plain[0].tokens.size() == 12);
+        auto s0 = seq(prompt, 12);
+        s0.steer.push_back({2, unit(n_embd, 1), 0.0f});
+        auto z = generate_all(ctx, {s0});
+        CHECK(z[0].tokens == plain[0].tokens);
+        auto s1 = seq(prompt, 12, 0.8f, 7);
+        auto alone = generate_all(ctx, {s1});
+        auto batch = generate_all(ctx, {seq(prompt, 12, 0.8f, 3), s1, seq(prompt, 5, 0.8f, 9)});
+        CHECK(batch[1].tokens == alone[0].tokens);
+    });
+    run("generate: steering changes the output; monitors give one score per token", [&] {
+        Context ctx(model, small_ctx(512, 4));
+        const auto d = unit(n_embd, 2);
+        auto s = seq(prompt, 10);
+        s.steer.push_back({3, d, 50.0f});
+        auto plain = generate_all(ctx, {seq(prompt, 10)});
+        auto steered = generate_all(ctx, {s}, {{3, d}, {5, unit(n_embd, 3)}});
+        CHECK(steered[0].tokens != plain[0].tokens);
+        CHECK(steered[0].scores.size() == steered[0].tokens.size() * 2);
+        for (float x : steered[0].scores) CHECK(std::isfinite(x));
+    });
+    run("generate: steering == llama.cpp control vector (eval_logits)", [&] {
+        Context ctx(model, small_ctx(256, 1));
+        const auto d = unit(n_embd, 4);
+        auto ours = eval_logits(ctx, prompt, {{2, d, 3.0f}});
+        std::vector<float> cv((size_t) (n_layer - 1) * n_embd, 0.0f);
+        for (int j = 0; j < n_embd; j++) cv[(size_t) (2 - 1) * n_embd + j] = 3.0f * d[j];
+        ctx.set_control_vector(cv, 1, n_layer - 1);
+        auto theirs = eval_logits(ctx, prompt, {});
+        ctx.clear_control_vector();
+        auto plain = eval_logits(ctx, prompt, {});
+        CHECK(rel_err(ours, theirs) < 1e-4);
+        CHECK(rel_err(plain, theirs) > 1e-3);
+    });
+    run("generate: abort stops with what was produced", [&] {
+        Context ctx(model, small_ctx(512, 2));
+        Generation g(ctx, {seq(prompt, 200), seq(prompt, 200, 0.7f, 1)}, {});
+        std::vector<TokenEvent> ev;
+        g.step(3, ev);
+        ctx.request_abort();
+        g.step(5, ev);
+        ctx.reset_abort();
+        CHECK(g.done());
+        for (auto & r : g.results()) CHECK(r.finish == "abort" && !r.tokens.empty() && r.tokens.size() < 200);
+    });
+    run("generate: bad arguments -> eia::Error", [&] {
+        Context ctx(model, small_ctx(256, 2));
+        const auto d = unit(n_embd, 5);
+        auto mk = [&](const std::function<void(SequenceSpec &)> & f) { auto s = seq(prompt, 4); f(s); return std::vector<SequenceSpec>{s}; };
+        EXPECT_ERROR(Generation(ctx, {}, {}), "at least one sequence");
+        EXPECT_ERROR(Generation(ctx, {seq(prompt, 2), seq(prompt, 2), seq(prompt, 2)}, {}), "at most 2");
+        EXPECT_ERROR(Generation(ctx, mk([](SequenceSpec & s) { s.prompt.clear(); }), {}), "empty prompt");
+        EXPECT_ERROR(Generation(ctx, mk([&](SequenceSpec & s) { s.prompt.push_back(n_vocab); }), {}), "out of range");
+        EXPECT_ERROR(Generation(ctx, mk([&](SequenceSpec & s) { s.prompt.push_back(-1); }), {}), "out of range");
+        EXPECT_ERROR(Generation(ctx, mk([](SequenceSpec & s) { s.max_tokens = 0; }), {}), "maxTokens");
+        EXPECT_ERROR(Generation(ctx, mk([](SequenceSpec & s) { s.max_tokens = 1 << 30; }), {}), "exceeds");
+        EXPECT_ERROR(Generation(ctx, mk([](SequenceSpec & s) { s.sampling.temperature = NAN; }), {}), "temperature");
+        EXPECT_ERROR(Generation(ctx, mk([](SequenceSpec & s) { s.sampling.temperature = -1; }), {}), "temperature");
+        EXPECT_ERROR(Generation(ctx, mk([](SequenceSpec & s) { s.sampling.top_p = 0; }), {}), "topP");
+        EXPECT_ERROR(Generation(ctx, mk([](SequenceSpec & s) { s.sampling.top_p = NAN; }), {}), "topP");
+        EXPECT_ERROR(Generation(ctx, mk([](SequenceSpec & s) { s.sampling.min_p = 2; }), {}), "minP");
+        EXPECT_ERROR(Generation(ctx, mk([](SequenceSpec & s) { s.sampling.top_k = -1; }), {}), "topK");
+        EXPECT_ERROR(Generation(ctx, mk([](SequenceSpec & s) { s.stop = {""}; }), {}), "stop");
+        EXPECT_ERROR(Generation(ctx, mk([&](SequenceSpec & s) { s.steer = {{-1, d, 1}}; }), {}), "out of range");
+        EXPECT_ERROR(Generation(ctx, mk([&](SequenceSpec & s) { s.steer = {{n_layer, d, 1}}; }), {}), "out of range");
+        EXPECT_ERROR(Generation(ctx, mk([&](SequenceSpec & s) { s.steer = {{1, d, INFINITY}}; }), {}), "finite");
+        EXPECT_ERROR(Generation(ctx, mk([&](SequenceSpec & s) { s.steer = {{1, std::vector<float>(n_embd + 1), 1}}; }), {}), "length");
+        EXPECT_ERROR(Generation(ctx, mk([&](SequenceSpec & s) { s.steer = {{1, {}, 1}}; }), {}), "length");
+        auto nan_dir = d;
+        nan_dir[3] = NAN;
+        EXPECT_ERROR(Generation(ctx, mk([&](SequenceSpec & s) { s.steer = {{1, nan_dir, 1}}; }), {}), "NaN");
+        EXPECT_ERROR(Generation(ctx, {seq(prompt, 2)}, {{n_layer, d}}), "monitor layer");
+        EXPECT_ERROR(Generation(ctx, {seq(prompt, 2)}, {{0, std::vector<float>(3)}}), "length");
+        EXPECT_ERROR(Generation(ctx, {seq(prompt, 2)}, {{0, nan_dir}}), "NaN");
+        EXPECT_ERROR(parse_positions("middle"), "positions");
+        // still usable
+        CHECK(generate_all(ctx, {seq(prompt, 3)})[0].tokens.size() == 3);
+    });
+    run("evaluate: bad arguments -> eia::Error", [&] {
+        Context ctx(model, small_ctx(64, 1));
+        const auto d = unit(n_embd, 6);
+        EXPECT_ERROR(eval_logits(ctx, {}, {}), "at least one token");
+        EXPECT_ERROR(eval_logits(ctx, {1, n_vocab}, {}), "out of range");
+        EXPECT_ERROR(eval_logits(ctx, std::vector<llama_token>(ctx.n_ctx_seq() + 1, 1), {}), "longer than the context");
+        EXPECT_ERROR(eval_logits(ctx, {1}, {{n_layer, d, 1}}), "out of range");
+        EXPECT_ERROR(eval_logits(ctx, {1}, {{0, std::vector<float>(1), 1}}), "wrong length");
+        EXPECT_ERROR(eval_logits(ctx, {1}, {{0, d, NAN}}), "finite");
+        EXPECT_ERROR(read_gguf_tensor(llama_path, "no.such.tensor", nullptr), "");
+        EXPECT_ERROR(read_gguf_tensor(dir + "/nope.gguf", "x", nullptr), "");
+    });
+    run("sampler: NaN/inf logits never crash and give an id in range", [&] {
+        std::vector<float> logits(n_vocab, 0.0f);
+        std::mt19937 rng(1);
+        for (auto & x : logits) x = std::uniform_real_distribution<float>(-5, 5)(rng);
+        for (int i = 0; i < n_vocab; i += 3) logits[i] = NAN;
+        logits[5] = INFINITY;
+        logits[7] = -INFINITY;
+        for (float temp : {0.0f, 0.7f, 1e-30f}) {
+            for (int top_k : {0, 40}) {
+                for (float top_p : {1.0f, 0.5f}) {
+                    SamplingParams p;
+                    p.temperature = temp; p.top_k = top_k; p.top_p = top_p; p.min_p = 0.05f;
+                    Sampler s(p, n_vocab);
+                    for (int k = 0; k < 5; k++) {
+                        llama_token t = s.sample(logits.data());
+                        CHECK(t >= 0 && t < n_vocab);
+                    }
+                }
+            }
+        }
+        std::vector<float> all_nan(n_vocab, NAN);
+        SamplingParams p;
+        Sampler s(p, n_vocab);
+        const llama_token t = s.sample(all_nan.data());
+        CHECK(t >= 0 && t < n_vocab);
+    });
+
+    // ----------------------------------------------------------------------- control vectors
+    run("cvec: write/read round trip; llama.cpp's loader agrees", [&] {
+        ControlVector cv;
+        cv.model_hint = "llama";
+        cv.n_embd = n_embd;
+        cv.layers[2] = unit(n_embd, 8);
+        cv.layers[4] = unit(n_embd, 9);
+        write_control_vector(dir + "/cv.gguf", cv);
+        auto back = read_control_vector(dir + "/cv.gguf");
+        CHECK(back.n_embd == n_embd && back.layers.size() == 2 && back.layers[4] == cv.layers[4]);
+        int ne = 0;
+        auto data = load_control_vector_llama(dir + "/cv.gguf", 2.0f, &ne);
+        CHECK(ne == n_embd);
+        CHECK(data.size() >= (size_t) 4 * n_embd);
+        CHECK(std::fabs(data[(size_t) 3 * n_embd + 5] - 2.0f * cv.layers[4][5]) < 1e-6);
+        Context ctx(model, small_ctx(64, 1));
+        ctx.set_control_vector(data, 1, n_layer - 1);
+        ctx.clear_control_vector();
+    });
+    run("cvec: bad files and arguments -> eia::Error", [&] {
+        ControlVector cv;
+        cv.n_embd = n_embd;
+        EXPECT_ERROR(write_control_vector(dir + "/x.gguf", cv), "no layers");
+        cv.layers[0] = unit(n_embd, 1);
+        EXPECT_ERROR(write_control_vector(dir + "/x.gguf", cv), "block 1");
+        cv.layers.clear();
+        cv.layers[1] = std::vector<float>(n_embd - 1);
+        EXPECT_ERROR(write_control_vector(dir + "/x.gguf", cv), "wrong width");
+        cv.layers[1] = std::vector<float>(n_embd, NAN);
+        EXPECT_ERROR(write_control_vector(dir + "/x.gguf", cv), "NaN");
+        cv.layers[1] = unit(n_embd, 1);
+        EXPECT_ERROR(write_control_vector("", cv), "empty");
+        EXPECT_ERROR(write_control_vector(dir + "/no/such/dir/x.gguf", cv), "cannot write");
+        EXPECT_ERROR(read_control_vector(dir + "/nope.gguf"), "cannot open");
+        EXPECT_ERROR(read_control_vector(dir + "/text.gguf"), "not a GGUF");
+        EXPECT_ERROR(read_control_vector(llama_path), "");  // a model, not a control vector
+        EXPECT_ERROR(load_control_vector_llama(dir + "/text.gguf", 1.0f, nullptr), "not a GGUF");
+        Context ctx(model, small_ctx(64, 1));
+        EXPECT_ERROR(ctx.set_control_vector(std::vector<float>(n_embd + 1), 1, 2), "multiple of nEmbd");
+    });
+
+    // ----------------------------------------------------------------------------- synth
+    run("synth: bad options -> eia::Error", [&] {
+        SynthOptions o;
+        o.out = dir + "/s.gguf";
+        o.shape = "huge"; EXPECT_ERROR(synth_model(o), "unknown shape");
+        o.shape = "tiny"; o.arch = "gpt2"; EXPECT_ERROR(synth_model(o), "unknown arch");
+        o.arch = ""; o.type = "q4_0"; EXPECT_ERROR(synth_model(o), "unknown type");
+        o.type = "f32"; o.out = ""; EXPECT_ERROR(synth_model(o), "empty output path");
+        o.out = dir; EXPECT_ERROR(synth_model(o), "directory");
+        o.out = dir + "/missing/sub/s.gguf"; EXPECT_ERROR(synth_model(o), "");
+        o.out = dir + "/p.gguf"; o.planted = true; o.arch = "qwen2"; EXPECT_ERROR(synth_model(o), "planted");
+    });
+    run("planted model: capture + steered generation run end to end", [&] {
+        auto pm = Model::load(planted_path, {});
+        Context ctx(pm, small_ctx(512, 2));
+        CaptureOptions o;
+        o.layers = {0, pm->n_layer() - 1};
+        auto r = capture_texts(ctx, {"I feel for you", "Finish the task"}, o);
+        CHECK(r.n_texts == 2);
+        auto s = seq(pm->tokenize("I", true, false), 6, 0.7f, 1);
+        s.steer.push_back({1, unit(pm->n_embd(), 1), 4.0f});
+        auto g = generate_all(ctx, {s}, {{2, unit(pm->n_embd(), 2)}});
+        CHECK(g[0].tokens.size() == 6);
+    });
+
+    model.reset();
+    if (!keep) {
+        std::error_code ec;
+        fs::remove_all(dir, ec);
+    }
+    std::printf("%d passed, %d failed\n", g_passed, g_failed);
+    return g_failed == 0 ? 0 : 1;
+}

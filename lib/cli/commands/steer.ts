@@ -3,13 +3,13 @@ import { existsSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { STEERING_SCENARIO_IDS } from '../../steering/scenarios.js';
-import { runSweep, SweepInputError } from '../../steering/sweep.js';
+import { PROBE_SCORE_MODES, runSweep, SweepInputError, type ProbeScoreMode } from '../../steering/sweep.js';
 import { modelPathArg, note, parseIntList, parseNumberList, parseStringList, printJson, UsageError, withModelOptions } from '../common.js';
 
 interface Args {
   model: string; probes: string; layers: string; alphas: string; scenarios: string; samples: number; 'max-tokens': number;
   temp: number; 'top-k': number; 'top-p': number; 'min-p': number; seed: number; out: string; chat: boolean; monitor: boolean;
-  'token-ids': boolean; 'probe-score': boolean; batch: number; json: boolean; threads?: number; 'gpu-layers': number;
+  'token-ids': boolean; 'probe-score': string | boolean; batch: number; json: boolean; threads?: number; 'gpu-layers': number;
 }
 
 /** The `model` field of the records: a registry name as given, else the file name without .gguf. */
@@ -43,7 +43,11 @@ export const steerCommand: CommandModule<object, Args> = {
       .option('chat', { type: 'boolean', default: false, describe: 'wrap the prompt in the chat template (default: the paper\'s raw prompt)' })
       .option('monitor', { type: 'boolean', default: false, describe: 'record the steered layer\'s probe projection of every generated token' })
       .option('token-ids', { type: 'boolean', default: false, describe: 'also store the generated token ids' })
-      .option('probe-score', { type: 'boolean', default: true, describe: 'capture each text and store its probe score (--no-probe-score: skip)' })
+      .option('probe-score', {
+        type: 'string', default: 'capture',
+        describe: 'probe_score of each sample: capture (a capture pass over the generated text, as the paper scores texts), ' +
+          'monitor (free: the live in-context projection at the steered layer, steering term removed) or off',
+      })
       .option('batch', { type: 'number', default: 256, describe: 'sequences per batched generation (1..256)' })
       .option('json', { type: 'boolean', default: false, describe: 'print a JSON summary on stdout' })
       .example('$0 steer --model qwen.gguf --probes probes --layers 16,20,12 --alphas=-20,-10,-5,-3,0,3,5,10,20 --out runs/qwen', 'the paper\'s Qwen sweep')
@@ -60,6 +64,8 @@ export const steerCommand: CommandModule<object, Args> = {
     if (!Number.isInteger(a.seed) || a.seed < 0) throw new UsageError(`--seed must be a non-negative integer, got ${a.seed}`);
     if (!Number.isInteger(a['top-k']) || a['top-k'] < 0) throw new UsageError(`--top-k must be a non-negative integer, got ${a['top-k']}`);
     if (!alphas.some((x) => x === 0)) note('note: --alphas has no 0: the paper\'s success rate needs the alpha = 0 baseline');
+    const ps = a['probe-score'] === false ? 'off' : a['probe-score'] === true ? 'capture' : String(a['probe-score']);
+    if (!PROBE_SCORE_MODES.includes(ps as ProbeScoreMode)) throw new UsageError(`--probe-score must be one of ${PROBE_SCORE_MODES.join(', ')}, got '${ps}'`);
     const modelPath = modelPathArg(a.model);
 
     const ac = new AbortController();
@@ -79,7 +85,7 @@ export const steerCommand: CommandModule<object, Args> = {
       const r = await runSweep({
         modelPath, modelKey: modelKey(a.model), probesDir: a.probes, layers, alphas, scenarios, samples: a.samples,
         maxTokens: a['max-tokens'], temperature: a.temp, topK: a['top-k'], topP: a['top-p'], minP: a['min-p'], seed: a.seed,
-        out: a.out, chat: a.chat, monitor: a.monitor, tokenIds: a['token-ids'], probeScore: a['probe-score'], maxBatch: a.batch,
+        out: a.out, chat: a.chat, monitor: a.monitor, tokenIds: a['token-ids'], probeScore: ps as ProbeScoreMode, maxBatch: a.batch,
         threads: a.threads, gpuLayers: a['gpu-layers'], signal: ac.signal,
       });
       if (r.interrupted) {
