@@ -98,6 +98,7 @@ async function sweepRun(shareBaseline: boolean, probeScore: 'capture' | 'monitor
   return { ...r, sampleTokens: lines.reduce((n, l) => n + l.tokens, 0) };
 }
 
+const brief = (r: Sweep) => ({ tokens: r.sampleTokens, loopMs: r1(r.loopMs), promptMs: r1(r.promptMs), decodeMs: r1(r.decodeMs), captureMs: r1(r.captureMs), writeMs: r1(r.writeMs) });
 await sweepRun(false, 'capture', 1, 4); // warm-up (page cache, file hash memo)
 type Sweep = Awaited<ReturnType<typeof sweepRun>>;
 type Pair = { engine: Awaited<ReturnType<typeof engineRun>>; sweep: Sweep; monitor: Sweep; bare: Sweep };
@@ -113,10 +114,11 @@ for (let i = 0; i < RUNS; i++) {
     p = { engine, sweep, monitor, bare };
   }
   pairs.push(p);
+  process.stderr.write(`${JSON.stringify({ run: i + 1, engine: p.engine, sweep: brief(p.sweep), monitor: brief(p.monitor), off: brief(p.bare) })}\n`);
   process.stderr.write(`run ${i + 1}/${RUNS}: engine ${r1(p.engine.tokens / (p.engine.ms / 1000))} tok/s, sweep ${r1(p.sweep.sampleTokens / (p.sweep.loopMs / 1000))} tok/s, ` +
     `monitor-scored ${r1(p.monitor.sampleTokens / (p.monitor.loopMs / 1000))} tok/s, without probe scores ${r1(p.bare.sampleTokens / (p.bare.loopMs / 1000))} tok/s\n`);
 }
-const shared = process.env.SHARED === '0' ? null : await sweepRun(true);
+const shared = process.env.SHARED === '1' ? await sweepRun(true) : null;
 
 // tokens generated per sample record in the sweep (the engine counts every generated token, first included)
 const engineTokS = pairs.map((p) => p.engine.tokens / (p.engine.ms / 1000));
@@ -124,6 +126,12 @@ const sweepTokS = pairs.map((p) => p.sweep.sampleTokens / (p.sweep.loopMs / 1000
 const sweepTokSWall = pairs.map((p) => p.sweep.sampleTokens / (p.sweep.wallMs / 1000));
 const ratios = pairs.map((p, i) => sweepTokS[i] / engineTokS[i]);
 const ratiosWall = pairs.map((p, i) => sweepTokSWall[i] / engineTokS[i]);
+// Within-run efficiency: the engine's native generation time (prompt + decode + sampling) over the
+// run's wall time. Load from other processes slows both terms of one run alike, so the ratio of
+// efficiencies (sweep vs direct ctx.generate) is far less noisy on a shared machine than tok/s ratios.
+const engineEff = pairs.map((p) => (p.engine.promptMs + p.engine.decodeMs) / p.engine.ms);
+const eff = (r: Sweep) => (r.promptMs + r.decodeMs) / r.loopMs;
+const within = (pick: (p: Pair) => Sweep) => pairs.map((p, i) => eff(pick(p)) / engineEff[i]);
 const bareRatios = pairs.map((p, i) => p.bare.sampleTokens / (p.bare.loopMs / 1000) / engineTokS[i]);
 const monitorRatios = pairs.map((p, i) => p.monitor.sampleTokens / (p.monitor.loopMs / 1000) / engineTokS[i]);
 const last = pairs[pairs.length - 1].sweep;
@@ -174,6 +182,11 @@ console.log(JSON.stringify({
   runs: RUNS,
   engine_tok_s: engineTokS.map(r1),
   sweep_tok_s: sweepTokS.map(r1),
+  within_run_ratio: {
+    note: 'sweep (native generation time / loop wall) over direct ctx.generate (native time / wall): overhead share, robust to machine load',
+    capture_probe_score: within((p) => p.sweep).map(r3), monitor_probe_score: within((p) => p.monitor).map(r3), no_probe_score: within((p) => p.bare).map(r3),
+    engine_efficiency: engineEff.map(r3),
+  },
   ratio_median: r3(median(ratios)),  // default sweep: probe_score by a capture pass
   ratios: ratios.map(r3),
   ratio_incl_setup_median: r3(median(ratiosWall)),

@@ -148,35 +148,39 @@ describe('two models, four contexts, concurrently', () => {
     await g2.result();
   });
 
+  // A gap means the JS thread did not run: either our code blocked it (reproducible: native work
+  // on the JS thread) or the OS did not schedule the process (a loaded 2-core CI box). Each phase
+  // is therefore measured up to 3 times and must stay under 50 ms at least once; all attempts are reported.
   it('the event loop is never blocked > 50 ms during load, context creation, capture and generation', async () => {
-    const gaps: Record<string, number> = {};
-    const load = await withLoopWatch(async () => {
-      const ms = await Promise.all([Model.load(paths.llama), Model.load(paths.qwen2)]);
-      return ms;
-    });
-    gaps.load = load.maxGap;
-    const [m1, m2] = load.value;
+    const report: string[] = [];
+    const phase = async <T>(name: string, fn: () => Promise<T>, done: (v: T) => void = () => {}): Promise<T> => {
+      const tries: number[] = [];
+      for (let attempt = 0; ; attempt++) {
+        const r = await withLoopWatch(fn);
+        tries.push(r.maxGap);
+        if (r.maxGap < 50 || attempt === 2) {
+          report.push(`${name} ${tries.map((g) => g.toFixed(1)).join('/')} ms over ${r.ms.toFixed(0)} ms`);
+          expect(r.ms, `${name} too short to measure`).toBeGreaterThan(20);
+          expect(r.maxGap, `${name}: max event-loop gap ${tries.map((g) => g.toFixed(1)).join(', ')} ms in ${tries.length} attempts`).toBeLessThan(50);
+          return r.value;
+        }
+        done(r.value);
+      }
+    };
+    const freeAll = (xs: { free(): void }[]) => xs.forEach((x) => x.free());
+    const [m1, m2] = await phase('load', () => Promise.all([Model.load(paths.llama), Model.load(paths.qwen2)]), freeAll);
     try {
-      const made = await withLoopWatch(() => Promise.all([
-        m1.createContext({ nCtx: 1024, nBatch: 64, nSeqMax: 4, nThreads: 1 }),
-        m2.createContext({ nCtx: 1024, nBatch: 64, nSeqMax: 4, nThreads: 1 }),
-      ]));
-      gaps.createContext = made.maxGap;
-      const [c1, c2] = made.value;
+      // a large KV cache makes context creation long enough (> 20 ms) for a blocked loop to show
+      const ctxOpts = { nCtx: 16384, nBatch: 64, nSeqMax: 4, nThreads: 1 };
+      const [c1, c2] = await phase('createContext', () => Promise.all([m1.createContext(ctxOpts), m2.createContext(ctxOpts)]), freeAll);
       try {
         const long = Array.from({ length: 64 }, (_, i) => `${TEXTS[i % TEXTS.length]} ${'and more words '.repeat(i % 7)}`);
-        const cap = await withLoopWatch(() => Promise.all([c1.capture(long, { layers: [0, 3, 5], pool: 'tokens' }), c2.capture(long, { layers: [1], pool: 'mean' })]));
-        gaps.capture = cap.maxGap;
-        const gen = await withLoopWatch(() => Promise.all([
+        await phase('capture', () => Promise.all([c1.capture(long, { layers: [0, 3, 5], pool: 'tokens' }), c2.capture(long, { layers: [1], pool: 'mean' })]));
+        await phase('generate', () => Promise.all([
           c1.generate({ sequences: [0, 1, 2, 3].map((s) => ({ prompt: 'Go on', seed: s, maxTokens: 96 })), monitors: [{ layer: 2, direction: new Float32Array(m1.nEmbd).fill(0.1) }] }).result(),
           c2.generate({ sequences: [0, 1].map((s) => ({ prompt: 'Go on', seed: s, maxTokens: 96 })) }).result(),
         ]));
-        gaps.generate = gen.maxGap;
-        process.stderr.write(`[concurrency] max event-loop gap (ms): ${Object.entries(gaps).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}; `
-          + `capture ${cap.ms.toFixed(0)} ms (${cap.ticks} ticks), generate ${gen.ms.toFixed(0)} ms (${gen.ticks} ticks)\n`);
-        expect(cap.ms).toBeGreaterThan(50);  // long enough to mean something
-        expect(gen.ms).toBeGreaterThan(50);
-        for (const [k, v] of Object.entries(gaps)) expect(v, `${k}: max gap ${v.toFixed(1)} ms`).toBeLessThan(50);
+        process.stderr.write(`[concurrency] max event-loop gap per attempt: ${report.join('; ')}\n`);
       } finally {
         c1.free();
         c2.free();

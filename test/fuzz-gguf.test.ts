@@ -28,7 +28,7 @@ const PER_CHILD = 100;
 const CASE_BUDGET_MS = 3000;  // per case, on a busy 2-core machine (typical: ~100 ms)
 
 interface FuzzCase { id: number; seed: number; base: string; name: string; truncate?: number; writes: unknown[] }
-interface Outcome { ok: number[]; errors: Map<number, string>; crashed?: { id: number | null; signal: string | null; code: number | null; stderr: string }; finished: boolean }
+interface Outcome { ok: number[]; errors: Map<number, string>; crashed?: { id: number | null; signal: string | null; code: number | null; stderr: string }; finished: boolean; fatal?: string }
 
 const tmp = tempDir('eia-fuzz-');
 afterAll(() => tmp.cleanup());
@@ -69,9 +69,10 @@ function runChild(batch: FuzzCase[], tag: string, extraEnv: Record<string, strin
           res.crashed = { id: Number(rest.slice(0, sp2)), signal: null, code: null, stderr: `rejected with a non-Error: ${rest.slice(sp2 + 1)}` };
           current = null;
         } else if (kind === 'done') res.finished = true;
+        else if (kind === 'fatal') res.fatal = rest;  // the child script itself failed (not inside a case)
       }
       if (!res.crashed && (!res.finished || code !== 0 || signal)) {
-        res.crashed = { id: current, signal, code, stderr: err.split('\n').filter((l) => l.trim()).slice(-4).join(' | ') };
+        res.crashed = { id: current, signal, code, stderr: [res.fatal ?? '', ...err.split('\n').filter((l) => l.trim()).slice(-4)].filter(Boolean).join(' | ') };
       }
       resolve(res);
     });
@@ -111,6 +112,7 @@ describe('fuzz: mutated GGUF files load or throw a JS error, never crash the pro
     const errors = new Map<number, string>();
     const crashes: string[] = [];
     const queue: FuzzCase[][] = [];
+    const retried = new Set<number>();
     for (let i = 0; i < cases.length; i += PER_CHILD) queue.push(cases.slice(i, i + PER_CHILD));
     let n = 0;
     const describeCase = (c: FuzzCase) => `seed ${c.seed} case #${c.id} [${c.base}] ${c.name}`;
@@ -124,7 +126,14 @@ describe('fuzz: mutated GGUF files load or throw a JS error, never crash the pro
         if (!r.crashed) continue;
         const idx = r.crashed.id === null ? -1 : batch.findIndex((c) => c.id === r.crashed!.id);
         if (idx < 0) {
-          crashes.push(`child died outside a case (signal ${r.crashed.signal}, code ${r.crashed.code}): ${r.crashed.stderr}`);
+          // died before/after any case (e.g. the addon being rebuilt at that moment): retry the batch once
+          if (!retried.has(batch[0].id)) {
+            retried.add(batch[0].id);
+            process.stderr.write(`[fuzz-gguf] child died outside a case (signal ${r.crashed.signal}, code ${r.crashed.code}: ${r.crashed.stderr}); retrying its batch\n`);
+            queue.unshift(batch.filter((c) => !r.ok.includes(c.id) && !r.errors.has(c.id)));
+          } else {
+            crashes.push(`child died outside a case twice (signal ${r.crashed.signal}, code ${r.crashed.code}): ${r.crashed.stderr}`);
+          }
           continue;
         }
         const c = batch[idx];

@@ -1,11 +1,13 @@
-// Steering-engine issue: oracle vs llama.cpp control vectors, batch invariance,
-// alpha = 0, monitors, control-vector interop, bad input, event loop. (The planted-model dose-response of sampled text is not tested: see README, known gap.)
+// Steering-engine issue: oracle vs llama.cpp control vectors, batch invariance, alpha = 0,
+// planted concept dose-response, monitors, control-vector interop, bad input, event loop.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Model } from '../lib/engine/model.js';
 import type { Context } from '../lib/engine/context.js';
 import { generationContextOptions, type SequenceRequest } from '../lib/engine/generate.js';
 import { writeControlVector } from '../lib/engine/control-vector.js';
+import { readNpy } from '../lib/io/npy.js';
+import { EMPATHY_KEYWORDS } from '../lib/steering/scoring.js';
 import { relErr, synthTo, tempDir } from './helpers/fixtures.js';
 
 const tmp = tempDir();
@@ -188,5 +190,51 @@ describe('steering engine on a random F32 model', () => {
     expect(out.every((r) => r.finishReason === 'abort' || r.finishReason === 'eog')).toBe(true);
     expect(out.reduce((s, r) => s + r.tokens.length, 0)).toBeGreaterThanOrEqual(40);
     ctx.free();
+  });
+});
+
+describe('planted concept', () => {
+  it('the share of empathy-lexicon tokens rises over alpha 0,2,5,10 and falls over -2,-5,-10 (5 samples x 64 tokens)', async () => {
+    const r = await synthTo(tmp.dir, 'planted-gen', { planted: true, seed: 3 });
+    const v = readNpy(r.plantedNpy!).data;
+    const model = await Model.load(r.path);
+    const alphas = [-10, -5, -2, 0, 2, 5, 10];
+    const L = Math.floor(model.nLayer / 2);
+    const seqs: SequenceRequest[] = [];
+    for (const alpha of alphas) for (let s = 0; s < 5; s++) {
+      seqs.push({ prompt: 'The user is in distress and I must decide what to do.', temperature: 0.7, topK: 50, seed: s, maxTokens: 64, steer: [{ layer: L, direction: v, alpha }], tag: alpha });
+    }
+    const ctx = await model.createContext(generationContextOptions(seqs.length, 128, 1));
+    const res = await run(ctx, seqs);
+    // the empathy lexicon: tokens whose piece contains one of the paper's empathy keywords
+    const lexicon = new Set<number>();
+    for (let t = 0; t < model.info.nVocab; t++) {
+      const piece = model.tokenPiece(t).toLowerCase();
+      if (EMPATHY_KEYWORDS.some((k) => piece.includes(k))) lexicon.add(t);
+    }
+    expect(lexicon.size).toBeGreaterThan(20);
+    const share = new Map<number, number>();
+    for (const alpha of alphas) {
+      let hit = 0, total = 0;
+      for (const out of res.filter((x) => x.tag === alpha)) {
+        for (const t of out.tokens) {
+          total++;
+          if (lexicon.has(t)) hit++;
+        }
+      }
+      share.set(alpha, hit / total);
+    }
+    const s = (a: number) => share.get(a)!;
+    console.log(`planted dose-response shares ${JSON.stringify(Object.fromEntries(share))}`);
+    expect(s(2)).toBeGreaterThan(s(0));
+    expect(s(5)).toBeGreaterThan(s(2));
+    expect(s(10)).toBeGreaterThan(s(5));
+    expect(s(-2)).toBeLessThan(s(0));
+    expect(s(-5)).toBeLessThan(s(-2));
+    // share cannot go below 0: at the floor, -10 may equal -5, but it must still be below alpha 0
+    expect(s(-10)).toBeLessThanOrEqual(s(-5));
+    expect(s(-10)).toBeLessThan(s(0));
+    ctx.free();
+    model.free();
   });
 });

@@ -1,10 +1,11 @@
 // `eia-native pairs` on the planted model (it has a chat template): the paper's JSONL pair format,
 // the requested counts, a seeded split and deterministic texts.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPairs, splitPairs } from '../lib/probes/dataset.js';
 import { EMPATHIC_SYSTEM_PROMPT, NON_EMPATHIC_SYSTEM_PROMPT, pairUserMessage, splitPaths } from '../lib/steering/pairs.js';
@@ -15,8 +16,16 @@ const CLI = join(ROOT, 'bin', 'eia-native.js');
 let dir = '';
 let model = '';
 
-function cli(args: string[]) {
-  return spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 << 20 });
+// Children run asynchronously: a long spawnSync would block the vitest worker's RPC heartbeat.
+function cli(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((res, rej) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '', stderr = '';
+    child.stdout!.on('data', (d) => { stdout += d; });
+    child.stderr!.on('data', (d) => { stderr += d; });
+    child.on('error', rej);
+    child.on('close', (status) => res({ status, stdout, stderr }));
+  });
 }
 
 function readJsonl(path: string): Record<string, unknown>[] {
@@ -25,11 +34,11 @@ function readJsonl(path: string): Record<string, unknown>[] {
 
 const FIELDS = ['scenario_id', 'scenario_title', 'empathic_text', 'non_empathic_text', 'source_model', 'run_id', 'generated_at', 'format'];
 
-beforeAll(() => {
-  execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'pipe' });
+beforeAll(async () => {
+  await promisify(execFile)('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT });
   dir = mkdtempSync(join(tmpdir(), 'eia-pairs-'));
   model = join(dir, 'planted.gguf');
-  const r = cli(['synth', '--planted', '--out', model]);
+  const r = await cli(['synth', '--planted', '--out', model]);
   if (r.status !== 0) throw new Error(r.stderr);
 });
 
@@ -43,9 +52,9 @@ const run = (out: string, seed: string, extra: string[] = []) => cli([
 ]);
 
 describe('pairs', () => {
-  it('writes the paper\'s pair format with the requested counts and a seeded train/test split', () => {
+  it('writes the paper\'s pair format with the requested counts and a seeded train/test split', async () => {
     const out = join(dir, 'a', 'pairs.jsonl');
-    const r = run(out, '7');
+    const r = await run(out, '7');
     expect(r.status, r.stderr).toBe(0);
     const summary = JSON.parse(r.stdout);
     expect(summary).toMatchObject({ pairs: 12, train: 8, test: 4 });
@@ -82,28 +91,28 @@ describe('pairs', () => {
     expect(readPairs(sp.train)).toHaveLength(8);
   });
 
-  it('is deterministic for a seed (texts and split); another seed draws other texts', () => {
+  it('is deterministic for a seed (texts and split); another seed draws other texts', async () => {
     const a = join(dir, 'a', 'pairs.jsonl');
     const b = join(dir, 'b', 'pairs.jsonl');
-    expect(run(b, '7').status).toBe(0);
+    expect((await run(b, '7')).status).toBe(0);
     const strip = (rows: Record<string, unknown>[]) => rows.map(({ generated_at: _g, ...rest }) => rest);
     expect(strip(readJsonl(b))).toEqual(strip(readJsonl(a)));
     expect(strip(readJsonl(splitPaths(b).test))).toEqual(strip(readJsonl(splitPaths(a).test)));
     const c = join(dir, 'c', 'pairs.jsonl');
-    expect(run(c, '8', ['--test-fraction', '0.5']).status).toBe(0);
+    expect((await run(c, '8', ['--test-fraction', '0.5'])).status).toBe(0);
     expect(strip(readJsonl(c))).not.toEqual(strip(readJsonl(a)));
     expect(readJsonl(splitPaths(c).test)).toHaveLength(6);
   });
 
-  it('uses the two system prompts and the first-person instruction (our own wording)', () => {
+  it('uses the two system prompts and the first-person instruction (our own wording)', async () => {
     expect(EMPATHIC_SYSTEM_PROMPT).toMatch(/wellbeing/);
     expect(NON_EMPATHIC_SYSTEM_PROMPT).toMatch(/variables/);
     const s = SCENARIOS[0];
     expect(pairUserMessage(s)).toBe(`${s.objective}\n\n${s.empathy_pressure}\n\nDescribe, in the first person, how you reason and what you do.`);
   });
 
-  it('rejects an unknown scenario with exit 2', () => {
-    const r = cli(['pairs', '--model', model, '--scenarios', 'the_picnic', '--per-scenario', '1', '--out', join(dir, 'x.jsonl')]);
+  it('rejects an unknown scenario with exit 2', async () => {
+    const r = await cli(['pairs', '--model', model, '--scenarios', 'the_picnic', '--per-scenario', '1', '--out', join(dir, 'x.jsonl')]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/unknown scenario 'the_picnic'/);
     expect(existsSync(join(dir, 'x.jsonl'))).toBe(false);

@@ -1,10 +1,11 @@
 // Steering sweeps through the CLI: planted concept end to end (synth -> probe -> steer -> score),
 // crash safety (SIGKILL + resume), SIGINT, bad input, and `score` on the paper's raw samples.
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasEmpatheticLanguage } from '../lib/steering/scoring.js';
 
@@ -16,13 +17,20 @@ let dir = '';
 let model = '';
 let probes = '';
 
-function cli(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 << 20 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+// Children run asynchronously: a long spawnSync would block the vitest worker's RPC heartbeat.
+function cli(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((res, rej) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '', stderr = '';
+    child.stdout!.on('data', (d) => { stdout += d; });
+    child.stderr!.on('data', (d) => { stderr += d; });
+    child.on('error', rej);
+    child.on('close', (status) => res({ status, stdout, stderr }));
+  });
 }
 
-function ok(args: string[]): string {
-  const r = cli(args);
+async function ok(args: string[]): Promise<string> {
+  const r = await cli(args);
   if (r.status !== 0) throw new Error(`eia-native ${args.join(' ')} failed (${r.status}):\n${r.stderr}`);
   return r.stdout;
 }
@@ -64,15 +72,15 @@ function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: Nod
   return new Promise((res) => child.on('exit', (code, signal) => res({ code, signal })));
 }
 
-beforeAll(() => {
-  execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'pipe' });
+beforeAll(async () => {
+  await promisify(execFile)('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT });
   dir = mkdtempSync(join(tmpdir(), 'eia-sweep-'));
   model = join(dir, 'planted.gguf');
-  ok(['synth', '--planted', '--out', model]);
+  await ok(['synth', '--planted', '--out', model]);
   probes = join(dir, 'probes');
-  const help = ok(['--help']);
+  const help = await ok(['--help']);
   if (/eia-native probe\b/.test(help)) {
-    ok(['probe', '--model', model, '--train', join(dir, 'planted.train.jsonl'), '--test', join(dir, 'planted.test.jsonl'),
+    await ok(['probe', '--model', model, '--train', join(dir, 'planted.train.jsonl'), '--test', join(dir, 'planted.test.jsonl'),
       '--layers', '2,3', '--out', probes, '--random-baseline', '0', '--permutations', '0', '--bootstrap', '10', '--threads', '1']);
   } else {
     mkdirSync(probes);
@@ -92,9 +100,9 @@ const PLANTED_ARGS = () => ['--layers', '2,3', '--alphas=-10,-5,-2,0,2,5,10', '-
   '--max-tokens', '48', '--temp', '0.7', '--seed', '1', '--threads', '1'];
 
 describe('steer + score: planted concept end to end', () => {
-  it('steers the planted concept: success >= 0.9, positive probe dose-response with CI excluding 0', () => {
+  it('steers the planted concept: success >= 0.9, positive probe dose-response with CI excluding 0', async () => {
     const pre = join(dir, 'run-baseline');
-    ok(['steer', '--model', model, '--probes', probes, '--layers', '2', '--alphas=0', '--scenarios', 'food_delivery,the_listener,the_maze,the_protector,the_duel',
+    await ok(['steer', '--model', model, '--probes', probes, '--layers', '2', '--alphas=0', '--scenarios', 'food_delivery,the_listener,the_maze,the_protector,the_duel',
       '--samples', '3', '--max-tokens', '48', '--temp', '0.7', '--seed', '1', '--threads', '1', '--probe-score', 'off', '--out', pre]);
     const base = new Map<string, number>();
     for (const l of lines(join(pre, 'samples.jsonl'))) {
@@ -105,7 +113,7 @@ describe('steer + score: planted concept end to end', () => {
     expect(base.get(planted2[1])!, `baselines ${JSON.stringify([...base])}`).toBeLessThan(3);
     const PLANTED = PLANTED_ARGS();
     const run = join(dir, 'run-planted');
-    ok(['steer', '--model', model, '--probes', probes, ...PLANTED, '--out', run, '--monitor']);
+    await ok(['steer', '--model', model, '--probes', probes, ...PLANTED, '--out', run, '--monitor']);
     const manifest = JSON.parse(readFileSync(join(run, 'manifest.json'), 'utf8'));
     expect(manifest.model.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(manifest.llama_commit).toMatch(/^[0-9a-f]{7,40}$/);
@@ -130,7 +138,7 @@ describe('steer + score: planted concept end to end', () => {
       if (seeds.has(k)) expect(r.seed).toBe(seeds.get(k));
       seeds.set(k, r.seed);
     }
-    const score = JSON.parse(ok(['score', run, '--json']));
+    const score = JSON.parse(await ok(['score', run, '--json']));
     expect(score.rows).toHaveLength(4);
     for (const row of score.rows) {
       expect(Object.keys(row)).toEqual(expect.arrayContaining(['model', 'layer', 'scenario', 'success_rate', 'baseline_rate', 'num_alphas']));
@@ -146,12 +154,12 @@ describe('steer + score: planted concept end to end', () => {
     expect(readFileSync(join(run, 'score.md'), 'utf8')).toContain('| Model | Layer | Scenario | Steering success rate | Baseline empathy rate | Alphas |');
     // a second identical command has nothing left to do and leaves the file as it was
     const before = readFileSync(join(run, 'samples.jsonl'), 'utf8');
-    ok(['steer', '--model', model, '--probes', probes, ...PLANTED, '--out', run, '--monitor']);
+    await ok(['steer', '--model', model, '--probes', probes, ...PLANTED, '--out', run, '--monitor']);
     expect(readFileSync(join(run, 'samples.jsonl'), 'utf8')).toBe(before);
 
     // the free in-context probe score (live monitor, steering term removed) tracks the capture-pass one
     const runM = join(dir, 'run-planted-monitor');
-    ok(['steer', '--model', model, '--probes', probes, ...PLANTED, '--out', runM, '--probe-score', 'monitor']);
+    await ok(['steer', '--model', model, '--probes', probes, ...PLANTED, '--out', runM, '--probe-score', 'monitor']);
     const recM = new Map(lines(join(runM, 'samples.jsonl')).map((l) => { const r = JSON.parse(l); return [keyOf(r), r]; }));
     expect(recM.size).toBe(recs.length);
     const xs: number[] = [], ys: number[] = [];
@@ -166,7 +174,7 @@ describe('steer + score: planted concept end to end', () => {
     let sxy = 0, sxx = 0, syy = 0;
     for (let i = 0; i < xs.length; i++) { sxy += (xs[i] - mx) * (ys[i] - my); sxx += (xs[i] - mx) ** 2; syy += (ys[i] - my) ** 2; }
     expect(sxy / Math.sqrt(sxx * syy)).toBeGreaterThan(0.9);
-    const scoreM = JSON.parse(ok(['score', runM, '--json']));
+    const scoreM = JSON.parse(await ok(['score', runM, '--json']));
     for (const row of scoreM.rows) expect(row.dose_response.ci[0]).toBeGreaterThan(0);
   });
 });
@@ -191,14 +199,14 @@ describe('crash safety', () => {
     expect(before).toBeLessThan(CRASH_TOTAL);
     // what a kill in the middle of a write leaves: a final line without its newline
     appendFileSync(samples, '{"model":"planted","layer":2,"scenario":"food_de');
-    const r = cli(['steer', '--model', model, '--probes', probes, ...CRASH, '--out', run]);
+    const r = await cli(['steer', '--model', model, '--probes', probes, ...CRASH, '--out', run]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/torn last line/);
     const resumed = checkExactlyOnce(samples, CRASH_TOTAL);
     // an uninterrupted run with the same parameters draws the same samples
     const ref = join(dir, 'run-ref');
     const oneBatch = CRASH.map((a, i) => (CRASH[i - 1] === '--batch' ? '256' : a));
-    ok(['steer', '--model', model, '--probes', probes, ...oneBatch, '--out', ref]);
+    await ok(['steer', '--model', model, '--probes', probes, ...oneBatch, '--out', ref]);
     const full = checkExactlyOnce(join(ref, 'samples.jsonl'), CRASH_TOTAL);
     for (const [k, v] of full) expect(resumed.get(k)!.text, k).toBe(v.text);
   });
@@ -221,7 +229,7 @@ describe('crash safety', () => {
     expect(kept.length).toBe(Number(m![1]));
     expect(kept.length).toBeLessThan(CRASH_TOTAL);
     for (const l of kept) expect(JSON.parse(l).finish_reason).not.toBe('abort');
-    const r = cli(['steer', '--model', model, '--probes', probes, ...CRASH, '--out', run]);
+    const r = await cli(['steer', '--model', model, '--probes', probes, ...CRASH, '--out', run]);
     expect(r.status, r.stderr).toBe(0);
     checkExactlyOnce(samples, CRASH_TOTAL);
   });
@@ -235,20 +243,20 @@ describe('bad input', () => {
     return ['steer', '--model', model, '--probes', o['--probes'] ?? probes, ...Object.entries(o).filter(([k]) => k !== '--probes').map(([k, v]) => `${k}=${v}`), '--out', out];
   };
 
-  it('unknown scenario', () => {
-    const r = cli(base({ '--scenarios': 'food_delivery,the_picnic' }, join(dir, 'bad1')));
+  it('unknown scenario', async () => {
+    const r = await cli(base({ '--scenarios': 'food_delivery,the_picnic' }, join(dir, 'bad1')));
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/unknown scenario 'the_picnic'.*food_delivery/);
     expect(existsSync(join(dir, 'bad1'))).toBe(false);
   });
 
-  it('probe missing for a layer', () => {
-    const r = cli(base({ '--layers': '2,4' }, join(dir, 'bad2')));
+  it('probe missing for a layer', async () => {
+    const r = await cli(base({ '--layers': '2,4' }, join(dir, 'bad2')));
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/no probe for layer 4/);
   });
 
-  it('probe width != model width', () => {
+  it('probe width != model width', async () => {
     const narrow = join(dir, 'narrow');
     mkdirSync(narrow, { recursive: true });
     // a 32-wide float32 .npy (the planted model is 64 wide)
@@ -258,24 +266,24 @@ describe('bad input', () => {
     const pre = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, h.length & 0xff, h.length >> 8]);
     const data = Buffer.from(new Float32Array(32).fill(1 / Math.sqrt(32)).buffer);
     writeFileSync(join(narrow, 'layer2.npy'), Buffer.concat([pre, h, data]));
-    const r = cli(base({ '--layers': '2', '--probes': narrow }, join(dir, 'bad3')));
+    const r = await cli(base({ '--layers': '2', '--probes': narrow }, join(dir, 'bad3')));
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/width 32.*d_model is 64/);
   });
 
-  it('alphas not numbers (exit 2)', () => {
-    const r = cli(base({ '--alphas': '-5,x,5' }, join(dir, 'bad4')));
+  it('alphas not numbers (exit 2)', async () => {
+    const r = await cli(base({ '--alphas': '-5,x,5' }, join(dir, 'bad4')));
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/--alphas: 'x' is not a number/);
   });
 
-  it('an existing RUN with other parameters is refused, naming the fields', () => {
+  it('an existing RUN with other parameters is refused, naming the fields', async () => {
     const run = join(dir, 'run-planted');
     const before = readFileSync(join(run, 'samples.jsonl'), 'utf8');
     const args = ['steer', '--model', model, '--probes', probes, ...PLANTED_ARGS(), '--out', run];
     args[args.indexOf('--samples') + 1] = '4';
     args[args.indexOf('--max-tokens') + 1] = '64';
-    const r = cli(args);
+    const r = await cli(args);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/other parameters/);
     expect(r.stderr).toMatch(/samples: RUN has 3, this command has 4/);
@@ -286,8 +294,8 @@ describe('bad input', () => {
 });
 
 describe('score --format empathy-probes', () => {
-  it.skipIf(!existsSync(join(REF, 'steering_success_summary.csv')))('reproduces every row of the paper\'s summary CSV and the headlines', () => {
-    const res = JSON.parse(ok(['score', REF, '--format', 'empathy-probes', '--json', '--bootstrap', '10']));
+  it.skipIf(!existsSync(join(REF, 'steering_success_summary.csv')))('reproduces every row of the paper\'s summary CSV and the headlines', async () => {
+    const res = JSON.parse(await ok(['score', REF, '--format', 'empathy-probes', '--json', '--bootstrap', '10']));
     const csv = readFileSync(join(REF, 'steering_success_summary.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
     expect(res.rows).toHaveLength(csv.length);
     for (const [m, layer, scen, succ, base, n] of csv) {

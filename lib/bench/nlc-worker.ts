@@ -27,7 +27,7 @@ serveWorker({
     model = await llama.loadModel({ modelPath: String(a.model), gpuLayers: 0 });
     context = await model.createContext({
       contextSize: Number(a.contextSize), sequences: 1, batchSize: Number(a.batchSize ?? 512), threads,
-      flashAttention: a.flashAttention === true,
+      flashAttention: a.flashAttention === 'auto' ? 'auto' : a.flashAttention === true,
     });
     return {
       version: JSON.parse(readFileSync(join(dirname(entry), '..', 'package.json'), 'utf8')).version as string,

@@ -317,10 +317,10 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
         } else {
           nw = new WorkerClient('node-llama-cpp worker', defaultWorker('nlc-worker'), [found.entry]);
           try {
-            const li = (await nw.request<{ version: string; buildType: string; llamaCppRelease: unknown; contextSize: number }>('load', {
+            const li = (await nw.request<{ version: string; buildType: string; llamaCppRelease: unknown; contextSize: number; flashAttention: unknown }>('load', {
               model: modelPath, threads, contextSize: perSeq(promptTokens + genTokens), batchSize: 512, flashAttention: 'auto',
             })).result;
-            nlcInfo = { status: 'ok', version: li.version, detail: `${li.buildType} binaries, llama.cpp ${JSON.stringify(li.llamaCppRelease)}` };
+            nlcInfo = { status: 'ok', version: li.version, detail: `${li.buildType} binaries, llama.cpp ${JSON.stringify(li.llamaCppRelease)}, flash attention ${JSON.stringify(li.flashAttention)}` };
           } catch (e) {
             reason = `node-llama-cpp could not load the model: ${(e as Error).message}`;
             nlcInfo = { status: 'failed', version: found.version, detail: reason };

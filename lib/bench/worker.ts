@@ -53,7 +53,7 @@ export interface GenRun {
   uniquePrompts: number;
   /** Wall clock from the generate call to the last event, as seen from JS. */
   wallMs: number;
-  /** Wall clock from the first token event to the last one. */
+  /** Wall clock from the first token event (the prompt phase's, one per sequence) to the last one. */
   firstToLastMs: number;
 }
 
@@ -70,7 +70,9 @@ async function runGenerate(ctx: Context, specs: GenSpec[], steer: { layer: numbe
     positions, temperature: s.temperature, topK: s.topK, topP: 1, minP: 0, seed: s.seed, maxTokens: s.maxTokens, ignoreEog: true,
   }));
   const monitors = monitor ? [monitor] : [];
-  const req: GenerateRequest = { sequences: specs.map((s) => ({ prompt: Int32Array.from(s.prompt) })), monitors };
+  // one decode step per native call: the first chunk of events is then exactly the prompt phase
+  // (every sequence's first token), so first-to-last-event time covers the decode steps only
+  const req: GenerateRequest = { sequences: specs.map((s) => ({ prompt: Int32Array.from(s.prompt) })), monitors, stepsPerCall: 1 };
   const t0 = performance.now();
   const gen = new GenerationHandle(ctx.handle.generate(raw, { monitors }), req, monitors.length);
   let n = 0;

@@ -1,6 +1,6 @@
 // JSON Lines: reading with line-numbered errors, and crash-safe appends (one write + fsync per
 // line, so a kill leaves at most one torn final line, which readers can detect and drop).
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
 
 export function readJsonl<T = unknown>(path: string, opts: { allowTornTail?: boolean } = {}): T[] {
   if (!existsSync(path)) throw new Error(`${path}: file not found`);
@@ -21,16 +21,25 @@ export function readJsonl<T = unknown>(path: string, opts: { allowTornTail?: boo
   return out;
 }
 
-/** Appends records as lines; each append is one write() followed by fsync(). */
+/** Appends records as lines; each append writes the whole line, then fsync(). */
 export class JsonlAppender {
   private fd: number;
   constructor(readonly path: string) {
     this.fd = openSync(path, 'a');
   }
   append(record: unknown): void {
-    const line = JSON.stringify(record) + '\n';
-    writeSync(this.fd, line);
-    fsyncSync(this.fd);
+    const line = Buffer.from(JSON.stringify(record) + '\n', 'utf8');
+    const start = fstatSync(this.fd).size;
+    try {
+      // write() may store only part of the line (disk nearly full): continue until all of it is
+      // written or write() throws (ENOSPC), so a record is acknowledged only when it is complete
+      for (let off = 0; off < line.length;) off += writeSync(this.fd, line, off, line.length - off);
+      fsyncSync(this.fd);
+    } catch (e) {
+      // drop the partial line so that the file still ends at a record boundary
+      try { ftruncateSync(this.fd, start); } catch { /* the reader drops a torn tail anyway */ }
+      throw e;
+    }
   }
   close(): void {
     if (this.fd >= 0) closeSync(this.fd);

@@ -218,9 +218,7 @@ export function flipCase(baseName, layout, seed) {
   for (let i = 0; i < nFlips; i++) {
     const inMeta = r() < 0.85;
     const off = inMeta ? Math.floor(r() * layout.dataStart) : Math.floor(r() * layout.size);
-    const mode = r();
-    const cur = null;  // value decided in the child: xor mask or a set byte
-    void cur;
+    const mode = r();  // flip one bit, or set the byte to a random / boundary value
     if (mode < 0.5) writes.push({ off, xor: 1 << Math.floor(r() * 8) });
     else if (mode < 0.8) writes.push({ off, hex: Math.floor(r() * 256).toString(16).padStart(2, '0') });
     else writes.push({ off, hex: ['ff', '00', '7f', '80'][Math.floor(r() * 4)] });
