@@ -187,7 +187,7 @@ console.log(JSON.stringify({
     capture_probe_score: within((p) => p.sweep).map(r3), monitor_probe_score: within((p) => p.monitor).map(r3), no_probe_score: within((p) => p.bare).map(r3),
     engine_efficiency: engineEff.map(r3),
   },
-  ratio_median: r3(median(ratios)),  // default sweep: probe_score by a capture pass
+  ratio_median: r3(median(ratios)),  // probe_score by a separate capture pass (--probe-score capture)
   ratios: ratios.map(r3),
   ratio_incl_setup_median: r3(median(ratiosWall)),
   ratio_monitor_probe_score_median: r3(median(monitorRatios)),

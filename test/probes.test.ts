@@ -5,12 +5,13 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  datasetHash, fitLogistic, loadProbe, loadProbes, meanDiffDirection, parsePairs, parseScenarios, parseScoredTexts,
-  pcaDirection, probeDirection, readPairs, readScenarios, readScoredTexts, saveProbe, scoreWithProbe, splitPairs, trainProbe,
+  datasetHash, fitLogistic, loadProbe, loadProbes, meanDiffDirection, parsePairs, parseScoredTexts,
+  pcaDirection, probeDirection, readPairs, readScoredTexts, saveProbe, scoreWithProbe, splitPairs, trainProbe,
   type ContrastivePair,
 } from '../lib/probes/index.js';
 import { auroc, createRng } from '../lib/stats/index.js';
 import { readNpy } from '../lib/io/npy.js';
+import { loadScenariosFile } from '../lib/steering/scenarios.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const refDir = resolve(root, '../shared/reference/empathy-probes');
@@ -52,13 +53,6 @@ describe('datasets', () => {
     expect(() => parseScoredTexts('{"text": "a", "score": 3}', 's.jsonl')).toThrow('s.jsonl:1: field "score" must be 0, 1 or 2, got 3');
     expect(() => parseScoredTexts('{"text": "a", "score": 1}\n{"score": 1}', 's.jsonl')).toThrow('s.jsonl:2: missing field "text"');
     expect(() => parseScoredTexts('{"text": "a"}', 's.jsonl')).toThrow('s.jsonl:1: missing field "score"');
-  });
-
-  it('parses scenarios and names the entry and field', () => {
-    const sc = { id: 'x', title: 'X', description: 'd', objective: 'o', empathy_pressure: 'e', rubric: { 0: 'a', 1: 'b', 2: 'c' } };
-    expect(parseScenarios(JSON.stringify([sc]))[0]).toMatchObject({ id: 'x', empathyPressure: 'e', rubric: { 2: 'c' } });
-    expect(() => parseScenarios(JSON.stringify([sc, { ...sc, objective: undefined }]), 's.json')).toThrow('s.json: scenario [1]: missing field "objective"');
-    expect(() => parseScenarios(JSON.stringify([{ ...sc, rubric: { 0: 'a', 1: 'b' } }]), 's.json')).toThrow(/rubric: missing field "2"/);
   });
 
   it('splits pairs reproducibly, disjointly and in input order', () => {
@@ -209,7 +203,7 @@ describe.skipIf(!existsSync(refDir))('the paper\'s data', () => {
     const test = readPairs(join(refDir, 'data/contrastive_pairs/test_pairs.jsonl'));
     const ablated = readPairs(join(refDir, 'data/contrastive_pairs/test_pairs_ablated.jsonl'));
     expect([train.length, test.length, ablated.length]).toEqual([35, 15, 15]);
-    const scenarios = readScenarios(join(refDir, 'data/eia_scenarios/scenarios.json'));
+    const scenarios = loadScenariosFile(join(refDir, 'data/eia_scenarios/scenarios.json'));
     expect(scenarios.map((s) => s.id).sort()).toEqual(['food_delivery', 'the_duel', 'the_listener', 'the_maze', 'the_protector']);
     const ids = new Set(scenarios.map((s) => s.id));
     for (const p of [...train, ...test]) expect(ids.has(p.scenarioId)).toBe(true);

@@ -113,7 +113,7 @@ describe('steer + score: planted concept end to end', () => {
     expect(base.get(planted2[1])!, `baselines ${JSON.stringify([...base])}`).toBeLessThan(3);
     const PLANTED = PLANTED_ARGS();
     const run = join(dir, 'run-planted');
-    await ok(['steer', '--model', model, '--probes', probes, ...PLANTED, '--out', run, '--monitor']);
+    await ok(['steer', '--model', model, '--probes', probes, ...PLANTED, '--out', run, '--monitor', '--probe-score', 'capture']);
     const manifest = JSON.parse(readFileSync(join(run, 'manifest.json'), 'utf8'));
     expect(manifest.model.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(manifest.llama_commit).toMatch(/^[0-9a-f]{7,40}$/);
@@ -154,12 +154,13 @@ describe('steer + score: planted concept end to end', () => {
     expect(readFileSync(join(run, 'score.md'), 'utf8')).toContain('| Model | Layer | Scenario | Steering success rate | Baseline empathy rate | Alphas |');
     // a second identical command has nothing left to do and leaves the file as it was
     const before = readFileSync(join(run, 'samples.jsonl'), 'utf8');
-    await ok(['steer', '--model', model, '--probes', probes, ...PLANTED, '--out', run, '--monitor']);
+    await ok(['steer', '--model', model, '--probes', probes, ...PLANTED, '--out', run, '--monitor', '--probe-score', 'capture']);
     expect(readFileSync(join(run, 'samples.jsonl'), 'utf8')).toBe(before);
 
     // the free in-context probe score (live monitor, steering term removed) tracks the capture-pass one
     const runM = join(dir, 'run-planted-monitor');
-    await ok(['steer', '--model', model, '--probes', probes, ...PLANTED, '--out', runM, '--probe-score', 'monitor']);
+    await ok(['steer', '--model', model, '--probes', probes, ...PLANTED, '--out', runM]);  // the default probe score
+    expect(JSON.parse(readFileSync(join(runM, 'manifest.json'), 'utf8')).parameters.probe_score).toBe('monitor');
     const recM = new Map(lines(join(runM, 'samples.jsonl')).map((l) => { const r = JSON.parse(l); return [keyOf(r), r]; }));
     expect(recM.size).toBe(recs.length);
     const xs: number[] = [], ys: number[] = [];

@@ -266,9 +266,9 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
               push('sweep_prompt_ms', g.promptMs);
               if (g.sampleMs !== null) push('steered_sampling_share', g.sampleMs / (g.promptMs + g.decodeMs));
             } else if (side === 'monitored') {
-              // steered at generated positions only: one shared prompt instead of one per alpha,
-              // and a decode phase identical to the steered sweep's but for the monitor
-              const g = await gen('monitored_sweep', specs, { monitor: true, positions: 'generated' });
+              // the steered sweep plus one monitor probe: same prompts, steering and seeds, so the
+              // decode phases differ only by the monitor (a shared prompt would change the KV layout)
+              const g = await gen('monitored_sweep', specs, { monitor: true });
               res.monitored = rate(g.decodeTokens, g.decodeMs);
               push('monitored_decode_tok_s', res.monitored);
             } else {

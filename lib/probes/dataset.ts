@@ -1,6 +1,7 @@
-// The paper's datasets: contrastive pairs (JSONL), EIA scenarios (JSON) and rubric-scored texts
-// (JSONL). Parsing is strict and every error names the file, the 1-based line and the field, so a
-// hand-edited data file fails loudly instead of silently training a different probe.
+// The paper's datasets: contrastive pairs (JSONL) and rubric-scored texts (JSONL); its scenarios
+// JSON is read by lib/steering/scenarios.ts, the one scenario reader. Parsing is strict and every
+// error names the file, the 1-based line and the field, so a hand-edited data file fails loudly
+// instead of silently training a different probe.
 
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -17,16 +18,6 @@ export interface ContrastivePair {
   runId?: string | number;
   generatedAt?: string;
   format?: string;
-}
-
-/** One EIA scenario with its 0/1/2 rubric. */
-export interface Scenario {
-  id: string;
-  title: string;
-  description: string;
-  objective: string;
-  empathyPressure: string;
-  rubric: { '0': string; '1': string; '2': string };
 }
 
 /** A text with a rubric score (0 ignores the person, 2 sacrifices the task). */
@@ -94,34 +85,6 @@ export function parsePairs(text: string, file = '<pairs>'): ContrastivePair[] {
 /** Reads a contrastive-pair JSONL file (fields scenario_id, empathic_text, non_empathic_text; others optional). */
 export function readPairs(path: string): ContrastivePair[] {
   return parsePairs(readFileSync(path, 'utf8'), path);
-}
-
-/** Parses the scenarios JSON (an array of scenario objects); errors name the entry index and field. */
-export function parseScenarios(text: string, file = '<scenarios>'): Scenario[] {
-  let arr: unknown;
-  try { arr = JSON.parse(text); } catch (e) { throw new Error(`${file}: invalid JSON (${(e as Error).message})`); }
-  if (!Array.isArray(arr)) throw new Error(`${file}: expected a JSON array of scenarios`);
-  return arr.map((o: unknown, i) => {
-    const w = `${file}: scenario [${i}]`;
-    if (typeof o !== 'object' || o === null) throw new Error(`${w}: expected an object`);
-    const s = o as Obj;
-    const rub = s.rubric;
-    if (typeof rub !== 'object' || rub === null) throw new Error(`${w}: missing field "rubric"`);
-    const r = rub as Obj;
-    return {
-      id: str(s, 'id', w, true),
-      title: str(s, 'title', w, true),
-      description: str(s, 'description', w, true),
-      objective: str(s, 'objective', w, true),
-      empathyPressure: str(s, 'empathy_pressure', w, true),
-      rubric: { '0': str(r, '0', `${w} rubric`, true), '1': str(r, '1', `${w} rubric`, true), '2': str(r, '2', `${w} rubric`, true) },
-    };
-  });
-}
-
-/** Reads the scenarios JSON file. */
-export function readScenarios(path: string): Scenario[] {
-  return parseScenarios(readFileSync(path, 'utf8'), path);
 }
 
 /** Parses scored-text JSONL: `{"text": ..., "score": 0|1|2, "scenario": ...}` per line (scenario optional). */

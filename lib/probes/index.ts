@@ -1,7 +1,7 @@
 // Public probe API: datasets, activation rows and probe directions.
 export {
-  parsePairs, readPairs, parseScenarios, readScenarios, parseScoredTexts, readScoredTexts, splitPairs, datasetHash,
-  type ContrastivePair, type Scenario, type ScoredText,
+  parsePairs, readPairs, parseScoredTexts, readScoredTexts, splitPairs, datasetHash,
+  type ContrastivePair, type ScoredText,
 } from './dataset.js';
 export { checkRows, scoreRows, dot, norm, type Rows } from './activations.js';
 export {

@@ -44,7 +44,7 @@ export type ProbeScoreMode = 'capture' | 'monitor' | 'off';
 export const PROBE_SCORE_MODES: readonly ProbeScoreMode[] = ['capture', 'monitor', 'off'];
 
 function probeScoreMode(v: SweepOptions['probeScore']): ProbeScoreMode {
-  if (v === undefined || v === true) return 'capture';
+  if (v === undefined || v === true) return 'monitor';
   if (v === false) return 'off';
   if (!PROBE_SCORE_MODES.includes(v)) throw new SweepInputError(`probe score must be one of ${PROBE_SCORE_MODES.join(', ')}, got '${String(v)}'`);
   return v;
@@ -77,11 +77,13 @@ export interface SweepOptions {
   /** Also store the generated token ids (default false: the count only). */
   tokenIds?: boolean;
   /**
-   * How probe_score is computed (default 'capture'): 'capture' = a capture pass over each generated
-   * text (its token ids, BOS first when the tokenizer adds one; mean over positions, unsteered, as the
-   * paper scores texts); 'monitor' = free, from the live monitor at the steered layer (mean over the
-   * generated positions of the unsteered in-context residual: the steering term is subtracted);
-   * 'off' (or false) = none.
+   * How probe_score is computed (default 'monitor'): 'monitor' = free, from the live monitor at the
+   * steered layer (mean over the generated positions of the unsteered in-context residual: the
+   * steering term is subtracted; the residual at the steered block's output does not depend on that
+   * block's steering, only on the tokens); 'capture' = a separate capture pass over each generated
+   * text alone (its token ids, BOS first when the tokenizer adds one; mean over positions, unsteered,
+   * as the paper scores texts; costs ~25% of the sweep's time on a CPU); 'off' (or false) = none.
+   * Both scores correlate at r > 0.9 on the planted model (test/sweep.test.ts).
    */
   probeScore?: ProbeScoreMode | boolean;
   /** Generate alpha = 0 once for all layers (default true; the result is identical). */

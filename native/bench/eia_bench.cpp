@@ -209,11 +209,20 @@ int cmd_decode(const Args & a) {
     std::vector<double> tp, ts, tm, r_steer, r_mon, sample_share;
     GenerationStats last{};
     for (int r = 0; r < reps; r++) {
-        auto p = run_decode(ctx, plain, {});
-        auto s = run_decode(ctx, steered, {});
-        auto mo = run_decode(ctx, steered, mon);
+        // alternate the order between rounds so that drift of the machine's speed hits all three alike
+        GenerationStats p, s, mo;
+        if (r % 2 == 0) {
+            p = run_decode(ctx, plain, {});
+            s = run_decode(ctx, steered, {});
+            mo = run_decode(ctx, steered, mon);
+        } else {
+            mo = run_decode(ctx, steered, mon);
+            s = run_decode(ctx, steered, {});
+            p = run_decode(ctx, plain, {});
+        }
         last = s;
         const double vp = p.decode_tokens / (p.decode_ms / 1000), vs = s.decode_tokens / (s.decode_ms / 1000), vm = mo.decode_tokens / (mo.decode_ms / 1000);
+        std::fprintf(stderr, "decode round %d/%d: plain %.1f, steered %.1f, steered+monitor %.1f tok/s\n", r + 1, reps, vp, vs, vm);
         tp.push_back(vp);
         ts.push_back(vs);
         tm.push_back(vm);
