@@ -1,32 +1,20 @@
 // `eia-native pairs` on the planted model (it has a chat template): the paper's JSONL pair format,
 // the requested counts, a seeded split and deterministic texts.
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT, runCli } from './helpers/cli.js';
 import { readPairs, splitPairs } from '../lib/probes/dataset.js';
 import { EMPATHIC_SYSTEM_PROMPT, NON_EMPATHIC_SYSTEM_PROMPT, pairUserMessage, splitPaths } from '../lib/steering/pairs.js';
 import { SCENARIOS } from '../lib/steering/scenarios.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CLI = join(ROOT, 'bin', 'eia-native.js');
 let dir = '';
 let model = '';
 
-// Children run asynchronously: a long spawnSync would block the vitest worker's RPC heartbeat.
-function cli(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((res, rej) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '', stderr = '';
-    child.stdout!.on('data', (d) => { stdout += d; });
-    child.stderr!.on('data', (d) => { stderr += d; });
-    child.on('error', rej);
-    child.on('close', (status) => res({ status, stdout, stderr }));
-  });
-}
+const cli = runCli;
 
 function readJsonl(path: string): Record<string, unknown>[] {
   return readFileSync(path, 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l));

@@ -4,30 +4,18 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, ROOT, runCli } from './helpers/cli.js';
 import { hasEmpatheticLanguage } from '../lib/steering/scoring.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CLI = join(ROOT, 'bin', 'eia-native.js');
 const REF = join(ROOT, '..', 'shared', 'reference', 'empathy-probes', 'results', 'steering');
 
 let dir = '';
 let model = '';
 let probes = '';
 
-// Children run asynchronously: a long spawnSync would block the vitest worker's RPC heartbeat.
-function cli(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((res, rej) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '', stderr = '';
-    child.stdout!.on('data', (d) => { stdout += d; });
-    child.stderr!.on('data', (d) => { stderr += d; });
-    child.on('error', rej);
-    child.on('close', (status) => res({ status, stdout, stderr }));
-  });
-}
+const cli = runCli;
 
 async function ok(args: string[]): Promise<string> {
   const r = await cli(args);
