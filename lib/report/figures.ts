@@ -43,6 +43,16 @@ function seriesLegend(names: string[]): { domain: string[]; range: string[]; ite
 // Detection
 
 /** AUROC per layer with the bootstrap CI, the random baseline's 95th percentile and the ablation AUROC. */
+// Test AUROC per layer on [0, 1] with the chance line: the frame both AUROC figures share.
+function aurocByLayerPlot(layers: number[], marks: Plot.Markish[], opts: Parameters<typeof renderPlot>[1]): string {
+  return renderPlot({
+    width: Math.max(420, Math.min(760, 120 + layers.length * 70)), height: 300, marginLeft: 48,
+    x: { type: 'point', domain: layers, label: 'Layer (decoder block)', padding: 0.5 },
+    y: { domain: [0, 1], grid: true, label: 'Test AUROC' },
+    marks: [Plot.ruleY([0.5], { stroke: GREY, strokeDasharray: '4 3' }), ...marks],
+  }, opts);
+}
+
 export function aurocByLayer(run: RunData): Figure {
   const id = 'auroc-by-layer';
   const title = 'Detection: test AUROC by layer';
@@ -60,24 +70,17 @@ export function aurocByLayer(run: RunData): Figure {
   if (hasBase) legend.push({ label: 'random directions, 95th percentile', color: GREY, shape: 'diamond' });
   if (hasAbl) legend.push({ label: 'after lexical ablation', color: ABL, shape: 'diamond' });
   legend.push({ label: 'chance (0.5)', color: GREY, shape: 'dash' });
-  const width = Math.max(420, Math.min(760, 120 + layers.length * 70));
-  const svg = renderPlot({
-    width, height: 300, marginLeft: 48,
-    x: { type: 'point', domain: data.map((d) => d.layer), label: 'Layer (decoder block)', padding: 0.5 },
-    y: { domain: [0, 1], grid: true, label: 'Test AUROC' },
-    marks: [
-      Plot.ruleY([0.5], { stroke: GREY, strokeDasharray: '4 3' }),
-      Plot.ruleX(data, { x: 'layer', y1: 'lo', y2: 'hi', stroke: PROBE, strokeWidth: 2 }),
-      Plot.line(data, { x: 'layer', y: 'auroc', stroke: PROBE, strokeOpacity: 0.5 }),
-      ...(hasBase ? [Plot.dot(data.filter((d) => d.p95 !== undefined), { x: 'layer', y: 'p95', symbol: 'diamond2', stroke: GREY, r: 5 })] : []),
-      ...(hasAbl ? [Plot.dot(data.filter((d) => d.ablation !== undefined), { x: 'layer', y: 'ablation', symbol: 'diamond2', stroke: ABL, r: 5, dx: 8 })] : []),
-      Plot.dot(data, {
-        x: 'layer', y: 'auroc', fill: PROBE, r: (d: { best: boolean }) => (d.best ? 6 : 4), stroke: 'white',
-        title: (d: typeof data[number]) => `layer ${d.layer}: AUROC ${f3(d.auroc)} [${f3(d.lo)}, ${f3(d.hi)}]`,
-      }),
-      Plot.text(data.filter((d) => d.best), { x: 'layer', y: 'auroc', text: () => 'best', dy: -12, fill: PROBE }),
-    ],
-  }, { title, legend });
+  const svg = aurocByLayerPlot(data.map((d) => d.layer), [
+    Plot.ruleX(data, { x: 'layer', y1: 'lo', y2: 'hi', stroke: PROBE, strokeWidth: 2 }),
+    Plot.line(data, { x: 'layer', y: 'auroc', stroke: PROBE, strokeOpacity: 0.5 }),
+    ...(hasBase ? [Plot.dot(data.filter((d) => d.p95 !== undefined), { x: 'layer', y: 'p95', symbol: 'diamond2', stroke: GREY, r: 5 })] : []),
+    ...(hasAbl ? [Plot.dot(data.filter((d) => d.ablation !== undefined), { x: 'layer', y: 'ablation', symbol: 'diamond2', stroke: ABL, r: 5, dx: 8 })] : []),
+    Plot.dot(data, {
+      x: 'layer', y: 'auroc', fill: PROBE, r: (d: { best: boolean }) => (d.best ? 6 : 4), stroke: 'white',
+      title: (d: typeof data[number]) => `layer ${d.layer}: AUROC ${f3(d.auroc)} [${f3(d.lo)}, ${f3(d.hi)}]`,
+    }),
+    Plot.text(data.filter((d) => d.best), { x: 'layer', y: 'auroc', text: () => 'best', dy: -12, fill: PROBE }),
+  ], { title, legend });
   return figure(id, title,
     `Test AUROC of the probe at each probed layer (empathic = positive class), with its ${ciLevel}% stratified bootstrap CI; ` +
     `the best layer is the larger dot.${hasBase ? ' Diamonds: 95th percentile of random unit directions scored the same way.' : ''}` +
@@ -130,23 +133,16 @@ export function randomBaseline(run: RunData): Figure {
     { label: 'random: 95th pct', color: '#333333', shape: 'diamond' },
     { label: 'probe', color: BAD, shape: 'dot' },
   ];
-  const width = Math.max(420, Math.min(760, 120 + layers.length * 70));
-  const svg = renderPlot({
-    width, height: 300, marginLeft: 48,
-    x: { type: 'point', domain: data.map((d) => d.layer), label: 'Layer (decoder block)', padding: 0.5 },
-    y: { domain: [0, 1], grid: true, label: 'Test AUROC' },
-    marks: [
-      Plot.ruleY([0.5], { stroke: GREY, strokeDasharray: '4 3' }),
-      Plot.ruleX(data, { x: 'layer', y1: 'min', y2: 'max', stroke: GREY }),
-      Plot.ruleX(data, { x: 'layer', y1: (d: typeof data[number]) => Math.max(0, d.mean - d.std), y2: (d: typeof data[number]) => Math.min(1, d.mean + d.std), stroke: '#c6c9ce', strokeWidth: 10 }),
-      Plot.dot(data, { x: 'layer', y: 'median', fill: '#333333', r: 3 }),
-      Plot.dot(data, { x: 'layer', y: 'p95', symbol: 'diamond2', stroke: '#333333', r: 5 }),
-      Plot.dot(data, {
-        x: 'layer', y: 'probeAuroc', fill: BAD, r: 5, stroke: 'white',
-        title: (d: typeof data[number]) => `layer ${d.layer}: probe ${f3(d.probeAuroc)}, random mean ${f3(d.mean)}, p95 ${f3(d.p95)}, z ${d.z === null ? 'n/a' : d.z.toFixed(2)}`,
-      }),
-    ],
-  }, { title, legend });
+  const svg = aurocByLayerPlot(data.map((d) => d.layer), [
+    Plot.ruleX(data, { x: 'layer', y1: 'min', y2: 'max', stroke: GREY }),
+    Plot.ruleX(data, { x: 'layer', y1: (d: typeof data[number]) => Math.max(0, d.mean - d.std), y2: (d: typeof data[number]) => Math.min(1, d.mean + d.std), stroke: '#c6c9ce', strokeWidth: 10 }),
+    Plot.dot(data, { x: 'layer', y: 'median', fill: '#333333', r: 3 }),
+    Plot.dot(data, { x: 'layer', y: 'p95', symbol: 'diamond2', stroke: '#333333', r: 5 }),
+    Plot.dot(data, {
+      x: 'layer', y: 'probeAuroc', fill: BAD, r: 5, stroke: 'white',
+      title: (d: typeof data[number]) => `layer ${d.layer}: probe ${f3(d.probeAuroc)}, random mean ${f3(d.mean)}, p95 ${f3(d.p95)}, z ${d.z === null ? 'n/a' : d.z.toFixed(2)}`,
+    }),
+  ], { title, legend });
   return figure(id, title, `Summary of the test AUROCs of ${n} seeded Gaussian unit directions per layer (range, mean ± std, median, 95th percentile) ` +
     'with the probe\'s AUROC in red. (validation.json carries no per-direction AUROCs, so the histogram is shown as this summary.)', [{ name: 'summary', svg }]);
 }
