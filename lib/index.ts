@@ -10,8 +10,7 @@ export {
 export { synth, SYNTH_ARCHES, SYNTH_SHAPES, SYNTH_TYPES, type SynthOptions, type SynthResult } from './engine/synth.js';
 export { writeControlVector, readControlVector, loadControlVectorWithLlama, type ControlVector } from './engine/control-vector.js';
 export { readGgufTensor } from './engine/gguf.js';
-export { buildInfo, type BuildInfo } from './engine/build-info.js';
-export { LLAMA_PIN } from './engine/llama-pin.js';
+export { runtimeInfo, llamaPin, type RuntimeInfo, type BackendLoad } from './engine/runtime-info.js';
 
 export { readNpy, writeNpy, parseNpy, encodeNpy, writeFileAtomic } from './io/npy.js';
 export { readJsonl, JsonlAppender } from './io/jsonl.js';

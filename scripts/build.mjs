@@ -1,28 +1,62 @@
 #!/usr/bin/env node
-// The one build path: materialise the pinned llama.cpp (scripts/vendor-llama.mjs), then let
-// cmake-js configure and build CMakeLists.txt into build/ (incremental: a second run only
-// rebuilds what changed). EIA_GPU=cpu|cuda|metal picks the backend (Metal by default on macOS).
-// Flags: --quiet (print the build log only on failure), --sanitize (ASan/LSan build into build-asan/).
+// The one build path (npm install, npm test's pre-step, `npm run build`, node-gyp through binding.gyp).
+//  1. materialise the pinned llama.cpp source (scripts/vendor-llama.mjs): headers always, and the
+//     sources of llama.cpp's own yardstick tools;
+//  2. EIA_BUILD=prebuilt (default): find node-llama-cpp's package for this platform
+//     (scripts/runtime-package.mjs) and link against its shared libraries; EIA_BUILD=source: compile
+//     llama.cpp too (EIA_GPU=cpu|cuda|metal picks the backend compiled in);
+//  3. cmake-js configures CMakeLists.txt into build/ and builds the addon; more targets on request;
+//  4. writes build/Release/eia-runtime.json, which lib/engine reads before loading the addon.
+// Flags: --quiet (print the build log only on failure); --targets a,b (also build these CMake
+// targets); --for-tests (the addon, the native test/bench/synth tools, llama.cpp's yardsticks, and
+// the sanitizer build: everything `npm test` runs, so no test ever compiles); --sanitize (ASan/UBSan
+// build of our C++ and the native tests into build-asan/; a source build instruments llama.cpp too).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { materialise } from './vendor-llama.mjs';
+import { LLAMA_PIN, materialise } from './vendor-llama.mjs';
+import { RUNTIME_VERSION, runtimeLibDir, runtimePackages } from './runtime-package.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const args = new Set(process.argv.slice(2));
-const quiet = args.has('--quiet');
-const sanitize = args.has('--sanitize');
+const argv = process.argv.slice(2);
+const flag = (f) => argv.includes(f);
+const valueOf = (f) => { const i = argv.indexOf(f); return i >= 0 ? argv[i + 1] ?? '' : undefined; };
+const quiet = flag('--quiet');
+const forTests = flag('--for-tests');
 const log = (m) => process.stderr.write(`[eia-native build] ${m}\n`);
+const die = (m, code = 1) => { log(m); process.exit(code); };
 
+const mode = process.env.EIA_BUILD || 'prebuilt';
+if (!['prebuilt', 'source'].includes(mode)) die(`EIA_BUILD must be prebuilt or source (got '${mode}')`, 2);
 const gpu = process.env.EIA_GPU || (process.platform === 'darwin' ? 'metal' : 'cpu');
-if (!['cpu', 'cuda', 'metal'].includes(gpu)) {
-  log(`EIA_GPU must be cpu, cuda or metal (got '${gpu}')`);
-  process.exit(2);
-}
+if (mode === 'source' && !['cpu', 'cuda', 'metal'].includes(gpu)) die(`EIA_GPU must be cpu, cuda or metal for a source build (got '${gpu}')`, 2);
 
+const extraTargets = (valueOf('--targets') ?? '').split(',').filter(Boolean);
+if (forTests) extraTargets.push('eia-native-test', 'eia-bench', 'eia-synth', 'llama-bench', 'llama-batched-bench');
+const sanitize = flag('--sanitize') || forTests;
+
+const t0 = Date.now();
 materialise();
+
+// ---- where llama.cpp comes from
+const cmakeDefs = [`EIA_LLAMA=${mode}`];
+const manifest = { mode, llama: LLAMA_PIN, builtAt: new Date().toISOString() };
+if (mode === 'prebuilt') {
+  const pkgs = runtimePackages();
+  if (!pkgs) die(`no prebuilt llama.cpp runtime is published for ${process.platform}-${process.arch}; build from source: EIA_BUILD=source npm install`);
+  const libDir = runtimeLibDir(pkgs.cpu, root);
+  if (!libDir || !existsSync(libDir)) {
+    die(`the prebuilt llama.cpp runtime ${pkgs.cpu}@${RUNTIME_VERSION} is not installed (npm installs it as an optional dependency; ` +
+      `was it skipped with --omit=optional or --no-optional?). Reinstall, or build llama.cpp from source: EIA_BUILD=source npm install`);
+  }
+  cmakeDefs.push(`EIA_LLAMA_LIB_DIR=${libDir}`);
+  Object.assign(manifest, { runtimePackage: pkgs.cpu, runtimeVersion: RUNTIME_VERSION, libDir, gpuPackages: pkgs.gpu });
+} else {
+  cmakeDefs.push(`EIA_GPU=${gpu}`);
+  Object.assign(manifest, { gpu });
+}
 
 // Node's own headers ship with most installs (e.g. /usr/include/node); point cmake-js at them so
 // that building needs no download.
@@ -30,36 +64,38 @@ if (!process.env.npm_config_nodedir) {
   const guess = resolve(dirname(process.execPath), '..');
   if (existsSync(join(guess, 'include', 'node', 'node_api.h'))) process.env.npm_config_nodedir = guess;
 }
-
-const require = createRequire(import.meta.url);
-const cmakeJs = join(dirname(require.resolve('cmake-js/package.json')), 'bin', 'cmake-js');
-const outDir = sanitize ? 'build-asan' : 'build';
-const cmakeArgs = ['build', '--out', outDir, '--config', sanitize ? 'RelWithDebInfo' : 'Release', `--CDEIA_GPU=${gpu}`];
 const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 if (has('ccache')) {
   // cache object files across clones (CI checks out fresh trees): key on paths relative to the root
-  cmakeArgs.push('--CDCMAKE_C_COMPILER_LAUNCHER=ccache', '--CDCMAKE_CXX_COMPILER_LAUNCHER=ccache');
+  cmakeDefs.push('CMAKE_C_COMPILER_LAUNCHER=ccache', 'CMAKE_CXX_COMPILER_LAUNCHER=ccache');
   process.env.CCACHE_BASEDIR = root;
   process.env.CCACHE_NOHASHDIR = 'true';
 }
-if (sanitize) cmakeArgs.push('--CDEIA_SANITIZE=ON', '--CDEIA_BUILD_LLAMA_TOOLS=OFF');
-if (process.env.EIA_BUILD_JOBS) cmakeArgs.push('--parallel', process.env.EIA_BUILD_JOBS);
 
-const t0 = Date.now();
-const r = spawnSync(process.execPath, [cmakeJs, ...cmakeArgs], {
-  cwd: root,
-  stdio: quiet ? ['ignore', 'pipe', 'pipe'] : 'inherit',
-  env: process.env,
-  maxBuffer: 256 * 1024 * 1024,
-});
-if (r.status !== 0) {
-  if (quiet) {
-    process.stderr.write(r.stdout?.toString() ?? '');
-    process.stderr.write(r.stderr?.toString() ?? '');
+function run(cmd, args, what) {
+  const r = spawnSync(cmd, args, { cwd: root, stdio: quiet ? ['ignore', 'pipe', 'pipe'] : 'inherit', env: process.env, maxBuffer: 256 * 1024 * 1024 });
+  if (r.status !== 0) {
+    if (quiet) {
+      process.stderr.write(r.stdout?.toString() ?? '');
+      process.stderr.write(r.stderr?.toString() ?? '');
+    }
+    die(`${what} failed (exit ${r.status ?? r.signal})`, r.status || 1);
   }
-  log(`build failed (exit ${r.status})`);
-  process.exit(r.status || 1);
 }
-mkdirSync(join(root, outDir), { recursive: true });
-writeFileSync(join(root, outDir, 'eia-build.json'), JSON.stringify({ gpu, sanitize, builtAt: new Date().toISOString() }, null, 2));
-if (!quiet) log(`done in ${((Date.now() - t0) / 1000).toFixed(1)} s (${outDir}/, EIA_GPU=${gpu})`);
+
+// ---- the addon (cmake-js supplies Node's headers), then any further targets in the same tree
+const require = createRequire(import.meta.url);
+const cmakeJs = join(dirname(require.resolve('cmake-js/package.json')), 'bin', 'cmake-js');
+const jobs = process.env.EIA_BUILD_JOBS ? ['--parallel', process.env.EIA_BUILD_JOBS] : [];
+run(process.execPath, [cmakeJs, 'build', '--out', 'build', '--config', 'Release', ...cmakeDefs.map((d) => `--CD${d}`), ...jobs], 'cmake-js build');
+mkdirSync(join(root, 'build', 'Release'), { recursive: true });
+writeFileSync(join(root, 'build', 'Release', 'eia-runtime.json'), JSON.stringify(manifest, null, 2) + '\n');
+if (extraTargets.length) run('cmake', ['--build', 'build', '--config', 'Release', '--target', ...extraTargets, ...jobs], `build of ${extraTargets.join(', ')}`);
+
+// ---- sanitizer build: our C++ (and llama.cpp itself only in a source build) under ASan + UBSan
+if (sanitize) {
+  const gen = has('ninja') ? ['-G', 'Ninja'] : [];
+  run('cmake', ['-S', '.', '-B', 'build-asan', ...gen, '-DCMAKE_BUILD_TYPE=RelWithDebInfo', '-DEIA_SANITIZE=ON', ...cmakeDefs.map((d) => `-D${d}`)], 'sanitizer configure');
+  run('cmake', ['--build', 'build-asan', '--target', 'eia-native-test', ...jobs], 'sanitizer build');
+}
+if (!quiet) log(`done in ${((Date.now() - t0) / 1000).toFixed(1)} s (EIA_BUILD=${mode}${mode === 'source' ? `, EIA_GPU=${gpu}` : ''}${extraTargets.length ? `; targets ${extraTargets.join(', ')}` : ''}${sanitize ? '; build-asan' : ''})`);

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Materialises the pinned llama.cpp source into vendor/llama.cpp (git-ignored).
 // Source of truth: the git bundle shipped inside the npm package node-llama-cpp@3.21.1.
-// The tarball's sha512 integrity and the bundle's commit are both pinned; patches/*.patch are applied on top.
+// The tarball's sha512 integrity and the bundle's commit are both pinned. The prebuilt runtime is the
+// same release, so these headers describe exactly the libraries a prebuilt build links against.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, renameSync } from 'node:fs';
@@ -27,15 +28,8 @@ const cacheDir = process.env.EIA_NATIVE_HOME
 const log = (m) => process.stderr.write(`[eia-native vendor] ${m}\n`);
 const run = (cmd, args, opts = {}) => execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'], ...opts }).toString();
 
-function patchFiles() {
-  const dir = join(root, 'patches');
-  return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.patch')).sort() : [];
-}
-
 function stampValue() {
-  const h = createHash('sha256').update(LLAMA_PIN.commit);
-  for (const f of patchFiles()) h.update(f).update(readFileSync(join(root, 'patches', f)));
-  return h.digest('hex');
+  return LLAMA_PIN.commit;
 }
 
 function sriOf(file) {
@@ -78,10 +72,6 @@ export function materialise() {
   run('git', ['clone', '--quiet', '--no-checkout', join(work, LLAMA_PIN.bundlePath), vendorDir]);
   run('git', ['-c', 'advice.detachedHead=false', 'checkout', '--quiet', LLAMA_PIN.commit], { cwd: vendorDir });
   rmSync(work, { recursive: true, force: true });
-  for (const p of patchFiles()) {
-    log(`applying patches/${p}`);
-    run('git', ['apply', '--whitespace=nowarn', join(root, 'patches', p)], { cwd: vendorDir });
-  }
   writeFileSync(stampFile, want + '\n');
   return { dir: vendorDir, commit: LLAMA_PIN.commit, fresh: true };
 }

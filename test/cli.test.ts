@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readNpy } from '../lib/io/npy.js';
-import { LLAMA_PIN } from '../lib/engine/llama-pin.js';
+import { LLAMA_PIN } from '../scripts/vendor-llama.mjs';
 import { commands } from '../lib/cli/commands/index.js';
 import { ensureChromium, figureStats, launchChromium, openReport } from './helpers/chromium.js';
 import { tempDir } from './helpers/fixtures.js';
@@ -46,10 +46,11 @@ describe('CLI', () => {
     expect((await cli(['capture', '--model', 'x'])).code).toBe(2);
   });
 
-  it('info --json reports the pinned llama.cpp commit, the CPU backend and the model', async () => {
+  it('info --json reports the pinned llama.cpp commit, the runtime, the CPU backend and the model', async () => {
     const j = JSON.parse(await ok(['info', '--model', join(T, 'p.gguf'), '--json']));
-    expect(j.build.llamaCommit).toBe(LLAMA_PIN.commit);
-    expect(j.build.backends).toContain('CPU');
+    expect(j.llama_commit).toBe(LLAMA_PIN.commit);
+    expect(['prebuilt', 'source']).toContain(j.runtime);
+    expect(j.backends.find((b: { name: string; status: string }) => b.name === 'cpu' && ['loaded', 'builtin'].includes(b.status))).toBeTruthy();
     expect(j.model).toMatchObject({ arch: 'llama', nLayer: 6, nEmbd: 64 });
   });
 

@@ -153,8 +153,19 @@ describe('two models, four contexts, concurrently', () => {
   // is therefore measured up to 3 times and must stay under 50 ms at least once; all attempts are reported.
   it('the event loop is never blocked > 50 ms during load, context creation, capture and generation', async () => {
     const report: string[] = [];
-    const phase = async <T>(name: string, fn: () => Promise<T>, done: (v: T) => void = () => {}): Promise<T> => {
+    // Each attempt repeats the operation until 60 ms have passed (releasing all but the last
+    // result), so even a fast machine gives a window in which a blocked loop would show.
+    const phase = async <T>(name: string, once: () => Promise<T>, done: (v: T) => void = () => {}): Promise<T> => {
       const tries: number[] = [];
+      const fn = async (): Promise<T> => {
+        const t0 = performance.now();
+        let v = await once();
+        while (performance.now() - t0 < 60) {
+          done(v);
+          v = await once();
+        }
+        return v;
+      };
       for (let attempt = 0; ; attempt++) {
         const r = await withLoopWatch(fn);
         tries.push(r.maxGap);
@@ -170,12 +181,11 @@ describe('two models, four contexts, concurrently', () => {
     const freeAll = (xs: { free(): void }[]) => xs.forEach((x) => x.free());
     const [m1, m2] = await phase('load', () => Promise.all([Model.load(paths.llama), Model.load(paths.qwen2)]), freeAll);
     try {
-      // a large KV cache makes context creation long enough (> 20 ms) for a blocked loop to show
       const ctxOpts = { nCtx: 16384, nBatch: 64, nSeqMax: 4, nThreads: 1 };
       const [c1, c2] = await phase('createContext', () => Promise.all([m1.createContext(ctxOpts), m2.createContext(ctxOpts)]), freeAll);
       try {
         const long = Array.from({ length: 64 }, (_, i) => `${TEXTS[i % TEXTS.length]} ${'and more words '.repeat(i % 7)}`);
-        await phase('capture', () => Promise.all([c1.capture(long, { layers: [0, 3, 5], pool: 'tokens' }), c2.capture(long, { layers: [1], pool: 'mean' })]));
+        await phase('capture', () => Promise.all([c1.capture(long, { layers: [0, 3, 5], pool: 'tokens' }), c2.capture(long, { layers: [1], pool: 'mean' })]), () => {});
         await phase('generate', () => Promise.all([
           c1.generate({ sequences: [0, 1, 2, 3].map((s) => ({ prompt: 'Go on', seed: s, maxTokens: 96 })), monitors: [{ layer: 2, direction: new Float32Array(m1.nEmbd).fill(0.1) }] }).result(),
           c2.generate({ sequences: [0, 1].map((s) => ({ prompt: 'Go on', seed: s, maxTokens: 96 })) }).result(),

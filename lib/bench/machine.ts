@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { buildInfo } from '../engine/build-info.js';
+import { runtimeInfo } from '../engine/runtime-info.js';
 import { packageRoot } from '../engine/native.js';
 
 export interface MachineInfo {
@@ -13,8 +13,13 @@ export interface MachineInfo {
   platform: string;
   arch: string;
   node: string;
+  /** prebuilt (node-llama-cpp's libraries) or source (compiled here). */
+  runtime: 'prebuilt' | 'source';
+  runtime_package: string | null;
+  /** The backend that runs the model: the GPU backend in use, else cpu. */
   backend: string;
-  gpu: string;
+  cpu_variant: string | null;
+  gpu: string | null;
   devices: string[];
   llama_cpp_commit: string;
   llama_cpp_source: string;
@@ -43,7 +48,7 @@ export function packageVersion(): string {
 }
 
 export function machineInfo(threads: number): MachineInfo {
-  const b = buildInfo();
+  const b = runtimeInfo();
   return {
     cpu: cpuModel(),
     cores: cpus().length,
@@ -52,9 +57,12 @@ export function machineInfo(threads: number): MachineInfo {
     platform: process.platform,
     arch: process.arch,
     node: process.version,
-    backend: b.backends.join('+') || 'CPU',
+    runtime: b.runtime,
+    runtime_package: b.runtimePackage,
+    backend: b.gpu ?? 'cpu',
+    cpu_variant: b.cpuVariant,
     gpu: b.gpu,
-    devices: b.devices,
+    devices: b.devices.map((d) => `${d.name} (${d.description})`),
     llama_cpp_commit: b.llamaCommit,
     llama_cpp_source: b.llamaSource,
     eia_native_version: packageVersion(),

@@ -6,9 +6,10 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cacheDir } from '../models/cache.js';
-import { LLAMA_PIN } from '../engine/llama-pin.js';
+import { RUNTIME_VERSION, runtimePackages } from '../../scripts/runtime-package.mjs';
 
-export const NLC_VERSION = LLAMA_PIN.version;
+/** The node-llama-cpp release whose prebuilt libraries eia-native itself links against. */
+export const NLC_VERSION = RUNTIME_VERSION;
 
 /** Where the bench's extra packages live: $EIA_NATIVE_BENCH_DEPS, else <cache>/bench-deps. */
 export function benchDepsDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -18,12 +19,7 @@ export function benchDepsDir(env: NodeJS.ProcessEnv = process.env): string {
 
 /** node-llama-cpp's prebuilt-binaries package for this platform (CPU build), or null if it ships none. */
 export function prebuiltPackage(platform: NodeJS.Platform = process.platform, arch: string = process.arch): string | null {
-  const key = `${platform}-${arch}`;
-  const map: Record<string, string> = {
-    'linux-x64': 'linux-x64', 'linux-arm64': 'linux-arm64', 'linux-arm': 'linux-armv7l',
-    'darwin-arm64': 'mac-arm64-metal', 'darwin-x64': 'mac-x64', 'win32-x64': 'win-x64', 'win32-arm64': 'win-arm64',
-  };
-  return map[key] ? `@node-llama-cpp/${map[key]}` : null;
+  return runtimePackages(platform, arch)?.cpu ?? null;
 }
 
 /** The installed node-llama-cpp entry point, when its version is the pinned one. */

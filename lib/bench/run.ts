@@ -16,6 +16,7 @@ import { synth, type SynthShape } from '../engine/synth.js';
 import { cacheDir } from '../models/cache.js';
 import { createRng } from '../stats/rng.js';
 import { loadAverage, machineInfo, type MachineInfo } from './machine.js';
+import { ensureTools } from './tools.js';
 import { ensureNodeLlamaCpp } from './nlc.js';
 import { batchedBenchTgRate, llamaBenchPromptRate } from './parse.js';
 import { runTool, WorkerClient, type ToolRun } from './proc.js';
@@ -85,12 +86,6 @@ function defaultWorker(name: string): string {
   return existsSync(here) ? here : join(packageRoot, 'dist', 'bench', `${name}.js`);
 }
 
-function toolPath(name: string): string | null {
-  const exe = process.platform === 'win32' ? `${name}.exe` : name;
-  for (const p of [join(packageRoot, 'build', 'bin', exe), join(packageRoot, 'build', 'bin', 'Release', exe)]) if (existsSync(p)) return p;
-  return null;
-}
-
 /** The synthetic model of `shape` (its own architecture, q8_0), made once under <cache>/bench-models. */
 export async function benchModel(shape: BenchShape, log: (m: string) => void): Promise<{ path: string; seconds: number | null }> {
   const dir = join(cacheDir(), 'bench-models');
@@ -155,7 +150,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     synthSeconds = m.seconds;
   }
   const machine = machineInfo(threads);
-  const tools = { 'llama-bench': toolPath('llama-bench'), 'llama-batched-bench': toolPath('llama-batched-bench') };
+  const tools: Record<string, string | null> = ensureTools(['llama-bench', 'llama-batched-bench'], log);
   const flash: Record<string, string> = { capture: 'off', llama_bench: 'off (-fa 0)', generation: 'auto', batched_bench: 'auto (-fa auto)', node_llama_cpp: 'auto' };
 
   const w = new WorkerClient('eia-native worker', defaultWorker('worker'));

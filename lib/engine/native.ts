@@ -1,9 +1,11 @@
 // Loads the compiled addon (build/Release/eia_native.node) and declares its raw shape. Everything
 // else in lib/ goes through the typed wrappers in this folder, never through `addon` directly.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runtimeLibDir } from '../../scripts/runtime-package.mjs';
+import { EiaError } from '../util/errors.js';
 
 export interface RawModelInfo {
   path: string; arch: string; name: string; description: string;
@@ -79,9 +81,21 @@ export interface RawSynthResult {
   plantedNpy?: string; trainJsonl?: string; testJsonl?: string;
 }
 
+export interface RawBackendLoad {
+  name: string; path: string; variant: string; status: 'loaded' | 'failed' | 'no-device' | 'skipped' | 'builtin'; error: string; devices: number;
+}
+
+export interface RawRuntimeInfo {
+  llamaCommit: string; runtime: 'prebuilt' | 'source'; gpuBuild: string; gpuPolicy: string; libDir: string; backendDir: string;
+  backends: RawBackendLoad[];
+  devices: { name: string; description: string; type: string; memoryTotal: number; memoryFree: number }[];
+  hasGpu: boolean; systemInfo: string; error: string;
+}
+
 export interface Addon {
   Model: { load(path: string, opts?: { gpuLayers?: number; mmap?: boolean; vocabOnly?: boolean }): Promise<RawModel> };
-  info(): { llamaCommit: string; gpu: string; backends: string[]; devices: string[]; systemInfo: string };
+  info(): RawRuntimeInfo;
+  setErrorClass(cls: new (code: never, message: string) => Error): void;
   setLogLevel(level: number): void;
   synth(opts: { arch?: string; shape?: string; type?: string; seed?: number; planted?: boolean; out: string }): Promise<RawSynthResult>;
   writeControlVector(path: string, cv: { modelHint?: string; layers: Record<number, Float32Array> }): void;
@@ -93,23 +107,78 @@ export interface Addon {
 /** The package root (works from lib/engine/*.ts under vitest and from dist/engine/*.js). */
 export const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-let cached: Addon | null = null;
+/** What scripts/build.mjs built: written next to the addon as eia-runtime.json. */
+export interface RuntimeManifest {
+  mode: 'prebuilt' | 'source';
+  llama: { npmPackage: string; version: string; commit: string };
+  runtimePackage?: string;
+  runtimeVersion?: string;
+  libDir?: string;
+  gpuPackages?: string[];
+  gpu?: string;
+  builtAt?: string;
+}
 
-/** The addon, loaded once. EIA_NATIVE_ADDON overrides the path (e.g. a sanitizer build). */
-export function addon(): Addon {
-  if (cached) return cached;
+let cached: Addon | null = null;
+let manifestCache: RuntimeManifest | null = null;
+
+const REBUILD_HINT = 'reinstall (npm install), or build llama.cpp from source: EIA_BUILD=source npm install';
+
+function addonPath(): string {
   const candidates = [
     process.env.EIA_NATIVE_ADDON,
     join(packageRoot, 'build', 'Release', 'eia_native.node'),
-    join(packageRoot, 'build', 'RelWithDebInfo', 'eia_native.node'),
   ].filter((p): p is string => !!p);
   const path = candidates.find((p) => existsSync(p));
-  if (!path) {
-    throw new Error(`eia-native's native addon is not built (looked in ${candidates.join(', ')}); run \`npm run build\``);
+  if (!path) throw new EiaError('E_RUNTIME', `eia-native's native addon is not built (looked in ${candidates.join(', ')}); run \`npm run build\``);
+  return path;
+}
+
+/** The runtime manifest of the addon in use. */
+export function runtimeManifest(): RuntimeManifest {
+  if (manifestCache) return manifestCache;
+  const file = join(dirname(addonPath()), 'eia-runtime.json');
+  if (!existsSync(file)) throw new EiaError('E_RUNTIME', `${file} is missing: the build is incomplete; ${REBUILD_HINT}`);
+  try {
+    manifestCache = JSON.parse(readFileSync(file, 'utf8')) as RuntimeManifest;
+  } catch (e) {
+    throw new EiaError('E_RUNTIME', `${file} is damaged (${(e as Error).message}); ${REBUILD_HINT}`);
+  }
+  return manifestCache;
+}
+
+/**
+ * The addon, loaded once. EIA_NATIVE_ADDON overrides its path. A prebuilt runtime is checked first
+ * (its package folder must exist), and the installed GPU packages are handed to the native backend
+ * loader (EIA_NATIVE_GPU_DIRS; see native/core/runtime.h), so a failure is a clear E_RUNTIME error.
+ */
+export function addon(): Addon {
+  if (cached) return cached;
+  const path = addonPath();
+  const m = runtimeManifest();
+  if (m.mode === 'prebuilt') {
+    const pkg = `${m.runtimePackage}@${m.runtimeVersion}`;
+    if (!m.libDir || !existsSync(m.libDir)) {
+      throw new EiaError('E_RUNTIME', `the prebuilt llama.cpp runtime ${pkg} is missing (expected ${m.libDir}); ${REBUILD_HINT}`);
+    }
+    if (process.env.EIA_NATIVE_GPU_DIRS === undefined) {
+      process.env.EIA_NATIVE_GPU_DIRS = (m.gpuPackages ?? [])
+        .map((p) => runtimeLibDir(p, packageRoot))
+        .filter((d): d is string => !!d && existsSync(d))
+        .join(':');
+    }
   }
   const require = createRequire(import.meta.url);
-  cached = require(path) as Addon;
+  let a: Addon;
+  try {
+    a = require(path) as Addon;
+  } catch (e) {
+    const what = m.mode === 'prebuilt' ? `the prebuilt llama.cpp runtime ${m.runtimePackage}@${m.runtimeVersion} (${m.libDir})` : 'the source build';
+    throw new EiaError('E_RUNTIME', `cannot load the native addon ${path} with ${what}: ${(e as Error).message.split('\n')[0]}; ${REBUILD_HINT}`, { cause: e });
+  }
+  a.setErrorClass(EiaError);
   const level = process.env.EIA_NATIVE_LOG_LEVEL;
-  if (level !== undefined && level !== '') cached.setLogLevel(Number(level));
-  return cached;
+  if (level !== undefined && level !== '') a.setLogLevel(Number(level));
+  cached = a;
+  return a;
 }

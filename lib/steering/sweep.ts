@@ -20,7 +20,7 @@ import type { Context } from '../engine/context.js';
 import { generationContextOptions } from '../engine/generate.js';
 import type { RawSeqResult, RawSequenceSpec } from '../engine/native.js';
 import { packageRoot } from '../engine/native.js';
-import { buildInfo } from '../engine/build-info.js';
+import { runtimeInfo } from '../engine/runtime-info.js';
 import { fileSha256 } from '../io/file-hash.js';
 import { JsonlAppender } from '../io/jsonl.js';
 import { writeFileAtomic } from '../io/npy.js';
@@ -394,7 +394,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
       temperature: opts.temperature, top_k: opts.topK, top_p: opts.topP ?? 1, min_p: opts.minP ?? 0, seed: opts.seed,
       chat, monitor: !!opts.monitor, probe_score: scoreMode, positions: 'all', probes: probeHashes, prompts_sha256: promptsSha,
     };
-    const llamaCommit = buildInfo().llamaCommit;
+    const llamaCommit = runtimeInfo().llamaCommit;
     const version = packageVersion();
     let modelKey = opts.modelKey ?? basename(modelPath).replace(/\.gguf$/i, '');
     if (existsSync(manifestPath)) {

@@ -8,20 +8,55 @@
 
 namespace eiajs {
 
+// info() -> what runs: llama.cpp commit, prebuilt or source runtime, the backends loaded (or why
+// not) and the devices found. Never throws: a runtime that cannot run says so in `error`.
 static Napi::Value Info(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
-    auto b = eia::build_info();
+    auto r = eia::runtime_info();
     Napi::Object o = Napi::Object::New(env);
-    o.Set("llamaCommit", b.llama_commit);
-    o.Set("gpu", b.gpu);
-    Napi::Array be = Napi::Array::New(env, b.backends.size());
-    for (size_t i = 0; i < b.backends.size(); i++) be.Set((uint32_t) i, b.backends[i]);
+    o.Set("llamaCommit", r.llama_commit);
+    o.Set("runtime", r.mode);
+    o.Set("gpuBuild", r.gpu_build);
+    o.Set("gpuPolicy", r.gpu_policy);
+    o.Set("libDir", r.lib_dir);
+    o.Set("backendDir", r.backend_dir);
+    Napi::Array be = Napi::Array::New(env, r.loads.size());
+    for (size_t i = 0; i < r.loads.size(); i++) {
+        const auto & b = r.loads[i];
+        Napi::Object x = Napi::Object::New(env);
+        x.Set("name", b.name);
+        x.Set("path", b.path);
+        x.Set("variant", b.variant);
+        x.Set("status", b.status);
+        x.Set("error", b.error);
+        x.Set("devices", b.n_devices);
+        be.Set((uint32_t) i, x);
+    }
     o.Set("backends", be);
-    Napi::Array dv = Napi::Array::New(env, b.devices.size());
-    for (size_t i = 0; i < b.devices.size(); i++) dv.Set((uint32_t) i, b.devices[i]);
+    Napi::Array dv = Napi::Array::New(env, r.devices.size());
+    for (size_t i = 0; i < r.devices.size(); i++) {
+        const auto & d = r.devices[i];
+        Napi::Object x = Napi::Object::New(env);
+        x.Set("name", d.name);
+        x.Set("description", d.description);
+        x.Set("type", d.type);
+        x.Set("memoryTotal", (double) d.memory_total);
+        x.Set("memoryFree", (double) d.memory_free);
+        dv.Set((uint32_t) i, x);
+    }
     o.Set("devices", dv);
-    o.Set("systemInfo", b.system_info);
+    o.Set("hasGpu", r.has_gpu);
+    o.Set("systemInfo", r.system_info);
+    o.Set("error", r.error);
     return o;
+}
+
+// setErrorClass(EiaError): the class every native error is created as (see js.h make_error).
+static Napi::Value SetErrorClass(const Napi::CallbackInfo & info) {
+    if (info.Length() < 1 || !info[0].IsFunction()) type_error(info.Env(), "setErrorClass needs a constructor");
+    auto * ref = new Napi::FunctionReference(Napi::Persistent(info[0].As<Napi::Function>()));
+    info.Env().SetInstanceData<Napi::FunctionReference>(ref);  // freed by Node with the environment
+    return info.Env().Undefined();
 }
 
 static Napi::Value SetLogLevel(const Napi::CallbackInfo & info) {
@@ -73,89 +108,82 @@ static Napi::Value Synth(const Napi::CallbackInfo & info) {
 
 // writeControlVector(path, {modelHint, layers: {L: Float32Array}})
 static Napi::Value WriteControlVector(const Napi::CallbackInfo & info) {
-    return guarded(info, [&]() -> Napi::Value {
-        Napi::Env env = info.Env();
-        std::string path = arg_string(info, 0, "path");
-        Napi::Object o = opt_object(info, 1);
-        eia::ControlVector cv;
-        cv.model_hint = get_string(o, "modelHint", "");
-        if (!has(o, "layers") || !o.Get("layers").IsObject()) type_error(env, "'layers' must be an object {layer: Float32Array}");
-        Napi::Object layers = o.Get("layers").As<Napi::Object>();
-        Napi::Array keys = layers.GetPropertyNames();
-        for (uint32_t i = 0; i < keys.Length(); i++) {
-            std::string k = keys.Get(i).ToString().Utf8Value();
-            char * end = nullptr;
-            long L = std::strtol(k.c_str(), &end, 10);
-            if (end == k.c_str() || *end) type_error(env, "layer key '" + k + "' is not an integer");
-            auto v = to_floats(env, layers.Get(k), "layers[" + k + "]");
-            if (cv.n_embd == 0) cv.n_embd = (int) v.size();
-            cv.layers[(int) L] = std::move(v);
-        }
-        eia::write_control_vector(path, cv);
-        return env.Undefined();
-    });
+    Napi::Env env = info.Env();
+    std::string path = arg_string(info, 0, "path");
+    Napi::Object o = opt_object(info, 1);
+    eia::ControlVector cv;
+    cv.model_hint = get_string(o, "modelHint", "");
+    if (!has(o, "layers") || !o.Get("layers").IsObject()) type_error(env, "'layers' must be an object {layer: Float32Array}");
+    Napi::Object layers = o.Get("layers").As<Napi::Object>();
+    Napi::Array keys = layers.GetPropertyNames();
+    for (uint32_t i = 0; i < keys.Length(); i++) {
+        std::string k = keys.Get(i).ToString().Utf8Value();
+        char * end = nullptr;
+        long L = std::strtol(k.c_str(), &end, 10);
+        if (end == k.c_str() || *end) type_error(env, "layer key '" + k + "' is not an integer");
+        auto v = to_floats(env, layers.Get(k), "layers[" + k + "]");
+        if (cv.n_embd == 0) cv.n_embd = (int) v.size();
+        cv.layers[(int) L] = std::move(v);
+    }
+    eia::write_control_vector(path, cv);
+    return env.Undefined();
 }
 
 static Napi::Value ReadControlVector(const Napi::CallbackInfo & info) {
-    return guarded(info, [&]() -> Napi::Value {
-        Napi::Env env = info.Env();
-        auto cv = eia::read_control_vector(arg_string(info, 0, "path"));
-        Napi::Object o = Napi::Object::New(env);
-        o.Set("modelHint", cv.model_hint);
-        o.Set("nEmbd", cv.n_embd);
-        Napi::Object layers = Napi::Object::New(env);
-        for (auto & kv : cv.layers) layers.Set(std::to_string(kv.first), make_f32(env, kv.second.data(), kv.second.size()));
-        o.Set("layers", layers);
-        return o;
-    });
+    Napi::Env env = info.Env();
+    auto cv = eia::read_control_vector(arg_string(info, 0, "path"));
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("modelHint", cv.model_hint);
+    o.Set("nEmbd", cv.n_embd);
+    Napi::Object layers = Napi::Object::New(env);
+    for (auto & kv : cv.layers) layers.Set(std::to_string(kv.first), make_f32(env, kv.second.data(), kv.second.size()));
+    o.Set("layers", layers);
+    return o;
 }
 
 // loadControlVectorLlama(path, strength=1) -> {nEmbd, data}: llama.cpp's own loader (common)
 static Napi::Value LoadControlVectorLlama(const Napi::CallbackInfo & info) {
-    return guarded(info, [&]() -> Napi::Value {
-        Napi::Env env = info.Env();
-        std::string path = arg_string(info, 0, "path");
-        float strength = 1.0f;
-        if (info.Length() > 1 && !info[1].IsUndefined()) {
-            if (!info[1].IsNumber()) type_error(env, "strength must be a number");
-            strength = info[1].As<Napi::Number>().FloatValue();
-            if (!std::isfinite(strength)) type_error(env, "strength must be a finite number");
-        }
-        int n_embd = 0;
-        auto data = eia::load_control_vector_llama(path, strength, &n_embd);
-        Napi::Object o = Napi::Object::New(env);
-        o.Set("nEmbd", n_embd);
-        o.Set("data", make_f32(env, data.data(), data.size()));
-        return o;
-    });
+    Napi::Env env = info.Env();
+    std::string path = arg_string(info, 0, "path");
+    float strength = 1.0f;
+    if (info.Length() > 1 && !info[1].IsUndefined()) {
+        if (!info[1].IsNumber()) type_error(env, "strength must be a number");
+        strength = info[1].As<Napi::Number>().FloatValue();
+        if (!std::isfinite(strength)) type_error(env, "strength must be a finite number");
+    }
+    int n_embd = 0;
+    auto data = eia::load_control_vector_llama(path, strength, &n_embd);
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("nEmbd", n_embd);
+    o.Set("data", make_f32(env, data.data(), data.size()));
+    return o;
 }
 
 // readGgufTensor(path, name) -> {shape, data}: F32/F16 tensors of a GGUF file
 static Napi::Value ReadGgufTensor(const Napi::CallbackInfo & info) {
-    return guarded(info, [&]() -> Napi::Value {
-        Napi::Env env = info.Env();
-        std::vector<int64_t> shape;
-        auto data = eia::read_gguf_tensor(arg_string(info, 0, "path"), arg_string(info, 1, "tensor name"), &shape);
-        Napi::Object o = Napi::Object::New(env);
-        Napi::Array sh = Napi::Array::New(env, shape.size());
-        for (size_t i = 0; i < shape.size(); i++) sh.Set((uint32_t) i, (double) shape[i]);
-        o.Set("shape", sh);
-        o.Set("data", make_f32(env, data.data(), data.size()));
-        return o;
-    });
+    Napi::Env env = info.Env();
+    std::vector<int64_t> shape;
+    auto data = eia::read_gguf_tensor(arg_string(info, 0, "path"), arg_string(info, 1, "tensor name"), &shape);
+    Napi::Object o = Napi::Object::New(env);
+    Napi::Array sh = Napi::Array::New(env, shape.size());
+    for (size_t i = 0; i < shape.size(); i++) sh.Set((uint32_t) i, (double) shape[i]);
+    o.Set("shape", sh);
+    o.Set("data", make_f32(env, data.data(), data.size()));
+    return o;
 }
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
     exports.Set("Model", ModelWrap::Init(env));
     exports.Set("Context", ContextWrap::Init(env));
     exports.Set("Generation", GenerationWrap::Init(env));
-    exports.Set("info", Napi::Function::New(env, Info));
-    exports.Set("setLogLevel", Napi::Function::New(env, SetLogLevel));
-    exports.Set("synth", Napi::Function::New(env, Synth));
-    exports.Set("writeControlVector", Napi::Function::New(env, WriteControlVector));
-    exports.Set("readControlVector", Napi::Function::New(env, ReadControlVector));
-    exports.Set("readGgufTensor", Napi::Function::New(env, ReadGgufTensor));
-    exports.Set("loadControlVectorLlama", Napi::Function::New(env, LoadControlVectorLlama));
+    exports.Set("info", Napi::Function::New(env, fn<&Info>));
+    exports.Set("setErrorClass", Napi::Function::New(env, fn<&SetErrorClass>));
+    exports.Set("setLogLevel", Napi::Function::New(env, fn<&SetLogLevel>));
+    exports.Set("synth", Napi::Function::New(env, fn<&Synth>));
+    exports.Set("writeControlVector", Napi::Function::New(env, fn<&WriteControlVector>));
+    exports.Set("readControlVector", Napi::Function::New(env, fn<&ReadControlVector>));
+    exports.Set("readGgufTensor", Napi::Function::New(env, fn<&ReadGgufTensor>));
+    exports.Set("loadControlVectorLlama", Napi::Function::New(env, fn<&LoadControlVectorLlama>));
     return exports;
 }
 

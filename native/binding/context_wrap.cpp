@@ -11,34 +11,34 @@ Napi::FunctionReference ContextWrap::ctor;
 Napi::Function ContextWrap::Init(Napi::Env env) {
     Napi::Function f = DefineClass(env, "Context",
                                    {
-                                       InstanceMethod("capture", &ContextWrap::Capture),
-                                       InstanceMethod("embeddingsPerToken", &ContextWrap::EmbeddingsPerToken),
-                                       InstanceMethod("generate", &ContextWrap::Generate),
-                                       InstanceMethod("evalLogits", &ContextWrap::EvalLogits),
-                                       InstanceMethod("setControlVector", &ContextWrap::SetControlVector),
-                                       InstanceMethod("loadControlVectorFile", &ContextWrap::LoadControlVectorFile),
-                                       InstanceMethod("clearControlVector", &ContextWrap::ClearControlVector),
-                                       InstanceMethod("abort", &ContextWrap::Abort),
-                                       InstanceMethod("busy", &ContextWrap::Busy),
-                                       InstanceMethod("props", &ContextWrap::Props),
-                                       InstanceMethod("free", &ContextWrap::Free),
+                                       InstanceMethod("capture", &ContextWrap::template guarded<&ContextWrap::Capture>),
+                                       InstanceMethod("embeddingsPerToken", &ContextWrap::template guarded<&ContextWrap::EmbeddingsPerToken>),
+                                       InstanceMethod("generate", &ContextWrap::template guarded<&ContextWrap::Generate>),
+                                       InstanceMethod("evalLogits", &ContextWrap::template guarded<&ContextWrap::EvalLogits>),
+                                       InstanceMethod("setControlVector", &ContextWrap::template guarded<&ContextWrap::SetControlVector>),
+                                       InstanceMethod("loadControlVectorFile", &ContextWrap::template guarded<&ContextWrap::LoadControlVectorFile>),
+                                       InstanceMethod("clearControlVector", &ContextWrap::template guarded<&ContextWrap::ClearControlVector>),
+                                       InstanceMethod("abort", &ContextWrap::template guarded<&ContextWrap::Abort>),
+                                       InstanceMethod("busy", &ContextWrap::template guarded<&ContextWrap::Busy>),
+                                       InstanceMethod("props", &ContextWrap::template guarded<&ContextWrap::Props>),
+                                       InstanceMethod("free", &ContextWrap::template guarded<&ContextWrap::Free>),
                                    });
     ctor = Napi::Persistent(f);
     ctor.SuppressDestruct();
     return f;
 }
 
-ContextWrap::ContextWrap(const Napi::CallbackInfo & info) : Napi::ObjectWrap<ContextWrap>(info) {}
+ContextWrap::ContextWrap(const Napi::CallbackInfo & info) : Wrap<ContextWrap>(info) {}
 
 eia::Context & ContextWrap::ctx(Napi::Env env) {
-    if (!ctx_) throw Napi::Error::New(env, "context has been freed");
+    if (!ctx_) throw_error(env, eia::Code::State, "context has been freed");
     return *ctx_;
 }
 
 void ContextWrap::acquire(Napi::Env env) {
     auto & c = ctx(env);
     if (!c.try_acquire())
-        throw Napi::Error::New(env, "context is busy: one operation at a time per context (await the previous call, or use another context)");
+        throw_error(env, eia::Code::Busy, "context is busy: one operation at a time per context (await the previous call, or use another context)");
     c.reset_abort();
 }
 
@@ -71,7 +71,7 @@ Napi::Value ContextWrap::Capture(const Napi::CallbackInfo & info) {
     try {
         opt.pool = eia::parse_pool(get_string(o, "pool", "mean"));
     } catch (const std::exception & e) {
-        throw Napi::Error::New(env, e.what());
+        throw_error(env, eia::Code::BadArg, e.what());
     }
     opt.max_tokens = get_int(o, "maxTokens", 0);
     opt.add_special = get_bool(o, "addSpecial", true);
@@ -172,7 +172,7 @@ static eia::SequenceSpec read_sequence(Napi::Env env, const Napi::Object & s, ui
             eia::SteerTerm term;
             term.layer = get_int(t, "layer", -1);
             term.alpha = (float) get_number(t, "alpha", 0.0);
-            if (!std::isfinite(get_number(t, "alpha", 0.0))) throw Napi::Error::New(env, who + ": steering alpha must be a finite number");
+            if (!std::isfinite(get_number(t, "alpha", 0.0))) throw_error(env, eia::Code::BadArg, who + ": steering alpha must be a finite number");
             term.direction = to_floats(env, t.Get("direction"), who + ".steer[" + std::to_string(k) + "].direction");
             spec.steer.push_back(std::move(term));
         }
@@ -180,7 +180,7 @@ static eia::SequenceSpec read_sequence(Napi::Env env, const Napi::Object & s, ui
     try {
         spec.positions = eia::parse_positions(get_string(s, "positions", "all"));
     } catch (const std::exception & e) {
-        throw Napi::Error::New(env, who + ": " + e.what());
+        throw_error(env, eia::Code::BadArg, who + ": " + e.what());
     }
     spec.sampling.temperature = (float) get_number(s, "temperature", 0.0);
     spec.sampling.top_k = get_int(s, "topK", 0);
@@ -222,7 +222,7 @@ Napi::Value ContextWrap::Generate(const Napi::CallbackInfo & info) {
         gen = std::make_unique<eia::Generation>(c, std::move(specs), std::move(monitors));  // validation only: cheap
     } catch (const std::exception & e) {
         c.release();
-        throw Napi::Error::New(env, e.what());
+        throw_error(env, eia::Code::BadArg, e.what());
     }
     Napi::Object obj = GenerationWrap::ctor.New({});
     GenerationWrap::Unwrap(obj)->start(this, Value(), std::move(gen));
@@ -255,42 +255,38 @@ Napi::Value ContextWrap::EvalLogits(const Napi::CallbackInfo & info) {
 
 // setControlVector(Float32Array data for layers 1..n, ilStart, ilEnd): llama.cpp's own cvec path
 Napi::Value ContextWrap::SetControlVector(const Napi::CallbackInfo & info) {
-    return guarded(info, [&]() -> Napi::Value {
-        Napi::Env env = info.Env();
-        auto & c = ctx(env);
-        if (c.busy()) throw Napi::Error::New(env, "context is busy");
-        if (info.Length() < 3 || !info[1].IsNumber() || !info[2].IsNumber()) type_error(env, "setControlVector(data, ilStart, ilEnd)");
-        auto data = to_floats(env, info[0], "control vector data");
-        if (data.empty()) throw Napi::Error::New(env, "control vector data is empty (use clearControlVector() to remove one)");
-        for (float x : data)
-            if (!std::isfinite(x)) throw Napi::Error::New(env, "control vector contains NaN or infinity");
-        const int n_layer = c.model().n_layer();
-        const int a = info[1].As<Napi::Number>().Int32Value(), b = info[2].As<Napi::Number>().Int32Value();
-        if (a < 1 || b >= n_layer || a > b) throw Napi::Error::New(env, "control vector layer range must be within [1, nLayer-1]");
-        c.set_control_vector(data, a, b);
-        return env.Undefined();
-    });
+    Napi::Env env = info.Env();
+    auto & c = ctx(env);
+    if (c.busy()) throw_error(env, eia::Code::Busy, "context is busy");
+    if (info.Length() < 3 || !info[1].IsNumber() || !info[2].IsNumber()) type_error(env, "setControlVector(data, ilStart, ilEnd)");
+    auto data = to_floats(env, info[0], "control vector data");
+    if (data.empty()) throw_error(env, eia::Code::BadArg, "control vector data is empty (use clearControlVector() to remove one)");
+    for (float x : data)
+        if (!std::isfinite(x)) throw_error(env, eia::Code::BadArg, "control vector contains NaN or infinity");
+    const int n_layer = c.model().n_layer();
+    const int a = info[1].As<Napi::Number>().Int32Value(), b = info[2].As<Napi::Number>().Int32Value();
+    if (a < 1 || b >= n_layer || a > b) throw_error(env, eia::Code::BadArg, "control vector layer range must be within [1, nLayer-1]");
+    c.set_control_vector(data, a, b);
+    return env.Undefined();
 }
 
 Napi::Value ContextWrap::LoadControlVectorFile(const Napi::CallbackInfo & info) {
-    return guarded(info, [&]() -> Napi::Value {
-        Napi::Env env = info.Env();
-        auto & c = ctx(env);
-        if (c.busy()) throw Napi::Error::New(env, "context is busy");
-        std::string path = arg_string(info, 0, "control vector path");
-        Napi::Object o = opt_object(info, 1);
-        const double strength = get_number(o, "strength", 1.0);
-        if (!std::isfinite(strength)) type_error(env, "'strength' must be a finite number");
-        const int n_layer = c.model().n_layer();
-        const int a = get_int(o, "layerStart", 1), b = get_int(o, "layerEnd", n_layer - 1);
-        if (a < 1 || b >= n_layer || a > b) throw Napi::Error::New(env, "control vector layer range must be within [1, nLayer-1]");
-        int n_embd = 0;
-        auto data = eia::load_control_vector_llama(path, (float) strength, &n_embd);
-        if (n_embd != c.model().n_embd())
-            throw Napi::Error::New(env, "control vector width " + std::to_string(n_embd) + " != model nEmbd " + std::to_string(c.model().n_embd()));
-        c.set_control_vector(data, a, b);
-        return env.Undefined();
-    });
+    Napi::Env env = info.Env();
+    auto & c = ctx(env);
+    if (c.busy()) throw_error(env, eia::Code::Busy, "context is busy");
+    std::string path = arg_string(info, 0, "control vector path");
+    Napi::Object o = opt_object(info, 1);
+    const double strength = get_number(o, "strength", 1.0);
+    if (!std::isfinite(strength)) type_error(env, "'strength' must be a finite number");
+    const int n_layer = c.model().n_layer();
+    const int a = get_int(o, "layerStart", 1), b = get_int(o, "layerEnd", n_layer - 1);
+    if (a < 1 || b >= n_layer || a > b) throw_error(env, eia::Code::BadArg, "control vector layer range must be within [1, nLayer-1]");
+    int n_embd = 0;
+    auto data = eia::load_control_vector_llama(path, (float) strength, &n_embd);
+    if (n_embd != c.model().n_embd())
+        throw_error(env, eia::Code::BadArg, "control vector width " + std::to_string(n_embd) + " != model nEmbd " + std::to_string(c.model().n_embd()));
+    c.set_control_vector(data, a, b);
+    return env.Undefined();
 }
 
 Napi::Value ContextWrap::ClearControlVector(const Napi::CallbackInfo & info) {
@@ -320,7 +316,7 @@ Napi::Value ContextWrap::Props(const Napi::CallbackInfo & info) {
 
 Napi::Value ContextWrap::Free(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
-    if (ctx_ && ctx_->busy()) throw Napi::Error::New(env, "context is busy: wait for the running operation (or abort it) before free()");
+    if (ctx_ && ctx_->busy()) throw_error(env, eia::Code::Busy, "context is busy: wait for the running operation (or abort it) before free()");
     ctx_.reset();
     return env.Undefined();
 }

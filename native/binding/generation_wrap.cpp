@@ -8,19 +8,19 @@ Napi::FunctionReference GenerationWrap::ctor;
 Napi::Function GenerationWrap::Init(Napi::Env env) {
     Napi::Function f = DefineClass(env, "Generation",
                                    {
-                                       InstanceMethod("step", &GenerationWrap::Step),
-                                       InstanceMethod("results", &GenerationWrap::Results),
-                                       InstanceMethod("stats", &GenerationWrap::Stats),
-                                       InstanceMethod("done", &GenerationWrap::Done),
-                                       InstanceMethod("abort", &GenerationWrap::Abort),
-                                       InstanceMethod("dispose", &GenerationWrap::Dispose),
+                                       InstanceMethod("step", &GenerationWrap::template guarded<&GenerationWrap::Step>),
+                                       InstanceMethod("results", &GenerationWrap::template guarded<&GenerationWrap::Results>),
+                                       InstanceMethod("stats", &GenerationWrap::template guarded<&GenerationWrap::Stats>),
+                                       InstanceMethod("done", &GenerationWrap::template guarded<&GenerationWrap::Done>),
+                                       InstanceMethod("abort", &GenerationWrap::template guarded<&GenerationWrap::Abort>),
+                                       InstanceMethod("dispose", &GenerationWrap::template guarded<&GenerationWrap::Dispose>),
                                    });
     ctor = Napi::Persistent(f);
     ctor.SuppressDestruct();
     return f;
 }
 
-GenerationWrap::GenerationWrap(const Napi::CallbackInfo & info) : Napi::ObjectWrap<GenerationWrap>(info) {}
+GenerationWrap::GenerationWrap(const Napi::CallbackInfo & info) : Wrap<GenerationWrap>(info) {}
 
 GenerationWrap::~GenerationWrap() {
     // GC'd without dispose(): the context object is kept alive by ctx_ref_ until here
@@ -47,8 +47,8 @@ void GenerationWrap::release() {
 // step(maxSteps) -> Promise<{seq: Int32Array, token: Int32Array, pieces: string[], scores: Float32Array, done: boolean}>
 Napi::Value GenerationWrap::Step(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
-    if (!gen_) throw Napi::Error::New(env, "generation is finished or disposed");
-    if (stepping_) throw Napi::Error::New(env, "generation step already running: await it first");
+    if (!gen_) throw_error(env, eia::Code::State, "generation is finished or disposed");
+    if (stepping_) throw_error(env, eia::Code::Busy, "generation step already running: await it first");
     int steps = 1;
     if (info.Length() > 0 && !info[0].IsUndefined()) {
         if (!info[0].IsNumber()) type_error(env, "maxSteps must be a number");
@@ -92,8 +92,8 @@ Napi::Value GenerationWrap::Step(const Napi::CallbackInfo & info) {
 
 Napi::Value GenerationWrap::Results(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
-    if (!gen_) throw Napi::Error::New(env, "generation is disposed");
-    if (stepping_) throw Napi::Error::New(env, "generation step running: await it first");
+    if (!gen_) throw_error(env, eia::Code::State, "generation is disposed");
+    if (stepping_) throw_error(env, eia::Code::Busy, "generation step running: await it first");
     const auto & rs = gen_->results();
     const int nm = gen_->n_monitors();
     Napi::Array out = Napi::Array::New(env, rs.size());
@@ -115,7 +115,7 @@ Napi::Value GenerationWrap::Results(const Napi::CallbackInfo & info) {
 
 Napi::Value GenerationWrap::Stats(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
-    if (!gen_) throw Napi::Error::New(env, "generation is disposed");
+    if (!gen_) throw_error(env, eia::Code::State, "generation is disposed");
     const auto & s = gen_->stats();
     Napi::Object o = Napi::Object::New(env);
     o.Set("promptMs", s.prompt_ms);
@@ -140,7 +140,7 @@ Napi::Value GenerationWrap::Abort(const Napi::CallbackInfo & info) {
 
 // dispose(): frees the generation and the context's busy flag (results are gone after this)
 Napi::Value GenerationWrap::Dispose(const Napi::CallbackInfo & info) {
-    if (stepping_) throw Napi::Error::New(info.Env(), "generation step running: await it before dispose()");
+    if (stepping_) throw_error(info.Env(), eia::Code::Busy, "generation step running: await it before dispose()");
     release();
     return info.Env().Undefined();
 }

@@ -1,18 +1,91 @@
-// Small helpers for reading JS arguments with clear TypeErrors, and a promise-returning
-// AsyncWorker that runs a lambda off the JS thread (core exceptions become rejections).
+// The binding's plumbing: errors (every failure becomes a JS EiaError with a code: one exception
+// guard for every method, see Wrap<T> and fn<>), readers of JS arguments, and a promise-returning
+// AsyncWorker that runs a lambda off the JS thread. The binding converts types; defaults live in
+// lib/engine (a missing field is an internal error, not a silent default).
 #pragma once
 #include <napi.h>
 
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <string>
 #include <vector>
 
+#include "error.h"
+
 namespace eiajs {
 
-[[noreturn]] inline void type_error(Napi::Env env, const std::string & msg) {
-    throw Napi::TypeError::New(env, msg);
+// ---- errors ---------------------------------------------------------------------------------
+// lib/engine hands the addon its EiaError class once (setErrorClass); errors are then instances of
+// it: new EiaError(code, message). Before that (or if it throws), a plain Error with .code.
+inline Napi::Error make_error(Napi::Env env, const char * code, const std::string & msg) {
+    auto * cls = env.GetInstanceData<Napi::FunctionReference>();
+    if (cls && !cls->IsEmpty()) {
+        Napi::Value v = cls->New({Napi::String::New(env, code), Napi::String::New(env, msg)});
+        if (v.IsObject()) return Napi::Error(env, v);
+    }
+    Napi::Error e = Napi::Error::New(env, msg);
+    e.Set("code", Napi::String::New(env, code));
+    return e;
 }
+
+[[noreturn]] inline void throw_error(Napi::Env env, eia::Code code, const std::string & msg) {
+    throw make_error(env, eia::code_name(code), msg);
+}
+
+[[noreturn]] inline void type_error(Napi::Env env, const std::string & msg) { throw_error(env, eia::Code::BadArg, msg); }
+
+// Inside a catch block: the exception in flight, as a JS error.
+inline Napi::Error current_error(Napi::Env env) {
+    try {
+        throw;
+    } catch (const Napi::Error & e) {
+        return e;
+    } catch (const eia::Error & e) {
+        return make_error(env, eia::code_name(e.code), e.what());
+    } catch (const std::bad_alloc &) {
+        return make_error(env, "E_INTERNAL", "out of memory");
+    } catch (const std::exception & e) {
+        return make_error(env, "E_INTERNAL", e.what());
+    } catch (...) {
+        return make_error(env, "E_INTERNAL", "unknown native error");
+    }
+}
+
+// The one exception guard. Methods of the wrapped classes are registered as
+// InstanceMethod("x", &T::template guarded<&T::X>), free functions as fn<&X>.
+template <typename T>
+class Wrap : public Napi::ObjectWrap<T> {
+public:
+    using Napi::ObjectWrap<T>::ObjectWrap;
+    template <Napi::Value (T::*M)(const Napi::CallbackInfo &)>
+    Napi::Value guarded(const Napi::CallbackInfo & info) {
+        try {
+            return (static_cast<T *>(this)->*M)(info);
+        } catch (...) {
+            throw current_error(info.Env());
+        }
+    }
+    template <Napi::Value (*F)(const Napi::CallbackInfo &)>
+    static Napi::Value guarded_static(const Napi::CallbackInfo & info) {
+        try {
+            return F(info);
+        } catch (...) {
+            throw current_error(info.Env());
+        }
+    }
+};
+
+template <Napi::Value (*F)(const Napi::CallbackInfo &)>
+Napi::Value fn(const Napi::CallbackInfo & info) {
+    try {
+        return F(info);
+    } catch (...) {
+        throw current_error(info.Env());
+    }
+}
+
+// ---- arguments ------------------------------------------------------------------------------
 
 inline Napi::Object opt_object(const Napi::CallbackInfo & info, size_t i) {
     if (info.Length() <= i || info[i].IsUndefined() || info[i].IsNull()) return Napi::Object::New(info.Env());
@@ -96,7 +169,8 @@ inline Napi::Int32Array make_i32(Napi::Env env, const int32_t * data, size_t n) 
     return a;
 }
 
-// Runs `exec` on the libuv pool; resolves with `done(env)`; any std::exception rejects with its message.
+// Runs `exec` on the libuv pool; resolves with `done(env)`; an exception rejects with an EiaError
+// of the same code (eia::Error) or E_INTERNAL.
 class PromiseWorker : public Napi::AsyncWorker {
 public:
     using Exec = std::function<void()>;
@@ -108,6 +182,11 @@ public:
     void Execute() override {
         try {
             exec_();
+        } catch (const eia::Error & e) {
+            code_ = eia::code_name(e.code);
+            SetError(e.what());
+        } catch (const std::bad_alloc &) {
+            SetError("out of memory");
         } catch (const std::exception & e) {
             SetError(e.what());
         } catch (...) {
@@ -119,15 +198,14 @@ public:
         Napi::HandleScope scope(Env());
         try {
             deferred_.Resolve(done_(Env()));
-        } catch (const Napi::Error & e) {
-            deferred_.Reject(e.Value());
-        } catch (const std::exception & e) {
-            deferred_.Reject(Napi::Error::New(Env(), e.what()).Value());
+        } catch (...) {
+            deferred_.Reject(current_error(Env()).Value());
         }
     }
     void OnError(const Napi::Error & e) override {
         if (fin_) fin_();
-        deferred_.Reject(e.Value());
+        Napi::HandleScope scope(Env());
+        deferred_.Reject(make_error(Env(), code_, e.Message()).Value());
     }
     // keep JS objects alive while the work runs
     void keep(const Napi::Object & o) { refs_.push_back(Napi::Persistent(o)); }
@@ -137,6 +215,7 @@ private:
     Exec exec_;
     Done done_;
     Finally fin_;
+    const char * code_ = "E_INTERNAL";
     std::vector<Napi::ObjectReference> refs_;
 };
 

@@ -8,27 +8,27 @@ Napi::FunctionReference ModelWrap::ctor;
 Napi::Function ModelWrap::Init(Napi::Env env) {
     Napi::Function f = DefineClass(env, "Model",
                                    {
-                                       StaticMethod("load", &ModelWrap::Load),
-                                       InstanceMethod("info", &ModelWrap::Info),
-                                       InstanceMethod("tokenize", &ModelWrap::Tokenize),
-                                       InstanceMethod("detokenize", &ModelWrap::Detokenize),
-                                       InstanceMethod("tokenPiece", &ModelWrap::TokenPiece),
-                                       InstanceMethod("isEog", &ModelWrap::IsEog),
-                                       InstanceMethod("applyChatTemplate", &ModelWrap::ApplyChatTemplate),
-                                       InstanceMethod("meta", &ModelWrap::Meta),
-                                       InstanceMethod("createContext", &ModelWrap::CreateContext),
-                                       InstanceMethod("free", &ModelWrap::Free),
-                                       InstanceMethod("isFreed", &ModelWrap::IsFreed),
+                                       StaticMethod("load", &ModelWrap::template guarded_static<&ModelWrap::Load>),
+                                       InstanceMethod("info", &ModelWrap::template guarded<&ModelWrap::Info>),
+                                       InstanceMethod("tokenize", &ModelWrap::template guarded<&ModelWrap::Tokenize>),
+                                       InstanceMethod("detokenize", &ModelWrap::template guarded<&ModelWrap::Detokenize>),
+                                       InstanceMethod("tokenPiece", &ModelWrap::template guarded<&ModelWrap::TokenPiece>),
+                                       InstanceMethod("isEog", &ModelWrap::template guarded<&ModelWrap::IsEog>),
+                                       InstanceMethod("applyChatTemplate", &ModelWrap::template guarded<&ModelWrap::ApplyChatTemplate>),
+                                       InstanceMethod("meta", &ModelWrap::template guarded<&ModelWrap::Meta>),
+                                       InstanceMethod("createContext", &ModelWrap::template guarded<&ModelWrap::CreateContext>),
+                                       InstanceMethod("free", &ModelWrap::template guarded<&ModelWrap::Free>),
+                                       InstanceMethod("isFreed", &ModelWrap::template guarded<&ModelWrap::IsFreed>),
                                    });
     ctor = Napi::Persistent(f);
     ctor.SuppressDestruct();
     return f;
 }
 
-ModelWrap::ModelWrap(const Napi::CallbackInfo & info) : Napi::ObjectWrap<ModelWrap>(info) {}
+ModelWrap::ModelWrap(const Napi::CallbackInfo & info) : Wrap<ModelWrap>(info) {}
 
 std::shared_ptr<eia::Model> ModelWrap::model(Napi::Env env) const {
-    if (!model_) throw Napi::Error::New(env, "model has been freed");
+    if (!model_) throw_error(env, eia::Code::State, "model has been freed");
     return model_;
 }
 
@@ -80,77 +80,65 @@ Napi::Value ModelWrap::Info(const Napi::CallbackInfo & info) {
 
 // tokenize(text, {addSpecial=true, parseSpecial=false}) -> Int32Array
 Napi::Value ModelWrap::Tokenize(const Napi::CallbackInfo & info) {
-    return guarded(info, [&]() -> Napi::Value {
-        Napi::Env env = info.Env();
-        auto m = model(env);
-        std::string text = arg_string(info, 0, "text");
-        Napi::Object o = opt_object(info, 1);
-        auto t = m->tokenize(text, get_bool(o, "addSpecial", true), get_bool(o, "parseSpecial", false));
-        return make_i32(env, t.data(), t.size());
-    });
+    Napi::Env env = info.Env();
+    auto m = model(env);
+    std::string text = arg_string(info, 0, "text");
+    Napi::Object o = opt_object(info, 1);
+    auto t = m->tokenize(text, get_bool(o, "addSpecial", true), get_bool(o, "parseSpecial", false));
+    return make_i32(env, t.data(), t.size());
 }
 
 Napi::Value ModelWrap::Detokenize(const Napi::CallbackInfo & info) {
-    return guarded(info, [&]() -> Napi::Value {
-        Napi::Env env = info.Env();
-        auto m = model(env);
-        if (info.Length() < 1) type_error(env, "tokens are required");
-        auto t = to_tokens(env, info[0], "tokens");
-        Napi::Object o = opt_object(info, 1);
-        return Napi::String::New(env, m->detokenize(t, get_bool(o, "removeSpecial", false), get_bool(o, "unparseSpecial", false)));
-    });
+    Napi::Env env = info.Env();
+    auto m = model(env);
+    if (info.Length() < 1) type_error(env, "tokens are required");
+    auto t = to_tokens(env, info[0], "tokens");
+    Napi::Object o = opt_object(info, 1);
+    return Napi::String::New(env, m->detokenize(t, get_bool(o, "removeSpecial", false), get_bool(o, "unparseSpecial", false)));
 }
 
 Napi::Value ModelWrap::TokenPiece(const Napi::CallbackInfo & info) {
-    return guarded(info, [&]() -> Napi::Value {
-        Napi::Env env = info.Env();
-        auto m = model(env);
-        if (info.Length() < 1 || !info[0].IsNumber()) type_error(env, "token id must be a number");
-        const double d = info[0].As<Napi::Number>().DoubleValue();
-        if (!(std::floor(d) == d && d >= -2147483648.0 && d <= 2147483647.0)) type_error(env, "token id must be an integer");
-        return Napi::String::New(env, m->token_piece((int) d));
-    });
+    Napi::Env env = info.Env();
+    auto m = model(env);
+    if (info.Length() < 1 || !info[0].IsNumber()) type_error(env, "token id must be a number");
+    const double d = info[0].As<Napi::Number>().DoubleValue();
+    if (!(std::floor(d) == d && d >= -2147483648.0 && d <= 2147483647.0)) type_error(env, "token id must be an integer");
+    return Napi::String::New(env, m->token_piece((int) d));
 }
 
 Napi::Value ModelWrap::IsEog(const Napi::CallbackInfo & info) {
-    return guarded(info, [&]() -> Napi::Value {
-        Napi::Env env = info.Env();
-        auto m = model(env);
-        if (info.Length() < 1 || !info[0].IsNumber()) type_error(env, "token id must be a number");
-        const double d = info[0].As<Napi::Number>().DoubleValue();
-        if (!(std::floor(d) == d && d >= -2147483648.0 && d <= 2147483647.0)) type_error(env, "token id must be an integer");
-        const int t = (int) d;
-        m->check_token(t);
-        return Napi::Boolean::New(env, m->is_eog(t));
-    });
+    Napi::Env env = info.Env();
+    auto m = model(env);
+    if (info.Length() < 1 || !info[0].IsNumber()) type_error(env, "token id must be a number");
+    const double d = info[0].As<Napi::Number>().DoubleValue();
+    if (!(std::floor(d) == d && d >= -2147483648.0 && d <= 2147483647.0)) type_error(env, "token id must be an integer");
+    const int t = (int) d;
+    m->check_token(t);
+    return Napi::Boolean::New(env, m->is_eog(t));
 }
 
 // applyChatTemplate([{role, content}], {addAssistant=true, template}) -> string
 Napi::Value ModelWrap::ApplyChatTemplate(const Napi::CallbackInfo & info) {
-    return guarded(info, [&]() -> Napi::Value {
-        Napi::Env env = info.Env();
-        auto m = model(env);
-        if (info.Length() < 1 || !info[0].IsArray()) type_error(env, "messages must be an array of {role, content}");
-        auto arr = info[0].As<Napi::Array>();
-        std::vector<std::pair<std::string, std::string>> msgs;
-        for (uint32_t i = 0; i < arr.Length(); i++) {
-            Napi::Value v = arr.Get(i);
-            if (!v.IsObject()) type_error(env, "messages[" + std::to_string(i) + "] must be an object");
-            auto o = v.As<Napi::Object>();
-            msgs.emplace_back(get_string(o, "role", ""), get_string(o, "content", ""));
-            if (msgs.back().first.empty()) type_error(env, "messages[" + std::to_string(i) + "].role must be a non-empty string");
-        }
-        Napi::Object o = opt_object(info, 1);
-        return Napi::String::New(env, m->apply_chat_template(msgs, get_bool(o, "addAssistant", true), get_string(o, "template", "")));
-    });
+    Napi::Env env = info.Env();
+    auto m = model(env);
+    if (info.Length() < 1 || !info[0].IsArray()) type_error(env, "messages must be an array of {role, content}");
+    auto arr = info[0].As<Napi::Array>();
+    std::vector<std::pair<std::string, std::string>> msgs;
+    for (uint32_t i = 0; i < arr.Length(); i++) {
+        Napi::Value v = arr.Get(i);
+        if (!v.IsObject()) type_error(env, "messages[" + std::to_string(i) + "] must be an object");
+        auto o = v.As<Napi::Object>();
+        msgs.emplace_back(get_string(o, "role", ""), get_string(o, "content", ""));
+        if (msgs.back().first.empty()) type_error(env, "messages[" + std::to_string(i) + "].role must be a non-empty string");
+    }
+    Napi::Object o = opt_object(info, 1);
+    return Napi::String::New(env, m->apply_chat_template(msgs, get_bool(o, "addAssistant", true), get_string(o, "template", "")));
 }
 
 Napi::Value ModelWrap::Meta(const Napi::CallbackInfo & info) {
-    return guarded(info, [&]() -> Napi::Value {
-        auto m = model(info.Env());
-        std::string v = m->meta(arg_string(info, 0, "key"));
-        return v.empty() ? info.Env().Null() : Napi::String::New(info.Env(), v);
-    });
+    auto m = model(info.Env());
+    std::string v = m->meta(arg_string(info, 0, "key"));
+    return v.empty() ? info.Env().Null() : Napi::String::New(info.Env(), v);
 }
 
 // createContext({nCtx, nBatch, nUbatch, nSeqMax, nThreads, embeddings}) -> Promise<Context>

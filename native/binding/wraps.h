@@ -6,23 +6,12 @@
 
 #include "context.h"
 #include "generate.h"
+#include "js.h"
 #include "model.h"
 
 namespace eiajs {
 
-// Sync methods: core exceptions (eia::Error and friends) become JS Errors, never a terminate().
-template <typename F>
-Napi::Value guarded(const Napi::CallbackInfo & info, F && f) {
-    try {
-        return f();
-    } catch (const Napi::Error &) {
-        throw;
-    } catch (const std::exception & e) {
-        throw Napi::Error::New(info.Env(), e.what());
-    }
-}
-
-class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
+class ModelWrap : public Wrap<ModelWrap> {
 public:
     static Napi::Function Init(Napi::Env env);
     static Napi::FunctionReference ctor;
@@ -44,7 +33,7 @@ private:
     std::shared_ptr<eia::Model> model_;
 };
 
-class ContextWrap : public Napi::ObjectWrap<ContextWrap> {
+class ContextWrap : public Wrap<ContextWrap> {
 public:
     static Napi::Function Init(Napi::Env env);
     static Napi::FunctionReference ctor;
@@ -70,7 +59,7 @@ private:
     std::unique_ptr<eia::Context> ctx_;
 };
 
-class GenerationWrap : public Napi::ObjectWrap<GenerationWrap> {
+class GenerationWrap : public Wrap<GenerationWrap> {
 public:
     static Napi::Function Init(Napi::Env env);
     static Napi::FunctionReference ctor;

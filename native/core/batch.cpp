@@ -20,7 +20,7 @@ void TokenBatch::clear() {
 
 void TokenBatch::add(llama_token token, llama_pos pos, int seq, int slot, bool generated, bool output) {
     const int i = batch_.n_tokens;
-    if (i >= capacity_) fail("internal: batch overflow");
+    if (i >= capacity_) fail(Code::Internal, "internal: batch overflow");
     batch_.token[i] = token;
     batch_.pos[i] = pos;
     batch_.n_seq_id[i] = 1;

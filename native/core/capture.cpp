@@ -185,7 +185,7 @@ CaptureResult capture_tokens(Context & ctx, std::vector<std::vector<llama_token>
             add_piece(a);
             active.push_back(a);
         }
-        if (batch.size() == 0) fail("internal: capture made no progress");
+        if (batch.size() == 0) fail(Code::Internal, "internal: capture made no progress");
         // Outputs: the last block keeps only output rows, so capturing it needs every token as an
         // output; otherwise one output suffices (the graph stops before the head anyway).
         auto & lb = batch.raw();
@@ -234,7 +234,7 @@ std::vector<float> embeddings_per_token(Context & ctx, const std::string & text,
     TokenBatch batch((int) toks.size());
     for (size_t i = 0; i < toks.size(); i++) batch.add(toks[i], (llama_pos) i, 0, 0, false, true);
     hook.begin_batch(batch.slots(), batch.phases(), batch.size(), batch.outputs().data(), (int) batch.outputs().size());
-    if (!ctx.decode(batch.raw())) fail("aborted");
+    if (!ctx.decode(batch.raw())) fail(Code::Aborted, "aborted");
     std::vector<float> out(toks.size() * n_embd);
     for (size_t i = 0; i < toks.size(); i++) {
         const float * e = llama_get_embeddings_ith(ctx.raw(), (int32_t) i);

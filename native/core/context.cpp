@@ -50,7 +50,7 @@ Context::Context(std::shared_ptr<Model> model, const ContextParams & p) : model_
     ctx_ = llama_init_from_model(model_->raw(), cp);
     if (!ctx_) {
         std::string why = take_thread_log_errors();
-        fail("failed to create context (nCtx " + std::to_string(p.n_ctx) + ")" + (why.empty() ? "" : ": " + why));
+        fail(Code::Runtime, "failed to create context (nCtx " + std::to_string(p.n_ctx) + ")" + (why.empty() ? "" : ": " + why));
     }
     n_ctx_ = (int) llama_n_ctx(ctx_);
     n_batch_ = (int) llama_n_batch(ctx_);
@@ -75,7 +75,7 @@ bool Context::decode(llama_batch & batch) {
     if (rc == 2) return false;  // aborted through abort_cb
     std::string why = take_thread_log_errors();
     if (rc == 1) fail("no room in the KV cache for this batch (nCtx " + std::to_string(n_ctx_) + "); use a larger context or fewer sequences");
-    fail("llama_decode failed (code " + std::to_string(rc) + ")" + (why.empty() ? "" : ": " + why));
+    fail(Code::Internal, "llama_decode failed (code " + std::to_string(rc) + ")" + (why.empty() ? "" : ": " + why));
 }
 
 void Context::set_control_vector(const std::vector<float> & data, int il_start, int il_end) {
@@ -90,7 +90,7 @@ void Context::set_control_vector(const std::vector<float> & data, int il_start, 
 void Context::clear_control_vector() { llama_set_adapter_cvec(ctx_, nullptr, 0, model_->n_embd(), -1, -1); }
 
 Context::Busy::Busy(Context & c) : c_(c) {
-    if (!c_.try_acquire()) fail("context is busy: one operation at a time per context (await the previous call, or use another context)");
+    if (!c_.try_acquire()) fail(Code::Busy, "context is busy: one operation at a time per context (await the previous call, or use another context)");
 }
 Context::Busy::~Busy() { c_.release(); }
 

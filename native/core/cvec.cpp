@@ -43,7 +43,7 @@ void write_control_vector(const std::string & path, const ControlVector & cv) {
     ggml_free(gctx);
     if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
         std::remove(tmp.c_str());
-        fail("control vector: cannot write '" + path + "'");
+        fail(Code::IO, "control vector: cannot write '" + path + "'");
     }
 }
 
@@ -51,7 +51,7 @@ ControlVector read_control_vector(const std::string & path) {
     ensure_backend();
     {
         std::ifstream f(path, std::ios::binary);
-        if (!f) fail("cannot open control vector '" + path + "'");
+        if (!f) fail(Code::IO, "cannot open control vector '" + path + "'");
         char magic[4] = {};
         f.read(magic, 4);
         if (f.gcount() < 4 || std::memcmp(magic, "GGUF", 4) != 0) fail("'" + path + "' is not a GGUF file (bad magic)");

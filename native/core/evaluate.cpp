@@ -44,10 +44,10 @@ std::vector<float> eval_logits(Context & ctx, const std::vector<llama_token> & t
         const size_t end = std::min(tokens.size(), off + (size_t) n_batch);
         for (size_t i = off; i < end; i++) batch.add(tokens[i], (llama_pos) i, 0, 0, false, true);
         hook.begin_batch(batch.slots(), batch.phases(), batch.size(), batch.outputs().data(), (int) batch.outputs().size());
-        if (!ctx.decode(batch.raw())) { hook.clear_steering(); fail("aborted"); }
+        if (!ctx.decode(batch.raw())) { hook.clear_steering(); fail(Code::Aborted, "aborted"); }
         for (size_t i = off; i < end; i++) {
             const float * lg = llama_get_logits_ith(ctx.raw(), (int32_t) (i - off));
-            if (!lg) { hook.clear_steering(); fail("internal: no logits"); }
+            if (!lg) { hook.clear_steering(); fail(Code::Internal, "internal: no logits"); }
             std::memcpy(out.data() + i * n_vocab, lg, n_vocab * sizeof(float));
         }
     }

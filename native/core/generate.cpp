@@ -199,7 +199,7 @@ void Generation::prompt_phase(std::vector<TokenEvent> & events) {
         for (size_t q = 0; q < in_batch.size(); q++) {
             const int L = in_batch[q];
             const float * logits = llama_get_logits_ith(ctx_.raw(), at_index[q]);
-            if (!logits) fail("internal: no logits for prompt end");
+            if (!logits) fail(Code::Internal, "internal: no logits for prompt end");
             const float * sc = nm ? mv.data() + q * nm : nullptr;  // outputs are exactly the prompt ends, in order
             for (int i = 0; i < n; i++) {
                 if (leader_[i] != L) continue;
@@ -240,7 +240,7 @@ void Generation::decode_step(std::vector<TokenEvent> & events) {
     std::vector<const float *> logits(n_out);
     for (size_t q = 0; q < n_out; q++) {
         logits[q] = llama_get_logits_ith(ctx_.raw(), (int32_t) q);
-        if (!logits[q]) fail("internal: no logits for sequence");
+        if (!logits[q]) fail(Code::Internal, "internal: no logits for sequence");
     }
     // Sampling is independent per sequence: spread it over the context's threads when the work is
     // large (many sequences x a big vocabulary), e.g. while a GPU waits for the next step.

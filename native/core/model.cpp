@@ -16,10 +16,10 @@ namespace eia {
 static void precheck_file(const std::string & path) {
     if (path.empty()) fail("model path is empty");
     std::ifstream f(path, std::ios::binary);
-    if (!f) fail("cannot open model file '" + path + "' (missing or unreadable)");
+    if (!f) fail(Code::ModelLoad, "cannot open model file '" + path + "' (missing or unreadable)");
     char magic[4] = {0, 0, 0, 0};
     f.read(magic, 4);
-    if (f.gcount() < 4 || std::memcmp(magic, "GGUF", 4) != 0) fail("'" + path + "' is not a GGUF file (bad magic)");
+    if (f.gcount() < 4 || std::memcmp(magic, "GGUF", 4) != 0) fail(Code::ModelLoad, "'" + path + "' is not a GGUF file (bad magic)");
 }
 
 // Metadata that llama.cpp trusts and GGML_ASSERTs on (found by test/fuzz-gguf.test.ts): checked
@@ -31,10 +31,10 @@ static void precheck_gguf(const std::string & path) {
     gguf_context * g = gguf_init_from_file(path.c_str(), gp);
     if (!g) {
         std::string why = take_thread_log_errors();
-        fail("failed to load model '" + path + "': " + (why.empty() ? "invalid GGUF" : why));
+        fail(Code::ModelLoad, "failed to load model '" + path + "': " + (why.empty() ? "invalid GGUF" : why));
     }
     std::unique_ptr<gguf_context, void (*)(gguf_context *)> guard(g, gguf_free);
-    const auto bad = [&](const std::string & what) { fail("failed to load model '" + path + "': " + what); };
+    const auto bad = [&](const std::string & what) { fail(Code::ModelLoad, "failed to load model '" + path + "': " + what); };
     // integer value(s) of a key: scalar or per-layer array of any integer type; other types are
     // left to llama.cpp (it rejects a wrongly typed key with an error of its own)
     const auto ints = [&](const std::string & key, std::vector<int64_t> & out) -> bool {
@@ -124,7 +124,7 @@ std::shared_ptr<Model> Model::load(const std::string & path, const ModelParams &
     llama_model * m = llama_model_load_from_file(path.c_str(), mp);
     if (!m) {
         std::string why = take_thread_log_errors();
-        fail("failed to load model '" + path + "'" + (why.empty() ? "" : ": " + why));
+        fail(Code::ModelLoad, "failed to load model '" + path + "'" + (why.empty() ? "" : ": " + why));
     }
     std::shared_ptr<Model> self(new Model());
     self->model_ = m;
@@ -149,7 +149,7 @@ std::shared_ptr<Model> Model::load(const std::string & path, const ModelParams &
     i.add_bos = llama_vocab_get_add_bos(self->vocab_);
     i.n_params = llama_model_n_params(m);
     i.size_bytes = llama_model_size(m);
-    if ((!params.vocab_only && (i.n_layer <= 0 || i.n_embd <= 0)) || i.n_vocab <= 0) fail("model '" + path + "' has no usable layers/vocabulary");
+    if ((!params.vocab_only && (i.n_layer <= 0 || i.n_embd <= 0)) || i.n_vocab <= 0) fail(Code::ModelLoad, "model '" + path + "' has no usable layers/vocabulary");
     return self;
 }
 

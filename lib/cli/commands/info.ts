@@ -1,35 +1,58 @@
-// eia-native info [--model F] [--json]: the build (llama.cpp commit, backends) and a model's facts.
+// eia-native info [--model F] [--json]: what runs (llama.cpp release, prebuilt or source runtime,
+// backends loaded with their paths and CPU variant, devices) and a model's facts. Exit 1 when the
+// runtime cannot run (its reason is printed), so a broken install is visible at once.
 import type { CommandModule } from 'yargs';
-import { buildInfo } from '../../engine/build-info.js';
+import { runtimeInfo } from '../../engine/runtime-info.js';
 import { Model } from '../../engine/model.js';
+import { EiaError } from '../../util/errors.js';
 import { modelPathArg, printJson } from '../common.js';
 
 interface Args { model?: string; json?: boolean }
 
+const mib = (b: number) => `${Math.round(b / 2 ** 20)} MiB`;
+
 export const infoCommand: CommandModule<object, Args> = {
   command: 'info',
-  describe: 'Show the llama.cpp commit and compiled backends, and a model\'s architecture',
+  describe: 'Show what runs: llama.cpp release, prebuilt or source runtime, backends and devices; and a model\'s facts',
   builder: (y) =>
     y.option('model', { type: 'string', describe: 'GGUF file or model name' })
       .option('json', { type: 'boolean', default: false, describe: 'machine-readable output' })
-      .example('$0 info', 'build info')
+      .example('$0 info', 'runtime, backends, devices')
+      .example('EIA_GPU=cpu $0 info --json', 'the same as JSON, with GPU backends left unloaded')
       .example('$0 info --model m.gguf --json', 'model facts as JSON') as never,
   handler: async (a) => {
-    const build = buildInfo();
+    const rt = runtimeInfo();
     let model: Record<string, unknown> | undefined;
-    if (a.model) {
+    if (a.model && !rt.error) {
       const m = await Model.load(modelPathArg(a.model), { vocabOnly: false });
       const { chatTemplate, ...rest } = m.info;
       model = { ...rest, hasChatTemplate: chatTemplate.length > 0 };
       m.free();
     }
-    if (a.json) return printJson({ build, model });
-    process.stdout.write(`llama.cpp   ${build.llamaCommit} (${build.llamaSource})\n`);
-    process.stdout.write(`gpu switch  ${build.gpu}\nbackends    ${build.backends.join(', ')}\ndevices     ${build.devices.join('; ')}\n`);
-    process.stdout.write(`system      ${build.systemInfo.trim()}\n`);
-    if (model) {
-      process.stdout.write(`\nmodel       ${model.path}\narch        ${model.arch}  layers ${model.nLayer}  d_model ${model.nEmbd}  vocab ${model.nVocab}  ctx_train ${model.nCtxTrain}\n`);
-      process.stdout.write(`params      ${model.nParams}  size ${model.sizeBytes} bytes  BOS ${model.bos} EOS ${model.eos}  chat template ${model.hasChatTemplate ? 'yes' : 'no'}\n`);
+    if (a.json) {
+      printJson({
+        llama_commit: rt.llamaCommit, llama_source: rt.llamaSource, runtime: rt.runtime, runtime_package: rt.runtimePackage,
+        lib_dir: rt.libDir, gpu_policy: rt.gpuPolicy, gpu: rt.gpu, cpu_variant: rt.cpuVariant, backends: rt.backends,
+        devices: rt.devices, system_info: rt.systemInfo.trim(), error: rt.error || null, model,
+      });
+    } else {
+      const w = (k: string, v: string) => process.stdout.write(`${k.padEnd(12)}${v}\n`);
+      w('llama.cpp', `${rt.llamaCommit} (${rt.llamaSource})`);
+      w('runtime', rt.runtime === 'prebuilt' ? `prebuilt ${rt.runtimePackage} (${rt.libDir})` : 'source build');
+      for (const b of rt.backends) {
+        const what = b.status === 'loaded' || b.status === 'builtin'
+          ? `${b.status}${b.variant ? ` (${b.variant})` : ''}${b.path ? ` ${b.path}` : ''}`
+          : `${b.status}${b.path ? ` ${b.path}` : ''}: ${b.error}`;
+        w(`backend`, `${b.name}: ${what}`);
+      }
+      for (const d of rt.devices) w('device', `${d.name} (${d.description}, ${d.type}${d.memoryTotal ? `, ${mib(d.memoryTotal)}` : ''})`);
+      w('runs on', rt.gpu ? `${rt.gpu} (--gpu-layers -1 offloads every layer)` : `CPU${rt.gpuPolicy === 'cpu' ? ' (EIA_GPU=cpu)' : ' (no GPU backend loaded)'}`);
+      w('system', rt.systemInfo.trim());
+      if (model) {
+        process.stdout.write(`\nmodel       ${model.path}\narch        ${model.arch}  layers ${model.nLayer}  d_model ${model.nEmbd}  vocab ${model.nVocab}  ctx_train ${model.nCtxTrain}\n`);
+        process.stdout.write(`params      ${model.nParams}  size ${model.sizeBytes} bytes  BOS ${model.bos} EOS ${model.eos}  chat template ${model.hasChatTemplate ? 'yes' : 'no'}\n`);
+      }
     }
+    if (rt.error) throw new EiaError('E_RUNTIME', rt.error);
   },
 };
