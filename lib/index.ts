@@ -1,16 +1,19 @@
 // eia-native's public API: everything the CLI does, importable with types.
 export { Model, type ModelInfo, type LoadOptions, type ChatMessage } from './engine/model.js';
-export { Context, type ContextOptions } from './engine/context.js';
+export { Context, generationContextOptions, type ContextOptions } from './engine/context.js';
 export { capture, row, rows, POOLINGS, type Pooling, type CaptureOptions, type CaptureResult } from './engine/capture.js';
 export {
-  startGeneration, generationContextOptions, GenerationHandle,
-  type GenerateRequest, type SequenceRequest, type SteerTerm, type SteerPositions, type Monitor, type TokenEvent,
+  startGeneration, GenerationHandle,
+  type GenerateRequest, type SequenceRequest, type SteerTerm, type SteerPositions, type Gate, type Monitor, type TokenEvent,
+  type FinishEvent, type GenerationEvent, type AddOptions,
   type SequenceResult, type FinishReason, type GenerationStats,
 } from './engine/generate.js';
 export { synth, SYNTH_ARCHES, SYNTH_SHAPES, SYNTH_TYPES, type SynthOptions, type SynthResult } from './engine/synth.js';
 export { writeControlVector, readControlVector, loadControlVectorWithLlama, type ControlVector } from './engine/control-vector.js';
 export { readGgufTensor } from './engine/gguf.js';
 export { runtimeInfo, llamaPin, type RuntimeInfo, type BackendLoad } from './engine/runtime-info.js';
+export { engineLimits, type EngineLimits } from './engine/defaults.js';
+export { EiaError, isEiaError, type ErrorCode } from './util/errors.js';
 
 export { readNpy, writeNpy, parseNpy, encodeNpy, writeFileAtomic } from './io/npy.js';
 export { readJsonl, JsonlAppender } from './io/jsonl.js';

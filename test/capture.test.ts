@@ -138,20 +138,20 @@ describe('bad input gives a JS error and the process lives', () => {
   it('layer out of range', async () => {
     const ctx = await model.createContext({ nCtx: 256, nThreads: 1 });
     await expect(ctx.capture(['hi'], { layers: [model.nLayer] })).rejects.toThrow(/out of range/);
-    await expect(ctx.handle.capture(['hi'], { layers: [-1] })).rejects.toThrow(/out of range/);
+    await expect(ctx.handle.capture(['hi'], { layers: [-1], pool: 'mean', maxTokens: 0, addSpecial: true })).rejects.toThrow(/out of range/);
     ctx.free();
   });
   it('empty text list, empty text', async () => {
     const ctx = await model.createContext({ nCtx: 256, nThreads: 1 });
     await expect(ctx.capture([], { layers: [0] })).rejects.toThrow(/non-empty list/);
-    await expect(ctx.handle.capture([], { layers: [0] })).rejects.toThrow(/at least one text/);
-    await expect(ctx.handle.capture([''], { layers: [0], addSpecial: false })).rejects.toThrow(/no tokens/);
+    await expect(ctx.handle.capture([], { layers: [0], pool: 'mean', maxTokens: 0, addSpecial: true })).rejects.toThrow(/at least one text/);
+    await expect(ctx.handle.capture([''], { layers: [0], pool: 'mean', maxTokens: 0, addSpecial: false })).rejects.toThrow(/no tokens/);
     ctx.free();
   });
   it('unknown pooling', async () => {
     const ctx = await model.createContext({ nCtx: 256, nThreads: 1 });
     await expect(ctx.capture(['hi'], { layers: [0], pool: 'max' as never })).rejects.toThrow(/unknown pooling/);
-    expect(() => ctx.handle.capture(['hi'], { layers: [0], pool: 'max' })).toThrow(/unknown pooling/);
+    expect(() => ctx.handle.capture(['hi'], { layers: [0], pool: 'max', maxTokens: 0, addSpecial: true })).toThrow(/unknown pooling/);
     ctx.free();
   });
   it('text longer than the context with truncation off; truncation makes it fit', async () => {

@@ -111,7 +111,7 @@ describe('two models, four contexts, concurrently', () => {
     const run = async (c: Context, seed: number) => {
       const g = c.generate({ ...genReq(c.model, seed), stepsPerCall: 1 });
       const seen: number[][] = [[], [], []];
-      for await (const ev of g) seen[ev.seq].push(ev.token);
+      for await (const ev of g) if (ev.type === 'token') seen[ev.seq].push(ev.token);
       return { seen, res: g.results() };
     };
     const [a, b] = await Promise.all([run(ctxs[0], 7), run(ctxs[1], 8)]);

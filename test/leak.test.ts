@@ -1,4 +1,5 @@
-// Leaks: 200 cycles of load -> steered + monitored generation -> free in one child process
+// Leaks: 200 cycles of load -> steered + monitored open generation (a gated sequence joins, one is
+// cancelled) -> free in one child process
 // (tiny model, 1 thread). RSS after warm-up must stay flat: growth from cycle 50 to cycle 200
 // < 5%. The child runs with --expose-gc and collects every 10 cycles so that JS wrappers of
 // freed native objects do not count as leaks; it prints one JSON line per sample.
@@ -30,20 +31,31 @@ const addon = createRequire(import.meta.url)(addonPath);
 addon.setLogLevel(0);
 const cycles = Number(cyclesArg);
 const out = (o) => process.stdout.write(JSON.stringify(o) + '\\n');
+const term = (layer, direction, alpha) => ({ layer, layerEnd: layer, direction, alpha, normalize: false, positions: 'all' });
+const seqSpec = (prompt, steer, temperature, topK, seed, gate = null) => ({
+  prompt, steer, gate, temperature, topK, topP: 1, minP: 0, seed, maxTokens: 24, stop: [], ignoreEog: true, keepLogits: false,
+});
 for (let c = 1; c <= cycles; c++) {
-  const model = await addon.Model.load(modelPath, {});
+  const model = await addon.Model.load(modelPath, { gpuLayers: 0, mmap: true, vocabOnly: false });
   const info = model.info();
-  const ctx = await model.createContext({ nCtx: 512, nBatch: 256, nSeqMax: 2, nThreads: 1, kvUnified: false, flashAttn: 'auto' });
+  const ctx = await model.createContext({ nCtx: 768, nBatch: 256, nUbatch: 256, nSeqMax: 3, nThreads: 1, embeddings: false, kvUnified: false, flashAttn: 'auto', sampling: 'host' });
   const dir = new Float32Array(info.nEmbd).map((_, i) => Math.cos(i * 0.37));
-  const prompt = model.tokenize('Once upon a time there was', {});
+  const prompt = model.tokenize('Once upon a time there was', { addSpecial: true, parseSpecial: false });
+  const gate = { layer: 1, direction: dir, on: 0, off: 1, minHold: 2, budget: 10, generatedOnly: false, steer: [{ ...term(3, dir, 2), layerEnd: 4, normalize: true }] };
+  // an open generation: two sequences up front, a gated one joining after a step, one cancelled
   const gen = ctx.generate([
-    { prompt, steer: [{ layer: 2, direction: dir, alpha: 3 }], temperature: 0.7, topK: 40, seed: c, maxTokens: 24, ignoreEog: true },
-    { prompt, steer: [{ layer: 4, direction: dir, alpha: -2 }], temperature: 0, maxTokens: 24, ignoreEog: true },
-  ], { monitors: [{ layer: 3, direction: dir }, { layer: 5, direction: dir }] });
-  let n = 0;
-  for (;;) { const r = await gen.step(8); n += r.seq.length; if (r.done) break; }
-  const res = gen.results();
-  if (n !== 48 || res[0].scores.length !== 48) throw new Error('unexpected generation result');
+    seqSpec(prompt, [term(2, dir, 3)], 0.7, 40, c),
+    seqSpec(prompt, [term(4, dir, -2)], 0, 0, 0),
+  ], { monitors: [{ layer: 3, direction: dir }, { layer: 5, direction: dir }], open: true });
+  let n = 0, fin = 0, scores = 0;
+  const take = (r) => { n += r.seq.length; for (const f of r.finished) { fin++; scores += f.scores.length; } };
+  take(await gen.step(2));
+  const joined = gen.add(seqSpec(prompt, [], 0.7, 40, c + 1, gate));
+  take(await gen.step(2));
+  gen.cancel(joined);
+  gen.close();
+  for (;;) { const r = await gen.step(8); take(r); if (r.done) break; }
+  if (fin !== 3 || scores < 2 * 48) throw new Error('unexpected generation result: ' + fin + ' finished, ' + scores + ' scores');
   gen.dispose();
   ctx.free();
   model.free();
@@ -57,7 +69,7 @@ for (let c = 1; c <= cycles; c++) {
 `;
 
 describe('leaks', () => {
-  it(`${CYCLES} cycles of load -> steered + monitored generation -> free: RSS growth after warm-up (cycle 50 -> ${CYCLES}) < 5%`, async () => {
+  it(`${CYCLES} cycles of load -> steered, gated and monitored open generation -> free: RSS growth after warm-up (cycle 50 -> ${CYCLES}) < 5%`, async () => {
     const model = (await synthTo(tmp.dir, 'leak', { arch: 'llama', shape: 'tiny', seed: 31 })).path;
     const script = join(tmp.dir, 'leak-child.mjs');
     writeFileSync(script, CHILD);

@@ -4,9 +4,8 @@
 // request's peak RSS (see proc.ts).
 import { performance } from 'node:perf_hooks';
 import { Model } from '../engine/model.js';
-import type { Context, ContextOptions } from '../engine/context.js';
-import { GenerationHandle, generationContextOptions, type GenerateRequest, type SteerPositions } from '../engine/generate.js';
-import type { RawSequenceSpec } from '../engine/native.js';
+import { generationContextOptions, type Context, type ContextOptions } from '../engine/context.js';
+import type { GenerateRequest, SteerPositions } from '../engine/generate.js';
 import { serveWorker } from './proc.js';
 import { unitVector } from './workload.js';
 
@@ -64,21 +63,24 @@ export interface GenRun {
  */
 async function runGenerate(ctx: Context, specs: GenSpec[], steer: { layer: number; direction: Float32Array } | null,
   monitor: { layer: number; direction: Float32Array } | null, positions: SteerPositions = 'all'): Promise<GenRun> {
-  const raw: RawSequenceSpec[] = specs.map((s) => ({
-    prompt: Int32Array.from(s.prompt),
-    steer: steer && s.alpha !== 0 ? [{ layer: steer.layer, direction: steer.direction, alpha: s.alpha }] : [],
-    positions, temperature: s.temperature, topK: s.topK, topP: 1, minP: 0, seed: s.seed, maxTokens: s.maxTokens, ignoreEog: true,
-  }));
   const monitors = monitor ? [monitor] : [];
   // one decode step per native call: the first chunk of events is then exactly the prompt phase
   // (every sequence's first token), so first-to-last-event time covers the decode steps only
-  const req: GenerateRequest = { sequences: specs.map((s) => ({ prompt: Int32Array.from(s.prompt) })), monitors, stepsPerCall: 1 };
+  const req: GenerateRequest = {
+    sequences: specs.map((s) => ({
+      prompt: Int32Array.from(s.prompt),
+      steer: steer && s.alpha !== 0 ? [{ layer: steer.layer, direction: steer.direction, alpha: s.alpha }] : [],
+      positions, temperature: s.temperature, topK: s.topK, topP: 1, minP: 0, seed: s.seed, maxTokens: s.maxTokens, ignoreEog: true,
+    })),
+    monitors, stepsPerCall: 1,
+  };
   const t0 = performance.now();
-  const gen = new GenerationHandle(ctx.handle.generate(raw, { monitors }), req, monitors.length);
+  const gen = ctx.generate(req);
   let n = 0;
   let tFirst = 0;
   let tLast = 0;
-  for await (const _ev of gen) {
+  for await (const ev of gen) {
+    if (ev.type !== 'token') continue;
     tLast = performance.now();
     if (n === 0) tFirst = tLast;
     n++;

@@ -2,7 +2,9 @@
 // The heavy lifting (packing texts into multi-sequence batches, one forward pass for all layers,
 // pooling) is native; this file chunks the work for progress/abort and concatenates results.
 import type { Context } from './context.js';
+import { CAPTURE_DEFAULTS } from './defaults.js';
 import type { RawCaptureResult } from './native.js';
+import { EiaError } from '../util/errors.js';
 
 export type Pooling = 'mean' | 'last' | 'tokens';
 export const POOLINGS: readonly Pooling[] = ['mean', 'last', 'tokens'];
@@ -53,22 +55,29 @@ export function rows(result: CaptureResult, layer: number): Float32Array[] {
   return Array.from({ length: n }, (_, i) => m.subarray(i * result.nEmbd, (i + 1) * result.nEmbd));
 }
 
-export async function capture(ctx: Context, texts: string[], opts: CaptureOptions): Promise<CaptureResult> {
-  if (!Array.isArray(texts) || texts.length === 0) throw new Error('capture needs a non-empty list of texts');
-  texts.forEach((t, i) => {
-    if (typeof t !== 'string') throw new TypeError(`texts[${i}] is not a string`);
+/**
+ * Captures texts (tokenised here, BOS as the tokenizer adds it unless addSpecial is false) or ready
+ * token-id sequences (Int32Array each, used as given).
+ */
+export async function capture(ctx: Context, texts: string[] | Int32Array[], opts: CaptureOptions): Promise<CaptureResult> {
+  if (!Array.isArray(texts) || texts.length === 0) throw new EiaError('E_BAD_ARG', 'capture needs a non-empty list of texts');
+  const ids = texts[0] instanceof Int32Array;
+  (texts as unknown[]).forEach((t, i) => {
+    if (ids ? !(t instanceof Int32Array) : typeof t !== 'string') {
+      throw new EiaError('E_BAD_ARG', `texts[${i}] is not ${ids ? 'an Int32Array (all inputs must be token ids)' : 'a string'}`);
+    }
   });
-  if (!opts || !Array.isArray(opts.layers) || opts.layers.length === 0) throw new Error('capture needs at least one layer');
+  if (!opts || !Array.isArray(opts.layers) || opts.layers.length === 0) throw new EiaError('E_BAD_ARG', 'capture needs at least one layer');
   const nLayer = ctx.model.nLayer;
   for (const l of opts.layers) {
-    if (!Number.isInteger(l) || l < 0 || l >= nLayer) throw new RangeError(`layer ${l} out of range [0, ${nLayer - 1}]`);
+    if (!Number.isInteger(l) || l < 0 || l >= nLayer) throw new EiaError('E_BAD_ARG', `layer ${l} out of range [0, ${nLayer - 1}]`);
   }
-  const pool = opts.pool ?? 'mean';
-  if (!POOLINGS.includes(pool)) throw new Error(`unknown pooling '${pool}' (expected mean, last or tokens)`);
-  const maxTokens = opts.maxTokens ?? 0;
-  if (!Number.isInteger(maxTokens) || maxTokens < 0) throw new RangeError('maxTokens must be a non-negative integer');
+  const pool = opts.pool ?? CAPTURE_DEFAULTS.pool;
+  if (!POOLINGS.includes(pool)) throw new EiaError('E_BAD_ARG', `unknown pooling '${pool}' (expected mean, last or tokens)`);
+  const maxTokens = opts.maxTokens ?? CAPTURE_DEFAULTS.maxTokens;
+  if (!Number.isInteger(maxTokens) || maxTokens < 0) throw new EiaError('E_BAD_ARG', 'maxTokens must be a non-negative integer');
   const chunk = opts.chunkSize ?? (opts.onProgress || opts.signal ? 32 : texts.length);
-  if (!Number.isInteger(chunk) || chunk < 1) throw new RangeError('chunkSize must be a positive integer');
+  if (!Number.isInteger(chunk) || chunk < 1) throw new EiaError('E_BAD_ARG', 'chunkSize must be a positive integer');
 
   const parts: RawCaptureResult[] = [];
   let tokensDone = 0;
@@ -76,11 +85,11 @@ export async function capture(ctx: Context, texts: string[], opts: CaptureOption
   opts.signal?.addEventListener('abort', onAbort);
   try {
     for (let i = 0; i < texts.length; i += chunk) {
-      if (opts.signal?.aborted) throw new Error('capture aborted');
-      const r = await ctx.handle.capture(texts.slice(i, i + chunk), {
-        layers: opts.layers, pool, maxTokens, addSpecial: opts.addSpecial ?? true,
+      if (opts.signal?.aborted) throw new EiaError('E_ABORTED', 'capture aborted');
+      const r = await ctx.handle.capture(texts.slice(i, i + chunk) as string[] | Int32Array[], {
+        layers: opts.layers, pool, maxTokens, addSpecial: opts.addSpecial ?? CAPTURE_DEFAULTS.addSpecial,
       });
-      if (r.aborted) throw new Error('capture aborted');
+      if (r.aborted) throw new EiaError('E_ABORTED', 'capture aborted');
       parts.push(r);
       tokensDone += r.tokensTotal;
       opts.onProgress?.(Math.min(i + chunk, texts.length), texts.length, tokensDone);
@@ -109,8 +118,7 @@ function merge(parts: RawCaptureResult[], layers: number[], pool: Pooling): Capt
   let offsets: Float64Array | undefined;
   if (pool === 'tokens') {
     offsets = new Float64Array(nTexts + 1);
-    let t = 0;
-    for (let i = 0; i < nTexts; i++) { offsets[i + 1] = offsets[i] + nTokens[i]; t++; }
+    for (let i = 0; i < nTexts; i++) offsets[i + 1] = offsets[i] + nTokens[i];
   }
   return {
     layers: [...layers], nEmbd, nTexts, pool, nTokens, data, offsets,

@@ -1,12 +1,15 @@
 // Context: KV cache + threads over a Model, the unit of work for capture and generation.
-// One operation at a time: a second call while one runs rejects with "context is busy".
+// One operation at a time: a second call while one runs rejects with E_BUSY ("context is busy").
 import type { Model } from './model.js';
-import type { RawContext } from './native.js';
+import type { RawContext, RawContextOptions, RawSteerTerm } from './native.js';
 import { capture, type CaptureOptions, type CaptureResult } from './capture.js';
+import { CONTEXT_DEFAULTS, engineLimits } from './defaults.js';
 import { startGeneration, type GenerateRequest, type GenerationHandle } from './generate.js';
+import { rawTerm, type SteerTerm } from './steering.js';
+import { EiaError } from '../util/errors.js';
 
 export interface ContextOptions {
-  /** KV cache size in tokens (default min(4096, training context)). */
+  /** KV cache size in tokens (default min(4096, training context), at least 256). */
   nCtx?: number;
   /** Tokens per decode call (default 512). */
   nBatch?: number;
@@ -20,39 +23,80 @@ export interface ContextOptions {
   /**
    * true (default): one KV cache shared by all sequences — any mix of lengths, several texts per
    * decode call (best for capture). false: one KV stream per sequence, nCtx split evenly — llama.cpp's
-   * fast layout for many parallel generations (what `generate` helpers create).
+   * fast layout for many parallel generations (what generationContextOptions creates; open generations need it).
    */
   kvUnified?: boolean;
   /** Flash attention: 'off' (default; f32 attention, exact capture), 'on' or 'auto' (llama.cpp's choice). */
   flashAttn?: 'auto' | 'on' | 'off';
+  /**
+   * Where tokens are drawn: 'auto' (default: in llama.cpp's graph when the model runs on a GPU, so
+   * only token ids come back per step), 'host', or 'backend'. Each is deterministic for a seed; the
+   * two draw different tokens for the same seed.
+   */
+  sampling?: 'auto' | 'host' | 'backend';
 }
+
+/** Every context option filled in (the binding takes them explicitly). */
+export function contextOptions(o: ContextOptions, nCtxTrain: number): RawContextOptions {
+  const nBatch = o.nBatch ?? CONTEXT_DEFAULTS.nBatch;
+  return {
+    nCtx: o.nCtx ?? CONTEXT_DEFAULTS.nCtx(nCtxTrain),
+    nBatch,
+    nUbatch: o.nUbatch ?? nBatch,
+    nSeqMax: o.nSeqMax ?? CONTEXT_DEFAULTS.nSeqMax,
+    nThreads: o.nThreads ?? CONTEXT_DEFAULTS.nThreads,
+    embeddings: o.embeddings ?? CONTEXT_DEFAULTS.embeddings,
+    kvUnified: o.kvUnified ?? CONTEXT_DEFAULTS.kvUnified,
+    flashAttn: o.flashAttn ?? CONTEXT_DEFAULTS.flashAttn,
+    sampling: o.sampling ?? CONTEXT_DEFAULTS.sampling,
+  };
+}
+
+/**
+ * Context options sized for a generation of `nSeqs` sequences of at most `tokensPerSeq` tokens
+ * (prompt + new): one KV stream per sequence (llama.cpp's fast layout for parallel decoding).
+ */
+export function generationContextOptions(nSeqs: number, tokensPerSeq: number, nThreads?: number): ContextOptions {
+  const { maxSequences, kvPadding } = engineLimits();
+  if (!Number.isInteger(nSeqs) || nSeqs < 1 || nSeqs > maxSequences) {
+    throw new EiaError('E_BAD_ARG', `number of sequences must be 1..${maxSequences} (got ${nSeqs})`);
+  }
+  const perSeq = Math.ceil(Math.max(tokensPerSeq, 1) / kvPadding) * kvPadding;
+  return { nSeqMax: nSeqs, nCtx: perSeq * nSeqs, nBatch: 512, kvUnified: false, flashAttn: 'auto', nThreads };
+}
+
+export interface Props { nCtx: number; nBatch: number; nSeqMax: number; nThreads: number; kvUnified: boolean; nCtxSeq: number; backendSampling: boolean }
 
 export class Context {
   constructor(readonly model: Model, private raw: RawContext | null) {}
 
   /** @internal the native handle (throws once freed). */
   get handle(): RawContext {
-    if (!this.raw) throw new Error('context has been freed');
+    if (!this.raw) throw new EiaError('E_STATE', 'context has been freed');
     return this.raw;
   }
 
-  get props(): { nCtx: number; nBatch: number; nSeqMax: number; nThreads: number; kvUnified: boolean; nCtxSeq: number } { return this.handle.props(); }
+  get props(): Props { return this.handle.props(); }
   get busy(): boolean { return !!this.raw && this.raw.busy(); }
 
-  /** Residual-stream capture (see capture.ts). */
-  capture(texts: string[], opts: CaptureOptions): Promise<CaptureResult> { return capture(this, texts, opts); }
+  /** Residual-stream capture of texts or token-id sequences (see capture.ts). */
+  capture(texts: string[] | Int32Array[], opts: CaptureOptions): Promise<CaptureResult> { return capture(this, texts, opts); }
 
-  /** Batched, per-sequence-steered generation (see generate.ts). */
+  /** Batched, per-sequence-steered generation; `open: true` for continuous batching (see generate.ts). */
   generate(req: GenerateRequest): GenerationHandle { return startGeneration(this, req); }
 
   /** llama.cpp's own per-token embeddings (final norm applied); needs `embeddings: true`. */
   embeddingsPerToken(text: string, opts: { addSpecial?: boolean } = {}): Promise<{ nTokens: number; data: Float32Array }> {
-    return this.handle.embeddingsPerToken(text, opts);
+    return this.handle.embeddingsPerToken(text, { addSpecial: opts.addSpecial ?? true });
   }
 
-  /** Logits (nTokens x nVocab, row-major) of one token sequence, optionally steered at every position. */
-  evalLogits(tokens: Int32Array, steer: { layer: number; direction: Float32Array; alpha: number }[] = []): Promise<Float32Array> {
-    return this.handle.evalLogits(tokens, { steer });
+  /**
+   * Logits (nTokens x nVocab, row-major) of one token sequence, steered at every position, or with
+   * `steerAt` only at the positions marked 1 (the hand-run reference for gated generation).
+   */
+  evalLogits(tokens: Int32Array, steer: SteerTerm[] = [], opts: { steerAt?: Uint8Array } = {}): Promise<Float32Array> {
+    const terms: RawSteerTerm[] = steer.map((t, k) => rawTerm(t, 'all', `steer[${k}]`));
+    return this.handle.evalLogits(tokens, { steer: terms, steerAt: opts.steerAt ?? null });
   }
 
   /** llama.cpp's own control-vector path: `data` holds layers 1..n-1 (n_embd each). */
@@ -62,7 +106,7 @@ export class Context {
 
   /** Loads a control-vector GGUF through llama.cpp's own loader and applies it. */
   loadControlVectorFile(path: string, opts: { strength?: number; layerStart?: number; layerEnd?: number } = {}): void {
-    this.handle.loadControlVectorFile(path, opts);
+    this.handle.loadControlVectorFile(path, { strength: opts.strength ?? 1, layerStart: opts.layerStart ?? 1, layerEnd: opts.layerEnd ?? this.model.nLayer - 1 });
   }
 
   clearControlVector(): void { this.handle.clearControlVector(); }

@@ -1,6 +1,8 @@
 // Model: a loaded GGUF file. Loading runs off the JS thread; tokenisation is synchronous (fast).
 import { addon, type RawModel, type RawModelInfo } from './native.js';
-import { Context, type ContextOptions } from './context.js';
+import { Context, contextOptions, type ContextOptions } from './context.js';
+import { LOAD_DEFAULTS } from './defaults.js';
+import { EiaError } from '../util/errors.js';
 
 export type ModelInfo = RawModelInfo;
 
@@ -27,12 +29,15 @@ export class Model {
 
   /** Loads a GGUF file. Rejects with a clear message for missing, non-GGUF or broken files. */
   static async load(path: string, opts: LoadOptions = {}): Promise<Model> {
-    if (typeof path !== 'string' || path.length === 0) throw new TypeError('model path must be a non-empty string');
-    return new Model(await addon().Model.load(path, opts));
+    if (typeof path !== 'string' || path.length === 0) throw new EiaError('E_BAD_ARG', 'model path must be a non-empty string');
+    if (opts === null || typeof opts !== 'object') throw new EiaError('E_BAD_ARG', 'load options must be an object');
+    return new Model(await addon().Model.load(path, {
+      gpuLayers: opts.gpuLayers ?? LOAD_DEFAULTS.gpuLayers, mmap: opts.mmap ?? LOAD_DEFAULTS.mmap, vocabOnly: opts.vocabOnly ?? LOAD_DEFAULTS.vocabOnly,
+    }));
   }
 
   private get handle(): RawModel {
-    if (!this.raw || this.raw.isFreed()) throw new Error('model has been freed');
+    if (!this.raw || this.raw.isFreed()) throw new EiaError('E_STATE', 'model has been freed');
     return this.raw;
   }
 
@@ -40,11 +45,11 @@ export class Model {
   get nEmbd(): number { return this.info.nEmbd; }
 
   tokenize(text: string, opts: { addSpecial?: boolean; parseSpecial?: boolean } = {}): Int32Array {
-    return this.handle.tokenize(text, opts);
+    return this.handle.tokenize(text, { addSpecial: opts.addSpecial ?? true, parseSpecial: opts.parseSpecial ?? false });
   }
 
   detokenize(tokens: ArrayLike<number>, opts: { removeSpecial?: boolean; unparseSpecial?: boolean } = {}): string {
-    return this.handle.detokenize(Array.from(tokens), opts);
+    return this.handle.detokenize(Array.from(tokens), { removeSpecial: opts.removeSpecial ?? false, unparseSpecial: opts.unparseSpecial ?? false });
   }
 
   tokenPiece(token: number): string { return this.handle.tokenPiece(token); }
@@ -53,7 +58,7 @@ export class Model {
 
   /** Formats messages with the model's chat template (or `template`), ending with the assistant turn. */
   applyChatTemplate(messages: ChatMessage[], opts: { addAssistant?: boolean; template?: string } = {}): string {
-    return this.handle.applyChatTemplate(messages, opts);
+    return this.handle.applyChatTemplate(messages, { addAssistant: opts.addAssistant ?? true, template: opts.template ?? '' });
   }
 
   /** A GGUF metadata value as a string, or null. */
@@ -61,7 +66,8 @@ export class Model {
 
   /** Creates an inference context (KV cache, threads) over this model. */
   async createContext(opts: ContextOptions = {}): Promise<Context> {
-    return new Context(this, await this.handle.createContext(opts));
+    if (opts === null || typeof opts !== 'object') throw new EiaError('E_BAD_ARG', 'context options must be an object');
+    return new Context(this, await this.handle.createContext(contextOptions(opts, this.info.nCtxTrain)));
   }
 
   /** Releases the weights once no context uses them. Later calls on this object throw. */

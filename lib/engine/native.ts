@@ -18,21 +18,28 @@ export interface RawCaptureResult {
   offsets?: Float64Array; decodeCalls: number; tokensTotal: number; ms: number; aborted: boolean;
 }
 
-export interface RawStep {
-  seq: Int32Array; token: Int32Array; pieces: string[]; scores: Float32Array; nMonitors: number; done: boolean;
+export interface RawSeqResult {
+  seq: number; tokens: Int32Array; text: string; finishReason: 'eog' | 'length' | 'stop' | 'abort' | 'cancel' | 'running';
+  nPrompt: number; promptMs: number; genMs: number; scores: Float32Array; nMonitors: number;
+  gate: Uint8Array; gateSteered: number; logits?: Float32Array;
 }
 
-export interface RawSeqResult {
-  tokens: Int32Array; text: string; finishReason: string; nPrompt: number; promptMs: number; genMs: number;
-  scores: Float32Array; nMonitors: number;
+export interface RawStep {
+  seq: Int32Array; token: Int32Array; gate: Uint8Array; pieces: string[]; scores: Float32Array; nMonitors: number;
+  finished: RawSeqResult[]; done: boolean; idle: boolean;
 }
 
 export interface RawGenStats {
-  promptMs: number; decodeMs: number; sampleMs: number; promptTokens: number; decodeTokens: number; decodeCalls: number; uniquePrompts: number;
+  promptMs: number; decodeMs: number; sampleMs: number; promptTokens: number; decodeTokens: number; decodeCalls: number;
+  uniquePrompts: number; sharedPrompts: number; joined: number;
 }
 
 export interface RawGeneration {
-  step(maxSteps?: number): Promise<RawStep>;
+  step(maxSteps: number): Promise<RawStep>;
+  add(seq: RawSequenceSpec): number;
+  cancel(seq: number): boolean;
+  close(): void;
+  slotsFree(): number;
   results(): RawSeqResult[];
   stats(): RawGenStats;
   done(): boolean;
@@ -40,37 +47,51 @@ export interface RawGeneration {
   dispose(): void;
 }
 
+export interface RawSteerTerm {
+  layer: number; layerEnd: number; direction: Float32Array; alpha: number; normalize: boolean; positions: 'all' | 'prompt' | 'generated';
+}
+
+export interface RawGate {
+  layer: number; direction: Float32Array; on: number; off: number; minHold: number; budget: number; generatedOnly: boolean; steer: RawSteerTerm[];
+}
+
+/** One sequence as the binding takes it: every field present (defaults live in lib/engine). */
 export interface RawSequenceSpec {
   prompt: Int32Array;
-  steer?: { layer: number; direction: Float32Array; alpha: number }[];
-  positions?: 'all' | 'prompt' | 'generated';
-  temperature?: number; topK?: number; topP?: number; minP?: number; seed?: number;
-  maxTokens?: number; stop?: string[]; ignoreEog?: boolean;
+  steer: RawSteerTerm[];
+  gate: RawGate | null;
+  temperature: number; topK: number; topP: number; minP: number; seed: number;
+  maxTokens: number; stop: string[]; ignoreEog: boolean; keepLogits: boolean;
+}
+
+export interface RawContextOptions {
+  nCtx: number; nBatch: number; nUbatch: number; nSeqMax: number; nThreads: number; embeddings: boolean; kvUnified: boolean;
+  flashAttn: 'auto' | 'on' | 'off'; sampling: 'auto' | 'host' | 'backend';
 }
 
 export interface RawContext {
-  capture(texts: string[] | Int32Array[], opts: { layers: number[]; pool?: string; maxTokens?: number; addSpecial?: boolean }): Promise<RawCaptureResult>;
-  embeddingsPerToken(text: string, opts?: { addSpecial?: boolean }): Promise<{ nTokens: number; data: Float32Array }>;
-  generate(seqs: RawSequenceSpec[], opts?: { monitors?: { layer: number; direction: Float32Array }[] }): RawGeneration;
-  evalLogits(tokens: Int32Array, opts?: { steer?: { layer: number; direction: Float32Array; alpha: number }[] }): Promise<Float32Array>;
+  capture(texts: string[] | Int32Array[], opts: { layers: number[]; pool: string; maxTokens: number; addSpecial: boolean }): Promise<RawCaptureResult>;
+  embeddingsPerToken(text: string, opts: { addSpecial: boolean }): Promise<{ nTokens: number; data: Float32Array }>;
+  generate(seqs: RawSequenceSpec[], opts: { monitors: { layer: number; direction: Float32Array }[]; open: boolean }): RawGeneration;
+  evalLogits(tokens: Int32Array, opts: { steer: RawSteerTerm[]; steerAt: Uint8Array | null }): Promise<Float32Array>;
   setControlVector(data: Float32Array, ilStart: number, ilEnd: number): void;
-  loadControlVectorFile(path: string, opts?: { strength?: number; layerStart?: number; layerEnd?: number }): void;
+  loadControlVectorFile(path: string, opts: { strength: number; layerStart: number; layerEnd: number }): void;
   clearControlVector(): void;
   abort(): void;
   busy(): boolean;
-  props(): { nCtx: number; nBatch: number; nSeqMax: number; nThreads: number; kvUnified: boolean; nCtxSeq: number };
+  props(): { nCtx: number; nBatch: number; nSeqMax: number; nThreads: number; kvUnified: boolean; nCtxSeq: number; backendSampling: boolean };
   free(): void;
 }
 
 export interface RawModel {
   info(): RawModelInfo;
-  tokenize(text: string, opts?: { addSpecial?: boolean; parseSpecial?: boolean }): Int32Array;
-  detokenize(tokens: ArrayLike<number>, opts?: { removeSpecial?: boolean; unparseSpecial?: boolean }): string;
+  tokenize(text: string, opts: { addSpecial: boolean; parseSpecial: boolean }): Int32Array;
+  detokenize(tokens: ArrayLike<number>, opts: { removeSpecial: boolean; unparseSpecial: boolean }): string;
   tokenPiece(token: number): string;
   isEog(token: number): boolean;
-  applyChatTemplate(messages: { role: string; content: string }[], opts?: { addAssistant?: boolean; template?: string }): string;
+  applyChatTemplate(messages: { role: string; content: string }[], opts: { addAssistant: boolean; template: string }): string;
   meta(key: string): string | null;
-  createContext(opts?: { nCtx?: number; nBatch?: number; nUbatch?: number; nSeqMax?: number; nThreads?: number; embeddings?: boolean; kvUnified?: boolean; flashAttn?: 'auto' | 'on' | 'off' }): Promise<RawContext>;
+  createContext(opts: RawContextOptions): Promise<RawContext>;
   free(): void;
   isFreed(): boolean;
 }
@@ -93,7 +114,8 @@ export interface RawRuntimeInfo {
 }
 
 export interface Addon {
-  Model: { load(path: string, opts?: { gpuLayers?: number; mmap?: boolean; vocabOnly?: boolean }): Promise<RawModel> };
+  Model: { load(path: string, opts: { gpuLayers: number; mmap: boolean; vocabOnly: boolean }): Promise<RawModel> };
+  limits(): { maxSequences: number; kvPadding: number };
   info(): RawRuntimeInfo;
   setErrorClass(cls: new (code: never, message: string) => Error): void;
   setLogLevel(level: number): void;

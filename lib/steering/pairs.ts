@@ -7,7 +7,8 @@ import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { Model } from '../engine/model.js';
-import { generationContextOptions, type SequenceRequest } from '../engine/generate.js';
+import { generationContextOptions } from '../engine/context.js';
+import type { SequenceRequest } from '../engine/generate.js';
 import { writeFileAtomic } from '../io/npy.js';
 import { splitPairs } from '../probes/dataset.js';
 import { createProgress } from '../models/progress.js';
@@ -145,8 +146,8 @@ export async function generatePairs(opts: PairsOptions): Promise<PairsResult> {
     try {
       for (let c = 0; c < sequences.length; c += size) {
         const gen = ctx.generate({ sequences: sequences.slice(c, c + size), signal: opts.signal });
-        for await (const _ev of gen) {
-          if (++seen % 64 === 0) bar?.update(seen);
+        for await (const ev of gen) {
+          if (ev.type === 'token' && ++seen % 64 === 0) bar?.update(seen);
         }
         for (const r of gen.results()) {
           if (r.finishReason === 'abort') throw new Error('pairs: generation interrupted; nothing was written');

@@ -17,8 +17,8 @@ import { basename, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Model } from '../engine/model.js';
 import type { Context } from '../engine/context.js';
-import { generationContextOptions } from '../engine/generate.js';
-import type { RawSeqResult, RawSequenceSpec } from '../engine/native.js';
+import { generationContextOptions } from '../engine/context.js';
+import type { SequenceResult } from '../engine/generate.js';
 import { packageRoot } from '../engine/native.js';
 import { runtimeInfo } from '../engine/runtime-info.js';
 import { fileSha256 } from '../io/file-hash.js';
@@ -488,58 +488,41 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
 
     for (let c0 = 0; c0 < todo.length && !signal?.aborted; c0 += chunkSize) {
       const chunk = todo.slice(c0, c0 + chunkSize);
-      const specs: RawSequenceSpec[] = chunk.map((u) => ({
-        prompt: promptTokens.get(u.scenario)!,
-        steer: u.steerLayer >= 0 && u.alpha !== 0 ? [{ layer: u.steerLayer, direction: steerVecs.get(u.steerLayer)!, alpha: u.alpha }] : [],
-        positions: 'all',
-        temperature: opts.temperature, topK: opts.topK, topP: opts.topP ?? 1, minP: opts.minP ?? 0,
-        seed: u.seed, maxTokens: opts.maxTokens,
-      }));
-      const raw = genCtx.handle.generate(specs, { monitors });
-      const onAbort = () => raw.abort();
-      signal?.addEventListener('abort', onAbort, { once: true });
-      if (signal?.aborted) raw.abort();
+      const gen = genCtx.generate({
+        sequences: chunk.map((u) => ({
+          prompt: promptTokens.get(u.scenario)!,
+          steer: u.steerLayer >= 0 && u.alpha !== 0 ? [{ layer: u.steerLayer, direction: steerVecs.get(u.steerLayer)!, alpha: u.alpha }] : [],
+          temperature: opts.temperature, topK: opts.topK, topP: opts.topP ?? 1, minP: opts.minP ?? 0,
+          seed: u.seed, maxTokens: opts.maxTokens,
+        })),
+        monitors, signal, stepsPerCall: opts.stepsPerCall ?? 8,
+      });
       result.batches++;
       result.sequences += chunk.length;
-      const handled = new Uint8Array(chunk.length);
-      const counts = new Int32Array(chunk.length);
-      try {
-        for (;;) {
-          const st = await raw.step(opts.stepsPerCall ?? 8);
-          tokensSeen += st.seq.length;
-          let maybeFinished = st.done;
-          const active = new Set<number>();
-          for (let i = 0; i < st.seq.length; i++) {
-            active.add(st.seq[i]);
-            if (++counts[st.seq[i]] >= opts.maxTokens) maybeFinished = true;
-          }
-          // an eog/stop finish leaves no event: look at the results whenever an unfinished sequence was silent
-          if (!maybeFinished && active.size < chunk.length - countHandled(handled)) maybeFinished = true;
-          if (maybeFinished) {
-            const rs = raw.results();
-            const fresh: number[] = [];
-            for (let i = 0; i < chunk.length; i++) {
-              if (handled[i] || rs[i].finishReason === 'running') continue;
-              handled[i] = 1;
-              if (rs[i].finishReason === 'abort') continue;
-              fresh.push(i);
-              if (rs[i].tokens.length < opts.maxTokens) { budget -= opts.maxTokens - rs[i].tokens.length; bar?.setTotal(budget); }
-            }
-            if (fresh.length > 0) {
-              await emit(fresh.map((i) => ({ unit: chunk[i], res: rs[i] })));
-            }
-          }
-          bar?.update(tokensSeen, barExtra());
-          if (st.done) break;
+      // finish events of one step arrive together (after its tokens): score and write them as one batch
+      let finished: { unit: Unit; res: SequenceResult }[] = [];
+      const flush = async () => {
+        if (finished.length === 0) return;
+        const done = finished;
+        finished = [];
+        await emit(done);
+        bar?.update(tokensSeen, barExtra());
+      };
+      for await (const ev of gen) {
+        if (ev.type === 'token') {
+          await flush();
+          if (++tokensSeen % 64 === 0) bar?.update(tokensSeen, barExtra());
+          continue;
         }
-        const gs = raw.stats();
-        result.promptMs += gs.promptMs;
-        result.decodeMs += gs.decodeMs;
-        result.tokens += gs.decodeTokens;
-      } finally {
-        signal?.removeEventListener('abort', onAbort);
-        raw.dispose();
+        if (ev.result.finishReason === 'abort') continue;
+        if (ev.result.tokens.length < opts.maxTokens) { budget -= opts.maxTokens - ev.result.tokens.length; bar?.setTotal(budget); }
+        finished.push({ unit: chunk[ev.seq], res: ev.result });
       }
+      await flush();
+      const gs = gen.stats();
+      result.promptMs += gs.promptMs;
+      result.decodeMs += gs.decodeMs;
+      result.tokens += gs.decodeTokens;
     }
     result.loopMs = performance.now() - loopStart;
     result.interrupted = !!signal?.aborted && result.kept < result.total;
@@ -547,7 +530,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
     result.wallMs = performance.now() - t0;
     return result;
 
-    async function emit(done: { unit: Unit; res: RawSeqResult }[]): Promise<void> {
+    async function emit(done: { unit: Unit; res: SequenceResult }[]): Promise<void> {
       // probe scores: one capture pass over the finished texts, all needed layers at once
       const scores = new Map<string, number>();
       if (capCtx) {
@@ -558,12 +541,12 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
         const idx = done.map((d, i) => (bos.length + d.res.tokens.length > 0 ? i : -1)).filter((i) => i >= 0);
         const toks = idx.map((i) => Int32Array.from([...bos, ...done[i].res.tokens]));
         const cap = toks.length > 0
-          ? await capCtx.handle.capture(toks, { layers: needLayers, pool: 'mean', maxTokens: PROBE_SCORE_MAX_TOKENS, addSpecial: false })
+          ? await capCtx.capture(toks, { layers: needLayers, pool: 'mean', maxTokens: PROBE_SCORE_MAX_TOKENS, addSpecial: false })
           : null;
         idx.forEach((di, i) => {
           const d = done[di];
           for (const c of d.unit.cells) {
-            const m = cap!.data[needLayers.indexOf(c.layer)];
+            const m = cap!.data.get(c.layer)!;
             const row = m.subarray(i * cap!.nEmbd, (i + 1) * cap!.nEmbd);
             const dir = probes.get(c.layer)!.direction;
             let s = 0;
@@ -574,13 +557,12 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
         result.captureMs += performance.now() - tc;
       } else if (scoreMode === 'monitor') {
         for (const { unit, res } of done) {
-          const nm = monitors.length;
-          const n = res.scores.length / nm;
-          if (n === 0) continue;
+          const n = res.tokens.length;
+          if (n === 0 || !res.scores) continue;
           for (const c of unit.cells) {
-            const k = monitorLayers.indexOf(c.layer);
+            const sc = res.scores[monitorLayers.indexOf(c.layer)];
             let sum = 0;
-            for (let t = 0; t < n; t++) sum += res.scores[t * nm + k];
+            for (let t = 0; t < n; t++) sum += sc[t];
             const offset = unit.steerLayer === c.layer ? c.alpha * dirDot(c.layer) : 0;
             scores.set(cellKey(c), sum / n - offset);
           }
@@ -597,12 +579,11 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
             timings: { prompt_ms: r6(res.promptMs), gen_ms: r6(res.genMs) },
           };
           if (opts.monitor) {
-            const k = monitorLayers.indexOf(c.layer);
-            const nm = monitors.length;
-            const n = res.scores.length / nm;
+            const sc = res.scores![monitorLayers.indexOf(c.layer)];
+            const n = sc.length;
             const s: number[] = new Array(n);
             let sum = 0;
-            for (let t = 0; t < n; t++) { s[t] = r6(res.scores[t * nm + k]); sum += res.scores[t * nm + k]; }
+            for (let t = 0; t < n; t++) { s[t] = r6(sc[t]); sum += sc[t]; }
             const offset = unit.steerLayer === c.layer ? c.alpha * dirDot(c.layer) : 0;
             rec.monitor = { layer: c.layer, mean: n > 0 ? r6(sum / n) : null, steer_offset: r6(offset), scores: s };
           }
@@ -622,12 +603,6 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
     genCtx?.free();
     model.free();
   }
-}
-
-function countHandled(h: Uint8Array): number {
-  let n = 0;
-  for (let i = 0; i < h.length; i++) n += h[i];
-  return n;
 }
 
 /** Total samples a sweep grid holds. */

@@ -164,9 +164,8 @@ int cmd_capture(const Args & a) {
 
 GenerationStats run_decode(Context & ctx, const std::vector<SequenceSpec> & specs, const std::vector<MonitorSpec> & mons) {
     Generation g(ctx, specs, mons);
-    std::vector<TokenEvent> ev;
     while (!g.done()) {
-        ev.clear();
+        StepOutput ev;
         g.step(16, ev);
     }
     return g.stats();

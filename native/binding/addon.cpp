@@ -1,4 +1,5 @@
 // eia_native.node: registers the JS classes and the free functions (info, synth, control vectors).
+#include "context.h"
 #include "cvec.h"
 #include "evaluate.h"
 #include "js.h"
@@ -57,6 +58,14 @@ static Napi::Value SetErrorClass(const Napi::CallbackInfo & info) {
     auto * ref = new Napi::FunctionReference(Napi::Persistent(info[0].As<Napi::Function>()));
     info.Env().SetInstanceData<Napi::FunctionReference>(ref);  // freed by Node with the environment
     return info.Env().Undefined();
+}
+
+// limits() -> the engine's fixed limits, so callers size work without copying constants.
+static Napi::Value Limits(const Napi::CallbackInfo & info) {
+    Napi::Object o = Napi::Object::New(info.Env());
+    o.Set("maxSequences", eia::kMaxSeq);
+    o.Set("kvPadding", 256);  // llama.cpp pads each sequence's KV room to a multiple of 256 cells
+    return o;
 }
 
 static Napi::Value SetLogLevel(const Napi::CallbackInfo & info) {
@@ -178,6 +187,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
     exports.Set("Generation", GenerationWrap::Init(env));
     exports.Set("info", Napi::Function::New(env, fn<&Info>));
     exports.Set("setErrorClass", Napi::Function::New(env, fn<&SetErrorClass>));
+    exports.Set("limits", Napi::Function::New(env, fn<&Limits>));
     exports.Set("setLogLevel", Napi::Function::New(env, fn<&SetLogLevel>));
     exports.Set("synth", Napi::Function::New(env, fn<&Synth>));
     exports.Set("writeControlVector", Napi::Function::New(env, fn<&WriteControlVector>));

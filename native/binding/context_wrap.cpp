@@ -69,12 +69,12 @@ Napi::Value ContextWrap::Capture(const Napi::CallbackInfo & info) {
         opt.layers.push_back((int) d);
     }
     try {
-        opt.pool = eia::parse_pool(get_string(o, "pool", "mean"));
+        opt.pool = eia::parse_pool(req_string(o, "pool", "options"));
     } catch (const std::exception & e) {
         throw_error(env, eia::Code::BadArg, e.what());
     }
-    opt.max_tokens = get_int(o, "maxTokens", 0);
-    opt.add_special = get_bool(o, "addSpecial", true);
+    opt.max_tokens = req_int(o, "maxTokens", "options");
+    opt.add_special = req_bool(o, "addSpecial", "options");
     acquire(env);
     auto res = std::make_shared<eia::CaptureResult>();
     eia::Context * cp = &c;
@@ -120,7 +120,7 @@ Napi::Value ContextWrap::EmbeddingsPerToken(const Napi::CallbackInfo & info) {
     auto & c = ctx(env);
     std::string text = arg_string(info, 0, "text");
     Napi::Object o = opt_object(info, 1);
-    bool add_special = get_bool(o, "addSpecial", true);
+    bool add_special = req_bool(o, "addSpecial", "options");
     acquire(env);
     auto out = std::make_shared<std::vector<float>>();
     auto n = std::make_shared<int>(0);
@@ -140,111 +140,147 @@ Napi::Value ContextWrap::EmbeddingsPerToken(const Napi::CallbackInfo & info) {
     return promise;
 }
 
-static std::vector<eia::MonitorSpec> read_monitors(Napi::Env env, const Napi::Object & o) {
+static std::vector<eia::MonitorSpec> read_monitors(Napi::Env env, const Napi::Value & v) {
     std::vector<eia::MonitorSpec> out;
-    if (!has(o, "monitors")) return out;
-    if (!o.Get("monitors").IsArray()) type_error(env, "'monitors' must be an array of {layer, direction}");
-    auto arr = o.Get("monitors").As<Napi::Array>();
+    if (!v.IsArray()) type_error(env, "monitors must be an array of {layer, direction}");
+    auto arr = v.As<Napi::Array>();
     for (uint32_t i = 0; i < arr.Length(); i++) {
-        Napi::Value v = arr.Get(i);
-        if (!v.IsObject()) type_error(env, "monitors[" + std::to_string(i) + "] must be an object");
-        auto m = v.As<Napi::Object>();
+        const std::string who = "monitors[" + std::to_string(i) + "]";
+        Napi::Value x = arr.Get(i);
+        if (!x.IsObject()) type_error(env, who + " must be an object");
+        auto m = x.As<Napi::Object>();
         eia::MonitorSpec s;
-        s.layer = get_int(m, "layer", -1);
-        s.direction = to_floats(env, m.Get("direction"), "monitors[" + std::to_string(i) + "].direction");
+        s.layer = req_int(m, "layer", who);
+        s.direction = to_floats(env, req(m, "direction", who), who + ".direction");
         out.push_back(std::move(s));
     }
     return out;
 }
 
-static eia::SequenceSpec read_sequence(Napi::Env env, const Napi::Object & s, uint32_t idx) {
-    const std::string who = "sequences[" + std::to_string(idx) + "]";
+static std::vector<eia::SteerTerm> read_terms(Napi::Env env, const Napi::Value & v, const std::string & who) {
+    std::vector<eia::SteerTerm> out;
+    if (!v.IsArray()) type_error(env, who + " must be an array of steering terms");
+    auto arr = v.As<Napi::Array>();
+    for (uint32_t k = 0; k < arr.Length(); k++) {
+        const std::string w = who + "[" + std::to_string(k) + "]";
+        Napi::Value x = arr.Get(k);
+        if (!x.IsObject()) type_error(env, w + " must be an object");
+        auto t = x.As<Napi::Object>();
+        eia::SteerTerm term;
+        term.layer = req_int(t, "layer", w);
+        term.layer_end = req_int(t, "layerEnd", w);
+        const double alpha = req_number(t, "alpha", w);
+        if (!std::isfinite(alpha) || std::fabs(alpha) > 3.4e38) type_error(env, w + ".alpha must be a finite number");
+        term.alpha = (float) alpha;
+        term.direction = to_floats(env, req(t, "direction", w), w + ".direction");
+        term.normalize = req_bool(t, "normalize", w);
+        try {
+            term.positions = eia::parse_positions(req_string(t, "positions", w));
+        } catch (const eia::Error & e) {
+            type_error(env, w + ": " + e.what());
+        }
+        out.push_back(std::move(term));
+    }
+    return out;
+}
+
+static eia::GateSpec read_gate(Napi::Env env, const Napi::Object & g, const std::string & who) {
+    eia::GateSpec gate;
+    gate.layer = req_int(g, "layer", who);
+    gate.direction = to_floats(env, req(g, "direction", who), who + ".direction");
+    gate.on = (float) req_number(g, "on", who);
+    gate.off = (float) req_number(g, "off", who);
+    gate.min_hold = req_int(g, "minHold", who);
+    gate.budget = req_int(g, "budget", who);
+    gate.generated_only = req_bool(g, "generatedOnly", who);
+    gate.steer = read_terms(env, req(g, "steer", who), who + ".steer");
+    return gate;
+}
+
+// One sequence as lib/engine sends it: every field present (the defaults live there).
+static eia::SequenceSpec read_sequence(Napi::Env env, const Napi::Value & v, const std::string & who) {
+    if (!v.IsObject()) type_error(env, who + " must be an object");
+    auto s = v.As<Napi::Object>();
     eia::SequenceSpec spec;
-    if (!has(s, "prompt")) type_error(env, who + ".prompt (token ids) is required");
-    spec.prompt = to_tokens(env, s.Get("prompt"), who + ".prompt");
-    if (has(s, "steer")) {
-        if (!s.Get("steer").IsArray()) type_error(env, who + ".steer must be an array of {layer, direction, alpha}");
-        auto st = s.Get("steer").As<Napi::Array>();
-        for (uint32_t k = 0; k < st.Length(); k++) {
-            Napi::Value v = st.Get(k);
-            if (!v.IsObject()) type_error(env, who + ".steer[" + std::to_string(k) + "] must be an object");
-            auto t = v.As<Napi::Object>();
-            eia::SteerTerm term;
-            term.layer = get_int(t, "layer", -1);
-            term.alpha = (float) get_number(t, "alpha", 0.0);
-            if (!std::isfinite(get_number(t, "alpha", 0.0))) throw_error(env, eia::Code::BadArg, who + ": steering alpha must be a finite number");
-            term.direction = to_floats(env, t.Get("direction"), who + ".steer[" + std::to_string(k) + "].direction");
-            spec.steer.push_back(std::move(term));
-        }
+    spec.prompt = to_tokens(env, req(s, "prompt", who), who + ".prompt");
+    spec.steer = read_terms(env, req(s, "steer", who), who + ".steer");
+    Napi::Value g = s.Get("gate");
+    if (!g.IsUndefined() && !g.IsNull()) {
+        if (!g.IsObject()) type_error(env, who + ".gate must be an object");
+        spec.gate = read_gate(env, g.As<Napi::Object>(), who + ".gate");
     }
-    try {
-        spec.positions = eia::parse_positions(get_string(s, "positions", "all"));
-    } catch (const std::exception & e) {
-        throw_error(env, eia::Code::BadArg, who + ": " + e.what());
-    }
-    spec.sampling.temperature = (float) get_number(s, "temperature", 0.0);
-    spec.sampling.top_k = get_int(s, "topK", 0);
-    spec.sampling.top_p = (float) get_number(s, "topP", 1.0);
-    spec.sampling.min_p = (float) get_number(s, "minP", 0.0);
-    const double seed = get_number(s, "seed", 0);
-    if (!std::isfinite(seed) || seed < 0 || seed > 4294967295.0 || std::floor(seed) != seed)
-        type_error(env, who + ".seed must be an integer in [0, 2^32)");
+    spec.sampling.temperature = (float) req_number(s, "temperature", who);
+    spec.sampling.top_k = req_int(s, "topK", who);
+    spec.sampling.top_p = (float) req_number(s, "topP", who);
+    spec.sampling.min_p = (float) req_number(s, "minP", who);
+    const double seed = req_number(s, "seed", who);
+    if (!std::isfinite(seed) || seed < 0 || seed > 4294967295.0 || std::floor(seed) != seed) type_error(env, who + ".seed must be an integer in [0, 2^32)");
     spec.sampling.seed = (uint32_t) seed;
-    spec.max_tokens = get_int(s, "maxTokens", 128);
-    spec.ignore_eog = get_bool(s, "ignoreEog", false);
-    if (has(s, "stop")) {
-        if (!s.Get("stop").IsArray()) type_error(env, who + ".stop must be an array of strings");
-        auto st = s.Get("stop").As<Napi::Array>();
-        for (uint32_t k = 0; k < st.Length(); k++) {
-            if (!st.Get(k).IsString()) type_error(env, who + ".stop[" + std::to_string(k) + "] must be a string");
-            spec.stop.push_back(st.Get(k).As<Napi::String>().Utf8Value());
-        }
+    spec.max_tokens = req_int(s, "maxTokens", who);
+    spec.ignore_eog = req_bool(s, "ignoreEog", who);
+    spec.keep_logits = req_bool(s, "keepLogits", who);
+    Napi::Value st = req(s, "stop", who);
+    if (!st.IsArray()) type_error(env, who + ".stop must be an array of strings");
+    auto sa = st.As<Napi::Array>();
+    for (uint32_t k = 0; k < sa.Length(); k++) {
+        if (!sa.Get(k).IsString()) type_error(env, who + ".stop[" + std::to_string(k) + "] must be a string");
+        spec.stop.push_back(sa.Get(k).As<Napi::String>().Utf8Value());
     }
     return spec;
 }
 
-// generate([{prompt, steer, positions, temperature, topK, topP, minP, seed, maxTokens, stop}], {monitors}) -> Generation
+eia::SequenceSpec read_sequence_spec(Napi::Env env, const Napi::Value & v, const std::string & who) { return read_sequence(env, v, who); }
+
+// generate(sequences, {monitors, open}) -> Generation. A fixed generation validates every sequence
+// here; an open one starts empty (sequences may also be given) and takes more with add().
 Napi::Value ContextWrap::Generate(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
     auto & c = ctx(env);
-    if (info.Length() < 1 || !info[0].IsArray()) type_error(env, "sequences must be an array");
+    if (info.Length() < 2 || !info[0].IsArray() || !info[1].IsObject()) type_error(env, "generate(sequences, {monitors, open})");
     auto arr = info[0].As<Napi::Array>();
     std::vector<eia::SequenceSpec> specs;
-    for (uint32_t i = 0; i < arr.Length(); i++) {
-        Napi::Value v = arr.Get(i);
-        if (!v.IsObject()) type_error(env, "sequences[" + std::to_string(i) + "] must be an object");
-        specs.push_back(read_sequence(env, v.As<Napi::Object>(), i));
-    }
-    auto monitors = read_monitors(env, opt_object(info, 1));
+    for (uint32_t i = 0; i < arr.Length(); i++) specs.push_back(read_sequence(env, arr.Get(i), "sequences[" + std::to_string(i) + "]"));
+    Napi::Object o = info[1].As<Napi::Object>();
+    auto monitors = read_monitors(env, req(o, "monitors", "options"));
+    const bool open = req_bool(o, "open", "options");
     acquire(env);
     std::unique_ptr<eia::Generation> gen;
     try {
-        gen = std::make_unique<eia::Generation>(c, std::move(specs), std::move(monitors));  // validation only: cheap
-    } catch (const std::exception & e) {
+        if (open) {
+            gen = std::make_unique<eia::Generation>(c, std::move(monitors));
+            for (auto & s : specs) gen->add(std::move(s));
+        } else {
+            gen = std::make_unique<eia::Generation>(c, std::move(specs), std::move(monitors));  // validation only: cheap
+        }
+    } catch (...) {
         c.release();
-        throw_error(env, eia::Code::BadArg, e.what());
+        throw;
     }
     Napi::Object obj = GenerationWrap::ctor.New({});
     GenerationWrap::Unwrap(obj)->start(this, Value(), std::move(gen));
     return obj;
 }
 
-// evalLogits(tokens, {steer: [{layer, direction, alpha}]}) -> Promise<Float32Array n_tokens x n_vocab>
+// evalLogits(tokens, {steer: [terms], steerAt: Uint8Array | null}) -> Promise<Float32Array n_tokens x n_vocab>
 Napi::Value ContextWrap::EvalLogits(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
     auto & c = ctx(env);
-    if (info.Length() < 1) type_error(env, "tokens are required");
+    if (info.Length() < 2 || !info[1].IsObject()) type_error(env, "evalLogits(tokens, {steer, steerAt})");
     auto toks = to_tokens(env, info[0], "tokens");
-    Napi::Object o = opt_object(info, 1);
-    Napi::Object seq = Napi::Object::New(env);
-    seq.Set("prompt", info[0]);
-    if (has(o, "steer")) seq.Set("steer", o.Get("steer"));
-    auto spec = read_sequence(env, seq, 0);
+    Napi::Object o = info[1].As<Napi::Object>();
+    auto steer = read_terms(env, req(o, "steer", "options"), "steer");
+    std::shared_ptr<std::vector<uint8_t>> mask;
+    Napi::Value m = o.Get("steerAt");
+    if (!m.IsUndefined() && !m.IsNull()) {
+        if (!m.IsTypedArray() || m.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) type_error(env, "steerAt must be a Uint8Array");
+        auto a = m.As<Napi::Uint8Array>();
+        mask = std::make_shared<std::vector<uint8_t>>(a.Data(), a.Data() + a.ElementLength());
+    }
     acquire(env);
     auto out = std::make_shared<std::vector<float>>();
     eia::Context * cp = &c;
     auto * w = new PromiseWorker(
-        env, [cp, toks, steer = spec.steer, out] { *out = eia::eval_logits(*cp, toks, steer); },
+        env, [cp, toks, steer, mask, out] { *out = eia::eval_logits(*cp, toks, steer, mask.get()); },
         [out](Napi::Env env) -> Napi::Value { return make_f32(env, out->data(), out->size()); },
         [cp] { cp->release(); });
     w->keep(Value());
@@ -276,10 +312,10 @@ Napi::Value ContextWrap::LoadControlVectorFile(const Napi::CallbackInfo & info) 
     if (c.busy()) throw_error(env, eia::Code::Busy, "context is busy");
     std::string path = arg_string(info, 0, "control vector path");
     Napi::Object o = opt_object(info, 1);
-    const double strength = get_number(o, "strength", 1.0);
+    const double strength = req_number(o, "strength", "options");
     if (!std::isfinite(strength)) type_error(env, "'strength' must be a finite number");
     const int n_layer = c.model().n_layer();
-    const int a = get_int(o, "layerStart", 1), b = get_int(o, "layerEnd", n_layer - 1);
+    const int a = req_int(o, "layerStart", "options"), b = req_int(o, "layerEnd", "options");
     if (a < 1 || b >= n_layer || a > b) throw_error(env, eia::Code::BadArg, "control vector layer range must be within [1, nLayer-1]");
     int n_embd = 0;
     auto data = eia::load_control_vector_llama(path, (float) strength, &n_embd);
@@ -311,6 +347,7 @@ Napi::Value ContextWrap::Props(const Napi::CallbackInfo & info) {
     o.Set("nThreads", c.n_threads());
     o.Set("kvUnified", c.kv_unified());
     o.Set("nCtxSeq", c.n_ctx_seq());
+    o.Set("backendSampling", c.backend_sampling());
     return o;
 }
 

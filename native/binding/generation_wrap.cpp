@@ -9,6 +9,10 @@ Napi::Function GenerationWrap::Init(Napi::Env env) {
     Napi::Function f = DefineClass(env, "Generation",
                                    {
                                        InstanceMethod("step", &GenerationWrap::template guarded<&GenerationWrap::Step>),
+                                       InstanceMethod("add", &GenerationWrap::template guarded<&GenerationWrap::Add>),
+                                       InstanceMethod("cancel", &GenerationWrap::template guarded<&GenerationWrap::Cancel>),
+                                       InstanceMethod("close", &GenerationWrap::template guarded<&GenerationWrap::Close>),
+                                       InstanceMethod("slotsFree", &GenerationWrap::template guarded<&GenerationWrap::SlotsFree>),
                                        InstanceMethod("results", &GenerationWrap::template guarded<&GenerationWrap::Results>),
                                        InstanceMethod("stats", &GenerationWrap::template guarded<&GenerationWrap::Stats>),
                                        InstanceMethod("done", &GenerationWrap::template guarded<&GenerationWrap::Done>),
@@ -44,43 +48,70 @@ void GenerationWrap::release() {
     ctx_ref_.Reset();
 }
 
-// step(maxSteps) -> Promise<{seq: Int32Array, token: Int32Array, pieces: string[], scores: Float32Array, done: boolean}>
+eia::Generation & GenerationWrap::gen(Napi::Env env) {
+    if (!gen_) throw_error(env, eia::Code::State, "generation is disposed");
+    return *gen_;
+}
+
+static Napi::Object result_object(Napi::Env env, const eia::SequenceResult & r, int nm) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("seq", r.seq);
+    o.Set("tokens", make_i32(env, r.tokens.data(), r.tokens.size()));
+    o.Set("text", r.text);
+    o.Set("finishReason", eia::finish_name(r.finish));
+    o.Set("nPrompt", r.n_prompt);
+    o.Set("promptMs", r.prompt_ms);
+    o.Set("genMs", r.gen_ms);
+    o.Set("scores", make_f32(env, r.scores.data(), r.scores.size()));
+    o.Set("nMonitors", nm);
+    auto gate = Napi::Uint8Array::New(env, r.gate.size());
+    if (!r.gate.empty()) std::memcpy(gate.Data(), r.gate.data(), r.gate.size());
+    o.Set("gate", gate);
+    o.Set("gateSteered", r.gate_steered);
+    if (!r.logits.empty()) o.Set("logits", make_f32(env, r.logits.data(), r.logits.size()));
+    return o;
+}
+
+// step(maxSteps) -> Promise<{seq, token, pieces, scores, gate, nMonitors, finished: [result], done, idle}>
 Napi::Value GenerationWrap::Step(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
-    if (!gen_) throw_error(env, eia::Code::State, "generation is finished or disposed");
+    eia::Generation * g = &gen(env);
     if (stepping_) throw_error(env, eia::Code::Busy, "generation step already running: await it first");
-    int steps = 1;
-    if (info.Length() > 0 && !info[0].IsUndefined()) {
-        if (!info[0].IsNumber()) type_error(env, "maxSteps must be a number");
-        steps = info[0].As<Napi::Number>().Int32Value();
-        if (steps < 1) type_error(env, "maxSteps must be >= 1");
-    }
+    if (info.Length() < 1 || !info[0].IsNumber()) type_error(env, "maxSteps must be a number");
+    const int steps = info[0].As<Napi::Number>().Int32Value();
+    if (steps < 1) type_error(env, "maxSteps must be >= 1");
     stepping_ = true;
-    auto events = std::make_shared<std::vector<eia::TokenEvent>>();
-    eia::Generation * g = gen_.get();
+    auto out = std::make_shared<eia::StepOutput>();
     const int nm = g->n_monitors();
     auto * w = new PromiseWorker(
-        env, [g, steps, events] { g->step(steps, *events); },
-        [this, events, nm, g](Napi::Env env) -> Napi::Value {
-            const size_t n = events->size();
+        env, [g, steps, out] { g->step(steps, *out); },
+        [out, nm](Napi::Env env) -> Napi::Value {
+            const size_t n = out->tokens.size();
             auto seq = Napi::Int32Array::New(env, n);
             auto tok = Napi::Int32Array::New(env, n);
+            auto gate = Napi::Uint8Array::New(env, n);
             auto pieces = Napi::Array::New(env, n);
             auto scores = Napi::Float32Array::New(env, n * nm);
             for (size_t i = 0; i < n; i++) {
-                auto & e = (*events)[i];
+                auto & e = out->tokens[i];
                 seq[i] = e.seq;
                 tok[i] = e.token;
+                gate[i] = e.gate ? 1 : 0;
                 pieces.Set((uint32_t) i, Napi::String::New(env, e.piece));
                 for (int k = 0; k < nm; k++) scores[i * nm + k] = e.scores[k];
             }
+            Napi::Array fin = Napi::Array::New(env, out->finished.size());
+            for (size_t i = 0; i < out->finished.size(); i++) fin.Set((uint32_t) i, result_object(env, out->finished[i], nm));
             Napi::Object r = Napi::Object::New(env);
             r.Set("seq", seq);
             r.Set("token", tok);
+            r.Set("gate", gate);
             r.Set("pieces", pieces);
             r.Set("scores", scores);
             r.Set("nMonitors", nm);
-            r.Set("done", g->done());
+            r.Set("finished", fin);
+            r.Set("done", out->done);
+            r.Set("idle", out->idle);
             return r;
         },
         [this] { stepping_ = false; });
@@ -90,33 +121,45 @@ Napi::Value GenerationWrap::Step(const Napi::CallbackInfo & info) {
     return promise;
 }
 
+// add(sequence) -> id: joins at the next step boundary (E_FULL when every slot is taken)
+Napi::Value GenerationWrap::Add(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    auto & g = gen(env);
+    if (info.Length() < 1) type_error(env, "add(sequence)");
+    return Napi::Number::New(env, g.add(read_sequence_spec(env, info[0], "sequence")));
+}
+
+// cancel(seq) -> false if it had already finished
+Napi::Value GenerationWrap::Cancel(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    auto & g = gen(env);
+    if (info.Length() < 1 || !info[0].IsNumber()) type_error(env, "cancel(seq) needs a sequence id");
+    const double d = info[0].As<Napi::Number>().DoubleValue();
+    if (std::floor(d) != d || d < 0 || d > 2147483647.0) type_error(env, "unknown sequence " + std::to_string(d));
+    return Napi::Boolean::New(env, g.cancel((int) d));
+}
+
+Napi::Value GenerationWrap::Close(const Napi::CallbackInfo & info) {
+    gen(info.Env()).close();
+    return info.Env().Undefined();
+}
+
+Napi::Value GenerationWrap::SlotsFree(const Napi::CallbackInfo & info) { return Napi::Number::New(info.Env(), gen(info.Env()).slots_free()); }
+
+// results(): fixed generations only: every sequence's result by id (after it finished)
 Napi::Value GenerationWrap::Results(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
-    if (!gen_) throw_error(env, eia::Code::State, "generation is disposed");
+    auto & g = gen(env);
     if (stepping_) throw_error(env, eia::Code::Busy, "generation step running: await it first");
-    const auto & rs = gen_->results();
-    const int nm = gen_->n_monitors();
+    const auto & rs = g.results();
     Napi::Array out = Napi::Array::New(env, rs.size());
-    for (size_t i = 0; i < rs.size(); i++) {
-        const auto & r = rs[i];
-        Napi::Object o = Napi::Object::New(env);
-        o.Set("tokens", make_i32(env, r.tokens.data(), r.tokens.size()));
-        o.Set("text", r.text);
-        o.Set("finishReason", r.finish.empty() ? "running" : r.finish);
-        o.Set("nPrompt", r.n_prompt);
-        o.Set("promptMs", r.prompt_ms);
-        o.Set("genMs", r.gen_ms);
-        o.Set("scores", make_f32(env, r.scores.data(), r.scores.size()));
-        o.Set("nMonitors", nm);
-        out.Set((uint32_t) i, o);
-    }
+    for (size_t i = 0; i < rs.size(); i++) out.Set((uint32_t) i, result_object(env, rs[i], g.n_monitors()));
     return out;
 }
 
 Napi::Value GenerationWrap::Stats(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
-    if (!gen_) throw_error(env, eia::Code::State, "generation is disposed");
-    const auto & s = gen_->stats();
+    const auto & s = gen(env).stats();
     Napi::Object o = Napi::Object::New(env);
     o.Set("promptMs", s.prompt_ms);
     o.Set("decodeMs", s.decode_ms);
@@ -125,6 +168,8 @@ Napi::Value GenerationWrap::Stats(const Napi::CallbackInfo & info) {
     o.Set("decodeTokens", (double) s.decode_tokens);
     o.Set("decodeCalls", s.decode_calls);
     o.Set("uniquePrompts", s.unique_prompts);
+    o.Set("sharedPrompts", s.shared_prompts);
+    o.Set("joined", s.joined);
     return o;
 }
 
@@ -132,7 +177,7 @@ Napi::Value GenerationWrap::Done(const Napi::CallbackInfo & info) {
     return Napi::Boolean::New(info.Env(), !gen_ || gen_->done());
 }
 
-// abort(): the running step stops at its next decode; later steps finish everything as "abort"
+// abort(): the running step stops at its next decode; every sequence finishes as "abort"
 Napi::Value GenerationWrap::Abort(const Napi::CallbackInfo & info) {
     if (gen_ && cw_) cw_->ctx(info.Env()).request_abort();
     return info.Env().Undefined();

@@ -126,6 +126,32 @@ inline std::string get_string(const Napi::Object & o, const char * k, const std:
     return v.As<Napi::String>().Utf8Value();
 }
 
+// Required fields: lib/engine fills every default, so a missing one is a caller bug.
+inline Napi::Value req(const Napi::Object & o, const char * k, const std::string & who) {
+    if (!has(o, k)) type_error(o.Env(), who + "." + k + " is required");
+    return o.Get(k);
+}
+inline double req_number(const Napi::Object & o, const char * k, const std::string & who) {
+    Napi::Value v = req(o, k, who);
+    if (!v.IsNumber()) type_error(o.Env(), who + "." + k + " must be a number");
+    return v.As<Napi::Number>().DoubleValue();
+}
+inline int req_int(const Napi::Object & o, const char * k, const std::string & who) {
+    const double d = req_number(o, k, who);
+    if (!std::isfinite(d) || std::floor(d) != d || d < -2147483648.0 || d > 2147483647.0) type_error(o.Env(), who + "." + k + " must be an integer");
+    return (int) d;
+}
+inline bool req_bool(const Napi::Object & o, const char * k, const std::string & who) {
+    Napi::Value v = req(o, k, who);
+    if (!v.IsBoolean()) type_error(o.Env(), who + "." + k + " must be a boolean");
+    return v.As<Napi::Boolean>().Value();
+}
+inline std::string req_string(const Napi::Object & o, const char * k, const std::string & who) {
+    Napi::Value v = req(o, k, who);
+    if (!v.IsString()) type_error(o.Env(), who + "." + k + " must be a string");
+    return v.As<Napi::String>().Utf8Value();
+}
+
 inline std::string arg_string(const Napi::CallbackInfo & info, size_t i, const char * what) {
     if (info.Length() <= i || !info[i].IsString()) type_error(info.Env(), std::string(what) + " must be a string");
     return info[i].As<Napi::String>().Utf8Value();

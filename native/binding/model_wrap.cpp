@@ -38,9 +38,9 @@ Napi::Value ModelWrap::Load(const Napi::CallbackInfo & info) {
     std::string path = arg_string(info, 0, "model path");
     Napi::Object o = opt_object(info, 1);
     eia::ModelParams p;
-    p.n_gpu_layers = get_int(o, "gpuLayers", 0);
-    p.use_mmap = get_bool(o, "mmap", true);
-    p.vocab_only = get_bool(o, "vocabOnly", false);
+    p.n_gpu_layers = req_int(o, "gpuLayers", "options");
+    p.use_mmap = req_bool(o, "mmap", "options");
+    p.vocab_only = req_bool(o, "vocabOnly", "options");
     auto result = std::make_shared<std::shared_ptr<eia::Model>>();
     auto * w = new PromiseWorker(
         env, [path, p, result] { *result = eia::Model::load(path, p); },
@@ -84,7 +84,7 @@ Napi::Value ModelWrap::Tokenize(const Napi::CallbackInfo & info) {
     auto m = model(env);
     std::string text = arg_string(info, 0, "text");
     Napi::Object o = opt_object(info, 1);
-    auto t = m->tokenize(text, get_bool(o, "addSpecial", true), get_bool(o, "parseSpecial", false));
+    auto t = m->tokenize(text, req_bool(o, "addSpecial", "options"), req_bool(o, "parseSpecial", "options"));
     return make_i32(env, t.data(), t.size());
 }
 
@@ -94,7 +94,7 @@ Napi::Value ModelWrap::Detokenize(const Napi::CallbackInfo & info) {
     if (info.Length() < 1) type_error(env, "tokens are required");
     auto t = to_tokens(env, info[0], "tokens");
     Napi::Object o = opt_object(info, 1);
-    return Napi::String::New(env, m->detokenize(t, get_bool(o, "removeSpecial", false), get_bool(o, "unparseSpecial", false)));
+    return Napi::String::New(env, m->detokenize(t, req_bool(o, "removeSpecial", "options"), req_bool(o, "unparseSpecial", "options")));
 }
 
 Napi::Value ModelWrap::TokenPiece(const Napi::CallbackInfo & info) {
@@ -128,11 +128,12 @@ Napi::Value ModelWrap::ApplyChatTemplate(const Napi::CallbackInfo & info) {
         Napi::Value v = arr.Get(i);
         if (!v.IsObject()) type_error(env, "messages[" + std::to_string(i) + "] must be an object");
         auto o = v.As<Napi::Object>();
-        msgs.emplace_back(get_string(o, "role", ""), get_string(o, "content", ""));
+        const std::string who = "messages[" + std::to_string(i) + "]";
+        msgs.emplace_back(req_string(o, "role", who), req_string(o, "content", who));
         if (msgs.back().first.empty()) type_error(env, "messages[" + std::to_string(i) + "].role must be a non-empty string");
     }
     Napi::Object o = opt_object(info, 1);
-    return Napi::String::New(env, m->apply_chat_template(msgs, get_bool(o, "addAssistant", true), get_string(o, "template", "")));
+    return Napi::String::New(env, m->apply_chat_template(msgs, req_bool(o, "addAssistant", "options"), req_string(o, "template", "options")));
 }
 
 Napi::Value ModelWrap::Meta(const Napi::CallbackInfo & info) {
@@ -147,16 +148,20 @@ Napi::Value ModelWrap::CreateContext(const Napi::CallbackInfo & info) {
     auto m = model(env);
     Napi::Object o = opt_object(info, 0);
     eia::ContextParams p;
-    p.n_ctx = get_int(o, "nCtx", std::min(4096, std::max(256, m->info().n_ctx_train)));
-    p.n_batch = get_int(o, "nBatch", 512);
-    p.n_ubatch = get_int(o, "nUbatch", p.n_batch);
-    p.n_seq_max = get_int(o, "nSeqMax", 64);
-    p.n_threads = get_int(o, "nThreads", 0);
-    p.embeddings = get_bool(o, "embeddings", false);
-    p.kv_unified = get_bool(o, "kvUnified", true);
-    const std::string fa = get_string(o, "flashAttn", "off");
-    if (fa != "auto" && fa != "on" && fa != "off") type_error(env, "'flashAttn' must be 'auto', 'on' or 'off'");
+    const std::string wo = "options";
+    p.n_ctx = req_int(o, "nCtx", wo);
+    p.n_batch = req_int(o, "nBatch", wo);
+    p.n_ubatch = req_int(o, "nUbatch", wo);
+    p.n_seq_max = req_int(o, "nSeqMax", wo);
+    p.n_threads = req_int(o, "nThreads", wo);
+    p.embeddings = req_bool(o, "embeddings", wo);
+    p.kv_unified = req_bool(o, "kvUnified", wo);
+    const std::string fa = req_string(o, "flashAttn", wo);
+    if (fa != "auto" && fa != "on" && fa != "off") type_error(env, "flashAttn must be 'auto', 'on' or 'off'");
     p.flash_attn = fa == "auto" ? -1 : fa == "on" ? 1 : 0;
+    const std::string sm = req_string(o, "sampling", wo);
+    if (sm != "auto" && sm != "host" && sm != "backend") type_error(env, "sampling must be 'auto', 'host' or 'backend'");
+    p.sampling = sm == "auto" ? 0 : sm == "host" ? 1 : 2;
     auto holder = std::make_shared<std::unique_ptr<eia::Context>>();
     auto * w = new PromiseWorker(
         env, [m, p, holder] { *holder = std::make_unique<eia::Context>(m, p); },

@@ -11,6 +11,9 @@
 
 namespace eiajs {
 
+// Reads one sequence spec as lib/engine sends it (context_wrap.cpp).
+eia::SequenceSpec read_sequence_spec(Napi::Env env, const Napi::Value & v, const std::string & who);
+
 class ModelWrap : public Wrap<ModelWrap> {
 public:
     static Napi::Function Init(Napi::Env env);
@@ -69,12 +72,17 @@ public:
 
 private:
     Napi::Value Step(const Napi::CallbackInfo & info);
+    Napi::Value Add(const Napi::CallbackInfo & info);
+    Napi::Value Cancel(const Napi::CallbackInfo & info);
+    Napi::Value Close(const Napi::CallbackInfo & info);
+    Napi::Value SlotsFree(const Napi::CallbackInfo & info);
     Napi::Value Results(const Napi::CallbackInfo & info);
     Napi::Value Stats(const Napi::CallbackInfo & info);
     Napi::Value Done(const Napi::CallbackInfo & info);
     Napi::Value Abort(const Napi::CallbackInfo & info);
     Napi::Value Dispose(const Napi::CallbackInfo & info);
     void release();
+    eia::Generation & gen(Napi::Env env);
     ContextWrap * cw_ = nullptr;
     Napi::ObjectReference ctx_ref_;
     std::unique_ptr<eia::Generation> gen_;

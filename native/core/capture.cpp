@@ -142,8 +142,9 @@ CaptureResult capture_tokens(Context & ctx, std::vector<std::vector<llama_token>
     pooler.tok_slot = &tok_slot;
 
     ResidualHook & hook = ctx.hook();
-    hook.clear_steering();
+    hook.clear_plans();
     hook.clear_monitors();
+    ctx.use_hook(!opt.prefill_only);
     if (!opt.prefill_only) hook.set_capture(layers, &pooler, /*stop_after_last=*/true);
     HookCaptureGuard guard{hook};
     ctx.clear_memory();
@@ -228,7 +229,8 @@ std::vector<float> embeddings_per_token(Context & ctx, const std::string & text,
     const int n_embd = ctx.model().n_embd();
     ResidualHook & hook = ctx.hook();
     hook.clear_capture();
-    hook.clear_steering();
+    hook.clear_plans();
+    ctx.use_hook(false);
     hook.clear_monitors();
     ctx.clear_memory();
     TokenBatch batch((int) toks.size());

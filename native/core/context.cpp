@@ -42,20 +42,39 @@ Context::Context(std::shared_ptr<Model> model, const ContextParams & p) : model_
     if (p.embeddings) cp.pooling_type = LLAMA_POOLING_TYPE_NONE;
     cp.no_perf = true;
     hook_.configure(mi.n_layer, mi.n_embd);
-    cp.cb_eval = &ResidualHook::eval_callback;
-    cp.cb_eval_user_data = &hook_;
     cp.abort_callback = &Context::abort_cb;
     cp.abort_callback_data = this;
-    take_thread_log_errors();
-    ctx_ = llama_init_from_model(model_->raw(), cp);
-    if (!ctx_) {
-        std::string why = take_thread_log_errors();
-        fail(Code::Runtime, "failed to create context (nCtx " + std::to_string(p.n_ctx) + ")" + (why.empty() ? "" : ": " + why));
-    }
+    if (p.sampling < 0 || p.sampling > 2) fail("sampling must be auto, host or backend");
+    backend_sampling_ = p.sampling == 2 || (p.sampling == 0 && mi.offloaded);
+    cp_ = cp;
+    create(true);
     n_ctx_ = (int) llama_n_ctx(ctx_);
     n_batch_ = (int) llama_n_batch(ctx_);
     n_seq_max_ = (int) llama_n_seq_max(ctx_);
     kv_unified_ = p.kv_unified;
+}
+
+void Context::create(bool hooked) {
+    llama_context_params cp = cp_;
+    cp.cb_eval = hooked ? &ResidualHook::eval_callback : nullptr;
+    cp.cb_eval_user_data = hooked ? &hook_ : nullptr;
+    take_thread_log_errors();
+    llama_context * c = llama_init_from_model(model_->raw(), cp);
+    if (!c) {
+        std::string why = take_thread_log_errors();
+        fail(Code::Runtime, "failed to create context (nCtx " + std::to_string(cp.n_ctx) + ")" + (why.empty() ? "" : ": " + why));
+    }
+    if (ctx_) llama_free(ctx_);
+    ctx_ = c;
+    hooked_ = hooked;
+    if (!cvec_.empty()) llama_set_adapter_cvec(ctx_, cvec_.data(), cvec_.size(), model_->n_embd(), cvec_start_, cvec_end_);
+}
+
+void Context::use_hook(bool needed) {
+    if (!model_->info().offloaded || needed == hooked_) return;
+    llama_free(ctx_);  // free first: two KV caches of a large model may not fit on the device
+    ctx_ = nullptr;
+    create(needed);
 }
 
 Context::~Context() {
@@ -66,6 +85,7 @@ bool Context::abort_cb(void * data) { return static_cast<Context *>(data)->abort
 
 void Context::clear_memory() { llama_memory_clear(llama_get_memory(ctx_), true); }
 void Context::seq_rm(int seq) { llama_memory_seq_rm(llama_get_memory(ctx_), seq, -1, -1); }
+void Context::seq_rm_from(int seq, int pos) { llama_memory_seq_rm(llama_get_memory(ctx_), seq, pos, -1); }
 void Context::seq_cp(int src, int dst) { llama_memory_seq_cp(llama_get_memory(ctx_), src, dst, -1, -1); }
 
 bool Context::decode(llama_batch & batch) {
@@ -85,9 +105,15 @@ void Context::set_control_vector(const std::vector<float> & data, int il_start, 
     if (llama_set_adapter_cvec(ctx_, data.data(), data.size(), n_embd, il_start, il_end) != 0) {
         fail("llama_set_adapter_cvec failed: " + take_thread_log_errors());
     }
+    cvec_ = data;
+    cvec_start_ = il_start;
+    cvec_end_ = il_end;
 }
 
-void Context::clear_control_vector() { llama_set_adapter_cvec(ctx_, nullptr, 0, model_->n_embd(), -1, -1); }
+void Context::clear_control_vector() {
+    llama_set_adapter_cvec(ctx_, nullptr, 0, model_->n_embd(), -1, -1);
+    cvec_.clear();
+}
 
 Context::Busy::Busy(Context & c) : c_(c) {
     if (!c_.try_acquire()) fail(Code::Busy, "context is busy: one operation at a time per context (await the previous call, or use another context)");

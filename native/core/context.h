@@ -27,6 +27,9 @@ struct ContextParams {
     //       (llama.cpp's fast layout for many parallel sequences; one prompt per decode call).
     bool kv_unified = true;
     int flash_attn = 0;  // -1 auto, 0 off (f32 attention: exact capture), 1 on
+    // Where sequences are sampled: 0 auto (in the graph when the model runs on a GPU), 1 host,
+    // 2 backend (llama.cpp's in-graph sampling; only the drawn tokens come back).
+    int sampling = 0;
 };
 
 class Context {
@@ -49,7 +52,14 @@ public:
 
     void clear_memory();
     void seq_rm(int seq);
-    void seq_cp(int src, int dst);
+    void seq_rm_from(int seq, int pos);  // drop positions >= pos
+    void seq_cp(int src, int dst);       // every cell of src (a full stream copy across streams)
+    bool backend_sampling() const { return backend_sampling_; }
+    // On a GPU the eval callback costs a synchronisation per graph split even when it reads
+    // nothing: an operation that needs no hook runs on a llama_context created without it. The
+    // switch recreates the llama_context (the KV cache is lost: callers start from empty memory).
+    // A CPU context keeps its callback (there it costs nothing).
+    void use_hook(bool needed);
     // llama_decode with every failure turned into eia::Error; returns false when aborted.
     bool decode(llama_batch & batch);
 
@@ -77,11 +87,17 @@ public:
 
 private:
     static bool abort_cb(void * data);
+    void create(bool hooked);
     std::shared_ptr<Model> model_;
     llama_context * ctx_ = nullptr;
     ResidualHook hook_;
     int n_ctx_ = 0, n_batch_ = 0, n_seq_max_ = 0, n_threads_ = 0;
     bool kv_unified_ = true;
+    bool backend_sampling_ = false;
+    bool hooked_ = true;
+    llama_context_params cp_{};
+    std::vector<float> cvec_;  // llama.cpp control vector in use (re-applied when the context is recreated)
+    int cvec_start_ = -1, cvec_end_ = -1;
     std::atomic<bool> abort_{false};
     std::atomic<bool> busy_{false};
 };

@@ -11,30 +11,30 @@
 
 namespace eia {
 
-std::vector<float> eval_logits(Context & ctx, const std::vector<llama_token> & tokens, const std::vector<SteerTerm> & steer) {
+std::vector<float> eval_logits(Context & ctx, const std::vector<llama_token> & tokens, const std::vector<SteerTerm> & steer,
+                               const std::vector<uint8_t> * steer_at) {
     Model & model = ctx.model();
     const int n_layer = model.n_layer(), n_embd = model.n_embd(), n_vocab = model.info().n_vocab;
     if (tokens.empty()) fail("evalLogits needs at least one token");
     for (auto t : tokens) model.check_token(t);
     if ((int) tokens.size() > ctx.n_ctx_seq()) fail("token sequence longer than the context");
-    std::vector<float> flat;
-    std::vector<int> layers;
-    for (auto & t : steer) {
-        if (t.layer < 0 || t.layer >= n_layer) fail("steering layer " + std::to_string(t.layer) + " out of range");
-        if ((int) t.direction.size() != n_embd) fail("steering direction has the wrong length");
-        if (!std::isfinite(t.alpha)) fail("steering alpha must be finite");
-        for (float x : t.direction)
-            if (!std::isfinite(x)) fail("steering direction contains NaN or infinity");
-        if (t.alpha == 0.0f) continue;
-        if (flat.empty()) flat.assign((size_t) n_layer * n_embd, 0.0f);
-        for (int j = 0; j < n_embd; j++) flat[(size_t) t.layer * n_embd + j] += t.alpha * t.direction[j];
-        layers.push_back(t.layer);
-    }
+    if (steer_at && steer_at->size() != tokens.size())
+        fail("steerAt has " + std::to_string(steer_at->size()) + " entries for " + std::to_string(tokens.size()) + " tokens");
+    // with a mask, marked positions are the plan's "generated" rows and the terms steer only those
+    std::vector<SteerTerm> terms = steer;
+    if (steer_at)
+        for (auto & t : terms) t.positions = SteerPositions::Generated;
+    SteerPlan plan(terms, GateSpec{}, n_layer, n_embd, "evalLogits");
     ResidualHook & hook = ctx.hook();
     hook.clear_capture();
     hook.clear_monitors();
-    hook.clear_steering();
-    for (int l : layers) hook.set_steer(0, 0, l, flat.data() + (size_t) l * n_embd);
+    hook.clear_plans();
+    ctx.use_hook(!plan.empty());
+    hook.set_plan(0, &plan, nullptr);
+    struct Unplan {
+        ResidualHook & h;
+        ~Unplan() { h.clear_plans(); }
+    } unplan{hook};
     ctx.clear_memory();
     std::vector<float> out((size_t) tokens.size() * n_vocab);
     const int n_batch = ctx.n_batch();
@@ -42,16 +42,15 @@ std::vector<float> eval_logits(Context & ctx, const std::vector<llama_token> & t
     for (size_t off = 0; off < tokens.size(); off += n_batch) {
         batch.clear();
         const size_t end = std::min(tokens.size(), off + (size_t) n_batch);
-        for (size_t i = off; i < end; i++) batch.add(tokens[i], (llama_pos) i, 0, 0, false, true);
+        for (size_t i = off; i < end; i++) batch.add(tokens[i], (llama_pos) i, 0, 0, steer_at && (*steer_at)[i], true);
         hook.begin_batch(batch.slots(), batch.phases(), batch.size(), batch.outputs().data(), (int) batch.outputs().size());
-        if (!ctx.decode(batch.raw())) { hook.clear_steering(); fail(Code::Aborted, "aborted"); }
+        if (!ctx.decode(batch.raw())) fail(Code::Aborted, "aborted");
         for (size_t i = off; i < end; i++) {
             const float * lg = llama_get_logits_ith(ctx.raw(), (int32_t) (i - off));
-            if (!lg) { hook.clear_steering(); fail(Code::Internal, "internal: no logits"); }
+            if (!lg) fail(Code::Internal, "internal: no logits");
             std::memcpy(out.data() + i * n_vocab, lg, n_vocab * sizeof(float));
         }
     }
-    hook.clear_steering();
     ctx.clear_memory();
     return out;
 }

@@ -9,8 +9,11 @@
 
 namespace eia {
 
-// Returns n_tokens x n_vocab logits. Steering (alpha*dir at block outputs) applies to all positions.
-std::vector<float> eval_logits(Context & ctx, const std::vector<llama_token> & tokens, const std::vector<SteerTerm> & steer);
+// Returns n_tokens x n_vocab logits. Steering (terms as in generation: blocks or block ranges,
+// optional norm preservation) applies to every position, or, with steer_at, only where
+// steer_at[i] != 0: the hand-run reference for gated generation.
+std::vector<float> eval_logits(Context & ctx, const std::vector<llama_token> & tokens, const std::vector<SteerTerm> & steer,
+                               const std::vector<uint8_t> * steer_at = nullptr);
 
 // Reads an F32/F16 tensor of a GGUF file by name (for tests and tools: e.g. output_norm.weight).
 std::vector<float> read_gguf_tensor(const std::string & path, const std::string & name, std::vector<int64_t> * shape);

@@ -1,34 +1,41 @@
-// Batched generation with per-sequence steering and live probe readout. All sequences share one
-// multi-sequence context with a KV cache; each carries its own steering plan (added to block
-// outputs by the ResidualHook). Sequences with the same prompt and the same prompt-time steering
-// decode that prompt once and fork the KV cache (llama_memory_seq_cp).
+// Batched generation with per-sequence steering, gates and live probe readout. All sequences
+// share one context with a KV cache; each carries its own SteerPlan (applied to block outputs by
+// the ResidualHook) and its own llama.cpp sampler chain, so a sequence produces the same tokens
+// alone or in any batch (given per-sequence KV streams, or a unified cache that fits).
+//
+// A generation is fixed (the sequences are given up front) or open: sequences join with add() at
+// the next step boundary and leave when they finish or are cancelled, up to the context's slots
+// (continuous batching). Sequences whose prompt and prompt-time steering are the same decode that
+// prompt once and copy the KV cells (also when one joins while another that holds the prompt is
+// still running). Every end of a sequence is reported as it happens (StepOutput::finished).
 #pragma once
+#include <atomic>
 #include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "context.h"
 #include "sampler.h"
+#include "steer_plan.h"
 
 namespace eia {
 
-enum class SteerPositions { All, Prompt, Generated };
-SteerPositions parse_positions(const std::string & s);
-
-struct SteerTerm {
-    int layer = 0;
-    std::vector<float> direction;  // n_embd
-    float alpha = 0.0f;            // added: alpha * direction
-};
+enum class Finish : uint8_t { None, Eog, Length, Stop, Abort, Cancel };
+const char * finish_name(Finish f);
 
 struct SequenceSpec {
     std::vector<llama_token> prompt;
-    std::vector<SteerTerm> steer;
-    SteerPositions positions = SteerPositions::All;
+    std::vector<SteerTerm> steer;   // always-on terms
+    GateSpec gate;                  // probe-gated terms (gate.layer < 0: none)
     SamplingParams sampling;
-    int max_tokens = 128;
+    int max_tokens = 0;
     std::vector<std::string> stop;
     bool ignore_eog = false;
+    bool keep_logits = false;       // keep the logits of every generated token (oracles)
 };
 
 struct MonitorSpec {
@@ -41,61 +48,108 @@ struct TokenEvent {
     llama_token token = 0;
     std::string piece;
     std::vector<float> scores;  // one per monitor
+    bool gate = false;          // the gate steered the pass that produced this token
 };
 
 struct SequenceResult {
+    int seq = -1;
     std::vector<llama_token> tokens;
     std::string text;
-    std::string finish = "";    // eog | length | stop | abort
+    Finish finish = Finish::None;
     int n_prompt = 0;
     double prompt_ms = 0, gen_ms = 0;
-    std::vector<float> scores;  // n_generated x n_monitors, row per generated token
+    std::vector<float> scores;    // n_generated x n_monitors, row per generated token
+    std::vector<uint8_t> gate;    // per generated token (empty without a gate)
+    int gate_steered = 0;         // positions the gate steered, prompt included
+    std::vector<float> logits;    // keep_logits: n_generated x n_vocab
+};
+
+struct StepOutput {
+    std::vector<TokenEvent> tokens;
+    std::vector<SequenceResult> finished;  // in the order the sequences finished
+    bool done = false;  // closed and every sequence finished: nothing more will come
+    bool idle = false;  // open, nothing running or waiting: the next step waits for add()/close()
 };
 
 struct GenerationStats {
     double prompt_ms = 0, decode_ms = 0;
     double sample_ms = 0;  // part of decode_ms spent sampling (host side)
     int64_t prompt_tokens = 0, decode_tokens = 0;
-    int decode_calls = 0, unique_prompts = 0;
+    int decode_calls = 0, unique_prompts = 0, shared_prompts = 0, joined = 0;
 };
 
 class Generation {
 public:
+    // An open generation: sequences come with add(); close() ends it once they have finished.
+    Generation(Context & ctx, std::vector<MonitorSpec> monitors);
+    // A fixed generation: these sequences (ids 0..n-1), closed at once.
     Generation(Context & ctx, std::vector<SequenceSpec> seqs, std::vector<MonitorSpec> monitors);
     ~Generation();
     Generation(const Generation &) = delete;
     Generation & operator=(const Generation &) = delete;
 
-    // Runs up to max_steps steps (the whole prompt phase is the first step); appends token events.
-    void step(int max_steps, std::vector<TokenEvent> & events);
-    // Stops every unfinished sequence with finish "abort" (what was produced is kept).
-    void abort_all();
-    bool done() const { return n_active_ == 0 && started_; }
-    const std::vector<SequenceResult> & results() const { return res_; }
-    const GenerationStats & stats() const { return stats_; }
+    // ---- any thread (the JS thread, also while a step runs on a worker) -------------------------
+    // Validates now; the sequence joins at the next step boundary. Throws Full when every slot is
+    // taken, State once closed. Returns the sequence id.
+    int add(SequenceSpec spec);
+    // Ends a sequence with Finish::Cancel and frees its slot and KV cells: at once when no step is
+    // running, else at the running step's next boundary. False if it had already finished.
+    bool cancel(int seq);
+    void close();
+    int slots_free() const;
+    int n_slots() const { return n_slots_; }
+
+    // ---- the stepping thread ----------------------------------------------------------------------
+    // Admits waiting sequences and runs up to max_steps decode steps (a step boundary admits and
+    // cancels again). Returns early when nothing is left to decode.
+    void step(int max_steps, StepOutput & out);
+    bool done() const;
     int n_monitors() const { return (int) monitors_.size(); }
+    const GenerationStats & stats() const { return stats_; }
+    // Fixed generations: every result by sequence id (kept after its finish event).
+    const std::vector<SequenceResult> & results() const { return kept_; }
 
 private:
-    void prompt_phase(std::vector<TokenEvent> & events);
-    void decode_step(std::vector<TokenEvent> & events);
-    void accept(int seq, llama_token tok, const float * scores, std::vector<TokenEvent> & events);
-    void finish(int seq, const char * why);
-    void install_hook();
+    struct Seq;
+    struct PromptEntry;
+    void validate(const SequenceSpec & s, const std::string & who) const;
+    void admit(std::vector<std::unique_ptr<Seq>> & fresh, StepOutput & out);
+    void decode_prompts(std::vector<Seq *> & leaders);
+    void forget_unheld_prompts();
+    void start(Seq & s, const PromptEntry & e, const float * logits, StepOutput & out);
+    void decode_step(StepOutput & out);
+    void accept(Seq & s, llama_token tok, const float * logits, const float * scores, bool gate, StepOutput & out);
+    void finish(Seq & s, Finish why, StepOutput & out);
+    void apply_cancels(StepOutput & out);
+    void abort_all(StepOutput & out);
+    int take_phys();
+    void bind(Seq & s, int phys);
+    void install();
 
     Context & ctx_;
-    std::vector<SequenceSpec> specs_;
     std::vector<MonitorSpec> monitors_;
-    std::vector<SequenceResult> res_;
-    std::vector<Sampler> samplers_;
-    std::vector<std::vector<std::vector<float>>> steer_vec_;  // [seq][phase] summed alpha*dir per layer, flattened n_layer*n_embd or empty
-    std::vector<std::vector<int>> steer_layers_;               // [seq] layers with a term
-    std::vector<int> leader_;                                   // seq -> group leader
-    std::vector<char> active_;
-    std::vector<int> phys_;  // sequence -> llama seq id (they differ after compaction)
-    std::vector<llama_token> last_tok_;
-    std::vector<double> t_start_;
+    const bool fixed_;
+    const int n_slots_;
+    const bool backend_sampling_;
+
+    // shared with add()/cancel()/close(), under mu_
+    mutable std::mutex mu_;
+    std::vector<std::unique_ptr<Seq>> pending_;
+    std::set<int> cancel_;
+    std::vector<SequenceResult> early_;   // finished outside a step (cancelled while idle or waiting)
+    std::atomic<int> reserved_{0};        // active + pending
+    int next_id_ = 0;
+    bool closed_ = false;
+    bool stepping_ = false;
+
+    // the stepping thread's (or the caller's, when no step runs and mu_ is held)
+    std::map<int, std::unique_ptr<Seq>> active_;
+    std::vector<Seq *> by_phys_;
     int n_active_ = 0;
-    bool started_ = false;
+    std::map<std::string, std::unique_ptr<PromptEntry>> prompts_;  // prompt-end state of held prompts
+    bool installed_ = false;
+    bool admitting_ = false;
+    std::vector<SequenceResult> kept_;
     GenerationStats stats_;
 };
 

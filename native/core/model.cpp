@@ -149,6 +149,7 @@ std::shared_ptr<Model> Model::load(const std::string & path, const ModelParams &
     i.add_bos = llama_vocab_get_add_bos(self->vocab_);
     i.n_params = llama_model_n_params(m);
     i.size_bytes = llama_model_size(m);
+    i.offloaded = !params.vocab_only && mp.n_gpu_layers > 0 && runtime_info().has_gpu;
     if ((!params.vocab_only && (i.n_layer <= 0 || i.n_embd <= 0)) || i.n_vocab <= 0) fail(Code::ModelLoad, "model '" + path + "' has no usable layers/vocabulary");
     return self;
 }

@@ -1,5 +1,6 @@
 #include "residual_hook.h"
 
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 
@@ -26,25 +27,36 @@ void ResidualHook::begin_batch(const int32_t * slot_of, const uint8_t * phase_of
     std::fill(cursor_.begin(), cursor_.end(), 0);
     out_pos_.assign(n_tokens, -1);
     for (int i = 0; i < n_outputs; i++) out_pos_[outputs[i]] = i;
+    gate_row_.assign(n_tokens, 0);
     if (!mon_layer_.empty()) mon_out_.assign((size_t) n_outputs * mon_layer_.size(), 0.0f);
 }
 
-void ResidualHook::clear_steering() {
-    for (auto & s : steer_) std::fill(s.begin(), s.end(), nullptr);
+void ResidualHook::refresh_layers() {
     std::fill(steer_layer_.begin(), steer_layer_.end(), 0);
-    n_steer_ = 0;
+    n_plans_ = 0;
+    for (const SteerPlan * p : plan_) {
+        if (!p) continue;
+        n_plans_++;
+        for (int l = 0; l < n_layer_; l++)
+            if (p->touches(l)) steer_layer_[l] = 1;
+    }
 }
 
-void ResidualHook::set_steer(int phase, int slot, int layer, const float * vec) {
-    if (slot >= n_slots_) {
-        n_slots_ = slot + 1;
-        for (auto & s : steer_) s.resize((size_t) n_slots_ * n_layer_, nullptr);
+void ResidualHook::set_plan(int slot, const SteerPlan * plan, GateState * gate) {
+    if (slot < 0) return;
+    if (slot >= (int) plan_.size()) {
+        plan_.resize(slot + 1, nullptr);
+        gate_state_.resize(slot + 1, nullptr);
     }
-    auto & p = steer_[phase][(size_t) slot * n_layer_ + layer];
-    if (!p && vec) n_steer_++;
-    if (p && !vec) n_steer_--;
-    p = vec;
-    if (vec) steer_layer_[layer] = 1;
+    plan_[slot] = plan && !plan->empty() ? plan : nullptr;
+    gate_state_[slot] = plan_[slot] ? gate : nullptr;
+    refresh_layers();
+}
+
+void ResidualHook::clear_plans() {
+    plan_.clear();
+    gate_state_.clear();
+    refresh_layers();
 }
 
 void ResidualHook::set_capture(const std::vector<int> & layers, CaptureSink * sink, bool stop_after_last) {
@@ -101,6 +113,12 @@ bool ResidualHook::eval_callback(ggml_tensor * t, bool ask, void * user_data) {
     return !(self->stop_layer_ >= 0 && layer == self->stop_layer_);
 }
 
+static double dot(const float * a, const float * b, int n) {
+    double acc = 0.0;
+    for (int j = 0; j < n; j++) acc += (double) a[j] * b[j];
+    return acc;
+}
+
 void ResidualHook::process(ggml_tensor * t, int layer) {
     if (t->type != GGML_TYPE_F32 || t->ne[0] != n_embd_ || !ggml_is_contiguous(t)) return;  // not a residual row block
     const int n_rows = (int) t->ne[1];
@@ -126,17 +144,36 @@ void ResidualHook::process(ggml_tensor * t, int layer) {
     }
 
     bool modified = false;
-    if (steer_layer_[layer] && n_steer_ > 0) {
+    if (steer_layer_[layer] && n_plans_ > 0) {
+        const int n_slots = (int) plan_.size();
         for (int r = 0; r < n_rows; r++) {
             const int b = idx_[r];
             if (b < 0) continue;
             const int slot = slot_of_[b];
-            if (slot < 0 || slot >= n_slots_) continue;
-            const float * v = steer_[phase_of_[b] ? 1 : 0][(size_t) slot * n_layer_ + layer];
-            if (!v) continue;
+            if (slot < 0 || slot >= n_slots || !plan_[slot]) continue;
+            const SteerPlan & plan = *plan_[slot];
             float * row = x + (size_t) r * n_embd_;
-            for (int j = 0; j < n_embd_; j++) row[j] += v[j];
-            modified = true;
+            const bool generated = phase_of_[b] != 0;
+            // the gate reads its block before anything is added there, in position order
+            if (plan.gate_layer() == layer && gate_state_[slot] && (generated || !plan.gate_generated_only())) {
+                const float p = (float) dot(row, plan.gate_direction(), n_embd_);
+                gate_row_[b] = plan.gate_position(*gate_state_[slot], p) ? 1 : 0;
+            }
+            const uint8_t bit = generated ? 2 : 1;
+            for (const RowOp & op : plan.ops(layer)) {
+                if (!(op.phases & bit) || (op.gated && !gate_row_[b])) continue;
+                double before = 0.0;
+                if (op.normalize) before = std::sqrt(dot(row, row, n_embd_));
+                for (int j = 0; j < n_embd_; j++) row[j] += op.vec[j];
+                if (op.normalize) {
+                    const double after = std::sqrt(dot(row, row, n_embd_));
+                    if (after > 0.0) {
+                        const float s = (float) (before / after);
+                        for (int j = 0; j < n_embd_; j++) row[j] *= s;
+                    }
+                }
+                modified = true;
+            }
         }
     }
     if (modified && !host) ggml_backend_tensor_set(t, host_.data(), 0, host_.size() * sizeof(float));
@@ -153,10 +190,7 @@ void ResidualHook::process(ggml_tensor * t, int layer) {
             const float * row = x + (size_t) r * n_embd_;
             for (int k = 0; k < nm; k++) {
                 if (mon_layer_[k] != layer) continue;
-                const float * d = mon_dir_[k];
-                double acc = 0.0;
-                for (int j = 0; j < n_embd_; j++) acc += (double) row[j] * d[j];
-                mon_out_[(size_t) o * nm + k] = (float) acc;
+                mon_out_[(size_t) o * nm + k] = (float) dot(row, mon_dir_[k], n_embd_);
             }
         }
     }

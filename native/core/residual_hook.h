@@ -1,14 +1,18 @@
 // ResidualHook: the one ggml eval callback of a context. It watches the tensors named
 // "l_out-L" (output of decoder block L, 0-based) and, per row (= token of the current ubatch):
-//   - adds the row's sequence steering vector (alpha * direction, pre-scaled) in place,
+//   - runs the gate of the row's sequence at its gate block (projection before any steering),
+//   - applies the sequence's steering plan in place (adds, optional norm-preserving rescale),
 //   - hands rows to a capture sink (pooling happens there),
-//   - projects output rows onto monitor probes.
-// Rows map to batch tokens because contexts run with a unified KV cache, whose batch splitting
-// keeps batch order (split_simple); the last block only keeps output rows (llama.cpp prunes the
-// others there), so its rows map through the list of output tokens.
+//   - projects output rows onto monitor probes (after that block's steering).
+// Rows map to batch tokens because batches are filled so that llama.cpp keeps their order (a
+// unified KV cache splits batches in order; with one KV stream per sequence a batch holds one
+// prompt, or one token per sequence in consecutive sequence ids); the last block only keeps output
+// rows (llama.cpp prunes the others there), so its rows map through the list of output tokens.
 #pragma once
 #include <cstdint>
 #include <vector>
+
+#include "steer_plan.h"
 
 struct ggml_tensor;
 
@@ -31,10 +35,12 @@ public:
     // outputs: batch indices with output (logits) in batch order.
     void begin_batch(const int32_t * slot_of, const uint8_t * phase_of, int n_tokens, const int32_t * outputs, int n_outputs);
 
-    // ---- steering: vectors live in the caller's storage, pointers stay valid during decode ----
-    void clear_steering();
-    void set_steer(int phase, int slot, int layer, const float * vec);  // vec = alpha*dir (n_embd) or null
-    bool has_steering() const { return n_steer_ > 0; }
+    // ---- steering: one plan (and gate state) per slot; both stay owned by the caller ---------
+    void set_plan(int slot, const SteerPlan * plan, GateState * gate);
+    void clear_plans();
+    bool has_plans() const { return n_plans_ > 0; }
+    // After a pass: did the gate steer batch token b (0 when its sequence has no gate)?
+    uint8_t gate_on(int b) const { return b < (int) gate_row_.size() ? gate_row_[b] : 0; }
 
     // ---- capture ------------------------------------------------------------------------------
     void set_capture(const std::vector<int> & layers, CaptureSink * sink, bool stop_after_last);
@@ -46,11 +52,15 @@ public:
     int n_monitors() const { return (int) mon_layer_.size(); }
     const std::vector<float> & monitor_values() const { return mon_out_; }
 
+    // Does anything need the callback at all (a context on a GPU drops it otherwise)?
+    bool active() const { return n_plans_ > 0 || sink_ != nullptr || !mon_layer_.empty(); }
+
     static bool eval_callback(ggml_tensor * t, bool ask, void * user_data);
 
 private:
     bool wants(int layer) const;
     void process(ggml_tensor * t, int layer);
+    void refresh_layers();
 
     int n_layer_ = 0, n_embd_ = 0;
     // batch description
@@ -60,10 +70,12 @@ private:
     int n_tokens_ = 0, n_outputs_ = 0;
     std::vector<int32_t> out_pos_;   // batch token -> output index or -1
     std::vector<int> cursor_;        // rows of layer L consumed in this batch
-    // steering: [phase][slot * n_layer + layer]
-    std::vector<const float *> steer_[2];
-    int n_slots_ = 0, n_steer_ = 0;
-    std::vector<char> steer_layer_;
+    // steering
+    std::vector<const SteerPlan *> plan_;
+    std::vector<GateState *> gate_state_;
+    int n_plans_ = 0;
+    std::vector<char> steer_layer_;   // some plan acts on (or gates at) block L
+    std::vector<uint8_t> gate_row_;   // per batch token, set at the gate's block
     // capture
     std::vector<char> cap_layer_;
     CaptureSink * sink_ = nullptr;

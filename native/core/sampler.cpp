@@ -1,6 +1,6 @@
 #include "sampler.h"
 
-#include <algorithm>
+#include <cfloat>
 #include <cmath>
 
 #include "error.h"
@@ -14,68 +14,58 @@ void validate_sampling(const SamplingParams & p) {
     if (!std::isfinite(p.min_p) || p.min_p < 0 || p.min_p > 1) fail("minP must be in [0, 1]");
 }
 
-Sampler::Sampler(const SamplingParams & p, int n_vocab) : p_(p), n_vocab_(n_vocab), rng_(p.seed) {
+// HF order: TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper, MinPLogitsWarper, then
+// multinomial sampling. Off switches add nothing, so the chain only does the work asked for.
+static llama_sampler * make_chain(const SamplingParams & p) {
+    auto cp = llama_sampler_chain_default_params();
+    cp.no_perf = true;
+    llama_sampler * c = llama_sampler_chain_init(cp);
+    if (p.temperature <= 0.0f) {
+        llama_sampler_chain_add(c, llama_sampler_init_greedy());
+        return c;
+    }
+    if (p.temperature != 1.0f) llama_sampler_chain_add(c, llama_sampler_init_temp(p.temperature));
+    if (p.top_k > 0) llama_sampler_chain_add(c, llama_sampler_init_top_k(p.top_k));
+    if (p.top_p < 1.0f) llama_sampler_chain_add(c, llama_sampler_init_top_p(p.top_p, 1));
+    if (p.min_p > 0.0f) llama_sampler_chain_add(c, llama_sampler_init_min_p(p.min_p, 1));
+    llama_sampler_chain_add(c, llama_sampler_init_dist(p.seed));
+    return c;
+}
+
+Sampler::Sampler(const SamplingParams & p, int n_vocab) : p_(p), n_vocab_(n_vocab) {
     validate_sampling(p);
+    chain_ = make_chain(p);
+}
+
+Sampler::Sampler(const SamplingParams & p, int n_vocab, llama_sampler * chain) : p_(p), n_vocab_(n_vocab), chain_(chain) {}
+
+Sampler::~Sampler() {
+    if (chain_) llama_sampler_free(chain_);
+}
+
+std::unique_ptr<Sampler> Sampler::clone() const {
+    return std::unique_ptr<Sampler>(new Sampler(p_, n_vocab_, llama_sampler_clone(chain_)));
 }
 
 llama_token Sampler::sample(const float * logits) {
-    if (p_.temperature <= 0.0f) {
-        int best = 0;
-        for (int i = 1; i < n_vocab_; i++)
-            if (logits[i] > logits[best]) best = i;
-        return best;
+    // A broken model can emit NaN/inf: NaN never wins, +inf becomes the largest finite value, so
+    // the chain's softmax stays finite (its asserts must never be reachable from a model file).
+    cur_.resize(n_vocab_);
+    bool any = false;
+    for (int i = 0; i < n_vocab_; i++) {
+        float x = logits[i];
+        if (std::isnan(x) || x == -INFINITY) x = -INFINITY;
+        else { any = true; if (x == INFINITY) x = FLT_MAX / 4; }
+        cur_[i] = llama_token_data{i, x, 0.0f};
     }
-    cand_.clear();
-    const int k = (p_.top_k > 0 && p_.top_k < n_vocab_) ? p_.top_k : n_vocab_;
-    if (k < n_vocab_) {
-        // one pass: keep the k largest; most logits fail the first comparison
-        cand_.reserve(k);
-        for (int i = 0; i < k; i++) cand_.push_back({i, logits[i]});
-        auto min_it = std::min_element(cand_.begin(), cand_.end(), [](const Cand & a, const Cand & b) { return a.logit < b.logit; });
-        float thr = min_it->logit;
-        for (int i = k; i < n_vocab_; i++) {
-            if (logits[i] <= thr) continue;
-            *min_it = {i, logits[i]};
-            min_it = std::min_element(cand_.begin(), cand_.end(), [](const Cand & a, const Cand & b) { return a.logit < b.logit; });
-            thr = min_it->logit;
-        }
-    } else {
-        cand_.resize(n_vocab_);
-        for (int i = 0; i < n_vocab_; i++) cand_[i] = {i, logits[i]};
-    }
-    std::sort(cand_.begin(), cand_.end(), [](const Cand & a, const Cand & b) { return a.logit > b.logit || (a.logit == b.logit && a.id < b.id); });
-    size_t n = cand_.size();
-    const double mx = cand_[0].logit;
-    prob_.resize(n);
-    if (p_.top_p < 1.0f || p_.min_p > 0.0f) {
-        double sum = 0;
-        for (size_t i = 0; i < n; i++) sum += (prob_[i] = std::exp((double) cand_[i].logit - mx));
-        if (p_.top_p < 1.0f) {
-            double cum = 0;
-            size_t keep = n;
-            for (size_t i = 0; i < n; i++) {
-                cum += prob_[i] / sum;
-                if (cum >= p_.top_p) { keep = i + 1; break; }
-            }
-            n = keep;
-        }
-        if (p_.min_p > 0.0f) {
-            const double floor_p = p_.min_p * prob_[0];
-            size_t keep = 1;
-            while (keep < n && prob_[keep] >= floor_p) keep++;
-            n = keep;
-        }
-    }
-    const double inv_t = 1.0 / p_.temperature;
-    double sum = 0;
-    for (size_t i = 0; i < n; i++) sum += (prob_[i] = std::exp(((double) cand_[i].logit - mx) * inv_t));
-    const double u = std::uniform_real_distribution<double>(0.0, 1.0)(rng_) * sum;
-    double cum = 0;
-    for (size_t i = 0; i < n; i++) {
-        cum += prob_[i];
-        if (u < cum) return cand_[i].id;
-    }
-    return cand_[n - 1].id;
+    if (!any) return 0;
+    llama_token_data_array arr = {cur_.data(), cur_.size(), -1, false};
+    llama_sampler_apply(chain_, &arr);
+    const llama_token tok = (arr.selected >= 0 && arr.selected < (int64_t) arr.size) ? arr.data[arr.selected].id : 0;
+    llama_sampler_accept(chain_, tok);
+    return tok;
 }
+
+void Sampler::accept(llama_token token) { llama_sampler_accept(chain_, token); }
 
 }  // namespace eia

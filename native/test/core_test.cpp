@@ -140,7 +140,7 @@ SequenceSpec seq(const std::vector<llama_token> & prompt, int max_tokens, float 
 
 std::vector<SequenceResult> generate_all(Context & ctx, const std::vector<SequenceSpec> & specs, const std::vector<MonitorSpec> & mons = {}) {
     Generation g(ctx, specs, mons);
-    std::vector<TokenEvent> ev;
+    StepOutput ev;
     int guard = 0;
     while (!g.done()) {
         g.step(8, ev);
@@ -372,13 +372,13 @@ int main(int argc, char ** argv) {
     run("generate: abort stops with what was produced", [&] {
         Context ctx(model, small_ctx(512, 2));
         Generation g(ctx, {seq(prompt, 200), seq(prompt, 200, 0.7f, 1)}, {});
-        std::vector<TokenEvent> ev;
+        StepOutput ev;
         g.step(3, ev);
         ctx.request_abort();
         g.step(5, ev);
         ctx.reset_abort();
         CHECK(g.done());
-        for (auto & r : g.results()) CHECK(r.finish == "abort" && !r.tokens.empty() && r.tokens.size() < 200);
+        for (auto & r : g.results()) CHECK(r.finish == Finish::Abort && !r.tokens.empty() && r.tokens.size() < 200);
     });
     run("generate: bad arguments -> eia::Error", [&] {
         Context ctx(model, small_ctx(256, 2));
@@ -420,7 +420,7 @@ int main(int argc, char ** argv) {
         EXPECT_ERROR(eval_logits(ctx, {1, n_vocab}, {}), "out of range");
         EXPECT_ERROR(eval_logits(ctx, std::vector<llama_token>(ctx.n_ctx_seq() + 1, 1), {}), "longer than the context");
         EXPECT_ERROR(eval_logits(ctx, {1}, {{n_layer, d, 1}}), "out of range");
-        EXPECT_ERROR(eval_logits(ctx, {1}, {{0, std::vector<float>(1), 1}}), "wrong length");
+        EXPECT_ERROR(eval_logits(ctx, {1}, {{0, std::vector<float>(1), 1}}), "has length");
         EXPECT_ERROR(eval_logits(ctx, {1}, {{0, d, NAN}}), "finite");
         EXPECT_ERROR(read_gguf_tensor(llama_path, "no.such.tensor", nullptr), "");
         EXPECT_ERROR(read_gguf_tensor(dir + "/nope.gguf", "x", nullptr), "");

@@ -285,12 +285,12 @@ function loadAddon() {
 }
 
 async function runOne(addon, path) {
-  const model = await addon.Model.load(path, {});
+  const model = await addon.Model.load(path, { gpuLayers: 0, mmap: true, vocabOnly: false });
   try {
     const info = model.info();
-    const ctx = await model.createContext({ nCtx: 64, nBatch: 32, nSeqMax: 1, nThreads: 1 });
+    const ctx = await model.createContext({ nCtx: 64, nBatch: 32, nUbatch: 32, nSeqMax: 1, nThreads: 1, embeddings: false, kvUnified: true, flashAttn: 'off', sampling: 'host' });
     try {
-      await ctx.capture(['hello world'], { layers: [0, info.nLayer - 1], pool: 'mean' });
+      await ctx.capture(['hello world'], { layers: [0, info.nLayer - 1], pool: 'mean', maxTokens: 0, addSpecial: true });
     } finally {
       ctx.free();
     }

@@ -2,7 +2,8 @@
 import { readFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { Model } from '../../engine/model.js';
-import { generationContextOptions, type SequenceRequest } from '../../engine/generate.js';
+import { generationContextOptions } from '../../engine/context.js';
+import type { SequenceRequest } from '../../engine/generate.js';
 import { readNpy } from '../../io/npy.js';
 import { createProgress } from '../../models/progress.js';
 import { modelPathArg, parseNumberList, UsageError, withModelOptions } from '../common.js';
@@ -83,7 +84,8 @@ export const generateCommand: CommandModule<object, Args> = {
       const bar = createProgress({ label: 'generate', total, unit: 'tokens' });
       const gen = ctx.generate({ sequences, monitors });
       let n = 0;
-      for await (const _ev of gen) {
+      for await (const ev of gen) {
+        if (ev.type !== 'token') continue;
         n++;
         if (n % 32 === 0) bar.update(n);
       }
