@@ -12,7 +12,8 @@
 // the sanitizer build: everything `npm test` runs, so no test ever compiles); --sanitize (ASan/UBSan
 // build of our C++ and the native tests into build-asan/; a source build instruments llama.cpp too).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,7 +53,14 @@ if (mode === 'prebuilt') {
       `was it skipped with --omit=optional or --no-optional?). Reinstall, or build llama.cpp from source: EIA_BUILD=source npm install`);
   }
   cmakeDefs.push(`EIA_LLAMA_LIB_DIR=${libDir}`);
-  Object.assign(manifest, { runtimePackage: pkgs.cpu, runtimeVersion: RUNTIME_VERSION, libDir, gpuPackages: pkgs.gpu });
+  // what the libraries were when we linked: a truncated or altered file is refused before the
+  // dynamic loader maps it (a truncated mapping kills the process with SIGBUS)
+  const libs = {};
+  for (const f of readdirSync(libDir).filter((x) => /\.(so|dylib|dll)$/.test(x))) {
+    const core = /^(lib)?(llama|ggml)(\.[a-z]+)?\.v\d|^(lib)?ggml-base\.|^(lib)?llama-common\./.test(f);
+    libs[f] = { size: statSync(join(libDir, f)).size, ...(core ? { sha256: createHash('sha256').update(readFileSync(join(libDir, f))).digest('hex') } : {}) };
+  }
+  Object.assign(manifest, { runtimePackage: pkgs.cpu, runtimeVersion: RUNTIME_VERSION, libDir, gpuPackages: pkgs.gpu, libs });
 } else {
   cmakeDefs.push(`EIA_GPU=${gpu}`);
   Object.assign(manifest, { gpu });

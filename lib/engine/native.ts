@@ -1,6 +1,7 @@
 // Loads the compiled addon (build/Release/eia_native.node) and declares its raw shape. Everything
 // else in lib/ goes through the typed wrappers in this folder, never through `addon` directly.
-import { existsSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -137,6 +138,8 @@ export interface RuntimeManifest {
   runtimeVersion?: string;
   libDir?: string;
   gpuPackages?: string[];
+  /** The libraries as they were at build time: size, and sha256 of the core ones. */
+  libs?: Record<string, { size: number; sha256?: string }>;
   gpu?: string;
   builtAt?: string;
 }
@@ -169,6 +172,17 @@ export function runtimeManifest(): RuntimeManifest {
   return manifestCache;
 }
 
+/** Refuses libraries that differ from the ones linked at build time (before the loader maps them). */
+function checkLibraries(m: RuntimeManifest, pkg: string): void {
+  for (const [name, want] of Object.entries(m.libs ?? {})) {
+    const file = join(m.libDir!, name);
+    const damaged = (why: string) => new EiaError('E_RUNTIME', `the prebuilt llama.cpp runtime ${pkg} is damaged: ${file} ${why}; ${REBUILD_HINT}`);
+    if (!existsSync(file)) throw damaged('is missing');
+    if (statSync(file).size !== want.size) throw damaged(`has ${statSync(file).size} bytes, ${want.size} expected`);
+    if (want.sha256 && createHash('sha256').update(readFileSync(file)).digest('hex') !== want.sha256) throw damaged('differs from the library linked at build time');
+  }
+}
+
 /**
  * The addon, loaded once. EIA_NATIVE_ADDON overrides its path. A prebuilt runtime is checked first
  * (its package folder must exist), and the installed GPU packages are handed to the native backend
@@ -183,6 +197,7 @@ export function addon(): Addon {
     if (!m.libDir || !existsSync(m.libDir)) {
       throw new EiaError('E_RUNTIME', `the prebuilt llama.cpp runtime ${pkg} is missing (expected ${m.libDir}); ${REBUILD_HINT}`);
     }
+    checkLibraries(m, pkg);
     if (process.env.EIA_NATIVE_GPU_DIRS === undefined) {
       process.env.EIA_NATIVE_GPU_DIRS = (m.gpuPackages ?? [])
         .map((p) => runtimeLibDir(p, packageRoot))

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "batch.h"
 #include "capture.h"
 #include "context.h"
 #include "cvec.h"
@@ -355,6 +356,69 @@ int main(int argc, char ** argv) {
         CHECK(steered[0].tokens != plain[0].tokens);
         CHECK(steered[0].scores.size() == steered[0].tokens.size() * 2);
         for (float x : steered[0].scores) CHECK(std::isfinite(x));
+    });
+    run("steer plan: normalize keeps each steered row's norm (rel < 1e-5); ranges and order", [&] {
+        // rows of block L after the hook's steering, read by a capture sink in the same pass
+        struct Rows : CaptureSink {
+            std::vector<float> data;
+            void on_rows(int, const int32_t *, int n, const float * rows, int n_embd) override { data.insert(data.end(), rows, rows + (size_t) n * n_embd); }
+        };
+        Context ctx(model, small_ctx(256, 1));
+        const int L = 2;
+        auto pass = [&](const SteerPlan * plan) {
+            Rows sink;
+            ResidualHook & h = ctx.hook();
+            h.clear_plans();
+            h.clear_monitors();
+            h.set_plan(0, plan, nullptr);
+            h.set_capture({L}, &sink, false);
+            ctx.clear_memory();
+            TokenBatch b(64);
+            for (size_t i = 0; i < prompt.size(); i++) b.add(prompt[i], (llama_pos) i, 0, 0, false, i + 1 == prompt.size());
+            h.begin_batch(b.slots(), b.phases(), b.size(), b.outputs().data(), (int) b.outputs().size());
+            CHECK(ctx.decode(b.raw()));
+            h.clear_capture();
+            h.clear_plans();
+            return sink.data;
+        };
+        const auto d = unit(n_embd, 6), e = unit(n_embd, 7);
+        const auto plain = pass(nullptr);
+        SteerTerm t{L, d, 4.0f};
+        t.normalize = true;
+        SteerPlan norm({t}, GateSpec{}, n_layer, n_embd, "test");
+        const auto kept = pass(&norm);
+        t.normalize = false;
+        SteerPlan add({t}, GateSpec{}, n_layer, n_embd, "test");
+        const auto added = pass(&add);
+        CHECK(plain.size() == kept.size() && plain.size() == prompt.size() * (size_t) n_embd);
+        double worst = 0, moved = 0, grew = 0;
+        for (size_t r = 0; r < prompt.size(); r++) {
+            double n0 = 0, n1 = 0, n2 = 0, diff = 0;
+            for (int j = 0; j < n_embd; j++) {
+                const size_t k = r * n_embd + j;
+                n0 += (double) plain[k] * plain[k];
+                n1 += (double) kept[k] * kept[k];
+                n2 += (double) added[k] * added[k];
+                diff += ((double) kept[k] - plain[k]) * ((double) kept[k] - plain[k]);
+            }
+            worst = std::max(worst, std::fabs(std::sqrt(n1) - std::sqrt(n0)) / std::sqrt(n0));
+            moved = std::max(moved, std::sqrt(diff / n0));
+            grew = std::max(grew, std::fabs(std::sqrt(n2) - std::sqrt(n0)) / std::sqrt(n0));
+        }
+        CHECK(worst < 1e-5);   // norm kept
+        CHECK(moved > 1e-2);   // and the row did move
+        CHECK(grew > 1e-3);    // a plain add changes the norm: normalize did something
+        // a block range is the same term at every block of the range; terms apply in order
+        SteerTerm r1{1, d, 2.0f};
+        r1.layer_end = 3;
+        SteerPlan range({r1}, GateSpec{}, n_layer, n_embd, "test");
+        for (int l = 0; l < n_layer; l++) CHECK((int) range.ops(l).size() == (l >= 1 && l <= 3 ? 1 : 0));
+        SteerTerm a{2, d, 1.0f}, b{2, e, -1.0f};
+        b.normalize = true;
+        SteerPlan order({a, b}, GateSpec{}, n_layer, n_embd, "test");
+        CHECK(order.ops(2).size() == 2 && !order.ops(2)[0].normalize && order.ops(2)[1].normalize);
+        EXPECT_ERROR(SteerPlan({SteerTerm{3, d, 1.0f, 2}}, GateSpec{}, n_layer, n_embd, "test"), "layer range 3-2");
+        EXPECT_ERROR(SteerPlan({SteerTerm{1, d, 1.0f, n_layer}}, GateSpec{}, n_layer, n_embd, "test"), "layer range");
     });
     run("generate: steering == llama.cpp control vector (eval_logits)", [&] {
         Context ctx(model, small_ctx(256, 1));
