@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Packs what a CUDA build of eia-bench needs into .gpu/carry.tar.xz (git-ignored), small enough to
-# travel to a GPU machine that has no network and no Node: the pinned llama.cpp source pruned to
-# the CPU + CUDA backends, common, and the two llama.cpp tools; the project's C++ and this folder.
+# travel to a GPU machine that has no network and no Node (the prebuilt CUDA package, 159 MB, is not):
+# the pinned llama.cpp source pruned to the CPU + CUDA backends, common, and the two llama.cpp
+# tools; the project's C++ and this folder. Run there: bash bench/gpu/run.sh (EIA_LLAMA=source).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"

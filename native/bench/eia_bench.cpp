@@ -4,6 +4,7 @@
 //   eia-bench synth   --shape S [--arch A] [--type T] [--seed N] --out F.gguf
 //   eia-bench capture --model F [--layers 8,12,...] [--texts 32] [--text-tokens 256] [--reps 3]
 //   eia-bench decode  --model F [--seqs 55] [--prompt-tokens 128] [--gen 200] [--layer L] [--monitor] [--reps 3]
+//                     [--sampling auto|host|backend]  (backend: llama.cpp's in-graph sampling, tokens only come back)
 //   eia-bench paper   --model F [--layer L] [--samples 2] [--prompt-tokens 64] [--gen 32] [--probe-layers 5]
 // Common: --threads N, --gpu-layers N (-1 = all), --ctx-batch N.
 #include <algorithm>
@@ -185,6 +186,9 @@ int cmd_decode(const Args & a) {
     cp.n_threads = a.geti("threads", 0);
     cp.kv_unified = false;
     cp.flash_attn = -1;
+    const std::string sampling = a.get("sampling", "auto");
+    if (sampling != "auto" && sampling != "host" && sampling != "backend") fail("--sampling must be auto, host or backend");
+    cp.sampling = sampling == "auto" ? 0 : sampling == "host" ? 1 : 2;
     Context ctx(m, cp);
     std::mt19937 rng(3);
     auto prompt = random_tokens(*m, plen, rng);
@@ -205,7 +209,7 @@ int cmd_decode(const Args & a) {
     }
     std::vector<MonitorSpec> mon = {{layer, dir}};
     run_decode(ctx, std::vector<SequenceSpec>(plain.begin(), plain.begin() + std::min(n_seq, 4)), {});  // warm-up
-    std::vector<double> tp, ts, tm, r_steer, r_mon, sample_share;
+    std::vector<double> tp, ts, tm, r_steer, r_mon, sample_share, step_ms;
     GenerationStats last{};
     for (int r = 0; r < reps; r++) {
         // alternate the order between rounds so that drift of the machine's speed hits all three alike
@@ -228,14 +232,15 @@ int cmd_decode(const Args & a) {
         r_steer.push_back(vs / vp);
         r_mon.push_back(vm / vs);
         sample_share.push_back(s.sample_ms / s.decode_ms);
+        step_ms.push_back(s.decode_ms / std::max(1, s.decode_calls));
     }
-    char buf[900];
+    char buf[1100];
     std::snprintf(buf, sizeof buf,
                   "{\"bench\":\"decode\",\"seqs\":%d,\"prompt_tokens\":%d,\"gen\":%d,\"layer\":%d,\"plain_tok_s\":%.1f,\"steered_tok_s\":%.1f,"
-                  "\"steered_monitored_tok_s\":%.1f,\"steered_vs_plain\":%.4f,\"monitor_overhead\":%.4f,\"sampling_share\":%.4f,\"prompt_ms\":%.1f,\"unique_prompts\":%d,"
-                  "\"threads\":%d,\"gpu_layers\":%d}",
-                  n_seq, plen, gen, layer, median(tp), median(ts), median(tm), median(r_steer), 1.0 - median(r_mon), median(sample_share), last.prompt_ms,
-                  last.unique_prompts, ctx.n_threads(), a.geti("gpu-layers", 0));
+                  "\"steered_monitored_tok_s\":%.1f,\"steered_vs_plain\":%.4f,\"monitor_overhead\":%.4f,\"sampling_share\":%.4f,\"step_ms\":%.2f,\"prompt_ms\":%.1f,\"unique_prompts\":%d,"
+                  "\"sampling\":\"%s\",\"backend_sampling\":%s,\"threads\":%d,\"gpu_layers\":%d}",
+                  n_seq, plen, gen, layer, median(tp), median(ts), median(tm), median(r_steer), 1.0 - median(r_mon), median(sample_share), median(step_ms), last.prompt_ms,
+                  last.unique_prompts, sampling.c_str(), ctx.backend_sampling() ? "true" : "false", ctx.n_threads(), a.geti("gpu-layers", 0));
     emit(buf);
     return 0;
 }
