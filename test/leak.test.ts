@@ -32,8 +32,8 @@ addon.setLogLevel(0);
 const cycles = Number(cyclesArg);
 const out = (o) => process.stdout.write(JSON.stringify(o) + '\\n');
 const term = (layer, direction, alpha) => ({ layer, layerEnd: layer, direction, alpha, normalize: false, positions: 'all' });
-const seqSpec = (prompt, steer, temperature, topK, seed, gate = null) => ({
-  prompt, steer, gate, temperature, topK, topP: 1, minP: 0, seed, maxTokens: 24, stop: [], ignoreEog: true, keepLogits: false,
+const seqSpec = (prompt, steer, temperature, topK, seed, gate = null, monitors = []) => ({
+  prompt, steer, gate, monitors, temperature, topK, topP: 1, minP: 0, seed, maxTokens: 24, stop: [], ignoreEog: true, keepLogits: false,
 });
 for (let c = 1; c <= cycles; c++) {
   const model = await addon.Model.load(modelPath, { gpuLayers: 0, mmap: true, vocabOnly: false });
@@ -50,7 +50,7 @@ for (let c = 1; c <= cycles; c++) {
   let n = 0, fin = 0, scores = 0;
   const take = (r) => { n += r.seq.length; for (const f of r.finished) { fin++; scores += f.scores.length; } };
   take(await gen.step(2));
-  const joined = gen.add(seqSpec(prompt, [], 0.7, 40, c + 1, gate));
+  const joined = gen.add(seqSpec(prompt, [], 0.7, 40, c + 1, gate, [{ layer: 2, direction: dir }]));
   take(await gen.step(2));
   gen.cancel(joined);
   gen.close();

@@ -25,6 +25,8 @@ export interface SequenceRequest {
   steer?: SteerTerm[];
   /** Probe-gated steering (see Gate). */
   gate?: Gate;
+  /** This sequence's own monitor probes: its scores list the generation's monitors first, then these. */
+  monitors?: Monitor[];
   /** Default positions of this sequence's terms: every position (the paper), the prompt only, or generated tokens only. */
   positions?: SteerPositions;
   /** 0 = greedy. Default 0.7 (the paper). Applied before top-k/top-p/min-p, as Hugging Face does. */
@@ -77,7 +79,7 @@ export interface SequenceResult {
   nPrompt: number;
   promptMs: number;
   genMs: number;
-  /** Per monitor, one score per generated token. */
+  /** Per monitor (the generation's, then the sequence's own), one score per generated token. */
   scores?: Float32Array[];
   /** With a gate: per generated token, 1 when the gate steered the pass that produced it. */
   gate?: Uint8Array;
@@ -93,7 +95,8 @@ export interface TokenEvent {
   seq: number;
   token: number;
   piece: string;
-  /** One projection per monitor (dot(residual at the position that produced the token, direction)). */
+  /** One projection per monitor — the generation's, then the sequence's own — (dot(residual at the
+   *  position that produced the token, direction), read after that block's steering). */
   scores?: number[];
   /** With a gate: did it steer the pass that produced this token? */
   gate?: boolean;
@@ -135,10 +138,12 @@ export function sequenceSpec(ctx: Context, s: SequenceRequest, who: string): Raw
   if (s.stop !== undefined && (!Array.isArray(s.stop) || s.stop.some((x) => typeof x !== 'string'))) {
     throw new EiaError('E_BAD_ARG', `${who}.stop must be an array of strings`);
   }
+  if (s.monitors !== undefined && !Array.isArray(s.monitors)) throw new EiaError('E_BAD_ARG', `${who}.monitors must be an array of {layer, direction}`);
   return {
     prompt,
     steer: (s.steer ?? []).map((t, k) => rawTerm(t, positions, `${who}.steer[${k}]`)),
     gate: rawGate(s.gate, positions, `${who}.gate`),
+    monitors: (s.monitors ?? []).map((m, k) => rawMonitor(m, `${who}.monitors[${k}]`)),
     temperature: s.temperature ?? SAMPLING_DEFAULTS.temperature,
     topK: s.topK ?? SAMPLING_DEFAULTS.topK,
     topP: s.topP ?? SAMPLING_DEFAULTS.topP,
@@ -149,6 +154,11 @@ export function sequenceSpec(ctx: Context, s: SequenceRequest, who: string): Raw
     ignoreEog: !!s.ignoreEog,
     keepLogits: !!s.keepLogits,
   };
+}
+
+function rawMonitor(m: Monitor, who: string): { layer: number; direction: Float32Array } {
+  if (!m || typeof m !== 'object' || !(m.direction instanceof Float32Array)) throw new EiaError('E_BAD_ARG', `${who} must be {layer, direction: Float32Array}`);
+  return { layer: m.layer, direction: m.direction };
 }
 
 function toResult(r: RawSeqResult, tag: unknown): SequenceResult {
@@ -338,7 +348,7 @@ export class GenerationHandle implements AsyncIterable<GenerationEvent> {
         const r = await this.raw.step(steps);
         for (let i = 0; i < r.seq.length; i++) {
           const ev: TokenEvent = { type: 'token', seq: r.seq[i], token: r.token[i], piece: r.pieces[i] };
-          if (r.nMonitors > 0) ev.scores = Array.from(r.scores.subarray(i * r.nMonitors, (i + 1) * r.nMonitors));
+          if (r.scoreOffsets[i + 1] > r.scoreOffsets[i]) ev.scores = Array.from(r.scores.subarray(r.scoreOffsets[i], r.scoreOffsets[i + 1]));
           if (this.gated.has(ev.seq)) ev.gate = r.gate[i] === 1;
           this.emit(ev);
         }
@@ -379,10 +389,7 @@ export function startGeneration(ctx: Context, req: GenerateRequest): GenerationH
   if (!open && seqs.length === 0) throw new EiaError('E_BAD_ARG', 'generate needs at least one sequence');
   if (req.monitors !== undefined && !Array.isArray(req.monitors)) throw new EiaError('E_BAD_ARG', 'monitors must be an array of {layer, direction}');
   const specs = seqs.map((s, i) => sequenceSpec(ctx, s, `sequences[${i}]`));
-  const monitors = (req.monitors ?? []).map((m, i) => {
-    if (!m || typeof m !== 'object' || !(m.direction instanceof Float32Array)) throw new EiaError('E_BAD_ARG', `monitors[${i}] must be {layer, direction: Float32Array}`);
-    return { layer: m.layer, direction: m.direction };
-  });
+  const monitors = (req.monitors ?? []).map((m, i) => rawMonitor(m, `monitors[${i}]`));
   const raw = ctx.handle.generate(specs, { monitors, open });
   const h = new GenerationHandle(raw, ctx, req, seqs.map((s) => s.tag));
   specs.forEach((s, i) => { if (s.gate) h.gated.add(i); });

@@ -26,7 +26,9 @@ export interface RawSeqResult {
 }
 
 export interface RawStep {
-  seq: Int32Array; token: Int32Array; gate: Uint8Array; pieces: string[]; scores: Float32Array; nMonitors: number;
+  seq: Int32Array; token: Int32Array; gate: Uint8Array; pieces: string[];
+  /** Token i's monitor scores: scores[scoreOffsets[i] .. scoreOffsets[i + 1]) (the generation's, then the sequence's own). */
+  scores: Float32Array; scoreOffsets: Int32Array;
   finished: RawSeqResult[]; done: boolean; idle: boolean;
 }
 
@@ -61,6 +63,8 @@ export interface RawSequenceSpec {
   prompt: Int32Array;
   steer: RawSteerTerm[];
   gate: RawGate | null;
+  /** This sequence's own probes (scored after the generation's monitors). */
+  monitors: { layer: number; direction: Float32Array }[];
   temperature: number; topK: number; topP: number; minP: number; seed: number;
   maxTokens: number; stop: string[]; ignoreEog: boolean; keepLogits: boolean;
 }

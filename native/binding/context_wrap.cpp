@@ -209,6 +209,10 @@ static eia::SequenceSpec read_sequence(Napi::Env env, const Napi::Value & v, con
         if (!g.IsObject()) type_error(env, who + ".gate must be an object");
         spec.gate = read_gate(env, g.As<Napi::Object>(), who + ".gate");
     }
+    Napi::Value mv = s.Get("monitors");
+    if (!mv.IsUndefined() && !mv.IsNull()) {
+        for (auto & m : read_monitors(env, mv)) spec.monitors.push_back(eia::SeqMonitor{m.layer, std::move(m.direction)});
+    }
     spec.sampling.temperature = (float) req_number(s, "temperature", who);
     spec.sampling.top_k = req_int(s, "topK", who);
     spec.sampling.top_p = (float) req_number(s, "topP", who);

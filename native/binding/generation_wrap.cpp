@@ -53,7 +53,7 @@ eia::Generation & GenerationWrap::gen(Napi::Env env) {
     return *gen_;
 }
 
-static Napi::Object result_object(Napi::Env env, const eia::SequenceResult & r, int nm) {
+static Napi::Object result_object(Napi::Env env, const eia::SequenceResult & r) {
     Napi::Object o = Napi::Object::New(env);
     o.Set("seq", r.seq);
     o.Set("tokens", make_i32(env, r.tokens.data(), r.tokens.size()));
@@ -63,7 +63,7 @@ static Napi::Object result_object(Napi::Env env, const eia::SequenceResult & r, 
     o.Set("promptMs", r.prompt_ms);
     o.Set("genMs", r.gen_ms);
     o.Set("scores", make_f32(env, r.scores.data(), r.scores.size()));
-    o.Set("nMonitors", nm);
+    o.Set("nMonitors", r.n_monitors);
     auto gate = Napi::Uint8Array::New(env, r.gate.size());
     if (!r.gate.empty()) std::memcpy(gate.Data(), r.gate.data(), r.gate.size());
     o.Set("gate", gate);
@@ -72,7 +72,9 @@ static Napi::Object result_object(Napi::Env env, const eia::SequenceResult & r, 
     return o;
 }
 
-// step(maxSteps) -> Promise<{seq, token, pieces, scores, gate, nMonitors, finished: [result], done, idle}>
+// step(maxSteps) -> Promise<{seq, token, pieces, scores, scoreOffsets, gate, finished: [result], done, idle}>
+// Token i's monitor scores are scores[scoreOffsets[i] .. scoreOffsets[i + 1]): the generation's
+// monitors, then the sequence's own.
 Napi::Value GenerationWrap::Step(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
     eia::Generation * g = &gen(env);
@@ -82,33 +84,38 @@ Napi::Value GenerationWrap::Step(const Napi::CallbackInfo & info) {
     if (steps < 1) type_error(env, "maxSteps must be >= 1");
     stepping_ = true;
     auto out = std::make_shared<eia::StepOutput>();
-    const int nm = g->n_monitors();
     auto * w = new PromiseWorker(
         env, [g, steps, out] { g->step(steps, *out); },
-        [out, nm](Napi::Env env) -> Napi::Value {
+        [out](Napi::Env env) -> Napi::Value {
             const size_t n = out->tokens.size();
             auto seq = Napi::Int32Array::New(env, n);
             auto tok = Napi::Int32Array::New(env, n);
             auto gate = Napi::Uint8Array::New(env, n);
             auto pieces = Napi::Array::New(env, n);
-            auto scores = Napi::Float32Array::New(env, n * nm);
+            auto offsets = Napi::Int32Array::New(env, n + 1);
+            size_t total = 0;
+            for (auto & e : out->tokens) total += e.scores.size();
+            auto scores = Napi::Float32Array::New(env, total);
+            size_t at = 0;
             for (size_t i = 0; i < n; i++) {
                 auto & e = out->tokens[i];
                 seq[i] = e.seq;
                 tok[i] = e.token;
                 gate[i] = e.gate ? 1 : 0;
                 pieces.Set((uint32_t) i, Napi::String::New(env, e.piece));
-                for (int k = 0; k < nm; k++) scores[i * nm + k] = e.scores[k];
+                offsets[i] = (int32_t) at;
+                for (float x : e.scores) scores[at++] = x;
             }
+            offsets[n] = (int32_t) at;
             Napi::Array fin = Napi::Array::New(env, out->finished.size());
-            for (size_t i = 0; i < out->finished.size(); i++) fin.Set((uint32_t) i, result_object(env, out->finished[i], nm));
+            for (size_t i = 0; i < out->finished.size(); i++) fin.Set((uint32_t) i, result_object(env, out->finished[i]));
             Napi::Object r = Napi::Object::New(env);
             r.Set("seq", seq);
             r.Set("token", tok);
             r.Set("gate", gate);
             r.Set("pieces", pieces);
             r.Set("scores", scores);
-            r.Set("nMonitors", nm);
+            r.Set("scoreOffsets", offsets);
             r.Set("finished", fin);
             r.Set("done", out->done);
             r.Set("idle", out->idle);
@@ -153,7 +160,7 @@ Napi::Value GenerationWrap::Results(const Napi::CallbackInfo & info) {
     if (stepping_) throw_error(env, eia::Code::Busy, "generation step running: await it first");
     const auto & rs = g.results();
     Napi::Array out = Napi::Array::New(env, rs.size());
-    for (size_t i = 0; i < rs.size(); i++) out.Set((uint32_t) i, result_object(env, rs[i], g.n_monitors()));
+    for (size_t i = 0; i < rs.size(); i++) out.Set((uint32_t) i, result_object(env, rs[i]));
     return out;
 }
 

@@ -46,7 +46,8 @@ struct Generation::Seq {
 struct Generation::PromptEntry {
     int n_prompt = 0;
     std::vector<float> logits;  // at the last prompt position
-    std::vector<float> scores;  // monitors at the last prompt position
+    std::vector<float> scores;      // monitors at the last prompt position
+    std::vector<float> seq_scores;  // the sequence's own monitors there
     GateState gate;
     uint8_t gate_flag = 0;
     int gate_steered = 0;
@@ -132,13 +133,14 @@ int Generation::add(SequenceSpec spec) {
     }
     const std::string who = "sequence " + std::to_string(id);
     validate(spec, who);
-    s->plan = std::make_unique<SteerPlan>(spec.steer, spec.gate, model.n_layer(), model.n_embd(), who);
+    s->plan = std::make_unique<SteerPlan>(spec.steer, spec.gate, model.n_layer(), model.n_embd(), who, spec.monitors);
     s->sampler = std::make_unique<Sampler>(spec.sampling, model.info().n_vocab);
     s->key.assign(reinterpret_cast<const char *>(spec.prompt.data()), spec.prompt.size() * sizeof(llama_token));
     s->key += '|';
     s->key += s->plan->prompt_key();
     s->spec = std::move(spec);
     s->res.n_prompt = (int) s->spec.prompt.size();
+    s->res.n_monitors = (int) (monitors_.size() + s->spec.monitors.size());
     std::lock_guard<std::mutex> lk(mu_);
     if (closed_) fail(Code::State, "the generation is closed: no more sequences can join");
     if (reserved_ >= n_slots_) fail(Code::Full, "all " + std::to_string(n_slots_) + " sequence slots are in use");
@@ -398,6 +400,11 @@ void Generation::decode_prompts(std::vector<Seq *> & leaders) {
             e->n_prompt = (int) L.spec.prompt.size();
             e->logits.assign(logits, logits + n_vocab);
             if (nm) e->scores.assign(mv.begin() + q * nm, mv.begin() + (q + 1) * nm);  // outputs are exactly the prompt ends, in order
+            const int ns = (int) L.spec.monitors.size();
+            if (ns) {
+                const float * sv = ctx_.hook().seq_monitor_values((int) q);
+                e->seq_scores.assign(sv, sv + ns);
+            }
             e->gate = L.gate;
             e->gate_flag = ctx_.hook().gate_on(ends[q].second);
             e->gate_steered = L.gate.used;
@@ -421,7 +428,7 @@ void Generation::start(Seq & s, const PromptEntry & e, const float * logits, Ste
         s.backend = s.sampler->clone();
         if (!llama_set_sampler(ctx_.raw(), s.phys, s.backend->chain())) s.backend.reset();
     }
-    accept(s, tok, logits, e.scores.empty() ? nullptr : e.scores.data(), e.gate_flag != 0, out);
+    accept(s, tok, logits, e.scores.empty() ? nullptr : e.scores.data(), e.seq_scores.empty() ? nullptr : e.seq_scores.data(), e.gate_flag != 0, out);
 }
 
 void Generation::decode_step(StepOutput & out) {
@@ -476,13 +483,13 @@ void Generation::decode_step(StepOutput & out) {
     }
     const auto & mv = ctx_.hook().monitor_values();
     for (size_t q = 0; q < n_out; q++)
-        accept(*seqs[q], picked[q], logits[q], nm ? mv.data() + q * nm : nullptr, ctx_.hook().gate_on((int) q) != 0, out);
+        accept(*seqs[q], picked[q], logits[q], nm ? mv.data() + q * nm : nullptr, ctx_.hook().seq_monitor_values((int) q), ctx_.hook().gate_on((int) q) != 0, out);
     const double te = now_ms();
     stats_.sample_ms += te - ts;
     stats_.decode_ms += te - t0;
 }
 
-void Generation::accept(Seq & s, llama_token tok, const float * logits, const float * scores, bool gate, StepOutput & out) {
+void Generation::accept(Seq & s, llama_token tok, const float * logits, const float * scores, const float * seq_scores, bool gate, StepOutput & out) {
     auto & r = s.res;
     const auto & sp = s.spec;
     Model & model = ctx_.model();
@@ -499,11 +506,10 @@ void Generation::accept(Seq & s, llama_token tok, const float * logits, const fl
     ev.gate = gate;
     const size_t prev_len = r.text.size();
     r.text += ev.piece;
-    const int nm = (int) monitors_.size();
-    if (nm) {
-        ev.scores.assign(scores, scores + nm);
-        r.scores.insert(r.scores.end(), scores, scores + nm);
-    }
+    const int nm = (int) monitors_.size(), ns = (int) sp.monitors.size();
+    if (nm) ev.scores.assign(scores, scores + nm);
+    if (ns) ev.scores.insert(ev.scores.end(), seq_scores, seq_scores + ns);
+    r.scores.insert(r.scores.end(), ev.scores.begin(), ev.scores.end());
     if (s.plan->gate_layer() >= 0) r.gate.push_back(gate ? 1 : 0);
     if (sp.keep_logits && logits) r.logits.insert(r.logits.end(), logits, logits + model.info().n_vocab);
     out.tokens.push_back(std::move(ev));

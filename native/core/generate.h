@@ -31,6 +31,7 @@ struct SequenceSpec {
     std::vector<llama_token> prompt;
     std::vector<SteerTerm> steer;   // always-on terms
     GateSpec gate;                  // probe-gated terms (gate.layer < 0: none)
+    std::vector<SeqMonitor> monitors;  // this sequence's own probes (after the generation's monitors)
     SamplingParams sampling;
     int max_tokens = 0;
     std::vector<std::string> stop;
@@ -47,7 +48,7 @@ struct TokenEvent {
     int seq = 0;
     llama_token token = 0;
     std::string piece;
-    std::vector<float> scores;  // one per monitor
+    std::vector<float> scores;  // one per monitor: the generation's, then the sequence's own
     bool gate = false;          // the gate steered the pass that produced this token
 };
 
@@ -58,6 +59,7 @@ struct SequenceResult {
     Finish finish = Finish::None;
     int n_prompt = 0;
     double prompt_ms = 0, gen_ms = 0;
+    int n_monitors = 0;           // the generation's monitors + the sequence's own
     std::vector<float> scores;    // n_generated x n_monitors, row per generated token
     std::vector<uint8_t> gate;    // per generated token (empty without a gate)
     int gate_steered = 0;         // positions the gate steered, prompt included
@@ -118,7 +120,7 @@ private:
     void forget_unheld_prompts();
     void start(Seq & s, const PromptEntry & e, const float * logits, StepOutput & out);
     void decode_step(StepOutput & out);
-    void accept(Seq & s, llama_token tok, const float * logits, const float * scores, bool gate, StepOutput & out);
+    void accept(Seq & s, llama_token tok, const float * logits, const float * scores, const float * seq_scores, bool gate, StepOutput & out);
     void finish(Seq & s, Finish why, StepOutput & out);
     void apply_cancels(StepOutput & out);
     void abort_all(StepOutput & out);

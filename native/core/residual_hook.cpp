@@ -1,5 +1,6 @@
 #include "residual_hook.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -28,6 +29,10 @@ void ResidualHook::begin_batch(const int32_t * slot_of, const uint8_t * phase_of
     out_pos_.assign(n_tokens, -1);
     for (int i = 0; i < n_outputs; i++) out_pos_[outputs[i]] = i;
     gate_row_.assign(n_tokens, 0);
+    seq_mon_stride_ = 0;
+    for (const SteerPlan * p : plan_)
+        if (p) seq_mon_stride_ = std::max(seq_mon_stride_, (int) p->monitors().size());
+    if (seq_mon_stride_ > 0) seq_mon_out_.assign((size_t) n_outputs * seq_mon_stride_, 0.0f);
     if (!mon_layer_.empty()) mon_out_.assign((size_t) n_outputs * mon_layer_.size(), 0.0f);
 }
 
@@ -173,6 +178,13 @@ void ResidualHook::process(ggml_tensor * t, int layer) {
                     }
                 }
                 modified = true;
+            }
+            // the sequence's own monitors read the row after this block's steering, as global monitors do
+            const int o = out_pos_[b];
+            if (o >= 0) {
+                const auto & mons = plan.monitors();
+                for (size_t k = 0; k < mons.size(); k++)
+                    if (mons[k].layer == layer) seq_mon_out_[(size_t) o * seq_mon_stride_ + k] = (float) dot(row, mons[k].direction.data(), n_embd_);
             }
         }
     }

@@ -41,6 +41,8 @@ public:
     bool has_plans() const { return n_plans_ > 0; }
     // After a pass: did the gate steer batch token b (0 when its sequence has no gate)?
     uint8_t gate_on(int b) const { return b < (int) gate_row_.size() ? gate_row_[b] : 0; }
+    // After a pass: the sequence's own monitors (its plan's, in order) at output `o`.
+    const float * seq_monitor_values(int o) const { return seq_mon_out_.data() + (size_t) o * seq_mon_stride_; }
 
     // ---- capture ------------------------------------------------------------------------------
     void set_capture(const std::vector<int> & layers, CaptureSink * sink, bool stop_after_last);
@@ -76,6 +78,8 @@ private:
     int n_plans_ = 0;
     std::vector<char> steer_layer_;   // some plan acts on (or gates at) block L
     std::vector<uint8_t> gate_row_;   // per batch token, set at the gate's block
+    std::vector<float> seq_mon_out_;  // per output: the plan's monitors
+    int seq_mon_stride_ = 0;
     // capture
     std::vector<char> cap_layer_;
     CaptureSink * sink_ = nullptr;

@@ -29,8 +29,17 @@ static void key_add(std::string & k, const T & v) {
     k.append(reinterpret_cast<const char *>(&v), sizeof(T));
 }
 
-SteerPlan::SteerPlan(const std::vector<SteerTerm> & terms, const GateSpec & gate, int n_layer, int n_embd, const std::string & who)
-    : by_layer_(n_layer) {
+SteerPlan::SteerPlan(const std::vector<SteerTerm> & terms, const GateSpec & gate, int n_layer, int n_embd, const std::string & who,
+                     const std::vector<SeqMonitor> & monitors)
+    : by_layer_(n_layer), monitor_layer_(n_layer, 0) {
+    for (size_t k = 0; k < monitors.size(); k++) {
+        const auto & m = monitors[k];
+        if (m.layer < 0 || m.layer >= n_layer)
+            fail(who + ": monitor " + std::to_string(k) + " layer " + std::to_string(m.layer) + " out of range [0, " + std::to_string(n_layer - 1) + "]");
+        check_vector(m.direction, n_embd, who + ": monitor " + std::to_string(k) + " direction");
+        monitor_layer_[m.layer] = 1;
+    }
+    monitors_ = monitors;
     const auto range = [&](const SteerTerm & t, const std::string & what, int lo) {
         const int a = t.layer, b = t.layer_end < 0 ? t.layer : t.layer_end;
         if (a < lo || a >= n_layer)
@@ -92,6 +101,11 @@ SteerPlan::SteerPlan(const std::vector<SteerTerm> & terms, const GateSpec & gate
             key_add(prompt_key_, op.gated);
             prompt_key_.append(reinterpret_cast<const char *>(op.vec), sizeof(float) * n_embd);
         }
+    // a joining sequence reuses a held prompt's end state, monitor values included
+    for (auto & m : monitors_) {
+        key_add(prompt_key_, m.layer);
+        prompt_key_.append(reinterpret_cast<const char *>(m.direction.data()), sizeof(float) * m.direction.size());
+    }
     if (gate_layer_ >= 0 && !gate_generated_only_) {
         key_add(prompt_key_, gate_layer_);
         key_add(prompt_key_, on_);

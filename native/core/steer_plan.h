@@ -54,14 +54,22 @@ struct RowOp {
     bool gated;
 };
 
+// A probe read for one sequence only: dot(output row of `layer` after that block's steering, direction).
+struct SeqMonitor {
+    int layer = 0;
+    std::vector<float> direction;
+};
+
 class SteerPlan {
 public:
     // Validates everything against the model (throws eia::Error naming `who`).
-    SteerPlan(const std::vector<SteerTerm> & terms, const GateSpec & gate, int n_layer, int n_embd, const std::string & who);
+    SteerPlan(const std::vector<SteerTerm> & terms, const GateSpec & gate, int n_layer, int n_embd, const std::string & who,
+              const std::vector<SeqMonitor> & monitors = {});
 
-    bool empty() const { return n_ops_ == 0 && gate_layer_ < 0; }
+    bool empty() const { return n_ops_ == 0 && gate_layer_ < 0 && monitors_.empty(); }
     const std::vector<RowOp> & ops(int layer) const { return by_layer_[layer]; }
-    bool touches(int layer) const { return !by_layer_[layer].empty() || layer == gate_layer_; }
+    bool touches(int layer) const { return !by_layer_[layer].empty() || layer == gate_layer_ || monitor_layer_[layer]; }
+    const std::vector<SeqMonitor> & monitors() const { return monitors_; }
     int gate_layer() const { return gate_layer_; }
     const float * gate_direction() const { return gate_dir_.data(); }
     bool gate_generated_only() const { return gate_generated_only_; }
@@ -81,6 +89,8 @@ private:
     int min_hold_ = 1, budget_ = -1;
     bool lagged_ = false, gate_generated_only_ = false;
     std::string prompt_key_;
+    std::vector<SeqMonitor> monitors_;
+    std::vector<char> monitor_layer_;
 };
 
 }  // namespace eia

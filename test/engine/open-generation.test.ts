@@ -171,6 +171,38 @@ describe('open generations', () => {
     ctx.free();
   });
 
+  it("per-sequence monitors: each sequence's own probes score its tokens exactly as a generation-wide monitor does", async () => {
+    const e = unitRandom(model.nEmbd, 13);
+    const ctx = await model.createContext(generationContextOptions(3, TOKENS, 1));
+    // reference: the generation-wide monitors on each sequence alone
+    const ref = async (s: SequenceRequest, mons: { layer: number; direction: Float32Array }[]) => (await ctx.generate({ sequences: [s], monitors: mons }).result())[0];
+    const a = await ref(seqs[0], [{ layer: 2, direction: d }]);
+    const b = await ref(seqs[1], [{ layer: 2, direction: d }, { layer: 4, direction: e }]);
+    const c = await ref(seqs[2], [{ layer: 2, direction: d }]);
+    // together in one open generation: a generation-wide monitor (layer 2, d) plus each sequence's own
+    const gen = ctx.generate({
+      sequences: [
+        seqs[0],
+        { ...seqs[1], monitors: [{ layer: 4, direction: e }] },
+        { ...seqs[2], monitors: [] },
+      ],
+      monitors: [{ layer: 2, direction: d }], open: true,
+    });
+    gen.close();
+    const [ra, rb, rc] = await gen.result();
+    expect(ra.scores!.length).toBe(1);
+    expect(rb.scores!.length).toBe(2);
+    expect(rc.scores!.length).toBe(1);
+    expect(Array.from(rb.tokens)).toEqual(Array.from(b.tokens));
+    // (the same tokens; a row computed in a batch of three and alone rounds alike to ~1e-6)
+    let worst = 0;
+    for (const [got, want] of [[ra, a], [rb, b], [rc, c]] as const) {
+      got.scores!.forEach((s, k) => s.forEach((x, t) => { worst = Math.max(worst, Math.abs(x - want.scores![k][t]) / Math.max(1, Math.abs(x))); }));
+    }
+    expect(worst).toBeLessThan(1e-4);
+    ctx.free();
+  });
+
   it('bad input gives a clear EiaError and the process lives', async () => {
     const ctx = await model.createContext(generationContextOptions(2, TOKENS, 1));
     const fixed = ctx.generate({ sequences: [seqs[3]] });
