@@ -6,6 +6,7 @@ import { mkdir, open, readFile, rename, rm, rmdir, stat, writeFile } from 'node:
 import { dirname } from 'node:path';
 import { modelPath } from './cache.js';
 import { getModel, validateModelEntry, type ModelEntry } from './registry.js';
+import { EiaError, type ErrorCode } from '../util/errors.js';
 
 export interface PullProgress {
   /** Bytes of the file on disk so far (including a resumed part). */
@@ -53,18 +54,25 @@ export interface PullResult {
   verified: boolean;
 }
 
-/** Thrown for HTTP answers that are not a usable file (status kept for callers). */
-export class PullError extends Error {
-  constructor(message: string, readonly status?: number, readonly retryable = false) {
-    super(message);
+/** A download that did not give a usable file: an EiaError (E_IO; E_LOCKED for a pull already running) with the HTTP status when there was one. */
+export class PullError extends EiaError {
+  constructor(message: string, readonly status?: number, readonly retryable = false, code: ErrorCode = 'E_IO') {
+    super(code, message);
     this.name = 'PullError';
   }
 }
 
-/** The transfer stopped early; the .part file holds what arrived. */
-class InterruptedError extends Error {}
-/** A resumed request got an answer that does not continue the .part file. */
-class BadRangeError extends Error {}
+/** The transfer stopped early; the .part file holds what arrived (internal: retried, or reported as a PullError). */
+class InterruptedError extends EiaError {
+  constructor(message: string) { super('E_IO', message); }
+}
+/** A resumed request got an answer that does not continue the .part file (internal: the download restarts). */
+class BadRangeError extends EiaError {
+  constructor(message: string) { super('E_IO', message); }
+}
+
+/** Why a pull stops on request: the signal's own reason, else E_ABORTED. */
+const abortReason = (signal?: AbortSignal): Error => (signal?.reason instanceof Error ? signal.reason : new EiaError('E_ABORTED', 'Aborted'));
 
 interface Marker {
   sha256: string;
@@ -97,7 +105,7 @@ async function hashFile(p: string, hash: Hash, signal?: AbortSignal, start = 0, 
   for await (const chunk of rs) {
     if (signal?.aborted) {
       rs.destroy();
-      throw signal.reason instanceof Error ? signal.reason : new Error('Aborted');
+      throw abortReason(signal);
     }
     hash.update(chunk as Buffer);
   }
@@ -152,13 +160,13 @@ async function acquireLock(lockPath: string, name: string): Promise<() => Promis
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const pid = Number.parseInt(await readFile(lockPath, 'utf8').catch(() => ''), 10);
       if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
-        throw new PullError(`Another pull of "${name}" is running (process ${pid}); wait for it or remove ${lockPath}`);
+        throw new PullError(`Another pull of "${name}" is running (process ${pid}); wait for it or remove ${lockPath}`, undefined, false, 'E_LOCKED');
       }
-      if (pid === process.pid) throw new PullError(`A pull of "${name}" is already running in this process`);
+      if (pid === process.pid) throw new PullError(`A pull of "${name}" is already running in this process`, undefined, false, 'E_LOCKED');
       await rm(lockPath, { force: true });
     }
   }
-  throw new PullError(`Could not take the download lock ${lockPath}`);
+  throw new PullError(`Could not take the download lock ${lockPath}`, undefined, false, 'E_LOCKED');
 }
 
 function httpError(status: number, statusText: string, url: string, name: string, headers: Headers, hasToken: boolean): PullError {
@@ -188,14 +196,14 @@ function parseContentRange(v: string | null): { start: number; end: number; tota
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((res, rej) => {
-    if (signal?.aborted) return rej(signal.reason instanceof Error ? signal.reason : new Error('Aborted'));
+    if (signal?.aborted) return rej(abortReason(signal));
     const t = setTimeout(() => {
       signal?.removeEventListener('abort', onAbort);
       res();
     }, ms);
     const onAbort = (): void => {
       clearTimeout(t);
-      rej(signal?.reason instanceof Error ? signal.reason : new Error('Aborted'));
+      rej(abortReason(signal));
     };
     signal?.addEventListener('abort', onAbort, { once: true });
   });
@@ -220,7 +228,7 @@ export async function pull(entryOrName: string | ModelEntry, opts: PullOptions =
   const url = downloadUrl(entry, opts.baseUrl ?? DEFAULT_BASE);
   const token = opts.token ?? env.HF_TOKEN ?? env.HUGGING_FACE_HUB_TOKEN;
   const doFetch = opts.fetchImpl ?? globalThis.fetch;
-  if (typeof doFetch !== 'function') throw new Error('No fetch implementation: Node >= 20 is required');
+  if (typeof doFetch !== 'function') throw new EiaError('E_RUNTIME', 'No fetch implementation: Node >= 20 is required');
   const expected = entry.sha256;
   let hash = createHash('sha256');
   let hashed = 0;

@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { readControlVector, writeControlVector } from '../../engine/control-vector.js';
-import { loadProbe, saveProbe } from '../../probes/probe.js';
+import { loadProbe, saveProbe } from '../../probes/probe-file.js';
 import { readNpy } from '../../io/npy.js';
 import { note, parseIntList, printJson, UsageError } from '../common.js';
 

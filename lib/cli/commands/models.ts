@@ -3,7 +3,7 @@ import type { CommandModule } from 'yargs';
 import { listModels } from '../../models/registry.js';
 import { isCached, modelPath, cacheDir } from '../../models/cache.js';
 import { pull } from '../../models/pull.js';
-import { createProgress } from '../../models/progress.js';
+import { createProgress } from '../../util/progress.js';
 import { note, printJson } from '../common.js';
 
 export const modelsCommand: CommandModule<object, { json: boolean }> = {
