@@ -17,7 +17,7 @@ import { runProbe } from '../probes/pipeline.js';
 import { readValidation, writeProbeRun, type ProbeReport } from '../probes/validation.js';
 import { readSamplesJsonl } from '../steering/samples.js';
 import { runSweep } from '../steering/sweep/run.js';
-import type { SweepResult } from '../steering/sweep/options.js';
+import type { SweepOptions, SweepResult } from '../steering/sweep/options.js';
 import { doseResponseSeriesByScenario, renderTable2Markdown, scoreSamples, type ScoreResult } from '../steering/tables.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic-write.js';
 import { note } from '../util/env.js';
@@ -25,7 +25,9 @@ import { EiaError } from '../util/errors.js';
 import { createProgress } from '../util/progress.js';
 import { finishStage, hashOf, loadState, saveState, type RunState } from './run-state.js';
 
-export interface RunOptions {
+/** The protocol's options; the sweep's (steering/sweep/options.ts) keep their meaning and defaults. */
+export interface RunOptions extends Pick<SweepOptions, 'alphas' | 'scenarios' | 'samples' | 'maxTokens' | 'temperature' | 'topK' | 'topP' | 'seed'
+  | 'chat' | 'threads' | 'gpuLayers' | 'signal' | 'log'> {
   /** GGUF file. */
   modelPath: string;
   /** Short model name for tables (default: file name without .gguf). */
@@ -40,28 +42,14 @@ export interface RunOptions {
   /** Blocks to steer; default: the `nBest` best detection layers. */
   steerLayers?: number[];
   nBest?: number;
-  alphas: number[];
-  scenarios: string[];
-  samples: number;
-  maxTokens: number;
-  /** Sampling (defaults: the engine's, lib/engine/defaults.ts). */
-  temperature?: number;
-  topK?: number;
-  topP?: number;
-  seed: number;
-  /** Random directions of the baseline (default 100), label permutations (default 1000), bootstrap resamples (default 1000). */
+  /** Random directions of the baseline, label permutations, bootstrap resamples (defaults: probes/defaults.ts). */
   randomBaseline?: number;
   permutations?: number;
   bootstrap?: number;
   /** Truncation for capture (default 512, the paper's). */
   captureMaxTokens?: number;
-  chat?: boolean;
   /** The model is synthetic (the report says so plainly). */
   synthetic?: boolean;
-  threads?: number;
-  gpuLayers?: number;
-  signal?: AbortSignal;
-  log?: (msg: string) => void;
   /** Renders the report (injected so that the protocol does not depend on the plotting stack). */
   report?: (runDir: string) => Promise<{ html: string; markdown?: string }>;
 }

@@ -117,6 +117,20 @@ function sigmoid(f: number): number {
   return f >= 0 ? 1 / (1 + Math.exp(-f)) : Math.exp(f) / (1 + Math.exp(f));
 }
 
+/** An orthonormal basis of the rows' span (modified Gram-Schmidt, two passes; near-dependent rows dropped). */
+function rowSpaceBasis(x: Rows, d: number): Float64Array[] {
+  const basis: Float64Array[] = [];
+  let maxNorm = 0;
+  for (const row of x) maxNorm = Math.max(maxNorm, Math.sqrt(dot(row, row)));
+  for (const row of x) {
+    const q = Float64Array.from(row);
+    for (let pass = 0; pass < 2; pass++) for (const b of basis) { const c = dot(q, b); for (let j = 0; j < d; j++) q[j] -= c * b[j]; }
+    const nq = Math.sqrt(dot(q, q));
+    if (nq > 1e-10 * maxNorm) { for (let j = 0; j < d; j++) q[j] /= nq; basis.push(q); }
+  }
+  return basis;
+}
+
 /**
  * L2-regularised logistic regression on raw activations with an unpenalised intercept:
  * minimises sum_i [log(1 + e^{f_i}) - y_i f_i] + (l2 / 2) ||w||^2, f = X w + b (sklearn's
@@ -131,19 +145,7 @@ export function fitLogistic(x: Rows, y: ArrayLike<number>, l2 = 1): LogisticFit 
   if (y.length !== n) throw new EiaError('E_BAD_ARG', `logistic: ${n} rows but ${y.length} labels`);
   if (!(l2 > 0)) throw new EiaError('E_BAD_ARG', `logistic: l2 must be > 0, got ${l2}`);
   // Basis Q (r x d, orthonormal rows) of the row space, coordinates Z (n x r).
-  let basis: Float64Array[] = [];
-  if (n < d) {
-    let maxNorm = 0;
-    for (const row of x) maxNorm = Math.max(maxNorm, Math.sqrt(dot(row, row)));
-    for (const row of x) {
-      const q = Float64Array.from(row);
-      for (let pass = 0; pass < 2; pass++) for (const b of basis) { const c = dot(q, b); for (let j = 0; j < d; j++) q[j] -= c * b[j]; }
-      const nq = Math.sqrt(dot(q, q));
-      if (nq > 1e-10 * maxNorm) { for (let j = 0; j < d; j++) q[j] /= nq; basis.push(q); }
-    }
-  } else {
-    basis = Array.from({ length: d }, (_, j) => { const e = new Float64Array(d); e[j] = 1; return e; });
-  }
+  const basis = n < d ? rowSpaceBasis(x, d) : Array.from({ length: d }, (_, j) => { const e = new Float64Array(d); e[j] = 1; return e; });
   const r = basis.length;
   const z = new Float64Array(n * r);
   for (let i = 0; i < n; i++) for (let k = 0; k < r; k++) z[i * r + k] = n < d ? dot(x[i], basis[k]) : x[i][k];

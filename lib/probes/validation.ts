@@ -16,21 +16,8 @@ import { probeReportMarkdown } from './report-table.js';
 export const VALIDATION_FILE = 'validation.json';
 export const VALIDATION_MARKDOWN = 'validation.md';
 
-/** The random-direction baseline of one layer (stats/baseline.ts's summary) and every direction's AUROC (for the histogram). */
-export interface LayerBaseline {
-  n: number;
-  mean: number;
-  median: number;
-  std: number;
-  min: number;
-  max: number;
-  p95: number;
-  probe_auroc: number;
-  z: number | null;
-  empirical_p: number;
-  seed: number;
-  aurocs: number[];
-}
+/** The random-direction baseline of one layer (stats/baseline.ts's summary, snake_case) and every direction's AUROC (for the histogram). */
+export type LayerBaseline = Omit<BaselineSummary, 'probeAuroc' | 'empiricalP'> & { probe_auroc: number; empirical_p: number; seed: number; aurocs: number[] };
 
 /** A baseline summary in the file's key style. */
 export function layerBaseline(s: BaselineSummary, seed: number, aurocs: ArrayLike<number>): LayerBaseline {

@@ -212,6 +212,13 @@ function notRun(text: string, id?: string): string {
   return `<div class="not-run"${id ? ` id="${esc(id)}"` : ''} data-not-run><strong>Not run.</strong> ${inlineMd(text)}</div>`;
 }
 
+/** A section's main table and its companion (when there is one), rendered; null when the main table is missing. */
+function sectionTables(main: Table | null, companion: () => Table | null, render: (t: Table) => string): string[] | null {
+  if (!main) return null;
+  const c = companion();
+  return c ? [render(main), render(c)] : [render(main)];
+}
+
 function htmlFigure(f: Figure): string {
   if (f.error) return `<figure class="eia-figure" id="fig-${esc(f.id)}" data-figure="${esc(f.id)}" data-error><h3>${esc(f.title)}</h3><div class="error">${esc(f.error)}</div></figure>`;
   if (f.notRun !== undefined) return `<section class="eia-figure-missing" id="fig-${esc(f.id)}" data-figure-missing="${esc(f.id)}"><h3>${esc(f.title)}</h3>${notRun(f.notRun)}</section>`;
@@ -247,27 +254,15 @@ export function renderHtml(ctx: RenderContext): string {
   if (run.notes.length) parts.push(`<div class="notes"><strong>Notes on the input.</strong><ul>${run.notes.map((n) => `<li>${inlineMd(n)}</li>`).join('')}</ul></div>`);
   parts.push('</section>');
 
-  parts.push('<section id="detection"><h2>Detection</h2>');
-  const t1 = table1(run);
-  if (t1) {
-    parts.push(htmlTable(t1));
-    const c = controlsTable(run);
-    if (c) parts.push(htmlTable(c));
-  } else {
-    parts.push(notRun('Probes not run: this RUN has no `probes/validation.json` (the probe stage writes it into RUN/probes).', 'table1-missing'));
-  }
-  parts.push(fig('auroc-by-layer'), fig('random-baseline'), fig('score-distributions'), '</section>');
+  parts.push('<section id="detection"><h2>Detection</h2>',
+    ...(sectionTables(table1(run), () => controlsTable(run), htmlTable)
+      ?? [notRun('Probes not run: this RUN has no `probes/validation.json` (the probe stage writes it into RUN/probes).', 'table1-missing')]),
+    fig('auroc-by-layer'), fig('random-baseline'), fig('score-distributions'), '</section>');
 
-  parts.push('<section id="steering"><h2>Steering</h2>');
-  const t2 = table2(run);
-  if (t2) {
-    parts.push(htmlTable(t2));
-    const h = headlineTable(run);
-    if (h) parts.push(htmlTable(h));
-  } else {
-    parts.push(notRun('Steering not run: this RUN has no `score.json` or `samples.jsonl` (the steering sweep writes samples.jsonl into RUN; scoring writes score.json).', 'table2-missing'));
-  }
-  parts.push(fig('dose-response-rate'), fig('dose-response-probe'), fig('baseline-behaviour'));
+  parts.push('<section id="steering"><h2>Steering</h2>',
+    ...(sectionTables(table2(run), () => headlineTable(run), htmlTable)
+      ?? [notRun('Steering not run: this RUN has no `score.json` or `samples.jsonl` (the steering sweep writes samples.jsonl into RUN; scoring writes score.json).', 'table2-missing')]),
+    fig('dose-response-rate'), fig('dose-response-probe'), fig('baseline-behaviour'));
   const ct = conditionsTable(run);
   if (ct) parts.push(`<details><summary>Per-condition detail (${ct.rows.length} conditions)</summary>${htmlTable(ct)}</details>`);
   parts.push('</section>');
@@ -334,21 +329,11 @@ export function renderMarkdown(ctx: RenderContext, figureLink: (id: string, name
   if (run.notes.length) out.push('**Notes on the input.**', '', ...run.notes.map((n) => `- ${n}`), '');
 
   out.push('## Detection', '');
-  const t1 = table1(run);
-  if (t1) {
-    out.push(mdTable(t1));
-    const c = controlsTable(run);
-    if (c) out.push(mdTable(c));
-  } else out.push('> **Not run.** Probes not run: this RUN has no `probes/validation.json`.', '');
+  out.push(...(sectionTables(table1(run), () => controlsTable(run), mdTable) ?? ['> **Not run.** Probes not run: this RUN has no `probes/validation.json`.', '']));
   fig('auroc-by-layer'); fig('random-baseline'); fig('score-distributions');
 
   out.push('## Steering', '');
-  const t2 = table2(run);
-  if (t2) {
-    out.push(mdTable(t2));
-    const h = headlineTable(run);
-    if (h) out.push(mdTable(h));
-  } else out.push('> **Not run.** Steering not run: this RUN has no `score.json` or `samples.jsonl`.', '');
+  out.push(...(sectionTables(table2(run), () => headlineTable(run), mdTable) ?? ['> **Not run.** Steering not run: this RUN has no `score.json` or `samples.jsonl`.', '']));
   fig('dose-response-rate'); fig('dose-response-probe'); fig('baseline-behaviour');
   const ct = conditionsTable(run);
   if (ct) out.push(mdTable(ct));

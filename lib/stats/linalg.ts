@@ -15,6 +15,13 @@ export function zeros(rows: number, cols: number): Mat {
   return { rows, cols, data: new Float64Array(rows * cols) };
 }
 
+/** The n x n identity matrix. */
+export function identity(n: number): Mat {
+  const m = zeros(n, n);
+  for (let i = 0; i < n; i++) m.data[i * n + i] = 1;
+  return m;
+}
+
 /** C = A * B. */
 export function matmul(a: Mat, b: Mat): Mat {
   if (a.cols !== b.rows) throw new EiaError('E_BAD_ARG', `matmul: ${a.rows}x${a.cols} times ${b.rows}x${b.cols}`);
@@ -45,8 +52,7 @@ export function symmetricEigen(m: Mat): { values: Float64Array; vectors: Mat } {
   const n = m.rows;
   if (m.cols !== n) throw new EiaError('E_BAD_ARG', 'symmetricEigen needs a square matrix');
   const a = Float64Array.from(m.data);
-  const v = zeros(n, n);
-  for (let i = 0; i < n; i++) v.data[i * n + i] = 1;
+  const v = identity(n);
   for (let sweep = 0; sweep < 100; sweep++) {
     let off = 0, total = 0;
     for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
@@ -100,8 +106,7 @@ export function jacobiSvd(m: Mat): { u: Mat; s: Float64Array; v: Mat } {
   const n = m.rows;
   if (m.cols !== n) throw new EiaError('E_BAD_ARG', 'jacobiSvd handles square matrices only');
   const w = Float64Array.from(m.data);
-  const v = zeros(n, n);
-  for (let i = 0; i < n; i++) v.data[i * n + i] = 1;
+  const v = identity(n);
   for (let sweep = 0; sweep < 100; sweep++) {
     let rotated = false;
     for (let p = 0; p < n - 1; p++) {

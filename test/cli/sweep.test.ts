@@ -64,14 +64,8 @@ beforeAll(async () => {
   model = join(dir, 'planted.gguf');
   await ok(['synth', '--planted', '--out', model]);
   probes = join(dir, 'probes');
-  const help = await ok(['--help']);
-  if (/eia-native probe\b/.test(help)) {
-    await ok(['probe', '--model', model, '--train', join(dir, 'planted.train.jsonl'), '--test', join(dir, 'planted.test.jsonl'),
-      '--layers', '2,3', '--out', probes, '--random-baseline', '0', '--permutations', '0', '--bootstrap', '10', '--threads', '1']);
-  } else {
-    mkdirSync(probes);
-    for (const l of [2, 3]) writeFileSync(join(probes, `layer${l}.npy`), readFileSync(join(dir, 'planted.planted.npy')));
-  }
+  await ok(['probe', '--model', model, '--train', join(dir, 'planted.train.jsonl'), '--test', join(dir, 'planted.test.jsonl'),
+    '--layers', '2,3', '--out', probes, '--random-baseline', '0', '--permutations', '0', '--bootstrap', '10', '--threads', '1']);
 });
 
 afterAll(() => {
