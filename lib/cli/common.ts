@@ -1,5 +1,6 @@
 // Shared CLI plumbing: list parsing, usage errors, JSON output, model resolution.
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { basename } from 'node:path';
 import type { Argv } from 'yargs';
 import { resolveModel } from '../models/cache.js';
 import { readPairs, type ContrastivePair } from '../probes/dataset.js';
@@ -64,6 +65,12 @@ export function pairsArg(path: string, flag: string): ContrastivePair[] {
   const pairs = readPairs(path);
   if (pairs.length === 0) throw new EiaError('E_BAD_ARG', `${path}: no pairs (the empathic and non-empathic classes are empty)`);
   return pairs;
+}
+
+/** The name a model goes by in records and tables: a registry name as given, else the file name without .gguf. */
+export function modelKeyArg(spec: string): string {
+  const isPath = spec.includes('/') || spec.includes('\\') || /\.gguf$/i.test(spec) || (existsSync(spec) && statSync(spec).isFile());
+  return isPath ? basename(spec).replace(/\.gguf$/i, '') : spec;
 }
 
 /**

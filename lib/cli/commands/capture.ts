@@ -2,18 +2,18 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
-import { parseJsonl } from '../../io/jsonl.js';
-import { io } from '../../util/io-error.js';
-import { captureContextOptions } from '../../probes/capture-context.js';
-import { CAPTURE_DEFAULTS } from '../../engine/defaults.js';
-import { PAPER_MAX_TOKENS } from '../../probes/defaults.js';
-import { Model } from '../../engine/model.js';
 import { POOLINGS, type Pooling } from '../../engine/capture.js';
+import { CAPTURE_DEFAULTS } from '../../engine/defaults.js';
+import { Model } from '../../engine/model.js';
+import { parseJsonl } from '../../io/jsonl.js';
 import { writeNpy } from '../../io/npy.js';
+import { captureContextOptions } from '../../probes/capture-context.js';
+import { PAPER_MAX_TOKENS } from '../../probes/defaults.js';
 import { writeFileAtomic, writeJsonAtomic } from '../../util/atomic-write.js';
+import { EiaError } from '../../util/errors.js';
+import { io } from '../../util/io-error.js';
 import { createProgress } from '../../util/progress.js';
 import { modelPathArg, parseIntList, printJson, UsageError, withModelOptions } from '../common.js';
-import { EiaError } from '../../util/errors.js';
 
 interface Args { model: string; layers: string; pool: string; input: string; field: string; out: string; 'max-tokens': number; threads?: number; 'gpu-layers': number; json: boolean }
 

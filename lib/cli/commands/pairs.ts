@@ -3,8 +3,7 @@ import type { CommandModule } from 'yargs';
 import { SAMPLING_DEFAULTS } from '../../engine/defaults.js';
 import { STEERING_SCENARIO_IDS } from '../../steering/scenarios.js';
 import { generatePairs, PAIRS_DEFAULTS } from '../../steering/pairs.js';
-import { modelPathArg, note, parseStringList, printJson, UsageError, withModelOptions } from '../common.js';
-import { basename } from 'node:path';
+import { modelKeyArg, modelPathArg, note, parseStringList, printJson, UsageError, withModelOptions } from '../common.js';
 
 interface Args {
   model: string; scenarios: string; 'per-scenario': number; seed: number; out: string; 'test-fraction': number;
@@ -35,7 +34,7 @@ export const pairsCommand: CommandModule<object, Args> = {
     if (scenarios.length === 0) throw new UsageError('--scenarios: expected a comma-separated list of scenario ids');
     const modelPath = modelPathArg(a.model);
     const r = await generatePairs({
-      modelPath, sourceModel: a['source-model'] ?? (a.model.includes('/') || /\.gguf$/i.test(a.model) ? basename(a.model).replace(/\.gguf$/i, '') : a.model),
+      modelPath, sourceModel: a['source-model'] ?? modelKeyArg(a.model),
       scenarios, perScenario: a['per-scenario'], seed: a.seed, out: a.out, testFraction: a['test-fraction'],
       maxTokens: a['max-tokens'], temperature: a.temp, topK: a['top-k'], topP: a['top-p'], threads: a.threads, gpuLayers: a['gpu-layers'],
     });

@@ -1,23 +1,15 @@
 // eia-native steer: a resumable steering sweep (layers x alphas x scenarios x samples) into RUN/.
-import { existsSync, statSync } from 'node:fs';
-import { basename } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { SAMPLING_DEFAULTS } from '../../engine/defaults.js';
 import { STEERING_SCENARIO_IDS } from '../../steering/scenarios.js';
 import { PROBE_SCORE_MODES, type ProbeScoreMode } from '../../steering/sweep/options.js';
 import { runSweep } from '../../steering/sweep/run.js';
-import { addHint, modelPathArg, note, parseIntList, parseNumberList, parseStringList, printJson, UsageError, withModelOptions } from '../common.js';
+import { addHint, modelKeyArg, modelPathArg, note, parseIntList, parseNumberList, parseStringList, printJson, UsageError, withModelOptions } from '../common.js';
 
 interface Args {
   model: string; probes: string; layers: string; alphas: string; scenarios: string; samples: number; 'max-tokens': number;
   temp: number; 'top-k': number; 'top-p': number; 'min-p': number; seed: number; out: string; chat: boolean; monitor: boolean;
   'token-ids': boolean; 'probe-score': string | boolean; batch?: number; json: boolean; threads?: number; 'gpu-layers': number;
-}
-
-/** The `model` field of the records: a registry name as given, else the file name without .gguf. */
-function modelKey(spec: string): string {
-  const isPath = spec.includes('/') || spec.includes('\\') || /\.gguf$/i.test(spec) || (existsSync(spec) && statSync(spec).isFile());
-  return isPath ? basename(spec).replace(/\.gguf$/i, '') : spec;
 }
 
 function positiveInt(v: number, flag: string): number {
@@ -85,7 +77,7 @@ export const steerCommand: CommandModule<object, Args> = {
     process.on('SIGTERM', onSignal);
     try {
       const r = await runSweep({
-        modelPath, modelKey: modelKey(a.model), probesDir: a.probes, layers, alphas, scenarios, samples: a.samples,
+        modelPath, modelKey: modelKeyArg(a.model), probesDir: a.probes, layers, alphas, scenarios, samples: a.samples,
         maxTokens: a['max-tokens'], temperature: a.temp, topK: a['top-k'], topP: a['top-p'], minP: a['min-p'], seed: a.seed,
         out: a.out, chat: a.chat, monitor: a.monitor, tokenIds: a['token-ids'], probeScore: ps as ProbeScoreMode, maxBatch: a.batch,
         threads: a.threads, gpuLayers: a['gpu-layers'], signal: ac.signal,
