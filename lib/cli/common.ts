@@ -7,8 +7,6 @@ import { readPairs, type ContrastivePair } from '../probes/dataset.js';
 import { EiaError, isEiaError, type ErrorCode } from '../util/errors.js';
 import { snakeCaseKeys } from '../util/snake-case.js';
 
-export { note } from '../util/env.js';
-
 /** A bad flag value found by the CLI itself (before any work): an EiaError 'E_BAD_ARG', exit code 2. */
 export class UsageError extends EiaError {
   constructor(message: string) {

@@ -20,7 +20,7 @@ import { runSweep } from '../steering/sweep/run.js';
 import type { SweepOptions, SweepResult } from '../steering/sweep/options.js';
 import { doseResponseSeriesByScenario, renderTable2Markdown, scoreSamples, type ScoreResult } from '../steering/tables.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic-write.js';
-import { note } from '../util/env.js';
+import { note } from '../util/note.js';
 import { EiaError } from '../util/errors.js';
 import { createProgress } from '../util/progress.js';
 import { finishStage, hashOf, loadState, saveState, type RunState } from './run-state.js';

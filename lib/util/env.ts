@@ -6,8 +6,3 @@ export function isQuiet(env: NodeJS.ProcessEnv = process.env): boolean {
   const v = env.EIA_NATIVE_QUIET?.trim().toLowerCase();
   return v === '1' || v === 'true';
 }
-
-/** A message for people: one line on stderr (stdout stays machine-readable), unless quiet. */
-export function note(msg: string): void {
-  if (!isQuiet()) process.stderr.write(msg + '\n');
-}

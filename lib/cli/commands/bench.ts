@@ -4,7 +4,8 @@ import type { CommandModule } from 'yargs';
 import { formatReport } from '../../bench/report.js';
 import { runBench } from '../../bench/run.js';
 import { BENCH_SHAPES, type BenchShape } from '../../bench/workload.js';
-import { modelPathArg, note, printJson, UsageError } from '../common.js';
+import { modelPathArg, printJson, UsageError } from '../common.js';
+import { note } from '../../util/note.js';
 
 interface Args { json: boolean; quick: boolean; shape: string; model?: string; threads?: number; reps?: number }
 

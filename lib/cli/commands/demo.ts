@@ -6,7 +6,7 @@ import type { CommandModule } from 'yargs';
 import { synth } from '../../engine/synth.js';
 import { runProtocol } from '../../pipeline/run.js';
 import { STEERING_SCENARIO_IDS } from '../../steering/scenarios.js';
-import { note } from '../common.js';
+import { note } from '../../util/note.js';
 import { printRunSummary } from './run.js';
 import { renderRunReport } from './report-hook.js';
 

@@ -4,7 +4,8 @@ import { listModels } from '../../models/registry.js';
 import { isCached, modelPath, cacheDir } from '../../models/cache.js';
 import { pull } from '../../models/pull.js';
 import { createProgress } from '../../util/progress.js';
-import { note, printJson } from '../common.js';
+import { printJson } from '../common.js';
+import { note } from '../../util/note.js';
 
 export const modelsCommand: CommandModule<object, { json: boolean }> = {
   command: 'models',

@@ -3,7 +3,8 @@ import type { CommandModule } from 'yargs';
 import { SAMPLING_DEFAULTS } from '../../engine/defaults.js';
 import { STEERING_SCENARIO_IDS } from '../../steering/scenarios.js';
 import { generatePairs, PAIRS_DEFAULTS } from '../../steering/pairs.js';
-import { modelKeyArg, modelPathArg, note, parseStringList, printJson, UsageError, withModelOptions } from '../common.js';
+import { modelKeyArg, modelPathArg, parseStringList, printJson, UsageError, withModelOptions } from '../common.js';
+import { note } from '../../util/note.js';
 
 interface Args {
   model: string; scenarios: string; 'per-scenario': number; seed: number; out: string; 'test-fraction': number;

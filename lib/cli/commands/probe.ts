@@ -10,7 +10,8 @@ import { runProbe } from '../../probes/pipeline.js';
 import { writeProbeRun } from '../../probes/validation.js';
 import { ablatePairs } from '../../probes/ablation.js';
 import type { ProbeMethod } from '../../probes/probe.js';
-import { modelPathArg, note, parseIntList, parseStringList, printJson, UsageError, withModelOptions, pairsArg } from '../common.js';
+import { modelPathArg, parseIntList, parseStringList, printJson, UsageError, withModelOptions, pairsArg } from '../common.js';
+import { note } from '../../util/note.js';
 
 interface Args {
   model: string; train: string; test: string; layers: string; method: string; 'random-baseline': number; permutations: number;

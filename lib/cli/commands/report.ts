@@ -3,7 +3,8 @@
 import { existsSync, statSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { writeReport } from '../../report/index.js';
-import { note, printJson, UsageError } from '../common.js';
+import { printJson, UsageError } from '../common.js';
+import { note } from '../../util/note.js';
 import { EiaError } from '../../util/errors.js';
 
 interface Args { run: string; out?: string; markdown?: string | false; json: boolean }

@@ -9,7 +9,8 @@ import { Model } from '../../engine/model.js';
 import { runProtocol, type RunResult } from '../../pipeline/run.js';
 import { SYNTH_NAME_PREFIX } from '../../report/data.js';
 import { STEERING_SCENARIO_IDS } from '../../steering/scenarios.js';
-import { addHint, modelPathArg, note, parseIntList, parseNumberList, parseStringList, printJsonAsIs, UsageError, withModelOptions } from '../common.js';
+import { addHint, modelPathArg, parseIntList, parseNumberList, parseStringList, printJsonAsIs, UsageError, withModelOptions } from '../common.js';
+import { note } from '../../util/note.js';
 import { renderRunReport } from './report-hook.js';
 
 interface Args {

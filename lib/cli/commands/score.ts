@@ -10,7 +10,8 @@ import { readSamples, readSamplesFile, type SampleFormat, type SampleRecord } fr
 import { doseResponseSeriesByScenario, renderTable2Markdown, scoreSamples, type ScoreResult } from '../../steering/tables.js';
 import { writeFileAtomic, writeJsonAtomic } from '../../util/atomic-write.js';
 import { EiaError } from '../../util/errors.js';
-import { note, UsageError } from '../common.js';
+import { UsageError } from '../common.js';
+import { note } from '../../util/note.js';
 
 interface Args { source: string; format: string; json: boolean; markdown?: string; bootstrap: number; seed: number }
 

@@ -4,7 +4,8 @@ import { SAMPLING_DEFAULTS } from '../../engine/defaults.js';
 import { STEERING_SCENARIO_IDS } from '../../steering/scenarios.js';
 import { PROBE_SCORE_MODES, type ProbeScoreMode } from '../../steering/sweep/options.js';
 import { runSweep } from '../../steering/sweep/run.js';
-import { addHint, modelKeyArg, modelPathArg, note, parseIntList, parseNumberList, parseStringList, printJson, UsageError, withModelOptions } from '../common.js';
+import { addHint, modelKeyArg, modelPathArg, parseIntList, parseNumberList, parseStringList, printJson, UsageError, withModelOptions } from '../common.js';
+import { note } from '../../util/note.js';
 
 interface Args {
   model: string; probes: string; layers: string; alphas: string; scenarios: string; samples: number; 'max-tokens': number;

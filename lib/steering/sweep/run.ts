@@ -13,7 +13,7 @@ import { Model } from '../../engine/model.js';
 import { JsonlAppender } from '../../io/jsonl.js';
 import { RUN_FILES } from '../../io/run-folder.js';
 import { captureContextOptions } from '../../probes/capture-context.js';
-import { note } from '../../util/env.js';
+import { note } from '../../util/note.js';
 import { EiaError, isEiaError } from '../../util/errors.js';
 import { createProgress, type Progress } from '../../util/progress.js';
 import { readSamplesFile, type SweepRecord } from '../samples.js';
