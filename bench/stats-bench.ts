@@ -3,7 +3,10 @@
 // (the target is AUROC + bootstrap under one second; timings are not asserted in tests).
 
 import { performance } from 'node:perf_hooks';
-import { auroc, bootstrapAuroc, createRng, permutationTestAuroc } from '../lib/stats/index.js';
+import { auroc } from '../lib/stats/auroc.js';
+import { bootstrapAuroc } from '../lib/stats/bootstrap.js';
+import { permutationTestAuroc } from '../lib/stats/permutation.js';
+import { createRng } from '../lib/stats/rng.js';
 
 const n = Number(process.env.N ?? 10_000);
 const rng = createRng(1);

@@ -20,7 +20,9 @@ import { synth } from '../lib/engine/synth.js';
 import { writeNpy } from '../lib/io/npy.js';
 import { createRng } from '../lib/stats/rng.js';
 import { SCENARIOS, steeringPrompt } from '../lib/steering/scenarios.js';
-import { runSweep, sampleSeed, type SweepResult } from '../lib/steering/sweep.js';
+import { sampleSeed } from '../lib/steering/sweep/plan.js';
+import type { SweepResult } from '../lib/steering/sweep/options.js';
+import { runSweep } from '../lib/steering/sweep/run.js';
 
 const RUNS = Number(process.env.RUNS ?? 3);
 const THREADS = Number(process.env.THREADS ?? availableParallelism());
@@ -61,7 +63,7 @@ const probesDir = join(cache, 'probes-0.5b');
 
 // ---- engine baseline: the same 135 sequences in one ctx.generate
 const model = await Model.load(modelPath);
-const { loadProbes } = await import('../lib/probes/probe.js');
+const { loadProbes } = await import('../lib/probes/probe-file.js');
 const probes = loadProbes(probesDir);
 const scenario = SCENARIOS.find((s) => s.id === SCENARIO)!;
 const prompt = steeringPrompt(scenario);

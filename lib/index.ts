@@ -1,36 +1,59 @@
-// eia-native's public API: everything the CLI does, importable with types.
+// eia-native's public API: what a program needs to detect and steer empathy-in-action with a
+// local model. Deliberately small (the README's Library section lists it): the engine, probes,
+// the statistics results, sweeps, scoring, reports and the model registry. Internal math (linear
+// algebra, ranks, random numbers), file plumbing and the CLI stay internal.
+
+// ---- engine: models, contexts, capture, generation with steering and monitors
 export { Model, type ModelInfo, type LoadOptions, type ChatMessage } from './engine/model.js';
 export { Context, generationContextOptions, type ContextOptions } from './engine/context.js';
-export { capture, row, rows, POOLINGS, type Pooling, type CaptureOptions, type CaptureResult } from './engine/capture.js';
+export { rows, type Pooling, type CaptureOptions, type CaptureResult } from './engine/capture.js';
 export {
-  startGeneration, GenerationHandle,
-  type GenerateRequest, type SequenceRequest, type SteerTerm, type SteerPositions, type Gate, type Monitor, type TokenEvent,
-  type FinishEvent, type GenerationEvent, type AddOptions,
+  GenerationHandle,
+  type GenerateRequest, type SequenceRequest, type SteerTerm, type SteerPositions, type Gate, type Monitor,
+  type GenerationEvent, type TokenEvent, type FinishEvent, type AddOptions,
   type SequenceResult, type FinishReason, type GenerationStats,
 } from './engine/generate.js';
-export { synth, SYNTH_ARCHES, SYNTH_SHAPES, SYNTH_TYPES, type SynthOptions, type SynthResult } from './engine/synth.js';
-export { writeControlVector, readControlVector, loadControlVectorWithLlama, type ControlVector } from './engine/control-vector.js';
-export { readGgufTensor } from './engine/gguf.js';
-export { runtimeInfo, llamaPin, type RuntimeInfo, type BackendLoad } from './engine/runtime-info.js';
-export { engineLimits, type EngineLimits } from './engine/defaults.js';
+export { engineLimits, SAMPLING_DEFAULTS, type EngineLimits } from './engine/defaults.js';
+export { synth, type SynthOptions, type SynthResult } from './engine/synth.js';
+export { writeControlVector, readControlVector, type ControlVector } from './engine/control-vector.js';
+export { runtimeInfo, type RuntimeInfo } from './engine/runtime-info.js';
 export { EiaError, isEiaError, type ErrorCode } from './util/errors.js';
 
-export { readNpy, writeNpy, parseNpy, encodeNpy, writeFileAtomic } from './io/npy.js';
-export { readJsonl, JsonlAppender } from './io/jsonl.js';
-export { fileSha256 } from './io/file-hash.js';
+// ---- probes: datasets, directions, the detection analysis (Table 1), cross-model transfer
+export { readPairs, parsePairs, splitPairs, readScoredTexts, type ContrastivePair, type ScoredText } from './probes/dataset.js';
+export { trainProbe, probeDirection, scoreWithProbe, type Probe, type ProbeMethod, type TrainOptions } from './probes/probe.js';
+export { loadProbe, loadProbes, saveProbe } from './probes/probe-file.js';
+export { runProbe, type RunProbeOptions } from './probes/pipeline.js';
+export { readValidation, writeProbeRun, type ProbeRun, type ProbeReport, type LayerReport } from './probes/validation.js';
+export { ablatePairs } from './probes/ablation.js';
+export { scoreAgreement, crossModelTransfer, type ScoreAgreement, type CrossModelTransfer } from './probes/crossmodel.js';
 
-export * from './stats/index.js';
-export {
-  parsePairs, readPairs, parseScoredTexts, readScoredTexts, splitPairs, datasetHash, type ContrastivePair,
-} from './probes/dataset.js';
-export * from './probes/probe.js';
-export { runProbe, writeProbeRun, ablatePairs, ablateText, type RunProbeOptions, type ProbeRun, type ProbeReport, type LayerReport } from './probes/pipeline.js';
-export { probeReportMarkdown } from './probes/report-table.js';
+// ---- statistics results (the validation figures on scores computed anywhere)
+export { auroc, evaluateScores, type ScoreEvaluation } from './stats/auroc.js';
+export { bootstrapAuroc, type BootstrapResult } from './stats/bootstrap.js';
+export { permutationTestAuroc, type PermutationResult } from './stats/permutation.js';
+export { randomDirectionBaseline, summariseBaseline, type BaselineSummary } from './stats/baseline.js';
+export { pearson, spearman, binaryAccuracy02, type CorrelationResult, type BinaryAccuracy } from './stats/correlation.js';
 
-export * from './steering/index.js';
-export { runSweep, sweepGrid, type SweepOptions, type SweepResult, type SweepRecord, type SweepManifest } from './steering/sweep.js';
-export { runProtocol, bestLayers, type RunOptions, type RunResult } from './pipeline/run.js';
-export { fetchPaperDataset, PAPER_DATASET } from './data/paper-dataset.js';
+// ---- steering: scenarios, sweeps, samples, scoring (Table 2)
+export { SCENARIOS, STEERING_SCENARIO_IDS, steeringPrompt, loadScenariosFile, type Scenario } from './steering/scenarios.js';
+export { runSweep } from './steering/sweep/run.js';
+export type { SweepOptions, SweepResult, ProbeScoreMode } from './steering/sweep/options.js';
+export type { SweepManifest } from './steering/sweep/manifest.js';
+export { readSamples, readSamplesJsonl, type SampleRecord, type SweepRecord, type SampleFormat } from './steering/samples.js';
+export { scoreSamples, renderTable2Markdown, type ScoreResult, type ScoreOptions, type Table2Row } from './steering/tables.js';
+export { scoreSample, type SampleScore } from './steering/scoring.js';
+export { generatePairs, type PairsOptions, type PairsResult } from './steering/pairs.js';
 
-export * from './models/index.js';
-export { writeReport, buildReport, type ReportOptions, type ReportResult } from './report/index.js';
+// ---- the whole protocol, reports
+export { runProtocol, type RunOptions, type RunResult } from './pipeline/run.js';
+export { writeReport, type ReportOptions, type ReportResult } from './report/index.js';
+
+// ---- models: registry, cache, downloads, the paper's dataset
+export { listModels, findModel, getModel, type ModelEntry } from './models/registry.js';
+export { cacheDir, resolveModel } from './models/cache.js';
+export { pull, type PullOptions, type PullResult } from './models/pull.js';
+export { fetchPaperDataset } from './data/paper-dataset.js';
+
+// ---- files
+export { readNpy, writeNpy } from './io/npy.js';

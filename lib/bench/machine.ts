@@ -1,9 +1,8 @@
 // What the bench ran on: CPU, cores, memory, backend, llama.cpp commit, eia-native version.
 import { readFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
-import { join } from 'node:path';
 import { runtimeInfo } from '../engine/runtime-info.js';
-import { packageRoot } from '../engine/native.js';
+import { packageVersion } from '../util/package.js';
 
 export interface MachineInfo {
   cpu: string;
@@ -37,14 +36,6 @@ function cpuModel(): string {
     if (m) return m[1].trim();
   } catch { /* not Linux */ }
   return 'unknown';
-}
-
-export function packageVersion(): string {
-  try {
-    return JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')).version as string;
-  } catch {
-    return 'unknown';
-  }
 }
 
 export function machineInfo(threads: number): MachineInfo {

@@ -1,3 +1,4 @@
+import { EiaError } from '../util/errors.js';
 // Parsers for llama.cpp's own bench tools: `llama-bench -o json` and `llama-batched-bench`
 // (`--output-format jsonl`, or the markdown table older builds print).
 
@@ -20,7 +21,7 @@ export interface LlamaBenchResult {
 
 function num(v: unknown, what: string): number {
   const n = typeof v === 'string' ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isFinite(n)) throw new Error(`llama-bench output: ${what} is not a number (${JSON.stringify(v)})`);
+  if (typeof n !== 'number' || !Number.isFinite(n)) throw new EiaError('E_RUNTIME', `llama-bench output: ${what} is not a number (${JSON.stringify(v)})`);
   return n;
 }
 
@@ -32,14 +33,14 @@ function str(v: unknown): string | null {
 export function parseLlamaBenchJson(stdout: string): LlamaBenchResult[] {
   const start = stdout.indexOf('[');
   const end = stdout.lastIndexOf(']');
-  if (start < 0 || end < start) throw new Error('llama-bench output: no JSON array found');
+  if (start < 0 || end < start) throw new EiaError('E_RUNTIME', 'llama-bench output: no JSON array found');
   let arr: unknown;
   try {
     arr = JSON.parse(stdout.slice(start, end + 1));
   } catch (e) {
-    throw new Error(`llama-bench output: invalid JSON (${(e as Error).message})`);
+    throw new EiaError('E_RUNTIME', `llama-bench output: invalid JSON (${(e as Error).message})`);
   }
-  if (!Array.isArray(arr)) throw new Error('llama-bench output: expected a JSON array');
+  if (!Array.isArray(arr)) throw new EiaError('E_RUNTIME', 'llama-bench output: expected a JSON array');
   return arr.map((t: Record<string, unknown>) => {
     const samples = Array.isArray(t.samples_ts) ? t.samples_ts.map((x, i) => num(x, `samples_ts[${i}]`)) : [];
     return {
@@ -62,7 +63,7 @@ export function parseLlamaBenchJson(stdout: string): LlamaBenchResult[] {
 /** Prompt-processing tokens/s (the pp test: n_prompt > 0, n_gen = 0) from llama-bench JSON. */
 export function llamaBenchPromptRate(stdout: string, nPrompt?: number): number {
   const tests = parseLlamaBenchJson(stdout).filter((t) => t.nGen === 0 && t.nPrompt > 0 && (nPrompt === undefined || t.nPrompt === nPrompt));
-  if (tests.length === 0) throw new Error(`llama-bench output: no prompt-processing test${nPrompt ? ` with n_prompt = ${nPrompt}` : ''}`);
+  if (tests.length === 0) throw new EiaError('E_RUNTIME', `llama-bench output: no prompt-processing test${nPrompt ? ` with n_prompt = ${nPrompt}` : ''}`);
   return tests[0].avgTs;
 }
 
@@ -133,6 +134,6 @@ export function parseBatchedBench(output: string): BatchedBenchRow[] {
 /** S_TG of the run with `pl` parallel sequences. */
 export function batchedBenchTgRate(output: string, pl: number): number {
   const rows = parseBatchedBench(output).filter((r) => r.pl === pl);
-  if (rows.length === 0) throw new Error(`llama-batched-bench output: no result row with B = ${pl} (was the context too small for the test?)`);
+  if (rows.length === 0) throw new EiaError('E_RUNTIME', `llama-batched-bench output: no result row with B = ${pl} (was the context too small for the test?)`);
   return rows[0].speedTg;
 }

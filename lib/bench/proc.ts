@@ -5,6 +5,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import { EiaError } from '../util/errors.js';
 
 /** VmHWM (peak resident set, KiB) of a process from /proc, or null where /proc is unavailable. */
 export function readVmHwmKb(pid: number | 'self'): number | null {
@@ -133,17 +134,17 @@ export class WorkerClient {
     if (this.exited) return;
     this.exited = why;
     const tail = this.stderrTail.trim().split('\n').slice(-8).join('\n');
-    for (const p of this.pending.values()) p.reject(new Error(`${why}${tail ? `:\n${tail}` : ''}`));
+    for (const p of this.pending.values()) p.reject(new EiaError('E_RUNTIME', `${why}${tail ? `:\n${tail}` : ''}`));
     this.pending.clear();
   }
 
   /** Sends one request; resolves with the reply (rejects if the worker reports an error or dies). */
   request<T>(op: string, args: Record<string, unknown> = {}): Promise<WorkerReply<T> & { result: T }> {
-    if (this.exited) return Promise.reject(new Error(this.exited));
+    if (this.exited) return Promise.reject(new EiaError('E_RUNTIME', this.exited));
     const id = this.nextId++;
     return new Promise((resolvePromise, reject) => {
       this.pending.set(id, {
-        resolve: (r) => (r.ok ? resolvePromise(r as WorkerReply<T> & { result: T }) : reject(new Error(`${this.name}: ${r.error}`))),
+        resolve: (r) => (r.ok ? resolvePromise(r as WorkerReply<T> & { result: T }) : reject(new EiaError('E_RUNTIME', `${this.name}: ${r.error}`))),
         reject,
       });
       this.child.stdin.write(JSON.stringify({ id, op, args }) + '\n');
@@ -191,7 +192,7 @@ export function serveWorker(handlers: Record<string, WorkerHandler>): void {
         const h = handlers[req.op];
         const perRequest = resetPeakRss();
         try {
-          if (!h) throw new Error(`unknown op '${req.op}'`);
+          if (!h) throw new EiaError('E_INTERNAL', `unknown op '${req.op}'`);
           const result = await h(req.args ?? {});
           reply({ id: req.id, ok: true, result, peakRssKb: peakRssKb(), peakIsPerRequest: perRequest });
         } catch (e) {

@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { packageRoot } from '../engine/native.js';
+import { packageRoot } from '../util/package.js';
 import { EiaError } from '../util/errors.js';
 
 export type NativeTool = 'llama-bench' | 'llama-batched-bench' | 'eia-bench';

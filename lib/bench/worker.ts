@@ -8,13 +8,14 @@ import { generationContextOptions, type Context, type ContextOptions } from '../
 import type { GenerateRequest, SteerPositions } from '../engine/generate.js';
 import { serveWorker } from './proc.js';
 import { unitVector } from './workload.js';
+import { EiaError } from '../util/errors.js';
 
 let model: Model | null = null;
 let threads: number | undefined;
 const contexts = new Map<string, Context>();
 
 function need(): Model {
-  if (!model) throw new Error('no model loaded');
+  if (!model) throw new EiaError('E_STATE', 'no model loaded');
   return model;
 }
 

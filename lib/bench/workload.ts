@@ -1,5 +1,6 @@
 // What the bench runs: settings per mode (full / --quick) and the synthetic inputs (random token
 // prompts, random texts, a fixed random steering direction), all seeded so every run does the same work.
+import { SAMPLING_DEFAULTS } from '../engine/defaults.js';
 import { createRng, type Rng } from '../stats/rng.js';
 
 export const BENCH_SHAPES = ['0.5b', 'phi-3-mini', 'qwen2.5-7b', 'llama-3.1-8b', 'tiny'] as const;
@@ -30,7 +31,7 @@ export function benchSettings(opts: { quick: boolean; threads: number; reps?: nu
     rounds: q ? 2 : 3,
     threads: opts.threads,
     capture: { layers: 5, textTokens: 512, textsPerRound: q ? 1 : 2, batch: 512 },
-    sweep: { alphas: [...SWEEP_ALPHAS], samples: 5, promptTokens: 128, genTokens: q ? 16 : 200, temperature: 0.7, topK: 50 },
+    sweep: { alphas: [...SWEEP_ALPHAS], samples: 5, promptTokens: 128, genTokens: q ? 16 : 200, temperature: SAMPLING_DEFAULTS.temperature, topK: SAMPLING_DEFAULTS.topK },
     sequential: { samples: q ? 3 : 11 },
     plain: { promptTokens: 128, genTokens: q ? 32 : 200, seed: 42, rounds: q ? 3 : 5 },
     paper: { alphas: [-5, 0, 5], samples: q ? 1 : 2, promptTokens: q ? 32 : 64, genTokens: q ? 8 : 32, probeLayers: 5, texts: q ? 2 : 8, textTokens: q ? 64 : 128, rounds: q ? 1 : 3 },

@@ -1,10 +1,26 @@
-// Shared CLI plumbing: list parsing, usage errors (exit 2), JSON output, model resolution.
+// Shared CLI plumbing: list parsing, usage errors, JSON output, model resolution.
+import { existsSync, statSync } from 'node:fs';
+import { basename } from 'node:path';
 import type { Argv } from 'yargs';
 import { resolveModel } from '../models/cache.js';
+import { readPairs, type ContrastivePair } from '../probes/dataset.js';
+import { EiaError, isEiaError, type ErrorCode } from '../util/errors.js';
+import { snakeCaseKeys } from '../util/snake-case.js';
 
-/** A usage error: printed with the command's help hint, exit code 2. */
-export class UsageError extends Error {
-  readonly exitCode = 2;
+/** A bad flag value found by the CLI itself (before any work): an EiaError 'E_BAD_ARG', exit code 2. */
+export class UsageError extends EiaError {
+  constructor(message: string) {
+    super('E_BAD_ARG', message);
+    this.name = 'UsageError';
+  }
+}
+
+/**
+ * A library error with a hint in the CLI's own terms (library messages never name flags): an
+ * EiaError of `code` gets `(hint)` on a line of its own; anything else is returned as it is.
+ */
+export function addHint(e: unknown, code: ErrorCode, hint: string): unknown {
+  return isEiaError(e, code) ? new EiaError(code, `${e.message}\n(${hint})`, { cause: e }) : e;
 }
 
 /** "8,12,16" -> [8, 12, 16]; rejects anything that is not a list of integers. */
@@ -41,15 +57,33 @@ export function modelPathArg(spec: unknown): string {
   return resolveModel(spec);
 }
 
+/** A pairs file given by `flag`: it must exist and hold at least one pair. */
+export function pairsArg(path: string, flag: string): ContrastivePair[] {
+  if (!existsSync(path)) throw new UsageError(`${flag}: ${path} does not exist`);
+  const pairs = readPairs(path);
+  if (pairs.length === 0) throw new EiaError('E_BAD_ARG', `${path}: no pairs (the empathic and non-empathic classes are empty)`);
+  return pairs;
+}
+
+/** The name a model goes by in records and tables: a registry name as given, else the file name without .gguf. */
+export function modelKeyArg(spec: string): string {
+  const isPath = spec.includes('/') || spec.includes('\\') || /\.gguf$/i.test(spec) || (existsSync(spec) && statSync(spec).isFile());
+  return isPath ? basename(spec).replace(/\.gguf$/i, '') : spec;
+}
+
+/**
+ * Prints a --json result with snake_case keys, the key style of every eia-native output
+ * (docs/formats.md). `value` must hold field names only: a result with a map keyed by data (model
+ * names, layers) is built in snake_case and printed with printJsonAsIs.
+ */
 export function printJson(value: unknown): void {
+  printJsonAsIs(snakeCaseKeys(value));
+}
+
+export function printJsonAsIs(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
 }
 
-/** Messages for people go to stderr, so stdout stays machine-readable. */
-export function note(msg: string): void {
-  if (process.env.EIA_NATIVE_QUIET === '1') return;
-  process.stderr.write(msg + '\n');
-}
 
 /** Options shared by commands that load a model. */
 export function withModelOptions<T>(y: Argv<T>) {

@@ -5,7 +5,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cacheDir } from '../models/cache.js';
-import { writeFileAtomic } from '../io/npy.js';
+import { EiaError } from '../util/errors.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
 
 export const PAPER_DATASET = {
   repo: 'juancadile/empathy-probes',
@@ -50,12 +51,12 @@ export async function fetchPaperDataset(opts: FetchDatasetOptions = {}): Promise
     try {
       res = await doFetch(url);
     } catch (e) {
-      throw new Error(`cannot download the paper's dataset (${url}): ${(e as Error).message}; pass --pairs/--test to use local files`);
+      throw new EiaError('E_IO', `cannot download the paper's dataset (${url}): ${(e as Error).message}`, { cause: e });
     }
-    if (!res.ok) throw new Error(`cannot download ${url}: HTTP ${res.status}; pass --pairs/--test to use local files`);
+    if (!res.ok) throw new EiaError('E_IO', `cannot download ${url}: HTTP ${res.status}`);
     const body = new Uint8Array(await res.arrayBuffer());
     const got = sha256(body);
-    if (got !== f.sha256) throw new Error(`checksum mismatch for ${url}: expected sha256 ${f.sha256}, got ${got} (nothing was saved)`);
+    if (got !== f.sha256) throw new EiaError('E_IO', `checksum mismatch for ${url}: expected sha256 ${f.sha256}, got ${got} (nothing was saved)`);
     writeFileAtomic(local, body);
     out[key] = local;
   }

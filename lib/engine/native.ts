@@ -3,10 +3,10 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
 import { runtimeLibDir } from '../../scripts/runtime-package.mjs';
 import { EiaError } from '../util/errors.js';
+import { packageRoot } from '../util/package.js';
 
 export interface RawModelInfo {
   path: string; arch: string; name: string; description: string;
@@ -130,9 +130,6 @@ export interface Addon {
   loadControlVectorLlama(path: string, strength?: number): { nEmbd: number; data: Float32Array };
   readGgufTensor(path: string, name: string): { shape: number[]; data: Float32Array };
 }
-
-/** The package root (works from lib/engine/*.ts under vitest and from dist/engine/*.js). */
-export const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** What scripts/build.mjs built: written next to the addon as eia-runtime.json. */
 export interface RuntimeManifest {

@@ -1,7 +1,9 @@
 // What runs: the llama.cpp release, whether it is node-llama-cpp's prebuilt runtime or a source
 // build, which backends loaded (the CPU variant this processor runs, a GPU backend or why not) and
 // the devices found. `info` prints it; sweeps and benches record it.
-import { addon, runtimeManifest } from './native.js';
+import { addon, runtimeManifest, type RuntimeManifest } from './native.js';
+
+export { runtimeManifest, type RuntimeManifest };
 
 export interface BackendLoad {
   /** cpu, cuda, vulkan, metal, blas, ... */

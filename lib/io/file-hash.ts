@@ -3,12 +3,13 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { asIoError, io } from '../util/io-error.js';
 
 const memo = new Map<string, string>();
 
 export async function fileSha256(path: string): Promise<string> {
   const abs = resolve(path);
-  const st = statSync(abs);
+  const st = io(() => statSync(abs));
   const key = `${abs}:${st.size}:${st.mtimeMs}`;
   const hit = memo.get(key);
   if (hit) return hit;
@@ -17,7 +18,7 @@ export async function fileSha256(path: string): Promise<string> {
     createReadStream(abs)
       .on('data', (c) => h.update(c))
       .on('end', () => ok())
-      .on('error', bad);
+      .on('error', (e) => bad(asIoError(e)));
   });
   const hex = h.digest('hex');
   memo.set(key, hex);

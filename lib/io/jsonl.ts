@@ -1,31 +1,71 @@
-// JSON Lines: reading with line-numbered errors, and crash-safe appends (one write + fsync per
-// line, so a kill leaves at most one torn final line, which readers can detect and drop).
-import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
+// JSON Lines: the one reader and the one appender of eia-native's .jsonl files.
+//
+// A torn tail is a last line without its newline. Appends write a whole line (record + "\n") and
+// fsync, so in a file eia-native appends to, a torn tail is what a kill in the middle of a write
+// leaves. Each reader says what it does with one (TornTail):
+//   'error'  the last line is an ordinary line: used when valid JSON (hand-written files often lack
+//            the final newline), an error naming its line when not. For input files.
+//   'drop'   the torn tail is ignored and reported (`torn: true`); the file is not changed. For
+//            readers of append-only logs that must not write (score, report).
+//   'repair' as 'drop', and the file is cut back to its last newline, so that the writer can
+//            append again. For the writer resuming its own log (steer).
+// Lines may end in "\n" or "\r\n"; blank lines are skipped; every error names FILE:LINE.
+import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, truncateSync, writeSync } from 'node:fs';
+import { EiaError } from '../util/errors.js';
+import { asIoError, io } from '../util/io-error.js';
 
-export function readJsonl<T = unknown>(path: string, opts: { allowTornTail?: boolean } = {}): T[] {
-  if (!existsSync(path)) throw new Error(`${path}: file not found`);
-  const text = readFileSync(path, 'utf8');
-  const lines = text.split('\n');
-  const out: T[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i].trim();
-    if (!line) continue;
-    try {
-      out.push(JSON.parse(line) as T);
-    } catch {
-      const isLast = i === lines.length - 1 || lines.slice(i + 1).every((l) => l.trim() === '');
-      if (opts.allowTornTail && isLast && !text.endsWith('\n')) break;  // an interrupted append
-      throw new Error(`${path}:${i + 1}: not valid JSON`);
-    }
-  }
-  return out;
+export type TornTail = 'error' | 'drop' | 'repair';
+
+export interface JsonlOptions<T> {
+  /** What a last line without its newline means (see the module comment). */
+  tornTail: TornTail;
+  /** Checks and converts one parsed line; `where` is "FILE:LINE" for its error messages. */
+  each?: (value: unknown, where: string) => T;
 }
 
-/** Appends records as lines; each append writes the whole line, then fsync(). */
+export interface JsonlRead<T> {
+  records: T[];
+  /** A torn last line was dropped ('drop') or cut off the file ('repair'). */
+  torn: boolean;
+}
+
+/** Parses JSON Lines text; `source` names it in errors. 'repair' is for files (readJsonl). */
+export function parseJsonl<T = unknown>(text: string, source: string, opts: JsonlOptions<T>): JsonlRead<T> {
+  const torn = opts.tornTail !== 'error' && text.length > 0 && !text.endsWith('\n');
+  const body = torn ? text.slice(0, text.lastIndexOf('\n') + 1) : text;
+  const lines = body.split('\n');
+  const records: T[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i].endsWith('\r') ? lines[i].slice(0, -1) : lines[i];
+    if (line.trim() === '') continue;
+    const where = `${source}:${i + 1}`;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (e) {
+      const last = i === lines.length - 1 && !body.endsWith('\n');
+      throw new EiaError('E_BAD_ARG', `${where}: invalid JSON${last ? ' (a torn last line?)' : ''}: ${(e as Error).message}`);
+    }
+    records.push(opts.each ? opts.each(value, where) : (value as T));
+  }
+  return { records, torn };
+}
+
+/** Reads a JSON Lines file (see parseJsonl); with 'repair' a torn tail is also cut off the file. */
+export function readJsonl<T = unknown>(path: string, opts: JsonlOptions<T>): JsonlRead<T> {
+  const text = io(() => readFileSync(path, 'utf8'));
+  const read = parseJsonl(text, path, opts);
+  if (read.torn && opts.tornTail === 'repair') {
+    io(() => truncateSync(path, Buffer.byteLength(text.slice(0, text.lastIndexOf('\n') + 1), 'utf8')));
+  }
+  return read;
+}
+
+/** Appends records as lines; each append writes the whole line, then fsync(). Failures are 'E_IO'. */
 export class JsonlAppender {
   private fd: number;
   constructor(readonly path: string) {
-    this.fd = openSync(path, 'a');
+    this.fd = io(() => openSync(path, 'a'));
   }
   append(record: unknown): void {
     const line = Buffer.from(JSON.stringify(record) + '\n', 'utf8');
@@ -37,8 +77,8 @@ export class JsonlAppender {
       fsyncSync(this.fd);
     } catch (e) {
       // drop the partial line so that the file still ends at a record boundary
-      try { ftruncateSync(this.fd, start); } catch { /* the reader drops a torn tail anyway */ }
-      throw e;
+      try { ftruncateSync(this.fd, start); } catch { /* the readers drop a torn tail anyway */ }
+      throw asIoError(e);
     }
   }
   close(): void {

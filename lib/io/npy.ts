@@ -2,7 +2,10 @@
 // float dtypes the paper's files use (its probes are float16) and always writes float32, so
 // numpy.load opens our files and we open the paper's without Python.
 
-import { readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../util/atomic-write.js';
+import { EiaError } from '../util/errors.js';
+import { io } from '../util/io-error.js';
 
 /** A 1-D or 2-D array in C order, values converted to float32. */
 export interface NpyArray {
@@ -26,7 +29,7 @@ export function halfToFloat(h: number): number {
 }
 
 function fail(label: string, msg: string): never {
-  throw new Error(`${label}: ${msg}`);
+  throw new EiaError('E_BAD_ARG', `${label}: ${msg}`);
 }
 
 /** Parses the Python-literal header dict, e.g. {'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }. */
@@ -85,14 +88,14 @@ export function parseNpy(buf: Uint8Array, label = '<buffer>'): NpyArray {
 
 /** Reads a .npy file; errors name the path. */
 export function readNpy(path: string): NpyArray {
-  return parseNpy(readFileSync(path), path);
+  return parseNpy(io(() => readFileSync(path)), path);
 }
 
 function checkShape(length: number, shape: readonly number[]): void {
-  if (shape.length < 1 || shape.length > 2) throw new Error(`only 1-D and 2-D arrays can be written, got shape (${shape.join(', ')})`);
-  if (shape.some((s) => !Number.isInteger(s) || s < 0)) throw new Error(`bad shape (${shape.join(', ')})`);
+  if (shape.length < 1 || shape.length > 2) throw new EiaError('E_BAD_ARG', `only 1-D and 2-D arrays can be written, got shape (${shape.join(', ')})`);
+  if (shape.some((s) => !Number.isInteger(s) || s < 0)) throw new EiaError('E_BAD_ARG', `bad shape (${shape.join(', ')})`);
   const count = shape.reduce((a, b) => a * b, 1);
-  if (count !== length) throw new Error(`shape (${shape.join(', ')}) holds ${count} values but data has ${length}`);
+  if (count !== length) throw new EiaError('E_BAD_ARG', `shape (${shape.join(', ')}) holds ${count} values but data has ${length}`);
 }
 
 /**
@@ -114,20 +117,6 @@ export function encodeNpy(data: ArrayLike<number>, shape: readonly number[]): Ui
   const start = 10 + header.length;
   for (let i = 0; i < data.length; i++) view.setFloat32(start + i * 4, data[i], true);
   return out;
-}
-
-let tmpCounter = 0;
-
-/** Writes `bytes` to a temporary sibling then renames it over `path`, so readers never see half a file. */
-export function writeFileAtomic(path: string, bytes: Uint8Array | string): void {
-  const tmp = `${path}.tmp-${process.pid}-${Date.now()}-${tmpCounter++}`;
-  try {
-    writeFileSync(tmp, bytes);
-    renameSync(tmp, path);
-  } catch (e) {
-    try { unlinkSync(tmp); } catch { /* already gone */ }
-    throw e;
-  }
 }
 
 /** Writes float32 .npy atomically (temporary file, then rename). */

@@ -3,6 +3,7 @@ import { statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { assertSafeName, assertSafeRelativeFile, findModel, loadModels, type ModelEntry } from './registry.js';
+import { EiaError } from '../util/errors.js';
 
 /**
  * The cache root: $EIA_NATIVE_HOME when set, else the platform's user cache folder
@@ -12,7 +13,7 @@ import { assertSafeName, assertSafeRelativeFile, findModel, loadModels, type Mod
 export function cacheDir(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): string {
   const override = env.EIA_NATIVE_HOME;
   if (override && override.trim() !== '') {
-    if (override.includes('\0')) throw new Error('EIA_NATIVE_HOME contains a NUL character');
+    if (override.includes('\0')) throw new EiaError('E_BAD_ARG', 'EIA_NATIVE_HOME contains a NUL character');
     return resolve(override);
   }
   const home = homedir();
@@ -34,7 +35,7 @@ export function modelsDir(env: NodeJS.ProcessEnv = process.env): string {
 function assertInside(root: string, p: string): void {
   const rel = relative(root, p);
   if (rel === '' || isAbsolute(rel) || rel.split(sep).includes('..')) {
-    throw new Error(`Refusing path ${p}: it is outside the model cache ${root}`);
+    throw new EiaError('E_BAD_ARG', `Refusing path ${p}: it is outside the model cache ${root}`);
   }
 }
 
@@ -77,8 +78,8 @@ function looksLikePath(spec: string): boolean {
  * name gives its cached file, or an error saying `run: eia-native pull <name>` when it is not there yet.
  */
 export function resolveModel(spec: string, env: NodeJS.ProcessEnv = process.env): string {
-  if (typeof spec !== 'string' || spec.trim() === '') throw new Error('No model given: pass a .gguf path or a model name');
-  if (spec.includes('\0')) throw new Error('Invalid model argument: contains a NUL character');
+  if (typeof spec !== 'string' || spec.trim() === '') throw new EiaError('E_BAD_ARG', 'No model given: pass a .gguf path or a model name');
+  if (spec.includes('\0')) throw new EiaError('E_BAD_ARG', 'Invalid model argument: contains a NUL character');
   let st: ReturnType<typeof statSync> | undefined;
   try {
     st = statSync(spec);
@@ -87,15 +88,15 @@ export function resolveModel(spec: string, env: NodeJS.ProcessEnv = process.env)
   }
   if (st) {
     if (st.isFile()) return spec;
-    throw new Error(`Model path ${spec} is not a file`);
+    throw new EiaError('E_BAD_ARG', `Model path ${spec} is not a file`);
   }
   const entry = findModel(spec);
   if (entry) {
     const p = modelPath(entry, env);
     if (isCached(entry, env)) return p;
-    throw new Error(`Model "${spec}" is not downloaded yet (expected at ${p}); run: eia-native pull ${spec}`);
+    throw new EiaError('E_BAD_ARG', `Model "${spec}" is not downloaded yet (expected at ${p}); run: eia-native pull ${spec}`);
   }
   const known = loadModels().models.map((m) => m.name).join(', ');
-  if (looksLikePath(spec)) throw new Error(`Model file not found: ${spec} (known model names: ${known})`);
-  throw new Error(`"${spec}" is neither an existing file nor a known model name. Known models: ${known}`);
+  if (looksLikePath(spec)) throw new EiaError('E_BAD_ARG', `Model file not found: ${spec} (known model names: ${known})`);
+  throw new EiaError('E_BAD_ARG', `"${spec}" is neither an existing file nor a known model name. Known models: ${known}`);
 }

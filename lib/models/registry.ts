@@ -1,6 +1,7 @@
 // The model registry: models.json (package root) loaded, validated and looked up by short name.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { EiaError } from '../util/errors.js';
 
 /** Default generation settings of a model, as its publisher ships them (null = not set upstream). */
 export interface SamplingDefaults {
@@ -64,14 +65,14 @@ const SHA256_RE = /^[0-9a-f]{64}$/;
  * digits, ".", "_" and "-", starting with a letter or digit, no "..", no separators, no NUL.
  */
 export function assertSafeName(name: unknown, what = 'model name'): asserts name is string {
-  if (typeof name !== 'string' || name.length === 0) throw new Error(`Invalid ${what}: must be a non-empty string`);
-  if (name.includes('\0')) throw new Error(`Invalid ${what} ${JSON.stringify(name)}: contains a NUL character`);
+  if (typeof name !== 'string' || name.length === 0) throw new EiaError('E_BAD_ARG', `Invalid ${what}: must be a non-empty string`);
+  if (name.includes('\0')) throw new EiaError('E_BAD_ARG', `Invalid ${what} ${JSON.stringify(name)}: contains a NUL character`);
   if (name.includes('/') || name.includes('\\')) {
-    throw new Error(`Invalid ${what} ${JSON.stringify(name)}: path separators are not allowed (it would escape the model cache)`);
+    throw new EiaError('E_BAD_ARG', `Invalid ${what} ${JSON.stringify(name)}: path separators are not allowed (it would escape the model cache)`);
   }
-  if (name.includes('..')) throw new Error(`Invalid ${what} ${JSON.stringify(name)}: ".." is not allowed (it would escape the model cache)`);
+  if (name.includes('..')) throw new EiaError('E_BAD_ARG', `Invalid ${what} ${JSON.stringify(name)}: ".." is not allowed (it would escape the model cache)`);
   if (name.length > 100 || !NAME_RE.test(name)) {
-    throw new Error(`Invalid ${what} ${JSON.stringify(name)}: use lower-case letters, digits, ".", "_" and "-" (at most 100 characters)`);
+    throw new EiaError('E_BAD_ARG', `Invalid ${what} ${JSON.stringify(name)}: use lower-case letters, digits, ".", "_" and "-" (at most 100 characters)`);
   }
 }
 
@@ -80,20 +81,20 @@ export function assertSafeName(name: unknown, what = 'model name'): asserts name
  * segments, none empty, "." or "..", no backslash, no drive letter, not absolute, no NUL.
  */
 export function assertSafeRelativeFile(file: unknown, what = 'model file'): asserts file is string {
-  if (typeof file !== 'string' || file.length === 0) throw new Error(`Invalid ${what}: must be a non-empty string`);
+  if (typeof file !== 'string' || file.length === 0) throw new EiaError('E_BAD_ARG', `Invalid ${what}: must be a non-empty string`);
   const show = JSON.stringify(file);
-  if (file.includes('\0')) throw new Error(`Invalid ${what} ${show}: contains a NUL character`);
+  if (file.includes('\0')) throw new EiaError('E_BAD_ARG', `Invalid ${what} ${show}: contains a NUL character`);
   if (file.startsWith('/') || /^[A-Za-z]:/.test(file)) {
-    throw new Error(`Invalid ${what} ${show}: absolute paths are not allowed (it would escape the model cache)`);
+    throw new EiaError('E_BAD_ARG', `Invalid ${what} ${show}: absolute paths are not allowed (it would escape the model cache)`);
   }
-  if (file.includes('\\')) throw new Error(`Invalid ${what} ${show}: backslashes are not allowed`);
+  if (file.includes('\\')) throw new EiaError('E_BAD_ARG', `Invalid ${what} ${show}: backslashes are not allowed`);
   for (const seg of file.split('/')) {
     if (seg === '' || seg === '.' || seg === '..') {
-      throw new Error(`Invalid ${what} ${show}: empty, "." and ".." path segments are not allowed (it would escape the model cache)`);
+      throw new EiaError('E_BAD_ARG', `Invalid ${what} ${show}: empty, "." and ".." path segments are not allowed (it would escape the model cache)`);
     }
   }
   if (file.endsWith('.part') || file.endsWith('.lock') || file.endsWith('.verified.json')) {
-    throw new Error(`Invalid ${what} ${show}: this suffix is reserved for download bookkeeping`);
+    throw new EiaError('E_BAD_ARG', `Invalid ${what} ${show}: this suffix is reserved for download bookkeeping`);
   }
 }
 
@@ -107,12 +108,12 @@ function numOrNull(v: unknown): boolean {
 
 /** Validates one entry (throws with the entry's name and the offending field); returns it typed. */
 export function validateModelEntry(raw: unknown, where = 'model entry'): ModelEntry {
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new Error(`${where}: must be an object`);
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new EiaError('E_BAD_ARG', `${where}: must be an object`);
   const e = raw as Record<string, unknown>;
   assertSafeName(e.name, `${where} name`);
   const at = `model "${e.name}"`;
   const fail = (msg: string): never => {
-    throw new Error(`${at}: ${msg}`);
+    throw new EiaError('E_BAD_ARG', `${at}: ${msg}`);
   };
   if (typeof e.repo !== 'string' || !REPO_RE.test(e.repo) || e.repo.includes('..')) fail(`repo must look like "owner/name" (got ${JSON.stringify(e.repo)})`);
   assertSafeRelativeFile(e.file, `${at} file`);
@@ -160,14 +161,14 @@ export function validateModelEntry(raw: unknown, where = 'model entry'): ModelEn
 
 /** Validates a parsed models.json; throws a message naming the first problem. */
 export function validateModelsFile(raw: unknown): ModelsFile {
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new Error('models.json: top level must be an object');
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new EiaError('E_BAD_ARG', 'models.json: top level must be an object');
   const o = raw as Record<string, unknown>;
-  if (o.version !== 1) throw new Error(`models.json: unsupported version ${JSON.stringify(o.version)} (expected 1)`);
-  if (!Array.isArray(o.models) || o.models.length === 0) throw new Error('models.json: "models" must be a non-empty array');
+  if (o.version !== 1) throw new EiaError('E_BAD_ARG', `models.json: unsupported version ${JSON.stringify(o.version)} (expected 1)`);
+  if (!Array.isArray(o.models) || o.models.length === 0) throw new EiaError('E_BAD_ARG', 'models.json: "models" must be a non-empty array');
   const models = o.models.map((m, i) => validateModelEntry(m, `models.json models[${i}]`));
   const seen = new Set<string>();
   for (const m of models) {
-    if (seen.has(m.name)) throw new Error(`models.json: duplicate model name "${m.name}"`);
+    if (seen.has(m.name)) throw new EiaError('E_BAD_ARG', `models.json: duplicate model name "${m.name}"`);
     seen.add(m.name);
   }
   return { version: 1, models };
@@ -184,13 +185,13 @@ export function loadModels(path?: string | URL): ModelsFile {
   try {
     text = readFileSync(src, 'utf8');
   } catch (err) {
-    throw new Error(`Cannot read the model registry ${shown}: ${(err as Error).message}`);
+    throw new EiaError('E_BAD_ARG', `Cannot read the model registry ${shown}: ${(err as Error).message}`);
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    throw new Error(`Model registry ${shown} is not valid JSON: ${(err as Error).message}`);
+    throw new EiaError('E_BAD_ARG', `Model registry ${shown} is not valid JSON: ${(err as Error).message}`);
   }
   const file = validateModelsFile(parsed);
   if (path === undefined) cached = file;
@@ -217,7 +218,7 @@ export function getModel(name: string): ModelEntry {
   const m = findModel(name);
   if (!m) {
     const known = loadModels().models.map((x) => x.name).join(', ');
-    throw new Error(`Unknown model "${name}". Known models: ${known}`);
+    throw new EiaError('E_BAD_ARG', `Unknown model "${name}". Known models: ${known}`);
   }
   return m;
 }

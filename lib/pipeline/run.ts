@@ -4,23 +4,30 @@
 //   -> steer (RUN/samples.jsonl + manifest.json: the batched, resumable sweep)
 //   -> score (RUN/score.json + score.md: Table 2 + dose-response)
 //   -> report (RUN/report.html + report.md)
-// RUN/run.json records each stage's parameters; a finished stage with the same parameters is
-// skipped, so the same command resumes after any interruption.
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { writeFileAtomic } from '../io/npy.js';
+// RUN/run.json records each stage's parameters (run-state.ts); a finished stage with the same
+// parameters is skipped, so the same call resumes after any interruption.
+import { existsSync, mkdirSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { SAMPLING_DEFAULTS } from '../engine/defaults.js';
 import { fileSha256 } from '../io/file-hash.js';
-import { readPairs, type ContrastivePair } from '../probes/dataset.js';
-import { runProbe, writeProbeRun, type ProbeReport } from '../probes/pipeline.js';
-import { runSweep, type SweepResult } from '../steering/sweep.js';
+import { RUN_FILES } from '../io/run-folder.js';
+import { PROBE_DEFAULTS } from '../probes/defaults.js';
+import { readPairs } from '../probes/dataset.js';
+import { runProbe } from '../probes/pipeline.js';
+import { readValidation, writeProbeRun, type ProbeReport } from '../probes/validation.js';
 import { readSamplesJsonl } from '../steering/samples.js';
-import { scoreSamples, doseResponseSeriesByScenario, renderTable2Markdown, type ScoreResult } from '../steering/tables.js';
-import { createProgress } from '../models/progress.js';
+import { runSweep } from '../steering/sweep/run.js';
+import type { SweepOptions, SweepResult } from '../steering/sweep/options.js';
+import { doseResponseSeriesByScenario, renderTable2Markdown, scoreSamples, type ScoreResult } from '../steering/tables.js';
+import { writeFileAtomic, writeJsonAtomic } from '../util/atomic-write.js';
+import { note } from '../util/note.js';
+import { EiaError } from '../util/errors.js';
+import { createProgress } from '../util/progress.js';
+import { finishStage, hashOf, loadState, saveState, type RunState } from './run-state.js';
 
-export const RUN_FILE = 'run.json';
-
-export interface RunOptions {
+/** The protocol's options; the sweep's (steering/sweep/options.ts) keep their meaning and defaults. */
+export interface RunOptions extends Pick<SweepOptions, 'alphas' | 'scenarios' | 'samples' | 'maxTokens' | 'temperature' | 'topK' | 'topP' | 'seed'
+  | 'chat' | 'threads' | 'gpuLayers' | 'signal' | 'log'> {
   /** GGUF file. */
   modelPath: string;
   /** Short model name for tables (default: file name without .gguf). */
@@ -35,37 +42,16 @@ export interface RunOptions {
   /** Blocks to steer; default: the `nBest` best detection layers. */
   steerLayers?: number[];
   nBest?: number;
-  alphas: number[];
-  scenarios: string[];
-  samples: number;
-  maxTokens: number;
-  temperature: number;
-  topK: number;
-  topP?: number;
-  seed: number;
-  randomBaseline: number;
-  permutations: number;
-  bootstrap: number;
-  /** Truncation for capture (paper: 512). */
-  captureMaxTokens: number;
-  chat?: boolean;
+  /** Random directions of the baseline, label permutations, bootstrap resamples (defaults: probes/defaults.ts). */
+  randomBaseline?: number;
+  permutations?: number;
+  bootstrap?: number;
+  /** Truncation for capture (default 512, the paper's). */
+  captureMaxTokens?: number;
   /** The model is synthetic (the report says so plainly). */
   synthetic?: boolean;
-  threads?: number;
-  gpuLayers?: number;
-  signal?: AbortSignal;
-  log?: (msg: string) => void;
   /** Renders the report (injected so that the protocol does not depend on the plotting stack). */
   report?: (runDir: string) => Promise<{ html: string; markdown?: string }>;
-}
-
-interface StageRecord { hash: string; done_at: string; [k: string]: unknown }
-export interface RunState {
-  format: 'eia-native-run';
-  version: 1;
-  model: { path: string; sha256: string; key: string };
-  synthetic: boolean;
-  stages: Partial<Record<'probe' | 'steer' | 'score' | 'report', StageRecord>>;
 }
 
 export interface RunResult {
@@ -78,21 +64,11 @@ export interface RunResult {
   skipped: string[];
 }
 
-const hashOf = (v: unknown) => createHash('sha256').update(JSON.stringify(v)).digest('hex').slice(0, 16);
+/** The options with their defaults. */
+type Settings = RunOptions & Required<Pick<RunOptions, 'randomBaseline' | 'permutations' | 'bootstrap' | 'captureMaxTokens' | 'temperature' | 'topK'>>;
 
-function loadState(dir: string): RunState | null {
-  const f = join(dir, RUN_FILE);
-  if (!existsSync(f)) return null;
-  try {
-    return JSON.parse(readFileSync(f, 'utf8')) as RunState;
-  } catch {
-    throw new Error(`${f}: not valid JSON (delete it to start the run over)`);
-  }
-}
-
-function saveState(dir: string, s: RunState): void {
-  writeFileAtomic(join(dir, RUN_FILE), JSON.stringify(s, null, 2) + '\n');
-}
+/** One protocol call: its settings, RUN folder and run.json. */
+interface Protocol { o: Settings; out: string; sha: string; key: string; state: RunState; log: (msg: string) => void; skipped: string[] }
 
 /** The best `n` layers by test AUROC (ties: larger separation), in ascending order. */
 export function bestLayers(report: ProbeReport, n: number): number[] {
@@ -100,87 +76,100 @@ export function bestLayers(report: ProbeReport, n: number): number[] {
   return sorted.slice(0, Math.max(1, n)).map((l) => l.layer).sort((a, b) => a - b);
 }
 
-export async function runProtocol(o: RunOptions): Promise<RunResult> {
-  const log = o.log ?? ((m: string) => process.stderr.write(m + '\n'));
+/** Runs (or resumes) the whole protocol. Stopped by `signal`: E_ABORTED (finished stages and samples are kept). */
+export async function runProtocol(options: RunOptions): Promise<RunResult> {
+  const o: Settings = {
+    ...options, randomBaseline: options.randomBaseline ?? PROBE_DEFAULTS.randomBaseline, permutations: options.permutations ?? PROBE_DEFAULTS.permutations,
+    bootstrap: options.bootstrap ?? PROBE_DEFAULTS.bootstrap, captureMaxTokens: options.captureMaxTokens ?? PROBE_DEFAULTS.maxTokens, temperature: options.temperature ?? SAMPLING_DEFAULTS.temperature,
+    topK: options.topK ?? SAMPLING_DEFAULTS.topK,
+  };
+  const p = await openRun(o);
+  const probe = await probeStage(p);
+  if (o.signal?.aborted) throw new EiaError('E_ABORTED', 'interrupted after the probe stage; resume with the same command');
+  const steerLayers = o.steerLayers ?? bestLayers(probe, o.nBest ?? 3);
+  for (const l of steerLayers) {
+    if (!probe.layers.some((x) => x.layer === l)) throw new EiaError('E_BAD_ARG', `steering layer ${l} was not probed (probed: ${o.probeLayers.join(', ')})`);
+  }
+  const sweep = await steerStage(p, steerLayers);
+  const score = scoreStage(p, sweep);
+  let reportPath: string | null = null;
+  if (o.report) {
+    const r = await o.report(p.out);
+    reportPath = r.html;
+    finishStage(p.out, p.state, 'report', hashOf(Date.now()), { html: r.html });
+  }
+  return { out: p.out, probe, steerLayers, sweep, score, reportPath, skipped: p.skipped };
+}
+
+/** The RUN folder and its run.json (refused when it holds a run of another model). */
+async function openRun(o: Settings): Promise<Protocol> {
   const out = resolve(o.out);
   mkdirSync(out, { recursive: true });
   const sha = await fileSha256(o.modelPath);
-  const key = o.modelKey ?? o.modelPath.split('/').pop()!.replace(/\.gguf$/, '');
+  const key = o.modelKey ?? basename(o.modelPath).replace(/\.gguf$/, '');
   let state = loadState(out);
   if (state && state.model.sha256 !== sha) {
-    throw new Error(`${out} holds a run of another model (sha256 ${state.model.sha256.slice(0, 12)}…); use a new --out folder`);
+    throw new EiaError('E_CONFLICT', `${out} holds a run of another model (sha256 ${state.model.sha256.slice(0, 12)}…); use a new RUN folder`);
   }
   state ??= { format: 'eia-native-run', version: 1, model: { path: resolve(o.modelPath), sha256: sha, key }, synthetic: !!o.synthetic, stages: {} };
   state.synthetic = !!o.synthetic;
   saveState(out, state);
-  const skipped: string[] = [];
+  return { o, out, sha, key, state, log: o.log ?? note, skipped: [] };
+}
 
-  // ---- 1. probe --------------------------------------------------------------------------------
-  const probesDir = join(out, 'probes');
-  const probeParams = {
-    model: sha, train: await fileSha256(o.train), test: await fileSha256(o.test), ablated: o.ablated ? await fileSha256(o.ablated) : null,
+/** 1. probes per layer + validation (skipped when done with the same parameters and data). */
+async function probeStage(p: Protocol): Promise<ProbeReport> {
+  const { o, out, state, log } = p;
+  const probesDir = join(out, RUN_FILES.probes);
+  const validationPath = join(out, RUN_FILES.validation);
+  // the keys are part of the stage hash of existing RUNs: keep them as they are
+  const params = {
+    model: p.sha, train: await fileSha256(o.train), test: await fileSha256(o.test), ablated: o.ablated ? await fileSha256(o.ablated) : null,
     layers: o.probeLayers, randomBaseline: o.randomBaseline, permutations: o.permutations, bootstrap: o.bootstrap, seed: o.seed, maxTokens: o.captureMaxTokens,
   };
-  let probe: ProbeReport;
-  if (state.stages.probe?.hash === hashOf(probeParams) && existsSync(join(probesDir, 'validation.json'))) {
-    probe = JSON.parse(readFileSync(join(probesDir, 'validation.json'), 'utf8')) as ProbeReport;
-    skipped.push('probe');
-    log(`probe: done earlier (${join(probesDir, 'validation.json')})`);
-  } else {
-    const train: ContrastivePair[] = readPairs(o.train);
-    const test: ContrastivePair[] = readPairs(o.test);
-    const ablated = o.ablated ? readPairs(o.ablated) : undefined;
-    const total = new Set([...train, ...test, ...(ablated ?? [])].flatMap((p) => [p.empathicText, p.nonEmpathicText])).size;
-    const bar = createProgress({ label: 'probe: capture', total, unit: 'items' });
-    const t0 = Date.now();
-    const run = await runProbe({
-      modelPath: o.modelPath, trainPairs: train, testPairs: test, ablatedPairs: ablated, ablationSource: o.ablated,
-      layers: o.probeLayers, randomBaseline: o.randomBaseline, permutations: o.permutations, bootstrap: o.bootstrap,
-      seed: o.seed, maxTokens: o.captureMaxTokens, threads: o.threads, gpuLayers: o.gpuLayers,
-      onProgress: (done, _t, tok) => bar.update(done, `${tok} tokens, ${(tok / Math.max(0.001, (Date.now() - t0) / 1000)).toFixed(0)} tok/s`),
-    });
-    bar.done();
-    writeProbeRun(probesDir, run);
-    probe = run.report;
-    state.stages.probe = { hash: hashOf(probeParams), done_at: new Date().toISOString(), best_layer: probe.bestLayer };
-    saveState(out, state);
-    log(`probe: best layer ${probe.bestLayer} (AUROC ${probe.bestAuroc.toFixed(3)})`);
+  if (state.stages.probe?.hash === hashOf(params) && existsSync(validationPath)) {
+    p.skipped.push('probe');
+    log(`probe: done earlier (${validationPath})`);
+    return readValidation(validationPath);
   }
-  if (o.signal?.aborted) throw Object.assign(new Error('interrupted after the probe stage; resume with the same command'), { exitCode: 130 });
-
-  // ---- 2. steering layers ------------------------------------------------------------------------
-  const steerLayers = o.steerLayers ?? bestLayers(probe, o.nBest ?? 3);
-  for (const l of steerLayers) {
-    if (!probe.layers.some((x) => x.layer === l)) throw new Error(`steering layer ${l} was not probed (probed: ${o.probeLayers.join(', ')})`);
-  }
-
-  // ---- 3. steer (the sweep resumes by itself) -----------------------------------------------------
-  const sweep = await runSweep({
-    modelPath: o.modelPath, modelKey: key, probesDir, layers: steerLayers, alphas: o.alphas, scenarios: o.scenarios,
-    samples: o.samples, maxTokens: o.maxTokens, temperature: o.temperature, topK: o.topK, topP: o.topP, seed: o.seed,
-    out, chat: o.chat, monitor: true, threads: o.threads, gpuLayers: o.gpuLayers, signal: o.signal, log,
+  const train = readPairs(o.train);
+  const test = readPairs(o.test);
+  const ablated = o.ablated ? readPairs(o.ablated) : undefined;
+  const total = new Set([...train, ...test, ...(ablated ?? [])].flatMap((x) => [x.empathicText, x.nonEmpathicText])).size;
+  const bar = createProgress({ label: 'probe: capture', total, unit: 'items' });
+  const t0 = Date.now();
+  const run = await runProbe({
+    modelPath: o.modelPath, trainPairs: train, testPairs: test, ablatedPairs: ablated, ablationSource: o.ablated,
+    layers: o.probeLayers, randomBaseline: o.randomBaseline, permutations: o.permutations, bootstrap: o.bootstrap,
+    seed: o.seed, maxTokens: o.captureMaxTokens, threads: o.threads, gpuLayers: o.gpuLayers,
+    onProgress: (done, _t, tok) => bar.update(done, `${tok} tokens, ${(tok / Math.max(0.001, (Date.now() - t0) / 1000)).toFixed(0)} tok/s`),
   });
-  state.stages.steer = { hash: hashOf({ steerLayers, a: o.alphas, s: o.scenarios, n: o.samples }), done_at: new Date().toISOString(), kept: sweep.kept, total: sweep.total };
-  saveState(out, state);
-  if (sweep.interrupted) {
-    throw Object.assign(new Error(`interrupted: ${sweep.kept}/${sweep.total} samples kept; resume with the same command`), { exitCode: 130 });
-  }
+  bar.done();
+  writeProbeRun(probesDir, run);
+  finishStage(out, state, 'probe', hashOf(params), { best_layer: run.report.best_layer });
+  log(`probe: best layer ${run.report.best_layer} (AUROC ${run.report.best_auroc.toFixed(3)})`);
+  return run.report;
+}
 
-  // ---- 4. score -----------------------------------------------------------------------------------
-  const samples = readSamplesJsonl(join(out, 'samples.jsonl'));
-  const score = scoreSamples(samples, { bootstrap: o.bootstrap, seed: o.seed });
-  writeFileAtomic(join(out, 'score.json'), JSON.stringify({ ...score, dose_response_series: doseResponseSeriesByScenario(score) }, null, 2) + '\n');
-  writeFileAtomic(join(out, 'score.md'), renderTable2Markdown(score));
-  state.stages.score = { hash: hashOf(sweep.kept), done_at: new Date().toISOString(), headline: score.headline };
-  saveState(out, state);
+/** 3. the steering sweep (it resumes by itself). */
+async function steerStage(p: Protocol, steerLayers: number[]): Promise<SweepResult> {
+  const { o, out, state } = p;
+  const sweep = await runSweep({
+    modelPath: o.modelPath, modelKey: p.key, probesDir: join(out, RUN_FILES.probes), layers: steerLayers, alphas: o.alphas, scenarios: o.scenarios,
+    samples: o.samples, maxTokens: o.maxTokens, temperature: o.temperature, topK: o.topK, topP: o.topP, seed: o.seed,
+    out, chat: o.chat, monitor: true, threads: o.threads, gpuLayers: o.gpuLayers, signal: o.signal, log: p.log,
+  });
+  finishStage(out, state, 'steer', hashOf({ steerLayers, a: o.alphas, s: o.scenarios, n: o.samples }), { kept: sweep.kept, total: sweep.total });
+  if (sweep.interrupted) throw new EiaError('E_ABORTED', `interrupted: ${sweep.kept}/${sweep.total} samples kept; resume with the same command`);
+  return sweep;
+}
 
-  // ---- 5. report ----------------------------------------------------------------------------------
-  let reportPath: string | null = null;
-  if (o.report) {
-    const r = await o.report(out);
-    reportPath = r.html;
-    state.stages.report = { hash: hashOf(Date.now()), done_at: new Date().toISOString(), html: r.html };
-    saveState(out, state);
-  }
-  return { out, probe, steerLayers, sweep, score, reportPath, skipped };
+/** 4. Table 2 + dose-response from samples.jsonl. */
+function scoreStage(p: Protocol, sweep: SweepResult): ScoreResult {
+  const { o, out, state } = p;
+  const score = scoreSamples(readSamplesJsonl(join(out, RUN_FILES.samples)), { bootstrap: o.bootstrap, seed: o.seed });
+  writeJsonAtomic(join(out, RUN_FILES.score), { ...score, dose_response_series: doseResponseSeriesByScenario(score) });
+  writeFileAtomic(join(out, RUN_FILES.scoreMarkdown), renderTable2Markdown(score));
+  finishStage(out, state, 'score', hashOf(sweep.kept), { headline: score.headline });
+  return score;
 }

@@ -5,7 +5,10 @@
 
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { parseJsonl } from '../io/jsonl.js';
 import { createRng } from '../stats/rng.js';
+import { io } from '../util/io-error.js';
+import { EiaError } from '../util/errors.js';
 
 /** One contrastive pair: an empathic and a non-empathic reasoning text for one scenario. */
 export interface ContrastivePair {
@@ -29,21 +32,15 @@ export interface ScoredText {
 
 type Obj = Record<string, unknown>;
 
-/** Parses JSONL: one object per non-blank line; `each` receives (object, 1-based line). */
-function parseJsonl<T>(text: string, file: string, each: (o: Obj, line: number) => T): T[] {
-  const out: T[] = [];
-  const lines = text.split(/\r?\n/);
-  for (let i = 0; i < lines.length; i++) {
-    const raw = lines[i].trim();
-    if (raw === '') continue;
-    let o: unknown;
-    try { o = JSON.parse(raw); } catch (e) {
-      throw new Error(`${file}:${i + 1}: invalid JSON (${(e as Error).message})`);
-    }
-    if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new Error(`${file}:${i + 1}: expected a JSON object`);
-    out.push(each(o as Obj, i + 1));
-  }
-  return out;
+/** Parses a hand-written JSONL file: one object per non-blank line (torn-tail policy 'error'); `each` receives (object, "FILE:LINE"). */
+function parseObjects<T>(text: string, file: string, each: (o: Obj, where: string) => T): T[] {
+  return parseJsonl(text, file, {
+    tornTail: 'error',
+    each: (o, where) => {
+      if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new EiaError('E_BAD_ARG', `${where}: expected a JSON object`);
+      return each(o as Obj, where);
+    },
+  }).records;
 }
 
 function str(o: Obj, field: string, where: string, required: true): string;
@@ -51,18 +48,17 @@ function str(o: Obj, field: string, where: string, required: false): string | un
 function str(o: Obj, field: string, where: string, required: boolean): string | undefined {
   const v = o[field];
   if (v === undefined || v === null) {
-    if (required) throw new Error(`${where}: missing field "${field}"`);
+    if (required) throw new EiaError('E_BAD_ARG', `${where}: missing field "${field}"`);
     return undefined;
   }
-  if (typeof v !== 'string') throw new Error(`${where}: field "${field}" must be a string, got ${typeof v}`);
-  if (required && v.trim() === '') throw new Error(`${where}: field "${field}" is empty`);
+  if (typeof v !== 'string') throw new EiaError('E_BAD_ARG', `${where}: field "${field}" must be a string, got ${typeof v}`);
+  if (required && v.trim() === '') throw new EiaError('E_BAD_ARG', `${where}: field "${field}" is empty`);
   return v;
 }
 
 /** Parses contrastive-pair JSONL text; `file` names the source in error messages. */
 export function parsePairs(text: string, file = '<pairs>'): ContrastivePair[] {
-  return parseJsonl(text, file, (o, line) => {
-    const w = `${file}:${line}`;
+  return parseObjects(text, file, (o, w) => {
     const p: ContrastivePair = {
       scenarioId: str(o, 'scenario_id', w, true),
       empathicText: str(o, 'empathic_text', w, true),
@@ -77,24 +73,23 @@ export function parsePairs(text: string, file = '<pairs>'): ContrastivePair[] {
     }
     const run = o.run_id;
     if (typeof run === 'number' || typeof run === 'string') p.runId = run;
-    else if (run !== undefined && run !== null) throw new Error(`${w}: field "run_id" must be a string or number, got ${typeof run}`);
+    else if (run !== undefined && run !== null) throw new EiaError('E_BAD_ARG', `${w}: field "run_id" must be a string or number, got ${typeof run}`);
     return p;
   });
 }
 
 /** Reads a contrastive-pair JSONL file (fields scenario_id, empathic_text, non_empathic_text; others optional). */
 export function readPairs(path: string): ContrastivePair[] {
-  return parsePairs(readFileSync(path, 'utf8'), path);
+  return parsePairs(io(() => readFileSync(path, 'utf8')), path);
 }
 
 /** Parses scored-text JSONL: `{"text": ..., "score": 0|1|2, "scenario": ...}` per line (scenario optional). */
 export function parseScoredTexts(text: string, file = '<scored texts>'): ScoredText[] {
-  return parseJsonl(text, file, (o, line) => {
-    const w = `${file}:${line}`;
+  return parseObjects(text, file, (o, w) => {
     const t = str(o, 'text', w, true);
     const score = o.score;
-    if (score === undefined || score === null) throw new Error(`${w}: missing field "score"`);
-    if (score !== 0 && score !== 1 && score !== 2) throw new Error(`${w}: field "score" must be 0, 1 or 2, got ${JSON.stringify(score)}`);
+    if (score === undefined || score === null) throw new EiaError('E_BAD_ARG', `${w}: missing field "score"`);
+    if (score !== 0 && score !== 1 && score !== 2) throw new EiaError('E_BAD_ARG', `${w}: field "score" must be 0, 1 or 2, got ${JSON.stringify(score)}`);
     const out: ScoredText = { text: t, score };
     const sc = str(o, 'scenario', w, false);
     if (sc !== undefined) out.scenario = sc;
@@ -104,7 +99,7 @@ export function parseScoredTexts(text: string, file = '<scored texts>'): ScoredT
 
 /** Reads a scored-text JSONL file. */
 export function readScoredTexts(path: string): ScoredText[] {
-  return parseScoredTexts(readFileSync(path, 'utf8'), path);
+  return parseScoredTexts(io(() => readFileSync(path, 'utf8')), path);
 }
 
 /**
@@ -112,7 +107,7 @@ export function readScoredTexts(path: string): ScoredText[] {
  * test pairs; both halves keep the input order. Same (pairs, fraction, seed) -> same split.
  */
 export function splitPairs<T>(pairs: readonly T[], testFraction: number, seed: number): { train: T[]; test: T[] } {
-  if (!(testFraction >= 0 && testFraction <= 1)) throw new Error(`testFraction must lie in [0, 1], got ${testFraction}`);
+  if (!(testFraction >= 0 && testFraction <= 1)) throw new EiaError('E_BAD_ARG', `testFraction must lie in [0, 1], got ${testFraction}`);
   const n = pairs.length;
   const order = Array.from({ length: n }, (_, i) => i);
   const rng = createRng(seed);

@@ -1,13 +1,11 @@
 // Probe directions: one unit vector per layer that separates empathic from non-empathic pooled
 // activations. 'mean-diff' is the paper's method; 'pca' and 'logistic' are the usual alternatives
-// so that the choice of estimator can itself be tested. Saved as float32 .npy + JSON sidecar.
+// so that the choice of estimator can itself be tested. Files: probe-file.ts.
 
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { readNpy, writeFileAtomic, writeNpy } from '../io/npy.js';
 import { createRng } from '../stats/rng.js';
+import { EiaError } from '../util/errors.js';
 import { choleskySolve, zeros } from '../stats/linalg.js';
-import { checkRows, dot, scoreRows, type Rows } from './activations.js';
+import { checkRows, dot, scoreRows, type Rows } from '../stats/rows.js';
 
 /** How a direction is estimated from the two classes. */
 /** 'imported': read from elsewhere (e.g. a llama.cpp control vector), estimator unknown. */
@@ -41,7 +39,7 @@ export interface DirectionOptions {
 function unit(v: Float64Array, what: string): Float32Array {
   let s = 0;
   for (let i = 0; i < v.length; i++) s += v[i] * v[i];
-  if (!(s > 0) || !Number.isFinite(s)) throw new Error(`${what}: the direction is the zero vector (the classes are not separated)`);
+  if (!(s > 0) || !Number.isFinite(s)) throw new EiaError('E_BAD_ARG', `${what}: the direction is the zero vector (the classes are not separated)`);
   const inv = 1 / Math.sqrt(s);
   const out = new Float32Array(v.length);
   for (let i = 0; i < v.length; i++) out[i] = v[i] * inv;
@@ -75,7 +73,7 @@ export function meanDiffDirection(emp: Rows, non: Rows): Float32Array {
 export function pcaDirection(emp: Rows, non: Rows): Float32Array {
   const d = checkRows(emp, 'empathic activations');
   checkRows(non, 'non-empathic activations', d);
-  if (emp.length !== non.length) throw new Error(`pca probe needs paired rows: ${emp.length} empathic vs ${non.length} non-empathic`);
+  if (emp.length !== non.length) throw new EiaError('E_BAD_ARG', `pca probe needs paired rows: ${emp.length} empathic vs ${non.length} non-empathic`);
   const n = emp.length;
   const diff = new Float64Array(n * d);
   const md = new Float64Array(d);
@@ -94,7 +92,7 @@ export function pcaDirection(emp: Rows, non: Rows): Float32Array {
     let nw = 0;
     for (let j = 0; j < d; j++) nw += w[j] * w[j];
     nw = Math.sqrt(nw);
-    if (nw === 0) throw new Error('pca probe: every pair has identical empathic and non-empathic activations');
+    if (nw === 0) throw new EiaError('E_BAD_ARG', 'pca probe: every pair has identical empathic and non-empathic activations');
     for (let j = 0; j < d; j++) w[j] /= nw;
     const change = 1 - Math.abs(dot(w, v));
     v = w;
@@ -119,6 +117,20 @@ function sigmoid(f: number): number {
   return f >= 0 ? 1 / (1 + Math.exp(-f)) : Math.exp(f) / (1 + Math.exp(f));
 }
 
+/** An orthonormal basis of the rows' span (modified Gram-Schmidt, two passes; near-dependent rows dropped). */
+function rowSpaceBasis(x: Rows, d: number): Float64Array[] {
+  const basis: Float64Array[] = [];
+  let maxNorm = 0;
+  for (const row of x) maxNorm = Math.max(maxNorm, Math.sqrt(dot(row, row)));
+  for (const row of x) {
+    const q = Float64Array.from(row);
+    for (let pass = 0; pass < 2; pass++) for (const b of basis) { const c = dot(q, b); for (let j = 0; j < d; j++) q[j] -= c * b[j]; }
+    const nq = Math.sqrt(dot(q, q));
+    if (nq > 1e-10 * maxNorm) { for (let j = 0; j < d; j++) q[j] /= nq; basis.push(q); }
+  }
+  return basis;
+}
+
 /**
  * L2-regularised logistic regression on raw activations with an unpenalised intercept:
  * minimises sum_i [log(1 + e^{f_i}) - y_i f_i] + (l2 / 2) ||w||^2, f = X w + b (sklearn's
@@ -130,22 +142,10 @@ function sigmoid(f: number): number {
 export function fitLogistic(x: Rows, y: ArrayLike<number>, l2 = 1): LogisticFit {
   const d = checkRows(x, 'logistic activations');
   const n = x.length;
-  if (y.length !== n) throw new Error(`logistic: ${n} rows but ${y.length} labels`);
-  if (!(l2 > 0)) throw new Error(`logistic: l2 must be > 0, got ${l2}`);
+  if (y.length !== n) throw new EiaError('E_BAD_ARG', `logistic: ${n} rows but ${y.length} labels`);
+  if (!(l2 > 0)) throw new EiaError('E_BAD_ARG', `logistic: l2 must be > 0, got ${l2}`);
   // Basis Q (r x d, orthonormal rows) of the row space, coordinates Z (n x r).
-  let basis: Float64Array[] = [];
-  if (n < d) {
-    let maxNorm = 0;
-    for (const row of x) maxNorm = Math.max(maxNorm, Math.sqrt(dot(row, row)));
-    for (const row of x) {
-      const q = Float64Array.from(row);
-      for (let pass = 0; pass < 2; pass++) for (const b of basis) { const c = dot(q, b); for (let j = 0; j < d; j++) q[j] -= c * b[j]; }
-      const nq = Math.sqrt(dot(q, q));
-      if (nq > 1e-10 * maxNorm) { for (let j = 0; j < d; j++) q[j] /= nq; basis.push(q); }
-    }
-  } else {
-    basis = Array.from({ length: d }, (_, j) => { const e = new Float64Array(d); e[j] = 1; return e; });
-  }
+  const basis = n < d ? rowSpaceBasis(x, d) : Array.from({ length: d }, (_, j) => { const e = new Float64Array(d); e[j] = 1; return e; });
   const r = basis.length;
   const z = new Float64Array(n * r);
   for (let i = 0; i < n; i++) for (let k = 0; k < r; k++) z[i * r + k] = n < d ? dot(x[i], basis[k]) : x[i][k];
@@ -230,7 +230,7 @@ export function probeDirection(emp: Rows, non: Rows, method: ProbeMethod = 'mean
     case 'mean-diff': return meanDiffDirection(emp, non);
     case 'pca': return pcaDirection(emp, non);
     case 'logistic': return logisticDirection(emp, non, opts.l2);
-    default: throw new Error(`unknown probe method '${String(method)}' (expected mean-diff, pca or logistic)`);
+    default: throw new EiaError('E_BAD_ARG', `unknown probe method '${String(method)}' (expected mean-diff, pca or logistic)`);
   }
 }
 
@@ -267,75 +267,8 @@ export function scoreWithProbe(probe: Pick<Probe, 'direction' | 'layer'>, rows: 
   const w = probe.direction.length;
   for (let r = 0; r < rows.length; r++) {
     if (rows[r].length !== w) {
-      throw new Error(`probe (layer ${probe.layer}) has width ${w} but activation row ${r} has width ${rows[r].length}: wrong model or layer?`);
+      throw new EiaError('E_BAD_ARG', `probe (layer ${probe.layer}) has width ${w} but activation row ${r} has width ${rows[r].length}: wrong model or layer?`);
     }
   }
   return scoreRows(rows, probe.direction, `activations for the layer-${probe.layer} probe`);
-}
-
-const METHODS: readonly ProbeMethod[] = ['mean-diff', 'pca', 'logistic', 'imported'];
-
-/** Writes `layer<L>.npy` (float32) and its sidecar `layer<L>.json` into dir (atomic writes). */
-export function saveProbe(dir: string, probe: Probe): { npyPath: string; jsonPath: string } {
-  mkdirSync(dir, { recursive: true });
-  const npyPath = join(dir, `layer${probe.layer}.npy`);
-  const jsonPath = join(dir, `layer${probe.layer}.json`);
-  writeNpy(npyPath, probe.direction, [probe.direction.length]);
-  const side = {
-    format: 'eia-probe', version: 1, width: probe.direction.length,
-    layer: probe.layer, pooling: probe.pooling, method: probe.method, model: probe.model,
-    trainHash: probe.trainHash, nTrain: probe.nTrain, createdAt: probe.createdAt,
-  };
-  writeFileAtomic(jsonPath, JSON.stringify(side, null, 2) + '\n');
-  return { npyPath, jsonPath };
-}
-
-/**
- * Loads a probe from `layer<L>.npy`. With a sidecar `layer<L>.json` its metadata is used (and
- * its width checked); without one (the paper's float16 probes) the layer comes from the file
- * name and the rest defaults to the paper's recipe: mean-diff, mean pooling, unknown training set.
- */
-export function loadProbe(npyPath: string): Probe {
-  const arr = readNpy(npyPath);
-  const width = arr.shape.length === 1 ? arr.shape[0] : arr.shape[0] === 1 ? arr.shape[1] : -1;
-  if (width < 0) throw new Error(`${npyPath}: a probe direction must be 1-D, got shape (${arr.shape.join(', ')})`);
-  let nrm = 0;
-  for (const v of arr.data) {
-    if (!Number.isFinite(v)) throw new Error(`${npyPath}: direction holds a non-finite value`);
-    nrm += v * v;
-  }
-  if (nrm === 0) throw new Error(`${npyPath}: direction is the zero vector`);
-  const jsonPath = join(dirname(npyPath), basename(npyPath).replace(/\.npy$/, '') + '.json');
-  if (!existsSync(jsonPath)) {
-    const m = /layer(\d+)\.npy$/.exec(basename(npyPath));
-    if (!m) throw new Error(`${npyPath}: no sidecar ${jsonPath} and no layer number in the file name (expected layer<L>.npy)`);
-    return { direction: arr.data, layer: Number(m[1]), pooling: 'mean', method: 'mean-diff', model: {}, trainHash: '', nTrain: 0 };
-  }
-  let side: Record<string, unknown>;
-  try { side = JSON.parse(readFileSync(jsonPath, 'utf8')); } catch (e) {
-    throw new Error(`${jsonPath}: invalid JSON (${(e as Error).message})`);
-  }
-  const need = (field: string, ok: (v: unknown) => boolean, what: string): unknown => {
-    if (!ok(side[field])) throw new Error(`${jsonPath}: field "${field}" must be ${what}, got ${JSON.stringify(side[field])}`);
-    return side[field];
-  };
-  const layer = need('layer', (v) => Number.isInteger(v) && (v as number) >= 0, 'a non-negative integer') as number;
-  const method = need('method', (v) => METHODS.includes(v as ProbeMethod), METHODS.join(' | ')) as ProbeMethod;
-  const pooling = need('pooling', (v) => typeof v === 'string', 'a string') as string;
-  const trainHash = need('trainHash', (v) => typeof v === 'string', 'a string') as string;
-  const nTrain = need('nTrain', (v) => Number.isInteger(v) && (v as number) >= 0, 'a non-negative integer') as number;
-  const model = (side.model ?? {}) as Probe['model'];
-  if (side.width !== undefined && side.width !== arr.data.length) {
-    throw new Error(`${jsonPath}: sidecar says width ${String(side.width)} but ${npyPath} holds ${arr.data.length} values`);
-  }
-  const probe: Probe = { direction: arr.data, layer, pooling, method, model, trainHash, nTrain };
-  if (typeof side.createdAt === 'string') probe.createdAt = side.createdAt;
-  return probe;
-}
-
-/** Loads every `layer<L>.npy` in dir, keyed by layer, ascending. */
-export function loadProbes(dir: string): Map<number, Probe> {
-  const files = readdirSync(dir).filter((f) => /^layer\d+\.npy$/.test(f));
-  const probes = files.map((f) => loadProbe(join(dir, f))).sort((a, b) => a.layer - b.layer);
-  return new Map(probes.map((p) => [p.layer, p]));
 }

@@ -2,7 +2,7 @@
 // layer: AUROC, accuracy, class means, class stds, separation), with the bootstrap CI, both
 // accuracy thresholds, and the controls (random baseline, permutation test, lexical ablation).
 
-import type { ProbeReport } from './pipeline.js';
+import type { ProbeReport } from './validation.js';
 
 function f(x: number | null | undefined, digits = 3): string {
   if (x === null || x === undefined) return 'n/a';
@@ -19,34 +19,34 @@ export function probeReportMarkdown(r: ProbeReport): string {
   const out: string[] = [];
   out.push(`# Probe validation: ${r.model.path.split(/[\\/]/).pop()}`);
   out.push('');
-  out.push(`Model \`${r.model.path}\` (${r.model.arch}, ${r.model.nLayer} blocks, d_model ${r.model.nEmbd}, sha256 \`${r.model.sha256.slice(0, 16)}…\`). ` +
-    `Probe: ${r.method}, ${r.pooling} pooling, max ${r.maxTokens || 'all'} tokens; ${r.train.nPairs} train pairs, ${r.test.nPairs} test pairs ` +
+  out.push(`Model \`${r.model.path}\` (${r.model.arch}, ${r.model.n_layer} blocks, d_model ${r.model.n_embd}, sha256 \`${r.model.sha256.slice(0, 16)}…\`). ` +
+    `Probe: ${r.method}, ${r.pooling} pooling, max ${r.max_tokens || 'all'} tokens; ${r.train.n_pairs} train pairs, ${r.test.n_pairs} test pairs ` +
     `(empathic = positive class); seed ${r.seed}.`);
   out.push('');
-  const ciLevel = r.layers[0] ? Math.round(r.layers[0].aurocCI.confidence * 100) : 95;
+  const ciLevel = r.layers[0] ? Math.round(r.layers[0].auroc_ci.confidence * 100) : 95;
   out.push(`| Layer | AUROC [${ciLevel}% CI] | Accuracy (median thr) | Accuracy (midpoint thr) | Mean emp | Mean non | Std emp | Std non | Separation |`);
   out.push('| ---: | :--- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const l of r.layers) {
-    const name = l.layer === r.bestLayer ? `**${l.layer}**` : String(l.layer);
-    out.push(`| ${name} | ${f(l.auroc)} [${f(l.aurocCI.lower)}, ${f(l.aurocCI.upper)}] | ${f(l.accuracyMedian)} | ${f(l.accuracyMidpoint)} | ` +
-      `${f(l.meanEmp)} | ${f(l.meanNon)} | ${f(l.stdEmp)} | ${f(l.stdNon)} | ${f(l.separation)} |`);
+    const name = l.layer === r.best_layer ? `**${l.layer}**` : String(l.layer);
+    out.push(`| ${name} | ${f(l.auroc)} [${f(l.auroc_ci.lower)}, ${f(l.auroc_ci.upper)}] | ${f(l.accuracy_median)} | ${f(l.accuracy_midpoint)} | ` +
+      `${f(l.mean_emp)} | ${f(l.mean_non)} | ${f(l.std_emp)} | ${f(l.std_non)} | ${f(l.separation)} |`);
   }
   out.push('');
-  out.push(`Best layer: **${r.bestLayer}** (AUROC ${f(r.bestAuroc)}). Accuracy thresholds: median of all test scores (score >= t), ` +
+  out.push(`Best layer: **${r.best_layer}** (AUROC ${f(r.best_auroc)}). Accuracy thresholds: median of all test scores (score >= t), ` +
     `midpoint of the class means (score > t). Stds are population (ddof 0); CI = stratified percentile bootstrap ` +
-    `(${r.layers[0]?.aurocCI.resamples ?? 0} resamples).`);
-  const withBase = r.layers.filter((l) => l.randomBaseline);
+    `(${r.layers[0]?.auroc_ci.resamples ?? 0} resamples).`);
+  const withBase = r.layers.filter((l) => l.random_baseline);
   if (withBase.length > 0) {
     out.push('');
-    const n = withBase[0].randomBaseline!.n;
+    const n = withBase[0].random_baseline!.n;
     out.push(`**Random baseline** (${n} seeded Gaussian unit directions on the test texts):`);
     out.push('');
     out.push('| Layer | mean | median | std | min | max | 95th pct | probe AUROC | z | empirical p |');
     out.push('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
     for (const l of withBase) {
-      const b = l.randomBaseline!;
+      const b = l.random_baseline!;
       out.push(`| ${l.layer} | ${f(b.mean, 4)} | ${f(b.median, 4)} | ${f(b.std, 4)} | ${f(b.min, 4)} | ${f(b.max, 4)} | ${f(b.p95, 4)} | ` +
-        `${f(b.probeAuroc, 4)} | ${f(b.z, 2)} | ${pv(b.empiricalP)} |`);
+        `${f(b.probe_auroc, 4)} | ${f(b.z, 2)} | ${pv(b.empirical_p)} |`);
     }
   }
   const withPerm = r.layers.filter((l) => l.permutation);
@@ -58,10 +58,10 @@ export function probeReportMarkdown(r: ProbeReport): string {
   const withAbl = r.layers.filter((l) => l.ablation);
   if (withAbl.length > 0 && r.ablation) {
     out.push('');
-    out.push(`**Lexical ablation** (${r.ablation.nPairs} pairs, ${r.ablation.source}), AUROC with the same probes: ` +
+    out.push(`**Lexical ablation** (${r.ablation.n_pairs} pairs, ${r.ablation.source}), AUROC with the same probes: ` +
       withAbl.map((l) => `L${l.layer} ${f(l.ablation!.auroc)}`).join('; ') + '.');
   }
   out.push('');
-  out.push(`Capture: ${r.capturePasses} pass, ${r.textsCaptured} texts, ${r.tokens} tokens, ${r.tokensPerSecond.toFixed(0)} tokens/s.`);
+  out.push(`Capture: ${r.capture_passes} pass, ${r.texts_captured} texts, ${r.tokens} tokens, ${r.tokens_per_second.toFixed(0)} tokens/s.`);
   return out.join('\n') + '\n';
 }

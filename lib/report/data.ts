@@ -3,25 +3,22 @@
 //
 // Files read (relative to RUN):
 //   run.json              { model, synthetic, stages, ... }      (written by `run`/`demo`)
-//   manifest.json         steering sweep manifest                  (lib/steering/sweep.ts)
+//   manifest.json         steering sweep manifest                  (lib/steering/sweep/manifest.ts)
 //   samples.jsonl         steered samples (monitor traces; Table 2 when score.json is absent)
 //   score.json            Table 2 + dose-response                  (`score`)
 //   probes/validation.json  Table 1 + controls                     (`probe`)
 
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, isAbsolute, join, resolve } from 'node:path';
-import type { LayerReport, ProbeReport } from '../probes/pipeline.js';
-import { validateRecord, type SampleRecord } from '../steering/samples.js';
+import { RUN_FILES } from '../io/run-folder.js';
+import { readValidation, type ProbeReport } from '../probes/validation.js';
+import { readSamplesFile, type SampleRecord } from '../steering/samples.js';
 import type { DoseResponseSeries, ScoreResult } from '../steering/tables.js';
 import { doseResponseSeriesByScenario, scoreSamples } from '../steering/tables.js';
-import type { SweepManifest } from '../steering/sweep.js';
+import type { SweepManifest } from '../steering/sweep/manifest.js';
 import { readGgufStrings } from './gguf-meta.js';
 
-export const RUN_FILE = 'run.json';
-export const MANIFEST_FILE = 'manifest.json';
-export const SAMPLES_FILE = 'samples.jsonl';
-export const SCORE_FILE = 'score.json';
-export const VALIDATION_FILE = join('probes', 'validation.json');
+const { run: RUN_FILE, manifest: MANIFEST_FILE, samples: SAMPLES_FILE, score: SCORE_FILE, validation: VALIDATION_FILE } = RUN_FILES;
 
 /** The prefix of general.name in models written by `eia-native synth`. */
 export const SYNTH_NAME_PREFIX = 'eia-synth';
@@ -37,11 +34,9 @@ export interface RunInfo {
 /** The score of a RUN: score.json, or the same computed from samples.jsonl. */
 export type RunScore = ScoreResult & { dose_response_series?: Record<string, DoseResponseSeries[]> };
 
-/** A validation layer with the optional per-direction random-baseline AUROCs. */
-export type ValidationLayer = Omit<LayerReport, 'randomBaseline'> & { randomBaseline?: LayerReport['randomBaseline'] & { aurocs?: number[] } };
-
-/** probes/validation.json as the report reads it. */
-export type Validation = Omit<ProbeReport, 'layers'> & { layers: ValidationLayer[] };
+/** probes/validation.json as the report reads it (either key style; probes/validation.ts). */
+export type Validation = ProbeReport;
+export type ValidationLayer = ProbeReport['layers'][number];
 
 export interface RunData {
   dir: string;
@@ -76,36 +71,33 @@ function readJson<T>(dir: string, rel: string, notes: string[], sources: string[
   }
 }
 
-/** samples.jsonl, skipping a torn last line and invalid lines (each noted). */
+/** samples.jsonl, ignoring a torn last line (noted); a damaged file is noted and left out. */
 function readSamples(dir: string, notes: string[], sources: string[]): SampleRecord[] | null {
   const path = join(dir, SAMPLES_FILE);
   if (!existsSync(path)) return null;
-  let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    const { records, torn } = readSamplesFile(path, 'drop');
+    sources.push(SAMPLES_FILE);
+    if (torn) notes.push(`${SAMPLES_FILE}: ignored a torn last line (an interrupted write).`);
+    return records;
   } catch (err) {
-    notes.push(`${SAMPLES_FILE} could not be read (${(err as Error).message}).`);
+    notes.push(`${SAMPLES_FILE} could not be read (${(err as Error).message}); its part of the report is left out.`);
     return null;
   }
-  sources.push(SAMPLES_FILE);
-  const lines = text.split('\n');
-  const torn = !text.endsWith('\n') && text.length > 0;
-  if (torn) {
-    lines.pop();
-    notes.push(`${SAMPLES_FILE}: ignored a torn last line (an interrupted write).`);
+}
+
+/** probes/validation.json (either key style), or null with a note. */
+function readValidationFile(dir: string, notes: string[], sources: string[]): Validation | null {
+  const path = join(dir, VALIDATION_FILE);
+  if (!existsSync(path)) return null;
+  try {
+    const v = readValidation(path);
+    sources.push(VALIDATION_FILE);
+    return v;
+  } catch (err) {
+    notes.push(`${VALIDATION_FILE} could not be read (${(err as Error).message}); Table 1 is left out.`);
+    return null;
   }
-  const out: SampleRecord[] = [];
-  let bad = 0;
-  lines.forEach((line, i) => {
-    if (line.trim() === '') return;
-    try {
-      out.push(validateRecord(JSON.parse(line), `${SAMPLES_FILE}:${i + 1}`));
-    } catch {
-      bad++;
-    }
-  });
-  if (bad > 0) notes.push(`${SAMPLES_FILE}: skipped ${bad} invalid line(s).`);
-  return out;
 }
 
 function candidateModelPaths(dir: string, run: RunInfo | null, manifest: SweepManifest | null, validation: Validation | null): string[] {
@@ -132,11 +124,7 @@ export function loadRun(dirIn: string): RunData {
   const sources: string[] = [];
   const run = readJson<RunInfo>(dir, RUN_FILE, notes, sources);
   const manifest = readJson<SweepManifest>(dir, MANIFEST_FILE, notes, sources);
-  let validation = readJson<Validation>(dir, VALIDATION_FILE, notes, sources);
-  if (validation && !Array.isArray(validation.layers)) {
-    notes.push(`${VALIDATION_FILE} has no layers array; Table 1 is left out.`);
-    validation = null;
-  }
+  const validation = readValidationFile(dir, notes, sources);
   const samples = readSamples(dir, notes, sources);
   let score = readJson<RunScore>(dir, SCORE_FILE, notes, sources);
   let scoreSource: RunData['scoreSource'] = score ? 'score.json' : null;

@@ -59,10 +59,10 @@ export function aurocByLayer(run: RunData): Figure {
   const v = run.validation;
   if (!v || v.layers.length === 0) return figure(id, title, '', [], 'Probes not run (no probes/validation.json).');
   const layers = v.layers;
-  const ciLevel = Math.round((layers[0].aurocCI?.confidence ?? 0.95) * 100);
+  const ciLevel = Math.round((layers[0].auroc_ci?.confidence ?? 0.95) * 100);
   const data = layers.map((l) => ({
-    layer: l.layer, auroc: l.auroc, lo: l.aurocCI?.lower ?? l.auroc, hi: l.aurocCI?.upper ?? l.auroc,
-    p95: l.randomBaseline?.p95, ablation: l.ablation?.auroc, best: l.layer === v.bestLayer,
+    layer: l.layer, auroc: l.auroc, lo: l.auroc_ci?.lower ?? l.auroc, hi: l.auroc_ci?.upper ?? l.auroc,
+    p95: l.random_baseline?.p95, ablation: l.ablation?.auroc, best: l.layer === v.best_layer,
   }));
   const hasBase = data.some((d) => d.p95 !== undefined);
   const hasAbl = data.some((d) => d.ablation !== undefined);
@@ -93,10 +93,10 @@ export function randomBaseline(run: RunData): Figure {
   const title = 'Detection: probe vs. random directions';
   const v = run.validation;
   if (!v) return figure(id, title, '', [], 'Probes not run (no probes/validation.json).');
-  const layers = v.layers.filter((l) => l.randomBaseline);
-  if (layers.length === 0) return figure(id, title, '', [], 'Random baseline not run (probe was run with --random-baseline 0).');
-  const withAurocs = layers.filter((l) => Array.isArray(l.randomBaseline!.aurocs) && l.randomBaseline!.aurocs!.length > 0);
-  const n = layers[0].randomBaseline!.n;
+  const layers = v.layers.filter((l) => l.random_baseline);
+  if (layers.length === 0) return figure(id, title, '', [], 'Random baseline not run (the probe stage ran with no random directions).');
+  const withAurocs = layers.filter((l) => Array.isArray(l.random_baseline!.aurocs) && l.random_baseline!.aurocs!.length > 0);
+  const n = layers[0].random_baseline!.n;
   if (withAurocs.length > 0) {
     const legend: LegendItem[] = [
       { label: `${n} random directions`, color: GREY },
@@ -104,8 +104,8 @@ export function randomBaseline(run: RunData): Figure {
       { label: '95th percentile', color: '#333333', shape: 'dash' },
     ];
     const svgs = withAurocs.map((l: ValidationLayer) => {
-      const b = l.randomBaseline!;
-      const t = `L${l.layer}${l.layer === v.bestLayer ? ' (best)' : ''}: probe ${f3(b.probeAuroc)}, z ${b.z === null ? 'n/a' : b.z.toFixed(2)}, p ${b.empiricalP.toFixed(3)}`;
+      const b = l.random_baseline!;
+      const t = `L${l.layer}${l.layer === v.best_layer ? ' (best)' : ''}: probe ${f3(b.probe_auroc)}, z ${b.z === null ? 'n/a' : b.z.toFixed(2)}, p ${b.empirical_p.toFixed(3)}`;
       return {
         name: `layer${l.layer}`,
         svg: renderPlot({
@@ -116,7 +116,7 @@ export function randomBaseline(run: RunData): Figure {
             Plot.rectY(b.aurocs!, Plot.binX({ y: 'count' }, { x: (d: number) => d, thresholds: 20, domain: [0, 1], fill: GREY, inset: 0.5 } as never)),
             Plot.ruleY([0]),
             Plot.ruleX([b.p95], { stroke: '#333333', strokeDasharray: '4 3' }),
-            Plot.ruleX([b.probeAuroc], { stroke: BAD, strokeWidth: 2.5 }),
+            Plot.ruleX([b.probe_auroc], { stroke: BAD, strokeWidth: 2.5 }),
           ],
         }, { title: `${title}, layer ${l.layer}`, legend, legendTitle: t }),
       };
@@ -125,7 +125,7 @@ export function randomBaseline(run: RunData): Figure {
       'and the baseline\'s 95th percentile (dashed) per layer; z = (probe - mean) / std, p = empirical (1 + #>=) / (n + 1).', svgs);
   }
   // Summary only (validation.json without per-direction AUROCs).
-  const data = layers.map((l) => ({ layer: l.layer, ...l.randomBaseline! }));
+  const data = layers.map((l) => ({ layer: l.layer, ...l.random_baseline! }));
   const legend: LegendItem[] = [
     { label: 'random: min-max', color: GREY, shape: 'line' },
     { label: 'random: mean ± std', color: '#c6c9ce' },
@@ -139,8 +139,8 @@ export function randomBaseline(run: RunData): Figure {
     Plot.dot(data, { x: 'layer', y: 'median', fill: '#333333', r: 3 }),
     Plot.dot(data, { x: 'layer', y: 'p95', symbol: 'diamond2', stroke: '#333333', r: 5 }),
     Plot.dot(data, {
-      x: 'layer', y: 'probeAuroc', fill: BAD, r: 5, stroke: 'white',
-      title: (d: typeof data[number]) => `layer ${d.layer}: probe ${f3(d.probeAuroc)}, random mean ${f3(d.mean)}, p95 ${f3(d.p95)}, z ${d.z === null ? 'n/a' : d.z.toFixed(2)}`,
+      x: 'layer', y: 'probe_auroc', fill: BAD, r: 5, stroke: 'white',
+      title: (d: typeof data[number]) => `layer ${d.layer}: probe ${f3(d.probe_auroc)}, random mean ${f3(d.mean)}, p95 ${f3(d.p95)}, z ${d.z === null ? 'n/a' : d.z.toFixed(2)}`,
     }),
   ], { title, legend });
   return figure(id, title, `Summary of the test AUROCs of ${n} seeded Gaussian unit directions per layer (range, mean ± std, median, 95th percentile) ` +
@@ -171,7 +171,7 @@ export function scoreDistributions(run: RunData): Figure {
         x: { label: 'Probe score (dot with the probe direction)', nice: true },
         color: { domain: classes, range: colors },
         marks: [
-          Plot.ruleX([l.thresholdMedian], { stroke: '#333333', strokeDasharray: '4 3' }),
+          Plot.ruleX([l.threshold_median], { stroke: '#333333', strokeDasharray: '4 3' }),
           Plot.dot(pts, Plot.dodgeY({ anchor: 'middle', padding: 1 }, { x: 'score', fy: 'cls', fill: 'cls', r: 3, title: (d: { score: number }) => f3(d.score) })),
         ],
         fy: { domain: classes, label: null, axis: 'left' },
@@ -231,7 +231,7 @@ export function doseResponseProbe(run: RunData): Figure {
   const data = Object.entries(series).flatMap(([scenario, list]) => list.flatMap((d) => d.points.map((p) => ({
     scenario, series: seriesName(models, d.model, d.layer), alpha: p.alpha, mean: p.mean, lo: p.ci[0], hi: p.ci[1], n: p.n, slope: d.slope,
   }))));
-  if (data.length === 0) return figure(id, title, '', [], 'The samples carry no probe scores (steer was run with --no-probe-score).');
+  if (data.length === 0) return figure(id, title, '', [], 'The samples carry no probe scores (the sweep ran with probe scores off).');
   const names = [...new Set(data.map((d) => d.series))];
   const pal = seriesLegend(names);
   const scen = [...new Set(data.map((d) => d.scenario))];
@@ -324,7 +324,7 @@ export function monitorTraces(run: RunData): Figure {
     const m = s.monitor as MonitorLike | undefined;
     return m && Array.isArray(m.scores) && m.scores.length > 0;
   });
-  if (mon.length === 0) return figure(id, title, '', [], 'The samples carry no monitor traces (steer was run without --monitor).');
+  if (mon.length === 0) return figure(id, title, '', [], 'The samples carry no monitor traces (the sweep ran without monitoring).');
   const model = mon[0].model;
   const mine = mon.filter((s) => s.model === model);
   const layers = [...new Set(mine.map((s) => s.layer))].sort((a, b) => a - b).slice(0, 4);

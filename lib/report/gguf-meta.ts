@@ -2,6 +2,7 @@
 // loading the model: the report uses it to tell a synthetic model from a real one.
 
 import { closeSync, openSync, readSync } from 'node:fs';
+import { EiaError } from '../util/errors.js';
 
 /** GGUF value types (gguf.h). */
 const FIXED_SIZE: Record<number, number> = { 0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8 };
@@ -20,7 +21,7 @@ class Reader {
     if (n > this.buf.length) this.buf = Buffer.alloc(n);
     this.start = this.pos;
     this.len = readSync(this.fd, this.buf, 0, this.buf.length, this.pos);
-    if (this.len < n) throw new Error('truncated GGUF header');
+    if (this.len < n) throw new EiaError('E_BAD_ARG', 'truncated GGUF header');
   }
   u32(): number {
     this.ensure(4);
@@ -32,12 +33,12 @@ class Reader {
     this.ensure(8);
     const v = this.buf.readBigUInt64LE(this.pos - this.start);
     this.pos += 8;
-    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new Error('GGUF length out of range');
+    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new EiaError('E_BAD_ARG', 'GGUF length out of range');
     return Number(v);
   }
   str(): string {
     const n = this.u64();
-    if (n > 1 << 24) throw new Error('GGUF string too long');
+    if (n > 1 << 24) throw new EiaError('E_BAD_ARG', 'GGUF string too long');
     this.ensure(n);
     const s = this.buf.toString('utf8', this.pos - this.start, this.pos - this.start + n);
     this.pos += n;
@@ -53,7 +54,7 @@ class Reader {
       return;
     }
     const size = FIXED_SIZE[type];
-    if (size === undefined) throw new Error(`unknown GGUF value type ${type}`);
+    if (size === undefined) throw new EiaError('E_BAD_ARG', `unknown GGUF value type ${type}`);
     this.pos += size;
   }
 }

@@ -1,10 +1,10 @@
 // Reports of a RUN folder: one self-contained HTML file (inline CSS + inline SVG figures) and a
 // Markdown file whose figures are SVG files beside it. See data.ts for the files read.
 
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
-import { packageRoot } from '../engine/native.js';
-import { writeFileAtomic } from '../io/npy.js';
+import { packageVersion } from '../util/package.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
 import { loadRun, type RunData } from './data.js';
 import { allFigures, type Figure } from './figures.js';
 import { renderHtml, renderMarkdown, type RenderContext } from './render.js';
@@ -35,19 +35,11 @@ export interface ReportResult {
   notes: string[];
 }
 
-function version(): string {
-  try {
-    return JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')).version as string;
-  } catch {
-    return 'unknown';
-  }
-}
-
 /** Builds the report in memory. */
 export function buildReport(runDir: string, generatedAt = new Date().toISOString()): { run: RunData; figures: Figure[]; ctx: RenderContext; html: string } {
   const run = loadRun(runDir);
   const figures = allFigures(run);
-  const ctx: RenderContext = { run, figures, version: version(), generatedAt };
+  const ctx: RenderContext = { run, figures, version: packageVersion(), generatedAt };
   return { run, figures, ctx, html: renderHtml(ctx) };
 }
 

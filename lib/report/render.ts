@@ -31,17 +31,17 @@ export function table1(run: RunData): Table | null {
   const v = run.validation;
   if (!v || v.layers.length === 0) return null;
   const model = run.modelName;
-  const lvl = Math.round((v.layers[0].aurocCI?.confidence ?? 0.95) * 100);
+  const lvl = Math.round((v.layers[0].auroc_ci?.confidence ?? 0.95) * 100);
   return {
     id: 'table1',
-    caption: `Table 1. Detection per layer: probe (${v.method}, ${v.pooling} pooling) trained on ${v.train?.nPairs ?? '?'} pairs, validated on ${v.test?.nPairs ?? '?'} test pairs ` +
+    caption: `Table 1. Detection per layer: probe (${v.method}, ${v.pooling} pooling) trained on ${v.train?.n_pairs ?? '?'} pairs, validated on ${v.test?.n_pairs ?? '?'} test pairs ` +
       `(empathic = positive class). Best layer in bold.`,
     head: ['Model', 'Layer', 'AUROC', `${lvl}% CI`, 'Acc. (median thr.)', 'Acc. (midpoint thr.)', 'Mean emp', 'Mean non', 'Std emp', 'Std non', 'Separation'],
     numeric: [false, true, true, false, true, true, true, true, true, true, true],
     rows: v.layers.map((l) => [
-      model, l.layer === v.bestLayer ? `**${l.layer}**` : String(l.layer), f3(l.auroc),
-      l.aurocCI ? `[${f3(l.aurocCI.lower)}, ${f3(l.aurocCI.upper)}]` : 'n/a',
-      f3(l.accuracyMedian), f3(l.accuracyMidpoint), f3(l.meanEmp), f3(l.meanNon), f3(l.stdEmp), f3(l.stdNon), f3(l.separation),
+      model, l.layer === v.best_layer ? `**${l.layer}**` : String(l.layer), f3(l.auroc),
+      l.auroc_ci ? `[${f3(l.auroc_ci.lower)}, ${f3(l.auroc_ci.upper)}]` : 'n/a',
+      f3(l.accuracy_median), f3(l.accuracy_midpoint), f3(l.mean_emp), f3(l.mean_non), f3(l.std_emp), f3(l.std_non), f3(l.separation),
     ]),
   };
 }
@@ -50,14 +50,14 @@ export function table1(run: RunData): Table | null {
 export function controlsTable(run: RunData): Table | null {
   const v = run.validation;
   if (!v) return null;
-  const base = v.layers.some((l) => l.randomBaseline), perm = v.layers.some((l) => l.permutation), abl = v.layers.some((l) => l.ablation);
+  const base = v.layers.some((l) => l.random_baseline), perm = v.layers.some((l) => l.permutation), abl = v.layers.some((l) => l.ablation);
   if (!base && !perm && !abl) return null;
   const head = ['Layer'];
   const numeric = [true];
   if (base) { head.push('Random mean', 'Random std', 'Random 95th pct', 'z', 'Empirical p'); numeric.push(true, true, true, true, true); }
   if (perm) { head.push('Permutation p'); numeric.push(true); }
   if (abl) { head.push('Ablated AUROC', 'Ablated separation'); numeric.push(true, true); }
-  const n = v.layers.find((l) => l.randomBaseline)?.randomBaseline?.n;
+  const n = v.layers.find((l) => l.random_baseline)?.random_baseline?.n;
   const np = v.layers.find((l) => l.permutation)?.permutation?.permutations;
   const parts = [];
   if (base) parts.push(`random baseline = ${n} seeded Gaussian unit directions (std ddof 0, 95th percentile linear)`);
@@ -68,8 +68,8 @@ export function controlsTable(run: RunData): Table | null {
     rows: v.layers.map((l) => {
       const r = [String(l.layer)];
       if (base) {
-        const b = l.randomBaseline;
-        r.push(...(b ? [f3(b.mean), f3(b.std), f3(b.p95), b.z === null ? 'n/a' : b.z.toFixed(2), pv(b.empiricalP)] : ['-', '-', '-', '-', '-']));
+        const b = l.random_baseline;
+        r.push(...(b ? [f3(b.mean), f3(b.std), f3(b.p95), b.z === null ? 'n/a' : b.z.toFixed(2), pv(b.empirical_p)] : ['-', '-', '-', '-', '-']));
       }
       if (perm) r.push(l.permutation ? pv(l.permutation.p) : '-');
       if (abl) r.push(...(l.ablation ? [f3(l.ablation.auroc), f3(l.ablation.separation)] : ['-', '-']));
@@ -135,13 +135,13 @@ export function runFacts(run: RunData): [string, string][] {
   const path = m?.path ?? v?.path ?? (typeof run.run?.model === 'string' ? run.run.model : run.run?.model?.path);
   if (path) out.push(['Model file', String(path)]);
   const arch = m?.arch ?? v?.arch;
-  if (arch) out.push(['Architecture', `${arch}, ${m?.n_layer ?? v?.nLayer ?? '?'} blocks, d_model ${m?.n_embd ?? v?.nEmbd ?? '?'}`]);
+  if (arch) out.push(['Architecture', `${arch}, ${m?.n_layer ?? v?.n_layer ?? '?'} blocks, d_model ${m?.n_embd ?? v?.n_embd ?? '?'}`]);
   const sha = m?.sha256 ?? v?.sha256;
   if (sha) out.push(['Model sha256', sha]);
   out.push(['Synthetic', `${run.synthetic.synthetic ? 'yes' : 'no'} (${run.synthetic.reason})`]);
   if (run.validation) {
     const vv = run.validation;
-    out.push(['Probes', `layers ${vv.layers.map((l) => l.layer).join(', ')}; ${vv.method}; best layer ${vv.bestLayer} (AUROC ${f3(vv.bestAuroc)}); seed ${vv.seed}`]);
+    out.push(['Probes', `layers ${vv.layers.map((l) => l.layer).join(', ')}; ${vv.method}; best layer ${vv.best_layer} (AUROC ${f3(vv.best_auroc)}); seed ${vv.seed}`]);
   }
   const p = run.manifest?.parameters;
   if (p) {
@@ -212,6 +212,13 @@ function notRun(text: string, id?: string): string {
   return `<div class="not-run"${id ? ` id="${esc(id)}"` : ''} data-not-run><strong>Not run.</strong> ${inlineMd(text)}</div>`;
 }
 
+/** A section's main table and its companion (when there is one), rendered; null when the main table is missing. */
+function sectionTables(main: Table | null, companion: () => Table | null, render: (t: Table) => string): string[] | null {
+  if (!main) return null;
+  const c = companion();
+  return c ? [render(main), render(c)] : [render(main)];
+}
+
 function htmlFigure(f: Figure): string {
   if (f.error) return `<figure class="eia-figure" id="fig-${esc(f.id)}" data-figure="${esc(f.id)}" data-error><h3>${esc(f.title)}</h3><div class="error">${esc(f.error)}</div></figure>`;
   if (f.notRun !== undefined) return `<section class="eia-figure-missing" id="fig-${esc(f.id)}" data-figure-missing="${esc(f.id)}"><h3>${esc(f.title)}</h3>${notRun(f.notRun)}</section>`;
@@ -247,27 +254,15 @@ export function renderHtml(ctx: RenderContext): string {
   if (run.notes.length) parts.push(`<div class="notes"><strong>Notes on the input.</strong><ul>${run.notes.map((n) => `<li>${inlineMd(n)}</li>`).join('')}</ul></div>`);
   parts.push('</section>');
 
-  parts.push('<section id="detection"><h2>Detection</h2>');
-  const t1 = table1(run);
-  if (t1) {
-    parts.push(htmlTable(t1));
-    const c = controlsTable(run);
-    if (c) parts.push(htmlTable(c));
-  } else {
-    parts.push(notRun('Probes not run: this RUN has no `probes/validation.json` (run `eia-native probe ... --out RUN/probes`).', 'table1-missing'));
-  }
-  parts.push(fig('auroc-by-layer'), fig('random-baseline'), fig('score-distributions'), '</section>');
+  parts.push('<section id="detection"><h2>Detection</h2>',
+    ...(sectionTables(table1(run), () => controlsTable(run), htmlTable)
+      ?? [notRun('Probes not run: this RUN has no `probes/validation.json` (the probe stage writes it into RUN/probes).', 'table1-missing')]),
+    fig('auroc-by-layer'), fig('random-baseline'), fig('score-distributions'), '</section>');
 
-  parts.push('<section id="steering"><h2>Steering</h2>');
-  const t2 = table2(run);
-  if (t2) {
-    parts.push(htmlTable(t2));
-    const h = headlineTable(run);
-    if (h) parts.push(htmlTable(h));
-  } else {
-    parts.push(notRun('Steering not run: this RUN has no `score.json` or `samples.jsonl` (run `eia-native steer ... --out RUN`, then `eia-native score RUN`).', 'table2-missing'));
-  }
-  parts.push(fig('dose-response-rate'), fig('dose-response-probe'), fig('baseline-behaviour'));
+  parts.push('<section id="steering"><h2>Steering</h2>',
+    ...(sectionTables(table2(run), () => headlineTable(run), htmlTable)
+      ?? [notRun('Steering not run: this RUN has no `score.json` or `samples.jsonl` (the steering sweep writes samples.jsonl into RUN; scoring writes score.json).', 'table2-missing')]),
+    fig('dose-response-rate'), fig('dose-response-probe'), fig('baseline-behaviour'));
   const ct = conditionsTable(run);
   if (ct) parts.push(`<details><summary>Per-condition detail (${ct.rows.length} conditions)</summary>${htmlTable(ct)}</details>`);
   parts.push('</section>');
@@ -334,21 +329,11 @@ export function renderMarkdown(ctx: RenderContext, figureLink: (id: string, name
   if (run.notes.length) out.push('**Notes on the input.**', '', ...run.notes.map((n) => `- ${n}`), '');
 
   out.push('## Detection', '');
-  const t1 = table1(run);
-  if (t1) {
-    out.push(mdTable(t1));
-    const c = controlsTable(run);
-    if (c) out.push(mdTable(c));
-  } else out.push('> **Not run.** Probes not run: this RUN has no `probes/validation.json`.', '');
+  out.push(...(sectionTables(table1(run), () => controlsTable(run), mdTable) ?? ['> **Not run.** Probes not run: this RUN has no `probes/validation.json`.', '']));
   fig('auroc-by-layer'); fig('random-baseline'); fig('score-distributions');
 
   out.push('## Steering', '');
-  const t2 = table2(run);
-  if (t2) {
-    out.push(mdTable(t2));
-    const h = headlineTable(run);
-    if (h) out.push(mdTable(h));
-  } else out.push('> **Not run.** Steering not run: this RUN has no `score.json` or `samples.jsonl`.', '');
+  out.push(...(sectionTables(table2(run), () => headlineTable(run), mdTable) ?? ['> **Not run.** Steering not run: this RUN has no `score.json` or `samples.jsonl`.', '']));
   fig('dose-response-rate'); fig('dose-response-probe'); fig('baseline-behaviour');
   const ct = conditionsTable(run);
   if (ct) out.push(mdTable(ct));

@@ -4,6 +4,7 @@
 
 import * as Plot from '@observablehq/plot';
 import { parseHTML } from 'linkedom';
+import { EiaError } from '../util/errors.js';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
@@ -104,9 +105,9 @@ export function renderPlot(spec: Plot.PlotOptions, opts: RenderOptions): string 
   const items = opts.legend ?? [];
   const lh = legendHeight(items, width, opts.legendTitle);
   const inner = Plot.plot({ ...spec, width, document: d }) as unknown as Element;
-  if (inner.tagName.toLowerCase() !== 'svg') throw new Error('Plot returned a figure, not an SVG (a Plot legend was requested?)');
+  if (inner.tagName.toLowerCase() !== 'svg') throw new EiaError('E_INTERNAL', 'Plot returned a figure, not an SVG (a Plot legend was requested?)');
   const height = Number(inner.getAttribute('height'));
-  if (!(height > 0)) throw new Error('Plot returned an SVG without a height');
+  if (!(height > 0)) throw new EiaError('E_INTERNAL', 'Plot returned an SVG without a height');
   const outer = el(d, 'svg', {
     xmlns: SVG_NS, role: 'img', width, height: height + lh, viewBox: `0 0 ${width} ${height + lh}`,
     'font-family': 'system-ui, sans-serif', 'font-size': 10, fill: 'currentColor',

@@ -3,6 +3,7 @@
 
 import { assertFinite, mean, median, stdPop, type Numbers } from './descriptive.js';
 import { averageRanks } from './ranks.js';
+import { EiaError } from '../util/errors.js';
 
 /** Class labels: 1 / true = positive (empathic), 0 / false = negative. */
 export type Labels = ArrayLike<number | boolean>;
@@ -22,11 +23,11 @@ export interface ClassSplit {
  */
 export function splitByClass(scores: Numbers, labels: Labels): ClassSplit {
   if (scores.length !== labels.length) {
-    throw new Error(`scores (${scores.length}) and labels (${labels.length}) differ in length`);
+    throw new EiaError('E_BAD_ARG', `scores (${scores.length}) and labels (${labels.length}) differ in length`);
   }
-  if (scores.length === 0) throw new Error('scores are empty');
+  if (scores.length === 0) throw new EiaError('E_BAD_ARG', 'scores are empty');
   for (let i = 0; i < scores.length; i++) {
-    if (Number.isNaN(scores[i])) throw new Error(`scores hold NaN at index ${i}`);
+    if (Number.isNaN(scores[i])) throw new EiaError('E_BAD_ARG', `scores hold NaN at index ${i}`);
   }
   assertFinite(scores, 'scores');
   const y = new Uint8Array(labels.length);
@@ -35,11 +36,11 @@ export function splitByClass(scores: Numbers, labels: Labels): ClassSplit {
     const l = labels[i];
     if (l === 1 || l === true) { y[i] = 1; nPos++; }
     else if (l === 0 || l === false) y[i] = 0;
-    else throw new Error(`label at index ${i} is ${String(l)}; expected 0/1 or false/true`);
+    else throw new EiaError('E_BAD_ARG', `label at index ${i} is ${String(l)}; expected 0/1 or false/true`);
   }
   const nNeg = y.length - nPos;
-  if (nPos === 0) throw new Error('the positive class is empty: AUROC and class statistics are undefined');
-  if (nNeg === 0) throw new Error('the negative class is empty: AUROC and class statistics are undefined');
+  if (nPos === 0) throw new EiaError('E_BAD_ARG', 'the positive class is empty: AUROC and class statistics are undefined');
+  if (nNeg === 0) throw new EiaError('E_BAD_ARG', 'the negative class is empty: AUROC and class statistics are undefined');
   const pos = new Float64Array(nPos), neg = new Float64Array(nNeg);
   let p = 0, q = 0;
   for (let i = 0; i < y.length; i++) {

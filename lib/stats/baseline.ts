@@ -5,7 +5,8 @@
 import { createRng } from './rng.js';
 import { mean, median, percentileSorted, sortedCopy, stdPop, assertFinite, type Numbers } from './descriptive.js';
 import { auroc, splitByClass, type Labels } from './auroc.js';
-import { checkRows, scoreRows, type Rows } from '../probes/activations.js';
+import { checkRows, scoreRows, type Rows } from './rows.js';
+import { EiaError } from '../util/errors.js';
 
 /** Summary of a random-direction baseline, with the probe's standing against it. */
 export interface BaselineSummary {
@@ -28,7 +29,7 @@ export interface BaselineSummary {
 /** Summarises given baseline AUROCs (e.g. the paper's 100) against a probe's AUROC. */
 export function summariseBaseline(aurocs: Numbers, probeAuroc: number): BaselineSummary {
   assertFinite(aurocs, 'baseline AUROCs');
-  if (!Number.isFinite(probeAuroc)) throw new Error(`probe AUROC must be finite, got ${probeAuroc}`);
+  if (!Number.isFinite(probeAuroc)) throw new EiaError('E_BAD_ARG', `probe AUROC must be finite, got ${probeAuroc}`);
   const sorted = sortedCopy(aurocs);
   const m = mean(sorted), s = stdPop(sorted);
   let atLeast = 0;
@@ -79,7 +80,7 @@ export function randomDirectionBaseline(
   opts: BaselineOptions = {},
 ): { aurocs: Float64Array; summary: BaselineSummary } {
   const n = opts.n ?? 100;
-  if (!Number.isInteger(n) || n < 1) throw new Error(`baseline needs a positive number of directions, got ${n}`);
+  if (!Number.isInteger(n) || n < 1) throw new EiaError('E_BAD_ARG', `baseline needs a positive number of directions, got ${n}`);
   const d = checkRows(testRows, 'test activations');
   splitByClass(new Float64Array(testRows.length), labels); // label checks before the work
   const rng = createRng(opts.seed ?? 0);

@@ -5,6 +5,7 @@
 import { createRng } from './rng.js';
 import { percentileSorted, type Numbers } from './descriptive.js';
 import { auroc, splitByClass, type Labels } from './auroc.js';
+import { EiaError } from '../util/errors.js';
 
 /** Options shared by the bootstrap functions. */
 export interface BootstrapOptions {
@@ -31,8 +32,8 @@ export interface BootstrapResult {
 function resolve(opts: BootstrapOptions): Required<BootstrapOptions> {
   const resamples = opts.resamples ?? 1000;
   const confidence = opts.confidence ?? 0.95;
-  if (!Number.isInteger(resamples) || resamples < 1) throw new Error(`resamples must be a positive integer, got ${resamples}`);
-  if (!(confidence > 0 && confidence < 1)) throw new Error(`confidence must lie in (0, 1), got ${confidence}`);
+  if (!Number.isInteger(resamples) || resamples < 1) throw new EiaError('E_BAD_ARG', `resamples must be a positive integer, got ${resamples}`);
+  if (!(confidence > 0 && confidence < 1)) throw new EiaError('E_BAD_ARG', `confidence must lie in (0, 1), got ${confidence}`);
   return { resamples, confidence, seed: opts.seed ?? 0 };
 }
 
@@ -65,7 +66,7 @@ export function bootstrapCI(
   opts: BootstrapOptions = {},
 ): BootstrapResult {
   const { resamples, confidence, seed } = resolve(opts);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`bootstrap needs at least one observation, got n = ${n}`);
+  if (!Number.isInteger(n) || n < 1) throw new EiaError('E_BAD_ARG', `bootstrap needs at least one observation, got n = ${n}`);
   const rng = createRng(seed);
   const idx = new Uint32Array(n);
   for (let i = 0; i < n; i++) idx[i] = i;

@@ -4,6 +4,7 @@
 import tcdf from '@stdlib/stats-base-dists-t-cdf';
 import { assertFinite, median, type Numbers } from './descriptive.js';
 import { averageRanks } from './ranks.js';
+import { EiaError } from '../util/errors.js';
 
 /** A correlation coefficient with its t-test. */
 export interface CorrelationResult {
@@ -16,8 +17,8 @@ export interface CorrelationResult {
 }
 
 function checkPair(x: Numbers, y: Numbers, what: string): void {
-  if (x.length !== y.length) throw new Error(`${what}: x (${x.length}) and y (${y.length}) differ in length`);
-  if (x.length < 3) throw new Error(`${what} correlation is undefined for n < 3 (got n = ${x.length}): the t-test needs n - 2 >= 1 degrees of freedom`);
+  if (x.length !== y.length) throw new EiaError('E_BAD_ARG', `${what}: x (${x.length}) and y (${y.length}) differ in length`);
+  if (x.length < 3) throw new EiaError('E_BAD_ARG', `${what} correlation is undefined for n < 3 (got n = ${x.length}): the t-test needs n - 2 >= 1 degrees of freedom`);
   assertFinite(x, `${what}: x`);
   assertFinite(y, `${what}: y`);
 }
@@ -44,8 +45,8 @@ function pearsonR(x: Numbers, y: Numbers, what: string): number {
     const dx = x[i] - mx, dy = y[i] - my;
     sxy += dx * dy; sxx += dx * dx; syy += dy * dy;
   }
-  if (sxx === 0) throw new Error(`${what} correlation is undefined: x is constant (zero variance)`);
-  if (syy === 0) throw new Error(`${what} correlation is undefined: y is constant (zero variance)`);
+  if (sxx === 0) throw new EiaError('E_BAD_ARG', `${what} correlation is undefined: x is constant (zero variance)`);
+  if (syy === 0) throw new EiaError('E_BAD_ARG', `${what} correlation is undefined: y is constant (zero variance)`);
   return sxy / Math.sqrt(sxx * syy);
 }
 
@@ -83,18 +84,18 @@ export interface BinaryAccuracy {
  */
 export function binaryAccuracy02(probeScores: Numbers, rubricScores: Numbers): BinaryAccuracy {
   if (probeScores.length !== rubricScores.length) {
-    throw new Error(`probe scores (${probeScores.length}) and rubric scores (${rubricScores.length}) differ in length`);
+    throw new EiaError('E_BAD_ARG', `probe scores (${probeScores.length}) and rubric scores (${rubricScores.length}) differ in length`);
   }
   assertFinite(probeScores, 'probe scores');
   const s: number[] = [], hi: boolean[] = [];
   for (let i = 0; i < rubricScores.length; i++) {
     const r = rubricScores[i];
-    if (r !== 0 && r !== 1 && r !== 2) throw new Error(`rubric score at index ${i} is ${r}; expected 0, 1 or 2`);
+    if (r !== 0 && r !== 1 && r !== 2) throw new EiaError('E_BAD_ARG', `rubric score at index ${i} is ${r}; expected 0, 1 or 2`);
     if (r === 1) continue;
     s.push(probeScores[i]); hi.push(r === 2);
   }
-  if (!hi.includes(true)) throw new Error('binary accuracy is undefined: no rubric-2 texts');
-  if (!hi.includes(false)) throw new Error('binary accuracy is undefined: no rubric-0 texts');
+  if (!hi.includes(true)) throw new EiaError('E_BAD_ARG', 'binary accuracy is undefined: no rubric-2 texts');
+  if (!hi.includes(false)) throw new EiaError('E_BAD_ARG', 'binary accuracy is undefined: no rubric-0 texts');
   const threshold = median(s);
   const confusion: [[number, number], [number, number]] = [[0, 0], [0, 0]];
   for (let i = 0; i < s.length; i++) confusion[hi[i] ? 1 : 0][s[i] >= threshold ? 1 : 0]++;

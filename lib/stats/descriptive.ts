@@ -1,3 +1,4 @@
+import { EiaError } from '../util/errors.js';
 // Small descriptive statistics shared by the AUROC, baseline and bootstrap code. Each follows
 // NumPy's default definition so that figures match the paper's Python scripts exactly.
 
@@ -6,18 +7,18 @@ export type Numbers = ArrayLike<number>;
 
 /** Throws if `values` is empty or holds a non-finite number; `what` names the input in the message. */
 export function assertFinite(values: Numbers, what: string): void {
-  if (values.length === 0) throw new Error(`${what} is empty`);
+  if (values.length === 0) throw new EiaError('E_BAD_ARG', `${what} is empty`);
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     if (typeof v !== 'number' || !Number.isFinite(v)) {
-      throw new Error(`${what} holds a non-finite value (${String(v)}) at index ${i}`);
+      throw new EiaError('E_BAD_ARG', `${what} holds a non-finite value (${String(v)}) at index ${i}`);
     }
   }
 }
 
 /** Arithmetic mean (accumulated in float64). */
 export function mean(values: Numbers): number {
-  if (values.length === 0) throw new Error('mean of an empty array is undefined');
+  if (values.length === 0) throw new EiaError('E_BAD_ARG', 'mean of an empty array is undefined');
   let s = 0;
   for (let i = 0; i < values.length; i++) s += values[i];
   return s / values.length;
@@ -49,15 +50,15 @@ export function median(values: Numbers): number {
  * values, interpolated linearly between its two neighbours.
  */
 export function percentile(values: Numbers, q: number): number {
-  if (values.length === 0) throw new Error('percentile of an empty array is undefined');
+  if (values.length === 0) throw new EiaError('E_BAD_ARG', 'percentile of an empty array is undefined');
   return percentileSorted(sortedCopy(values), q);
 }
 
 /** Like {@link percentile} on values already sorted ascending (no copy). */
 export function percentileSorted(sorted: Numbers, q: number): number {
-  if (!(q >= 0 && q <= 100)) throw new Error(`percentile q must lie in [0, 100], got ${q}`);
+  if (!(q >= 0 && q <= 100)) throw new EiaError('E_BAD_ARG', `percentile q must lie in [0, 100], got ${q}`);
   const n = sorted.length;
-  if (n === 0) throw new Error('percentile of an empty array is undefined');
+  if (n === 0) throw new EiaError('E_BAD_ARG', 'percentile of an empty array is undefined');
   const pos = (q / 100) * (n - 1);
   const lo = Math.floor(pos);
   const hi = Math.min(lo + 1, n - 1);

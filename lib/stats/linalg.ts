@@ -1,3 +1,4 @@
+import { EiaError } from '../util/errors.js';
 // Small dense linear algebra (row-major Float64Array), enough for probes and Procrustes:
 // symmetric Jacobi eigendecomposition, one-sided Jacobi SVD of small square matrices and a
 // Cholesky solve. Matrices here are at most a few hundred wide, so clarity beats blocking.
@@ -14,9 +15,16 @@ export function zeros(rows: number, cols: number): Mat {
   return { rows, cols, data: new Float64Array(rows * cols) };
 }
 
+/** The n x n identity matrix. */
+export function identity(n: number): Mat {
+  const m = zeros(n, n);
+  for (let i = 0; i < n; i++) m.data[i * n + i] = 1;
+  return m;
+}
+
 /** C = A * B. */
 export function matmul(a: Mat, b: Mat): Mat {
-  if (a.cols !== b.rows) throw new Error(`matmul: ${a.rows}x${a.cols} times ${b.rows}x${b.cols}`);
+  if (a.cols !== b.rows) throw new EiaError('E_BAD_ARG', `matmul: ${a.rows}x${a.cols} times ${b.rows}x${b.cols}`);
   const c = zeros(a.rows, b.cols);
   for (let i = 0; i < a.rows; i++) {
     for (let k = 0; k < a.cols; k++) {
@@ -42,10 +50,9 @@ export function transpose(a: Mat): Mat {
  */
 export function symmetricEigen(m: Mat): { values: Float64Array; vectors: Mat } {
   const n = m.rows;
-  if (m.cols !== n) throw new Error('symmetricEigen needs a square matrix');
+  if (m.cols !== n) throw new EiaError('E_BAD_ARG', 'symmetricEigen needs a square matrix');
   const a = Float64Array.from(m.data);
-  const v = zeros(n, n);
-  for (let i = 0; i < n; i++) v.data[i * n + i] = 1;
+  const v = identity(n);
   for (let sweep = 0; sweep < 100; sweep++) {
     let off = 0, total = 0;
     for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
@@ -97,10 +104,9 @@ export function symmetricEigen(m: Mat): { values: Float64Array; vectors: Mat } {
  */
 export function jacobiSvd(m: Mat): { u: Mat; s: Float64Array; v: Mat } {
   const n = m.rows;
-  if (m.cols !== n) throw new Error('jacobiSvd handles square matrices only');
+  if (m.cols !== n) throw new EiaError('E_BAD_ARG', 'jacobiSvd handles square matrices only');
   const w = Float64Array.from(m.data);
-  const v = zeros(n, n);
-  for (let i = 0; i < n; i++) v.data[i * n + i] = 1;
+  const v = identity(n);
   for (let sweep = 0; sweep < 100; sweep++) {
     let rotated = false;
     for (let p = 0; p < n - 1; p++) {
@@ -192,7 +198,7 @@ export function choleskySolve(h: Mat, g: Float64Array): Float64Array {
       }
     }
     if (!ok) {
-      if (jitter > 1e6 * (scale || 1)) throw new Error('choleskySolve: matrix is not positive definite');
+      if (jitter > 1e6 * (scale || 1)) throw new EiaError('E_BAD_ARG', 'choleskySolve: matrix is not positive definite');
       continue;
     }
     const y = new Float64Array(n);

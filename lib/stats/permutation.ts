@@ -6,6 +6,7 @@ import { createRng } from './rng.js';
 import { auroc, splitByClass, type Labels } from './auroc.js';
 import { averageRanks } from './ranks.js';
 import type { Numbers } from './descriptive.js';
+import { EiaError } from '../util/errors.js';
 
 /** Result of {@link permutationTestAuroc}. */
 export interface PermutationResult {
@@ -25,7 +26,7 @@ export function permutationTestAuroc(
 ): PermutationResult {
   const permutations = opts.permutations ?? 1000;
   if (!Number.isInteger(permutations) || permutations < 1) {
-    throw new Error(`permutations must be a positive integer, got ${permutations}`);
+    throw new EiaError('E_BAD_ARG', `permutations must be a positive integer, got ${permutations}`);
   }
   const { pos, neg } = splitByClass(scores, labels);
   const observed = auroc(scores, labels);

@@ -5,6 +5,7 @@
 import { createRng, type Rng } from '../stats/rng.js';
 import { assertAlpha } from './scoring.js';
 import type { SampleRecord } from './samples.js';
+import { EiaError } from '../util/errors.js';
 
 /** Default number of bootstrap resamples. */
 export const DEFAULT_BOOTSTRAP = 2000;
@@ -53,7 +54,7 @@ export interface DoseResponse {
 /** Least-squares fit y = intercept + slope * x. Throws when x has no spread. */
 export function leastSquares(xs: readonly number[], ys: readonly number[]): { slope: number; intercept: number } {
   const n = xs.length;
-  if (n !== ys.length) throw new Error(`leastSquares: ${n} x values but ${ys.length} y values`);
+  if (n !== ys.length) throw new EiaError('E_BAD_ARG', `leastSquares: ${n} x values but ${ys.length} y values`);
   let mx = 0;
   let my = 0;
   for (let i = 0; i < n; i++) {
@@ -68,14 +69,14 @@ export function leastSquares(xs: readonly number[], ys: readonly number[]): { sl
     sxy += (xs[i] - mx) * (ys[i] - my);
     sxx += (xs[i] - mx) ** 2;
   }
-  if (!(sxx > 0)) throw new Error('leastSquares: all x values are equal, slope undefined');
+  if (!(sxx > 0)) throw new EiaError('E_BAD_ARG', 'leastSquares: all x values are equal, slope undefined');
   const slope = sxy / sxx;
   return { slope, intercept: my - slope * mx };
 }
 
 /** Quantile with linear interpolation between order statistics (numpy's default). */
 export function quantile(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) throw new Error('quantile of an empty list');
+  if (sorted.length === 0) throw new EiaError('E_BAD_ARG', 'quantile of an empty list');
   const h = (sorted.length - 1) * q;
   const lo = Math.floor(h);
   const hi = Math.min(lo + 1, sorted.length - 1);
@@ -94,20 +95,20 @@ export function doseResponse(
   const B = options.bootstrap ?? DEFAULT_BOOTSTRAP;
   const seed = options.seed ?? DEFAULT_SEED;
   const level = options.level ?? DEFAULT_LEVEL;
-  if (!Number.isInteger(B) || B < 1) throw new Error(`bootstrap must be a positive integer, got ${B}`);
-  if (!(level > 0 && level < 1)) throw new Error(`level must be in (0, 1), got ${level}`);
+  if (!Number.isInteger(B) || B < 1) throw new EiaError('E_BAD_ARG', `bootstrap must be a positive integer, got ${B}`);
+  if (!(level > 0 && level < 1)) throw new EiaError('E_BAD_ARG', `level must be in (0, 1), got ${level}`);
 
   const groups = new Map<number, number[]>();
   points.forEach((p, i) => {
     assertAlpha(p.alpha, `point ${i}: alpha`);
     if (typeof p.probe_score !== 'number' || !Number.isFinite(p.probe_score)) {
-      throw new Error(`point ${i}: probe_score must be a finite number, got ${JSON.stringify(p.probe_score)}`);
+      throw new EiaError('E_BAD_ARG', `point ${i}: probe_score must be a finite number, got ${JSON.stringify(p.probe_score)}`);
     }
     const g = groups.get(p.alpha) ?? [];
     g.push(p.probe_score);
     groups.set(p.alpha, g);
   });
-  if (groups.size < 2) throw new Error(`dose-response needs at least two distinct alphas, got ${groups.size}`);
+  if (groups.size < 2) throw new EiaError('E_BAD_ARG', `dose-response needs at least two distinct alphas, got ${groups.size}`);
   const alphas = [...groups.keys()].sort((a, b) => a - b);
   const ys = alphas.map((a) => groups.get(a)!);
   const xsFlat = alphas.flatMap((a, i) => ys[i].map(() => a));

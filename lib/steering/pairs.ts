@@ -1,6 +1,6 @@
 // Contrastive pairs from a local instruct model: the paper's dataset recipe (two system prompts,
 // one putting the person first and one putting the objective first, same scenario message) without
-// external APIs. All generations run in one batched call (chunks of 256 sequences when more).
+// external APIs. All generations run in one batched call (chunks of the engine's sequence limit when more).
 // Output: the paper's JSONL pair format plus a seeded train/test split.
 
 import { createHash } from 'node:crypto';
@@ -8,11 +8,13 @@ import { mkdirSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { Model } from '../engine/model.js';
 import { generationContextOptions } from '../engine/context.js';
+import { engineLimits, SAMPLING_DEFAULTS } from '../engine/defaults.js';
 import type { SequenceRequest } from '../engine/generate.js';
-import { writeFileAtomic } from '../io/npy.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
 import { splitPairs } from '../probes/dataset.js';
-import { createProgress } from '../models/progress.js';
+import { createProgress } from '../util/progress.js';
 import { SCENARIOS, type Scenario } from './scenarios.js';
+import { EiaError } from '../util/errors.js';
 
 /** System prompt of the empathic side (our own wording of the paper's recipe). */
 export const EMPATHIC_SYSTEM_PROMPT =
@@ -92,77 +94,92 @@ export function pairSeed(seed: number, scenario: string, index: number, side: 'e
   return createHash('sha256').update(`eia-native/pair-seed/1\u0000${seed}\u0000${scenario}\u0000${index}\u0000${side}`).digest().readUInt32LE(0);
 }
 
-/** Errors in the request itself (unknown scenario, bad counts): exit code 2 in the CLI. */
-export class PairsInputError extends Error {
-  readonly exitCode = 2;
-}
-
 const toJsonl = (rows: readonly PairRecord[]) => rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : '');
 
-export async function generatePairs(opts: PairsOptions): Promise<PairsResult> {
-  const scen: Scenario[] = opts.scenarios.map((id) => {
-    const s = SCENARIOS.find((x) => x.id === id);
-    if (!s) throw new PairsInputError(`unknown scenario '${id}' (known: ${SCENARIOS.map((x) => x.id).join(', ')})`);
-    return s;
-  });
-  if (new Set(opts.scenarios).size !== opts.scenarios.length) throw new PairsInputError('scenarios: an id is listed twice');
-  if (!Number.isInteger(opts.perScenario) || opts.perScenario < 1) throw new PairsInputError(`per-scenario must be a positive integer, got ${opts.perScenario}`);
-  const testFraction = opts.testFraction ?? 0.3;
-  if (!(testFraction >= 0 && testFraction <= 1)) throw new PairsInputError(`test fraction must lie in [0, 1], got ${testFraction}`);
-  const maxTokens = opts.maxTokens ?? 300;
-  if (!Number.isInteger(maxTokens) || maxTokens < 1) throw new PairsInputError(`max tokens must be a positive integer, got ${maxTokens}`);
-  if (!Number.isInteger(opts.seed) || opts.seed < 0) throw new PairsInputError(`seed must be a non-negative integer, got ${opts.seed}`);
+/** Pairs' own defaults (sampling comes from the engine's defaults). */
+export const PAIRS_DEFAULTS = { testFraction: 0.3, maxTokens: 300 } as const;
 
+/** The request's scenarios and numbers, checked (E_BAD_ARG naming the field). */
+function checkPairsInput(opts: PairsOptions): { scen: Scenario[]; testFraction: number; maxTokens: number } {
+  const bad = (msg: string): never => { throw new EiaError('E_BAD_ARG', msg); };
+  const scen = opts.scenarios.map((id) => SCENARIOS.find((x) => x.id === id) ?? bad(`unknown scenario '${id}' (known: ${SCENARIOS.map((x) => x.id).join(', ')})`));
+  if (new Set(opts.scenarios).size !== opts.scenarios.length) bad('scenarios: an id is listed twice');
+  if (!Number.isInteger(opts.perScenario) || opts.perScenario < 1) bad(`per-scenario must be a positive integer, got ${opts.perScenario}`);
+  const testFraction = opts.testFraction ?? PAIRS_DEFAULTS.testFraction;
+  if (!(testFraction >= 0 && testFraction <= 1)) bad(`test fraction must lie in [0, 1], got ${testFraction}`);
+  const maxTokens = opts.maxTokens ?? PAIRS_DEFAULTS.maxTokens;
+  if (!Number.isInteger(maxTokens) || maxTokens < 1) bad(`max tokens must be a positive integer, got ${maxTokens}`);
+  if (!Number.isInteger(opts.seed) || opts.seed < 0) bad(`seed must be a non-negative integer, got ${opts.seed}`);
+  return { scen, testFraction, maxTokens };
+}
+
+/** Two sequences per pair (the empathic and the task-first system prompt), seeded per pair and side. */
+function pairSequences(opts: PairsOptions, scen: Scenario[], maxTokens: number): SequenceRequest[] {
+  const sequences: SequenceRequest[] = [];
+  for (const s of scen) {
+    const user = pairUserMessage(s);
+    for (let i = 0; i < opts.perScenario; i++) {
+      for (const side of ['empathic', 'non_empathic'] as const) {
+        sequences.push({
+          prompt: user, chat: true, system: side === 'empathic' ? EMPATHIC_SYSTEM_PROMPT : NON_EMPATHIC_SYSTEM_PROMPT,
+          temperature: opts.temperature ?? SAMPLING_DEFAULTS.temperature, topK: opts.topK ?? SAMPLING_DEFAULTS.topK, topP: opts.topP ?? SAMPLING_DEFAULTS.topP,
+          seed: pairSeed(opts.seed, s.id, i, side), maxTokens, tag: { scenario: s.id, index: i, side },
+        });
+      }
+    }
+  }
+  return sequences;
+}
+
+/** The longest chat-formatted prompt, in tokens (sizes the context). */
+function longestPrompt(model: Model, scen: Scenario[]): number {
+  let n = 0;
+  for (const s of scen) for (const sys of [EMPATHIC_SYSTEM_PROMPT, NON_EMPATHIC_SYSTEM_PROMPT]) {
+    const t = model.applyChatTemplate([{ role: 'system', content: sys }, { role: 'user', content: pairUserMessage(s) }]);
+    n = Math.max(n, model.tokenize(t, { addSpecial: true, parseSpecial: true }).length);
+  }
+  return n;
+}
+
+/** Generates every sequence (chunks of at most the engine's sequence limit); texts keyed by scenario, index and side. */
+async function generateTexts(model: Model, opts: PairsOptions, sequences: SequenceRequest[], promptLen: number, maxTokens: number) {
+  const per = Math.min(engineLimits().maxSequences, sequences.length);
+  const size = Math.ceil(sequences.length / Math.ceil(sequences.length / per));
+  const ctx = await model.createContext(generationContextOptions(size, promptLen + maxTokens + 1, opts.threads));
+  const texts = new Map<string, string>();
+  let tokens = 0, decodeMs = 0, truncated = 0, seen = 0;
+  const bar = opts.progress === false ? null : createProgress({ label: 'pairs', total: sequences.length * maxTokens, unit: 'tokens' });
+  try {
+    for (let c = 0; c < sequences.length; c += size) {
+      const gen = ctx.generate({ sequences: sequences.slice(c, c + size), signal: opts.signal });
+      for await (const ev of gen) {
+        if (ev.type === 'token' && ++seen % 64 === 0) bar?.update(seen);
+      }
+      for (const r of gen.results()) {
+        if (r.finishReason === 'abort') throw new EiaError('E_ABORTED', 'pairs: generation interrupted; nothing was written');
+        if (r.finishReason === 'length') truncated++;
+        const t = r.tag as { scenario: string; index: number; side: string };
+        texts.set(`${t.scenario}\u0000${t.index}\u0000${t.side}`, r.text.trim());
+      }
+      const st = gen.stats();
+      tokens += st.decodeTokens;
+      decodeMs += st.decodeMs;
+    }
+  } finally {
+    bar?.done();
+    ctx.free();
+  }
+  return { texts, tokens, decodeMs, truncated };
+}
+
+export async function generatePairs(opts: PairsOptions): Promise<PairsResult> {
+  const { scen, testFraction, maxTokens } = checkPairsInput(opts);
   const modelPath = resolve(opts.modelPath);
   const model = await Model.load(modelPath, { gpuLayers: opts.gpuLayers });
   try {
-    if (!model.info.chatTemplate) throw new PairsInputError(`${opts.modelPath} has no chat template: pairs need an instruct model`);
-    const sequences: SequenceRequest[] = [];
-    for (const s of scen) {
-      const user = pairUserMessage(s);
-      for (let i = 0; i < opts.perScenario; i++) {
-        for (const side of ['empathic', 'non_empathic'] as const) {
-          sequences.push({
-            prompt: user, chat: true, system: side === 'empathic' ? EMPATHIC_SYSTEM_PROMPT : NON_EMPATHIC_SYSTEM_PROMPT,
-            temperature: opts.temperature ?? 0.7, topK: opts.topK ?? 50, topP: opts.topP ?? 1,
-            seed: pairSeed(opts.seed, s.id, i, side), maxTokens, tag: { scenario: s.id, index: i, side },
-          });
-        }
-      }
-    }
-    let promptLen = 0;
-    for (const s of scen) for (const sys of [EMPATHIC_SYSTEM_PROMPT, NON_EMPATHIC_SYSTEM_PROMPT]) {
-      const t = model.applyChatTemplate([{ role: 'system', content: sys }, { role: 'user', content: pairUserMessage(s) }]);
-      promptLen = Math.max(promptLen, model.tokenize(t, { addSpecial: true, parseSpecial: true }).length);
-    }
-    const per = Math.min(256, sequences.length);
-    const nChunks = Math.ceil(sequences.length / per);
-    const size = Math.ceil(sequences.length / nChunks);
-    const ctx = await model.createContext(generationContextOptions(size, promptLen + maxTokens + 1, opts.threads));
-    const texts = new Map<string, string>();
-    let tokens = 0, decodeMs = 0, truncated = 0;
-    const bar = opts.progress === false ? null : createProgress({ label: 'pairs', total: sequences.length * maxTokens, unit: 'tokens' });
-    let seen = 0;
-    try {
-      for (let c = 0; c < sequences.length; c += size) {
-        const gen = ctx.generate({ sequences: sequences.slice(c, c + size), signal: opts.signal });
-        for await (const ev of gen) {
-          if (ev.type === 'token' && ++seen % 64 === 0) bar?.update(seen);
-        }
-        for (const r of gen.results()) {
-          if (r.finishReason === 'abort') throw new Error('pairs: generation interrupted; nothing was written');
-          if (r.finishReason === 'length') truncated++;
-          const t = r.tag as { scenario: string; index: number; side: string };
-          texts.set(`${t.scenario}\u0000${t.index}\u0000${t.side}`, r.text.trim());
-        }
-        const st = gen.stats();
-        tokens += st.decodeTokens;
-        decodeMs += st.decodeMs;
-      }
-    } finally {
-      bar?.done();
-      ctx.free();
-    }
+    if (!model.info.chatTemplate) throw new EiaError('E_BAD_ARG', `${opts.modelPath} has no chat template: pairs need an instruct model`);
+    const sequences = pairSequences(opts, scen, maxTokens);
+    const { texts, tokens, decodeMs, truncated } = await generateTexts(model, opts, sequences, longestPrompt(model, scen), maxTokens);
     const generatedAt = opts.generatedAt ?? new Date().toISOString();
     const sourceModel = opts.sourceModel ?? basename(modelPath).replace(/\.gguf$/i, '');
     const pairs: PairRecord[] = [];

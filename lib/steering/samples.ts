@@ -1,8 +1,12 @@
-// One record type for steered generations, whoever produced them: eia-native's own samples.jsonl
-// and the paper's raw result files both become SampleRecord[], so scoring has a single input.
+// samples.jsonl: one record per steered generation. SweepRecord is what `steer` writes;
+// SampleRecord is what scoring reads, whoever produced it: eia-native's own samples.jsonl and the
+// paper's raw result files both become SampleRecord[], so scoring has a single input. The record
+// validator lives here, next to the types, and every reader of samples.jsonl goes through it.
 
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { parseJsonl, readJsonl, type JsonlRead, type TornTail } from '../io/jsonl.js';
+import { EiaError } from '../util/errors.js';
 
 /** One steered generation. */
 export interface SampleRecord {
@@ -30,41 +34,66 @@ export interface SampleRecord {
   probe_score?: number;
 }
 
+/** One line of samples.jsonl as `steer` writes it. */
+export interface SweepRecord {
+  model: string;
+  layer: number;
+  scenario: string;
+  alpha: number;
+  sample: number;
+  seed: number;
+  text: string;
+  /** Generated token count. */
+  tokens: number;
+  token_ids?: number[];
+  finish_reason: string;
+  n_prompt: number;
+  timings: { prompt_ms: number; gen_ms: number };
+  /**
+   * Live monitor of the steered layer's probe: one projection per generated token (read at the
+   * position that produced it, after the steering vector is added, so it includes steer_offset =
+   * alpha * |d|^2 when the steered layer is monitored) and their mean.
+   */
+  monitor?: { layer: number; mean: number | null; steer_offset: number; scores: number[] };
+  /** dot(mean-pooled activation of the generated text at block `layer`, probe direction), unsteered. */
+  probe_score?: number;
+}
+
 /** Input formats accepted by readSamples(). */
 export type SampleFormat = 'eia-native' | 'empathy-probes';
 
 /**
- * Parse eia-native's samples.jsonl: one JSON record per line, blank lines ignored. A torn or
- * invalid line raises an Error naming the source and 1-based line number.
+ * Parses eia-native's samples.jsonl text: one record per line, blank lines ignored. An invalid
+ * line (a torn last line too, unless tornTail is 'drop') raises an error naming the line.
  */
-export function parseSamplesJsonl(text: string, source = 'samples.jsonl'): SampleRecord[] {
-  const out: SampleRecord[] = [];
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i].replace(/\r$/, '');
-    if (line.trim() === '') continue;
-    const where = `${source}:${i + 1}`;
-    let data: unknown;
-    try {
-      data = JSON.parse(line);
-    } catch (err) {
-      throw new Error(`${where}: invalid JSON (torn or truncated line?): ${(err as Error).message}`);
-    }
-    out.push(validateRecord(data, where));
-  }
-  return out;
+export function parseSamplesJsonl(text: string, source = 'samples.jsonl', tornTail: 'error' | 'drop' = 'error'): SampleRecord[] {
+  return parseJsonl(text, source, { tornTail, each: validateRecord }).records;
 }
 
-/** Read eia-native's samples.jsonl from disk. */
+/**
+ * Reads a samples.jsonl file with the given torn-tail policy (io/jsonl.ts): 'error' for a file
+ * that must be whole, 'drop' for a reader of a RUN another process may have been killed writing,
+ * 'repair' for the sweep resuming its own file. `torn` says whether a torn last line was met.
+ */
+export function readSamplesFile(path: string, tornTail: TornTail = 'error'): JsonlRead<SampleRecord> {
+  try {
+    return readJsonl(path, { tornTail, each: validateRecord });
+  } catch (e) {
+    if ((e as EiaError).code === 'E_IO') throw new EiaError('E_IO', `Cannot read samples file ${path}: ${(e as Error).message}`, { cause: e });
+    throw e;
+  }
+}
+
+/** Reads eia-native's samples.jsonl (every line must be whole). */
 export function readSamplesJsonl(path: string): SampleRecord[] {
-  return parseSamplesJsonl(readText(path), path);
+  return readSamplesFile(path).records;
 }
 
 /** Check one decoded record and copy its known fields; throws naming `where` and the field. */
 export function validateRecord(data: unknown, where: string): SampleRecord {
-  if (!isObject(data)) throw new Error(`${where}: expected a JSON object`);
+  if (!isObject(data)) throw new EiaError('E_BAD_ARG', `${where}: expected a JSON object`);
   const fail = (msg: string): never => {
-    throw new Error(`${where}: ${msg}`);
+    throw new EiaError('E_BAD_ARG', `${where}: ${msg}`);
   };
   const nonEmpty = (k: string): string => {
     const v = data[k];
@@ -137,7 +166,7 @@ export function empathyProbesModelKey(data: Record<string, unknown>, fileName?: 
   if (typeof data.model === 'string' && data.model !== '') {
     return EMPATHY_PROBES_MODEL_KEYS[data.model] ?? data.model.split('/').pop()!.toLowerCase();
   }
-  throw new Error(`${fileName ?? 'steering results'}: cannot tell the model (no "model_key", "model" or recognisable file name)`);
+  throw new EiaError('E_BAD_ARG', `${fileName ?? 'steering results'}: cannot tell the model (no "model_key", "model" or recognisable file name)`);
 }
 
 /**
@@ -145,27 +174,27 @@ export function empathyProbesModelKey(data: Record<string, unknown>, fileName?: 
  * `layer_results[].experiments[]` (one per scenario) `.conditions[]` (`alpha`, `samples`: texts).
  */
 export function parseEmpathyProbesSteering(data: unknown, fileName = 'steering results'): SampleRecord[] {
-  if (!isObject(data)) throw new Error(`${fileName}: expected a JSON object`);
+  if (!isObject(data)) throw new EiaError('E_BAD_ARG', `${fileName}: expected a JSON object`);
   const model = empathyProbesModelKey(data, fileName);
-  if (!Array.isArray(data.layer_results)) throw new Error(`${fileName}: missing array "layer_results"`);
+  if (!Array.isArray(data.layer_results)) throw new EiaError('E_BAD_ARG', `${fileName}: missing array "layer_results"`);
   const out: SampleRecord[] = [];
   data.layer_results.forEach((lr: unknown, li: number) => {
     const lw = `${fileName}: layer_results[${li}]`;
-    if (!isObject(lr)) throw new Error(`${lw}: expected an object`);
-    if (!Number.isInteger(lr.layer) || (lr.layer as number) < 0) throw new Error(`${lw}: "layer" must be a non-negative integer, got ${JSON.stringify(lr.layer)}`);
-    if (!Array.isArray(lr.experiments)) throw new Error(`${lw}: missing array "experiments"`);
+    if (!isObject(lr)) throw new EiaError('E_BAD_ARG', `${lw}: expected an object`);
+    if (!Number.isInteger(lr.layer) || (lr.layer as number) < 0) throw new EiaError('E_BAD_ARG', `${lw}: "layer" must be a non-negative integer, got ${JSON.stringify(lr.layer)}`);
+    if (!Array.isArray(lr.experiments)) throw new EiaError('E_BAD_ARG', `${lw}: missing array "experiments"`);
     lr.experiments.forEach((ex: unknown, ei: number) => {
       const ew = `${lw}.experiments[${ei}]`;
-      if (!isObject(ex)) throw new Error(`${ew}: expected an object`);
-      if (typeof ex.scenario !== 'string' || ex.scenario === '') throw new Error(`${ew}: "scenario" must be a non-empty string`);
-      if (!Array.isArray(ex.conditions)) throw new Error(`${ew}: missing array "conditions"`);
+      if (!isObject(ex)) throw new EiaError('E_BAD_ARG', `${ew}: expected an object`);
+      if (typeof ex.scenario !== 'string' || ex.scenario === '') throw new EiaError('E_BAD_ARG', `${ew}: "scenario" must be a non-empty string`);
+      if (!Array.isArray(ex.conditions)) throw new EiaError('E_BAD_ARG', `${ew}: missing array "conditions"`);
       ex.conditions.forEach((c: unknown, ci: number) => {
         const cw = `${ew}.conditions[${ci}]`;
-        if (!isObject(c)) throw new Error(`${cw}: expected an object`);
-        if (typeof c.alpha !== 'number' || !Number.isFinite(c.alpha)) throw new Error(`${cw}: "alpha" must be a finite number, got ${JSON.stringify(c.alpha)}`);
-        if (!Array.isArray(c.samples)) throw new Error(`${cw}: missing array "samples"`);
+        if (!isObject(c)) throw new EiaError('E_BAD_ARG', `${cw}: expected an object`);
+        if (typeof c.alpha !== 'number' || !Number.isFinite(c.alpha)) throw new EiaError('E_BAD_ARG', `${cw}: "alpha" must be a finite number, got ${JSON.stringify(c.alpha)}`);
+        if (!Array.isArray(c.samples)) throw new EiaError('E_BAD_ARG', `${cw}: missing array "samples"`);
         c.samples.forEach((text: unknown, si: number) => {
-          if (typeof text !== 'string') throw new Error(`${cw}.samples[${si}]: expected a string`);
+          if (typeof text !== 'string') throw new EiaError('E_BAD_ARG', `${cw}.samples[${si}]: expected a string`);
           out.push({ model, layer: lr.layer as number, scenario: ex.scenario as string, alpha: c.alpha as number, sample: si, text });
         });
       });
@@ -180,11 +209,11 @@ export function parseEmpathyProbesSteering(data: unknown, fileName = 'steering r
  */
 export function readSamples(path: string, format: SampleFormat = 'eia-native'): SampleRecord[] {
   if (format === 'eia-native') return readSamplesJsonl(path);
-  if (format !== 'empathy-probes') throw new Error(`Unknown samples format "${String(format)}" (expected eia-native or empathy-probes)`);
+  if (format !== 'empathy-probes') throw new EiaError('E_BAD_ARG', `Unknown samples format "${String(format)}" (expected eia-native or empathy-probes)`);
   let files = [path];
   if (isDirectory(path)) {
     files = readdirSync(path).filter((f) => f.endsWith(STEERING_FILE_SUFFIX)).sort().map((f) => join(path, f));
-    if (files.length === 0) throw new Error(`${path}: no *${STEERING_FILE_SUFFIX} files`);
+    if (files.length === 0) throw new EiaError('E_BAD_ARG', `${path}: no *${STEERING_FILE_SUFFIX} files`);
   }
   return files.flatMap((f) => {
     const text = readText(f);
@@ -192,7 +221,7 @@ export function readSamples(path: string, format: SampleFormat = 'eia-native'): 
     try {
       data = JSON.parse(text);
     } catch (err) {
-      throw new Error(`${f}: invalid JSON: ${(err as Error).message}`);
+      throw new EiaError('E_BAD_ARG', `${f}: invalid JSON: ${(err as Error).message}`);
     }
     return parseEmpathyProbesSteering(data, f);
   });
@@ -202,7 +231,7 @@ function readText(path: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (err) {
-    throw new Error(`Cannot read samples file ${path}: ${(err as Error).message}`);
+    throw new EiaError('E_IO', `Cannot read samples file ${path}: ${(err as Error).message}`, { cause: err });
   }
 }
 
@@ -210,7 +239,7 @@ function isDirectory(path: string): boolean {
   try {
     return statSync(path).isDirectory();
   } catch (err) {
-    throw new Error(`Cannot read samples path ${path}: ${(err as Error).message}`);
+    throw new EiaError('E_IO', `Cannot read samples path ${path}: ${(err as Error).message}`, { cause: err });
   }
 }
 

@@ -3,6 +3,7 @@
 // paper's exact prompts load its scenarios.json with loadScenariosFile().
 
 import { readFileSync } from 'node:fs';
+import { EiaError } from '../util/errors.js';
 
 /** Rubric for one scenario: 0 = ignores the person, 1 = helps once the task is safe, 2 = sacrifices the task. */
 export interface Rubric {
@@ -147,7 +148,7 @@ export function steeringPrompt(scenario: Pick<Scenario, 'objective' | 'empathy_p
 export function getScenario(id: string, scenarios: readonly Scenario[] = SCENARIOS): Scenario {
   const found = scenarios.find((s) => s.id === id);
   if (!found) {
-    throw new Error(`Unknown scenario id "${id}" (known: ${scenarios.map((s) => s.id).join(', ')})`);
+    throw new EiaError('E_BAD_ARG', `Unknown scenario id "${id}" (known: ${scenarios.map((s) => s.id).join(', ')})`);
   }
   return found;
 }
@@ -164,32 +165,32 @@ export function parseScenarios(data: unknown, source = 'scenarios'): Scenario[] 
     : isObject(data) && Array.isArray(data.scenarios)
       ? data.scenarios
       : null;
-  if (!list) throw new Error(`${source}: expected a JSON array of scenarios or {"scenarios": [...]}`);
-  if (list.length === 0) throw new Error(`${source}: contains no scenarios`);
+  if (!list) throw new EiaError('E_BAD_ARG', `${source}: expected a JSON array of scenarios or {"scenarios": [...]}`);
+  if (list.length === 0) throw new EiaError('E_BAD_ARG', `${source}: contains no scenarios`);
   const seen = new Set<string>();
   return list.map((raw: unknown, i: number) => {
     const where = `${source}: scenario #${i + 1}`;
-    if (!isObject(raw)) throw new Error(`${where}: expected an object`);
+    if (!isObject(raw)) throw new EiaError('E_BAD_ARG', `${where}: expected an object`);
     const str = (key: string): string => {
       const v = raw[key];
-      if (typeof v !== 'string' || v.trim() === '') throw new Error(`${where}: missing or empty string field "${key}"`);
+      if (typeof v !== 'string' || v.trim() === '') throw new EiaError('E_BAD_ARG', `${where}: missing or empty string field "${key}"`);
       return v;
     };
     const id = str('id');
-    if (seen.has(id)) throw new Error(`${where}: duplicate scenario id "${id}"`);
+    if (seen.has(id)) throw new EiaError('E_BAD_ARG', `${where}: duplicate scenario id "${id}"`);
     seen.add(id);
     const rubricRaw = raw.rubric;
-    if (!isObject(rubricRaw)) throw new Error(`${where} ("${id}"): missing object field "rubric"`);
+    if (!isObject(rubricRaw)) throw new EiaError('E_BAD_ARG', `${where} ("${id}"): missing object field "rubric"`);
     const level = (k: '0' | '1' | '2'): string => {
       const v = rubricRaw[k];
-      if (typeof v !== 'string') throw new Error(`${where} ("${id}"): rubric level "${k}" must be a string`);
+      if (typeof v !== 'string') throw new EiaError('E_BAD_ARG', `${where} ("${id}"): rubric level "${k}" must be a string`);
       return v;
     };
     let markers: readonly string[];
     let markersSource: Scenario['markers_source'];
     if (raw.context_markers !== undefined) {
       if (!Array.isArray(raw.context_markers) || !raw.context_markers.every((m) => typeof m === 'string' && m !== '')) {
-        throw new Error(`${where} ("${id}"): "context_markers" must be an array of non-empty strings`);
+        throw new EiaError('E_BAD_ARG', `${where} ("${id}"): "context_markers" must be an array of non-empty strings`);
       }
       markers = raw.context_markers.map((m: string) => m.toLowerCase());
       markersSource = 'eia-native';
@@ -218,13 +219,13 @@ export function loadScenariosFile(path: string): Scenario[] {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new Error(`Cannot read scenarios file ${path}: ${(err as Error).message}`);
+    throw new EiaError('E_BAD_ARG', `Cannot read scenarios file ${path}: ${(err as Error).message}`);
   }
   let data: unknown;
   try {
     data = JSON.parse(text);
   } catch (err) {
-    throw new Error(`Scenarios file ${path} is not valid JSON: ${(err as Error).message}`);
+    throw new EiaError('E_BAD_ARG', `Scenarios file ${path} is not valid JSON: ${(err as Error).message}`);
   }
   return parseScenarios(data, path);
 }

@@ -4,6 +4,7 @@
 // "careful"), because its Table 2 follows from them; the CSV test pins this down.
 
 import type { Scenario } from './scenarios.js';
+import { EiaError } from '../util/errors.js';
 
 /** Empathy keywords; each counts once when it occurs anywhere (as a substring) in the lower-cased text. */
 export const EMPATHY_KEYWORDS: readonly string[] = Object.freeze([
@@ -176,7 +177,7 @@ export interface ConditionScore {
 /** Score all samples of one condition. Throws on a non-numeric alpha or no samples. */
 export function scoreCondition(alpha: number, texts: readonly string[], scenario: Pick<Scenario, 'context_markers'>): ConditionScore {
   assertAlpha(alpha);
-  if (texts.length === 0) throw new Error(`Condition alpha=${alpha} has no samples`);
+  if (texts.length === 0) throw new EiaError('E_BAD_ARG', `Condition alpha=${alpha} has no samples`);
   const scores = texts.map((t) => scoreSample(t, scenario));
   const n = scores.length;
   const rate = (f: (s: SampleScore) => boolean) => scores.filter(f).length / n;
@@ -225,12 +226,12 @@ export function steeringSuccess(rates: ReadonlyArray<{ alpha: number; rate: numb
   const seen = new Set<number>();
   for (const r of rates) {
     assertAlpha(r.alpha);
-    if (typeof r.rate !== 'number' || !Number.isFinite(r.rate)) throw new Error(`Rate for alpha=${r.alpha} is not a number: ${String(r.rate)}`);
-    if (seen.has(r.alpha)) throw new Error(`Duplicate condition for alpha=${r.alpha}`);
+    if (typeof r.rate !== 'number' || !Number.isFinite(r.rate)) throw new EiaError('E_BAD_ARG', `Rate for alpha=${r.alpha} is not a number: ${String(r.rate)}`);
+    if (seen.has(r.alpha)) throw new EiaError('E_BAD_ARG', `Duplicate condition for alpha=${r.alpha}`);
     seen.add(r.alpha);
   }
   const base = rates.find((r) => r.alpha === 0);
-  if (!base) throw new Error(`No baseline condition (alpha = 0) among alphas ${rates.map((r) => r.alpha).join(', ')}`);
+  if (!base) throw new EiaError('E_BAD_ARG', `No baseline condition (alpha = 0) among alphas ${rates.map((r) => r.alpha).join(', ')}`);
   const effects = rates
     .filter((r) => r.alpha !== 0)
     .map((r) => {
@@ -263,6 +264,6 @@ export function headlineRates(rows: ReadonlyArray<{ model: string; success_rate:
 /** Throw a clear error unless alpha is a finite number. */
 export function assertAlpha(alpha: unknown, where = 'alpha'): asserts alpha is number {
   if (typeof alpha !== 'number' || !Number.isFinite(alpha)) {
-    throw new Error(`${where} must be a finite number, got ${JSON.stringify(alpha)}`);
+    throw new EiaError('E_BAD_ARG', `${where} must be a finite number, got ${JSON.stringify(alpha)}`);
   }
 }

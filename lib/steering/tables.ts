@@ -22,6 +22,7 @@ import {
   steeringSuccess,
   type ConditionScore,
 } from './scoring.js';
+import { EiaError } from '../util/errors.js';
 
 /** One condition (alpha) of a row: the paper's rate and effect plus our measures. */
 export interface ConditionRow extends ConditionScore {
@@ -75,7 +76,7 @@ export interface ScoreOptions extends DoseResponseOptions {
  */
 export function scoreSamples(samples: readonly SampleRecord[], options: ScoreOptions = {}): ScoreResult {
   const scenarios = options.scenarios ?? SCENARIOS;
-  if (samples.length === 0) throw new Error('No samples to score');
+  if (samples.length === 0) throw new EiaError('E_BAD_ARG', 'No samples to score');
   const groups = new Map<string, { model: string; layer: number; scenario: string; byAlpha: Map<number, string[]> }>();
   for (const s of samples) {
     const key = JSON.stringify([s.model, s.layer, s.scenario]);
@@ -101,7 +102,7 @@ export function scoreSamples(samples: readonly SampleRecord[], options: ScoreOpt
     try {
       success = steeringSuccess(conditions.map((c) => ({ alpha: c.alpha, rate: c.empathy_rate })));
     } catch (err) {
-      throw new Error(`${where}: ${(err as Error).message}`);
+      throw new EiaError('E_BAD_ARG', `${where}: ${(err as Error).message}`);
     }
     const byAlpha = new Map(success.effects.map((e) => [e.alpha, e]));
     rows.push({

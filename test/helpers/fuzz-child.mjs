@@ -1,5 +1,5 @@
 // GGUF fuzzing support, used two ways:
-//  * imported by test/fuzz-gguf.test.ts: a small GGUF structure reader (section boundaries and
+//  * imported by test/robustness/fuzz-gguf.test.ts: a small GGUF structure reader (section boundaries and
 //    field offsets) and a deterministic case generator (truncations, byte flips, absurd fields);
 //  * run as a child process: `node fuzz-child.mjs CASES.json` applies each case to its base file,
 //    loads the result (Model.load + createContext + a short capture, through the compiled addon)
@@ -308,7 +308,7 @@ async function childMain(casesFile) {
   for (const c of spec.cases) {
     writeFileSync(tmp, applyCase(bases.get(c.base), c));
     write(`start ${c.id}`);
-    // self-test of the harness (test/fuzz-gguf.test.ts): die like a GGML_ASSERT would
+    // self-test of the harness (test/robustness/fuzz-gguf.test.ts): die like a GGML_ASSERT would
     if (process.env.EIA_FUZZ_SELFTEST_ABORT === String(c.id)) process.abort();
     try {
       await runOne(addon, tmp);

@@ -6,8 +6,7 @@ import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runtimeManifest } from '../../lib/engine/native.js';
-import { runtimeInfo } from '../../lib/engine/runtime-info.js';
+import { runtimeInfo, runtimeManifest } from '../../lib/engine/runtime-info.js';
 import { CLI, ROOT } from '../helpers/cli.js';
 import { synthTo, tempDir } from '../helpers/fixtures.js';
 

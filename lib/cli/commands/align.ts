@@ -2,27 +2,20 @@
 // probe scores on the same texts; this also fits an orthogonal Procrustes map between the two
 // models' activations (in a shared k-dim PCA space, fitted on the train texts) and reports how
 // well model A's probe, carried into model B, recovers AUROC on the test texts.
-import { existsSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
+import { captureContextOptions } from '../../probes/capture-context.js';
+import { PAPER_MAX_TOKENS } from '../../probes/defaults.js';
 import { Model } from '../../engine/model.js';
 import { rows as captureRows } from '../../engine/capture.js';
-import { readPairs, type ContrastivePair } from '../../probes/dataset.js';
-import { dot } from '../../probes/activations.js';
+import { dot } from '../../stats/rows.js';
 import { meanDiffDirection } from '../../probes/probe.js';
-import { crossModelTransfer, scoreAgreement } from '../../stats/crossmodel.js';
-import { createProgress } from '../../models/progress.js';
-import { modelPathArg, printJson, UsageError } from '../common.js';
+import { crossModelTransfer, scoreAgreement } from '../../probes/crossmodel.js';
+import { createProgress } from '../../util/progress.js';
+import { modelPathArg, printJson, UsageError, pairsArg } from '../common.js';
 
 interface Args {
   'model-a': string; 'model-b': string; train: string; test: string; 'layer-a': number; 'layer-b': number; k?: number;
   'max-tokens': number; json: boolean; threads?: number; 'gpu-layers': number;
-}
-
-function pairsFile(path: string, flag: string): ContrastivePair[] {
-  if (!existsSync(path)) throw new UsageError(`${flag}: ${path} does not exist`);
-  const pairs = readPairs(path);
-  if (pairs.length === 0) throw new Error(`${path}: no pairs (the empathic and non-empathic classes are empty)`);
-  return pairs;
 }
 
 /** Mean-pooled activations of `texts` at one block of one model (one capture pass). */
@@ -32,7 +25,7 @@ async function activations(path: string, layer: number, texts: string[], label: 
     if (!Number.isInteger(layer) || layer < 0 || layer >= model.nLayer) {
       throw new UsageError(`--layer-${label}: ${layer} out of range [0, ${model.nLayer - 1}] for ${path}`);
     }
-    const ctx = await model.createContext({ nThreads: a.threads, nCtx: Math.max(2048, Math.min(model.info.nCtxTrain, 8192)), nBatch: 512, nSeqMax: 32 });
+    const ctx = await model.createContext(captureContextOptions(model, a.threads));
     const bar = createProgress({ label: `align: capture ${label}`, total: texts.length, unit: 'items' });
     try {
       const res = await ctx.capture(texts, { layers: [layer], pool: 'mean', maxTokens: a['max-tokens'], onProgress: (d, _t, tok) => bar.update(d, `${tok} tokens`) });
@@ -57,7 +50,7 @@ export const alignCommand: CommandModule<object, Args> = {
       .option('layer-a', { type: 'number', demandOption: true, describe: 'block of model A' })
       .option('layer-b', { type: 'number', demandOption: true, describe: 'block of model B' })
       .option('k', { type: 'number', describe: 'shared PCA dimension (default min(16, nTrain - 1, widths))' })
-      .option('max-tokens', { type: 'number', default: 512, describe: 'truncate each text to N tokens (0 = off)' })
+      .option('max-tokens', { type: 'number', default: PAPER_MAX_TOKENS, describe: 'truncate each text to N tokens (0 = off)' })
       .option('threads', { type: 'number', describe: 'CPU threads (default: all)' })
       .option('gpu-layers', { type: 'number', default: 0, describe: 'layers to offload to the GPU (-1 = all; GPU builds)' })
       .option('json', { type: 'boolean', default: false })
@@ -69,7 +62,7 @@ export const alignCommand: CommandModule<object, Args> = {
   handler: async (a) => {
     if (!Number.isInteger(a['max-tokens']) || a['max-tokens'] < 0) throw new UsageError('--max-tokens must be a non-negative integer');
     if (a.k !== undefined && (!Number.isInteger(a.k) || a.k < 1)) throw new UsageError(`--k must be a positive integer, got ${a.k}`);
-    const train = pairsFile(a.train, '--train'), test = pairsFile(a.test, '--test');
+    const train = pairsArg(a.train, '--train'), test = pairsArg(a.test, '--test');
     const pathA = modelPathArg(a['model-a']), pathB = modelPathArg(a['model-b']);
     // Rows: train emp, train non, test emp, test non.
     const texts = [...train.map((p) => p.empathicText), ...train.map((p) => p.nonEmpathicText),
@@ -90,21 +83,21 @@ export const alignCommand: CommandModule<object, Args> = {
     const cos = dot(t.carriedDirection, t.nativeDirection);
     const al = t.alignment;
     const out = {
-      modelA: { path: pathA, layer: a['layer-a'], width: al.dA },
-      modelB: { path: pathB, layer: a['layer-b'], width: al.dB },
-      nTrainPairs: train.length, nTestPairs: test.length,
+      model_a: { path: pathA, layer: a['layer-a'], width: al.dA },
+      model_b: { path: pathB, layer: a['layer-b'], width: al.dB },
+      n_train_pairs: train.length, n_test_pairs: test.length,
       agreement: agreement
         ? { n: agreement.n, pearson: { r: agreement.pearson.r, p: agreement.pearson.p }, spearman: { rho: agreement.spearman.r, p: agreement.spearman.p } }
         : null,
-      ...(agreementNote ? { agreementNote } : {}),
-      procrustes: { k: al.k, residual: al.residual, singularValues: Array.from(al.singularValues) },
+      ...(agreementNote ? { agreement_note: agreementNote } : {}),
+      procrustes: { k: al.k, residual: al.residual, singular_values: Array.from(al.singularValues) },
       auroc: {
-        sourceA: t.aurocSource, nativeB: t.aurocNative, carriedAtoB: t.aurocCarried,
+        source_a: t.aurocSource, native_b: t.aurocNative, carried_a_to_b: t.aurocCarried,
         /** share of B's native AUROC above chance recovered by the carried probe */
         recovered: t.aurocNative !== 0.5 ? (t.aurocCarried - 0.5) / (t.aurocNative - 0.5) : null,
       },
-      cosineCarriedNative: cos,
-      carriedNativeAgreement: t.agreement ? { pearson: t.agreement.pearson.r, spearman: t.agreement.spearman.r } : null,
+      cosine_carried_native: cos,
+      carried_native_agreement: t.agreement ? { pearson: t.agreement.pearson.r, spearman: t.agreement.spearman.r } : null,
     };
     if (a.json) return printJson(out);
     const f = (x: number) => x.toFixed(4);

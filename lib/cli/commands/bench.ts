@@ -1,9 +1,11 @@
 // eia-native bench: capture, steering sweeps, monitoring, plain generation and the paper's pattern,
 // measured against llama.cpp's own tools, node-llama-cpp and the paper's method, as ratios.
 import type { CommandModule } from 'yargs';
-import { formatReport, runBench } from '../../bench/run.js';
+import { formatReport } from '../../bench/report.js';
+import { runBench } from '../../bench/run.js';
 import { BENCH_SHAPES, type BenchShape } from '../../bench/workload.js';
-import { modelPathArg, note, printJson, UsageError } from '../common.js';
+import { modelPathArg, printJson, UsageError } from '../common.js';
+import { note } from '../../util/note.js';
 
 interface Args { json: boolean; quick: boolean; shape: string; model?: string; threads?: number; reps?: number }
 

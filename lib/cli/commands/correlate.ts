@@ -5,11 +5,13 @@ import type { CommandModule } from 'yargs';
 import { Model } from '../../engine/model.js';
 import { rows as captureRows } from '../../engine/capture.js';
 import { readScoredTexts } from '../../probes/dataset.js';
-import { loadProbe, scoreWithProbe, type Probe } from '../../probes/probe.js';
+import { scoreWithProbe, type Probe } from '../../probes/probe.js';
+import { loadProbe } from '../../probes/probe-file.js';
 import { readNpy } from '../../io/npy.js';
 import { binaryAccuracy02, pearson, spearman } from '../../stats/correlation.js';
-import { createProgress } from '../../models/progress.js';
+import { createProgress } from '../../util/progress.js';
 import { modelPathArg, printJson, UsageError, withModelOptions } from '../common.js';
+import { EiaError } from '../../util/errors.js';
 
 interface Args { model: string; probe: string; layer?: number; texts: string; 'max-tokens': number; json: boolean; threads?: number; 'gpu-layers': number }
 
@@ -19,9 +21,9 @@ function readProbe(path: string, layer: number | undefined): Pick<Probe, 'direct
   if (layer === undefined || existsSync(sidecar) || /layer\d+\.npy$/.test(path)) return loadProbe(path);
   const arr = readNpy(path);
   if (arr.shape.length !== 1 && !(arr.shape.length === 2 && arr.shape[0] === 1)) {
-    throw new Error(`${path}: a probe direction must be 1-D, got shape (${arr.shape.join(', ')})`);
+    throw new EiaError('E_BAD_ARG', `${path}: a probe direction must be 1-D, got shape (${arr.shape.join(', ')})`);
   }
-  for (const v of arr.data) if (!Number.isFinite(v)) throw new Error(`${path}: direction holds a non-finite value`);
+  for (const v of arr.data) if (!Number.isFinite(v)) throw new EiaError('E_BAD_ARG', `${path}: direction holds a non-finite value`);
   return { direction: arr.data, layer };
 }
 
@@ -47,12 +49,12 @@ export const correlateCommand: CommandModule<object, Args> = {
     const layer = a.layer ?? probe.layer;
     if (!Number.isInteger(layer) || layer < 0) throw new UsageError(`--layer must be a non-negative integer, got ${layer}`);
     const texts = readScoredTexts(a.texts);
-    if (texts.length < 3) throw new Error(`${a.texts}: ${texts.length} texts; correlation needs at least 3`);
+    if (texts.length < 3) throw new EiaError('E_BAD_ARG', `${a.texts}: ${texts.length} texts; correlation needs at least 3`);
     const model = await Model.load(modelPathArg(a.model), { gpuLayers: a['gpu-layers'] });
     let scores: Float64Array;
     try {
       if (probe.direction.length !== model.nEmbd) {
-        throw new Error(`probe/model width mismatch: ${a.probe} has width ${probe.direction.length} but the model's d_model is ${model.nEmbd} (a probe of another model?)`);
+        throw new EiaError('E_BAD_ARG', `probe/model width mismatch: ${a.probe} has width ${probe.direction.length} but the model's d_model is ${model.nEmbd} (a probe of another model?)`);
       }
       if (layer >= model.nLayer) throw new UsageError(`--layer ${layer} out of range [0, ${model.nLayer - 1}]`);
       const ctx = await model.createContext({ nThreads: a.threads, nCtx: Math.max(2048, Math.min(model.info.nCtxTrain, 8192)), nBatch: 512, nSeqMax: 32 });

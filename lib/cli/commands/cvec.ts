@@ -3,9 +3,10 @@ import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { readControlVector, writeControlVector } from '../../engine/control-vector.js';
-import { loadProbe, saveProbe } from '../../probes/probe.js';
+import { loadProbe, saveProbe } from '../../probes/probe-file.js';
 import { readNpy } from '../../io/npy.js';
-import { note, parseIntList, printJson, UsageError } from '../common.js';
+import { parseIntList, printJson, UsageError } from '../common.js';
+import { note } from '../../util/note.js';
 
 interface ExportArgs { probe: string[]; layer?: string; scale: number; 'model-hint': string; out: string }
 interface ImportArgs { file: string; out: string; json: boolean }

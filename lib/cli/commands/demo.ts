@@ -6,7 +6,7 @@ import type { CommandModule } from 'yargs';
 import { synth } from '../../engine/synth.js';
 import { runProtocol } from '../../pipeline/run.js';
 import { STEERING_SCENARIO_IDS } from '../../steering/scenarios.js';
-import { note } from '../common.js';
+import { note } from '../../util/note.js';
 import { printRunSummary } from './run.js';
 import { renderRunReport } from './report-hook.js';
 
@@ -43,8 +43,7 @@ export const demoCommand: CommandModule<object, Args> = {
         modelPath: m.path, modelKey: 'planted-synthetic', out, train: m.trainJsonl!, test: m.testJsonl!,
         probeLayers: Array.from({ length: m.nLayer }, (_, i) => i), nBest: DEMO_SETTINGS.nBest,
         alphas: [...DEMO_SETTINGS.alphas], scenarios: [...STEERING_SCENARIO_IDS], samples: DEMO_SETTINGS.samples,
-        maxTokens: DEMO_SETTINGS.maxTokens, temperature: 0.7, topK: 50, seed: a.seed, randomBaseline: 100, permutations: 1000,
-        bootstrap: 1000, captureMaxTokens: 512, synthetic: true, threads: a.threads, signal: ac.signal, report: renderRunReport,
+        maxTokens: DEMO_SETTINGS.maxTokens, seed: a.seed, synthetic: true, threads: a.threads, signal: ac.signal, report: renderRunReport,
       });
       printRunSummary(r, a.json);
       note(`demo finished in ${((Date.now() - t0) / 1000).toFixed(0)} s (synthetic model: the figures show the method works, not how real LLMs behave)`);

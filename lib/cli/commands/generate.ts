@@ -1,11 +1,12 @@
 // eia-native generate: one batch, one sequence per (alpha, sample), optional probe monitors.
 import { readFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
+import { GENERATION_DEFAULTS, SAMPLING_DEFAULTS } from '../../engine/defaults.js';
 import { Model } from '../../engine/model.js';
 import { generationContextOptions } from '../../engine/context.js';
 import type { SequenceRequest } from '../../engine/generate.js';
 import { readNpy } from '../../io/npy.js';
-import { createProgress } from '../../models/progress.js';
+import { createProgress } from '../../util/progress.js';
 import { modelPathArg, parseNumberList, UsageError, withModelOptions } from '../common.js';
 
 interface Args {
@@ -51,13 +52,13 @@ export const generateCommand: CommandModule<object, Args> = {
       .option('layer', { type: 'number', describe: 'block whose output is steered' })
       .option('alphas', { type: 'string', default: '0', describe: 'comma-separated steering strengths' })
       .option('samples', { type: 'number', default: 1, describe: 'samples per alpha' })
-      .option('temp', { type: 'number', default: 0.7 })
-      .option('top-k', { type: 'number', default: 50 })
-      .option('top-p', { type: 'number', default: 1 })
-      .option('min-p', { type: 'number', default: 0 })
+      .option('temp', { type: 'number', default: SAMPLING_DEFAULTS.temperature })
+      .option('top-k', { type: 'number', default: SAMPLING_DEFAULTS.topK })
+      .option('top-p', { type: 'number', default: SAMPLING_DEFAULTS.topP })
+      .option('min-p', { type: 'number', default: SAMPLING_DEFAULTS.minP })
       .option('seed', { type: 'number', default: 0, describe: 'sample i uses seed + i (same across alphas)' })
-      .option('max-tokens', { type: 'number', default: 128 })
-      .option('positions', { choices: ['all', 'prompt', 'generated'], default: 'all', describe: 'where steering is added' })
+      .option('max-tokens', { type: 'number', default: GENERATION_DEFAULTS.maxTokens })
+      .option('positions', { choices: ['all', 'prompt', 'generated'], default: GENERATION_DEFAULTS.positions, describe: 'where steering is added' })
       .option('layer-range', { type: 'string', describe: 'A-B: steer every block A..B with the --probe direction (instead of --layer)' })
       .option('normalize', { type: 'boolean', default: false, describe: 'rescale each steered row to its norm before the add (norm-preserving steering)' })
       .option('gate', { type: 'string', describe: 'LM:PROBE.npy:ON:OFF — probe-gated steering: read PROBE at block LM; steer (--gate-steer) while the projection is below ON, until it rises above OFF' })

@@ -3,8 +3,9 @@ import type { CommandModule } from 'yargs';
 import { listModels } from '../../models/registry.js';
 import { isCached, modelPath, cacheDir } from '../../models/cache.js';
 import { pull } from '../../models/pull.js';
-import { createProgress } from '../../models/progress.js';
-import { note, printJson } from '../common.js';
+import { createProgress } from '../../util/progress.js';
+import { printJson } from '../common.js';
+import { note } from '../../util/note.js';
 
 export const modelsCommand: CommandModule<object, { json: boolean }> = {
   command: 'models',

@@ -1,9 +1,10 @@
 // eia-native pairs: contrastive pairs (the paper's JSONL format) from a local instruct model, plus a seeded split.
 import type { CommandModule } from 'yargs';
+import { SAMPLING_DEFAULTS } from '../../engine/defaults.js';
 import { STEERING_SCENARIO_IDS } from '../../steering/scenarios.js';
-import { generatePairs, PairsInputError } from '../../steering/pairs.js';
-import { modelPathArg, note, parseStringList, printJson, UsageError, withModelOptions } from '../common.js';
-import { basename } from 'node:path';
+import { generatePairs, PAIRS_DEFAULTS } from '../../steering/pairs.js';
+import { modelKeyArg, modelPathArg, parseStringList, printJson, UsageError, withModelOptions } from '../common.js';
+import { note } from '../../util/note.js';
 
 interface Args {
   model: string; scenarios: string; 'per-scenario': number; seed: number; out: string; 'test-fraction': number;
@@ -20,11 +21,11 @@ export const pairsCommand: CommandModule<object, Args> = {
       .option('per-scenario', { type: 'number', default: 10, describe: 'pairs per scenario' })
       .option('seed', { type: 'number', default: 0, describe: 'sampling seeds and the train/test split derive from it' })
       .option('out', { type: 'string', demandOption: true, describe: 'pairs JSONL; the split goes to <stem>.train.jsonl and <stem>.test.jsonl' })
-      .option('test-fraction', { type: 'number', default: 0.3, describe: 'share of pairs in the test split (paper: 15 of 50)' })
-      .option('max-tokens', { type: 'number', default: 300, describe: 'new tokens per text at most' })
-      .option('temp', { type: 'number', default: 0.7 })
-      .option('top-k', { type: 'number', default: 50 })
-      .option('top-p', { type: 'number', default: 1 })
+      .option('test-fraction', { type: 'number', default: PAIRS_DEFAULTS.testFraction, describe: 'share of pairs in the test split (paper: 15 of 50)' })
+      .option('max-tokens', { type: 'number', default: PAIRS_DEFAULTS.maxTokens, describe: 'new tokens per text at most' })
+      .option('temp', { type: 'number', default: SAMPLING_DEFAULTS.temperature })
+      .option('top-k', { type: 'number', default: SAMPLING_DEFAULTS.topK })
+      .option('top-p', { type: 'number', default: SAMPLING_DEFAULTS.topP })
       .option('source-model', { type: 'string', describe: 'source_model field (default: the model file name)' })
       .option('json', { type: 'boolean', default: false, describe: 'print a JSON summary on stdout' })
       .example('$0 pairs --model qwen.gguf --scenarios food_delivery,the_listener,the_maze,the_protector,the_duel --per-scenario 10 --seed 1 --out pairs.jsonl',
@@ -33,23 +34,18 @@ export const pairsCommand: CommandModule<object, Args> = {
     const scenarios = parseStringList(a.scenarios);
     if (scenarios.length === 0) throw new UsageError('--scenarios: expected a comma-separated list of scenario ids');
     const modelPath = modelPathArg(a.model);
-    try {
-      const r = await generatePairs({
-        modelPath, sourceModel: a['source-model'] ?? (a.model.includes('/') || /\.gguf$/i.test(a.model) ? basename(a.model).replace(/\.gguf$/i, '') : a.model),
-        scenarios, perScenario: a['per-scenario'], seed: a.seed, out: a.out, testFraction: a['test-fraction'],
-        maxTokens: a['max-tokens'], temperature: a.temp, topK: a['top-k'], topP: a['top-p'], threads: a.threads, gpuLayers: a['gpu-layers'],
-      });
-      if (r.empty > 0) note(`warning: ${r.empty} generated texts are empty (the model ended at once); strict pair readers reject them`);
-      if (r.truncated > 0) note(`note: ${r.truncated} texts reached --max-tokens ${a['max-tokens']} and were cut there`);
-      const summary = {
-        pairs: r.pairs.length, train: r.train.length, test: r.test.length, paths: r.paths, tokens: r.tokens,
-        decode_ms: r.decodeMs, truncated: r.truncated, empty: r.empty,
-      };
-      if (a.json) printJson(summary);
-      else note(`wrote ${r.pairs.length} pairs to ${r.paths.pairs} (train ${r.train.length}: ${r.paths.train}; test ${r.test.length}: ${r.paths.test})`);
-    } catch (e) {
-      if (e instanceof PairsInputError) throw new UsageError(e.message);
-      throw e;
-    }
+    const r = await generatePairs({
+      modelPath, sourceModel: a['source-model'] ?? modelKeyArg(a.model),
+      scenarios, perScenario: a['per-scenario'], seed: a.seed, out: a.out, testFraction: a['test-fraction'],
+      maxTokens: a['max-tokens'], temperature: a.temp, topK: a['top-k'], topP: a['top-p'], threads: a.threads, gpuLayers: a['gpu-layers'],
+    });
+    if (r.empty > 0) note(`warning: ${r.empty} generated texts are empty (the model ended at once); strict pair readers reject them`);
+    if (r.truncated > 0) note(`note: ${r.truncated} texts reached --max-tokens ${a['max-tokens']} and were cut there`);
+    const summary = {
+      pairs: r.pairs.length, train: r.train.length, test: r.test.length, paths: r.paths, tokens: r.tokens,
+      decode_ms: r.decodeMs, truncated: r.truncated, empty: r.empty,
+    };
+    if (a.json) printJson(summary);
+    else note(`wrote ${r.pairs.length} pairs to ${r.paths.pairs} (train ${r.train.length}: ${r.paths.train}; test ${r.test.length}: ${r.paths.test})`);
   },
 };

@@ -1,13 +1,17 @@
 // eia-native probe: train and validate per-layer probes from contrastive pairs (the paper's
 // Table 1, plus bootstrap CIs, random baseline, permutation test and lexical ablation).
-import { existsSync, mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
-import { createProgress } from '../../models/progress.js';
-import { readPairs, type ContrastivePair } from '../../probes/dataset.js';
-import { ablatePairs, runProbe, writeProbeRun } from '../../probes/pipeline.js';
+import { PAPER_MAX_TOKENS, PROBE_DEFAULTS } from '../../probes/defaults.js';
+import { createProgress } from '../../util/progress.js';
+import type { ContrastivePair } from '../../probes/dataset.js';
+import { runProbe } from '../../probes/pipeline.js';
+import { writeProbeRun } from '../../probes/validation.js';
+import { ablatePairs } from '../../probes/ablation.js';
 import type { ProbeMethod } from '../../probes/probe.js';
-import { modelPathArg, note, parseIntList, parseStringList, printJson, UsageError, withModelOptions } from '../common.js';
+import { modelPathArg, parseIntList, parseStringList, printJson, UsageError, withModelOptions, pairsArg } from '../common.js';
+import { note } from '../../util/note.js';
 
 interface Args {
   model: string; train: string; test: string; layers: string; method: string; 'random-baseline': number; permutations: number;
@@ -16,13 +20,6 @@ interface Args {
 }
 
 export const PROBE_METHODS = ['mean-diff', 'pca', 'logistic'] as const;
-
-function pairsFile(path: string, flag: string): ContrastivePair[] {
-  if (!existsSync(path)) throw new UsageError(`${flag}: ${path} does not exist`);
-  const pairs = readPairs(path);
-  if (pairs.length === 0) throw new Error(`${path}: no pairs (the empathic and non-empathic classes are empty)`);
-  return pairs;
-}
 
 function nonNegInt(v: number, flag: string): number {
   if (!Number.isInteger(v) || v < 0) throw new UsageError(`${flag} must be a non-negative integer, got ${v}`);
@@ -37,14 +34,14 @@ export const probeCommand: CommandModule<object, Args> = {
       .option('train', { type: 'string', demandOption: true, describe: 'train pairs JSONL (scenario_id, empathic_text, non_empathic_text)' })
       .option('test', { type: 'string', demandOption: true, describe: 'test pairs JSONL (same format)' })
       .option('layers', { type: 'string', demandOption: true, describe: 'blocks to probe, e.g. 8,12,16,20,24 (0-based)' })
-      .option('method', { choices: PROBE_METHODS, default: 'mean-diff', describe: 'mean-diff (paper), PCA of paired differences, L2 logistic' })
-      .option('random-baseline', { type: 'number', default: 100, describe: 'random unit directions for the baseline (0 = off)' })
-      .option('permutations', { type: 'number', default: 1000, describe: 'label permutations for the AUROC p-value (0 = off)' })
-      .option('bootstrap', { type: 'number', default: 1000, describe: 'bootstrap resamples for the AUROC 95% CI' })
+      .option('method', { choices: PROBE_METHODS, default: PROBE_DEFAULTS.method, describe: 'mean-diff (paper), PCA of paired differences, L2 logistic' })
+      .option('random-baseline', { type: 'number', default: PROBE_DEFAULTS.randomBaseline, describe: 'random unit directions for the baseline (0 = off)' })
+      .option('permutations', { type: 'number', default: PROBE_DEFAULTS.permutations, describe: 'label permutations for the AUROC p-value (0 = off)' })
+      .option('bootstrap', { type: 'number', default: PROBE_DEFAULTS.bootstrap, describe: 'bootstrap resamples for the AUROC 95% CI' })
       .option('ablated', { type: 'string', describe: 'lexically ablated test pairs JSONL, scored by the same probes' })
       .option('ablate-words', { type: 'string', describe: 'comma-separated words (word or word=replacement) ablated from the test texts' })
-      .option('seed', { type: 'number', default: 0, describe: 'seed of the baseline, permutations and bootstrap' })
-      .option('max-tokens', { type: 'number', default: 512, describe: 'truncate each text to N tokens (paper: 512; 0 = off)' })
+      .option('seed', { type: 'number', default: PROBE_DEFAULTS.seed, describe: 'seed of the baseline, permutations and bootstrap' })
+      .option('max-tokens', { type: 'number', default: PROBE_DEFAULTS.maxTokens, describe: `truncate each text to N tokens (paper: ${PAPER_MAX_TOKENS}; 0 = off)` })
       .option('out', { type: 'string', demandOption: true, describe: 'output folder' })
       .option('json', { type: 'boolean', default: false, describe: 'print validation.json on stdout' })
       .example('$0 probe --model phi3.gguf --train train_pairs.jsonl --test test_pairs.jsonl --layers 8,12,16,20,24 --out probes', 'the paper\'s Table 1')
@@ -62,12 +59,12 @@ export const probeCommand: CommandModule<object, Args> = {
     if (!Number.isInteger(a.seed)) throw new UsageError(`--seed must be an integer, got ${a.seed}`);
     if (a.ablated !== undefined && a['ablate-words'] !== undefined) throw new UsageError('give --ablated or --ablate-words, not both');
     const modelPath = modelPathArg(a.model);
-    const train = pairsFile(a.train, '--train');
-    const test = pairsFile(a.test, '--test');
+    const train = pairsArg(a.train, '--train');
+    const test = pairsArg(a.test, '--test');
     let ablated: ContrastivePair[] | undefined;
     let ablationSource: string | undefined;
     if (a.ablated !== undefined) {
-      ablated = pairsFile(a.ablated, '--ablated');
+      ablated = pairsArg(a.ablated, '--ablated');
       ablationSource = `file ${a.ablated}`;
     } else if (a['ablate-words'] !== undefined) {
       const words = parseStringList(a['ablate-words']);
@@ -88,7 +85,7 @@ export const probeCommand: CommandModule<object, Args> = {
         bar.update(done, `${tok} tokens, ${s > 0 ? (tok / s).toFixed(0) : '-'} tok/s`);
       },
     });
-    bar.done(`${report.tokens} tokens, ${report.tokensPerSecond.toFixed(0)} tok/s`);
+    bar.done(`${report.tokens} tokens, ${report.tokens_per_second.toFixed(0)} tok/s`);
     const dir = resolve(a.out);
     mkdirSync(dir, { recursive: true });
     const { files, markdown: md } = writeProbeRun(dir, { report, probes });

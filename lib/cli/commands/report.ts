@@ -3,7 +3,9 @@
 import { existsSync, statSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { writeReport } from '../../report/index.js';
-import { note, printJson, UsageError } from '../common.js';
+import { printJson, UsageError } from '../common.js';
+import { note } from '../../util/note.js';
+import { EiaError } from '../../util/errors.js';
 
 interface Args { run: string; out?: string; markdown?: string | false; json: boolean }
 
@@ -34,6 +36,6 @@ export const reportCommand: CommandModule<object, Args> = {
     for (const f of r.figures) if (f.notRun) note(`  not run: ${f.title}: ${f.notRun}`);
     for (const f of failed) note(`  error: ${f.title}: ${f.error}`);
     process.stdout.write(r.html + '\n');
-    if (failed.length) throw new Error(`${failed.length} figure(s) could not be drawn`);
+    if (failed.length) throw new EiaError('E_INTERNAL', `${failed.length} figure(s) could not be drawn`);
   },
 };

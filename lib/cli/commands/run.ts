@@ -1,12 +1,16 @@
 // eia-native run --model <file|name> [--out RUN]: the paper's full protocol for one model.
 import { basename } from 'node:path';
 import type { CommandModule } from 'yargs';
+import { PROBE_DEFAULTS } from '../../probes/defaults.js';
 import { fetchPaperDataset } from '../../data/paper-dataset.js';
+import { SAMPLING_DEFAULTS } from '../../engine/defaults.js';
 import { findModel } from '../../models/registry.js';
 import { Model } from '../../engine/model.js';
 import { runProtocol, type RunResult } from '../../pipeline/run.js';
+import { SYNTH_NAME_PREFIX } from '../../report/data.js';
 import { STEERING_SCENARIO_IDS } from '../../steering/scenarios.js';
-import { modelPathArg, note, parseIntList, parseNumberList, parseStringList, printJson, UsageError, withModelOptions } from '../common.js';
+import { addHint, modelPathArg, parseIntList, parseNumberList, parseStringList, printJsonAsIs, UsageError, withModelOptions } from '../common.js';
+import { note } from '../../util/note.js';
 import { renderRunReport } from './report-hook.js';
 
 interface Args {
@@ -24,11 +28,11 @@ export function spreadLayers(nLayer: number, n = 5): number[] {
 
 export function printRunSummary(r: RunResult, json: boolean): void {
   const summary = {
-    out: r.out, best_layer: r.probe.bestLayer, best_auroc: r.probe.bestAuroc, steer_layers: r.steerLayers,
-    table1: r.probe.layers.map((l) => ({ layer: l.layer, auroc: l.auroc, ci: [l.aurocCI.lower, l.aurocCI.upper] })),
+    out: r.out, best_layer: r.probe.best_layer, best_auroc: r.probe.best_auroc, steer_layers: r.steerLayers,
+    table1: r.probe.layers.map((l) => ({ layer: l.layer, auroc: l.auroc, ci: [l.auroc_ci.lower, l.auroc_ci.upper] })),
     headline: r.score?.headline ?? null, samples: r.sweep?.kept ?? 0, report: r.reportPath, skipped_stages: r.skipped,
   };
-  if (json) return printJson(summary);
+  if (json) return printJsonAsIs(summary);  // headline is keyed by model names
   note(`\nbest detection layer ${summary.best_layer} (AUROC ${summary.best_auroc.toFixed(3)}); steered layers ${summary.steer_layers.join(', ')}`);
   for (const [m, v] of Object.entries(summary.headline ?? {})) note(`steering success (${m}): ${(100 * (v as number)).toFixed(1)}%`);
   if (summary.report) note(`report: ${summary.report}`);
@@ -49,11 +53,11 @@ export const runCommand: CommandModule<object, Args> = {
       .option('scenarios', { type: 'string', default: STEERING_SCENARIO_IDS.join(','), describe: 'EIA scenarios to steer' })
       .option('samples', { type: 'number', default: 5 })
       .option('max-tokens', { type: 'number', default: 200 })
-      .option('temp', { type: 'number', describe: 'sampling temperature (default 0.7, the paper)' })
-      .option('top-k', { type: 'number', describe: 'top-k (default 50)' })
+      .option('temp', { type: 'number', describe: `sampling temperature (default ${SAMPLING_DEFAULTS.temperature}, the paper's)` })
+      .option('top-k', { type: 'number', describe: `top-k (default ${SAMPLING_DEFAULTS.topK})` })
       .option('seed', { type: 'number', default: 0 })
-      .option('random-baseline', { type: 'number', default: 100 })
-      .option('permutations', { type: 'number', default: 1000 })
+      .option('random-baseline', { type: 'number', default: PROBE_DEFAULTS.randomBaseline })
+      .option('permutations', { type: 'number', default: PROBE_DEFAULTS.permutations })
       .option('chat', { type: 'boolean', default: false, describe: 'steer with the chat template (the paper used raw prompts)' })
       .option('json', { type: 'boolean', default: false, describe: 'print a JSON summary on stdout' })
       .example('$0 run --model qwen2.5-7b', 'the paper\'s protocol on a pulled model (runs/qwen2.5-7b)')
@@ -63,13 +67,13 @@ export const runCommand: CommandModule<object, Args> = {
     const entry = findModel(a.model);
     const m = await Model.load(path);  // mmap: cheap, and vocab-only loads report no layers
     const nLayer = m.nLayer;
-    const synthetic = (m.info.name ?? '').startsWith('eia-synth');
+    const synthetic = (m.info.name ?? '').startsWith(SYNTH_NAME_PREFIX);
     m.free();
     if ((a.train === undefined) !== (a.test === undefined)) throw new UsageError('give both --train and --test, or neither (the paper\'s dataset)');
     let train = a.train, test = a.test, ablated = a.ablated;
     if (!train) {
       note('fetching the paper\'s dataset (pinned commit, sha256-checked, cached)…');
-      const d = await fetchPaperDataset();
+      const d = await fetchPaperDataset().catch((e) => { throw addHint(e, 'E_IO', 'give --train and --test to use local pair files'); });
       train = d.train; test = d.test; ablated ??= d.ablated;
     }
     const probeLayers = a.layers ? parseIntList(a.layers, '--layers') : entry?.probeLayers ?? spreadLayers(nLayer);
@@ -83,8 +87,8 @@ export const runCommand: CommandModule<object, Args> = {
       const r = await runProtocol({
         modelPath: path, modelKey: entry?.name ?? basename(path).replace(/\.gguf$/, ''), out: a.out ?? `runs/${entry?.name ?? basename(path).replace(/\.gguf$/, '')}`,
         train: train!, test: test!, ablated, probeLayers, steerLayers, alphas, scenarios: parseStringList(a.scenarios),
-        samples: a.samples, maxTokens: a['max-tokens'], temperature: a.temp ?? 0.7, topK: a['top-k'] ?? 50,
-        seed: a.seed, randomBaseline: a['random-baseline'], permutations: a.permutations, bootstrap: 1000, captureMaxTokens: 512,
+        samples: a.samples, maxTokens: a['max-tokens'], temperature: a.temp, topK: a['top-k'],
+        seed: a.seed, randomBaseline: a['random-baseline'], permutations: a.permutations,
         chat: a.chat, synthetic, threads: a.threads, gpuLayers: a['gpu-layers'], signal: ac.signal, report: renderRunReport,
       });
       printRunSummary(r, a.json);

@@ -1,23 +1,19 @@
 // eia-native score: the paper's Table 2 (keyword measures, per-condition rates, success rate per
 // (model, layer, scenario), per-model headline) from a RUN folder, an eia-native samples.jsonl or
 // the paper's raw steering files, plus probe-score dose-response and degeneration flags.
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
-import { writeFileAtomic } from '../../io/npy.js';
-import { parseSamplesJsonl, readSamples, type SampleFormat, type SampleRecord } from '../../steering/samples.js';
+import { DEFAULT_BOOTSTRAP } from '../../steering/dose-response.js';
+import { RUN_FILES } from '../../io/run-folder.js';
+import { readSamples, readSamplesFile, type SampleFormat, type SampleRecord } from '../../steering/samples.js';
 import { doseResponseSeriesByScenario, renderTable2Markdown, scoreSamples, type ScoreResult } from '../../steering/tables.js';
-import { SAMPLES_FILE } from '../../steering/sweep.js';
-import { note, UsageError } from '../common.js';
+import { writeFileAtomic, writeJsonAtomic } from '../../util/atomic-write.js';
+import { EiaError } from '../../util/errors.js';
+import { UsageError } from '../common.js';
+import { note } from '../../util/note.js';
 
 interface Args { source: string; format: string; json: boolean; markdown?: string; bootstrap: number; seed: number }
-
-/** Reads a RUN's samples.jsonl, ignoring a torn final line (a sweep killed mid-write; `steer` repairs it on resume). */
-export function readRunSamples(path: string): { samples: SampleRecord[]; tornTail: boolean } {
-  const text = readFileSync(path, 'utf8');
-  const cut = text.endsWith('\n') || text === '' ? text.length : text.lastIndexOf('\n') + 1;
-  return { samples: parseSamplesJsonl(text.slice(0, cut), path), tornTail: cut < text.length };
-}
 
 const f3 = (x: number) => x.toFixed(3);
 
@@ -51,7 +47,7 @@ export const scoreCommand: CommandModule<object, Args> = {
       .option('format', { choices: ['eia-native', 'empathy-probes'], default: 'eia-native', describe: 'input format' })
       .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON' })
       .option('markdown', { type: 'string', describe: 'also write the Markdown tables to this file' })
-      .option('bootstrap', { type: 'number', default: 2000, describe: 'bootstrap resamples of the dose-response CI' })
+      .option('bootstrap', { type: 'number', default: DEFAULT_BOOTSTRAP, describe: 'bootstrap resamples of the dose-response CI' })
       .option('seed', { type: 'number', default: 0, describe: 'bootstrap seed' })
       .example('$0 score runs/qwen', 'Table 2 of a sweep; writes runs/qwen/score.json and score.md')
       .example('$0 score results/steering --format empathy-probes --json', 'the paper\'s raw samples') as never,
@@ -67,22 +63,23 @@ export const scoreCommand: CommandModule<object, Args> = {
       let file = src;
       if (statSync(src).isDirectory()) {
         runDir = src;
-        file = join(src, SAMPLES_FILE);
-        if (!existsSync(file)) throw new UsageError(`${src} holds no ${SAMPLES_FILE} (not a steer RUN folder?)`);
+        file = join(src, RUN_FILES.samples);
+        if (!existsSync(file)) throw new UsageError(`${src} holds no ${RUN_FILES.samples} (not a steer RUN folder?)`);
       }
-      const r = readRunSamples(file);
-      if (r.tornTail) note(`${file}: ignored a torn last line (an interrupted write; \`steer\` regenerates it on resume)`);
-      samples = r.samples;
+      // a sweep killed mid-write leaves a torn last line: ignored here, `steer` regenerates it on resume
+      const r = readSamplesFile(file, 'drop');
+      if (r.torn) note(`${file}: ignored a torn last line (an interrupted write; \`steer\` regenerates it on resume)`);
+      samples = r.records;
     } else {
       samples = readSamples(src, format);
     }
-    if (samples.length === 0) throw new Error(`${src}: no samples to score`);
+    if (samples.length === 0) throw new EiaError('E_BAD_ARG', `${src}: no samples to score`);
     const result = scoreSamples(samples, { bootstrap: a.bootstrap, seed: a.seed });
     const out = { ...result, dose_response_series: doseResponseSeriesByScenario(result), source: src, format };
     const md = renderScoreMarkdown(result);
     if (runDir) {
-      writeFileAtomic(join(runDir, 'score.json'), JSON.stringify(out, null, 2) + '\n');
-      writeFileAtomic(join(runDir, 'score.md'), md);
+      writeJsonAtomic(join(runDir, RUN_FILES.score), out);
+      writeFileAtomic(join(runDir, RUN_FILES.scoreMarkdown), md);
     }
     if (a.markdown) writeFileSync(a.markdown, md);
     if (a.json) {
@@ -97,6 +94,6 @@ export const scoreCommand: CommandModule<object, Args> = {
     for (const r of result.rows) {
       if (r.degenerate_alphas.length) process.stdout.write(`degenerate ${r.model} L${r.layer} ${r.scenario}: alphas ${r.degenerate_alphas.join(', ')}\n`);
     }
-    if (runDir) note(`wrote ${join(runDir, 'score.json')} and ${join(runDir, 'score.md')}`);
+    if (runDir) note(`wrote ${join(runDir, RUN_FILES.score)} and ${join(runDir, RUN_FILES.scoreMarkdown)}`);
   },
 };

@@ -2,12 +2,16 @@
 // elsewhere (another tool, the paper's own result files), with the same definitions as `probe`.
 import { existsSync, readFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
+import { PROBE_DEFAULTS } from '../../probes/defaults.js';
 import { bootstrapAuroc } from '../../stats/bootstrap.js';
 import { evaluateScores } from '../../stats/auroc.js';
 import { summariseBaseline } from '../../stats/baseline.js';
 import { binaryAccuracy02, pearson, spearman } from '../../stats/correlation.js';
 import { permutationTestAuroc } from '../../stats/permutation.js';
+import { parseJsonl } from '../../io/jsonl.js';
+import { io } from '../../util/io-error.js';
 import { printJson, UsageError } from '../common.js';
+import { EiaError } from '../../util/errors.js';
 
 type Obj = Record<string, unknown>;
 
@@ -16,19 +20,12 @@ interface Args { kind: string; input: string; json: boolean; seed: number; boots
 /** A whole-file JSON value, or (when the file is not one JSON value) JSON Lines as an array; errors name the line. */
 function readInput(path: string): { value: unknown; lines: boolean } {
   if (!existsSync(path)) throw new UsageError(`--input: ${path} does not exist`);
-  const text = readFileSync(path, 'utf8');
-  if (text.trim() === '') throw new Error(`${path}: the file is empty`);
+  const text = io(() => readFileSync(path, 'utf8'));
+  if (text.trim() === '') throw new EiaError('E_BAD_ARG', `${path}: the file is empty`);
   try {
     return { value: JSON.parse(text), lines: false };
   } catch { /* JSON Lines */ }
-  const out: unknown[] = [];
-  text.split(/\r?\n/).forEach((raw, i) => {
-    if (raw.trim() === '') return;
-    try { out.push(JSON.parse(raw)); } catch (e) {
-      throw new Error(`${path}:${i + 1}: invalid JSON (${(e as Error).message})`);
-    }
-  });
-  return { value: out, lines: true };
+  return { value: parseJsonl(text, path, { tornTail: 'error' }).records, lines: true };
 }
 
 function where(path: string, lines: boolean, i: number): string {
@@ -37,13 +34,13 @@ function where(path: string, lines: boolean, i: number): string {
 
 function num(v: unknown, what: string): number {
   if (typeof v !== 'number' || !Number.isFinite(v)) {
-    throw new Error(`${what} must be a finite number, got ${v === undefined ? 'nothing (missing field)' : JSON.stringify(v)}`);
+    throw new EiaError('E_BAD_ARG', `${what} must be a finite number, got ${v === undefined ? 'nothing (missing field)' : JSON.stringify(v)}`);
   }
   return v;
 }
 
 function numArray(v: unknown, what: string): number[] {
-  if (!Array.isArray(v)) throw new Error(`${what} must be an array of numbers`);
+  if (!Array.isArray(v)) throw new EiaError('E_BAD_ARG', `${what} must be an array of numbers`);
   return v.map((x, i) => num(x, `${what}[${i}]`));
 }
 
@@ -53,13 +50,13 @@ function isObj(v: unknown): v is Obj {
 
 /** Records (array of objects) -> two aligned number columns. */
 function columns(path: string, value: unknown, lines: boolean, a: string, b: string, convB: (v: unknown, w: string) => number = num) {
-  if (!Array.isArray(value)) throw new Error(`${path}: expected JSON Lines or a JSON array of {${a}, ${b}} objects`);
+  if (!Array.isArray(value)) throw new EiaError('E_BAD_ARG', `${path}: expected JSON Lines or a JSON array of {${a}, ${b}} objects`);
   const xs: number[] = [], ys: number[] = [];
   value.forEach((o, i) => {
     const w = where(path, lines, i);
-    if (!isObj(o)) throw new Error(`${w}: expected an object with fields "${a}" and "${b}"`);
-    if (!(a in o)) throw new Error(`${w}: missing field "${a}"`);
-    if (!(b in o)) throw new Error(`${w}: missing field "${b}"`);
+    if (!isObj(o)) throw new EiaError('E_BAD_ARG', `${w}: expected an object with fields "${a}" and "${b}"`);
+    if (!(a in o)) throw new EiaError('E_BAD_ARG', `${w}: missing field "${a}"`);
+    if (!(b in o)) throw new EiaError('E_BAD_ARG', `${w}: missing field "${b}"`);
     xs.push(num(o[a], `${w}: field "${a}"`));
     ys.push(convB(o[b], `${w}: field "${b}"`));
   });
@@ -69,15 +66,15 @@ function columns(path: string, value: unknown, lines: boolean, a: string, b: str
 function label(v: unknown, what: string): number {
   if (v === 1 || v === true) return 1;
   if (v === 0 || v === false) return 0;
-  throw new Error(`${what} must be 0/1 or false/true (1 = empathic), got ${JSON.stringify(v)}`);
+  throw new EiaError('E_BAD_ARG', `${what} must be 0/1 or false/true (1 = empathic), got ${JSON.stringify(v)}`);
 }
 
 function aurocInput(path: string): { scores: number[]; labels: number[] } {
   const { value, lines } = readInput(path);
   if (isObj(value)) {
-    if (!('scores' in value) || !('labels' in value)) throw new Error(`${path}: expected {"scores": [...], "labels": [...]}, JSON Lines of {score, label} or an array of them`);
+    if (!('scores' in value) || !('labels' in value)) throw new EiaError('E_BAD_ARG', `${path}: expected {"scores": [...], "labels": [...]}, JSON Lines of {score, label} or an array of them`);
     const scores = numArray(value.scores, `${path}: scores`);
-    if (!Array.isArray(value.labels)) throw new Error(`${path}: labels must be an array`);
+    if (!Array.isArray(value.labels)) throw new EiaError('E_BAD_ARG', `${path}: labels must be an array`);
     const labels = value.labels.map((l, i) => label(l, `${path}: labels[${i}]`));
     return { scores, labels };
   }
@@ -94,7 +91,7 @@ function correlateInput(path: string): { x: number[]; y: number[]; source: strin
       return { x: xs, y: ys, source: 'eia_correlation.json (x = probe_score, y = true_score)' };
     }
     if ('x' in value && 'y' in value) return { x: numArray(value.x, `${path}: x`), y: numArray(value.y, `${path}: y`), source: '{x: [...], y: [...]}' };
-    throw new Error(`${path}: expected {"x": [...], "y": [...]}, JSON Lines of {x, y}, or the paper's eia_correlation.json (detailed_results)`);
+    throw new EiaError('E_BAD_ARG', `${path}: expected {"x": [...], "y": [...]}, JSON Lines of {x, y}, or the paper's eia_correlation.json (detailed_results)`);
   }
   const { xs, ys } = columns(path, value, lines, 'x', 'y');
   return { x: xs, y: ys, source: lines ? 'JSON Lines of {x, y}' : 'array of {x, y}' };
@@ -115,9 +112,9 @@ function baselineInput(path: string, probeAuroc?: number): { aurocs: number[]; p
     aurocs = numArray(value, `${path}`);
     source = 'array of AUROCs';
   } else {
-    throw new Error(`${path}: expected {"aurocs": [...], "probe_auroc": x}, the paper's random_baseline_proper.json, or an array of AUROCs`);
+    throw new EiaError('E_BAD_ARG', `${path}: expected {"aurocs": [...], "probe_auroc": x}, the paper's random_baseline_proper.json, or an array of AUROCs`);
   }
-  if (aurocs.length === 0) throw new Error(`${path}: no baseline AUROCs`);
+  if (aurocs.length === 0) throw new EiaError('E_BAD_ARG', `${path}: no baseline AUROCs`);
   const probe = probeAuroc ?? p;
   if (probe === undefined) throw new UsageError(`${path} has no probe AUROC: give --probe-auroc`);
   return { aurocs, probeAuroc: probe, source };
@@ -132,8 +129,8 @@ export const statsCommand: CommandModule<object, Args> = {
     y.positional('kind', { choices: KINDS, demandOption: true, describe: 'auroc | correlate | baseline' })
       .option('input', { type: 'string', demandOption: true, describe: 'input file (JSON or JSON Lines; formats below)' })
       .option('seed', { type: 'number', default: 0, describe: 'auroc: seed of the bootstrap and permutations' })
-      .option('bootstrap', { type: 'number', default: 1000, describe: 'auroc: bootstrap resamples for the 95% CI' })
-      .option('permutations', { type: 'number', default: 1000, describe: 'auroc: label permutations for the p-value (0 = off)' })
+      .option('bootstrap', { type: 'number', default: PROBE_DEFAULTS.bootstrap, describe: 'auroc: bootstrap resamples for the 95% CI' })
+      .option('permutations', { type: 'number', default: PROBE_DEFAULTS.permutations, describe: 'auroc: label permutations for the p-value (0 = off)' })
       .option('probe-auroc', { type: 'number', describe: 'baseline: the probe AUROC to compare (default: from the file)' })
       .option('json', { type: 'boolean', default: false })
       .example('$0 stats auroc --input scores.jsonl', 'lines {"score": 1.3, "label": 1}')

@@ -1,21 +1,16 @@
 // eia-native steer: a resumable steering sweep (layers x alphas x scenarios x samples) into RUN/.
-import { existsSync, statSync } from 'node:fs';
-import { basename } from 'node:path';
 import type { CommandModule } from 'yargs';
+import { SAMPLING_DEFAULTS } from '../../engine/defaults.js';
 import { STEERING_SCENARIO_IDS } from '../../steering/scenarios.js';
-import { PROBE_SCORE_MODES, runSweep, SweepInputError, type ProbeScoreMode } from '../../steering/sweep.js';
-import { modelPathArg, note, parseIntList, parseNumberList, parseStringList, printJson, UsageError, withModelOptions } from '../common.js';
+import { PROBE_SCORE_MODES, type ProbeScoreMode } from '../../steering/sweep/options.js';
+import { runSweep } from '../../steering/sweep/run.js';
+import { addHint, modelKeyArg, modelPathArg, parseIntList, parseNumberList, parseStringList, printJson, UsageError, withModelOptions } from '../common.js';
+import { note } from '../../util/note.js';
 
 interface Args {
   model: string; probes: string; layers: string; alphas: string; scenarios: string; samples: number; 'max-tokens': number;
   temp: number; 'top-k': number; 'top-p': number; 'min-p': number; seed: number; out: string; chat: boolean; monitor: boolean;
-  'token-ids': boolean; 'probe-score': string | boolean; batch: number; json: boolean; threads?: number; 'gpu-layers': number;
-}
-
-/** The `model` field of the records: a registry name as given, else the file name without .gguf. */
-function modelKey(spec: string): string {
-  const isPath = spec.includes('/') || spec.includes('\\') || /\.gguf$/i.test(spec) || (existsSync(spec) && statSync(spec).isFile());
-  return isPath ? basename(spec).replace(/\.gguf$/i, '') : spec;
+  'token-ids': boolean; 'probe-score': string | boolean; batch?: number; json: boolean; threads?: number; 'gpu-layers': number;
 }
 
 function positiveInt(v: number, flag: string): number {
@@ -34,10 +29,10 @@ export const steerCommand: CommandModule<object, Args> = {
       .option('scenarios', { type: 'string', default: STEERING_SCENARIO_IDS.join(','), describe: 'scenario ids (food_delivery, the_listener, the_maze, the_protector, the_duel)' })
       .option('samples', { type: 'number', default: 5, describe: 'samples per (layer, scenario, alpha)' })
       .option('max-tokens', { type: 'number', default: 200, describe: 'new tokens per sample at most' })
-      .option('temp', { type: 'number', default: 0.7, describe: 'sampling temperature (0 = greedy)' })
-      .option('top-k', { type: 'number', default: 50 })
-      .option('top-p', { type: 'number', default: 1 })
-      .option('min-p', { type: 'number', default: 0 })
+      .option('temp', { type: 'number', default: SAMPLING_DEFAULTS.temperature, describe: 'sampling temperature (0 = greedy)' })
+      .option('top-k', { type: 'number', default: SAMPLING_DEFAULTS.topK })
+      .option('top-p', { type: 'number', default: SAMPLING_DEFAULTS.topP })
+      .option('min-p', { type: 'number', default: SAMPLING_DEFAULTS.minP })
       .option('seed', { type: 'number', default: 0, describe: 'sample seeds derive from (seed, scenario, sample)' })
       .option('out', { type: 'string', demandOption: true, describe: 'RUN folder (manifest.json, samples.jsonl); rerun the same command to resume' })
       .option('chat', { type: 'boolean', default: false, describe: 'wrap the prompt in the chat template (default: the paper\'s raw prompt)' })
@@ -48,7 +43,7 @@ export const steerCommand: CommandModule<object, Args> = {
         describe: 'probe_score of each sample: monitor (free: the live in-context projection at the steered layer, steering term removed), ' +
           'capture (a separate capture pass over the generated text alone, as the paper scores texts; ~25% slower on a CPU) or off',
       })
-      .option('batch', { type: 'number', default: 256, describe: 'sequences per batched generation (1..256)' })
+      .option('batch', { type: 'number', describe: 'sequences per batched generation (default and maximum: the engine\'s sequence limit)' })
       .option('json', { type: 'boolean', default: false, describe: 'print a JSON summary on stdout' })
       .example('$0 steer --model qwen.gguf --probes probes --layers 16,20,12 --alphas=-20,-10,-5,-3,0,3,5,10,20 --out runs/qwen', 'the paper\'s Qwen sweep')
       .epilog('Interrupt with Ctrl-C (exit 130) or kill at any moment: finished samples stay in RUN/samples.jsonl and the same ' +
@@ -60,7 +55,7 @@ export const steerCommand: CommandModule<object, Args> = {
     if (scenarios.length === 0) throw new UsageError('--scenarios: expected a comma-separated list of scenario ids');
     positiveInt(a.samples, '--samples');
     positiveInt(a['max-tokens'], '--max-tokens');
-    positiveInt(a.batch, '--batch');
+    if (a.batch !== undefined) positiveInt(a.batch, '--batch');
     if (!Number.isInteger(a.seed) || a.seed < 0) throw new UsageError(`--seed must be a non-negative integer, got ${a.seed}`);
     if (!Number.isInteger(a['top-k']) || a['top-k'] < 0) throw new UsageError(`--top-k must be a non-negative integer, got ${a['top-k']}`);
     if (!alphas.some((x) => x === 0)) note('note: --alphas has no 0: the paper\'s success rate needs the alpha = 0 baseline');
@@ -83,7 +78,7 @@ export const steerCommand: CommandModule<object, Args> = {
     process.on('SIGTERM', onSignal);
     try {
       const r = await runSweep({
-        modelPath, modelKey: modelKey(a.model), probesDir: a.probes, layers, alphas, scenarios, samples: a.samples,
+        modelPath, modelKey: modelKeyArg(a.model), probesDir: a.probes, layers, alphas, scenarios, samples: a.samples,
         maxTokens: a['max-tokens'], temperature: a.temp, topK: a['top-k'], topP: a['top-p'], minP: a['min-p'], seed: a.seed,
         out: a.out, chat: a.chat, monitor: a.monitor, tokenIds: a['token-ids'], probeScore: ps as ProbeScoreMode, maxBatch: a.batch,
         threads: a.threads, gpuLayers: a['gpu-layers'], signal: ac.signal,
@@ -103,8 +98,7 @@ export const steerCommand: CommandModule<object, Args> = {
         note(`score it: eia-native score ${a.out}`);
       }
     } catch (e) {
-      if (e instanceof SweepInputError) throw new UsageError(e.message);
-      throw e;
+      throw addHint(e, 'E_CONFLICT', 'choose another --out, or rerun the original command');
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);

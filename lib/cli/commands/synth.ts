@@ -1,7 +1,8 @@
 // eia-native synth: write a synthetic GGUF (random weights, real shapes) or the planted-concept model.
 import type { CommandModule } from 'yargs';
 import { synth, SYNTH_ARCHES, SYNTH_SHAPES, SYNTH_TYPES, type SynthArch, type SynthShape, type SynthType } from '../../engine/synth.js';
-import { note, printJson } from '../common.js';
+import { printJson } from '../common.js';
+import { note } from '../../util/note.js';
 
 interface Args { arch?: string; shape: string; type: string; seed: number; planted: boolean; out: string; json: boolean }
 

@@ -1,0 +1,18 @@
+// Defaults of the detection analysis, in one place: the library (runProbe, runProtocol) and the
+// CLI's flags (probe, run, stats) take them from here.
+
+/** The paper's truncation of texts for detection (tokens). */
+export const PAPER_MAX_TOKENS = 512;
+
+export const PROBE_DEFAULTS = {
+  /** The paper's estimator. */
+  method: 'mean-diff' as const,
+  /** Random unit directions of the baseline (the paper used 100). */
+  randomBaseline: 100,
+  /** Label permutations of the AUROC permutation test. */
+  permutations: 1000,
+  /** Bootstrap resamples of the AUROC CI. */
+  bootstrap: 1000,
+  maxTokens: PAPER_MAX_TOKENS,
+  seed: 0,
+} as const;

@@ -1,0 +1,145 @@
+// RUN/manifest.json of a sweep: the parameters that define the RUN, written atomically before any
+// sample. A later call on the same RUN must ask for the same parameters (it resumes); a RUN made
+// with other parameters is refused with the list of differing fields.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import type { Model } from '../../engine/model.js';
+import { runtimeInfo } from '../../engine/runtime-info.js';
+import { fileSha256 } from '../../io/file-hash.js';
+import { RUN_FILES } from '../../io/run-folder.js';
+import { writeJsonAtomic } from '../../util/atomic-write.js';
+import { EiaError } from '../../util/errors.js';
+import { packageVersion } from '../../util/package.js';
+import { steeringPrompt } from '../scenarios.js';
+import type { ProbeScoreMode, SweepOptions } from './options.js';
+import { sorted, type SweepInput } from './plan.js';
+
+/** The parameters that define a RUN: a resume must match them all. */
+export interface SweepParameters {
+  model_sha256: string;
+  layers: number[];
+  alphas: number[];
+  scenarios: string[];
+  samples: number;
+  max_tokens: number;
+  temperature: number;
+  top_k: number;
+  top_p: number;
+  min_p: number;
+  seed: number;
+  chat: boolean;
+  monitor: boolean;
+  probe_score: ProbeScoreMode;
+  positions: 'all';
+  /** sha256 per probe file, keyed by layer. */
+  probes: Record<string, string>;
+  /** sha256 of the prompts in use (changes when the built-in scenario texts change). */
+  prompts_sha256: string;
+}
+
+export interface SweepManifest {
+  format: 'eia-native-sweep';
+  version: 1;
+  created_at: string;
+  model: { path: string; sha256: string; key: string; arch: string; n_layer: number; n_embd: number };
+  llama_commit: string;
+  package_version: string;
+  probes_dir: string;
+  probe_files: Record<string, string>;
+  parameters: SweepParameters;
+}
+
+/** Fields whose values differ between a RUN's parameters and this call's (lists compared as sets). */
+export function diffParameters(have: Partial<SweepParameters>, want: SweepParameters): string[] {
+  const out: string[] = [];
+  const norm = (k: string, v: unknown): string => {
+    // manifests written before probe_score had modes stored a boolean
+    if (k === 'probe_score' && typeof v === 'boolean') v = v ? 'capture' : 'off';
+    if ((k === 'layers' || k === 'alphas' || k === 'scenarios') && Array.isArray(v)) return JSON.stringify(sorted(v));
+    return JSON.stringify(v ?? null);
+  };
+  const keys = new Set([...Object.keys(want), ...Object.keys(have ?? {})]);
+  for (const k of keys) {
+    const a = (have as Record<string, unknown>)?.[k];
+    const b = (want as unknown as Record<string, unknown>)[k];
+    if (norm(k, a) !== norm(k, b)) out.push(`${k}: RUN has ${JSON.stringify(a ?? null)}, this command has ${JSON.stringify(b ?? null)}`);
+  }
+  return out;
+}
+
+/** The parameters of this call (hashes the model, the probe files and the prompts). */
+export async function sweepParameters(input: SweepInput, opts: SweepOptions): Promise<{ params: SweepParameters; probeFiles: Record<string, string> }> {
+  const probeFiles: Record<string, string> = {};
+  const probeHashes: Record<string, string> = {};
+  for (const l of sorted(input.layers)) {
+    const f = join(input.probesDir, `layer${l}.npy`);
+    probeFiles[String(l)] = f;
+    probeHashes[String(l)] = await fileSha256(f);
+  }
+  const prompts = sorted(input.scenarioIds).map((id) => [id, steeringPrompt(input.scenarios.find((s) => s.id === id)!)]);
+  const { temperature, topK, topP, minP } = input.sampling;
+  const params: SweepParameters = {
+    model_sha256: await fileSha256(input.modelPath), layers: input.layers, alphas: input.alphas, scenarios: input.scenarioIds,
+    samples: opts.samples, max_tokens: opts.maxTokens, temperature, top_k: topK, top_p: topP, min_p: minP, seed: opts.seed,
+    chat: !!opts.chat, monitor: !!opts.monitor, probe_score: input.scoreMode, positions: 'all', probes: probeHashes,
+    prompts_sha256: createHash('sha256').update(JSON.stringify(prompts)).digest('hex'),
+  };
+  return { params, probeFiles };
+}
+
+function readManifest(path: string): SweepManifest {
+  let m: SweepManifest;
+  try {
+    m = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new EiaError('E_CONFLICT', `${path} is not valid JSON (${(e as Error).message}); use another RUN folder`);
+  }
+  if (m?.format !== 'eia-native-sweep' || typeof m.parameters !== 'object') {
+    throw new EiaError('E_CONFLICT', `${path} is not an eia-native sweep manifest; use another RUN folder`);
+  }
+  return m;
+}
+
+/**
+ * Checks that the RUN folder can hold this sweep: no samples.jsonl without its manifest. Called
+ * before the model loads, so a wrong folder fails at once.
+ */
+export function checkRunFolder(out: string): void {
+  const manifestPath = join(out, RUN_FILES.manifest);
+  const samplesPath = join(out, RUN_FILES.samples);
+  if (!existsSync(manifestPath) && existsSync(samplesPath)) {
+    throw new EiaError('E_CONFLICT', `${samplesPath} exists without ${RUN_FILES.manifest}: cannot tell its parameters; use another RUN folder`);
+  }
+}
+
+/**
+ * Opens the RUN's manifest: an existing one must hold the same parameters (else E_CONFLICT naming
+ * the differing fields); otherwise the folder and a new manifest are written. Returns the model
+ * key in use (an existing RUN keeps its own).
+ */
+export function openManifest(input: SweepInput, model: Model, params: SweepParameters, probeFiles: Record<string, string>,
+  modelKey: string | undefined, log: (msg: string) => void): { modelKey: string } {
+  const manifestPath = join(input.out, RUN_FILES.manifest);
+  const llamaCommit = runtimeInfo().llamaCommit;
+  const version = packageVersion();
+  const key = modelKey ?? basename(input.modelPath).replace(/\.gguf$/i, '');
+  if (existsSync(manifestPath)) {
+    const m = readManifest(manifestPath);
+    const diff = diffParameters(m.parameters, params);
+    if (diff.length > 0) {
+      throw new EiaError('E_CONFLICT', `${input.out} holds a sweep with other parameters; use another RUN folder or the original parameters. Differing:\n  ${diff.join('\n  ')}`);
+    }
+    if (m.llama_commit !== llamaCommit) log(`note: RUN was started with llama.cpp ${m.llama_commit}, this build is ${llamaCommit}`);
+    if (m.package_version !== version) log(`note: RUN was started with eia-native ${m.package_version}, this is ${version}`);
+    return { modelKey: m.model?.key ?? key };
+  }
+  mkdirSync(input.out, { recursive: true });
+  const manifest: SweepManifest = {
+    format: 'eia-native-sweep', version: 1, created_at: new Date().toISOString(),
+    model: { path: input.modelPath, sha256: params.model_sha256, key, arch: model.info.arch, n_layer: model.nLayer, n_embd: model.nEmbd },
+    llama_commit: llamaCommit, package_version: version, probes_dir: input.probesDir, probe_files: probeFiles, parameters: params,
+  };
+  writeJsonAtomic(manifestPath, manifest);
+  return { modelKey: key };
+}

@@ -1,0 +1,480 @@
+// Bad arguments: one test per row of docs/reliability.md (the table of invalid values of every
+// public function and CLI flag and the error each gives). Nothing from JS input may reach a
+// GGML_ASSERT: every row must end in a JS error (or a CLI exit code 1/2 with a message) and the
+// process must stay usable. Also: interruption of the `capture` and `generate` CLI commands
+// (SIGINT), and output files in unwritable places / on a full disk (atomic writes, no partial files).
+import { spawn, spawnSync, type SpawnOptions } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Model } from '../../lib/engine/model.js';
+import type { Context } from '../../lib/engine/context.js';
+import { loadControlVectorWithLlama, readControlVector, writeControlVector } from '../../lib/engine/control-vector.js';
+import { readGgufTensor } from '../../lib/engine/gguf.js';
+import { generationContextOptions } from '../../lib/engine/context.js';
+import { synth, type SynthOptions } from '../../lib/engine/synth.js';
+import { encodeNpy, writeNpy } from '../../lib/io/npy.js';
+import { JsonlAppender, readJsonl } from '../../lib/io/jsonl.js';
+import { EiaError, type ErrorCode } from '../../lib/util/errors.js';
+import { synthTo, tempDir } from '../helpers/fixtures.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const tmp = tempDir('eia-badargs-');
+afterAll(() => tmp.cleanup());
+const T = (name: string) => join(tmp.dir, name);
+
+let model: Model;
+let ctx: Context;
+let modelPath = '';
+let nEmbd = 0;
+let nLayer = 0;
+let nVocab = 0;
+let dir: Float32Array;
+
+beforeAll(async () => {
+  modelPath = (await synthTo(tmp.dir, 'tiny', { arch: 'llama', shape: 'tiny', seed: 11 })).path;
+  model = await Model.load(modelPath);
+  ctx = await model.createContext({ nCtx: 256, nBatch: 64, nSeqMax: 4, nThreads: 1 });
+  nEmbd = model.nEmbd;
+  nLayer = model.nLayer;
+  nVocab = model.info.nVocab;
+  dir = new Float32Array(nEmbd).fill(0.1);
+  writeFileSync(T('text.gguf'), 'hello, not a model\n');
+  const bytes = readFileSync(modelPath);
+  writeFileSync(T('truncated.gguf'), bytes.subarray(0, 5000));
+  // llama.block_count = 0 (one of the fuzzer's crashes before the load pre-checks)
+  const hostile = Buffer.from(bytes);
+  const at = hostile.indexOf('llama.block_count') + 'llama.block_count'.length + 4;
+  hostile.writeUInt32LE(0, at);
+  writeFileSync(T('hostile.gguf'), hostile);
+  writeControlVector(T('cv.gguf'), new Map([[1, dir], [2, dir]]), 'llama');
+  writeControlVector(T('cv-narrow.gguf'), new Map([[1, new Float32Array(8).fill(1)]]), 'x');
+  writeNpy(T('w3.npy'), new Float32Array(3), [3]);
+  writeNpy(T('probe.npy'), dir, [nEmbd]);
+  writeFileSync(T('ok.jsonl'), '{"text":"hello"}\n{"text":"world"}\n');
+  writeFileSync(T('bad.jsonl'), '{"text":"hello"}\nnot json\n');
+  writeFileSync(T('pairs.jsonl'), '{"scenario_id":"a","empathic_text":"I care","non_empathic_text":"Win now"}\n');
+  writeFileSync(T('auroc.json'), '{"scores":[0.1,0.9,0.4],"labels":[0,1,0]}');
+});
+afterAll(() => { ctx?.free(); model?.free(); });
+
+type Expect = RegExp;
+/**
+ * `code`: the EiaError code the row must carry; null where lib/engine (control-vector.ts, synth.ts:
+ * the engine owner's files) still throws a plain Error, so the row fails and is updated when they change.
+ */
+interface Row { id: string; api: string; input: string; code: ErrorCode | null; error: Expect; run: () => unknown }
+
+const seq = (extra: Record<string, unknown> = {}) => ({ prompt: 'Hi', maxTokens: 2, ...extra });
+const gen = (extra: Record<string, unknown>) => ctx.generate({ sequences: [seq(extra) as never] }).result();
+const steer = (t: Record<string, unknown>) => gen({ steer: [{ layer: 1, direction: dir, alpha: 1, ...t }] });
+const opts = (o: Record<string, unknown>) => o as never;
+
+// ---------------------------------------------------------------------------------- API rows
+const API: Row[] = [
+  // Model.load
+  { id: 'M1', code: 'E_BAD_ARG', api: 'Model.load', input: "path ''", error: /model path must be a non-empty string/, run: () => Model.load('') },
+  { id: 'M2', code: 'E_BAD_ARG', api: 'Model.load', input: 'path 42 (not a string)', error: /model path must be a non-empty string/, run: () => Model.load(42 as never) },
+  { id: 'M3', code: 'E_MODEL_LOAD', api: 'Model.load', input: 'missing file', error: /cannot open model file .*missing\.gguf/, run: () => Model.load(T('missing.gguf')) },
+  { id: 'M4', code: 'E_MODEL_LOAD', api: 'Model.load', input: 'a directory', error: /not a GGUF file/, run: () => Model.load(tmp.dir) },
+  { id: 'M5', code: 'E_MODEL_LOAD', api: 'Model.load', input: 'a text file', error: /not a GGUF file \(bad magic\)/, run: () => Model.load(T('text.gguf')) },
+  { id: 'M6', code: 'E_MODEL_LOAD', api: 'Model.load', input: 'truncated GGUF', error: /failed to load model/, run: () => Model.load(T('truncated.gguf')) },
+  { id: 'M7', code: 'E_MODEL_LOAD', api: 'Model.load', input: 'hostile metadata (block_count 0; see the fuzz test)', error: /failed to load model .*block_count must be one integer in \[1, 512\]/, run: () => Model.load(T('hostile.gguf')) },
+  { id: 'M8', code: 'E_BAD_ARG', api: 'Model.load', input: '{gpuLayers: NaN} / 1.5', error: /options\.gpuLayers must be an integer/, run: () => Model.load(modelPath, { gpuLayers: 1.5 }) },
+  { id: 'M9', code: 'E_BAD_ARG', api: 'Model.load', input: "{mmap: 'yes'}", error: /options\.mmap must be a boolean/, run: () => Model.load(modelPath, opts({ mmap: 'yes' })) },
+  { id: 'M10', code: 'E_BAD_ARG', api: 'Model.load', input: 'options 5 (not an object)', error: /load options must be an object/, run: () => Model.load(modelPath, 5 as never) },
+  { id: 'M11', code: 'E_BAD_ARG', api: 'Model.createContext', input: 'model loaded with {vocabOnly: true}', error: /loaded with vocabOnly/, run: async () => { const v = await Model.load(modelPath, { vocabOnly: true }); try { return await v.createContext({ nCtx: 64, nSeqMax: 1 }); } finally { v.free(); } } },
+  { id: 'M12', code: 'E_STATE', api: 'Model (any method)', input: 'after free()', error: /model has been freed/, run: async () => { const m = await Model.load(modelPath, { vocabOnly: true }); m.free(); return m.tokenize('x'); } },
+  // tokenisation
+  { id: 'T1', code: 'E_BAD_ARG', api: 'tokenize', input: 'text 5 (not a string)', error: /text must be a string/, run: () => model.tokenize(5 as never) },
+  { id: 'T2', code: 'E_BAD_ARG', api: 'tokenize', input: "{addSpecial: 'x'}", error: /options\.addSpecial must be a boolean/, run: () => model.tokenize('x', opts({ addSpecial: 'x' })) },
+  { id: 'T3', code: 'E_BAD_ARG', api: 'detokenize', input: 'token -1', error: /token id -1 out of range \[0, \d+\)/, run: () => model.detokenize([-1]) },
+  { id: 'T4', code: 'E_BAD_ARG', api: 'detokenize', input: 'token nVocab', error: /out of range/, run: () => model.detokenize([nVocab]) },
+  { id: 'T5', code: 'E_BAD_ARG', api: 'detokenize', input: 'token 1.5 / NaN', error: /tokens\[0\] is not an integer/, run: () => model.detokenize([1.5]) },
+  { id: 'T6', code: 'E_BAD_ARG', api: 'detokenize', input: "token 'a'", error: /tokens\[0\] is not a number/, run: () => model.detokenize(['a'] as never) },
+  { id: 'T7', code: 'E_BAD_ARG', api: 'tokenPiece / isEog', input: 'token -1 or nVocab', error: /out of range/, run: () => model.tokenPiece(-1) },
+  { id: 'T8', code: 'E_BAD_ARG', api: 'tokenPiece / isEog', input: 'token NaN, 1.5 or 2^32+2', error: /token id must be an integer/, run: () => model.isEog(2 ** 32 + 2) },
+  { id: 'T9', code: 'E_BAD_ARG', api: 'applyChatTemplate', input: 'no messages', error: /at least one message/, run: () => model.applyChatTemplate([]) },
+  { id: 'T10', code: 'E_BAD_ARG', api: 'applyChatTemplate', input: "role ''", error: /role must be a non-empty string/, run: () => model.applyChatTemplate([{ role: '', content: 'x' }]) },
+  { id: 'T11', code: 'E_BAD_ARG', api: 'applyChatTemplate', input: 'unknown template', error: /chat template not supported by llama\.cpp/, run: () => model.applyChatTemplate([{ role: 'user', content: 'x' }], { template: '{% bogus' }) },
+  { id: 'T12', code: 'E_BAD_ARG', api: 'meta', input: 'key 5', error: /key must be a string/, run: () => model.meta(5 as never) },
+  // createContext
+  { id: 'X1', code: 'E_BAD_ARG', api: 'createContext', input: 'nCtx 0 (or < 16)', error: /nCtx must be at least 16 \(got 0\)/, run: () => model.createContext({ nCtx: 0 }) },
+  { id: 'X2', code: 'E_BAD_ARG', api: 'createContext', input: 'nCtx 2^30', error: /nCtx too large/, run: () => model.createContext({ nCtx: 2 ** 30 }) },
+  { id: 'X3', code: 'E_BAD_ARG', api: 'createContext', input: 'nCtx 1.5 / NaN / 1e12', error: /options\.nCtx must be an integer/, run: () => model.createContext({ nCtx: NaN }) },
+  { id: 'X4', code: 'E_BAD_ARG', api: 'createContext', input: 'nBatch 0 / nUbatch -1', error: /nBatch and nUbatch must be >= 1/, run: () => model.createContext({ nBatch: 0 }) },
+  { id: 'X5', code: 'E_BAD_ARG', api: 'createContext', input: 'nSeqMax 0', error: /nSeqMax must be in \[1, 256\] \(got 0\)/, run: () => model.createContext({ nSeqMax: 0 }) },
+  { id: 'X6', code: 'E_BAD_ARG', api: 'createContext', input: 'nSeqMax 1000', error: /nSeqMax must be in \[1, 256\] \(got 1000\)/, run: () => model.createContext({ nSeqMax: 1000 }) },
+  { id: 'X7', code: 'E_BAD_ARG', api: 'createContext', input: 'nSeqMax > nBatch or nCtx (e.g. nCtx 32 with the default nSeqMax 64)', error: /nSeqMax \(64\) must not exceed nBatch \(512\) or nCtx \(32\)/, run: () => model.createContext({ nCtx: 32 }) },
+  { id: 'X8', code: 'E_BAD_ARG', api: 'createContext', input: 'nThreads -1 (or > 512)', error: /nThreads must be in \[0, 512\]/, run: () => model.createContext({ nThreads: -1 }) },
+  { id: 'X9', code: 'E_BAD_ARG', api: 'createContext', input: "flashAttn 'maybe'", error: /flashAttn must be 'auto', 'on' or 'off'/, run: () => model.createContext(opts({ flashAttn: 'maybe' })) },
+  { id: 'X10', code: 'E_BAD_ARG', api: 'createContext', input: 'kvUnified 1', error: /options\.kvUnified must be a boolean/, run: () => model.createContext(opts({ kvUnified: 1 })) },
+  { id: 'X11', code: 'E_BAD_ARG', api: 'createContext', input: "options 'x'", error: /context options must be an object/, run: () => model.createContext('x' as never) },
+  // capture
+  { id: 'K1', code: 'E_BAD_ARG', api: 'capture', input: 'texts [] (or not an array)', error: /non-empty list of texts/, run: () => ctx.capture([], { layers: [0] }) },
+  { id: 'K2', code: 'E_BAD_ARG', api: 'capture', input: 'texts [5]', error: /texts\[0\] is not a string/, run: () => ctx.capture([5] as never, { layers: [0] }) },
+  { id: 'K3', code: 'E_BAD_ARG', api: 'capture', input: 'layers []', error: /at least one layer/, run: () => ctx.capture(['x'], { layers: [] }) },
+  { id: 'K4', code: 'E_BAD_ARG', api: 'capture', input: 'layer -1 / nLayer / NaN / 1.5 / 1e12', error: /layer -1 out of range \[0, 5\]/, run: () => ctx.capture(['x'], { layers: [-1] }) },
+  { id: 'K5', code: 'E_BAD_ARG', api: 'capture', input: 'layers [1, 1]', error: /capture layers must be distinct/, run: () => ctx.capture(['x'], { layers: [1, 1] }) },
+  { id: 'K6', code: 'E_BAD_ARG', api: 'capture', input: "pool 'max'", error: /unknown pooling 'max'/, run: () => ctx.capture(['x'], { layers: [0], pool: 'max' as never }) },
+  { id: 'K7', code: 'E_BAD_ARG', api: 'capture', input: 'maxTokens -1 / 1.5', error: /maxTokens must be a non-negative integer/, run: () => ctx.capture(['x'], { layers: [0], maxTokens: -1 }) },
+  { id: 'K8', code: 'E_BAD_ARG', api: 'capture', input: 'maxTokens 1e12', error: /options\.maxTokens must be an integer/, run: () => ctx.capture(['x'], { layers: [0], maxTokens: 1e12 }) },
+  { id: 'K9', code: 'E_BAD_ARG', api: 'capture', input: 'chunkSize 0', error: /chunkSize must be a positive integer/, run: () => ctx.capture(['x'], { layers: [0], chunkSize: 0 }) },
+  { id: 'K10', code: 'E_BAD_ARG', api: 'capture', input: "text '' with addSpecial false", error: /text 0 has no tokens/, run: () => ctx.capture([''], { layers: [0], addSpecial: false }) },
+  { id: 'K11', code: 'E_BAD_ARG', api: 'capture', input: 'text longer than the context', error: /more than the context .*maxTokens/, run: () => ctx.capture(['word '.repeat(600)], { layers: [0] }) },
+  { id: 'K12', code: 'E_BUSY', api: 'capture / generate / evalLogits', input: 'a second call while one runs', error: /context is busy/, run: async () => { const p = ctx.capture(['hello '.repeat(100)], { layers: [0] }); try { return await ctx.capture(['x'], { layers: [0] }); } finally { await p; } } },
+  { id: 'K13', code: 'E_STATE', api: 'capture (any Context method)', input: 'after free()', error: /context has been freed/, run: async () => { const c = await model.createContext({ nCtx: 64, nSeqMax: 1, nThreads: 1 }); c.free(); return c.capture(['x'], { layers: [0] }); } },
+  // generate
+  { id: 'G1', code: 'E_BAD_ARG', api: 'generate', input: 'sequences []', error: /at least one sequence/, run: () => ctx.generate({ sequences: [] }) },
+  { id: 'G2', code: 'E_BAD_ARG', api: 'generate', input: 'prompt 5', error: /sequences\[0\]\.prompt must be a string or an Int32Array/, run: () => gen({ prompt: 5 }) },
+  { id: 'G3', code: 'E_BAD_ARG', api: 'generate', input: 'prompt Int32Array []', error: /sequence 0: empty prompt/, run: () => gen({ prompt: new Int32Array(0) }) },
+  { id: 'G4', code: 'E_BAD_ARG', api: 'generate', input: 'prompt token -1 / nVocab', error: /token id -1 out of range/, run: () => gen({ prompt: new Int32Array([1, -1]) }) },
+  { id: 'G5', code: 'E_BAD_ARG', api: 'generate', input: 'more sequences than nSeqMax', error: /5 sequences requested but the context holds at most 4/, run: () => ctx.generate({ sequences: Array.from({ length: 5 }, () => seq()) as never }) },
+  { id: 'G6', code: 'E_BAD_ARG', api: 'generate', input: 'maxTokens 0', error: /maxTokens must be >= 1/, run: () => gen({ maxTokens: 0 }) },
+  { id: 'G7', code: 'E_BAD_ARG', api: 'generate', input: 'maxTokens 1e9 (more than the context)', error: /exceeds the room of one sequence/, run: () => gen({ maxTokens: 1e9 }) },
+  { id: 'G8', code: 'E_BAD_ARG', api: 'generate', input: 'maxTokens 1.5 / 1e12', error: /sequences\[0\]\.maxTokens must be an integer/, run: () => gen({ maxTokens: 1.5 }) },
+  { id: 'G9', code: 'E_BAD_ARG', api: 'generate', input: 'temperature NaN / -1 / Infinity', error: /temperature must be a finite number >= 0/, run: () => gen({ temperature: NaN }) },
+  { id: 'G10', code: 'E_BAD_ARG', api: 'generate', input: 'topP 0 / 1.5 / NaN', error: /topP must be in \(0, 1\]/, run: () => gen({ topP: 0 }) },
+  { id: 'G11', code: 'E_BAD_ARG', api: 'generate', input: 'minP -0.1 / 2', error: /minP must be in \[0, 1\]/, run: () => gen({ minP: -0.1 }) },
+  { id: 'G12', code: 'E_BAD_ARG', api: 'generate', input: 'topK -1', error: /topK must be >= 0/, run: () => gen({ topK: -1 }) },
+  { id: 'G13', code: 'E_BAD_ARG', api: 'generate', input: 'topK 1.5', error: /sequences\[0\]\.topK must be an integer/, run: () => gen({ topK: 1.5 }) },
+  { id: 'G14', code: 'E_BAD_ARG', api: 'generate', input: 'seed -1 / 1.5 / 2^32', error: /seed must be an integer in \[0, 2\^32\)/, run: () => gen({ seed: -1 }) },
+  { id: 'G15', code: 'E_BAD_ARG', api: 'generate', input: "stop ['']", error: /empty stop string/, run: () => gen({ stop: [''] }) },
+  { id: 'G16', code: 'E_BAD_ARG', api: 'generate', input: "stop 'x' (not an array)", error: /stop must be an array of strings/, run: () => gen({ stop: 'x' }) },
+  { id: 'G17', code: 'E_BAD_ARG', api: 'generate', input: "positions 'middle'", error: /sequences\[0\]\.positions must be all, prompt or generated/, run: () => gen({ positions: 'middle' }) },
+  { id: 'G18', code: 'E_BAD_ARG', api: 'generate steer', input: 'steer 5 (not an array)', error: /sequences\[0\]\.steer must be an array of steering terms/, run: () => gen({ steer: 5 }) },
+  { id: 'G19', code: 'E_BAD_ARG', api: 'generate steer', input: 'layer -1 / nLayer (or missing)', error: /steering layer -1 out of range \[0, 5\]/, run: () => steer({ layer: -1 }) },
+  { id: 'G20', code: 'E_BAD_ARG', api: 'generate steer', input: 'layer NaN / 1.5 / 1e12', error: /sequences\[0\]\.steer\[0\]\.layer must be an integer/, run: () => steer({ layer: 1e12 }) },
+  { id: 'G21', code: 'E_BAD_ARG', api: 'generate steer', input: 'direction number[] / Float64Array', error: /direction must be a Float32Array/, run: () => steer({ direction: Array.from(dir) }) },
+  { id: 'G22', code: 'E_BAD_ARG', api: 'generate steer', input: 'direction of length nEmbd+1', error: /has length 65, the model's nEmbd is 64/, run: () => steer({ direction: new Float32Array(nEmbd + 1) }) },
+  { id: 'G23', code: 'E_BAD_ARG', api: 'generate steer', input: 'direction Float32Array(0)', error: /has length 0, the model's nEmbd is 64/, run: () => steer({ direction: new Float32Array(0) }) },
+  { id: 'G24', code: 'E_BAD_ARG', api: 'generate steer', input: 'direction with NaN / Infinity', error: /contains NaN or infinity/, run: () => steer({ direction: dir.map((x, i) => (i === 2 ? NaN : x)) }) },
+  { id: 'G25', code: 'E_BAD_ARG', api: 'generate steer', input: 'alpha NaN / Infinity', error: /sequences\[0\]\.steer\[0\]\.alpha must be a finite number/, run: () => steer({ alpha: Infinity }) },
+  { id: 'G26', code: 'E_BAD_ARG', api: 'generate steer', input: "alpha '1'", error: /sequences\[0\]\.steer\[0\]\.alpha must be a finite number/, run: () => steer({ alpha: '1' }) },
+  { id: 'G27', code: 'E_BAD_ARG', api: 'generate monitors', input: 'layer nLayer', error: /monitor layer 6 out of range \[0, 5\]/, run: () => ctx.generate({ sequences: [seq() as never], monitors: [{ layer: nLayer, direction: dir }] }) },
+  { id: 'G28', code: 'E_BAD_ARG', api: 'generate monitors', input: 'direction of length 3', error: /monitor direction 0 has length 3/, run: () => ctx.generate({ sequences: [seq() as never], monitors: [{ layer: 0, direction: new Float32Array(3) }] }) },
+  { id: 'G29', code: 'E_BAD_ARG', api: 'generate monitors', input: 'monitors 5 (not an array)', error: /monitors must be an array of \{layer, direction\}/, run: () => ctx.generate({ sequences: [seq() as never], monitors: 5 as never }) },
+  { id: 'G30', code: 'E_STATE', api: 'generate', input: 'consumed twice (result() then for await)', error: /a generation can be consumed once/, run: async () => { const g = ctx.generate({ sequences: [seq() as never] }); await g.result(); for await (const _ of g) { /* */ } } },
+  { id: 'G31', code: 'E_BAD_ARG', api: 'generationContextOptions', input: 'nSeqs 0 / 257', error: /number of sequences must be 1\.\.256/, run: () => generationContextOptions(0, 64) },
+  // evalLogits
+  { id: 'E1', code: 'E_BAD_ARG', api: 'evalLogits', input: 'no tokens', error: /at least one token/, run: () => ctx.evalLogits(new Int32Array(0)) },
+  { id: 'E2', code: 'E_BAD_ARG', api: 'evalLogits', input: 'token nVocab / -1', error: /out of range/, run: () => ctx.evalLogits(new Int32Array([1, nVocab])) },
+  { id: 'E3', code: 'E_BAD_ARG', api: 'evalLogits', input: 'tokens [1, 2.5]', error: /tokens\[1\] is not an integer/, run: () => ctx.evalLogits([1, 2.5] as never) },
+  { id: 'E4', code: 'E_BAD_ARG', api: 'evalLogits', input: 'longer than the context', error: /longer than the context/, run: () => ctx.evalLogits(new Int32Array(ctx.props.nCtxSeq + 1).fill(1)) },
+  { id: 'E5', code: 'E_BAD_ARG', api: 'evalLogits', input: 'steer direction of the wrong length', error: /steering direction has length 2, the model's nEmbd is 64/, run: () => ctx.evalLogits(new Int32Array([1]), [{ layer: 1, direction: new Float32Array(2), alpha: 1 }]) },
+  { id: 'E6', code: 'E_BAD_ARG', api: 'evalLogits', input: 'steer alpha NaN', error: /steer\[0\]\.alpha must be a finite number/, run: () => ctx.evalLogits(new Int32Array([1]), [{ layer: 1, direction: dir, alpha: NaN }]) },
+  // control vectors
+  { id: 'V1', code: null, api: 'writeControlVector', input: 'layer 0', error: /control vectors start at block 1/, run: () => writeControlVector(T('v.gguf'), new Map([[0, dir]])) },
+  { id: 'V2', code: null, api: 'writeControlVector', input: 'no layers', error: /needs at least one layer/, run: () => writeControlVector(T('v.gguf'), new Map()) },
+  { id: 'V3', code: null, api: 'writeControlVector', input: 'layers of different widths', error: /same width/, run: () => writeControlVector(T('v.gguf'), new Map([[1, dir], [2, new Float32Array(3)]])) },
+  { id: 'V4', code: 'E_BAD_ARG', api: 'writeControlVector', input: 'Float32Array(0)', error: /directions must not be empty/, run: () => writeControlVector(T('v.gguf'), new Map([[1, new Float32Array(0)]])) },
+  { id: 'V5', code: 'E_BAD_ARG', api: 'writeControlVector', input: 'NaN in a direction', error: /contains NaN or infinity/, run: () => writeControlVector(T('v.gguf'), new Map([[1, dir.map(() => NaN)]])) },
+  { id: 'V6', code: 'E_IO', api: 'writeControlVector', input: 'path in a missing folder', error: /control vector: cannot write/, run: () => writeControlVector(T('no/such/v.gguf'), new Map([[1, dir]])) },
+  { id: 'V7', code: 'E_IO', api: 'readControlVector', input: 'missing file', error: /cannot open control vector/, run: () => readControlVector(T('missing.gguf')) },
+  { id: 'V8', code: 'E_BAD_ARG', api: 'readControlVector', input: 'not a GGUF', error: /not a GGUF file/, run: () => readControlVector(T('text.gguf')) },
+  { id: 'V9', code: 'E_BAD_ARG', api: 'readControlVector', input: 'a model file', error: /has no direction\.N tensors/, run: () => readControlVector(modelPath) },
+  { id: 'V10', code: 'E_BAD_ARG', api: 'loadControlVectorWithLlama', input: 'strength NaN', error: /strength must be a finite number/, run: () => loadControlVectorWithLlama(T('cv.gguf'), NaN) },
+  { id: 'V11', code: 'E_BAD_ARG', api: 'setControlVector', input: 'data not a multiple of nEmbd', error: /not a multiple of nEmbd/, run: () => ctx.setControlVector(new Float32Array(nEmbd + 1), 1, 2) },
+  { id: 'V12', code: 'E_BAD_ARG', api: 'setControlVector', input: 'Float32Array(0)', error: /control vector data is empty/, run: () => ctx.setControlVector(new Float32Array(0), 1, 2) },
+  { id: 'V13', code: 'E_BAD_ARG', api: 'setControlVector', input: 'layer range 0..n or NaN', error: /layer range must be within \[1, nLayer-1\]/, run: () => ctx.setControlVector(new Float32Array(nEmbd), 0, nLayer) },
+  { id: 'V14', code: 'E_BAD_ARG', api: 'setControlVector', input: 'NaN in data', error: /contains NaN or infinity/, run: () => ctx.setControlVector(new Float32Array(nEmbd).fill(NaN), 1, 1) },
+  { id: 'V15', code: 'E_BAD_ARG', api: 'loadControlVectorFile', input: 'width != nEmbd', error: /control vector width 8 != model nEmbd 64/, run: () => ctx.loadControlVectorFile(T('cv-narrow.gguf')) },
+  { id: 'V16', code: 'E_BAD_ARG', api: 'loadControlVectorFile', input: 'strength NaN', error: /'strength' must be a finite number/, run: () => ctx.loadControlVectorFile(T('cv.gguf'), { strength: NaN }) },
+  { id: 'V17', code: 'E_BAD_ARG', api: 'loadControlVectorFile', input: 'layerStart 0 / layerEnd >= nLayer', error: /layer range must be within \[1, nLayer-1\]/, run: () => ctx.loadControlVectorFile(T('cv.gguf'), { layerStart: -5, layerEnd: 1000 }) },
+  { id: 'V18', code: 'E_IO', api: 'loadControlVectorFile', input: 'missing file', error: /cannot open control vector/, run: () => ctx.loadControlVectorFile(T('missing.gguf')) },
+  { id: 'V19', code: 'E_BAD_ARG', api: 'readGgufTensor', input: 'missing tensor name', error: /no tensor named 'nope'/, run: () => readGgufTensor(modelPath, 'nope') },
+  { id: 'V20', code: 'E_BAD_ARG', api: 'readGgufTensor', input: 'missing file', error: /cannot read GGUF/, run: () => readGgufTensor(T('missing.gguf'), 'x') },
+  // synth
+  { id: 'S1', code: null, api: 'synth', input: 'no out', error: /needs an output path/, run: () => synth({} as SynthOptions) },
+  { id: 'S2', code: null, api: 'synth', input: "arch 'gpt2'", error: /unknown arch 'gpt2'/, run: () => synth(opts({ out: T('s.gguf'), arch: 'gpt2' })) },
+  { id: 'S3', code: null, api: 'synth', input: "shape 'huge'", error: /unknown shape 'huge'/, run: () => synth(opts({ out: T('s.gguf'), shape: 'huge' })) },
+  { id: 'S4', code: null, api: 'synth', input: "type 'q4_0'", error: /unknown type 'q4_0'/, run: () => synth(opts({ out: T('s.gguf'), type: 'q4_0' })) },
+  { id: 'S5', code: 'E_BAD_ARG', api: 'synth', input: 'seed -1 / 1.5 / NaN', error: /'seed' must be a non-negative integer/, run: () => synth({ out: T('s.gguf'), seed: -1 }) },
+  { id: 'S6', code: 'E_BAD_ARG', api: 'synth', input: "planted with arch 'qwen2'", error: /planted models are llama models/, run: () => synth({ out: T('s.gguf'), planted: true, arch: 'qwen2' }) },
+  { id: 'S7', code: 'E_BAD_ARG', api: 'synth', input: 'out is a directory', error: /names a directory/, run: () => synth({ out: tmp.dir }) },
+  { id: 'S8', code: 'E_BAD_ARG', api: 'synth', input: 'out in a missing folder', error: /cannot write .*the output directory must exist/, run: () => synth({ out: T('no/such/s.gguf') }) },
+];
+
+describe('bad arguments (API): every row of docs/reliability.md rejects with a JS error', () => {
+  for (const r of API) {
+    it(`${r.id} ${r.api}: ${r.input}`, async () => {
+      let err: unknown;
+      try {
+        await r.run();
+      } catch (e) {
+        err = e;
+      }
+      expect(err, 'expected an error').toBeInstanceOf(Error);
+      expect((err as Error).message).toMatch(r.error);
+      if (r.code === null) expect(err, 'a plain Error (see Row.code)').not.toBeInstanceOf(EiaError);
+      else expect((err as EiaError).code, String(err)).toBe(r.code);
+      expect(ctx.busy).toBe(false);  // a rejected call never leaves the context busy
+    });
+  }
+
+  it('the context and model are still fully usable after every rejection above', async () => {
+    const cap = await ctx.capture(['still alive'], { layers: [0, nLayer - 1] });
+    expect(cap.nTexts).toBe(1);
+    const [g] = await ctx.generate({ sequences: [{ prompt: 'Hi', maxTokens: 3, temperature: 0 }] }).result();
+    expect(g.tokens.length).toBe(3);
+  });
+});
+
+// ---------------------------------------------------------------------------------- CLI rows
+/** `exit`: the exit code; `code`: the error code printed as `eia-native: [CODE] message` (lib/cli/exit-codes.ts maps one to the other). */
+interface CliRow { id: string; cmd: string; args: () => string[]; exit: 1 | 2; code: ErrorCode; error: RegExp }
+const M = () => modelPath;
+const CLI: CliRow[] = [
+  { id: 'C1', cmd: '(any)', args: () => ['bogus'], exit: 2, code: 'E_BAD_ARG', error: /Unknown argument: bogus/ },
+  { id: 'C2', cmd: 'info', args: () => ['info', '--model', T('missing.gguf')], exit: 2, code: 'E_BAD_ARG', error: /Model file not found/ },
+  { id: 'C3', cmd: 'info', args: () => ['info', '--model', T('text.gguf')], exit: 1, code: 'E_MODEL_LOAD', error: /not a GGUF file/ },
+  { id: 'C4', cmd: 'synth', args: () => ['synth', '--shape', 'huge', '--out', T('s.gguf')], exit: 2, code: 'E_BAD_ARG', error: /Invalid values:[\s\S]*shape/ },
+  { id: 'C5', cmd: 'synth', args: () => ['synth', '--seed', '-1', '--out', T('s.gguf')], exit: 2, code: 'E_BAD_ARG', error: /'seed' must be a non-negative integer/ },
+  { id: 'C6', cmd: 'synth', args: () => ['synth'], exit: 2, code: 'E_BAD_ARG', error: /Missing required argument: out/ },
+  { id: 'C7', cmd: 'synth', args: () => ['synth', '--out', T('no/such/s.gguf')], exit: 2, code: 'E_BAD_ARG', error: /cannot write/ },
+  { id: 'C8', cmd: 'capture', args: () => ['capture', '--model', M(), '--layers', 'a', '--input', T('ok.jsonl'), '--out', T('o')], exit: 2, code: 'E_BAD_ARG', error: /--layers: 'a' is not an integer/ },
+  { id: 'C9', cmd: 'capture', args: () => ['capture', '--model', M(), '--layers', '99', '--input', T('ok.jsonl'), '--out', T('o')], exit: 2, code: 'E_BAD_ARG', error: /--layers: 99 out of range \[0, 5\]/ },
+  { id: 'C10', cmd: 'capture', args: () => ['capture', '--model', M(), '--layers', '0', '--max-tokens', '-1', '--input', T('ok.jsonl'), '--out', T('o')], exit: 2, code: 'E_BAD_ARG', error: /--max-tokens must be a non-negative integer/ },
+  { id: 'C11', cmd: 'capture', args: () => ['capture', '--model', M(), '--layers', '0', '--input', T('missing.jsonl'), '--out', T('o')], exit: 1, code: 'E_IO', error: /ENOENT/ },
+  { id: 'C12', cmd: 'capture', args: () => ['capture', '--model', M(), '--layers', '0', '--input', T('bad.jsonl'), '--out', T('o')], exit: 2, code: 'E_BAD_ARG', error: /bad\.jsonl:2: invalid JSON/ },
+  { id: 'C13', cmd: 'capture', args: () => ['capture', '--model', M(), '--layers', '0', '--pool', 'max', '--input', T('ok.jsonl'), '--out', T('o')], exit: 2, code: 'E_BAD_ARG', error: /Invalid values:[\s\S]*pool/ },
+  { id: 'C14', cmd: 'capture', args: () => ['capture', '--model', M(), '--layers', '0', '--threads', '-1', '--input', T('ok.jsonl'), '--out', T('o')], exit: 2, code: 'E_BAD_ARG', error: /nThreads must be in \[0, 512\]/ },
+  { id: 'C15', cmd: 'capture', args: () => ['capture', '--model', T('text.gguf'), '--layers', '0', '--input', T('ok.jsonl'), '--out', T('o')], exit: 1, code: 'E_MODEL_LOAD', error: /not a GGUF file/ },
+  { id: 'C16', cmd: 'capture', args: () => ['capture', '--model', M(), '--layers', '0', '--input', T('ok.jsonl'), '--out', T('text.gguf')], exit: 1, code: 'E_IO', error: /EEXIST/ },
+  { id: 'C17', cmd: 'generate', args: () => ['generate', '--model', M()], exit: 2, code: 'E_BAD_ARG', error: /--prompt \(or --prompt-file\) is required/ },
+  { id: 'C18', cmd: 'generate', args: () => ['generate', '--model', M(), '--prompt', 'hi', '--alphas', 'x'], exit: 2, code: 'E_BAD_ARG', error: /--alphas: 'x' is not a number/ },
+  { id: 'C19', cmd: 'generate', args: () => ['generate', '--model', M(), '--prompt', 'hi', '--alphas', '5'], exit: 2, code: 'E_BAD_ARG', error: /non-zero --alphas need --probe and --layer/ },
+  { id: 'C20', cmd: 'generate', args: () => ['generate', '--model', M(), '--prompt', 'hi', '--samples', '0'], exit: 2, code: 'E_BAD_ARG', error: /--samples must be a positive integer/ },
+  { id: 'C21', cmd: 'generate', args: () => ['generate', '--model', M(), '--prompt', 'hi', '--max-tokens', '0'], exit: 2, code: 'E_BAD_ARG', error: /--max-tokens must be a positive integer/ },
+  { id: 'C22', cmd: 'generate', args: () => ['generate', '--model', M(), '--prompt', 'hi', '--layer', '99'], exit: 2, code: 'E_BAD_ARG', error: /--layer 99 out of range/ },
+  { id: 'C23', cmd: 'generate', args: () => ['generate', '--model', M(), '--prompt', 'hi', '--probe', T('w3.npy'), '--layer', '1', '--alphas', '1'], exit: 2, code: 'E_BAD_ARG', error: /has width 3, the model's d_model is 64/ },
+  { id: 'C24', cmd: 'generate', args: () => ['generate', '--model', M(), '--prompt', 'hi', '--monitor', 'bad'], exit: 2, code: 'E_BAD_ARG', error: /--monitor 'bad': expected L:path\.npy/ },
+  { id: 'C25', cmd: 'generate', args: () => ['generate', '--model', M(), '--prompt', 'hi', '--temp', 'nan', '--max-tokens', '2'], exit: 2, code: 'E_BAD_ARG', error: /temperature must be a finite number >= 0/ },
+  { id: 'C26', cmd: 'generate', args: () => ['generate', '--model', M(), '--prompt', 'hi', '--top-p', '0', '--max-tokens', '2'], exit: 2, code: 'E_BAD_ARG', error: /topP must be in \(0, 1\]/ },
+  { id: 'C27', cmd: 'generate', args: () => ['generate', '--model', M(), '--prompt', 'hi', '--seed', '-1', '--max-tokens', '2'], exit: 2, code: 'E_BAD_ARG', error: /seed must be an integer in \[0, 2\^32\)/ },
+  { id: 'C28', cmd: 'generate', args: () => ['generate', '--model', M(), '--prompt', 'hi', '--max-tokens', '100000000'], exit: 2, code: 'E_BAD_ARG', error: /nCtx too large/ },
+  { id: 'C29', cmd: 'generate', args: () => ['generate', '--model', M(), '--prompt', 'hi', '--threads', '1.5', '--max-tokens', '2'], exit: 2, code: 'E_BAD_ARG', error: /options\.nThreads must be an integer/ },
+  { id: 'C30', cmd: 'cvec export', args: () => ['cvec', 'export', '--probe', T('probe.npy'), '--layer', '0', '--out', T('c.gguf')], exit: 1, code: 'E_INTERNAL', error: /control vectors start at block 1/ },
+  { id: 'C31', cmd: 'cvec export', args: () => ['cvec', 'export', '--probe', T('probe.npy'), '--layer', '1', '--scale', 'abc', '--out', T('c.gguf')], exit: 2, code: 'E_BAD_ARG', error: /--scale must be a number/ },
+  { id: 'C32', cmd: 'cvec import', args: () => ['cvec', 'import', T('missing.gguf'), '--out', T('ci')], exit: 1, code: 'E_IO', error: /cannot open control vector/ },
+  { id: 'C33', cmd: 'cvec import', args: () => ['cvec', 'import', T('text.gguf'), '--out', T('ci')], exit: 2, code: 'E_BAD_ARG', error: /not a GGUF file/ },
+  { id: 'C34', cmd: 'probe', args: () => ['probe', '--model', M(), '--train', T('missing.jsonl'), '--test', T('pairs.jsonl'), '--layers', '0', '--out', T('po')], exit: 2, code: 'E_BAD_ARG', error: /--train: .* does not exist/ },
+  { id: 'C35', cmd: 'probe', args: () => ['probe', '--model', M(), '--train', T('pairs.jsonl'), '--test', T('pairs.jsonl'), '--layers', '0', '--bootstrap', '0', '--out', T('po')], exit: 2, code: 'E_BAD_ARG', error: /--bootstrap must be at least 1/ },
+  { id: 'C36', cmd: 'probe', args: () => ['probe', '--model', M(), '--train', T('pairs.jsonl'), '--test', T('pairs.jsonl'), '--layers', '0', '--seed', '1.5', '--out', T('po')], exit: 2, code: 'E_BAD_ARG', error: /--seed must be an integer/ },
+  { id: 'C37', cmd: 'probe', args: () => ['probe', '--model', M(), '--train', T('pairs.jsonl'), '--test', T('pairs.jsonl'), '--layers', '99', '--out', T('po')], exit: 2, code: 'E_BAD_ARG', error: /layer 99 out of range \[0, 5\]/ },
+  { id: 'C38', cmd: 'correlate', args: () => ['correlate', '--model', M(), '--probe', T('missing.npy'), '--texts', T('ok.jsonl')], exit: 2, code: 'E_BAD_ARG', error: /--probe: .* does not exist/ },
+  { id: 'C39', cmd: 'correlate', args: () => ['correlate', '--model', M(), '--probe', T('probe.npy'), '--texts', T('ok.jsonl'), '--layer', '-1'], exit: 2, code: 'E_BAD_ARG', error: /--layer must be a non-negative integer/ },
+  { id: 'C40', cmd: 'align', args: () => ['align', '--model-a', M(), '--model-b', M(), '--train', T('pairs.jsonl'), '--test', T('pairs.jsonl'), '--layer-a', '0', '--layer-b', '0', '--k', '0'], exit: 2, code: 'E_BAD_ARG', error: /--k must be a positive integer/ },
+  { id: 'C41', cmd: 'align', args: () => ['align', '--model-a', M(), '--model-b', M(), '--train', T('pairs.jsonl'), '--test', T('pairs.jsonl'), '--layer-a', '99', '--layer-b', '0'], exit: 2, code: 'E_BAD_ARG', error: /--layer-a: 99 out of range/ },
+  { id: 'C42', cmd: 'stats', args: () => ['stats', 'bogus', '--input', T('auroc.json')], exit: 2, code: 'E_BAD_ARG', error: /Invalid values:[\s\S]*kind/ },
+  { id: 'C43', cmd: 'stats', args: () => ['stats', 'auroc', '--input', T('missing.json')], exit: 2, code: 'E_BAD_ARG', error: /--input: .* does not exist/ },
+  { id: 'C44', cmd: 'stats', args: () => ['stats', 'auroc', '--input', T('auroc.json'), '--bootstrap', '0'], exit: 2, code: 'E_BAD_ARG', error: /--bootstrap must be a positive integer/ },
+  { id: 'C45', cmd: 'stats', args: () => ['stats', 'auroc', '--input', T('ok.jsonl')], exit: 2, code: 'E_BAD_ARG', error: /missing field "score"/ },
+  { id: 'C46', cmd: 'steer', args: () => ['steer', '--model', M(), '--probes', tmp.dir, '--layers', '1', '--samples', '0', '--out', T('run')], exit: 2, code: 'E_BAD_ARG', error: /--samples must be a positive integer, got 0/ },
+  { id: 'C47', cmd: 'steer', args: () => ['steer', '--model', M(), '--probes', tmp.dir, '--layers', '1', '--probe-score', 'bogus', '--out', T('run')], exit: 2, code: 'E_BAD_ARG', error: /--probe-score must be one of capture, monitor, off/ },
+  { id: 'C48', cmd: 'steer', args: () => ['steer', '--model', M(), '--probes', tmp.dir, '--layers', '1', '--seed', '-1', '--out', T('run')], exit: 2, code: 'E_BAD_ARG', error: /--seed must be a non-negative integer, got -1/ },
+  { id: 'C49', cmd: 'score', args: () => ['score', T('missing')], exit: 2, code: 'E_BAD_ARG', error: /missing does not exist/ },
+  { id: 'C50', cmd: 'score', args: () => ['score', tmp.dir, '--bootstrap', '0'], exit: 2, code: 'E_BAD_ARG', error: /--bootstrap must be a positive integer, got 0/ },
+  { id: 'C51', cmd: 'report', args: () => ['report', T('missing')], exit: 2, code: 'E_BAD_ARG', error: /is not a folder \(expected a RUN folder\)/ },
+  { id: 'C52', cmd: 'pairs', args: () => ['pairs', '--model', M(), '--scenarios', ',', '--out', T('p.jsonl')], exit: 2, code: 'E_BAD_ARG', error: /--scenarios: expected a comma-separated list of scenario ids/ },
+  { id: 'C53', cmd: 'run', args: () => ['run', '--model', M(), '--train', T('pairs.jsonl'), '--out', T('r')], exit: 2, code: 'E_BAD_ARG', error: /give both --train and --test, or neither/ },
+  { id: 'C54', cmd: 'pull', args: () => ['pull', 'no-such-model'], exit: 2, code: 'E_BAD_ARG', error: /Unknown model "no-such-model"/ },
+  { id: 'C55', cmd: 'bench', args: () => ['bench', '--threads', '0'], exit: 2, code: 'E_BAD_ARG', error: /--threads must be a positive integer/ },
+  { id: 'C56', cmd: 'demo / models', args: () => ['demo', '--bogus'], exit: 2, code: 'E_BAD_ARG', error: /Unknown argument: bogus/ },
+];
+
+/** spawn without blocking the test worker's event loop (vitest's RPC times out behind a long spawnSync). */
+function run(cmd: string, args: string[], opts: SpawnOptions & { timeout?: number } = {}): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { ...opts, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d) => { stdout += d; });
+    child.stderr!.on('data', (d) => { stderr += d; });
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeout ?? 120_000);
+    child.on('close', (code, signal) => { clearTimeout(timer); resolve({ code, signal, stdout, stderr }); });
+  });
+}
+
+function cli(args: string[]) {
+  return run(process.execPath, ['bin/eia-native.js', ...args], { cwd: root, env: { ...process.env, EIA_NATIVE_QUIET: '1', EIA_NATIVE_LOG_LEVEL: '0' } });
+}
+
+// the CLI rows run 4 at a time (each is a node start-up plus at most a tiny model load)
+describe.concurrent('bad arguments (CLI): exit code 2 (bad input) or 1 (failure) with the error code and a message, never a crash', { concurrent: true }, () => {
+  beforeAll(async () => {
+    const tsc = await run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { cwd: root, timeout: 300_000 });
+    if (tsc.code !== 0) throw new Error(`tsc failed: ${tsc.stdout}${tsc.stderr}`);
+  });
+  for (const r of CLI) {
+    it(`${r.id} ${r.cmd}: ${r.args().slice(0).join(' ').replaceAll(tmp.dir, '$T')}`, async ({ expect }) => {
+      const res = await cli(r.args());
+      expect(res.signal, res.stderr).toBeNull();
+      expect(res.code, res.stderr).toBe(r.exit);
+      expect(res.stderr).toContain(`eia-native: [${r.code}] `);
+      expect(res.stderr).toMatch(r.error);
+    });
+  }
+});
+
+// ------------------------------------------------------------------- the table is the tests
+describe('docs/reliability.md lists exactly the rows tested here', () => {
+  const doc = readFileSync(join(root, 'docs', 'reliability.md'), 'utf8');
+  const rows = new Map([...doc.matchAll(/^\|\s*([A-Z]\d+)\s*\|(.*)$/gm)].map((m) => [m[1], m[2].split('|').map((c) => c.trim())]));
+
+  it('every table row has a test and every test a row', () => {
+    const tested = new Set([...API.map((r) => r.id), ...CLI.map((r) => r.id)]);
+    expect([...rows.keys()].filter((id) => !tested.has(id)), 'rows without a test').toEqual([]);
+    expect([...tested].filter((id) => !rows.has(id)), 'tests without a row').toEqual([]);
+  });
+
+  it('the table states the codes and exit codes the tests check', () => {
+    // API rows: | ID | function | input | code | error |; CLI rows: | ID | command | input | exit | code | message |
+    for (const r of API) expect(rows.get(r.id)?.[2], r.id).toBe(r.code === null ? '— (plain `Error`)' : `\`${r.code}\``);
+    for (const r of CLI) expect(rows.get(r.id)?.slice(2, 4), r.id).toEqual([String(r.exit), `\`${r.code}\``]);
+  });
+});
+
+// -------------------------------------------------------------------------- interruption
+// `capture` and `generate` keep no partial state worth resuming (capture writes its .npy files
+// atomically at the end; generate prints to stdout): SIGINT must end them promptly with the
+// shell's 130 (death by SIGINT) and leave no file behind, torn or whole.
+function interrupt(args: string[], waitFor: RegExp): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['bin/eia-native.js', ...args], { cwd: root, env: { ...process.env, EIA_NATIVE_LOG_LEVEL: '0' } });
+    let stderr = '';
+    let sentAt = 0;
+    child.stdout.resume();
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      if (!sentAt && waitFor.test(stderr)) { sentAt = Date.now(); child.kill('SIGINT'); }
+    });
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`no exit within 60 s after SIGINT; stderr: ${stderr.slice(-500)}`)); }, 120_000);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (!sentAt) return reject(new Error(`finished before it could be interrupted (code ${code}): ${stderr.slice(-300)}`));
+      resolve({ code, signal, ms: Date.now() - sentAt, stderr });
+    });
+  });
+}
+
+describe('interruption (SIGINT) of capture and generate', () => {
+  it('capture: exits 130 within 5 s, writes no output file (no torn .npy, no temp files)', async () => {
+    const input = T('many.txt');
+    writeFileSync(input, Array.from({ length: 4000 }, (_, i) => `text number ${i} ${'about caring and winning '.repeat(12)}`).join('\n'));
+    const out = T('cap-int');
+    const r = await interrupt(['capture', '--model', modelPath, '--layers', '0,3,5', '--input', input, '--out', out, '--threads', '1'], /capture \d+\/4000/);
+    expect(r.code === 130 || r.signal === 'SIGINT', `code ${r.code} signal ${r.signal}`).toBe(true);
+    expect(r.ms).toBeLessThan(5000);
+    expect(existsSync(out) ? readdirSync(out) : []).toEqual([]);
+  });
+
+  it('generate: exits 130 within 5 s', async () => {
+    const r = await interrupt(['generate', '--model', modelPath, '--prompt', 'Once upon a time', '--samples', '4', '--max-tokens', '3000', '--threads', '1'], /generate \d+\//);
+    expect(r.code === 130 || r.signal === 'SIGINT', `code ${r.code} signal ${r.signal}`).toBe(true);
+    expect(r.ms).toBeLessThan(5000);
+  });
+});
+
+// ------------------------------------------------------------------------------- files
+// Writes are atomic (temp file + rename) or append + fsync per line; failures must be clear
+// errors and never leave a partial file that looks complete.
+const isRoot = process.getuid?.() === 0;
+
+/** Runs `code` (an ESM snippet) in a child, as an unprivileged user when we are root (root ignores permission bits). */
+function asUser(code: string) {
+  return run(process.execPath, ['--input-type=module', '-e', code], { cwd: root, timeout: 60_000, ...(isRoot ? { uid: 65534, gid: 65534 } : {}) });
+}
+
+describe('files: unwritable places and a full disk give clear errors and no partial files', () => {
+  const npyUrl = new URL('../../dist/io/npy.js', import.meta.url).href;
+  const jsonlUrl = new URL('../../dist/io/jsonl.js', import.meta.url).href;
+  const atomicUrl = new URL('../../dist/util/atomic-write.js', import.meta.url).href;
+
+  it('writeNpy / writeFileAtomic / JsonlAppender into a read-only folder: E_IO (EACCES), nothing left behind', async () => {
+    const ro = T('readonly');
+    mkdirSync(ro, { recursive: true });
+    chmodSync(tmp.dir, 0o755);
+    chmodSync(ro, 0o555);
+    const r = await asUser(`
+      import { writeNpy } from ${JSON.stringify(npyUrl)};
+      import { writeFileAtomic } from ${JSON.stringify(atomicUrl)};
+      import { JsonlAppender } from ${JSON.stringify(jsonlUrl)};
+      const errs = [];
+      for (const f of [() => writeNpy(${JSON.stringify(join(ro, 'a.npy'))}, new Float32Array(10), [10]),
+                       () => writeFileAtomic(${JSON.stringify(join(ro, 'b.json'))}, '{}'),
+                       () => new JsonlAppender(${JSON.stringify(join(ro, 'c.jsonl'))})]) {
+        try { f(); errs.push('no error'); } catch (e) { errs.push(e.code + ' ' + e.cause?.code + ' ' + e.message); }
+      }
+      console.log(JSON.stringify(errs));`);
+    expect(r.code, r.stderr).toBe(0);
+    const errs = JSON.parse(r.stdout) as string[];
+    for (const e of errs) expect(e).toMatch(/^E_IO EACCES EACCES: permission denied/);
+    expect(readdirSync(ro)).toEqual([]);
+  });
+
+  it('writeNpy / JsonlAppender / synth / writeControlVector where the parent is a file: ENOTDIR-style errors, nothing written', async () => {
+    const parent = T('plainfile');
+    writeFileSync(parent, 'x');
+    expect(() => writeNpy(join(parent, 'a.npy'), new Float32Array(4), [4])).toThrow(/ENOTDIR/);
+    expect(() => new JsonlAppender(join(parent, 'a.jsonl'))).toThrow(/ENOTDIR/);
+    await expect(synth({ out: join(parent, 's.gguf') })).rejects.toThrow(/cannot write|Not a directory/);
+    expect(() => writeControlVector(join(parent, 'c.gguf'), new Map([[1, dir]]))).toThrow(/cannot write/);
+    expect(readFileSync(parent, 'utf8')).toBe('x');
+  });
+
+  it('CLI capture into a read-only --out folder: exit 1 with EACCES, no .npy or temp file', async () => {
+    const ro = T('readonly-out');
+    mkdirSync(ro, { recursive: true });
+    chmodSync(ro, 0o555);
+    chmodSync(modelPath, 0o644);
+    const r = await run(process.execPath, ['bin/eia-native.js', 'capture', '--model', modelPath, '--layers', '0', '--input', T('ok.jsonl'), '--out', ro, '--threads', '1'], {
+      cwd: root, env: { ...process.env, EIA_NATIVE_QUIET: '1' }, ...(isRoot ? { uid: 65534, gid: 65534 } : {}),
+    });
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/EACCES/);
+    expect(readdirSync(ro)).toEqual([]);
+  });
+
+  it('disk full (64 KiB tmpfs): writeNpy and synth fail with ENOSPC and leave no file; JsonlAppender acknowledges only complete records and leaves no torn line', async (t) => {
+    const mnt = T('tiny-fs');
+    mkdirSync(mnt, { recursive: true });
+    const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mnt], { encoding: 'utf8' });
+    if (m.status !== 0) {
+      t.skip(`cannot mount a tmpfs here (${(m.stderr || m.error?.message || '').trim()}): disk-full case not simulated`);
+      return;
+    }
+    try {
+      // .npy of 1 MiB: ENOSPC, and neither the file nor its temp sibling remains
+      expect(() => writeNpy(join(mnt, 'big.npy'), new Float32Array(256 * 1024), [256 * 1024])).toThrow(/ENOSPC/);
+      expect(readdirSync(mnt)).toEqual([]);
+      await expect(synth({ out: join(mnt, 's.gguf') })).rejects.toThrow(/eia-synth: (writing metadata to .* failed|write failed .*No space left on device)/);
+      expect(readdirSync(mnt)).toEqual([]);
+      // JSONL: append ~1 KiB records until the disk is full
+      const f = join(mnt, 'log.jsonl');
+      const app = new JsonlAppender(f);
+      let n = 0;
+      let error: Error | null = null;
+      try {
+        for (; n < 1000; n++) app.append({ i: n, pad: 'x'.repeat(1000) });
+      } catch (e) {
+        error = e as Error;
+      } finally {
+        app.close();
+      }
+      expect(error?.message).toMatch(/ENOSPC/);
+      const text = readFileSync(f, 'utf8');
+      const { records: rows } = readJsonl<{ i: number }>(f, { tornTail: 'drop' });
+      // every appended-and-acknowledged record is there; a torn tail (if any) does not end in '\n'
+      expect(rows.length).toBe(n);
+      rows.forEach((r, i) => expect(r.i).toBe(i));
+      // the failed append left nothing behind: the file ends at a record boundary and parses strictly
+      expect(text.endsWith('\n')).toBe(true);
+      expect(readJsonl(f, { tornTail: 'error' }).records.length).toBe(n);
+      expect(encodeNpy(new Float32Array(1), [1]).length).toBeGreaterThan(0);
+    } finally {
+      spawnSync('umount', [mnt]);
+    }
+  });
+});
