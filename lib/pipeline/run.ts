@@ -5,7 +5,9 @@
 //   -> score (RUN/score.json + score.md: Table 2 + dose-response)
 //   -> report (RUN/report.html + report.md)
 // RUN/run.json records each stage's parameters (run-state.ts); a finished stage with the same
-// parameters is skipped, so the same call resumes after any interruption.
+// parameters is skipped, so the same call resumes after any interruption. With a shard, the sweep
+// stage runs only that part of the grid (steering/sweep/shard.ts) and the score is marked partial;
+// `merge` or `score`/`report` of all the shards' RUNs make the whole.
 import { existsSync, mkdirSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { SAMPLING_DEFAULTS } from '../engine/defaults.js';
@@ -15,10 +17,11 @@ import { PROBE_DEFAULTS } from '../probes/defaults.js';
 import { readPairs } from '../probes/dataset.js';
 import { runProbe } from '../probes/pipeline.js';
 import { readValidation, writeProbeRun, type ProbeReport } from '../probes/validation.js';
-import { readSamplesJsonl } from '../steering/samples.js';
+import { readSweepRuns } from '../steering/merge/read.js';
+import { partialBanner, scoreSweep, sweepFacts } from '../steering/merge/score.js';
 import { runSweep } from '../steering/sweep/run.js';
 import type { SweepOptions, SweepResult } from '../steering/sweep/options.js';
-import { doseResponseSeriesByScenario, renderTable2Markdown, scoreSamples, type ScoreResult } from '../steering/tables.js';
+import { doseResponseSeriesByScenario, renderTable2Markdown, type ScoreResult } from '../steering/tables.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic-write.js';
 import { note } from '../util/note.js';
 import { EiaError } from '../util/errors.js';
@@ -27,7 +30,7 @@ import { finishStage, hashOf, loadState, saveState, type RunState } from './run-
 
 /** The protocol's options; the sweep's (steering/sweep/options.ts) keep their meaning and defaults. */
 export interface RunOptions extends Pick<SweepOptions, 'alphas' | 'scenarios' | 'samples' | 'maxTokens' | 'temperature' | 'topK' | 'topP' | 'seed'
-  | 'chat' | 'threads' | 'gpuLayers' | 'signal' | 'log'> {
+  | 'chat' | 'threads' | 'gpuLayers' | 'signal' | 'log' | 'shard'> {
   /** GGUF file. */
   modelPath: string;
   /** Short model name for tables (default: file name without .gguf). */
@@ -157,19 +160,23 @@ async function steerStage(p: Protocol, steerLayers: number[]): Promise<SweepResu
   const sweep = await runSweep({
     modelPath: o.modelPath, modelKey: p.key, probesDir: join(out, RUN_FILES.probes), layers: steerLayers, alphas: o.alphas, scenarios: o.scenarios,
     samples: o.samples, maxTokens: o.maxTokens, temperature: o.temperature, topK: o.topK, topP: o.topP, seed: o.seed,
-    out, chat: o.chat, monitor: true, threads: o.threads, gpuLayers: o.gpuLayers, signal: o.signal, log: p.log,
+    out, chat: o.chat, monitor: true, threads: o.threads, gpuLayers: o.gpuLayers, signal: o.signal, log: p.log, shard: o.shard,
   });
-  finishStage(out, state, 'steer', hashOf({ steerLayers, a: o.alphas, s: o.scenarios, n: o.samples }), { kept: sweep.kept, total: sweep.total });
+  finishStage(out, state, 'steer', hashOf({ steerLayers, a: o.alphas, s: o.scenarios, n: o.samples }), {
+    kept: sweep.kept, total: sweep.total, ...(sweep.shard ? { shard: `${sweep.shard.index}/${sweep.shard.count}` } : {}),
+  });
   if (sweep.interrupted) throw new EiaError('E_ABORTED', `interrupted: ${sweep.kept}/${sweep.total} samples kept; resume with the same command`);
   return sweep;
 }
 
-/** 4. Table 2 + dose-response from samples.jsonl. */
+/** 4. Table 2 + dose-response from samples.jsonl, read as `score RUN` reads it (a shard's is partial). */
 function scoreStage(p: Protocol, sweep: SweepResult): ScoreResult {
   const { o, out, state } = p;
-  const score = scoreSamples(readSamplesJsonl(join(out, RUN_FILES.samples)), { bootstrap: o.bootstrap, seed: o.seed });
-  writeJsonAtomic(join(out, RUN_FILES.score), { ...score, dose_response_series: doseResponseSeriesByScenario(score) });
-  writeFileAtomic(join(out, RUN_FILES.scoreMarkdown), renderTable2Markdown(score));
+  const merged = readSweepRuns([out]);
+  for (const n of merged.notes) p.log(n);
+  const { result: score, notScored } = scoreSweep(merged, { bootstrap: o.bootstrap, seed: o.seed });
+  writeJsonAtomic(join(out, RUN_FILES.score), { ...score, dose_response_series: doseResponseSeriesByScenario(score), ...sweepFacts(merged, notScored) });
+  writeFileAtomic(join(out, RUN_FILES.scoreMarkdown), partialBanner(merged, notScored) + renderTable2Markdown(score));
   finishStage(out, state, 'score', hashOf(sweep.kept), { headline: score.headline });
   return score;
 }

@@ -1,9 +1,12 @@
 // Reports of a RUN folder: one self-contained HTML file (inline CSS + inline SVG figures) and a
-// Markdown file whose figures are SVG files beside it. See data.ts for the files read.
+// Markdown file whose figures are SVG files beside it. See data.ts for the files read. Several RUN
+// folders (the shards of one sweep) make one report of the sweep they form together.
 
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { packageVersion } from '../util/package.js';
+import { EiaError } from '../util/errors.js';
+import { readSweepRuns } from '../steering/merge/read.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { loadRun, type RunData } from './data.js';
 import { allFigures, type Figure } from './figures.js';
@@ -35,18 +38,28 @@ export interface ReportResult {
   notes: string[];
 }
 
-/** Builds the report in memory. */
-export function buildReport(runDir: string, generatedAt = new Date().toISOString()): { run: RunData; figures: Figure[]; ctx: RenderContext; html: string } {
-  const run = loadRun(runDir);
+/** Builds the report in memory (of one RUN, or of several read as one sweep: refused as `merge` refuses them). */
+export function buildReport(runDir: string | readonly string[], generatedAt = new Date().toISOString()): { run: RunData; figures: Figure[]; ctx: RenderContext; html: string } {
+  const dirs = typeof runDir === 'string' ? [runDir] : [...runDir];
+  if (dirs.length === 0) throw new EiaError('E_BAD_ARG', 'no RUN folder given');
+  const run = dirs.length === 1 ? loadRun(dirs[0]) : loadRun(dirs[0], readSweepRuns(dirs));
   const figures = allFigures(run);
   const ctx: RenderContext = { run, figures, version: packageVersion(), generatedAt };
   return { run, figures, ctx, html: renderHtml(ctx) };
 }
 
-/** Writes RUN/report.html and RUN/report.md (+ report-figures/*.svg beside the Markdown). */
-export function writeReport(runDir: string, opts: ReportOptions = {}): ReportResult {
-  const dir = resolve(runDir);
-  const { run, figures, ctx, html } = buildReport(dir, opts.generatedAt);
+/**
+ * Writes RUN/report.html and RUN/report.md (+ report-figures/*.svg beside the Markdown). Several RUN
+ * folders: the report of the sweep they form, to `html` and `markdown` (both required: it belongs
+ * to no single RUN).
+ */
+export function writeReport(runDir: string | readonly string[], opts: ReportOptions = {}): ReportResult {
+  const dirs = typeof runDir === 'string' ? [runDir] : [...runDir];
+  if (dirs.length > 1 && (!opts.html || opts.markdown === undefined)) {
+    throw new EiaError('E_BAD_ARG', 'a report of several RUNs needs its own HTML and Markdown paths (it belongs to no single RUN)');
+  }
+  const dir = resolve(dirs[0]);
+  const { run, figures, ctx, html } = buildReport(dirs, opts.generatedAt);
   const htmlPath = resolve(opts.html ?? join(dir, 'report.html'));
   mkdirSync(dirname(htmlPath), { recursive: true });
   writeFileAtomic(htmlPath, html);

@@ -282,6 +282,12 @@ const CLI: CliRow[] = [
   { id: 'C54', cmd: 'pull', args: () => ['pull', 'no-such-model'], exit: 2, code: 'E_BAD_ARG', error: /Unknown model "no-such-model"/ },
   { id: 'C55', cmd: 'bench', args: () => ['bench', '--threads', '0'], exit: 2, code: 'E_BAD_ARG', error: /--threads must be a positive integer/ },
   { id: 'C56', cmd: 'demo / models', args: () => ['demo', '--bogus'], exit: 2, code: 'E_BAD_ARG', error: /Unknown argument: bogus/ },
+  { id: 'D1', cmd: 'steer', args: () => ['steer', '--model', M(), '--probes', tmp.dir, '--layers', '1', '--shard', '3/3', '--out', T('run')], exit: 2, code: 'E_BAD_ARG', error: /--shard: shard index 3 is out of range for 3 shards \(0\.\.2\)/ },
+  { id: 'D2', cmd: 'run', args: () => ['run', '--model', M(), '--shard', '1-2', '--out', T('r')], exit: 2, code: 'E_BAD_ARG', error: /--shard: shard must be I\/N/ },
+  { id: 'D3', cmd: 'merge', args: () => ['merge', tmp.dir], exit: 2, code: 'E_BAD_ARG', error: /--out is required/ },
+  { id: 'D4', cmd: 'merge', args: () => ['merge', tmp.dir, '--out', T('merged')], exit: 2, code: 'E_BAD_ARG', error: /holds no manifest\.json: not a steer RUN folder/ },
+  { id: 'D5', cmd: 'score', args: () => ['score', T('ok.jsonl'), T('ok.jsonl'), '--format', 'empathy-probes'], exit: 2, code: 'E_BAD_ARG', error: /several sources are the shards of one sweep/ },
+  { id: 'D6', cmd: 'report', args: () => ['report', tmp.dir, tmp.dir], exit: 2, code: 'E_BAD_ARG', error: /--out DIR is required with several RUNs/ },
 ];
 
 /** spawn without blocking the test worker's event loop (vitest's RPC times out behind a long spawnSync). */

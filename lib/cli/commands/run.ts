@@ -12,11 +12,12 @@ import { STEERING_SCENARIO_IDS } from '../../steering/scenarios.js';
 import { addHint, modelPathArg, parseIntList, parseNumberList, parseStringList, printJsonAsIs, UsageError, withModelOptions } from '../common.js';
 import { note } from '../../util/note.js';
 import { renderRunReport } from './report-hook.js';
+import { shardArg } from './steer.js';
 
 interface Args {
   model: string; out?: string; train?: string; test?: string; ablated?: string; layers?: string; 'steer-layers'?: string; alphas?: string;
   scenarios: string; samples: number; 'max-tokens': number; temp?: number; 'top-k'?: number; seed: number; 'random-baseline': number;
-  permutations: number; chat: boolean; threads?: number; 'gpu-layers': number; json: boolean;
+  permutations: number; chat: boolean; threads?: number; 'gpu-layers': number; json: boolean; shard?: string;
 }
 
 /** Evenly spread blocks (e.g. 5 layers of a 28-block model: 4, 9, 14, 18, 23). */
@@ -36,6 +37,7 @@ export function printRunSummary(r: RunResult, json: boolean): void {
   note(`\nbest detection layer ${summary.best_layer} (AUROC ${summary.best_auroc.toFixed(3)}); steered layers ${summary.steer_layers.join(', ')}`);
   for (const [m, v] of Object.entries(summary.headline ?? {})) note(`steering success (${m}): ${(100 * (v as number)).toFixed(1)}%`);
   if (summary.report) note(`report: ${summary.report}`);
+  if (r.sweep?.shard) note(`the sweep ran shard ${r.sweep.shard.index}/${r.sweep.shard.count} only (its score is partial): merge, score or report all ${r.sweep.shard.count} RUNs together`);
 }
 
 export const runCommand: CommandModule<object, Args> = {
@@ -60,9 +62,11 @@ export const runCommand: CommandModule<object, Args> = {
       .option('permutations', { type: 'number', default: PROBE_DEFAULTS.permutations })
       .option('chat', { type: 'boolean', default: false, describe: 'steer with the chat template (the paper used raw prompts)' })
       .option('json', { type: 'boolean', default: false, describe: 'print a JSON summary on stdout' })
+      .option('shard', { type: 'string', describe: 'I/N or auto/N: the sweep stage runs only part I of N of the grid (as steer --shard; default --out runs/<model>.shard-I-of-N)' })
       .example('$0 run --model qwen2.5-7b', 'the paper\'s protocol on a pulled model (runs/qwen2.5-7b)')
       .example('$0 run --model m.gguf --train t.jsonl --test s.jsonl --out runs/m', 'own data') as never,
   handler: async (a) => {
+    const shard = shardArg(a.shard);
     const path = modelPathArg(a.model);
     const entry = findModel(a.model);
     const m = await Model.load(path);  // mmap: cheap, and vocab-only loads report no layers
@@ -80,12 +84,13 @@ export const runCommand: CommandModule<object, Args> = {
     for (const l of probeLayers) if (l < 0 || l >= nLayer) throw new UsageError(`--layers: ${l} out of range [0, ${nLayer - 1}]`);
     const steerLayers = a['steer-layers'] ? parseIntList(a['steer-layers'], '--steer-layers') : entry?.steerLayers;
     const alphas = a.alphas ? parseNumberList(a.alphas, '--alphas') : entry?.alphas ?? [-10, -5, -3, 0, 3, 5, 10];
+    const name = entry?.name ?? basename(path).replace(/\.gguf$/, '');
     const ac = new AbortController();
     const onSigint = () => ac.abort();
     process.once('SIGINT', onSigint);
     try {
       const r = await runProtocol({
-        modelPath: path, modelKey: entry?.name ?? basename(path).replace(/\.gguf$/, ''), out: a.out ?? `runs/${entry?.name ?? basename(path).replace(/\.gguf$/, '')}`,
+        modelPath: path, modelKey: name, out: a.out ?? `runs/${name}${shard && shard.count > 1 ? `.shard-${shard.index}-of-${shard.count}` : ''}`, shard,
         train: train!, test: test!, ablated, probeLayers, steerLayers, alphas, scenarios: parseStringList(a.scenarios),
         samples: a.samples, maxTokens: a['max-tokens'], temperature: a.temp, topK: a['top-k'],
         seed: a.seed, randomBaseline: a['random-baseline'], permutations: a.permutations,

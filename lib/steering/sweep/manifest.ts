@@ -1,6 +1,8 @@
 // RUN/manifest.json of a sweep: the parameters that define the RUN, written atomically before any
 // sample. A later call on the same RUN must ask for the same parameters (it resumes); a RUN made
-// with other parameters is refused with the list of differing fields.
+// with other parameters is refused with the list of differing fields. A shard (shard.ts) records
+// its part of the grid and the grid's identity (grid-id.ts); a RUN of one shard resumes only as
+// that shard.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -12,8 +14,10 @@ import { writeJsonAtomic } from '../../util/atomic-write.js';
 import { EiaError } from '../../util/errors.js';
 import { packageVersion } from '../../util/package.js';
 import { steeringPrompt } from '../scenarios.js';
+import { gridId } from './grid-id.js';
 import type { ProbeScoreMode, SweepOptions } from './options.js';
 import { sorted, type SweepInput } from './plan.js';
+import { formatShard, type ShardLoad, type ShardSpec } from './shard.js';
 
 /** The parameters that define a RUN: a resume must match them all. */
 export interface SweepParameters {
@@ -48,6 +52,33 @@ export interface SweepManifest {
   probes_dir: string;
   probe_files: Record<string, string>;
   parameters: SweepParameters;
+  /** gridId(parameters): the same for every shard of this grid (absent in RUNs written before shards). */
+  grid_id?: string;
+  /** The part of the grid this RUN holds (absent: the whole grid). */
+  shard?: ShardRecord;
+  /** A RUN written by merge: the RUNs it was merged from. */
+  merged_from?: { path: string; shard: string | null; samples: number }[];
+}
+
+/** A shard as its manifest records it: which part, and its load (shard.ts). */
+export interface ShardRecord extends ShardSpec {
+  generations: number;
+  cells: number;
+  token_cost: number;
+  grid_cells: number;
+  grid_token_cost: number;
+}
+
+/** The shard of a manifest as "I/N", or null for a RUN of the whole grid. */
+export const manifestShard = (m: Pick<SweepManifest, 'shard'>): string | null => (m.shard ? formatShard(m.shard) : null);
+
+/** The record of shard `spec` of a grid whose shards carry `loads`. */
+export function shardRecord(spec: ShardSpec, loads: readonly ShardLoad[]): ShardRecord {
+  const own = loads[spec.index];
+  return {
+    index: spec.index, count: spec.count, generations: own.generations, cells: own.cells, token_cost: own.token_cost,
+    grid_cells: loads.reduce((s, l) => s + l.cells, 0), grid_token_cost: loads.reduce((s, l) => s + l.token_cost, 0),
+  };
 }
 
 /** Fields whose values differ between a RUN's parameters and this call's (lists compared as sets). */
@@ -88,7 +119,8 @@ export async function sweepParameters(input: SweepInput, opts: SweepOptions): Pr
   return { params, probeFiles };
 }
 
-function readManifest(path: string): SweepManifest {
+/** Reads a sweep manifest (E_CONFLICT when it is not one). */
+export function readManifest(path: string): SweepManifest {
   let m: SweepManifest;
   try {
     m = JSON.parse(readFileSync(path, 'utf8'));
@@ -115,11 +147,11 @@ export function checkRunFolder(out: string): void {
 
 /**
  * Opens the RUN's manifest: an existing one must hold the same parameters (else E_CONFLICT naming
- * the differing fields); otherwise the folder and a new manifest are written. Returns the model
- * key in use (an existing RUN keeps its own).
+ * the differing fields) and the same shard (or none); otherwise the folder and a new manifest are
+ * written. Returns the model key in use (an existing RUN keeps its own).
  */
 export function openManifest(input: SweepInput, model: Model, params: SweepParameters, probeFiles: Record<string, string>,
-  modelKey: string | undefined, log: (msg: string) => void): { modelKey: string } {
+  modelKey: string | undefined, log: (msg: string) => void, shard: ShardRecord | null = null): { modelKey: string } {
   const manifestPath = join(input.out, RUN_FILES.manifest);
   const llamaCommit = runtimeInfo().llamaCommit;
   const version = packageVersion();
@@ -130,6 +162,11 @@ export function openManifest(input: SweepInput, model: Model, params: SweepParam
     if (diff.length > 0) {
       throw new EiaError('E_CONFLICT', `${input.out} holds a sweep with other parameters; use another RUN folder or the original parameters. Differing:\n  ${diff.join('\n  ')}`);
     }
+    const have = manifestShard(m), want = shard ? formatShard(shard) : null;
+    if (have !== want) {
+      const what = (s: string | null) => (s ? `shard ${s}` : 'the whole grid (no shard)');
+      throw new EiaError('E_CONFLICT', `${input.out} holds ${what(have)} of this sweep, this call asks for ${what(want)}; give each shard its own RUN folder`);
+    }
     if (m.llama_commit !== llamaCommit) log(`note: RUN was started with llama.cpp ${m.llama_commit}, this build is ${llamaCommit}`);
     if (m.package_version !== version) log(`note: RUN was started with eia-native ${m.package_version}, this is ${version}`);
     return { modelKey: m.model?.key ?? key };
@@ -139,6 +176,7 @@ export function openManifest(input: SweepInput, model: Model, params: SweepParam
     format: 'eia-native-sweep', version: 1, created_at: new Date().toISOString(),
     model: { path: input.modelPath, sha256: params.model_sha256, key, arch: model.info.arch, n_layer: model.nLayer, n_embd: model.nEmbd },
     llama_commit: llamaCommit, package_version: version, probes_dir: input.probesDir, probe_files: probeFiles, parameters: params,
+    grid_id: gridId(params), ...(shard ? { shard } : {}),
   };
   writeJsonAtomic(manifestPath, manifest);
   return { modelKey: key };
