@@ -9,7 +9,11 @@ export {
 export { bootstrapAuroc, bootstrapCI, bootstrapMean, type BootstrapOptions, type BootstrapResult } from './bootstrap.js';
 export { randomDirectionBaseline, summariseBaseline, randomUnitDirection, type BaselineSummary, type BaselineOptions } from './baseline.js';
 export { permutationTestAuroc, type PermutationResult } from './permutation.js';
-export { pearson, spearman, correlationTTest, binaryAccuracy02, type CorrelationResult, type BinaryAccuracy } from './correlation.js';
+export {
+  pearson, spearman, correlationTTest, binaryAccuracy02, binaryAccuracyAllItems, BINARY_CONVENTIONS,
+  type CorrelationResult, type BinaryAccuracy, type BinaryConvention,
+} from './correlation.js';
+export { correlationReport, type CorrelationReport, type PublishedCorrelation } from './correlation-report.js';
 export {
   scoreAgreement, fitProcrustes, mapAToB, mapBToA, carryDirection, crossModelTransfer,
   type ScoreAgreement, type ProcrustesAlignment, type CrossModelTransfer,
