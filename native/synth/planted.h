@@ -15,7 +15,16 @@ struct PlantedTensors {
     std::vector<float> v;            // the planted unit direction (n_embd)
 };
 
+enum class PlantedProfile {
+    Realistic,   // activations vary mostly with content; the signal grows over the first blocks
+    Easy,        // the class gap dominates every direction, at every block (fast tests)
+};
+
+// Realistic needs n_layer >= 4 and n_embd >= 48 (checked by synth_model).
 PlantedTensors planted_tensors(const Vocab & V, int n_embd, int n_layer, int64_t n_q, int64_t n_kv, int n_ff,
-                               ggml_type wtype, uint64_t seed);
+                               ggml_type wtype, uint64_t seed, PlantedProfile profile);
+
+// Realistic profile: the blocks whose FFN amplifies the v component (1 .. kAmpBlocks).
+constexpr int kAmpBlocks = 2;
 
 }  // namespace eia::synth

@@ -92,6 +92,13 @@ SynthResult synth_model(const SynthOptions & opt) {
     if (opt.planted && !opt.arch.empty() && opt.arch != "llama") {
         fail("eia-synth: planted models are llama models (got --arch " + opt.arch + ")");
     }
+    if (opt.planted_profile != "realistic" && opt.planted_profile != "easy") {
+        fail("eia-synth: unknown planted profile '" + opt.planted_profile + "' (expected realistic or easy)");
+    }
+    const bool realistic = opt.planted && opt.planted_profile == "realistic";
+    if (realistic && shape->n_layer < kAmpBlocks + 2) {
+        fail("eia-synth: the realistic planted profile needs at least " + std::to_string(kAmpBlocks + 2) + " blocks");
+    }
     {   // output directory must exist and be writable: probe with the temp file itself
         const std::string probe = opt.out + ".tmp";
         FILE * f = std::fopen(probe.c_str(), "wb");
@@ -109,7 +116,7 @@ SynthResult synth_model(const SynthOptions & opt) {
     const int64_t n_q = (int64_t) head_dim * n_head, n_kv = (int64_t) head_dim * n_head_kv;
     const bool tied = opt.planted ? true : shape->tied;
 
-    const Vocab V = build_vocab(arch, opt.planted, shape->n_vocab);
+    const Vocab V = build_vocab(arch, opt.planted, shape->n_vocab, realistic);
     const int64_t n_vocab = (int64_t) V.size();
 
     SynthResult res{};
@@ -129,7 +136,8 @@ SynthResult synth_model(const SynthOptions & opt) {
     std::vector<TensorPlan> plans;
     std::vector<float> planted_v;
     if (opt.planted) {
-        PlantedTensors p = planted_tensors(V, n_embd, n_layer, n_q, n_kv, shape->n_ff, wtype, opt.seed);
+        PlantedTensors p = planted_tensors(V, n_embd, n_layer, n_q, n_kv, shape->n_ff, wtype, opt.seed,
+                                           realistic ? PlantedProfile::Realistic : PlantedProfile::Easy);
         plans = std::move(p.plans);
         planted_v = std::move(p.v);
     } else {
@@ -141,7 +149,8 @@ SynthResult synth_model(const SynthOptions & opt) {
         const std::string a = arch;
         auto k = [&](const char * s) { return a + "." + s; };
         gguf_set_val_str(g, "general.architecture", a.c_str());
-        const std::string name = std::string("eia-synth ") + (opt.planted ? "planted " : "") + shape->name + " " + a;
+        const std::string name = std::string("eia-synth ") + (opt.planted ? (realistic ? "planted-realistic " : "planted ") : "") +
+                                 shape->name + " " + a;
         gguf_set_val_str(g, "general.name", name.c_str());
         gguf_set_val_u32(g, "general.file_type", wtype == GGML_TYPE_F32 ? 0u : wtype == GGML_TYPE_F16 ? 1u : 7u);
         gguf_set_val_u32(g, "general.quantization_version", GGML_QNT_VERSION);
@@ -184,10 +193,18 @@ SynthResult synth_model(const SynthOptions & opt) {
         res.planted_npy = F + ".planted.npy";
         res.train_jsonl = F + ".train.jsonl";
         res.test_jsonl = F + ".test.jsonl";
-        const auto pairs = planted_pairs(opt.seed);
+        res.planted_profile = opt.planted_profile;
+        const auto pairs = realistic ? realistic_pairs(opt.seed) : planted_pairs(opt.seed);
         write_text_atomic(res.planted_npy, npy_f32_1d(planted_v), guard);
         write_text_atomic(res.train_jsonl, pairs_jsonl(pairs, 0, 35), guard);
         write_text_atomic(res.test_jsonl, pairs_jsonl(pairs, 35, 50), guard);
+        if (realistic) {
+            res.ablated_jsonl = F + ".ablated.jsonl";
+            const std::vector<Pair> test(pairs.begin() + 35, pairs.end());
+            const auto ablated = ablate_pairs(test, opt.seed, &res.ablation_replacements);
+            std::string lines = pairs_jsonl(ablated, 0, ablated.size(), 35);
+            write_text_atomic(res.ablated_jsonl, lines, guard);
+        }
     }
     guard.armed = false;
     return res;

@@ -49,7 +49,7 @@ std::string filler_word(uint64_t i) {
 
 }  // namespace
 
-Vocab build_vocab(const std::string & arch, bool planted, int64_t n_vocab_target) {
+Vocab build_vocab(const std::string & arch, bool planted, int64_t n_vocab_target, bool realistic) {
     Vocab V;
     V.add("<unk>", 0.0f, TT_UNKNOWN, K_SPECIAL);
     V.add("<s>", 0.0f, TT_CONTROL, K_SPECIAL);
@@ -91,6 +91,23 @@ Vocab build_vocab(const std::string & arch, bool planted, int64_t n_vocab_target
     }
     for (auto * lists : {&general_empathic(), &general_task()}) {
         for (const char * s : *lists) for (auto & w : sentence_words(s)) push_t(w);
+    }
+    if (planted && realistic) {
+        // after the easy profile's words, so that their token ids stay as they were
+        const RealisticTexts & T = realistic_texts();
+        for (const auto & sc : T.scenarios) {
+            for (auto * lists : {&sc.settings, &sc.empathic, &sc.task, &sc.emp_ack, &sc.task_ack}) {
+                for (const char * s : *lists) for (auto & w : sentence_words(s)) push_t(w);
+            }
+        }
+        for (auto * lists : {&T.general_empathic, &T.general_task, &T.openers_a, &T.closings_a, &T.openers_b}) {
+            for (const char * s : *lists) for (auto & w : sentence_words(s)) push_t(w);
+        }
+        for (const auto & [w, alts] : ablation_synonyms()) {
+            std::string a = alts;
+            for (auto & c : a) if (c == '|') c = ' ';
+            for (auto & x : split_ws(a)) push(x);
+        }
     }
     // words as written (lowercase canonical forms get a capitalised variant below)
     V.base_words = canon;

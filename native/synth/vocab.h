@@ -38,7 +38,8 @@ struct Vocab {
 };
 
 // planted: stop after the words (no filler); else pad with filler pieces to n_vocab_target.
-Vocab build_vocab(const std::string & arch, bool planted, int64_t n_vocab_target);
+// realistic (planted only): also the words of the realistic templates and the ablation synonyms.
+Vocab build_vocab(const std::string & arch, bool planted, int64_t n_vocab_target, bool realistic = false);
 std::string chat_template(const std::string & arch);
 
 }  // namespace eia::synth
