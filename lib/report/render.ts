@@ -78,6 +78,33 @@ export function controlsTable(run: RunData): Table | null {
   };
 }
 
+/**
+ * The controls at the best layer in one plain statement: does the probe beat random directions,
+ * is the permutation test significant, does lexical ablation lower (without erasing) detection.
+ * Thresholds: above the random directions' 95th percentile; p <= 0.01; ablated AUROC below the
+ * original and >= 0.7 ("not erased").
+ */
+export function controlsStatement(run: RunData): string | null {
+  const v = run.validation;
+  const l = v?.layers.find((x) => x.layer === v.bestLayer);
+  if (!v || !l || (!l.randomBaseline && !l.permutation && !l.ablation)) return null;
+  const parts: string[] = [];
+  const b = l.randomBaseline;
+  if (b) {
+    const beats = l.auroc > b.p95;
+    parts.push(`the probe's AUROC ${f3(l.auroc)} is ${beats ? '**above**' : '**not above**'} the 95th percentile ${f3(b.p95)} of ${b.n} random directions ` +
+      `(their mean ${f3(b.mean)}, std ${f3(b.std)}; z ${b.z === null ? 'n/a' : b.z.toFixed(2)}, empirical p ${pv(b.empiricalP)})` +
+      (beats ? '' : ': at this layer the probe is not distinguishable from random directions'));
+  }
+  if (l.permutation) parts.push(`the label-permutation test gives p ${pv(l.permutation.p)} (${l.permutation.p <= 0.01 ? 'significant' : 'not significant'} at 0.01)`);
+  if (l.ablation) {
+    const a = l.ablation.auroc;
+    const verdict = a >= l.auroc ? 'does not lower detection' : a >= 0.7 ? 'lowers detection without erasing it' : 'largely erases detection';
+    parts.push(`lexical ablation ${verdict} (AUROC ${f3(a)} on the ablated test texts)`);
+  }
+  return `**Controls at the best layer (${l.layer}):** ${parts.join('; ')}.`;
+}
+
 /** Table 2: steering success per (model, layer, scenario), the paper's layout. */
 export function table2(run: RunData): Table | null {
   const s = run.score;
@@ -253,6 +280,8 @@ export function renderHtml(ctx: RenderContext): string {
     parts.push(htmlTable(t1));
     const c = controlsTable(run);
     if (c) parts.push(htmlTable(c));
+    const cs = controlsStatement(run);
+    if (cs) parts.push(`<p class="controls-statement" id="controls-statement">${inlineMd(cs)}</p>`);
   } else {
     parts.push(notRun('Probes not run: this RUN has no `probes/validation.json` (run `eia-native probe ... --out RUN/probes`).', 'table1-missing'));
   }
@@ -339,6 +368,8 @@ export function renderMarkdown(ctx: RenderContext, figureLink: (id: string, name
     out.push(mdTable(t1));
     const c = controlsTable(run);
     if (c) out.push(mdTable(c));
+    const cs = controlsStatement(run);
+    if (cs) out.push(cs, '');
   } else out.push('> **Not run.** Probes not run: this RUN has no `probes/validation.json`.', '');
   fig('auroc-by-layer'); fig('random-baseline'); fig('score-distributions');
 
