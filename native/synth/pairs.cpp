@@ -67,7 +67,7 @@ std::string realistic_text(Rng & rng, const RealisticTexts & T, const RealisticS
     const auto & general = empathic ? T.general_empathic : T.general_task;
     std::vector<std::string> parts;
     for (auto * p : pick_distinct(rng, s.settings, a ? 1 + rng.below(2) : 1)) parts.push_back(p);
-    if (rng.uniform() < (a ? 0.5 : 0.4)) parts.push_back(ack[rng.below(ack.size())]);
+    if (rng.uniform() < (a ? 0.4 : 0.3)) parts.push_back(ack[rng.below(ack.size())]);
     const size_t first_choice = parts.size();
     for (auto * p : pick_distinct(rng, stance, a ? 1 + rng.below(3) : 1 + rng.below(2))) parts.push_back(p);
     if (rng.uniform() < (a ? 0.5 : 0.3)) parts.push_back(general[rng.below(general.size())]);

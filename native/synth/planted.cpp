@@ -197,30 +197,33 @@ PlantedTensors easy_tensors(const Vocab & V, int n_embd, int n_layer, int64_t n_
 //    1/n share of a mean-pooled text tracks its length). The class difference is ~10% of the pooled
 //    variance, so random directions centre on 0.5 with a spread like the paper's (~0.2);
 //  * the signal grows over the first blocks. At the embedding a word's v component is its class
-//    (kRCV0 = 2/3 of the easy one) plus a leak of its content, kRLeak (r.c_w) for a fixed content
+//    (kRCV0 = 0.8 of the easy one) plus a leak of its content, kRLeak (r.c_w) for a fixed content
 //    readout r: at block 0 the v axis is entangled with topic and the probe is weaker. Blocks 1 and
-//    2 each hold two planted FFN units (see the amplifier below): one multiplies the v component by
-//    sqrt(kRAmp), the other subtracts half of the leak. From block 2 on, v carries the class alone,
-//    at the easy strength (kRCV0 * kRAmp = 1), and steering at any block >= 2 acts as in the easy model;
-//  * class words are graded: strong empathy / task words +-1, the ablation synonyms kRWeak, so the
-//    paper's lexical ablation (F.ablated.jsonl) lowers detection without erasing it (task texts keep
-//    their task words, and either class may weigh the other side: pair_texts_realistic.cpp);
+//    2 each hold two planted FFN units (see below): one multiplies the v component by sqrt(kRAmp),
+//    the other subtracts half of the leak. From block 2 on, v carries the class alone, at the easy
+//    strength (kRCV0 * kRAmp = 1), and steering at any block >= 2 acts as in the easy model;
+//  * class words are graded: empathy words +1, task words -kRTask, the ablation synonyms kRWeak, so
+//    the paper's lexical ablation (F.ablated.jsonl) lowers detection without erasing it (task texts
+//    keep their task words, and either class may weigh the other side: pair_texts_realistic.cpp);
 //  * the output embedding is untied (E without the leak): the head reads a word's class, not its
 //    content; BOS has full wordness (its length effect stays off u); the word noise is scaled by
 //    kRNS in the residual and by 1 / kRNS^2 in the head (same logits, less class-correlated noise
 //    in the pooled activations).
-// Measured over model seeds 1..12 (tiny, probe on every block, 100 random directions, seed 1;
-// /tmp scripts, figures in the README): best-block AUROC 0.96..1.0, cosine with v 0.93..0.97,
-// block-0 AUROC lower by 0.15..0.34, random-direction mean 0.47..0.53 and std 0.12..0.21 at every
-// block, ablated AUROC lower by 0.01..0.12 and >= 0.84; dose-response monotone for seeds 1..10.
+// Measured over model seeds 1..12 (tiny; probe on every block, 100 random directions and 1000
+// permutations seeded 1; as `eia-native synth --planted --seed N` states them): best-block AUROC 0.97..1.0,
+// cosine with v 0.93..0.98, block 0 lower by 0.17..0.31, random-direction mean 0.47..0.53 and std
+// 0.11..0.24 at every block, empirical p 0.0099, permutation p 0.001, ablated AUROC lower by
+// 0.009..0.20 and >= 0.77; the class difference 7..12% of the variance (train and test texts). The steering dose-response
+// of test/generate.test.ts holds for seeds 1..10.
 
-constexpr float kRCV0 = 2.0f / 3.0f;   // |v-component| of strong class words in the embedding
-constexpr float kRAmp = 1.5f;          // v gain of blocks 1..kAmpBlocks together (class at the head: kRCV0 * kRAmp = 1)
-constexpr float kRWeak = 0.1f;         // class value of the ablation synonyms (weak empathy words)
+constexpr float kRCV0 = 0.8f;          // |v-component| of empathy words in the embedding
+constexpr float kRAmp = 1.25f;         // v gain of blocks 1..kAmpBlocks together (class at the head: kRCV0 * kRAmp = 1)
+constexpr float kRWeak = 0.05f;        // class value of the ablation synonyms (weak empathy words)
+constexpr float kRTask = 0.7f;         // |class value| of task words (empathy words: 1)
 constexpr int kRNT = 6;                // content axes of topic, writer style and BOS (balanced across classes)
 constexpr int kRNL = 6;                // content axes of the words' own (lexical) content
 constexpr float kRCL = 0.35f;          // lexical content of every word (a random unit vector per word)
-constexpr float kRCT = 1.7f;           // topic content of words of one scenario only
+constexpr float kRCT = 1.4f;           // topic content of words of one scenario only
 constexpr float kRCS = 1.0f;           // style content of words of one writer only
 constexpr float kRCB = 8.0f;           // content of the BOS token: pooled, it tracks the text's length
 constexpr float kRNS = 0.6f;           // word noise in the residual (its head gain is divided by kRNS^2)
@@ -345,7 +348,7 @@ PlantedTensors realistic_tensors(const Vocab & V, int n_embd, int n_layer, int64
         // BOS at full wordness: otherwise its 1/n share of every pooled text puts the text's length
         // onto u (its length effect lives on the content axes instead)
         if (V.text[t] == "<s>") wordness = kW;
-        float cval = (float) V.cls[t];
+        float cval = V.cls[t] > 0 ? 1.0f : V.cls[t] < 0 ? -kRTask : 0.0f;
         if (V.base[t] >= 0 && V.cls[t] == 0 && weak.count(lower(V.base_words[(size_t) V.base[t]]))) cval = kRWeak;
         if (V.base[t] >= 0 && V.cls[t] == 0 && cval == 0.0f) wordness += base_eps[(size_t) V.base[t]];
         if ((V.kind[t] == K_WORD || V.kind[t] == K_CAP) && V.cls[t] != 0) {
@@ -398,18 +401,21 @@ PlantedTensors realistic_tensors(const Vocab & V, int n_embd, int n_layer, int64
     }
     auto vs = std::make_shared<std::vector<float>>(v), us = std::make_shared<std::vector<float>>(u);
     auto rs = std::make_shared<std::vector<float>>(r);
-    auto add_row = [](std::shared_ptr<std::vector<float>> dir, float k, int64_t row) {
-        // adds k * dir to row `row` of a (ne1 x ne0) weight
+    // The planted units' weights replace the random ones: a unit's hidden value is large (silu of
+    // u.n ~ sqrt(d)), so random entries in its down column would write it, class by class, into a
+    // random direction of norm ~ sigma sqrt(d) * hidden (0.7 at the 0.5b shape, enough to tilt the probe).
+    auto set_row = [](std::shared_ptr<std::vector<float>> dir, float k, int64_t row) {
+        // row `row` of a (ne1 x ne0) weight := k * dir
         return [dir, k, row](int64_t r0, int64_t r1, float * dst) {
             if (row < r0 || row >= r1) return;
             float * p = dst + (row - r0) * (int64_t) dir->size();
-            for (size_t i = 0; i < dir->size(); ++i) p[i] += k * (*dir)[i];
+            for (size_t i = 0; i < dir->size(); ++i) p[i] = k * (*dir)[i];
         };
     };
-    auto add_col = [](std::shared_ptr<std::vector<float>> dir, float k, int64_t col, int64_t ne0) {
-        // adds k * dir[i] to element `col` of every row i
+    auto set_col = [](std::shared_ptr<std::vector<float>> dir, float k, int64_t col, int64_t ne0) {
+        // element `col` of every row i := k * dir[i]
         return [dir, k, col, ne0](int64_t r0, int64_t r1, float * dst) {
-            for (int64_t r = r0; r < r1; ++r) dst[(r - r0) * ne0 + col] += k * (*dir)[(size_t) r];
+            for (int64_t r = r0; r < r1; ++r) dst[(r - r0) * ne0 + col] = k * (*dir)[(size_t) r];
         };
     };
     auto both = [](std::function<void(int64_t, int64_t, float *)> f1, std::function<void(int64_t, int64_t, float *)> f2) {
@@ -438,9 +444,9 @@ PlantedTensors realistic_tensors(const Vocab & V, int n_embd, int n_layer, int64
         TensorPlan up = matrix_plan(block_tensor(i, "ffn_up.weight"), n_embd, n_ff, sw, wtype);
         TensorPlan down = matrix_plan(block_tensor(i, "ffn_down.weight"), n_ff, n_embd, sw, wtype);
         if (i >= 1 && i <= kAmpBlocks) {
-            gate.post = both(add_row(us, amp_a, 0), add_row(us, amp_a, 1));
-            up.post = both(add_row(vs, amp_b, 0), add_row(rs, amp_b, 1));
-            down.post = both(add_col(vs, coef(g), 0, n_ff), add_col(vs, -coef(kRLeak * cancel[(size_t) i]), 1, n_ff));
+            gate.post = both(set_row(us, amp_a, 0), set_row(us, amp_a, 1));
+            up.post = both(set_row(vs, amp_b, 0), set_row(rs, amp_b, 1));
+            down.post = both(set_col(vs, coef(g), 0, n_ff), set_col(vs, -coef(kRLeak * cancel[(size_t) i]), 1, n_ff));
         }
         out.plans.push_back(gate);
         out.plans.push_back(up);
