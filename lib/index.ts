@@ -7,7 +7,8 @@ export {
   type GenerateRequest, type SequenceRequest, type SteerTerm, type SteerPositions, type Monitor, type TokenEvent,
   type SequenceResult, type FinishReason, type GenerationStats,
 } from './engine/generate.js';
-export { synth, SYNTH_ARCHES, SYNTH_SHAPES, SYNTH_TYPES, type SynthOptions, type SynthResult } from './engine/synth.js';
+export { synth, SYNTH_ARCHES, SYNTH_SHAPES, SYNTH_TYPES, PLANTED_PROFILES, type PlantedProfile, type SynthOptions, type SynthResult } from './engine/synth.js';
+export { checkPlantedControls, plantedControlsLines, type PlantedControls, type ControlCheck } from './probes/planted-controls.js';
 export { writeControlVector, readControlVector, loadControlVectorWithLlama, type ControlVector } from './engine/control-vector.js';
 export { readGgufTensor } from './engine/gguf.js';
 export { runtimeInfo, llamaPin, type RuntimeInfo, type BackendLoad } from './engine/runtime-info.js';

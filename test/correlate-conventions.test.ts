@@ -2,13 +2,15 @@
 // reports both, labelled, and says which one reproduces a file's own figure. The paper's files are
 // read from ../shared/reference/empathy-probes (those tests are skipped, saying why, when absent).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { binaryAccuracy02, binaryAccuracyAllItems } from '../lib/stats/correlation.js';
 import { correlationReport } from '../lib/stats/correlation-report.js';
+import { runCli } from './helpers/cli.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const refDir = resolve(root, '../shared/reference/empathy-probes');
@@ -16,21 +18,19 @@ const crossFile = join(refDir, 'results', 'cross_model_correlation.json');
 const phi3File = join(refDir, 'results', 'eia_correlation.json');
 const ABSENT = `the paper's result files are not at ${refDir}`;
 
-function cli(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  return spawnSync(process.execPath, ['bin/eia-native.js', ...args], { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20 });
-}
-function ok(args: string[]): string {
-  const r = cli(args);
+// child processes run asynchronously: a long spawnSync would stall the vitest worker's RPC
+const cli = runCli;
+async function ok(args: string[]): Promise<string> {
+  const r = await cli(args);
   if (r.status !== 0) throw new Error(`eia-native ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
   return r.stdout;
 }
 
 let T = '';
-beforeAll(() => {
-  const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { cwd: root, encoding: 'utf8' });
-  if (tsc.status !== 0) throw new Error(`tsc failed: ${tsc.stdout}${tsc.stderr}`);
+beforeAll(async () => {
+  await promisify(execFile)(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { cwd: root });
   T = mkdtempSync(join(tmpdir(), 'correlate-conv-'));
-});
+}, 120_000);
 afterAll(() => { if (T) rmSync(T, { recursive: true, force: true }); });
 
 describe('the two binary-accuracy conventions', () => {
@@ -73,10 +73,10 @@ describe('the two binary-accuracy conventions', () => {
 });
 
 describe('stats correlate on the paper\'s result files', () => {
-  it('cross_model_correlation.json: every model, Pearson/Spearman exact, 0.4167 and 0.5833 under all-items', (ctx) => {
+  it('cross_model_correlation.json: every model, Pearson/Spearman exact, 0.4167 and 0.5833 under all-items', async (ctx) => {
     if (!existsSync(crossFile)) ctx.skip(ABSENT);
     const ref = JSON.parse(readFileSync(crossFile, 'utf8'));
-    const j = JSON.parse(ok(['stats', 'correlate', '--input', crossFile, '--json']));
+    const j = JSON.parse(await ok(['stats', 'correlate', '--input', crossFile, '--json']));
     expect(j.models.map((m: { model: string }) => m.model)).toEqual(Object.keys(ref));
     const got: Record<string, [number, number]> = {};
     for (const m of j.models) {
@@ -100,10 +100,10 @@ describe('stats correlate on the paper\'s result files', () => {
     expect(got['dolphin-llama-3.1-8b'][1].toFixed(4)).toBe('0.5833');
   });
 
-  it('eia_correlation.json (Phi-3): 1.0 with [[5, 0], [0, 5]] under 0-vs-2; one model\'s object alone is accepted too', (ctx) => {
+  it('eia_correlation.json (Phi-3): 1.0 with [[5, 0], [0, 5]] under 0-vs-2; one model\'s object alone is accepted too', async (ctx) => {
     if (!existsSync(phi3File) || !existsSync(crossFile)) ctx.skip(ABSENT);
     const ref = JSON.parse(readFileSync(phi3File, 'utf8'));
-    const j = JSON.parse(ok(['stats', 'correlate', '--input', phi3File, '--json']));
+    const j = JSON.parse(await ok(['stats', 'correlate', '--input', phi3File, '--json']));
     expect(j.binaryAccuracy.accuracy).toBe(ref.binary_accuracy);
     expect(j.binaryAccuracy.accuracy).toBe(1);
     expect(j.binaryAccuracy.confusion).toEqual(ref.confusion_matrix);
@@ -112,20 +112,20 @@ describe('stats correlate on the paper\'s result files', () => {
     // a per-model object of cross_model_correlation.json, on its own
     const q = JSON.parse(readFileSync(crossFile, 'utf8'))['qwen2.5-7b'];
     writeFileSync(join(T, 'qwen.json'), JSON.stringify(q));
-    const jq = JSON.parse(ok(['stats', 'correlate', '--input', join(T, 'qwen.json'), '--json']));
+    const jq = JSON.parse(await ok(['stats', 'correlate', '--input', join(T, 'qwen.json'), '--json']));
     expect(jq.model).toBe('qwen2.5-7b');
     expect(jq.binaryAccuracyAllItems.accuracy).toBeCloseTo(q.binary_accuracy, 12);
     // the text output labels both conventions and says which reproduces the file
-    const text = ok(['stats', 'correlate', '--input', crossFile]);
+    const text = await ok(['stats', 'correlate', '--input', crossFile]);
     expect(text).toMatch(/qwen2\.5-7b: n = 12/);
     expect(text).toMatch(/binary accuracy \[0-vs-2\] = 0\.4000/);
     expect(text).toMatch(/binary accuracy \[all-items\] = 0\.4167/);
     expect(text).toMatch(/binary accuracy 0\.5833 \(reproduced by all-items\)/);
   });
 
-  it('an object that is neither a result object nor a map of them is an error that names the accepted shapes', () => {
+  it('an object that is neither a result object nor a map of them is an error that names the accepted shapes', async () => {
     writeFileSync(join(T, 'bad.json'), JSON.stringify({ a: { b: 1 } }));
-    const r = cli(['stats', 'correlate', '--input', join(T, 'bad.json')]);
+    const r = await cli(['stats', 'correlate', '--input', join(T, 'bad.json')]);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/cross_model_correlation\.json/);
   });

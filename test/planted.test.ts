@@ -3,8 +3,9 @@
 // do, and its lexical ablation is the paper's; the easy profile (fast tests) fails those controls,
 // which shows that the checks can fail. Seeds are chosen here: model seed 1 (the demo's default).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { synth } from '../lib/engine/synth.js';
@@ -12,6 +13,7 @@ import { readPairs } from '../lib/probes/dataset.js';
 import { checkPlantedControls, plantedControlsLines, type PlantedControls } from '../lib/probes/planted-controls.js';
 import { EMPATHY_KEYWORDS, TASK_KEYWORDS } from '../lib/steering/scoring.js';
 import { tempDir } from './helpers/fixtures.js';
+import { runCli } from './helpers/cli.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const tmp = tempDir('eia-planted-');
@@ -137,21 +139,21 @@ describe('easy profile and the synth statement', () => {
     await expect(synth({ plantedProfile: 'easy', out: join(tmp.dir, 'x.gguf') })).rejects.toThrow(/needs planted/);
   });
 
-  it('`synth --planted --planted-profile easy` states that its controls fail (the checks can fail); --no-check measures nothing', () => {
-    const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { cwd: root, encoding: 'utf8' });
-    expect(tsc.status, tsc.stdout + tsc.stderr).toBe(0);
-    const cli = (args: string[]) => spawnSync(process.execPath, ['bin/eia-native.js', ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, EIA_NATIVE_QUIET: '1' } });
-    const r = cli(['synth', '--planted', '--planted-profile', 'easy', '--seed', '1', '--out', join(tmp.dir, 'easy-cli.gguf')]);
+  it('`synth --planted --planted-profile easy` states that its controls fail (the checks can fail); --no-check measures nothing', async () => {
+    // child processes run asynchronously: a long spawnSync would stall the vitest worker's RPC
+    await promisify(execFile)(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { cwd: root });
+    const cli = runCli;
+    const r = await cli(['synth', '--planted', '--planted-profile', 'easy', '--seed', '1', '--out', join(tmp.dir, 'easy-cli.gguf')]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/controls measured on this model/);
     expect(r.stdout).toMatch(/\[FAIL\] the probe beats random directions: AUROC 1\.000 vs their 95th percentile 1\.000/);
     expect(r.stdout).toMatch(/\[FAIL\] random directions spread as on real models/);
     expect(r.stdout).toMatch(/\[ok\] the probe recovers the planted direction/);
-    const n = cli(['synth', '--planted', '--no-check', '--out', join(tmp.dir, 'nocheck.gguf')]);
+    const n = await cli(['synth', '--planted', '--no-check', '--out', join(tmp.dir, 'nocheck.gguf')]);
     expect(n.status, n.stderr).toBe(0);
     expect(n.stdout).not.toMatch(/controls/);
-    const bad = cli(['synth', '--planted-profile', 'easy', '--out', join(tmp.dir, 'y.gguf')]);
+    const bad = await cli(['synth', '--planted-profile', 'easy', '--out', join(tmp.dir, 'y.gguf')]);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/--planted-profile needs --planted/);
-  });
+  }, 300_000);
 });

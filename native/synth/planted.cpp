@@ -201,12 +201,12 @@ PlantedTensors easy_tensors(const Vocab & V, int n_embd, int n_layer, int64_t n_
 //    readout r: at block 0 the v axis is entangled with topic and the probe is weaker. Blocks 1 and
 //    2 each hold two planted FFN units (see below): one multiplies the v component by sqrt(kRAmp),
 //    the other subtracts half of the leak. From block 2 on, v carries the class alone, at the easy
-//    strength (kRCV0 * kRAmp = 1), and steering at any block >= 2 acts as in the easy model;
+//    strength (kRCV0 * kRAmp = 1), and a steering vector added at any block >= 2 is not amplified;
 //  * class words are graded: empathy words +1, task words -kRTask, the ablation synonyms kRWeak, so
 //    the paper's lexical ablation (F.ablated.jsonl) lowers detection without erasing it (task texts
 //    keep their task words, and either class may weigh the other side: pair_texts_realistic.cpp);
-//  * the output embedding is untied (E without the leak): the head reads a word's class, not its
-//    content; BOS has full wordness (its length effect stays off u); the word noise is scaled by
+//  * the output embedding is untied (E without the leak, so class values kRCV0 * class): the head
+//    reads a word's class, not its content; BOS has full wordness (its length effect stays off u); the word noise is scaled by
 //    kRNS in the residual and by 1 / kRNS^2 in the head (same logits, less class-correlated noise
 //    in the pooled activations).
 // Measured over model seeds 1..12 (`eia-native synth --planted --seed N`, tiny; the analysis seeded
