@@ -1,4 +1,4 @@
-// eia-synth: write a synthetic GGUF model (see native/core/synth.h).
+// eia-synth: write a synthetic GGUF model (see native/synth/synth.h).
 //   eia-synth --arch A --shape S [--type f32|f16|q8_0] [--seed N] [--planted [--planted-profile realistic|easy]] --out F.gguf
 #include <cerrno>
 #include <chrono>
