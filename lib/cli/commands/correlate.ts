@@ -8,7 +8,7 @@ import { readScoredTexts } from '../../probes/dataset.js';
 import { scoreWithProbe, type Probe } from '../../probes/probe.js';
 import { loadProbe } from '../../probes/probe-file.js';
 import { readNpy } from '../../io/npy.js';
-import { binaryAccuracy02, pearson, spearman } from '../../stats/correlation.js';
+import { correlationReport, correlationReportLines } from '../../stats/correlation-report.js';
 import { createProgress } from '../../util/progress.js';
 import { modelPathArg, printJson, UsageError, withModelOptions } from '../common.js';
 import { EiaError } from '../../util/errors.js';
@@ -39,7 +39,9 @@ export const correlateCommand: CommandModule<object, Args> = {
       .option('json', { type: 'boolean', default: false })
       .example('$0 correlate --model phi3.gguf --probe probes/layer8.npy --layer 8 --texts eia_texts.jsonl', 'the paper\'s r = .709')
       .epilog('Probe score = dot(mean-pooled activation of block L, direction). Pearson and Spearman (average ranks) with two-sided ' +
-        't-test p-values; binary accuracy on the score-0 vs score-2 texts at the median of their probe scores (>= predicts 2). ' +
+        't-test p-values; the binary accuracy under both of the paper\'s conventions, each labelled: [0-vs-2] the score-0 vs score-2 ' +
+        'texts at the median of their probe scores (>= predicts 2; its eia_correlation.json), [all-items] every text, score 2 = high, ' +
+        '0 and 1 = low, at the median of all probe scores (its cross_model_correlation.json). ' +
         'Constant probe or rubric scores make the correlation undefined: reported as an error, never NaN.') as never,
   handler: async (a) => {
     if (!existsSync(a.probe)) throw new UsageError(`--probe: ${a.probe} does not exist`);
@@ -72,24 +74,13 @@ export const correlateCommand: CommandModule<object, Args> = {
       model.free();
     }
     const rubric = texts.map((t) => t.score);
-    const pr = pearson(scores, rubric);
-    const sp = spearman(scores, rubric);
-    let binary: ReturnType<typeof binaryAccuracy02> | null = null;
-    let binaryNote: string | undefined;
-    try { binary = binaryAccuracy02(scores, rubric); } catch (e) { binaryNote = (e as Error).message; }
+    const rep = correlationReport(scores, rubric);
     const out = {
-      model: a.model, probe: a.probe, layer, n: texts.length,
-      pearson: { r: pr.r, p: pr.p, t: pr.t, df: pr.df },
-      spearman: { rho: sp.r, p: sp.p, t: sp.t, df: sp.df },
-      binaryAccuracy: binary ? { accuracy: binary.accuracy, threshold: binary.threshold, n: binary.n, confusion: binary.confusion } : null,
-      ...(binaryNote ? { binaryAccuracyNote: binaryNote } : {}),
+      model: a.model, probe: a.probe, layer, ...rep,
       texts: texts.map((t, i) => ({ score: t.score, scenario: t.scenario, probeScore: scores[i] })),
     };
     if (a.json) return printJson(out);
     process.stdout.write(`n = ${out.n} texts, probe ${a.probe} at layer ${layer}\n`);
-    process.stdout.write(`Pearson  r   = ${pr.r.toFixed(6)}  (p = ${pr.p.toPrecision(6)})\n`);
-    process.stdout.write(`Spearman rho = ${sp.r.toFixed(6)}  (p = ${sp.p.toPrecision(6)})\n`);
-    if (binary) process.stdout.write(`0-vs-2 accuracy = ${(binary.accuracy * 100).toFixed(1)}% (n = ${binary.n}, threshold ${binary.threshold.toPrecision(6)}, confusion ${JSON.stringify(binary.confusion)})\n`);
-    else process.stdout.write(`0-vs-2 accuracy: ${binaryNote}\n`);
+    process.stdout.write(correlationReportLines(rep).map((l) => `${l}\n`).join(''));
   },
 };
