@@ -2,6 +2,7 @@
 // random weights with the paper's architectures' real dimensions, or the planted-concept model
 // whose answer is known (see README "Synthetic models").
 import { resolve } from 'node:path';
+import { EiaError } from '../util/errors.js';
 import { addon, type RawSynthResult } from './native.js';
 
 export const SYNTH_ARCHES = ['llama', 'qwen2', 'phi3'] as const;
@@ -42,14 +43,14 @@ export type SynthResult = RawSynthResult & {
 };
 
 export async function synth(opts: SynthOptions): Promise<SynthResult> {
-  if (!opts || typeof opts.out !== 'string' || !opts.out) throw new Error('synth needs an output path (out)');
-  if (opts.arch !== undefined && !SYNTH_ARCHES.includes(opts.arch)) throw new Error(`unknown arch '${opts.arch}' (expected ${SYNTH_ARCHES.join(', ')})`);
-  if (opts.shape !== undefined && !SYNTH_SHAPES.includes(opts.shape)) throw new Error(`unknown shape '${opts.shape}' (expected ${SYNTH_SHAPES.join(', ')})`);
-  if (opts.type !== undefined && !SYNTH_TYPES.includes(opts.type)) throw new Error(`unknown type '${opts.type}' (expected ${SYNTH_TYPES.join(', ')})`);
+  if (!opts || typeof opts.out !== 'string' || !opts.out) throw new EiaError('E_BAD_ARG', 'synth needs an output path (out)');
+  if (opts.arch !== undefined && !SYNTH_ARCHES.includes(opts.arch)) throw new EiaError('E_BAD_ARG', `unknown arch '${opts.arch}' (expected ${SYNTH_ARCHES.join(', ')})`);
+  if (opts.shape !== undefined && !SYNTH_SHAPES.includes(opts.shape)) throw new EiaError('E_BAD_ARG', `unknown shape '${opts.shape}' (expected ${SYNTH_SHAPES.join(', ')})`);
+  if (opts.type !== undefined && !SYNTH_TYPES.includes(opts.type)) throw new EiaError('E_BAD_ARG', `unknown type '${opts.type}' (expected ${SYNTH_TYPES.join(', ')})`);
   if (opts.plantedProfile !== undefined && !PLANTED_PROFILES.includes(opts.plantedProfile)) {
-    throw new Error(`unknown planted profile '${opts.plantedProfile}' (expected ${PLANTED_PROFILES.join(', ')})`);
+    throw new EiaError('E_BAD_ARG', `unknown planted profile '${opts.plantedProfile}' (expected ${PLANTED_PROFILES.join(', ')})`);
   }
-  if (opts.plantedProfile !== undefined && !opts.planted) throw new Error('plantedProfile needs planted: true');
+  if (opts.plantedProfile !== undefined && !opts.planted) throw new EiaError('E_BAD_ARG', 'plantedProfile needs planted: true');
   // the addon's synth also takes plantedProfile and returns the planted extras (native/binding/addon.cpp)
   const native = addon().synth as (o: SynthOptions) => Promise<SynthResult>;
   return native({ ...opts, out: resolve(opts.out) });

@@ -103,7 +103,7 @@ SynthResult synth_model(const SynthOptions & opt) {
         const std::string probe = opt.out + ".tmp";
         FILE * f = std::fopen(probe.c_str(), "wb");
         if (!f) {
-            fail("eia-synth: cannot write '" + probe + "': " + std::strerror(errno) +
+            fail(Code::IO, "eia-synth: cannot write '" + probe + "': " + std::strerror(errno) +
                  " (the output directory must exist and be writable)");
         }
         std::fclose(f);

@@ -84,7 +84,7 @@ const API: Row[] = [
   { id: 'M8', code: 'E_BAD_ARG', api: 'Model.load', input: '{gpuLayers: NaN} / 1.5', error: /options\.gpuLayers must be an integer/, run: () => Model.load(modelPath, { gpuLayers: 1.5 }) },
   { id: 'M9', code: 'E_BAD_ARG', api: 'Model.load', input: "{mmap: 'yes'}", error: /options\.mmap must be a boolean/, run: () => Model.load(modelPath, opts({ mmap: 'yes' })) },
   { id: 'M10', code: 'E_BAD_ARG', api: 'Model.load', input: 'options 5 (not an object)', error: /load options must be an object/, run: () => Model.load(modelPath, 5 as never) },
-  { id: 'M11', code: 'E_BAD_ARG', api: 'Model.createContext', input: 'model loaded with {vocabOnly: true}', error: /loaded with vocabOnly/, run: async () => { const v = await Model.load(modelPath, { vocabOnly: true }); try { return await v.createContext({ nCtx: 64, nSeqMax: 1 }); } finally { v.free(); } } },
+  { id: 'M11', code: 'E_STATE', api: 'Model.createContext', input: 'model loaded with {vocabOnly: true}', error: /loaded with vocabOnly/, run: async () => { const v = await Model.load(modelPath, { vocabOnly: true }); try { return await v.createContext({ nCtx: 64, nSeqMax: 1 }); } finally { v.free(); } } },
   { id: 'M12', code: 'E_STATE', api: 'Model (any method)', input: 'after free()', error: /model has been freed/, run: async () => { const m = await Model.load(modelPath, { vocabOnly: true }); m.free(); return m.tokenize('x'); } },
   // tokenisation
   { id: 'T1', code: 'E_BAD_ARG', api: 'tokenize', input: 'text 5 (not a string)', error: /text must be a string/, run: () => model.tokenize(5 as never) },
@@ -186,14 +186,16 @@ const API: Row[] = [
   { id: 'V19', code: 'E_BAD_ARG', api: 'readGgufTensor', input: 'missing tensor name', error: /no tensor named 'nope'/, run: () => readGgufTensor(modelPath, 'nope') },
   { id: 'V20', code: 'E_IO', api: 'readGgufTensor', input: 'missing file', error: /cannot read GGUF/, run: () => readGgufTensor(T('missing.gguf'), 'x') },
   // synth
-  { id: 'S1', code: null, api: 'synth', input: 'no out', error: /needs an output path/, run: () => synth({} as SynthOptions) },
-  { id: 'S2', code: null, api: 'synth', input: "arch 'gpt2'", error: /unknown arch 'gpt2'/, run: () => synth(opts({ out: T('s.gguf'), arch: 'gpt2' })) },
-  { id: 'S3', code: null, api: 'synth', input: "shape 'huge'", error: /unknown shape 'huge'/, run: () => synth(opts({ out: T('s.gguf'), shape: 'huge' })) },
-  { id: 'S4', code: null, api: 'synth', input: "type 'q4_0'", error: /unknown type 'q4_0'/, run: () => synth(opts({ out: T('s.gguf'), type: 'q4_0' })) },
+  { id: 'S1', code: 'E_BAD_ARG', api: 'synth', input: 'no out', error: /needs an output path/, run: () => synth({} as SynthOptions) },
+  { id: 'S2', code: 'E_BAD_ARG', api: 'synth', input: "arch 'gpt2'", error: /unknown arch 'gpt2'/, run: () => synth(opts({ out: T('s.gguf'), arch: 'gpt2' })) },
+  { id: 'S3', code: 'E_BAD_ARG', api: 'synth', input: "shape 'huge'", error: /unknown shape 'huge'/, run: () => synth(opts({ out: T('s.gguf'), shape: 'huge' })) },
+  { id: 'S4', code: 'E_BAD_ARG', api: 'synth', input: "type 'q4_0'", error: /unknown type 'q4_0'/, run: () => synth(opts({ out: T('s.gguf'), type: 'q4_0' })) },
   { id: 'S5', code: 'E_BAD_ARG', api: 'synth', input: 'seed -1 / 1.5 / NaN', error: /'seed' must be a non-negative integer/, run: () => synth({ out: T('s.gguf'), seed: -1 }) },
   { id: 'S6', code: 'E_BAD_ARG', api: 'synth', input: "planted with arch 'qwen2'", error: /planted models are llama models/, run: () => synth({ out: T('s.gguf'), planted: true, arch: 'qwen2' }) },
   { id: 'S7', code: 'E_BAD_ARG', api: 'synth', input: 'out is a directory', error: /names a directory/, run: () => synth({ out: tmp.dir }) },
-  { id: 'S8', code: 'E_BAD_ARG', api: 'synth', input: 'out in a missing folder', error: /cannot write .*the output directory must exist/, run: () => synth({ out: T('no/such/s.gguf') }) },
+  { id: 'S8', code: 'E_IO', api: 'synth', input: 'out in a missing folder', error: /cannot write .*the output directory must exist/, run: () => synth({ out: T('no/such/s.gguf') }) },
+  { id: 'S9', code: 'E_BAD_ARG', api: 'synth', input: "plantedProfile 'odd'", error: /unknown planted profile 'odd' \(expected realistic, easy\)/, run: () => synth(opts({ out: T('s.gguf'), planted: true, plantedProfile: 'odd' })) },
+  { id: 'S10', code: 'E_BAD_ARG', api: 'synth', input: 'plantedProfile without planted', error: /plantedProfile needs planted: true/, run: () => synth({ out: T('s.gguf'), plantedProfile: 'easy' }) },
 ];
 
 describe('bad arguments (API): every row of docs/reliability.md rejects with a JS error', () => {
@@ -232,7 +234,7 @@ const CLI: CliRow[] = [
   { id: 'C4', cmd: 'synth', args: () => ['synth', '--shape', 'huge', '--out', T('s.gguf')], exit: 2, code: 'E_BAD_ARG', error: /Invalid values:[\s\S]*shape/ },
   { id: 'C5', cmd: 'synth', args: () => ['synth', '--seed', '-1', '--out', T('s.gguf')], exit: 2, code: 'E_BAD_ARG', error: /'seed' must be a non-negative integer/ },
   { id: 'C6', cmd: 'synth', args: () => ['synth'], exit: 2, code: 'E_BAD_ARG', error: /Missing required argument: out/ },
-  { id: 'C7', cmd: 'synth', args: () => ['synth', '--out', T('no/such/s.gguf')], exit: 2, code: 'E_BAD_ARG', error: /cannot write/ },
+  { id: 'C7', cmd: 'synth', args: () => ['synth', '--out', T('no/such/s.gguf')], exit: 1, code: 'E_IO', error: /cannot write/ },
   { id: 'C8', cmd: 'capture', args: () => ['capture', '--model', M(), '--layers', 'a', '--input', T('ok.jsonl'), '--out', T('o')], exit: 2, code: 'E_BAD_ARG', error: /--layers: 'a' is not an integer/ },
   { id: 'C9', cmd: 'capture', args: () => ['capture', '--model', M(), '--layers', '99', '--input', T('ok.jsonl'), '--out', T('o')], exit: 2, code: 'E_BAD_ARG', error: /--layers: 99 out of range \[0, 5\]/ },
   { id: 'C10', cmd: 'capture', args: () => ['capture', '--model', M(), '--layers', '0', '--max-tokens', '-1', '--input', T('ok.jsonl'), '--out', T('o')], exit: 2, code: 'E_BAD_ARG', error: /--max-tokens must be a non-negative integer/ },
