@@ -2,7 +2,7 @@
 import type { CommandModule } from 'yargs';
 import { synth, SYNTH_ARCHES, SYNTH_SHAPES, SYNTH_TYPES, type SynthArch, type SynthShape, type SynthType } from '../../engine/synth.js';
 import { printJson } from '../common.js';
-import { note } from '../../util/note.js';
+import { FLAGS } from '../flags.js';
 
 interface Args { arch?: string; shape: string; type: string; seed: number; planted: boolean; out: string; json: boolean }
 
@@ -16,14 +16,15 @@ export const synthCommand: CommandModule<object, Args> = {
       .option('seed', { type: 'number', default: 1 })
       .option('planted', { type: 'boolean', default: false, describe: 'planted-concept model + F.planted.npy + F.train/test.jsonl' })
       .option('out', { type: 'string', demandOption: true, describe: 'output .gguf path' })
-      .option('json', { type: 'boolean', default: false })
+      .option('json', FLAGS.json)
       .example('$0 synth --planted --out planted.gguf', 'the planted-concept model and its pair files')
       .example('$0 synth --arch qwen2 --shape 0.5b --type q8_0 --out q05.gguf', 'a Qwen2.5-0.5B-shaped random model') as never,
   handler: async (a) => {
     const t0 = Date.now();
     const r = await synth({ arch: a.arch as SynthArch | undefined, shape: a.shape as SynthShape, type: a.type as SynthType, seed: a.seed, planted: a.planted, out: a.out });
     if (a.json) return printJson(r);
-    note(`wrote ${r.path} (${r.arch}, ${r.shape}, ${r.type}; ${r.nLayer} layers, d_model ${r.nEmbd}, vocab ${r.nVocab}) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-    if (r.plantedNpy) note(`planted direction ${r.plantedNpy}\npairs ${r.trainJsonl} ${r.testJsonl}`);
+    // the result goes to stdout (the CLI grammar: results on stdout, notes and progress on stderr)
+    process.stdout.write(`wrote ${r.path} (${r.arch}, ${r.shape}, ${r.type}; ${r.nLayer} layers, d_model ${r.nEmbd}, vocab ${r.nVocab}) in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+    if (r.plantedNpy) process.stdout.write(`planted direction ${r.plantedNpy}\npairs ${r.trainJsonl} ${r.testJsonl}\n`);
   },
 };
