@@ -178,7 +178,8 @@ async function openRun(o: Settings, inputs: Inputs, log: (msg: string) => void, 
 /** The checks that need the model: blocks in range, steering strengths within their bound, prompts + new tokens within the context. */
 async function checkAgainstModel(p: Protocol): Promise<void> {
   const { o } = p;
-  const model = await Model.load(o.modelPath, { gpuLayers: o.gpuLayers });
+  // on the CPU (mmap: cheap): one short sentence for the norms; the stages load the model as asked
+  const model = await Model.load(o.modelPath);
   try {
     for (const l of o.probeLayers) if (l >= model.nLayer) bad(`probeLayers: ${l} out of range [0, ${model.nLayer - 1}]`);
     // the steered layers are chosen after probing: every candidate must accept the alphas

@@ -1,6 +1,6 @@
 // eia-native steer: a resumable steering sweep (layers x alphas x scenarios x samples) into RUN/.
 import type { CommandModule } from 'yargs';
-import { SAMPLING_DEFAULTS } from '../../engine/defaults.js';
+import { engineLimits, SAMPLING_DEFAULTS } from '../../engine/defaults.js';
 import { STEERING_SCENARIO_IDS } from '../../steering/scenarios.js';
 import { PROBE_SCORE_MODES, type ProbeScoreMode } from '../../steering/sweep/options.js';
 import { runSweep } from '../../steering/sweep/run.js';
@@ -59,7 +59,7 @@ export const steerCommand: CommandModule<object, Args> = {
     if (scenarios.length === 0) throw new UsageError('--scenarios: expected a comma-separated list of scenario ids');
     intFlag(a.samples, '--samples', 1);
     intFlag(a['max-tokens'], '--max-tokens', 1);
-    optIntFlag(a.batch, '--batch', 1);
+    optIntFlag(a.batch, '--batch', 1, engineLimits().maxSequences);
     if (!alphas.some((x) => x === 0)) note('note: --alphas has no 0: the paper\'s success rate needs the alpha = 0 baseline');
     const ps = a['probe-score'] === false ? 'off' : a['probe-score'] === true ? 'capture' : String(a['probe-score']);
     if (!PROBE_SCORE_MODES.includes(ps as ProbeScoreMode)) throw new UsageError(`--probe-score must be one of ${PROBE_SCORE_MODES.join(', ')}, got '${ps}'`);
