@@ -14,7 +14,7 @@ export {
   type SequenceResult, type FinishReason, type GenerationStats,
 } from './engine/generate.js';
 export { engineLimits, SAMPLING_DEFAULTS, type EngineLimits } from './engine/defaults.js';
-export { synth, type SynthOptions, type SynthResult } from './engine/synth.js';
+export { synth, PLANTED_PROFILES, type PlantedProfile, type SynthOptions, type SynthResult } from './engine/synth.js';
 export { writeControlVector, readControlVector, type ControlVector } from './engine/control-vector.js';
 export { runtimeInfo, type RuntimeInfo } from './engine/runtime-info.js';
 export { EiaError, isEiaError, type ErrorCode } from './util/errors.js';
@@ -26,6 +26,7 @@ export { loadProbe, loadProbes, saveProbe } from './probes/probe-file.js';
 export { runProbe, type RunProbeOptions } from './probes/pipeline.js';
 export { readValidation, writeProbeRun, type ProbeRun, type ProbeReport, type LayerReport } from './probes/validation.js';
 export { ablatePairs } from './probes/ablation.js';
+export { checkPlantedControls, type PlantedControls, type ControlCheck } from './probes/planted-controls.js';
 export { scoreAgreement, crossModelTransfer, type ScoreAgreement, type CrossModelTransfer } from './probes/crossmodel.js';
 
 // ---- statistics results (the validation figures on scores computed anywhere)
@@ -33,7 +34,8 @@ export { auroc, evaluateScores, type ScoreEvaluation } from './stats/auroc.js';
 export { bootstrapAuroc, type BootstrapResult } from './stats/bootstrap.js';
 export { permutationTestAuroc, type PermutationResult } from './stats/permutation.js';
 export { randomDirectionBaseline, summariseBaseline, type BaselineSummary } from './stats/baseline.js';
-export { pearson, spearman, binaryAccuracy02, type CorrelationResult, type BinaryAccuracy } from './stats/correlation.js';
+export { pearson, spearman, binaryAccuracy02, binaryAccuracyAllItems, type CorrelationResult, type BinaryAccuracy, type BinaryConvention } from './stats/correlation.js';
+export { correlationReport, type CorrelationReport } from './stats/correlation-report.js';
 
 // ---- steering: scenarios, sweeps, samples, scoring (Table 2)
 export { SCENARIOS, STEERING_SCENARIO_IDS, steeringPrompt, loadScenariosFile, type Scenario } from './steering/scenarios.js';

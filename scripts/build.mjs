@@ -35,7 +35,7 @@ const gpu = process.env.EIA_GPU || (process.platform === 'darwin' ? 'metal' : 'c
 if (mode === 'source' && !['cpu', 'cuda', 'metal'].includes(gpu)) die(`EIA_GPU must be cpu, cuda or metal for a source build (got '${gpu}')`, 2);
 
 const extraTargets = (valueOf('--targets') ?? '').split(',').filter(Boolean);
-if (forTests) extraTargets.push('eia-native-test', 'eia-bench', 'eia-synth', 'llama-bench', 'llama-batched-bench');
+if (forTests) extraTargets.push('eia-native-test', 'eia-bench', 'eia-synth', 'eia-synth-check', 'llama-bench', 'llama-batched-bench');
 const sanitize = flag('--sanitize') || forTests;
 
 const t0 = Date.now();

@@ -43,14 +43,14 @@ export interface CaptureResult {
 /** Row i of a layer's matrix as a view (no copy). */
 export function row(result: CaptureResult, layer: number, i: number): Float32Array {
   const m = result.data.get(layer);
-  if (!m) throw new Error(`layer ${layer} was not captured`);
+  if (!m) throw new EiaError('E_BAD_ARG', `layer ${layer} was not captured`);
   return m.subarray(i * result.nEmbd, (i + 1) * result.nEmbd);
 }
 
 /** All rows of a layer as views, one per text (mean/last) or per token (tokens). */
 export function rows(result: CaptureResult, layer: number): Float32Array[] {
   const m = result.data.get(layer);
-  if (!m) throw new Error(`layer ${layer} was not captured`);
+  if (!m) throw new EiaError('E_BAD_ARG', `layer ${layer} was not captured`);
   const n = m.length / result.nEmbd;
   return Array.from({ length: n }, (_, i) => m.subarray(i * result.nEmbd, (i + 1) * result.nEmbd));
 }

@@ -2,6 +2,7 @@
 // "direction.L" (F32, one per block L >= 1). Interop both ways: our probes drive llama.cpp's
 // tools, and llama.cpp control vectors (e.g. from cvector-generator) drive eia-native.
 import { addon } from './native.js';
+import { EiaError } from '../util/errors.js';
 
 export interface ControlVector {
   modelHint: string;
@@ -14,12 +15,12 @@ export function writeControlVector(path: string, layers: Map<number, Float32Arra
   const obj: Record<number, Float32Array> = {};
   let width = -1;
   for (const [l, v] of layers) {
-    if (!Number.isInteger(l) || l < 1) throw new Error(`control vectors start at block 1 (got layer ${l}): llama.cpp cannot steer block 0 this way`);
-    if (width >= 0 && v.length !== width) throw new Error('all control-vector layers must have the same width');
+    if (!Number.isInteger(l) || l < 1) throw new EiaError('E_BAD_ARG', `control vectors start at block 1 (got layer ${l}): llama.cpp cannot steer block 0 this way`);
+    if (width >= 0 && v.length !== width) throw new EiaError('E_BAD_ARG', 'all control-vector layers must have the same width');
     width = v.length;
     obj[l] = v;
   }
-  if (width < 0) throw new Error('control vector needs at least one layer');
+  if (width < 0) throw new EiaError('E_BAD_ARG', 'control vector needs at least one layer');
   addon().writeControlVector(path, { modelHint, layers: obj });
 }
 

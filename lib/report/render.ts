@@ -78,6 +78,33 @@ export function controlsTable(run: RunData): Table | null {
   };
 }
 
+/**
+ * The controls at the best layer in one plain statement: does the probe beat random directions,
+ * is the permutation test significant, does lexical ablation lower (without erasing) detection.
+ * Thresholds: above the random directions' 95th percentile; p <= 0.01; ablated AUROC below the
+ * original and >= 0.7 ("not erased").
+ */
+export function controlsStatement(run: RunData): string | null {
+  const v = run.validation;
+  const l = v?.layers.find((x) => x.layer === v.best_layer);
+  if (!v || !l || (!l.random_baseline && !l.permutation && !l.ablation)) return null;
+  const parts: string[] = [];
+  const b = l.random_baseline;
+  if (b) {
+    const beats = l.auroc > b.p95;
+    parts.push(`the probe's AUROC ${f3(l.auroc)} is ${beats ? '**above**' : '**not above**'} the 95th percentile ${f3(b.p95)} of ${b.n} random directions ` +
+      `(their mean ${f3(b.mean)}, std ${f3(b.std)}; z ${b.z === null ? 'n/a' : b.z.toFixed(2)}, empirical p ${pv(b.empirical_p)})` +
+      (beats ? '' : ': at this layer the probe is not distinguishable from random directions'));
+  }
+  if (l.permutation) parts.push(`the label-permutation test gives p ${pv(l.permutation.p)} (${l.permutation.p <= 0.01 ? 'significant' : 'not significant'} at 0.01)`);
+  if (l.ablation) {
+    const a = l.ablation.auroc;
+    const verdict = a >= l.auroc ? 'does not lower detection' : a >= 0.7 ? 'lowers detection without erasing it' : 'largely erases detection';
+    parts.push(`lexical ablation ${verdict} (AUROC ${f3(a)} on the ablated test texts)`);
+  }
+  return `**Controls at the best layer (${l.layer}):** ${parts.join('; ')}.`;
+}
+
 /** Table 2: steering success per (model, layer, scenario), the paper's layout. */
 export function table2(run: RunData): Table | null {
   const s = run.score;
@@ -255,9 +282,11 @@ export function renderHtml(ctx: RenderContext): string {
   if (run.notes.length) parts.push(`<div class="notes"><strong>Notes on the input.</strong><ul>${run.notes.map((n) => `<li>${inlineMd(n)}</li>`).join('')}</ul></div>`);
   parts.push('</section>');
 
+  const cs = controlsStatement(run);
   parts.push('<section id="detection"><h2>Detection</h2>',
     ...(sectionTables(table1(run), () => controlsTable(run), htmlTable)
       ?? [notRun('Probes not run: this RUN has no `probes/validation.json` (the probe stage writes it into RUN/probes).', 'table1-missing')]),
+    ...(cs && table1(run) ? [`<p class="controls-statement" id="controls-statement">${inlineMd(cs)}</p>`] : []),
     fig('auroc-by-layer'), fig('random-baseline'), fig('score-distributions'), '</section>');
 
   parts.push('<section id="steering"><h2>Steering</h2>',
@@ -331,6 +360,8 @@ export function renderMarkdown(ctx: RenderContext, figureLink: (id: string, name
 
   out.push('## Detection', '');
   out.push(...(sectionTables(table1(run), () => controlsTable(run), mdTable) ?? ['> **Not run.** Probes not run: this RUN has no `probes/validation.json`.', '']));
+  const mdControls = controlsStatement(run);
+  if (mdControls && table1(run)) out.push(mdControls, '');
   fig('auroc-by-layer'); fig('random-baseline'); fig('score-distributions');
 
   out.push('## Steering', '');

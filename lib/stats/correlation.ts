@@ -1,5 +1,6 @@
 // Pearson and Spearman correlation with exact two-sided p-values from Student's t distribution
-// (the same test scipy.stats.pearsonr / spearmanr use), plus the paper's binary 0-vs-2 accuracy.
+// (the same test scipy.stats.pearsonr / spearmanr use), plus the paper's two binary accuracies of
+// probe scores against 0/1/2 rubric scores (its result files use two conventions; see below).
 
 import tcdf from '@stdlib/stats-base-dists-t-cdf';
 import { assertFinite, median, type Numbers } from './descriptive.js';
@@ -65,14 +66,42 @@ export function spearman(x: Numbers, y: Numbers): CorrelationResult {
   return correlationTTest(pearsonR(averageRanks(x), averageRanks(y), 'Spearman'), x.length);
 }
 
-/** Result of {@link binaryAccuracy02}. */
+/** The two conventions of the paper's binary accuracy (both on the median of the probe scores, >= predicts high). */
+export const BINARY_CONVENTIONS = {
+  '0-vs-2': 'the items scored 0 or 2 only (score-1 items left out); threshold = median of their probe scores',
+  'all-items': 'all items; score 2 = high, scores 0 and 1 = low; threshold = median of all probe scores',
+} as const;
+export type BinaryConvention = keyof typeof BINARY_CONVENTIONS;
+
+/** Result of {@link binaryAccuracy02} and {@link binaryAccuracyAllItems}. */
 export interface BinaryAccuracy {
+  convention: BinaryConvention;
   accuracy: number;
   threshold: number;
-  /** number of score-0 and score-2 texts used */
+  /** number of texts used */
   n: number;
-  /** sklearn layout: rows = true (0, 2), columns = predicted (0, 2) */
+  /** sklearn layout: rows = true (low, high), columns = predicted (low, high) */
   confusion: [[number, number], [number, number]];
+}
+
+function checkRubric(probeScores: Numbers, rubricScores: Numbers): void {
+  if (probeScores.length !== rubricScores.length) {
+    throw new EiaError('E_BAD_ARG', `probe scores (${probeScores.length}) and rubric scores (${rubricScores.length}) differ in length`);
+  }
+  assertFinite(probeScores, 'probe scores');
+  for (let i = 0; i < rubricScores.length; i++) {
+    const r = rubricScores[i];
+    if (r !== 0 && r !== 1 && r !== 2) throw new EiaError('E_BAD_ARG', `rubric score at index ${i} is ${r}; expected 0, 1 or 2`);
+  }
+}
+
+function accuracyAtMedian(convention: BinaryConvention, s: number[], hi: boolean[]): BinaryAccuracy {
+  if (!hi.includes(true)) throw new EiaError('E_BAD_ARG', 'binary accuracy is undefined: no rubric-2 texts');
+  if (!hi.includes(false)) throw new EiaError('E_BAD_ARG', `binary accuracy is undefined: no rubric-0${convention === 'all-items' ? ' or rubric-1' : ''} texts`);
+  const threshold = median(s);
+  const confusion: [[number, number], [number, number]] = [[0, 0], [0, 0]];
+  for (let i = 0; i < s.length; i++) confusion[hi[i] ? 1 : 0][s[i] >= threshold ? 1 : 0]++;
+  return { convention, accuracy: (confusion[0][0] + confusion[1][1]) / s.length, threshold, n: s.length, confusion };
 }
 
 /**
@@ -83,21 +112,24 @@ export interface BinaryAccuracy {
  * all 12 texts would not (one 0-text would land above it).
  */
 export function binaryAccuracy02(probeScores: Numbers, rubricScores: Numbers): BinaryAccuracy {
-  if (probeScores.length !== rubricScores.length) {
-    throw new EiaError('E_BAD_ARG', `probe scores (${probeScores.length}) and rubric scores (${rubricScores.length}) differ in length`);
-  }
-  assertFinite(probeScores, 'probe scores');
+  checkRubric(probeScores, rubricScores);
   const s: number[] = [], hi: boolean[] = [];
   for (let i = 0; i < rubricScores.length; i++) {
-    const r = rubricScores[i];
-    if (r !== 0 && r !== 1 && r !== 2) throw new EiaError('E_BAD_ARG', `rubric score at index ${i} is ${r}; expected 0, 1 or 2`);
-    if (r === 1) continue;
-    s.push(probeScores[i]); hi.push(r === 2);
+    if (rubricScores[i] === 1) continue;
+    s.push(probeScores[i]); hi.push(rubricScores[i] === 2);
   }
-  if (!hi.includes(true)) throw new EiaError('E_BAD_ARG', 'binary accuracy is undefined: no rubric-2 texts');
-  if (!hi.includes(false)) throw new EiaError('E_BAD_ARG', 'binary accuracy is undefined: no rubric-0 texts');
-  const threshold = median(s);
-  const confusion: [[number, number], [number, number]] = [[0, 0], [0, 0]];
-  for (let i = 0; i < s.length; i++) confusion[hi[i] ? 1 : 0][s[i] >= threshold ? 1 : 0]++;
-  return { accuracy: (confusion[0][0] + confusion[1][1]) / s.length, threshold, n: s.length, confusion };
+  return accuracyAtMedian('0-vs-2', s, hi);
+}
+
+/**
+ * Binary accuracy on all texts: rubric 2 is the high class, rubrics 0 and 1 the low class; threshold =
+ * numpy.median of all probe scores, score >= threshold predicts high. This is the convention of the
+ * paper's cross_model_correlation.json: on its 12 texts it gives Qwen 0.4167 and Dolphin 0.5833, and
+ * its confusion matrices are ours transposed (that file's rows are the predicted class). Counting the
+ * score-1 texts as high instead gives the same two accuracies there (each model has one score-1 text
+ * on either side of the median) but not the file's confusion matrices.
+ */
+export function binaryAccuracyAllItems(probeScores: Numbers, rubricScores: Numbers): BinaryAccuracy {
+  checkRubric(probeScores, rubricScores);
+  return accuracyAtMedian('all-items', Array.from(probeScores), Array.from(rubricScores, (r) => r === 2));
 }

@@ -25,6 +25,7 @@
 #include "model.h"
 #include "runtime.h"
 #include "synth.h"
+#include "../tools/unit_vector.h"
 
 using namespace eia;
 
@@ -81,16 +82,6 @@ std::vector<llama_token> random_tokens(Model & m, int n, std::mt19937 & rng) {
         out.push_back(t);
     }
     return out;
-}
-
-std::vector<float> unit_vector(int n, uint32_t seed) {
-    std::mt19937 rng(seed);
-    std::normal_distribution<float> nd;
-    std::vector<float> v(n);
-    double s = 0;
-    for (auto & x : v) { x = nd(rng); s += (double) x * x; }
-    for (auto & x : v) x = (float) (x / std::sqrt(s));
-    return v;
 }
 
 std::shared_ptr<Model> load(const Args & a) {

@@ -74,7 +74,7 @@ static Napi::Value SetLogLevel(const Napi::CallbackInfo & info) {
     return info.Env().Undefined();
 }
 
-// synth({arch, shape, type, seed, planted, out}) -> Promise<{...}>
+// synth({arch, shape, type, seed, planted, plantedProfile, out}) -> Promise<{...}>
 static Napi::Value Synth(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
     Napi::Object o = opt_object(info, 0);
@@ -86,6 +86,7 @@ static Napi::Value Synth(const Napi::CallbackInfo & info) {
     if (!std::isfinite(seed) || seed < 0 || std::floor(seed) != seed) type_error(env, "'seed' must be a non-negative integer");
     opt.seed = (uint64_t) seed;
     opt.planted = get_bool(o, "planted", false);
+    opt.planted_profile = get_string(o, "plantedProfile", "realistic");
     opt.out = get_string(o, "out", "");
     auto res = std::make_shared<eia::SynthResult>();
     auto * w = new PromiseWorker(
@@ -107,6 +108,11 @@ static Napi::Value Synth(const Napi::CallbackInfo & info) {
                 r.Set("plantedNpy", res->planted_npy);
                 r.Set("trainJsonl", res->train_jsonl);
                 r.Set("testJsonl", res->test_jsonl);
+                r.Set("plantedProfile", res->planted_profile);
+                if (!res->ablated_jsonl.empty()) {
+                    r.Set("ablatedJsonl", res->ablated_jsonl);
+                    r.Set("ablationReplacements", res->ablation_replacements);
+                }
             }
             return r;
         });

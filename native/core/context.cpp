@@ -10,7 +10,7 @@ namespace eia {
 Context::Context(std::shared_ptr<Model> model, const ContextParams & p) : model_(std::move(model)) {
     if (!model_) fail("context needs a model");
     const auto & mi = model_->info();
-    if (mi.n_layer <= 0) fail("the model was loaded with vocabOnly: it has no weights to run (load it without vocabOnly)");
+    if (mi.n_layer <= 0) fail(Code::State, "the model was loaded with vocabOnly: it has no weights to run (load it without vocabOnly)");
     if (p.n_ctx < 16) fail("nCtx must be at least 16 (got " + std::to_string(p.n_ctx) + ")");
     if (p.n_ctx > (1 << 20)) fail("nCtx too large (" + std::to_string(p.n_ctx) + ")");
     if (p.n_batch < 1 || p.n_ubatch < 1) fail("nBatch and nUbatch must be >= 1");

@@ -61,7 +61,7 @@ std::vector<float> read_gguf_tensor(const std::string & path, const std::string 
     gguf_init_params gp = {false, &gctx};
     take_thread_log_errors();
     gguf_context * g = gguf_init_from_file(path.c_str(), gp);
-    if (!g) fail("cannot read GGUF '" + path + "': " + take_thread_log_errors());
+    if (!g) fail(Code::IO, "cannot read GGUF '" + path + "': " + take_thread_log_errors());
     ggml_tensor * t = ggml_get_tensor(gctx, name.c_str());
     std::vector<float> out;
     std::string err;

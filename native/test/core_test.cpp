@@ -29,6 +29,7 @@
 #include "generate.h"
 #include "model.h"
 #include "runtime.h"
+#include "../tools/unit_vector.h"
 #include "sampler.h"
 #include "synth.h"
 
@@ -117,16 +118,6 @@ ContextParams small_ctx(int n_ctx = 256, int n_seq = 4, bool unified = true) {
     p.n_threads = 1;
     p.kv_unified = unified;
     return p;
-}
-
-std::vector<float> unit(int n, uint32_t seed) {
-    std::mt19937 rng(seed);
-    std::normal_distribution<float> nd;
-    std::vector<float> v(n);
-    double s = 0;
-    for (auto & x : v) { x = nd(rng); s += x * x; }
-    for (auto & x : v) x = (float) (x / std::sqrt(s));
-    return v;
 }
 
 SequenceSpec seq(const std::vector<llama_token> & prompt, int max_tokens, float temp = 0.0f, uint32_t seed = 0) {
@@ -338,7 +329,7 @@ int main(int argc, char ** argv) {
         CHECK(plain[0].tokens == again[0].tokens);
         CHECK(plain[0].tokens.size() == 12);
         auto s0 = seq(prompt, 12);
-        s0.steer.push_back({2, unit(n_embd, 1), 0.0f});
+        s0.steer.push_back({2, unit_vector(n_embd, 1), 0.0f});
         auto z = generate_all(ctx, {s0});
         CHECK(z[0].tokens == plain[0].tokens);
         auto s1 = seq(prompt, 12, 0.8f, 7);
@@ -348,11 +339,11 @@ int main(int argc, char ** argv) {
     });
     run("generate: steering changes the output; monitors give one score per token", [&] {
         Context ctx(model, small_ctx(512, 4));
-        const auto d = unit(n_embd, 2);
+        const auto d = unit_vector(n_embd, 2);
         auto s = seq(prompt, 10);
         s.steer.push_back({3, d, 50.0f});
         auto plain = generate_all(ctx, {seq(prompt, 10)});
-        auto steered = generate_all(ctx, {s}, {{3, d}, {5, unit(n_embd, 3)}});
+        auto steered = generate_all(ctx, {s}, {{3, d}, {5, unit_vector(n_embd, 3)}});
         CHECK(steered[0].tokens != plain[0].tokens);
         CHECK(steered[0].scores.size() == steered[0].tokens.size() * 2);
         for (float x : steered[0].scores) CHECK(std::isfinite(x));
@@ -381,7 +372,7 @@ int main(int argc, char ** argv) {
             h.clear_plans();
             return sink.data;
         };
-        const auto d = unit(n_embd, 6), e = unit(n_embd, 7);
+        const auto d = unit_vector(n_embd, 6), e = unit_vector(n_embd, 7);
         const auto plain = pass(nullptr);
         SteerTerm t{L, d, 4.0f};
         t.normalize = true;
@@ -422,7 +413,7 @@ int main(int argc, char ** argv) {
     });
     run("generate: steering == llama.cpp control vector (eval_logits)", [&] {
         Context ctx(model, small_ctx(256, 1));
-        const auto d = unit(n_embd, 4);
+        const auto d = unit_vector(n_embd, 4);
         auto ours = eval_logits(ctx, prompt, {{2, d, 3.0f}});
         std::vector<float> cv((size_t) (n_layer - 1) * n_embd, 0.0f);
         for (int j = 0; j < n_embd; j++) cv[(size_t) (2 - 1) * n_embd + j] = 3.0f * d[j];
@@ -446,7 +437,7 @@ int main(int argc, char ** argv) {
     });
     run("generate: bad arguments -> eia::Error", [&] {
         Context ctx(model, small_ctx(256, 2));
-        const auto d = unit(n_embd, 5);
+        const auto d = unit_vector(n_embd, 5);
         auto mk = [&](const std::function<void(SequenceSpec &)> & f) { auto s = seq(prompt, 4); f(s); return std::vector<SequenceSpec>{s}; };
         EXPECT_ERROR(Generation(ctx, {}, {}), "at least one sequence");
         EXPECT_ERROR(Generation(ctx, {seq(prompt, 2), seq(prompt, 2), seq(prompt, 2)}, {}), "at most 2");
@@ -479,7 +470,7 @@ int main(int argc, char ** argv) {
     });
     run("evaluate: bad arguments -> eia::Error", [&] {
         Context ctx(model, small_ctx(64, 1));
-        const auto d = unit(n_embd, 6);
+        const auto d = unit_vector(n_embd, 6);
         EXPECT_ERROR(eval_logits(ctx, {}, {}), "at least one token");
         EXPECT_ERROR(eval_logits(ctx, {1, n_vocab}, {}), "out of range");
         EXPECT_ERROR(eval_logits(ctx, std::vector<llama_token>(ctx.n_ctx_seq() + 1, 1), {}), "longer than the context");
@@ -521,8 +512,8 @@ int main(int argc, char ** argv) {
         ControlVector cv;
         cv.model_hint = "llama";
         cv.n_embd = n_embd;
-        cv.layers[2] = unit(n_embd, 8);
-        cv.layers[4] = unit(n_embd, 9);
+        cv.layers[2] = unit_vector(n_embd, 8);
+        cv.layers[4] = unit_vector(n_embd, 9);
         write_control_vector(dir + "/cv.gguf", cv);
         auto back = read_control_vector(dir + "/cv.gguf");
         CHECK(back.n_embd == n_embd && back.layers.size() == 2 && back.layers[4] == cv.layers[4]);
@@ -539,14 +530,14 @@ int main(int argc, char ** argv) {
         ControlVector cv;
         cv.n_embd = n_embd;
         EXPECT_ERROR(write_control_vector(dir + "/x.gguf", cv), "no layers");
-        cv.layers[0] = unit(n_embd, 1);
+        cv.layers[0] = unit_vector(n_embd, 1);
         EXPECT_ERROR(write_control_vector(dir + "/x.gguf", cv), "block 1");
         cv.layers.clear();
         cv.layers[1] = std::vector<float>(n_embd - 1);
         EXPECT_ERROR(write_control_vector(dir + "/x.gguf", cv), "wrong width");
         cv.layers[1] = std::vector<float>(n_embd, NAN);
         EXPECT_ERROR(write_control_vector(dir + "/x.gguf", cv), "NaN");
-        cv.layers[1] = unit(n_embd, 1);
+        cv.layers[1] = unit_vector(n_embd, 1);
         EXPECT_ERROR(write_control_vector("", cv), "empty");
         EXPECT_ERROR(write_control_vector(dir + "/no/such/dir/x.gguf", cv), "cannot write");
         EXPECT_ERROR(read_control_vector(dir + "/nope.gguf"), "cannot open");
@@ -577,8 +568,8 @@ int main(int argc, char ** argv) {
         auto r = capture_texts(ctx, {"I feel for you", "Finish the task"}, o);
         CHECK(r.n_texts == 2);
         auto s = seq(pm->tokenize("I", true, false), 6, 0.7f, 1);
-        s.steer.push_back({1, unit(pm->n_embd(), 1), 4.0f});
-        auto g = generate_all(ctx, {s}, {{2, unit(pm->n_embd(), 2)}});
+        s.steer.push_back({1, unit_vector(pm->n_embd(), 1), 4.0f});
+        auto g = generate_all(ctx, {s}, {{2, unit_vector(pm->n_embd(), 2)}});
         CHECK(g[0].tokens.size() == 6);
     });
 

@@ -1,5 +1,5 @@
-// eia-synth: write a synthetic GGUF model (see native/core/synth.h).
-//   eia-synth --arch A --shape S [--type f32|f16|q8_0] [--seed N] [--planted] --out F.gguf
+// eia-synth: write a synthetic GGUF model (see native/synth/synth.h).
+//   eia-synth --arch A --shape S [--type f32|f16|q8_0] [--seed N] [--planted [--planted-profile realistic|easy]] --out F.gguf
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -14,7 +14,7 @@ static void usage(FILE * f) {
     for (const auto & s : eia::synth_shapes()) shapes += (shapes.empty() ? "" : "|") + s;
     std::fprintf(f,
                  "usage: eia-synth [--arch llama|qwen2|phi3] [--shape %s] [--type f32|f16|q8_0]\n"
-                 "                 [--seed N] [--planted] --out F.gguf\n",
+                 "                 [--seed N] [--planted [--planted-profile realistic|easy]] --out F.gguf\n",
                  shapes.c_str());
 }
 
@@ -32,6 +32,7 @@ int main(int argc, char ** argv) {
             else if (a == "--type") opt.type = value();
             else if (a == "--out" || a == "-o") opt.out = value();
             else if (a == "--planted") opt.planted = true;
+            else if (a == "--planted-profile") opt.planted_profile = value();
             else if (a == "--seed") {
                 const std::string v = value();
                 char * end = nullptr;
@@ -55,8 +56,11 @@ int main(int argc, char ** argv) {
                     r.path.c_str(), r.arch.c_str(), r.shape.c_str(), r.type.c_str(), r.n_layer, r.n_embd, r.n_vocab,
                     r.n_head, r.n_head_kv, r.n_ff, r.n_ctx_train, secs);
         if (!r.planted_npy.empty()) {
-            std::printf(", \"planted_npy\": \"%s\", \"train_jsonl\": \"%s\", \"test_jsonl\": \"%s\"",
-                        r.planted_npy.c_str(), r.train_jsonl.c_str(), r.test_jsonl.c_str());
+            std::printf(", \"planted_profile\": \"%s\", \"planted_npy\": \"%s\", \"train_jsonl\": \"%s\", \"test_jsonl\": \"%s\"",
+                        r.planted_profile.c_str(), r.planted_npy.c_str(), r.train_jsonl.c_str(), r.test_jsonl.c_str());
+            if (!r.ablated_jsonl.empty()) {
+                std::printf(", \"ablated_jsonl\": \"%s\", \"ablation_replacements\": %.2f", r.ablated_jsonl.c_str(), r.ablation_replacements);
+            }
         }
         std::printf("}\n");
         return 0;

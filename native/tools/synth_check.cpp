@@ -1,12 +1,16 @@
-// synth_check: verifies the synthetic GGUF models of native/core/synth.cpp through the llama API.
+// eia-synth-check: verifies the synthetic GGUF models of native/synth through llama.cpp's own API
+// (no eia engine code in the way). Run by test/synth-check.test.ts.
 //
-//   synth_check [--dir DIR] [--seed N] [--no-0.5b] [--planted-shape S] [--planted-type T]
-//   synth_check --load F.gguf     (only: load with mmap, count warnings, one decode, finite logits)
+//   eia-synth-check [--dir DIR] [--seed N] [--no-0.5b] [--planted-profile realistic|easy]
+//                   [--planted-shape S] [--planted-type T]
+//   eia-synth-check --load F.gguf     (only: load with mmap, count warnings, one decode, finite logits)
 //
 // 1. every arch in tiny f32 and 0.5b q8_0 (the real Qwen2.5-0.5B dims and vocab): loads with mmap,
 //    no loader warnings, finite logits, chat template recognised, English tokenises into words;
 // 2. planted model: direction from F.train.jsonl (mean over positions, BOS included, of l_out-L,
-//    read with cparams.cb_eval) vs the planted v at every layer; test-pair AUROC;
+//    read with cparams.cb_eval) vs the planted v at every layer; test-pair AUROC. Easy profile:
+//    cosine >= 0.95 and AUROC 1 at every layer. Realistic profile: at the best layer cosine >= 0.9
+//    and AUROC >= 0.95, and block 0 at least 0.1 below it (the signal grows over the first blocks);
 // 3. planted model: add alpha*v to l_out-L in place (all rows, middle layer) and measure the total
 //    next-token probability of empathy-keyword and task-keyword tokens, averaged over prompts;
 // 4. planted model: sampling at temperature 0.7 gives varied whole-word text.
@@ -174,7 +178,10 @@ void load(Loaded & L, const std::string & path, Hook * hook, int n_ctx = 512) {
     cp.n_ctx = n_ctx;
     cp.n_batch = n_ctx;
     cp.n_ubatch = n_ctx;
-    cp.n_threads = cp.n_threads_batch = 2;
+    // one thread for the tiny models (on a busy machine ggml's spinning workers only cost time),
+    // two for the real-vocabulary shapes
+    const int nt = llama_vocab_n_tokens(L.vocab) > 100000 ? 2 : 1;
+    cp.n_threads = cp.n_threads_batch = nt;
     cp.no_perf = true;
     if (hook) {
         cp.cb_eval = eval_cb;
@@ -259,7 +266,7 @@ int main(int argc, char ** argv) {
     std::string dir = "/tmp/eia-synth-check";
     uint64_t seed = 1;
     bool with_05b = true;
-    std::string planted_shape = "tiny", planted_type = "f32", load_only;
+    std::string planted_shape = "tiny", planted_type = "f32", planted_profile = "realistic", load_only;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         if (a == "--dir" && i + 1 < argc) dir = argv[++i];
@@ -267,9 +274,11 @@ int main(int argc, char ** argv) {
         else if (a == "--no-0.5b") with_05b = false;
         else if (a == "--planted-shape" && i + 1 < argc) planted_shape = argv[++i];
         else if (a == "--planted-type" && i + 1 < argc) planted_type = argv[++i];
+        else if (a == "--planted-profile" && i + 1 < argc) planted_profile = argv[++i];
         else if (a == "--load" && i + 1 < argc) load_only = argv[++i];
         else {
-            std::fprintf(stderr, "usage: synth_check [--dir DIR] [--seed N] [--no-0.5b] [--planted-shape S] [--planted-type T] [--load F.gguf]\n");
+            std::fprintf(stderr, "usage: eia-synth-check [--dir DIR] [--seed N] [--no-0.5b] [--planted-profile realistic|easy] "
+                                 "[--planted-shape S] [--planted-type T] [--load F.gguf]\n");
             return 2;
         }
     }
@@ -355,15 +364,15 @@ int main(int argc, char ** argv) {
 
         // ---------------------------------------------------------------- planted model
         eia::SynthOptions o;
-        o.shape = planted_shape; o.type = planted_type; o.planted = true; o.seed = seed;
-        o.out = dir + "/planted-" + planted_shape + "-" + planted_type + ".gguf";
+        o.shape = planted_shape; o.type = planted_type; o.planted = true; o.seed = seed; o.planted_profile = planted_profile;
+        o.out = dir + "/planted-" + planted_profile + "-" + planted_shape + "-" + planted_type + ".gguf";
         const auto r = eia::synth_model(o);
         const auto v = read_npy_f32(r.planted_npy);
         const auto train = read_pairs(r.train_jsonl), test = read_pairs(r.test_jsonl);
         double vn = 0;
         for (float x : v) vn += (double) x * x;
-        std::printf("\n== planted model: %s (n_vocab %d, n_embd %d, n_layer %d), |v| = %.4f, pairs %zu/%zu\n",
-                    r.path.c_str(), r.n_vocab, r.n_embd, r.n_layer, std::sqrt(vn), train.size(), test.size());
+        std::printf("\n== planted model (%s profile): %s (n_vocab %d, n_embd %d, n_layer %d), |v| = %.4f, pairs %zu/%zu\n",
+                    planted_profile.c_str(), r.path.c_str(), r.n_vocab, r.n_embd, r.n_layer, std::sqrt(vn), train.size(), test.size());
         check(train.size() == 35 && test.size() == 15, "35 train / 15 test pairs");
         check(std::fabs(std::sqrt(vn) - 1.0) < 1e-4 && (int) v.size() == r.n_embd, "v is a unit n_embd vector");
 
@@ -421,14 +430,27 @@ int main(int argc, char ** argv) {
             }
         }
         std::printf("\n%-6s %10s %8s %10s %10s\n", "layer", "cos(d,v)", "AUROC", "mean_emp", "mean_non");
+        int best = 0;
+        std::vector<double> cs(r.n_layer), aus(r.n_layer);
         for (int l = 0; l < r.n_layer; ++l) {
             const double c = cosine(d[l], v), au = auroc(se[l], sn[l]);
+            cs[l] = c;
+            aus[l] = au;
+            if (au > aus[best]) best = l;
             double me = 0, mn = 0;
             for (double x : se[l]) me += x / se[l].size();
             for (double x : sn[l]) mn += x / sn[l].size();
             std::printf("%-6d %10.4f %8.3f %10.3f %10.3f\n", l, c, au, me, mn);
-            check(c >= 0.95, "cos(d_L, v) >= 0.95 at layer " + std::to_string(l));
-            check(au == 1.0, "test AUROC == 1 at layer " + std::to_string(l));
+            if (planted_profile == "easy") {
+                check(c >= 0.95, "cos(d_L, v) >= 0.95 at layer " + std::to_string(l));
+                check(au == 1.0, "test AUROC == 1 at layer " + std::to_string(l));
+            }
+        }
+        if (planted_profile != "easy") {
+            std::printf("best layer %d: AUROC %.3f, cos %.4f; layer 0: AUROC %.3f\n", best, aus[best], cs[best], aus[0]);
+            check(aus[best] >= 0.95, "test AUROC >= 0.95 at the best layer");
+            check(cs[best] >= 0.9, "cos(d_L, v) >= 0.9 at the best layer");
+            check(aus[0] <= aus[best] - 0.1, "layer 0 AUROC at least 0.1 below the best layer's");
         }
 
         // ---- steering: next-token probability of empathy / task keyword tokens

@@ -34,7 +34,7 @@ async function ok(args: string[], env: Record<string, string> = {}) {
 
 beforeAll(() => {
   execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: root });
-  execFileSync(process.execPath, ['bin/eia-native.js', 'synth', '--planted', '--seed', '2', '--out', join(T, 'p.gguf')], { cwd: root, env: { ...process.env, EIA_NATIVE_QUIET: '1' } });
+  execFileSync(process.execPath, ['bin/eia-native.js', 'synth', '--planted', '--no-check', '--seed', '2', '--out', join(T, 'p.gguf')], { cwd: root, env: { ...process.env, EIA_NATIVE_QUIET: '1' } });
 }, 300_000);
 
 describe('CLI', () => {
@@ -95,7 +95,7 @@ describe('CLI', () => {
   });
 
   it('cvec export then import round-trips a probe', async () => {
-    await ok(['cvec', 'export', '--probe', join(T, 'p.planted.npy'), '--layer', '3', '--out', join(T, 'cv.gguf')]);
+    await ok(['cvec', 'export', '--probe', join(T, 'p.planted.npy'), '--layers', '3', '--out', join(T, 'cv.gguf')]);
     const j = JSON.parse(await ok(['cvec', 'import', join(T, 'cv.gguf'), '--out', join(T, 'cvp'), '--json']));
     expect(j.layers).toEqual([3]);
     const a = readNpy(join(T, 'p.planted.npy')).data, b = readNpy(join(T, 'cvp', 'layer3.npy')).data;
@@ -148,10 +148,13 @@ describe('demo (the README\'s main job)', () => {
     const t0 = Date.now();
     const j = JSON.parse(await ok(['demo', '--out', join(T, 'demo'), '--json']));
     const seconds = (Date.now() - t0) / 1000;
-    expect(j.best_auroc).toBe(1);
+    // the realistic planted profile (issue 17): detection at the best layer >= 0.95, and the report
+    // states that the probe beats the random directions
+    expect(j.best_auroc).toBeGreaterThanOrEqual(0.95);
     expect(j.headline['planted-synthetic']).toBeGreaterThanOrEqual(0.9);
     expect(existsSync(join(T, 'demo', 'report.html'))).toBe(true);
     expect(readFileSync(join(T, 'demo', 'report.html'), 'utf8')).toMatch(/SYNTHETIC/);
+    expect(readFileSync(join(T, 'demo', 'report.html'), 'utf8')).toMatch(/Controls at the best layer \(\d+\):<\/strong> the probe's AUROC [01]\.\d{3} is <strong>above<\/strong> the 95th percentile/);
     console.log(`demo wall time ${seconds.toFixed(0)} s`);
     if ('skip' in chrome) return void console.warn(`chromium unavailable: ${chrome.skip}`);
     const { context, close } = await launchChromium(chrome.path);

@@ -44,7 +44,7 @@ beforeAll(() => {
   const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { cwd: root, encoding: 'utf8' });
   if (tsc.status !== 0) throw new Error(`tsc failed: ${tsc.stdout}${tsc.stderr}`);
   T = mkdtempSync(join(tmpdir(), 'probe-cli-'));
-  ok(['synth', '--planted', '--out', join(T, 'p.gguf')]);
+  ok(['synth', '--planted', '--planted-profile', 'easy', '--no-check', '--out', join(T, 'p.gguf')]);
   const info = JSON.parse(ok(['info', '--model', join(T, 'p.gguf'), '--json']).stdout);
   nLayer = info.model.n_layer;
   nEmbd = info.model.n_embd;
@@ -148,7 +148,7 @@ describe('probe on the planted-concept model', () => {
   });
 
   it('aligns two planted models with different planted directions (Procrustes)', () => {
-    ok(['synth', '--planted', '--seed', '2', '--out', join(T, 'q.gguf')]);
+    ok(['synth', '--planted', '--planted-profile', 'easy', '--no-check', '--seed', '2', '--out', join(T, 'q.gguf')]);
     const j = JSON.parse(ok(['align', '--model-a', join(T, 'p.gguf'), '--model-b', join(T, 'q.gguf'), '--train', join(T, 'p.train.jsonl'),
       '--test', join(T, 'p.test.jsonl'), '--layer-a', '3', '--layer-b', '2', '--k', '8', '--json']).stdout);
     expect(j.procrustes.k).toBe(8);

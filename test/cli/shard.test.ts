@@ -6,9 +6,10 @@
 // the Kubernetes Job of examples/ run as written.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { processStartTime } from '../../lib/io/run-lock.js';
 import { CLI, ROOT } from '../helpers/cli.js';
 
 let T = '';
@@ -73,6 +74,14 @@ function table2(stdout: string): Record<string, unknown> {
 
 const manifest = (run: string) => JSON.parse(readFileSync(join(run, 'manifest.json'), 'utf8'));
 
+/** RUN/.eia-lock as a live process (this test's) holds it. */
+function lockAsLive(run: string): void {
+  mkdirSync(run, { recursive: true });
+  writeFileSync(join(run, '.eia-lock'), JSON.stringify({
+    pid: process.pid, host: hostname(), pid_start: processStartTime(process.pid), command: 'steer', started_at: new Date().toISOString(), token: 'held-by-the-test',
+  }));
+}
+
 // 3 layers x the paper's 9 alphas x 3 scenarios x 5 samples, 8 tokens each
 const GRID = () => ['--model', model, '--probes', probes, '--layers', '1,2,3', '--alphas=-20,-10,-5,-3,0,3,5,10,20',
   '--scenarios', 'food_delivery,the_listener,the_maze', '--samples', '5', '--max-tokens', '8', '--threads', '1', '--token-ids'];
@@ -128,7 +137,7 @@ describe('3 shards at once, merged', () => {
     const before = readFileSync(R('merged/samples.jsonl'), 'utf8');
     const again = await cli(['steer', ...GRID(), '--out', R('merged')]);
     expect(again.status, again.stderr).toBe(0);
-    expect(again.stderr).toMatch(/nothing to do: all 405 samples/);
+    expect(again.stdout).toMatch(/nothing to do: all 405 samples/);
     expect(readFileSync(R('merged/samples.jsonl'), 'utf8')).toBe(before);
     expect(manifest(R('merged')).merged_from.map((m: { shard: string }) => m.shard)).toEqual(['0/3', '1/3', '2/3']);
   });
@@ -190,6 +199,8 @@ describe('a shard killed with SIGKILL', () => {
     const r = await cli(['steer', ...GRID(), '--shard', '1/3', '--out', run]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/torn last line/);
+    expect(r.stderr).toMatch(/took over the lock of .*killed\.1 left by pid \d+/);  // the killed shard's lock
+    expect(existsSync(join(run, '.eia-lock'))).toBe(false);
     expect(samplesOf(run)).toEqual(samplesOf(SH[1]()));
     expect(table2(await ok(['score', SH[0](), run, SH[2](), '--json']))).toEqual(fullScore);
     await ok(['merge', SH[0](), run, SH[2](), '--out', R('merged-killed')]);
@@ -222,9 +233,22 @@ describe('--shard auto/N', () => {
   });
 
   it('a RUN of one shard is not resumed as another', async () => {
+    const before = readFileSync(join(SH[1](), 'samples.jsonl'), 'utf8');
     const r = await cli(['steer', ...GRID(), '--shard', '0/3', '--out', SH[1]()]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/holds shard 1\/3 of this sweep, this call asks for shard 0\/3/);
+    expect(readFileSync(join(SH[1](), 'samples.jsonl'), 'utf8')).toBe(before);
+  });
+
+  it('a shard holds its RUN\'s lock: a second process on the same shard folder is refused (exit 1), the RUN unchanged', async () => {
+    const run = R('locked.0');
+    cpSync(SH[0](), run, { recursive: true });
+    const before = readFileSync(join(run, 'samples.jsonl'), 'utf8');
+    lockAsLive(run);
+    const r = await cli(['steer', ...GRID(), '--shard', '0/3', '--out', run]);
+    expect(r.status, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`\\[E_LOCKED\\] .*locked\\.0 is in use by another eia-native process \\(pid ${process.pid}, \`steer\``));
+    expect(readFileSync(join(run, 'samples.jsonl'), 'utf8')).toBe(before);
   });
 });
 
@@ -272,6 +296,55 @@ describe('merging refuses (score, report and merge alike, exit 2)', () => {
   }
 });
 
+describe('a duplicated line inside one shard (issue 14\'s rule: it counts once, with a counted warning)', () => {
+  it('score of the shards warns and gives the unsharded Table 2; across shards the same sample is a refusal (above)', async () => {
+    const run = R('dupin.1');
+    cpSync(SH[1](), run, { recursive: true });
+    appendFileSync(join(run, 'samples.jsonl'), lines(join(run, 'samples.jsonl'))[3] + '\n');
+    const r = await cli(['score', SH[0](), run, SH[2](), '--json'], { EIA_NATIVE_QUIET: '1' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/warning: .*dupin\.1\/samples\.jsonl: 1 duplicate sample line ignored/);
+    const s = JSON.parse(r.stdout);
+    expect(s.duplicates_dropped).toBe(1);
+    const { duplicates_dropped: _d, ...rest } = table2(r.stdout);
+    const { duplicates_dropped: _f, ...ref } = fullScore;
+    expect(rest).toEqual(ref);
+    await ok(['merge', SH[0](), run, SH[2](), '--out', R('merged-dupin')]);
+    expect(samplesOf(R('merged-dupin'))).toEqual(full);
+  });
+});
+
+describe('merge --out: every check first, then the write under the RUN lock', () => {
+  it('a locked --out is refused (exit 1) and left as it was', async () => {
+    const out = R('merge-locked');
+    lockAsLive(out);
+    const r = await cli(['merge', ...SH.map((s) => s()), '--out', out]);
+    expect(r.status, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`\\[E_LOCKED\\] .*merge-locked is in use by another eia-native process \\(pid ${process.pid}`));
+    expect(existsSync(join(out, 'manifest.json'))).toBe(false);
+    expect(existsSync(join(out, 'samples.jsonl'))).toBe(false);
+  });
+
+  it('an --out that holds a sweep is refused (exit 2) unless --force, which moves it to replaced-<time>/', async () => {
+    const out = R('merge-over');
+    cpSync(R('full'), out, { recursive: true });
+    const old = lines(join(out, 'samples.jsonl')).slice(0, 7).join('\n') + '\n';
+    writeFileSync(join(out, 'samples.jsonl'), old);
+    const r = await cli(['merge', ...SH.map((s) => s()), '--out', out]);
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/\[E_CONFLICT\] .*merge-over already holds a sweep \(manifest\.json, samples\.jsonl\); write the merged RUN to a new folder \(or --force to replace it\)/);
+    expect(readFileSync(join(out, 'samples.jsonl'), 'utf8')).toBe(old);
+    const f = await cli(['merge', ...SH.map((s) => s()), '--out', out, '--force'], { EIA_NATIVE_QUIET: '1' });
+    expect(f.status, f.stderr).toBe(0);
+    const moved = /--force: moved (.*) to (\S*replaced-[^\s]+)/.exec(f.stderr);
+    expect(moved, f.stderr).not.toBeNull();
+    expect(moved![1]).toMatch(/manifest\.json, samples\.jsonl/);
+    expect(readFileSync(join(ROOT, moved![2], 'samples.jsonl'), 'utf8')).toBe(old);
+    expect(samplesOf(out)).toEqual(full);
+    expect(table2(await ok(['score', out, '--json']))).toEqual(fullScore);
+  });
+});
+
 describe('an incomplete set', () => {
   it('says which cells are missing, scores only what exists (marked partial); steer completes the merged RUN', async () => {
     const r = await cli(['score', SH[0](), SH[2](), '--json']);
@@ -284,9 +357,11 @@ describe('an incomplete set', () => {
     expect(r.stderr).toMatch(/partial sweep: 135 of 405 cells missing/);
     expect(r.stderr).toMatch(/shard not given: 1\/3/);
     expect(r.stderr).toMatch(/missing: layer \d, \w+, alpha -?\d+: samples? \d/);
-    const md = R('partial.md');
-    await ok(['score', SH[0](), SH[2](), '--markdown', md]);
-    expect(readFileSync(md, 'utf8')).toMatch(/^> \*\*Partial sweep\*\*: 135 of 405 cells missing/);
+    // several RUNs: score.json and score.md go to --out DIR only (never into a shard)
+    await ok(['score', SH[0](), SH[2](), '--out', R('partial-score')]);
+    expect(readFileSync(R('partial-score/score.md'), 'utf8')).toMatch(/^> \*\*Partial sweep\*\*: 135 of 405 cells missing/);
+    expect(JSON.parse(readFileSync(R('partial-score/score.json'), 'utf8')).partial).toBe(true);
+    for (const s of [SH[0](), SH[2]()]) expect(existsSync(join(s, 'score.json')), s).toBe(false);
 
     const m = await cli(['merge', SH[0](), SH[2](), '--out', R('partial')]);
     expect(m.status, m.stderr).toBe(0);
@@ -334,14 +409,28 @@ describe('the README and examples/, as written', () => {
     return dir;
   }
 
-  it.skipIf(!parallelInstalled())('README: the GNU parallel block (3 shards on one machine, score, merge)', async () => {
+  // Where GNU parallel is not installed (.ci/run installs it), a stand-in for the one form the block uses
+  // (`parallel -j N CMD … ::: ARG …`: CMD with {} replaced by each ARG, all at once) runs the same commands.
+  const PARALLEL_STANDIN = `parallel() {
+  local cmd=() args=() rest=0 pids=() rc=0
+  if [ "$1" = "-j" ]; then shift 2; fi
+  for a in "$@"; do
+    if [ $rest = 1 ]; then args+=("$a"); elif [ "$a" = ":::" ]; then rest=1; else cmd+=("$a"); fi
+  done
+  for x in "\${args[@]}"; do "\${cmd[@]//\\{\\}/$x}" & pids+=($!); done
+  for p in "\${pids[@]}"; do wait "$p" || rc=1; done
+  return $rc
+}
+`;
+
+  it(`README: the GNU parallel block (3 shards on one machine, score, merge)${parallelInstalled() ? '' : ' [GNU parallel not installed: the stand-in runs the same commands]'}`, async () => {
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
     const at = readme.indexOf('<!-- test/cli/shard.test.ts runs this block as it is -->');
     expect(at).toBeGreaterThan(0);
     const block = /```bash\n([\s\S]*?)```/.exec(readme.slice(at))![1];
     expect(block).toMatch(/^parallel -j 3 eia-native steer [\s\S]*--shard \{\}\/3/m);
     const dir = workdir('readme');
-    const r = await bash(`set -euo pipefail\n${block}`, dir);
+    const r = await bash(`set -euo pipefail\n${parallelInstalled() ? '' : PARALLEL_STANDIN}${block}`, dir);
     expect(r.status, r.stderr).toBe(0);
     const s = JSON.parse(readFileSync(join(dir, 'score.json'), 'utf8'));
     expect(s.partial).toBe(false);

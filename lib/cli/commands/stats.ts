@@ -1,16 +1,16 @@
 // eia-native stats auroc|correlate|baseline: the validation statistics on scores computed
 // elsewhere (another tool, the paper's own result files), with the same definitions as `probe`.
-import { existsSync, readFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { PROBE_DEFAULTS } from '../../probes/defaults.js';
+import { inputExists, inputName, readInputText } from '../../io/input.js';
+import { MAX_PERMUTATIONS, MAX_RESAMPLES, PROBE_DEFAULTS } from '../../probes/defaults.js';
 import { bootstrapAuroc } from '../../stats/bootstrap.js';
 import { evaluateScores } from '../../stats/auroc.js';
 import { summariseBaseline } from '../../stats/baseline.js';
-import { binaryAccuracy02, pearson, spearman } from '../../stats/correlation.js';
+import { correlationReport, correlationReportLines, type PublishedCorrelation } from '../../stats/correlation-report.js';
 import { permutationTestAuroc } from '../../stats/permutation.js';
 import { parseJsonl } from '../../io/jsonl.js';
-import { io } from '../../util/io-error.js';
 import { printJson, UsageError } from '../common.js';
+import { FLAGS, intFlag } from '../flags.js';
 import { EiaError } from '../../util/errors.js';
 
 type Obj = Record<string, unknown>;
@@ -19,13 +19,13 @@ interface Args { kind: string; input: string; json: boolean; seed: number; boots
 
 /** A whole-file JSON value, or (when the file is not one JSON value) JSON Lines as an array; errors name the line. */
 function readInput(path: string): { value: unknown; lines: boolean } {
-  if (!existsSync(path)) throw new UsageError(`--input: ${path} does not exist`);
-  const text = io(() => readFileSync(path, 'utf8'));
-  if (text.trim() === '') throw new EiaError('E_BAD_ARG', `${path}: the file is empty`);
+  if (!inputExists(path)) throw new UsageError(`--input: ${path} does not exist`);
+  const text = readInputText(path, '--input');
+  if (text.trim() === '') throw new EiaError('E_BAD_ARG', `${inputName(path)}: the input is empty`);
   try {
     return { value: JSON.parse(text), lines: false };
   } catch { /* JSON Lines */ }
-  return { value: parseJsonl(text, path, { tornTail: 'error' }).records, lines: true };
+  return { value: parseJsonl(text, inputName(path), { tornTail: 'error' }).records, lines: true };
 }
 
 function where(path: string, lines: boolean, i: number): string {
@@ -82,19 +82,48 @@ function aurocInput(path: string): { scores: number[]; labels: number[] } {
   return { scores: xs, labels: ys };
 }
 
-function correlateInput(path: string): { x: number[]; y: number[]; source: string } {
+interface CorrelateSet { model?: string; x: number[]; y: number[]; published?: PublishedCorrelation }
+
+/** The figures a paper result object states about itself. */
+function publishedOf(o: Obj, what: string): PublishedCorrelation {
+  const opt = (k: string) => (o[k] === undefined ? undefined : num(o[k], `${what}: ${k}`));
+  let confusion: number[][] | undefined;
+  if (o.confusion_matrix !== undefined) {
+    if (!Array.isArray(o.confusion_matrix)) throw new EiaError('E_BAD_ARG', `${what}: confusion_matrix must be an array of rows`);
+    confusion = o.confusion_matrix.map((r, i) => numArray(r, `${what}: confusion_matrix[${i}]`));
+  }
+  return { pearson: opt('pearson_correlation'), spearman: opt('spearman_correlation'), binaryAccuracy: opt('binary_accuracy'), confusion };
+}
+
+/** One paper result object (eia_correlation.json, or one model's entry of cross_model_correlation.json). */
+function paperSet(o: Obj, what: string, model?: string): CorrelateSet {
+  const { xs, ys } = columns(`${what} detailed_results`, o.detailed_results, false, 'probe_score', 'true_score');
+  return { model, x: xs, y: ys, published: publishedOf(o, what) };
+}
+
+function correlateInput(path: string): { sets: CorrelateSet[]; source: string } {
   const { value, lines } = readInput(path);
   if (isObj(value)) {
     if (Array.isArray(value.detailed_results)) {
-      // The paper's eia_correlation.json: x = probe score, y = rubric (true) score.
-      const { xs, ys } = columns(`${path} detailed_results`, value.detailed_results, false, 'probe_score', 'true_score');
-      return { x: xs, y: ys, source: 'eia_correlation.json (x = probe_score, y = true_score)' };
+      // The paper's eia_correlation.json (or one model's object of cross_model_correlation.json):
+      // x = probe score, y = rubric (true) score.
+      const model = typeof value.model === 'string' ? value.model : undefined;
+      return { sets: [paperSet(value, path, model)], source: 'paper result object (x = detailed_results[].probe_score, y = .true_score)' };
     }
-    if ('x' in value && 'y' in value) return { x: numArray(value.x, `${path}: x`), y: numArray(value.y, `${path}: y`), source: '{x: [...], y: [...]}' };
-    throw new EiaError('E_BAD_ARG', `${path}: expected {"x": [...], "y": [...]}, JSON Lines of {x, y}, or the paper's eia_correlation.json (detailed_results)`);
+    if ('x' in value && 'y' in value) return { sets: [{ x: numArray(value.x, `${path}: x`), y: numArray(value.y, `${path}: y`) }], source: '{x: [...], y: [...]}' };
+    const models = Object.entries(value).filter(([, v]) => isObj(v) && Array.isArray(v.detailed_results));
+    if (models.length > 0) {
+      // The paper's cross_model_correlation.json: one result object per model.
+      return {
+        sets: models.map(([k, v]) => paperSet(v as Obj, `${path}: ${k}`, k)),
+        source: `per-model result objects (${models.map(([k]) => k).join(', ')}; x = probe_score, y = true_score)`,
+      };
+    }
+    throw new EiaError('E_BAD_ARG', `${path}: expected {"x": [...], "y": [...]}, JSON Lines of {x, y}, the paper's eia_correlation.json (detailed_results) ` +
+      'or its cross_model_correlation.json (one such object per model)');
   }
   const { xs, ys } = columns(path, value, lines, 'x', 'y');
-  return { x: xs, y: ys, source: lines ? 'JSON Lines of {x, y}' : 'array of {x, y}' };
+  return { sets: [{ x: xs, y: ys }], source: lines ? 'JSON Lines of {x, y}' : 'array of {x, y}' };
 }
 
 function baselineInput(path: string, probeAuroc?: number): { aurocs: number[]; probeAuroc: number; source: string } {
@@ -127,12 +156,12 @@ export const statsCommand: CommandModule<object, Args> = {
   describe: 'Statistics on scores computed elsewhere: AUROC (+CI, accuracies), correlation, random baseline',
   builder: (y) =>
     y.positional('kind', { choices: KINDS, demandOption: true, describe: 'auroc | correlate | baseline' })
-      .option('input', { type: 'string', demandOption: true, describe: 'input file (JSON or JSON Lines; formats below)' })
+      .option('input', { type: 'string', demandOption: true, describe: 'input file (JSON or JSON Lines; formats below; - = stdin)' })
       .option('seed', { type: 'number', default: 0, describe: 'auroc: seed of the bootstrap and permutations' })
-      .option('bootstrap', { type: 'number', default: PROBE_DEFAULTS.bootstrap, describe: 'auroc: bootstrap resamples for the 95% CI' })
-      .option('permutations', { type: 'number', default: PROBE_DEFAULTS.permutations, describe: 'auroc: label permutations for the p-value (0 = off)' })
+      .option('bootstrap', { type: 'number', default: PROBE_DEFAULTS.bootstrap, describe: `auroc: bootstrap resamples for the 95% CI (at most ${MAX_RESAMPLES})` })
+      .option('permutations', { type: 'number', default: PROBE_DEFAULTS.permutations, describe: `auroc: label permutations for the p-value (0 = off; at most ${MAX_PERMUTATIONS})` })
       .option('probe-auroc', { type: 'number', describe: 'baseline: the probe AUROC to compare (default: from the file)' })
-      .option('json', { type: 'boolean', default: false })
+      .option('json', FLAGS.json)
       .example('$0 stats auroc --input scores.jsonl', 'lines {"score": 1.3, "label": 1}')
       .example('$0 stats correlate --input results/eia_correlation.json', 'the paper\'s r = .709')
       .example('$0 stats baseline --input results/random_baseline_proper.json', 'the paper\'s z = 2.09')
@@ -141,9 +170,12 @@ export const statsCommand: CommandModule<object, Args> = {
         '  auroc:     JSON Lines {"score": number, "label": 0|1|false|true} (1 = empathic), a JSON array of such objects, or {"scores": [...], "labels": [...]}.',
         '             Prints AUROC (= sklearn roc_auc_score), accuracy at the median (>=) and class-midpoint (>) thresholds, class means,',
         '             stds (ddof 0), separation, stratified bootstrap CI, permutation p.',
-        '  correlate: JSON Lines {"x": number, "y": number}, a JSON array of them, {"x": [...], "y": [...]}, or the paper\'s',
-        '             eia_correlation.json (x = detailed_results[].probe_score, y = .true_score). Pearson and Spearman with two-sided',
-        '             t-test p; when y holds rubric scores 0/1/2, binary accuracy of x on the 0-vs-2 items at their median.',
+        '  correlate: JSON Lines {"x": number, "y": number}, a JSON array of them, {"x": [...], "y": [...]}, the paper\'s',
+        '             eia_correlation.json (x = detailed_results[].probe_score, y = .true_score), or its cross_model_correlation.json',
+        '             (one such object per model, each reported). Pearson and Spearman with two-sided t-test p; when y holds rubric',
+        '             scores 0/1/2, the binary accuracy under both of the paper\'s conventions, each labelled: [0-vs-2] the items',
+        '             scored 0 or 2 at the median of their x (eia_correlation.json: 1.0); [all-items] every item, 2 = high, 0 and 1 =',
+        '             low, at the median of all x (cross_model_correlation.json: 0.4167, 0.5833). A file\'s own figures are compared.',
         '  baseline:  {"aurocs": [...], "probe_auroc": number}, the paper\'s random_baseline_proper.json',
         '             (random_baseline.all_aurocs, empathy_probe.auroc), or a bare array of AUROCs with --probe-auroc.',
         '             Mean, median, std (ddof 0), min, max, 95th percentile (linear), z = (probe - mean) / std, empirical p.',
@@ -152,8 +184,9 @@ export const statsCommand: CommandModule<object, Args> = {
   handler: (a) => {
     switch (a.kind) {
       case 'auroc': {
-        if (!Number.isInteger(a.bootstrap) || a.bootstrap < 1) throw new UsageError('--bootstrap must be a positive integer');
-        if (!Number.isInteger(a.permutations) || a.permutations < 0) throw new UsageError('--permutations must be a non-negative integer');
+        intFlag(a.bootstrap, '--bootstrap', 1, MAX_RESAMPLES);
+        intFlag(a.permutations, '--permutations', 0, MAX_PERMUTATIONS);
+        intFlag(a.seed, '--seed', 0, 2 ** 32 - 1);
         const { scores, labels } = aurocInput(a.input);
         const ev = evaluateScores(scores, labels);
         const ci = bootstrapAuroc(scores, labels, { resamples: a.bootstrap, seed: a.seed });
@@ -173,21 +206,13 @@ export const statsCommand: CommandModule<object, Args> = {
         return;
       }
       case 'correlate': {
-        const { x, y, source } = correlateInput(a.input);
-        const pr = pearson(x, y), sp = spearman(x, y);
-        const rubric = y.every((v) => v === 0 || v === 1 || v === 2);
-        let binary: ReturnType<typeof binaryAccuracy02> | null = null, binaryNote: string | undefined;
-        if (rubric) { try { binary = binaryAccuracy02(x, y); } catch (e) { binaryNote = (e as Error).message; } }
-        const out = {
-          n: x.length, source,
-          pearson: { r: pr.r, p: pr.p, t: pr.t, df: pr.df },
-          spearman: { rho: sp.r, p: sp.p, t: sp.t, df: sp.df },
-          binaryAccuracy: binary ? { accuracy: binary.accuracy, threshold: binary.threshold, n: binary.n, confusion: binary.confusion } : null,
-          ...(binaryNote ? { binaryAccuracyNote: binaryNote } : {}),
-        };
-        if (a.json) return printJson(out);
-        process.stdout.write(`n = ${out.n} (${source})\nPearson  r   = ${pr.r.toFixed(6)}  (p = ${pr.p.toPrecision(6)})\nSpearman rho = ${sp.r.toFixed(6)}  (p = ${sp.p.toPrecision(6)})\n`);
-        if (binary) process.stdout.write(`0-vs-2 accuracy = ${(binary.accuracy * 100).toFixed(1)}% (n = ${binary.n}, confusion ${JSON.stringify(binary.confusion)})\n`);
+        const { sets, source } = correlateInput(a.input);
+        const reports = sets.map((d) => ({ model: d.model, ...correlationReport(d.x, d.y, d.published) }));
+        if (a.json) return printJson(reports.length === 1 ? { source, ...reports[0] } : { source, models: reports });
+        process.stdout.write(`${source}\n`);
+        for (const r of reports) {
+          process.stdout.write(`${r.model ? `${r.model}: ` : ''}n = ${r.n}\n${correlationReportLines(r).map((l) => `  ${l}\n`).join('')}`);
+        }
         return;
       }
       case 'baseline': {

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { readJsonl } from '../../io/jsonl.js';
 import { RUN_FILES } from '../../io/run-folder.js';
 import { EiaError } from '../../util/errors.js';
-import { validateRecord, type SampleRecord } from '../samples.js';
+import { duplicatesNote, validateRecord, type SampleRecord } from '../samples.js';
 import { canonicalGrid, gridId } from '../sweep/grid-id.js';
 import { readManifest, type SweepManifest } from '../sweep/manifest.js';
 import { cellKey, sweepGrid, type GridCell } from '../sweep/plan.js';
@@ -53,8 +53,12 @@ export interface MergedSweep {
   /** Cells of the grid with no sample, in grid order. */
   missing: GridCell[];
   partial: boolean;
-  /** Messages for people: torn last lines, duplicates inside one RUN, model names unified. */
+  /** Messages for people: torn last lines, model names unified. */
   notes: string[];
+  /** Warnings (printed even when quiet): duplicated samples inside one RUN, dropped as `score RUN` drops them. */
+  warnings: string[];
+  /** Lines dropped as duplicates of a sample inside their own RUN. */
+  duplicates: number;
 }
 
 /** A folder that holds a sweep's manifest.json. */
@@ -70,6 +74,8 @@ const cellText = (c: GridCell): string => `layer ${c.layer}, ${c.scenario}, alph
 export function readSweepRuns(dirs: readonly string[]): MergedSweep {
   if (dirs.length === 0) throw new EiaError('E_BAD_ARG', 'no RUN folders given');
   const notes: string[] = [];
+  const warnings: string[] = [];
+  let duplicates = 0;
   const runs = dirs.map((dir) => openRun(dir));
   checkSameSet(runs);
   runs.sort((a, b) => a.index - b.index);
@@ -82,7 +88,11 @@ export function readSweepRuns(dirs: readonly string[]): MergedSweep {
   const ownerOf = (c: GridCell): number | undefined => (part ? part.shardOf(c) : gridKeys.has(cellKey(c)) ? 0 : undefined);
 
   const lines: { run: SweepRun; rec: SampleRecord; raw: Record<string, unknown> }[] = [];
-  for (const run of runs) lines.push(...readRunSamples(run, notes).map((x) => ({ run, ...x })));
+  for (const run of runs) {
+    const r = readRunSamples(run, notes, warnings);
+    duplicates += r.duplicates;
+    lines.push(...r.lines.map((x) => ({ run, ...x })));
+  }
   const holders = new Map<string, SweepRun[]>();
   for (const { run, rec } of lines) {
     const k = cellKey(rec);
@@ -112,7 +122,7 @@ export function readSweepRuns(dirs: readonly string[]): MergedSweep {
   return {
     runs, manifest: { ...whole, grid_id: first.gridId }, gridId: first.gridId, shardCount: count,
     missingShards: Array.from({ length: count }, (_, i) => i).filter((i) => !given.has(i)),
-    records: lines.map((l) => l.rec), lines: lines.map((l) => l.raw), cells: grid.length, missing, partial: missing.length > 0, notes,
+    records: lines.map((l) => l.rec), lines: lines.map((l) => l.raw), cells: grid.length, missing, partial: missing.length > 0, notes, warnings, duplicates,
   };
 }
 
@@ -172,10 +182,14 @@ function gridDiff(a: SweepRun, b: SweepRun): string[] {
     .map((k) => `${k}: ${a.dir} has ${JSON.stringify(ga[k] ?? null)}, ${b.dir} has ${JSON.stringify(gb[k] ?? null)}`);
 }
 
-/** samples.jsonl of one RUN (a torn last line ignored with a note: the shard may still run); the first record of a duplicated cell. */
-function readRunSamples(run: SweepRun, notes: string[]): { rec: SampleRecord; raw: Record<string, unknown> }[] {
+/**
+ * samples.jsonl of one RUN (a torn last line ignored with a note: the shard may still run). A cell
+ * written twice inside one RUN counts once, with a counted warning, as `score RUN` and a resume
+ * treat it; the same cell in two RUNs is a refusal (readSweepRuns).
+ */
+function readRunSamples(run: SweepRun, notes: string[], warnings: string[]): { lines: { rec: SampleRecord; raw: Record<string, unknown> }[]; duplicates: number } {
   const path = join(run.dir, RUN_FILES.samples);
-  if (!existsSync(path)) return [];
+  if (!existsSync(path)) return { lines: [], duplicates: 0 };
   const { records, torn } = readJsonl(path, { tornTail: 'drop', each: (v, where) => ({ rec: validateRecord(v, where), raw: v as Record<string, unknown> }) });
   if (torn) notes.push(`${path}: ignored a torn last line (an interrupted write; \`steer\` regenerates it on resume)`);
   const seen = new Set<string>();
@@ -185,9 +199,10 @@ function readRunSamples(run: SweepRun, notes: string[]): { rec: SampleRecord; ra
     seen.add(k);
     return true;
   });
-  if (out.length < records.length) notes.push(`${path}: ${records.length - out.length} duplicated sample(s) (a cell written twice in one RUN); the first of each is kept`);
+  const dup = duplicatesNote(path, records.length - out.length);  // as `score RUN` and a resume say it
+  if (dup) warnings.push(dup);
   run.records = out.map((r) => r.rec);
-  return out;
+  return { lines: out, duplicates: records.length - out.length };
 }
 
 /** Shards run under other model names (another --model spelling of the same file) take the first RUN's. */

@@ -134,16 +134,39 @@ export function readManifest(path: string): SweepManifest {
 }
 
 /**
- * Checks that the RUN folder can hold this sweep: no samples.jsonl without its manifest. Called
- * before the model loads, so a wrong folder fails at once.
+ * Checks, before the model loads and before anything is written, that the RUN folder can hold this
+ * sweep: no samples.jsonl without its manifest, no manifest of other parameters or of another
+ * shard (a RUN of one shard resumes only as that shard). Each is
+ * E_CONFLICT naming the differences, unless `force`: then the answer is true, "replace it" (the
+ * caller moves the old sweep aside once every other check has passed).
  */
-export function checkRunFolder(out: string): void {
+export function checkRunFolder(out: string, params: SweepParameters, force: boolean, shard: ShardSpec | null = null): boolean {
   const manifestPath = join(out, RUN_FILES.manifest);
   const samplesPath = join(out, RUN_FILES.samples);
-  if (!existsSync(manifestPath) && existsSync(samplesPath)) {
-    throw new EiaError('E_CONFLICT', `${samplesPath} exists without ${RUN_FILES.manifest}: cannot tell its parameters; use another RUN folder`);
+  if (!existsSync(manifestPath)) {
+    if (!existsSync(samplesPath)) return false;
+    if (force) return true;
+    throw new EiaError('E_CONFLICT', `${samplesPath} exists without ${RUN_FILES.manifest}: cannot tell its parameters; use another RUN folder (or force to replace it)`);
   }
+  let m: SweepManifest;
+  try {
+    m = readManifest(manifestPath);
+  } catch (e) {
+    if (force) return true;
+    throw e;
+  }
+  const diff = diffParameters(m.parameters, params);
+  if (diff.length > 0) {
+    if (force) return true;
+    throw new EiaError('E_CONFLICT', `${out} holds a sweep with other parameters; use another RUN folder, the original parameters, or force to replace it. Differing:\n  ${diff.join('\n  ')}`);
+  }
+  const have = manifestShard(m), want = shard ? formatShard(shard) : null;
+  if (have === want) return false;
+  if (force) return true;
+  throw new EiaError('E_CONFLICT', `${out} holds ${shardWords(have)} of this sweep, this call asks for ${shardWords(want)}; give each shard its own RUN folder (or force to replace it)`);
 }
+
+const shardWords = (s: string | null): string => (s ? `shard ${s}` : 'the whole grid (no shard)');
 
 /**
  * Opens the RUN's manifest: an existing one must hold the same parameters (else E_CONFLICT naming
@@ -164,8 +187,7 @@ export function openManifest(input: SweepInput, model: Model, params: SweepParam
     }
     const have = manifestShard(m), want = shard ? formatShard(shard) : null;
     if (have !== want) {
-      const what = (s: string | null) => (s ? `shard ${s}` : 'the whole grid (no shard)');
-      throw new EiaError('E_CONFLICT', `${input.out} holds ${what(have)} of this sweep, this call asks for ${what(want)}; give each shard its own RUN folder`);
+      throw new EiaError('E_CONFLICT', `${input.out} holds ${shardWords(have)} of this sweep, this call asks for ${shardWords(want)}; give each shard its own RUN folder`);
     }
     if (m.llama_commit !== llamaCommit) log(`note: RUN was started with llama.cpp ${m.llama_commit}, this build is ${llamaCommit}`);
     if (m.package_version !== version) log(`note: RUN was started with eia-native ${m.package_version}, this is ${version}`);

@@ -8,7 +8,10 @@
 // * A planted-concept llama model (planted = true): a word-level SentencePiece vocabulary whose
 //   tied embeddings carry a known unit direction v (+c*v for empathy words, -c*v for task words),
 //   plus v itself (F.planted.npy) and a contrastive dataset in the paper's JSONL pair format
-//   (F.train.jsonl: 35 pairs, F.test.jsonl: 15 pairs), F = out without ".gguf".
+//   (F.train.jsonl: 35 pairs, F.test.jsonl: 15 pairs), F = out without ".gguf". Two profiles
+//   (native/synth/planted.cpp): "realistic" (default; activations vary mostly with content, the
+//   signal grows over the first blocks; also F.ablated.jsonl, the test pairs after the paper's
+//   lexical ablation) and "easy" (the class gap dominates everywhere; for fast tests).
 //
 // Every bad argument or I/O failure throws eia::Error; nothing aborts.
 #pragma once
@@ -24,6 +27,7 @@ struct SynthOptions {
     std::string type = "f32";   // "f32" | "f16" | "q8_0" (matrix weights; norms stay f32)
     uint64_t seed = 1;
     bool planted = false;       // planted-concept model (forces arch llama, its own word vocab)
+    std::string planted_profile = "realistic";   // "realistic" | "easy" (planted only)
     std::string out;            // output .gguf path
 };
 
@@ -31,6 +35,9 @@ struct SynthResult {
     std::string path, arch, shape, type;
     int n_layer, n_embd, n_vocab, n_head, n_head_kv, n_ff, n_ctx_train;
     std::string planted_npy, train_jsonl, test_jsonl;   // set when planted
+    std::string planted_profile;                        // set when planted
+    std::string ablated_jsonl;                          // set for the realistic profile
+    double ablation_replacements = 0;                   // mean words replaced per ablated pair
 };
 
 SynthResult synth_model(const SynthOptions & opt);
