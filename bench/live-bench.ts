@@ -8,7 +8,7 @@
 // Each comparison runs in alternating order; figures are medians of per-round ratios (with spread).
 // Prints one JSON object (also written to bench/results/ when OUT is set).
 //
-// Run: npx vite-node bench/live-bench.ts   (env: ROUNDS=3 SLOTS=55 MAX_TOKENS=200 THREADS=<cores> OUT=file)
+// Run: npx vite-node bench/live-bench.ts   (env: ROUNDS=3 SLOTS=55 MAX_TOKENS=200 THREADS=<cores> SHAPE=0.5b|tiny OUT=file)
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +24,9 @@ const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const SLOTS = Number(process.env.SLOTS ?? 55);
 const MAX_TOKENS = Number(process.env.MAX_TOKENS ?? 200);
 const PROMPT_TOKENS = 128;
+// the model's shape (a synthetic qwen2 of that shape, q8_0): 0.5b by default; tiny isolates the
+// scheduling overhead (the part continuous batching could cost) from the matmuls
+const SHAPE = (process.env.SHAPE ?? '0.5b') as '0.5b' | 'tiny';
 const THREADS = Number(process.env.THREADS ?? availableParallelism());
 const cache = process.env.EIA_BENCH_CACHE ?? join(tmpdir(), 'eia-bench-cache');
 mkdirSync(cache, { recursive: true });
@@ -32,10 +35,10 @@ const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); cons
 const r3 = (x: number) => Math.round(x * 1000) / 1000;
 const r1 = (x: number) => Math.round(x * 10) / 10;
 
-const modelPath = join(cache, 'qwen2-0.5b-q8_0.gguf');
+const modelPath = join(cache, `qwen2-${SHAPE}-q8_0.gguf`);
 if (!existsSync(modelPath)) {
   process.stderr.write(`synthesising ${modelPath} ...\n`);
-  await synth({ arch: 'qwen2', shape: '0.5b', type: 'q8_0', seed: 1, out: modelPath });
+  await synth({ arch: 'qwen2', shape: SHAPE, type: 'q8_0', seed: 1, out: modelPath });
 }
 const model = await Model.load(modelPath);
 const rng = createRng(7);
@@ -136,7 +139,7 @@ const rt = runtimeInfo();
 const report = {
   bench: 'live-generation',
   machine: { cpu: cpus()[0]?.model, cores: cpus().length, threads: THREADS, load_average_end: r1(loadavg()[0]), runtime: rt.runtimePackage ?? rt.runtime, backend: rt.gpu ?? `cpu (${rt.cpuVariant})` },
-  settings: { model: 'qwen2 0.5b-shaped synthetic, q8_0', slots: SLOTS, sequences: 2 * SLOTS, prompt_tokens: PROMPT_TOKENS, max_tokens: MAX_TOKENS, rounds: ROUNDS, gate: { lm: Lm, ls: Ls, alpha: 4 } },
+  settings: { model: `qwen2 ${SHAPE}-shaped synthetic, q8_0`, slots: SLOTS, sequences: 2 * SLOTS, prompt_tokens: PROMPT_TOKENS, max_tokens: MAX_TOKENS, rounds: ROUNDS, gate: { lm: Lm, ls: Ls, alpha: 4 } },
   ratios: {
     continuous_vs_together_fixed_lengths: ratio('continuous_fixed', 'together_fixed'),
     continuous_vs_together_varied_lengths: ratio('continuous_varied', 'together_varied'),
