@@ -42,6 +42,10 @@ export { SCENARIOS, STEERING_SCENARIO_IDS, steeringPrompt, loadScenariosFile, ty
 export { runSweep } from './steering/sweep/run.js';
 export type { SweepOptions, SweepResult, ProbeScoreMode } from './steering/sweep/options.js';
 export type { SweepManifest } from './steering/sweep/manifest.js';
+export { parseShard, partitionGrid, type ShardSpec } from './steering/sweep/shard.js';
+export { readSweepRuns, type MergedSweep } from './steering/merge/read.js';
+export { scoreSweep } from './steering/merge/score.js';
+export { writeMergedRun } from './steering/merge/write.js';
 export { readSamples, readSamplesJsonl, type SampleRecord, type SweepRecord, type SampleFormat } from './steering/samples.js';
 export { scoreSamples, renderTable2Markdown, type ScoreResult, type ScoreOptions, type Table2Row } from './steering/tables.js';
 export { scoreSample, type SampleScore } from './steering/scoring.js';

@@ -17,6 +17,10 @@ export const FLAGS = {
   truncate: { type: 'number', describe: 'keep the first N tokens of each input text (0 = off)' },
   force: { type: 'boolean', default: false, describe: 'replace earlier results of other parameters in --out (moved to OUT/replaced-<time>/; says what it replaces)' },
   json: { type: 'boolean', default: false, describe: 'print the result as JSON on stdout (snake_case keys)' },
+  shard: {
+    type: 'string', describe: 'I/N: run only part I (0..N-1) of N of the sweep grid (parts of near-equal token cost, the same split in every process) ' +
+      'into this --out; auto/N takes I from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX. Score, report or merge the N RUNs together.',
+  },
 } as const satisfies Record<string, Options>;
 
 /** What a lone '-' argument travels as through yargs (which turns a positional '-' into ''); restoreStdinArgs turns it back. */

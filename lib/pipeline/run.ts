@@ -5,7 +5,9 @@
 //   -> score (RUN/score.json + score.md: Table 2 + dose-response)
 //   -> report (RUN/report.html + report.md)
 // RUN/run.json records each stage's parameters (run-state.ts); a finished stage with the same
-// parameters is skipped, so the same call resumes after any interruption.
+// parameters is skipped, so the same call resumes after any interruption. With a shard, the sweep
+// stage runs only that part of the grid (steering/sweep/shard.ts) and the score is marked partial;
+// `merge` or `score`/`report` of all the shards' RUNs make the whole.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
@@ -21,12 +23,15 @@ import { parsePairs, type ContrastivePair } from '../probes/dataset.js';
 import { runProbe } from '../probes/pipeline.js';
 import { checkAlphaBound, residualNorms } from '../probes/residual-norm.js';
 import { readValidation, writeProbeRun, type ProbeReport } from '../probes/validation.js';
+import { readSweepRuns } from '../steering/merge/read.js';
+import { partialBanner, scoreSweep, sweepFacts } from '../steering/merge/score.js';
 import { checkGenerationFits } from '../steering/context-fit.js';
-import { duplicatesNote, readSamplesFile } from '../steering/samples.js';
 import { SCENARIOS, steeringPrompt } from '../steering/scenarios.js';
+import { manifestShard, readManifest } from '../steering/sweep/manifest.js';
+import { checkShard, formatShard } from '../steering/sweep/shard.js';
 import { runSweep } from '../steering/sweep/run.js';
 import type { SweepOptions, SweepResult } from '../steering/sweep/options.js';
-import { doseResponseSeriesByScenario, renderTable2Markdown, scoreSamples, type ScoreResult } from '../steering/tables.js';
+import { doseResponseSeriesByScenario, renderTable2Markdown, type ScoreResult } from '../steering/tables.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic-write.js';
 import { note, warn } from '../util/note.js';
 import { EiaError } from '../util/errors.js';
@@ -35,7 +40,7 @@ import { finishStage, hashOf, loadState, type RunState } from './run-state.js';
 
 /** The protocol's options; the sweep's (steering/sweep/options.ts) keep their meaning and defaults. */
 export interface RunOptions extends Pick<SweepOptions, 'alphas' | 'scenarios' | 'samples' | 'maxTokens' | 'temperature' | 'topK' | 'topP' | 'seed'
-  | 'chat' | 'threads' | 'gpuLayers' | 'signal' | 'log' | 'ctxSize'> {
+  | 'chat' | 'threads' | 'gpuLayers' | 'signal' | 'log' | 'ctxSize' | 'shard'> {
   /** GGUF file. */
   modelPath: string;
   /** Short model name for tables (default: file name without .gguf). */
@@ -148,6 +153,7 @@ function checkLists(o: Settings): void {
   if (!Number.isInteger(o.samples) || o.samples < 1) bad(`samples must be a positive integer, got ${o.samples}`);
   if (!Number.isInteger(o.maxTokens) || o.maxTokens < 1) bad(`maxTokens must be a positive integer, got ${o.maxTokens}`);
   if (o.nBest !== undefined && (!Number.isInteger(o.nBest) || o.nBest < 1)) bad(`nBest must be a positive integer, got ${o.nBest}`);
+  if (o.shard) checkShard(o.shard);
 }
 
 function readInputs(o: Settings): Inputs {
@@ -169,6 +175,16 @@ async function openRun(o: Settings, inputs: Inputs, log: (msg: string) => void, 
   if (replacesRun) {
     if (!o.force) throw new EiaError('E_CONFLICT', `${out} holds a run of another model (sha256 ${state!.model.sha256.slice(0, 12)}…); use a new RUN folder (or force to replace it)`);
     state = null;
+  }
+  // a RUN of one shard resumes only as that shard (checked here too, before the probe stage writes)
+  const manifestPath = join(out, RUN_FILES.manifest);
+  if (!o.force && !replacesRun && existsSync(manifestPath)) {
+    const have = manifestShard(readManifest(manifestPath));
+    const want = o.shard && o.shard.count > 1 ? formatShard(o.shard) : null;
+    if (have !== want) {
+      const words = (s: string | null) => (s ? `shard ${s}` : 'the whole grid (no shard)');
+      throw new EiaError('E_CONFLICT', `${out} holds the sweep of ${words(have)}, this call asks for ${words(want)}; give each shard its own RUN folder (or force to replace it)`);
+    }
   }
   state ??= { format: 'eia-native-run', version: 1, model: { path: resolve(o.modelPath), sha256: sha, key }, synthetic: !!o.synthetic, stages: {} };
   state.synthetic = !!o.synthetic;
@@ -245,22 +261,24 @@ async function steerStage(p: Protocol, steerLayers: number[]): Promise<SweepResu
     modelPath: o.modelPath, modelKey: p.key, probesDir: join(out, RUN_FILES.probes), layers: steerLayers, alphas: o.alphas, scenarios: o.scenarios,
     samples: o.samples, maxTokens: o.maxTokens, temperature: o.temperature, topK: o.topK, topP: o.topP, seed: o.seed,
     out, chat: o.chat, monitor: true, threads: o.threads, gpuLayers: o.gpuLayers, signal: o.signal, log: p.log, ctxSize: o.ctxSize, force: o.force,
+    shard: o.shard,
   });
-  finishStage(out, state, 'steer', hashOf({ steerLayers, a: o.alphas, s: o.scenarios, n: o.samples }), { kept: sweep.kept, total: sweep.total });
+  finishStage(out, state, 'steer', hashOf({ steerLayers, a: o.alphas, s: o.scenarios, n: o.samples }), {
+    kept: sweep.kept, total: sweep.total, ...(sweep.shard ? { shard: formatShard(sweep.shard) } : {}),
+  });
   if (sweep.interrupted) throw new EiaError('E_ABORTED', `interrupted: ${sweep.kept}/${sweep.total} samples kept; resume with the same command`);
   return sweep;
 }
 
-/** 4. Table 2 + dose-response from samples.jsonl. */
+/** 4. Table 2 + dose-response from samples.jsonl, read as `score RUN` reads it (a shard's is partial). */
 function scoreStage(p: Protocol, sweep: SweepResult): ScoreResult {
   const { o, out, state } = p;
-  const samplesPath = join(out, RUN_FILES.samples);
-  const { records, duplicates } = readSamplesFile(samplesPath);
-  const dup = duplicatesNote(samplesPath, duplicates);
-  if (dup) p.alert(dup);
-  const score = scoreSamples(records, { bootstrap: o.bootstrap, seed: o.seed });
-  writeJsonAtomic(join(out, RUN_FILES.score), { ...score, dose_response_series: doseResponseSeriesByScenario(score) });
-  writeFileAtomic(join(out, RUN_FILES.scoreMarkdown), renderTable2Markdown(score));
+  const merged = readSweepRuns([out]);
+  for (const n of merged.notes) p.log(n);
+  for (const w of merged.warnings) p.alert(w);
+  const { result: score, notScored } = scoreSweep(merged, { bootstrap: o.bootstrap, seed: o.seed });
+  writeJsonAtomic(join(out, RUN_FILES.score), { ...score, dose_response_series: doseResponseSeriesByScenario(score), ...sweepFacts(merged, notScored) });
+  writeFileAtomic(join(out, RUN_FILES.scoreMarkdown), partialBanner(merged, notScored) + renderTable2Markdown(score));
   finishStage(out, state, 'score', hashOf(sweep.kept), { headline: score.headline });
   return score;
 }

@@ -7,6 +7,11 @@
 //   samples.jsonl         steered samples (monitor traces; Table 2 when score.json is absent)
 //   score.json            Table 2 + dose-response                  (`score`)
 //   probes/validation.json  Table 1 + controls                     (`probe`)
+//
+// A sweep RUN (one with manifest.json) is read as a sweep (lib/steering/merge): its samples in grid
+// order, and marked partial with its missing cells listed when the grid is not complete. The shards
+// of one sweep are read the same way, together (loadRun with a MergedSweep): their samples are
+// scored as one sweep and their own score.json files are not used.
 
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, isAbsolute, join, resolve } from 'node:path';
@@ -16,6 +21,8 @@ import { readSamplesFile, type SampleRecord } from '../steering/samples.js';
 import type { DoseResponseSeries, ScoreResult } from '../steering/tables.js';
 import { doseResponseSeriesByScenario, scoreSamples } from '../steering/tables.js';
 import type { SweepManifest } from '../steering/sweep/manifest.js';
+import { readSweepRuns, type MergedSweep } from '../steering/merge/read.js';
+import { describeMissing, scoreSweep } from '../steering/merge/score.js';
 import { readGgufStrings } from './gguf-meta.js';
 
 const { run: RUN_FILE, manifest: MANIFEST_FILE, samples: SAMPLES_FILE, score: SCORE_FILE, validation: VALIDATION_FILE } = RUN_FILES;
@@ -52,6 +59,8 @@ export interface RunData {
   modelName: string;
   /** GGUF general.name, when the model file could be read */
   ggufName: string | null;
+  /** What part of the sweep the samples are, for people (a shard, several RUNs merged, partial); null for a plain RUN */
+  sweepParts: string | null;
   /** problems met while reading (shown in the report) */
   notes: string[];
   /** files read, relative to RUN */
@@ -130,16 +139,52 @@ function candidateModelPaths(dir: string, run: RunInfo | null, manifest: SweepMa
   return out;
 }
 
-/** Reads whatever a RUN folder holds (see the module comment). */
-export function loadRun(dirIn: string): RunData {
+/** A sweep RUN read as a sweep, or null (not a sweep RUN, or not readable as one: noted, and samples.jsonl is read as it is). */
+function readOwnSweep(dir: string, manifest: SweepManifest | null, notes: string[]): MergedSweep | null {
+  if (!manifest) return null;
+  try {
+    return readSweepRuns([dir]);
+  } catch (err) {
+    notes.push(`The sweep could not be read against its manifest (${(err as Error).message}); ${SAMPLES_FILE} is read as it is.`);
+    return null;
+  }
+}
+
+/** "shard 1/3", "3 RUNs merged (shards 0/3, 1/3, 2/3)", with ", partial" when cells are missing. */
+function describeParts(sweep: MergedSweep, merged: boolean): string | null {
+  const shards = sweep.runs.map((r) => (r.count > 1 ? `${r.index}/${r.count}` : 'whole grid'));
+  const from = sweep.manifest.merged_from;
+  let text = merged ? `${sweep.runs.length} RUNs read as one sweep (${sweep.runs.map((r, i) => `${shards[i]}: ${r.dir}`).join('; ')})`
+    : sweep.runs[0].count > 1 ? `shard ${shards[0]} of the grid`
+    : from ? `merged from ${from.length} RUNs (${from.map((f) => f.shard ?? 'whole grid').join(', ')})` : null;
+  if (sweep.partial) text = `${text ? text + '; ' : ''}partial: ${sweep.records.length} of ${sweep.cells} cells`;
+  return text;
+}
+
+/** Reads whatever a RUN folder holds (see the module comment); with `merged`, the samples are those of the merged RUNs. */
+export function loadRun(dirIn: string, merged?: MergedSweep): RunData {
   const dir = resolve(dirIn);
   const notes: string[] = [];
   const sources: string[] = [];
   const run = readJson<RunInfo>(dir, RUN_FILE, notes, sources);
-  const manifest = readJson<SweepManifest>(dir, MANIFEST_FILE, notes, sources);
+  let manifest = readJson<SweepManifest>(dir, MANIFEST_FILE, notes, sources);
   const validation = readValidationFile(dir, manifest, notes, sources);
-  const samples = readSamples(dir, notes, sources);
-  let score = readJson<RunScore>(dir, SCORE_FILE, notes, sources);
+  const sweep = merged ?? readOwnSweep(dir, manifest, notes);
+  let samples: SampleRecord[] | null;
+  if (sweep) {
+    if (merged) manifest = sweep.manifest;
+    // no samples.jsonl anywhere: the sweep has not written a sample yet ("not run", as for a plain RUN)
+    const written = sweep.runs.some((r) => existsSync(join(r.dir, SAMPLES_FILE)));
+    samples = written ? sweep.records : null;
+    if (written) sources.push(SAMPLES_FILE);
+    notes.push(...sweep.warnings, ...sweep.notes);
+    const missing = describeMissing(sweep);
+    if (missing.length) notes.push(missing.map((l) => l.trim()).join('; ') + '.');
+  } else {
+    samples = readSamples(dir, notes, sources);
+  }
+  // a merged score is computed from the samples of all the RUNs; a shard's own score.json covers its shard only
+  let score = merged ? null : readJson<RunScore>(dir, SCORE_FILE, notes, sources);
   let scoreSource: RunData['scoreSource'] = score ? 'score.json' : null;
   if (score && !Array.isArray(score.rows)) {
     notes.push(`${SCORE_FILE} has no rows array; it is ignored.`);
@@ -148,10 +193,18 @@ export function loadRun(dirIn: string): RunData {
   }
   if (!score && samples && samples.length > 0) {
     try {
-      const r = scoreSamples(samples);
+      let r;
+      if (sweep) {
+        const s = scoreSweep(sweep);
+        r = s.result;
+        for (const n of s.notScored) notes.push(`Not scored: ${n.model} layer ${n.layer} ${n.scenario} (${n.reason}).`);
+      } else {
+        r = scoreSamples(samples);
+      }
       score = { ...r, dose_response_series: doseResponseSeriesByScenario(r) };
       scoreSource = 'samples.jsonl';
-      notes.push(`${SCORE_FILE} is absent: Table 2 was scored from ${SAMPLES_FILE} (as \`eia-native score RUN\` would).`);
+      notes.push(merged ? `Table 2 was scored from the ${SAMPLES_FILE} of ${sweep!.runs.length} RUNs read as one sweep (as \`eia-native score RUN1 RUN2 …\` would).`
+        : `${SCORE_FILE} is absent: Table 2 was scored from ${SAMPLES_FILE} (as \`eia-native score RUN\` would).`);
     } catch (err) {
       notes.push(`${SAMPLES_FILE} could not be scored (${(err as Error).message}).`);
     }
@@ -182,5 +235,6 @@ export function loadRun(dirIn: string): RunData {
   if (!modelName && score?.rows[0]) modelName = score.rows[0].model;
   if (!modelName) modelName = 'unknown model';
 
-  return { dir, run, manifest, validation, score, scoreSource, samples, synthetic, modelName, ggufName, notes, sources };
+  const sweepParts = sweep ? describeParts(sweep, !!merged) : null;
+  return { dir, run, manifest, validation, score, scoreSource, samples, synthetic, modelName, ggufName, sweepParts, notes, sources };
 }

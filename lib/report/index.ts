@@ -1,10 +1,13 @@
 // Reports of a RUN folder: one self-contained HTML file (inline CSS + inline SVG figures) and a
-// Markdown file whose figures are SVG files beside it. See data.ts for the files read.
+// Markdown file whose figures are SVG files beside it. See data.ts for the files read. Several RUN
+// folders (the shards of one sweep) make one report of the sweep they form together.
 
 import { mkdirSync, rmSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { RUN_FILES } from '../io/run-folder.js';
 import { packageVersion } from '../util/package.js';
+import { EiaError } from '../util/errors.js';
+import { readSweepRuns } from '../steering/merge/read.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { asIoError } from '../util/io-error.js';
 import { loadRun, type RunData } from './data.js';
@@ -37,18 +40,28 @@ export interface ReportResult {
   notes: string[];
 }
 
-/** Builds the report in memory. */
-export function buildReport(runDir: string, generatedAt = new Date().toISOString()): { run: RunData; figures: Figure[]; ctx: RenderContext; html: string } {
-  const run = loadRun(runDir);
+/** Builds the report in memory (of one RUN, or of several read as one sweep: refused as `merge` refuses them). */
+export function buildReport(runDir: string | readonly string[], generatedAt = new Date().toISOString()): { run: RunData; figures: Figure[]; ctx: RenderContext; html: string } {
+  const dirs = typeof runDir === 'string' ? [runDir] : [...runDir];
+  if (dirs.length === 0) throw new EiaError('E_BAD_ARG', 'no RUN folder given');
+  const run = dirs.length === 1 ? loadRun(dirs[0]) : loadRun(dirs[0], readSweepRuns(dirs));
   const figures = allFigures(run);
   const ctx: RenderContext = { run, figures, version: packageVersion(), generatedAt };
   return { run, figures, ctx, html: renderHtml(ctx) };
 }
 
-/** Writes OUT/report.html and OUT/report.md (+ report-figures/*.svg beside it); OUT is the RUN folder unless outDir says otherwise. */
-export function writeReport(runDir: string, opts: ReportOptions = {}): ReportResult {
-  const dir = resolve(runDir);
-  const { run, figures, ctx, html } = buildReport(dir, opts.generatedAt);
+/**
+ * Writes OUT/report.html and OUT/report.md (+ report-figures/*.svg beside it); OUT is the RUN folder
+ * unless outDir says otherwise. Several RUN folders (the shards of one sweep): the report of the
+ * sweep they form, into outDir (required: it belongs to no single RUN).
+ */
+export function writeReport(runDir: string | readonly string[], opts: ReportOptions = {}): ReportResult {
+  const dirs = typeof runDir === 'string' ? [runDir] : [...runDir];
+  if (dirs.length > 1 && !opts.outDir) {
+    throw new EiaError('E_BAD_ARG', 'outDir: a report of several RUNs needs its own folder (it belongs to no single RUN)');
+  }
+  const dir = resolve(dirs[0] ?? '.');
+  const { run, figures, ctx, html } = buildReport(dirs, opts.generatedAt);
   const outDir = resolve(opts.outDir ?? dir);
   try {
     mkdirSync(outDir, { recursive: true });

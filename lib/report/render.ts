@@ -176,6 +176,7 @@ export function runFacts(run: RunData): [string, string][] {
       `${p.samples} samples per condition, up to ${p.max_tokens} tokens, temperature ${p.temperature}, seed ${p.seed}` +
       `${p.chat ? ', chat template' : ', raw prompt'}${p.monitor ? ', monitored' : ''}`]);
   }
+  if (run.sweepParts) out.push(['Sweep parts', run.sweepParts]);
   if (run.score) out.push(['Samples scored', `${run.score.num_samples} (from ${run.scoreSource})`]);
   if (run.manifest?.llama_commit) out.push(['llama.cpp', run.manifest.llama_commit]);
   if (run.manifest?.package_version) out.push(['eia-native', run.manifest.package_version]);

@@ -340,6 +340,16 @@ const CLI: CliRow[] = [
   { id: 'C81', cmd: 'cvec export', args: () => ['cvec', 'export', '--probe', T('probe.npy'), '--layer', '1', '--out', T('c.gguf')], exit: 2, code: 'E_BAD_ARG', error: /cvec export takes --layers/, tree: () => [T('c.gguf')] },
   { id: 'C82', cmd: 'score', args: () => ['score', T('dup.jsonl'), '--markdown', T('s.md')], exit: 2, code: 'E_BAD_ARG', error: /score writes score\.json and score\.md into --out DIR/, tree: () => [T('s.md')] },
   { id: 'C83', cmd: 'generate', args: () => ['generate', '--model', M(), '--prompt', 'hi', '--probe', T('cv.gguf'), '--layer', '3', '--alphas', '1', '--max-tokens', '2'], exit: 2, code: 'E_BAD_ARG', error: /--probe .*cv\.gguf has no direction for block 3 \(it holds blocks 1, 2\)/ },
+  // issue 18: sharded sweeps and merged results (the refusals of several RUNs read as one sweep: test/cli/shard.test.ts)
+  { id: 'C84', cmd: 'steer', args: () => ['steer', '--model', M(), '--probes', T('tprobes'), ...STEER_SMALL, '--shard', '3/3', '--out', T('run-s')], exit: 2, code: 'E_BAD_ARG', error: /--shard: shard index 3 is out of range for 3 shards \(0\.\.2\)/, tree: () => [T('run-s')] },
+  { id: 'C85', cmd: 'run', args: () => ['run', '--model', M(), '--shard', '1-2', '--out', T('run-r')], exit: 2, code: 'E_BAD_ARG', error: /--shard: shard must be I\/N/, tree: () => [T('run-r')] },
+  { id: 'C86', cmd: 'merge', args: () => ['merge', T('fin')], exit: 2, code: 'E_BAD_ARG', error: /--out is required: the merged RUN folder to write/ },
+  { id: 'C87', cmd: 'merge', args: () => ['merge', T('tprobes'), '--out', T('merged')], exit: 2, code: 'E_BAD_ARG', error: /tprobes holds no manifest\.json: not a steer RUN folder/, tree: () => [T('merged')] },
+  { id: 'C88', cmd: 'score', args: () => ['score', T('ok.jsonl'), T('ok.jsonl'), '--format', 'empathy-probes'], exit: 2, code: 'E_BAD_ARG', error: /several SOURCEs are the shards of one sweep: give their RUN folders/ },
+  { id: 'C89', cmd: 'report', args: () => ['report', T('fin'), T('fin4'), '--json'], exit: 2, code: 'E_BAD_ARG', error: /--out DIR is required with several RUNs/, tree: () => [T('fin'), T('fin4')] },
+  { id: 'C90', cmd: 'merge', args: () => ['merge', T('fin'), '--out', T('fin4')], exit: 2, code: 'E_CONFLICT', error: /fin4 already holds a sweep \(manifest\.json, samples\.jsonl\); write the merged RUN to a new folder \(or --force to replace it\)/, tree: () => [T('fin4')] },
+  { id: 'C91', cmd: 'merge', args: () => ['merge', T('fin'), T('fin4'), '--out', T('m91')], exit: 2, code: 'E_CONFLICT', error: /fin and .*fin4 both hold the whole grid \(no shard\): merging them would count every sample twice/, tree: () => [T('m91')] },
+  { id: 'C92', cmd: 'steer', args: () => ['steer', '--model', M(), '--probes', T('tprobes'), ...STEER_SMALL, '--shard', '1/3', '--out', T('whole')], exit: 2, code: 'E_CONFLICT', error: /whole holds the whole grid \(no shard\) of this sweep, this call asks for shard 1\/3; give each shard its own RUN folder \(or --force to replace it\)/, tree: () => [T('whole')] },
 ];
 
 /** A small sweep and a small protocol on the tiny model (C57, C58). */
@@ -376,6 +386,10 @@ describe.concurrent('bad arguments (CLI): exit code 2 (bad input) or 1 (failure)
     // rows run 4 at a time: each row that touches a finished RUN gets its own copy (a shared one would be locked by the others)
     cpSync(T('fin'), T('fin2'), { recursive: true });
     cpSync(T('fin'), T('fin3'), { recursive: true });
+    cpSync(T('fin'), T('fin4'), { recursive: true });
+    // a sweep of the whole grid (C92 asks for one shard of it)
+    const whole = await cli(['steer', '--model', modelPath, '--probes', T('tprobes'), ...STEER_SMALL, '--out', T('whole')]);
+    if (whole.code !== 0) throw new Error(`setup steer failed: ${whole.stderr}`);
   }, 300_000);
   for (const r of CLI) {
     it(`${r.id} ${r.cmd}: ${r.args().slice(0).join(' ').replaceAll(tmp.dir, '$T')}`, async ({ expect }) => {

@@ -12,6 +12,7 @@ import { statsCommand } from './stats.js';
 import { steerCommand } from './steer.js';
 import { scoreCommand } from './score.js';
 import { reportCommand } from './report.js';
+import { mergeCommand } from './merge.js';
 import { pairsCommand } from './pairs.js';
 import { runCommand } from './run.js';
 import { demoCommand } from './demo.js';
@@ -36,6 +37,7 @@ export const commands: CommandModule<any, any>[] = [
   steerCommand,
   scoreCommand,
   reportCommand,
+  mergeCommand,
   pairsCommand,
   benchCommand,
 ];

@@ -1,6 +1,7 @@
-// eia-native report: a RUN folder -> one self-contained HTML report (Tables 1 and 2, figures as
+// eia-native report: RUN folders -> one self-contained HTML report (Tables 1 and 2, figures as
 // inline SVG) and a Markdown report, written into --out DIR (default: the RUN folder). Parts of
 // the RUN that are missing show as "not run"; Table 1 comes from the probes the sweep used.
+// Several RUN folders (the shards of one sweep) -> one report of the sweep, into --out DIR.
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
@@ -11,31 +12,36 @@ import { FLAGS } from '../flags.js';
 import { note } from '../../util/note.js';
 import { EiaError } from '../../util/errors.js';
 
-interface Args { run: string; out?: string; markdown: boolean; json: boolean }
+interface Args { runs: string[]; out?: string; markdown: boolean; json: boolean }
 
 export const reportCommand: CommandModule<object, Args> = {
-  command: 'report <run>',
+  command: 'report <runs..>',
   describe: 'Write the HTML + Markdown report of a RUN folder (Tables 1 and 2, figures as inline SVG)',
   builder: (y) =>
-    y.positional('run', { type: 'string', describe: 'RUN folder (probes/validation.json, samples.jsonl, score.json, manifest.json, run.json; any subset)' })
-      .option('out', { type: 'string', describe: 'folder for report.html, report.md and report-figures/ (default: the RUN folder)' })
+    y.positional('runs', { type: 'string', array: true, describe: 'RUN folder (probes/validation.json, samples.jsonl, score.json, manifest.json, run.json; any subset); ' +
+        'several: the shards of one sweep (steer --shard), reported as one sweep (--out DIR required)' })
+      .option('out', { type: 'string', describe: 'folder for report.html, report.md and report-figures/ (default: the RUN folder; required with several RUNs)' })
       .option('markdown', { type: 'boolean', default: true, describe: 'also write report.md with its SVG figures (--no-markdown: the HTML only)' })
       .option('json', { ...FLAGS.json, describe: 'print a JSON summary (paths, figures, tables) on stdout' })
       .example('$0 report runs/qwen', 'writes runs/qwen/report.html and runs/qwen/report.md')
       .example('$0 report runs/demo --out site/demo --no-markdown', 'the HTML alone, into another folder')
+      .example('$0 report runs/q.0 runs/q.1 runs/q.2 --out runs/q-report', 'the three shards of one sweep: runs/q-report/report.html and report.md')
       .epilog('The HTML is self-contained (no scripts, no external resources): open it in any browser or attach it as it is. ' +
-        'Without probes/ in the RUN, Table 1 comes from the probes folder the sweep used (manifest.json probes_dir).') as never,
+        'Without probes/ in the RUN, Table 1 comes from the probes folder the sweep used (manifest.json probes_dir). ' +
+        'Several RUNs are refused (exit code 2) as `merge` refuses them; an incomplete set is reported as partial.') as never,
   handler: async (a) => {
-    const run = stringArg(a.run, 'RUN');
-    if (!existsSync(run) || !statSync(run).isDirectory()) throw new UsageError(`${run} is not a folder (expected a RUN folder)`);
-    let outDir = resolve(run);
+    const runs = (a.runs ?? []).map((r) => stringArg(r, 'RUN'));
+    if (runs.length === 0) throw new UsageError('give a RUN folder');
+    for (const run of runs) if (!existsSync(run) || !statSync(run).isDirectory()) throw new UsageError(`${run} is not a folder (expected a RUN folder)`);
+    if (runs.length > 1 && a.out === undefined) throw new UsageError('--out DIR is required with several RUNs: the folder for report.html and report.md (the report belongs to no single shard)');
+    let outDir = resolve(runs[0]);
     if (a.out !== undefined) {
       const out = stringArg(a.out, '--out');
       if (/\.(html?|md|markdown|txt|json)$/i.test(out)) throw new UsageError(`--out is a folder (DIR/report.html, DIR/report.md), got the file name ${out}`);
       if (existsSync(out) && !statSync(out).isDirectory()) throw new UsageError(`--out: ${out} exists and is not a folder`);
       outDir = resolve(out);
     }
-    const r = await withRunLock(outDir, 'report', () => writeReport(run, { outDir, markdown: a.markdown }));
+    const r = await withRunLock(outDir, 'report', () => writeReport(runs.length === 1 ? runs[0] : runs, { outDir, markdown: a.markdown }));
     if (a.json) {
       printJson(r);
       return;

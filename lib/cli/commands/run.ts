@@ -15,17 +15,19 @@ import { inputExists } from '../../io/input.js';
 import { note } from '../../util/note.js';
 import { MAX_PERMUTATIONS, MAX_RANDOM_DIRECTIONS, PAPER_MAX_TOKENS } from '../../probes/defaults.js';
 import { renderRunReport } from './report-hook.js';
+import { shardArg } from './steer.js';
 
 interface Args {
   model: string; out?: string; train?: string; test?: string; ablated?: string; layers?: string; 'steer-layers'?: string; alphas?: string;
   scenarios: string; samples: number; 'max-tokens': number; temp?: number; 'top-k'?: number; seed: number; 'random-baseline': number;
   permutations: number; chat: boolean; threads?: number; 'gpu-layers': number; 'ctx-size'?: number; truncate: number; force: boolean; json: boolean;
+  shard?: string;
 }
 
 /** Library option names as this command's flags (flags.ts inFlagTerms). */
 export const RUN_FLAG_NAMES = {
   alphas: '--alphas', maxTokens: '--max-tokens', ctxSize: '--ctx-size', probeLayers: '--layers', steerLayers: '--steer-layers',
-  samples: '--samples', scenarios: '--scenarios', force: '--force',
+  samples: '--samples', scenarios: '--scenarios', force: '--force', shard: '--shard',
 };
 
 /** Evenly spread blocks (e.g. 5 layers of a 28-block model: 4, 9, 14, 18, 23). */
@@ -46,6 +48,7 @@ export function printRunSummary(r: RunResult, json: boolean): void {
   w(`best detection layer ${summary.best_layer} (AUROC ${summary.best_auroc.toFixed(3)}); steered layers ${summary.steer_layers.join(', ')}`);
   for (const [m, v] of Object.entries(summary.headline ?? {})) w(`steering success (${m}): ${(100 * (v as number)).toFixed(1)}%`);
   if (summary.report) w(`report: ${summary.report}`);
+  if (r.sweep?.shard) note(`the sweep ran shard ${r.sweep.shard.index}/${r.sweep.shard.count} only (its score is partial): merge, score or report all ${r.sweep.shard.count} RUNs together`);
 }
 
 export const runCommand: CommandModule<object, Args> = {
@@ -72,6 +75,7 @@ export const runCommand: CommandModule<object, Args> = {
       .option('chat', { type: 'boolean', default: false, describe: 'steer with the chat template (the paper used raw prompts)' })
       .option('force', { ...FLAGS.force, describe: 'replace results in --out made with other parameters (moved to OUT/replaced-<time>/)' })
       .option('json', FLAGS.json)
+      .option('shard', { ...FLAGS.shard, describe: 'I/N or auto/N: the sweep stage runs only part I of N of the grid (as steer --shard; default --out runs/<model>.shard-I-of-N)' })
       .example('$0 run --model qwen2.5-7b', 'the paper\'s protocol on a pulled model (runs/qwen2.5-7b)')
       .example('$0 run --model m.gguf --train t.jsonl --test s.jsonl --out runs/m', 'own data') as never,
   handler: async (a) => {
@@ -82,6 +86,7 @@ export const runCommand: CommandModule<object, Args> = {
     intFlag(a.truncate, '--truncate', 0);
     intFlag(a['random-baseline'], '--random-baseline', 0, MAX_RANDOM_DIRECTIONS);
     intFlag(a.permutations, '--permutations', 0, MAX_PERMUTATIONS);
+    const shard = shardArg(a.shard);
     if ((a.train === undefined) !== (a.test === undefined)) throw new UsageError('give both --train and --test, or neither (the paper\'s dataset)');
     for (const [flag, f] of [['--train', a.train], ['--test', a.test], ['--ablated', a.ablated]] as const) {
       if (f !== undefined && !inputExists(f)) throw new UsageError(`${flag}: ${f} does not exist`);
@@ -102,12 +107,13 @@ export const runCommand: CommandModule<object, Args> = {
     for (const l of probeLayers) if (l < 0 || l >= nLayer) throw new UsageError(`--layers: ${l} out of range [0, ${nLayer - 1}]`);
     const steerLayers = a['steer-layers'] ? parseIntList(a['steer-layers'], '--steer-layers') : entry?.steerLayers;
     const alphas = a.alphas ? parseNumberList(a.alphas, '--alphas') : entry?.alphas ?? [-10, -5, -3, 0, 3, 5, 10];
+    const name = entry?.name ?? basename(path).replace(/\.gguf$/, '');
     const ac = new AbortController();
     const onSigint = () => ac.abort();
     process.once('SIGINT', onSigint);
     try {
       const r = await runProtocol({
-        modelPath: path, modelKey: entry?.name ?? basename(path).replace(/\.gguf$/, ''), out: a.out ?? `runs/${entry?.name ?? basename(path).replace(/\.gguf$/, '')}`,
+        modelPath: path, modelKey: name, out: a.out ?? `runs/${name}${shard && shard.count > 1 ? `.shard-${shard.index}-of-${shard.count}` : ''}`, shard,
         train: train!, test: test!, ablated, probeLayers, steerLayers, alphas, scenarios: parseStringList(a.scenarios),
         samples: a.samples, maxTokens: a['max-tokens'], temperature: a.temp, topK: a['top-k'],
         seed: a.seed, randomBaseline: a['random-baseline'], permutations: a.permutations, captureMaxTokens: a.truncate,

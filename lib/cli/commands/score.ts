@@ -1,6 +1,7 @@
 // eia-native score: the paper's Table 2 (keyword measures, per-condition rates, success rate per
 // (model, layer, scenario), per-model headline) from a RUN folder, an eia-native samples.jsonl or
-// the paper's raw steering files, plus probe-score dose-response and degeneration flags.
+// the paper's raw steering files, plus probe-score dose-response and degeneration flags. Several
+// RUN folders (the shards of one sweep) are scored together as one sweep (lib/steering/merge).
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
@@ -10,6 +11,8 @@ import { RUN_FILES } from '../../io/run-folder.js';
 import { withRunLock } from '../../io/run-lock.js';
 import { MAX_RESAMPLES } from '../../probes/defaults.js';
 import { dropDuplicateSamples, duplicatesNote, parseSamplesJsonl, readSamples, readSamplesFile, type SampleFormat, type SampleRecord } from '../../steering/samples.js';
+import { isSweepRun, readSweepRuns } from '../../steering/merge/read.js';
+import { describeMissing, partialBanner, scoreSweep, sweepFacts } from '../../steering/merge/score.js';
 import { doseResponseSeriesByScenario, renderTable2Markdown, scoreSamples, type ScoreResult } from '../../steering/tables.js';
 import { writeFileAtomic, writeJsonAtomic } from '../../util/atomic-write.js';
 import { EiaError } from '../../util/errors.js';
@@ -18,7 +21,7 @@ import { stringArg, UsageError } from '../common.js';
 import { FLAGS, intFlag } from '../flags.js';
 import { note, warn } from '../../util/note.js';
 
-interface Args { source: string; format: string; json: boolean; out?: string; bootstrap: number; seed: number }
+interface Args { sources: string[]; format: string; json: boolean; out?: string; bootstrap: number; seed: number }
 
 const f3 = (x: number) => x.toFixed(3);
 
@@ -45,28 +48,39 @@ export function renderScoreMarkdown(r: ScoreResult): string {
 }
 
 export const scoreCommand: CommandModule<object, Args> = {
-  command: 'score <source>',
+  command: 'score <sources..>',
   describe: 'Score steered samples as the paper did (Table 2) plus probe dose-response and degeneration flags',
   builder: (y) =>
-    y.positional('source', { type: 'string', describe: 'RUN folder, samples.jsonl (- = stdin), or (empathy-probes) a *_steering_multilayer.json file or folder' })
+    y.positional('sources', { type: 'string', array: true, describe: 'RUN folder, samples.jsonl (- = stdin), or (empathy-probes) a *_steering_multilayer.json file or folder; ' +
+      'several RUN folders: the shards of one sweep (steer --shard), scored together as one sweep' })
       .option('format', { choices: ['eia-native', 'empathy-probes'], default: 'eia-native', describe: 'input format' })
       .option('out', { type: 'string', describe: 'folder for score.json and score.md (default: the RUN folder when SOURCE is one; otherwise stdout only)' })
       .option('json', FLAGS.json)
       .option('bootstrap', { type: 'number', default: DEFAULT_BOOTSTRAP, describe: `bootstrap resamples of the dose-response CI (at most ${MAX_RESAMPLES})` })
       .option('seed', { type: 'number', default: 0, describe: 'bootstrap seed' })
       .example('$0 score runs/qwen', 'Table 2 of a sweep; writes runs/qwen/score.json and score.md')
+      .example('$0 score runs/q.0 runs/q.1 runs/q.2 --json', 'the three shards of one sweep, scored as one sweep (stdout; --out DIR also writes the files)')
       .example('$0 score results/steering --format empathy-probes --json', 'the paper\'s raw samples')
-      .epilog('Each sample key (model, layer, scenario, alpha, sample) counts once: duplicate lines are dropped with a warning that counts them.') as never,
+      .epilog('Each sample key (model, layer, scenario, alpha, sample) counts once: duplicate lines are dropped with a warning that counts them. ' +
+        'Several RUNs are refused (exit code 2) when they are shards of different grids or shard counts, one shard twice, or a sample in two RUNs; ' +
+        'an incomplete set is scored on what exists, marked partial, with the missing cells listed.') as never,
   handler: async (a) => {
-    const src = stringArg(a.source, 'SOURCE');
-    if (!inputExists(src)) throw new UsageError(`${src} does not exist`);
+    const sources = (a.sources ?? []).map((s) => stringArg(s, 'SOURCE'));
+    if (sources.length === 0) throw new UsageError('give a SOURCE to score');
+    for (const s of sources) if (!inputExists(s)) throw new UsageError(`${s} does not exist`);
     intFlag(a.bootstrap, '--bootstrap', 1, MAX_RESAMPLES);
     intFlag(a.seed, '--seed', 0, 2 ** 32 - 1);
     const format = a.format as SampleFormat;
+    const src = sources[0];
+    if (sources.length > 1 && (format !== 'eia-native' || sources.some((s) => isStdin(s) || !statSync(s).isDirectory()))) {
+      throw new UsageError('several SOURCEs are the shards of one sweep: give their RUN folders (--format eia-native)');
+    }
     if (isStdin(src) && format !== 'eia-native') throw new UsageError('SOURCE - (stdin) holds eia-native samples (JSON Lines); the empathy-probes format needs its files');
     const isRun = !isStdin(src) && statSync(src).isDirectory() && format === 'eia-native';
-    const outDir = a.out !== undefined ? resolve(stringArg(a.out, '--out')) : isRun ? resolve(src) : null;
+    // a merged score belongs to no single shard: with several RUNs it goes to --out DIR or to stdout only
+    const outDir = a.out !== undefined ? resolve(stringArg(a.out, '--out')) : isRun && sources.length === 1 ? resolve(src) : null;
     if (outDir && existsSync(outDir) && !statSync(outDir).isDirectory()) throw new UsageError(`--out: ${a.out} exists and is not a folder`);
+    if (sources.length > 1 || (isRun && isSweepRun(src))) return scoreRuns(sources, outDir, a);
     const work = () => {
       let samples: SampleRecord[];
       let duplicates = 0;
@@ -102,14 +116,54 @@ export const scoreCommand: CommandModule<object, Args> = {
       process.stdout.write(JSON.stringify(out) + '\n');
       return;
     }
-    process.stdout.write(renderTable2Markdown(result));
-    for (const d of result.dose_response ?? []) {
-      process.stdout.write(`dose-response ${d.model} L${d.layer} ${d.scenario}: slope ${d.slope.toPrecision(4)} ` +
-        `[${d.ci[0].toPrecision(4)}, ${d.ci[1].toPrecision(4)}]${d.ci_excludes_zero ? '' : ' (CI includes 0)'}\n`);
-    }
-    for (const r of result.rows) {
-      if (r.degenerate_alphas.length) process.stdout.write(`degenerate ${r.model} L${r.layer} ${r.scenario}: alphas ${r.degenerate_alphas.join(', ')}\n`);
-    }
+    printHuman(result);
     if (outDir) note(`wrote ${join(outDir, RUN_FILES.score)} and ${join(outDir, RUN_FILES.scoreMarkdown)}`);
   },
 };
+
+/**
+ * Scores RUN folders with manifests (one RUN, or the shards of one sweep) as one sweep, marked
+ * partial when cells are missing. Every refusal (other grids, other shard counts, a shard twice, a
+ * sample in two RUNs) comes before anything is written.
+ */
+async function scoreRuns(sources: string[], outDir: string | null, a: Args): Promise<void> {
+  const work = () => {
+    const merged = readSweepRuns(sources);
+    const { result, notScored } = scoreSweep(merged, { bootstrap: a.bootstrap, seed: a.seed });
+    for (const n of merged.notes) note(n);
+    for (const w of merged.warnings) warn(w);
+    const out = {
+      ...result, dose_response_series: doseResponseSeriesByScenario(result), ...(sources.length === 1 ? { source: sources[0] } : { sources }),
+      format: 'eia-native', duplicates_dropped: merged.duplicates, ...sweepFacts(merged, notScored),
+    };
+    const md = partialBanner(merged, notScored) + renderScoreMarkdown(result);
+    if (outDir) {
+      io(() => mkdirSync(outDir, { recursive: true }));
+      writeJsonAtomic(join(outDir, RUN_FILES.score), out);
+      writeFileAtomic(join(outDir, RUN_FILES.scoreMarkdown), md);
+    }
+    return { merged, result, notScored, out };
+  };
+  // one RUN is scored under its lock (not while a sweep writes it); several are read as they are and only --out is locked
+  const { merged, result, notScored, out } = outDir ? await withRunLock(outDir, 'score', work) : work();
+  for (const l of describeMissing(merged)) warn(l);
+  for (const n of notScored) warn(`  not scored: ${n.model} layer ${n.layer} ${n.scenario} (${n.reason})`);
+  if (a.json) {
+    process.stdout.write(JSON.stringify(out) + '\n');
+    return;
+  }
+  printHuman(result);
+  if (outDir) note(`wrote ${join(outDir, RUN_FILES.score)} and ${join(outDir, RUN_FILES.scoreMarkdown)}`);
+  if (sources.length > 1) note(`scored ${sources.length} RUNs as one sweep (${merged.records.length}/${merged.cells} cells); \`eia-native merge ${sources.join(' ')} --out RUN\` writes them as one RUN folder`);
+}
+
+function printHuman(result: ScoreResult): void {
+  process.stdout.write(renderTable2Markdown(result));
+  for (const d of result.dose_response ?? []) {
+    process.stdout.write(`dose-response ${d.model} L${d.layer} ${d.scenario}: slope ${d.slope.toPrecision(4)} ` +
+      `[${d.ci[0].toPrecision(4)}, ${d.ci[1].toPrecision(4)}]${d.ci_excludes_zero ? '' : ' (CI includes 0)'}\n`);
+  }
+  for (const r of result.rows) {
+    if (r.degenerate_alphas.length) process.stdout.write(`degenerate ${r.model} L${r.layer} ${r.scenario}: alphas ${r.degenerate_alphas.join(', ')}\n`);
+  }
+}

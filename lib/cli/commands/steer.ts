@@ -4,6 +4,7 @@ import { engineLimits, SAMPLING_DEFAULTS } from '../../engine/defaults.js';
 import { STEERING_SCENARIO_IDS } from '../../steering/scenarios.js';
 import { PROBE_SCORE_MODES, type ProbeScoreMode } from '../../steering/sweep/options.js';
 import { runSweep } from '../../steering/sweep/run.js';
+import { parseShard, type ShardSpec } from '../../steering/sweep/shard.js';
 import { modelKeyArg, modelPathArg, parseIntList, parseNumberList, parseStringList, printJson, UsageError, withModelOptions } from '../common.js';
 import { checkModelFlags, checkSamplingFlags, FLAGS, inFlagTerms, intFlag, optIntFlag } from '../flags.js';
 import { note } from '../../util/note.js';
@@ -12,11 +13,21 @@ interface Args {
   model: string; probes: string; layers: string; alphas: string; scenarios: string; samples: number; 'max-tokens': number;
   temp: number; 'top-k': number; 'top-p': number; 'min-p': number; seed: number; out: string; chat: boolean; 'token-scores': boolean;
   'token-ids': boolean; 'probe-score': string | boolean; batch?: number; json: boolean; threads?: number; 'gpu-layers': number;
-  'ctx-size'?: number; force: boolean;
+  'ctx-size'?: number; force: boolean; shard?: string;
+}
+
+/** --shard I/N or auto/N (read before any work: a bad value or a missing task index is exit code 2). */
+export function shardArg(v: unknown): ShardSpec | undefined {
+  if (v === undefined) return undefined;
+  try {
+    return parseShard(String(v));
+  } catch (e) {
+    throw new UsageError(`--shard: ${(e as Error).message}`);
+  }
 }
 
 /** Library option names as this command's flags (flags.ts inFlagTerms). */
-const FLAG_NAMES = { alphas: '--alphas', maxTokens: '--max-tokens', ctxSize: '--ctx-size', layers: '--layers', samples: '--samples', force: '--force' };
+const FLAG_NAMES = { alphas: '--alphas', maxTokens: '--max-tokens', ctxSize: '--ctx-size', layers: '--layers', samples: '--samples', force: '--force', shard: '--shard' };
 
 export const steerCommand: CommandModule<object, Args> = {
   command: 'steer',
@@ -46,7 +57,9 @@ export const steerCommand: CommandModule<object, Args> = {
       .option('batch', { type: 'number', describe: 'sequences per batched generation (default and maximum: the engine\'s sequence limit)' })
       .option('force', { ...FLAGS.force, describe: 'replace a sweep of other parameters in --out (its files move to OUT/replaced-<time>/)' })
       .option('json', FLAGS.json)
+      .option('shard', FLAGS.shard)
       .example('$0 steer --model qwen.gguf --probes probes --layers 16,20,12 --alphas=-20,-10,-5,-3,0,3,5,10,20 --out runs/qwen', 'the paper\'s Qwen sweep')
+      .example('$0 steer --model qwen.gguf --probes probes --layers 16,20,12 --shard auto/8 --out runs/qwen.$SLURM_ARRAY_TASK_ID', 'one task of a SLURM job array')
       .epilog('Interrupt with Ctrl-C (exit 130) or kill at any moment: finished samples stay in RUN/samples.jsonl and the same ' +
         'command resumes. A RUN made with other parameters is refused (--force replaces it), and so is a RUN another process is ' +
         'writing (exit 1, naming its pid). |alpha| is bounded by 100 x the steered block\'s residual norm.') as never,
@@ -63,6 +76,7 @@ export const steerCommand: CommandModule<object, Args> = {
     if (!alphas.some((x) => x === 0)) note('note: --alphas has no 0: the paper\'s success rate needs the alpha = 0 baseline');
     const ps = a['probe-score'] === false ? 'off' : a['probe-score'] === true ? 'capture' : String(a['probe-score']);
     if (!PROBE_SCORE_MODES.includes(ps as ProbeScoreMode)) throw new UsageError(`--probe-score must be one of ${PROBE_SCORE_MODES.join(', ')}, got '${ps}'`);
+    const shard = shardArg(a.shard);
     const modelPath = modelPathArg(a.model);
 
     const ac = new AbortController();
@@ -83,7 +97,7 @@ export const steerCommand: CommandModule<object, Args> = {
         modelPath, modelKey: modelKeyArg(a.model), probesDir: a.probes, layers, alphas, scenarios, samples: a.samples,
         maxTokens: a['max-tokens'], temperature: a.temp, topK: a['top-k'], topP: a['top-p'], minP: a['min-p'], seed: a.seed,
         out: a.out, chat: a.chat, monitor: a['token-scores'], tokenIds: a['token-ids'], probeScore: ps as ProbeScoreMode, maxBatch: a.batch,
-        threads: a.threads, gpuLayers: a['gpu-layers'], signal: ac.signal, ctxSize: a['ctx-size'], force: a.force,
+        threads: a.threads, gpuLayers: a['gpu-layers'], signal: ac.signal, ctxSize: a['ctx-size'], force: a.force, shard,
       });
       if (r.interrupted) {
         process.stderr.write(`interrupted: ${r.kept}/${r.total} samples kept; resume with the same command\n`);
@@ -97,7 +111,8 @@ export const steerCommand: CommandModule<object, Args> = {
       } else {
         process.stdout.write(`wrote ${r.written} samples (${r.kept}/${r.total} in ${r.samplesPath}); ${r.tokens} tokens in ${(r.loopMs / 1000).toFixed(1)} s ` +
           `(${tokS.toFixed(1)} tok/s, ${r.batches} batch${r.batches === 1 ? '' : 'es'} of ${r.sequences} sequences)\n`);
-        note(`score it: eia-native score ${a.out}`);
+        if (r.shard) note(`this is shard ${r.shard.index}/${r.shard.count}; with all ${r.shard.count} done: eia-native score RUN0 RUN1 … (or merge … --out RUN)`);
+        else note(`score it: eia-native score ${a.out}`);
       }
     } catch (e) {
       throw inFlagTerms(e, FLAG_NAMES);

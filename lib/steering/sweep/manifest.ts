@@ -1,6 +1,8 @@
 // RUN/manifest.json of a sweep: the parameters that define the RUN, written atomically before any
 // sample. A later call on the same RUN must ask for the same parameters (it resumes); a RUN made
-// with other parameters is refused with the list of differing fields.
+// with other parameters is refused with the list of differing fields. A shard (shard.ts) records
+// its part of the grid and the grid's identity (grid-id.ts); a RUN of one shard resumes only as
+// that shard.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -12,8 +14,10 @@ import { writeJsonAtomic } from '../../util/atomic-write.js';
 import { EiaError } from '../../util/errors.js';
 import { packageVersion } from '../../util/package.js';
 import { steeringPrompt } from '../scenarios.js';
+import { gridId } from './grid-id.js';
 import type { ProbeScoreMode, SweepOptions } from './options.js';
 import { sorted, type SweepInput } from './plan.js';
+import { formatShard, type ShardLoad, type ShardSpec } from './shard.js';
 
 /** The parameters that define a RUN: a resume must match them all. */
 export interface SweepParameters {
@@ -48,6 +52,33 @@ export interface SweepManifest {
   probes_dir: string;
   probe_files: Record<string, string>;
   parameters: SweepParameters;
+  /** gridId(parameters): the same for every shard of this grid (absent in RUNs written before shards). */
+  grid_id?: string;
+  /** The part of the grid this RUN holds (absent: the whole grid). */
+  shard?: ShardRecord;
+  /** A RUN written by merge: the RUNs it was merged from. */
+  merged_from?: { path: string; shard: string | null; samples: number }[];
+}
+
+/** A shard as its manifest records it: which part, and its load (shard.ts). */
+export interface ShardRecord extends ShardSpec {
+  generations: number;
+  cells: number;
+  token_cost: number;
+  grid_cells: number;
+  grid_token_cost: number;
+}
+
+/** The shard of a manifest as "I/N", or null for a RUN of the whole grid. */
+export const manifestShard = (m: Pick<SweepManifest, 'shard'>): string | null => (m.shard ? formatShard(m.shard) : null);
+
+/** The record of shard `spec` of a grid whose shards carry `loads`. */
+export function shardRecord(spec: ShardSpec, loads: readonly ShardLoad[]): ShardRecord {
+  const own = loads[spec.index];
+  return {
+    index: spec.index, count: spec.count, generations: own.generations, cells: own.cells, token_cost: own.token_cost,
+    grid_cells: loads.reduce((s, l) => s + l.cells, 0), grid_token_cost: loads.reduce((s, l) => s + l.token_cost, 0),
+  };
 }
 
 /** Fields whose values differ between a RUN's parameters and this call's (lists compared as sets). */
@@ -88,7 +119,8 @@ export async function sweepParameters(input: SweepInput, opts: SweepOptions): Pr
   return { params, probeFiles };
 }
 
-function readManifest(path: string): SweepManifest {
+/** Reads a sweep manifest (E_CONFLICT when it is not one). */
+export function readManifest(path: string): SweepManifest {
   let m: SweepManifest;
   try {
     m = JSON.parse(readFileSync(path, 'utf8'));
@@ -103,11 +135,12 @@ function readManifest(path: string): SweepManifest {
 
 /**
  * Checks, before the model loads and before anything is written, that the RUN folder can hold this
- * sweep: no samples.jsonl without its manifest, no manifest of other parameters. Either is
+ * sweep: no samples.jsonl without its manifest, no manifest of other parameters or of another
+ * shard (a RUN of one shard resumes only as that shard). Each is
  * E_CONFLICT naming the differences, unless `force`: then the answer is true, "replace it" (the
  * caller moves the old sweep aside once every other check has passed).
  */
-export function checkRunFolder(out: string, params: SweepParameters, force: boolean): boolean {
+export function checkRunFolder(out: string, params: SweepParameters, force: boolean, shard: ShardSpec | null = null): boolean {
   const manifestPath = join(out, RUN_FILES.manifest);
   const samplesPath = join(out, RUN_FILES.samples);
   if (!existsSync(manifestPath)) {
@@ -123,18 +156,25 @@ export function checkRunFolder(out: string, params: SweepParameters, force: bool
     throw e;
   }
   const diff = diffParameters(m.parameters, params);
-  if (diff.length === 0) return false;
+  if (diff.length > 0) {
+    if (force) return true;
+    throw new EiaError('E_CONFLICT', `${out} holds a sweep with other parameters; use another RUN folder, the original parameters, or force to replace it. Differing:\n  ${diff.join('\n  ')}`);
+  }
+  const have = manifestShard(m), want = shard ? formatShard(shard) : null;
+  if (have === want) return false;
   if (force) return true;
-  throw new EiaError('E_CONFLICT', `${out} holds a sweep with other parameters; use another RUN folder, the original parameters, or force to replace it. Differing:\n  ${diff.join('\n  ')}`);
+  throw new EiaError('E_CONFLICT', `${out} holds ${shardWords(have)} of this sweep, this call asks for ${shardWords(want)}; give each shard its own RUN folder (or force to replace it)`);
 }
+
+const shardWords = (s: string | null): string => (s ? `shard ${s}` : 'the whole grid (no shard)');
 
 /**
  * Opens the RUN's manifest: an existing one must hold the same parameters (else E_CONFLICT naming
- * the differing fields); otherwise the folder and a new manifest are written. Returns the model
- * key in use (an existing RUN keeps its own).
+ * the differing fields) and the same shard (or none); otherwise the folder and a new manifest are
+ * written. Returns the model key in use (an existing RUN keeps its own).
  */
 export function openManifest(input: SweepInput, model: Model, params: SweepParameters, probeFiles: Record<string, string>,
-  modelKey: string | undefined, log: (msg: string) => void): { modelKey: string } {
+  modelKey: string | undefined, log: (msg: string) => void, shard: ShardRecord | null = null): { modelKey: string } {
   const manifestPath = join(input.out, RUN_FILES.manifest);
   const llamaCommit = runtimeInfo().llamaCommit;
   const version = packageVersion();
@@ -145,6 +185,10 @@ export function openManifest(input: SweepInput, model: Model, params: SweepParam
     if (diff.length > 0) {
       throw new EiaError('E_CONFLICT', `${input.out} holds a sweep with other parameters; use another RUN folder or the original parameters. Differing:\n  ${diff.join('\n  ')}`);
     }
+    const have = manifestShard(m), want = shard ? formatShard(shard) : null;
+    if (have !== want) {
+      throw new EiaError('E_CONFLICT', `${input.out} holds ${shardWords(have)} of this sweep, this call asks for ${shardWords(want)}; give each shard its own RUN folder`);
+    }
     if (m.llama_commit !== llamaCommit) log(`note: RUN was started with llama.cpp ${m.llama_commit}, this build is ${llamaCommit}`);
     if (m.package_version !== version) log(`note: RUN was started with eia-native ${m.package_version}, this is ${version}`);
     return { modelKey: m.model?.key ?? key };
@@ -154,6 +198,7 @@ export function openManifest(input: SweepInput, model: Model, params: SweepParam
     format: 'eia-native-sweep', version: 1, created_at: new Date().toISOString(),
     model: { path: input.modelPath, sha256: params.model_sha256, key, arch: model.info.arch, n_layer: model.nLayer, n_embd: model.nEmbd },
     llama_commit: llamaCommit, package_version: version, probes_dir: input.probesDir, probe_files: probeFiles, parameters: params,
+    grid_id: gridId(params), ...(shard ? { shard } : {}),
   };
   writeJsonAtomic(manifestPath, manifest);
   return { modelKey: key };

@@ -1,6 +1,8 @@
 // What a steering sweep takes and what it returns (the stages live beside this file: plan.ts,
 // manifest.ts, probe-score.ts, run.ts).
 import type { SweepRecord } from '../samples.js';
+import type { ShardRecord } from './manifest.js';
+import type { ShardSpec } from './shard.js';
 
 /** How each sample's probe_score is computed (see SweepOptions.probeScore). */
 export type ProbeScoreMode = 'capture' | 'monitor' | 'off';
@@ -27,6 +29,12 @@ export interface SweepOptions {
   seed: number;
   /** RUN folder. */
   out: string;
+  /**
+   * Run only part `index` of `count` of the grid (shard.ts: near-equal token cost, the same split in
+   * every process), into its own RUN folder; a RUN of one shard resumes only as that shard. A count
+   * of 1 is the whole grid.
+   */
+  shard?: ShardSpec;
   /** Wrap the prompt in the model's chat template as a user turn (default false: the paper's raw prompt). */
   chat?: boolean;
   /** Record the steered layer's probe projection of every generated token. */
@@ -71,8 +79,10 @@ export interface SweepResult {
   out: string;
   manifestPath: string;
   samplesPath: string;
-  /** Grid size. */
+  /** Cells this call is responsible for: the grid, or the shard's part of it. */
   total: number;
+  /** The shard run (its load and the grid's), or null for the whole grid. */
+  shard: ShardRecord | null;
   /** Grid samples in samples.jsonl now. */
   kept: number;
   /** Grid samples found already finished at the start. */

@@ -3,8 +3,9 @@
 // RUN/samples.jsonl as soon as it finishes, next to RUN/manifest.json (written atomically before
 // any sample). The same call on the same RUN resumes: finished samples are skipped, a torn last
 // line (a kill during a write) is cut off and regenerated, and a RUN made with other parameters is
-// refused with the list of differing fields. The stages: plan.ts (inputs, grid, seeds, units),
-// manifest.ts (parameters), this file (generation and records), probe-score.ts (probe scores).
+// refused with the list of differing fields. With a shard (shard.ts) only that part of the grid is
+// run. The stages: plan.ts (inputs, grid, seeds, units), shard.ts (the split), manifest.ts
+// (parameters), this file (generation and records), probe-score.ts (probe scores).
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -22,10 +23,11 @@ import { createProgress, type Progress } from '../../util/progress.js';
 import { checkGenerationFits, sequencesPerContext } from '../context-fit.js';
 import { duplicatesNote, readSamplesFile, type SweepRecord } from '../samples.js';
 import { steeringPrompt, type Scenario } from '../scenarios.js';
-import { checkRunFolder, openManifest, sweepParameters } from './manifest.js';
+import { checkRunFolder, openManifest, shardRecord, sweepParameters, type ShardRecord } from './manifest.js';
 import type { SweepOptions, SweepResult } from './options.js';
 import { cellKey, checkSweepInput, planUnits, sorted, sweepGrid, type GridCell, type SweepInput, type Unit } from './plan.js';
 import { captureScores, monitorScores, steerOffset, type Finished } from './probe-score.js';
+import { checkShard, formatShard, partitionGrid, type ShardSpec } from './shard.js';
 
 /** Decode steps per native call in a sweep (measured: fewer thread hops without delaying the appends). */
 const SWEEP_STEPS_PER_CALL = 8;
@@ -59,12 +61,22 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
   // warnings (data dropped or replaced, probes of another model) print even under EIA_NATIVE_QUIET
   const alert = opts.log ?? warn;
   const input = checkSweepInput(opts);
-  return withRunLock(input.out, 'steer', () => sweepLocked(input, opts, t0, log, alert), alert);
+  const spec = opts.shard ? checkShard(opts.shard) : null;
+  return withRunLock(input.out, 'steer', () => sweepLocked(input, spec, opts, t0, log, alert), alert);
 }
 
-async function sweepLocked(input: SweepInput, opts: SweepOptions, t0: number, log: (msg: string) => void, alert: (msg: string) => void): Promise<SweepResult> {
+async function sweepLocked(input: SweepInput, spec: ShardSpec | null, opts: SweepOptions, t0: number, log: (msg: string) => void, alert: (msg: string) => void): Promise<SweepResult> {
   const { params, probeFiles } = await sweepParameters(input, opts);
-  const replace = checkRunFolder(input.out, params, !!opts.force);
+  let grid = sweepGrid(input.layers, input.alphas, input.scenarioIds, opts.samples);
+  let shard: ShardRecord | null = null;
+  let emptyShard = '';
+  if (spec && spec.count > 1) {  // 1 shard is the whole grid
+    const part = partitionGrid({ layers: input.layers, alphas: input.alphas, scenarios: input.scenarioIds, samples: opts.samples, maxTokens: opts.maxTokens }, spec.count);
+    shard = shardRecord(spec, part.shards);
+    grid = grid.filter((c) => part.shardOf(c) === spec.index);
+    if (grid.length === 0) emptyShard = `note: shard ${formatShard(spec)} holds no cells: the grid has only ${part.shards.reduce((n, x) => n + x.generations, 0)} generations for ${spec.count} shards`;
+  }
+  const replace = checkRunFolder(input.out, params, !!opts.force, shard);
   const model = await Model.load(input.modelPath, { gpuLayers: opts.gpuLayers });
   let genCtx: Context | null = null;
   let capCtx: Context | null = null;
@@ -80,12 +92,12 @@ async function sweepLocked(input: SweepInput, opts: SweepOptions, t0: number, lo
     checkGenerationFits(maxPrompt, opts.maxTokens, opts.ctxSize, model.info.nCtxTrain);
     const samplesPath = join(input.out, RUN_FILES.samples);
     const fin = replace ? { keys: new Set<string>(), torn: false, records: 0, duplicates: 0 } : loadFinished(samplesPath);
-    const grid = sweepGrid(input.layers, input.alphas, input.scenarioIds, opts.samples);
+    if (emptyShard) log(emptyShard);
     const pending = grid.filter((c) => !fin.keys.has(cellKey(c)));
     const todo = planUnits(pending, input.scenarioIds, opts.seed, opts.shareBaseline !== false);
     const skipped = grid.length - pending.length;
     const result: SweepResult = {
-      out: input.out, manifestPath: join(input.out, RUN_FILES.manifest), samplesPath, total: grid.length, kept: skipped, skipped, written: 0,
+      out: input.out, manifestPath: join(input.out, RUN_FILES.manifest), samplesPath, total: grid.length, shard, kept: skipped, skipped, written: 0,
       interrupted: false, repairedTornLine: fin.torn, batches: 0, sequences: 0, tokens: 0,
       promptMs: 0, decodeMs: 0, captureMs: 0, writeMs: 0, loopMs: 0, wallMs: 0, setupMs: 0,
     };
@@ -102,7 +114,7 @@ async function sweepLocked(input: SweepInput, opts: SweepOptions, t0: number, lo
     }
     // ---- writes from here on
     if (replace) alert(`--force: ${moveAside(input.out, SWEEP_OUTPUTS)} (a sweep of other parameters)`);
-    run.modelKey = openManifest(input, model, params, probeFiles, opts.modelKey, log).modelKey;
+    run.modelKey = openManifest(input, model, params, probeFiles, opts.modelKey, log, shard).modelKey;
     if (fin.torn) {
       readSamplesFile(samplesPath, 'repair');
       log(`dropped a torn last line of ${samplesPath} (an interrupted write); it will be regenerated`);
