@@ -1,0 +1,175 @@
+// Per-request steering and monitors through the server (issue 16, acceptance 2): the same vector by
+// name (.npy probe), by inline base64 data, by control-vector GGUF and in EasySteer's request form
+// gives the same tokens, equal to the library's; the planted direction raises the empathy-keyword
+// share; probe_scores equal the live monitor of `generate`, streamed and whole, also when a request
+// brings a monitor the running generation does not have. And the vectors endpoint.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SequenceRequest } from '../../lib/engine/generate.js';
+import type { ServerHandle } from '../../lib/server/index.js';
+import { encodeVectorData } from '../../lib/server/vector-data.js';
+import { EMPATHY_KEYWORDS } from '../../lib/steering/scoring.js';
+import { tempDir } from '../helpers/fixtures.js';
+import { CVEC_NAME, libraryRun, metricValue, PLANTED_LAYER, plantedSetup, postJson, PROBE_AUROC, PROBE_NAME, readSse, startServer, type Planted } from './server-fixtures.js';
+
+const tmp = tempDir('eia-serve-steer-');
+const CTX = 256;
+const PROMPT = 'The user is in distress and I must decide what to do.';
+let p: Planted;
+let server: ServerHandle;
+let url: string;
+
+beforeAll(async () => {
+  p = await plantedSetup(tmp.dir);
+  ({ server, url } = await startServer({ model: p.model, vectors: p.vectorsDir, slots: 8, ctx: CTX }));
+});
+afterAll(async () => {
+  await server?.close();
+  p?.model.free();
+  tmp.cleanup();
+});
+
+interface Choice { text: string; tokens: number[]; probe_scores?: number[][]; gate?: boolean[] }
+
+async function complete(body: Record<string, unknown>): Promise<Choice> {
+  const res = await postJson(`${url}/v1/completions`, { prompt: PROMPT, temperature: 0.8, seed: 9, max_tokens: 32, ignore_eos: true, return_tokens: true, ...body });
+  const json = await res.json() as { choices: Choice[]; error?: unknown };
+  expect(res.status, JSON.stringify(json.error)).toBe(200);
+  return json.choices[0];
+}
+
+describe('steering per request', () => {
+  it('by name, by inline data, by control-vector GGUF and as EasySteer writes it: the same tokens as the library', async () => {
+    const alpha = 5;
+    const ref = await libraryRun(p.model, CTX, { prompt: PROMPT, temperature: 0.8, seed: 9, maxTokens: 32, ignoreEog: true, steer: [{ layer: PLANTED_LAYER, direction: p.v, alpha }] });
+    const plain = await libraryRun(p.model, CTX, { prompt: PROMPT, temperature: 0.8, seed: 9, maxTokens: 32, ignoreEog: true });
+    expect(Array.from(ref.tokens), 'the steering changes the tokens (else this test proves nothing)').not.toEqual(Array.from(plain.tokens));
+    const byName = await complete({ steering: { vectors: [{ name: PROBE_NAME, scale: alpha }] } });
+    const byData = await complete({ steering: { vectors: [{ data: encodeVectorData(p.v), layers: PLANTED_LAYER, scale: alpha }] } });
+    const byArray = await complete({ steering: { vectors: [{ data: Array.from(p.v), layers: [PLANTED_LAYER, PLANTED_LAYER], scale: alpha, apply: 'all' }] } });
+    const byCvec = await complete({ steering: { vectors: [{ name: CVEC_NAME, scale: alpha }] } });
+    const easySteer = await complete({
+      steer_vector_request: {
+        steer_vector_name: 'empathy', steer_vector_int_id: 1, steer_vector_local_path: join(p.vectorsDir, `${CVEC_NAME}.gguf`),
+        scale: alpha, target_layers: [PLANTED_LAYER], prefill_trigger_tokens: [-1], generate_trigger_tokens: [-1], algorithm: 'direct', normalize: false,
+      },
+    });
+    for (const [what, c] of Object.entries({ byName, byData, byArray, byCvec, easySteer })) expect(c.tokens, what).toEqual(Array.from(ref.tokens));
+  });
+
+  it('layer ranges, apply and normalize reach the engine as given (= the library with the same terms)', async () => {
+    const seq: SequenceRequest = { prompt: PROMPT, temperature: 0.8, seed: 9, maxTokens: 32, ignoreEog: true, steer: [{ layers: [2, 4], direction: p.v, alpha: 3, normalize: true, positions: 'generated' }] };
+    const ref = await libraryRun(p.model, CTX, seq);
+    const viaRange = await complete({ steering: { vectors: [{ name: PROBE_NAME, layers: [2, 4], scale: 3, normalize: true, apply: 'generated' }] } });
+    // EasySteer: a list of blocks, generation-phase trigger only
+    const viaTargets = await complete({ steering: { vectors: [{ name: PROBE_NAME, target_layers: [4, 2, 3], scale: 3, normalize: true, generate_trigger_tokens: [-1] }] } });
+    expect(viaRange.tokens).toEqual(Array.from(ref.tokens));
+    expect(viaTargets.tokens).toEqual(Array.from(ref.tokens));
+  });
+
+  it('steering along the planted direction raises the empathy-keyword share', async () => {
+    const lexicon = new Set<number>();
+    for (let t = 0; t < p.model.info.nVocab; t++) {
+      const piece = p.model.tokenPiece(t).toLowerCase();
+      if (EMPATHY_KEYWORDS.some((k) => piece.includes(k))) lexicon.add(t);
+    }
+    const run = async (steering: unknown) => Promise.all(Array.from({ length: 8 }, (_, s) => complete({ seed: s, max_tokens: 48, temperature: 0.7, ...(steering ? { steering } : {}) })));
+    const share = (cs: Choice[]) => {
+      let hit = 0, n = 0;
+      for (const c of cs) for (const t of c.tokens) { n++; if (lexicon.has(t)) hit++; }
+      return hit / n;
+    };
+    const base = share(await run(null));
+    const up = share(await run({ vectors: [{ name: PROBE_NAME, scale: 5 }] }));
+    const down = share(await run({ vectors: [{ name: PROBE_NAME, scale: -5 }] }));
+    console.log(`[serve] empathy-keyword share: alpha -5 ${down.toFixed(3)}, 0 ${base.toFixed(3)}, +5 ${up.toFixed(3)}`);
+    expect(up).toBeGreaterThan(base);
+    expect(down).toBeLessThan(base);
+  });
+});
+
+describe('probe_scores', () => {
+  it('equal the live monitor of generate: per chunk while streaming, the whole series at the end', async () => {
+    const seq: SequenceRequest = { prompt: PROMPT, temperature: 0.8, seed: 4, maxTokens: 24, ignoreEog: true, steer: [{ layer: 2, direction: p.v, alpha: 2 }] };
+    const monitors = [{ layer: PLANTED_LAYER, direction: p.v }, { layer: 1, direction: p.v }];
+    const ref = await libraryRun(p.model, CTX, seq, monitors);
+    const body = {
+      prompt: PROMPT, temperature: 0.8, seed: 4, max_tokens: 24, ignore_eos: true, return_tokens: true,
+      steering: { vectors: [{ name: PROBE_NAME, layers: 2, scale: 2 }] },
+      monitor: [{ name: PROBE_NAME }, { data: encodeVectorData(p.v), layer: 1 }],
+    };
+    const expected = Array.from({ length: ref.tokens.length }, (_, t) => [ref.scores![0][t], ref.scores![1][t]]);
+    const whole = await (await postJson(`${url}/v1/completions`, body)).json() as { probe_scores: number[][]; choices: Choice[] };
+    expect(whole.choices[0].tokens).toEqual(Array.from(ref.tokens));
+    expect(whole.choices[0].probe_scores).toEqual(expected);
+    expect(whole.probe_scores).toEqual(expected);
+    const events = await readSse(await postJson(`${url}/v1/completions`, { ...body, stream: true }));
+    const chunks = events.filter((e) => e !== '[DONE]') as { probe_scores?: number[][]; tokens?: number[]; choices: { probe_scores?: number[][] }[] }[];
+    const streamed = chunks.flatMap((c) => c.probe_scores ?? []);
+    // each chunk carries the scores of its own tokens, in the chunk and in its choice
+    const withTokens = chunks.filter((c) => c.tokens);
+    expect(withTokens.length).toBeGreaterThan(1);
+    expect(withTokens.every((c) => c.probe_scores!.length === c.tokens!.length && c.probe_scores!.every((row) => row.length === 2))).toBe(true);
+    expect(withTokens.every((c) => JSON.stringify(c.choices[0].probe_scores) === JSON.stringify(c.probe_scores))).toBe(true);
+    expect(streamed).toEqual(expected);
+    expect(events[events.length - 1]).toBe('[DONE]');
+  });
+
+  it('a request with a monitor the running generation lacks waits for it to wind down, then gets exact scores (and so does the running one)', async () => {
+    const restarts0 = await metricValue(url, 'eia_generation_restarts_total');
+    const longSeq: SequenceRequest = { prompt: 'A long answer follows.', temperature: 0.7, seed: 1, maxTokens: 200, ignoreEog: true };
+    const mA = [{ layer: 4, direction: p.v }];
+    const refA = await libraryRun(p.model, CTX, longSeq, mA);
+    const seqB: SequenceRequest = { prompt: PROMPT, temperature: 0.7, seed: 2, maxTokens: 20, ignoreEog: true };
+    const mB = [{ layer: 5, direction: p.v }];
+    const refB = await libraryRun(p.model, CTX, seqB, mB);
+    let bStart = 0;
+    const resA = await postJson(`${url}/v1/completions`, { prompt: longSeq.prompt, temperature: 0.7, seed: 1, max_tokens: 200, ignore_eos: true, stream: true, monitor: [{ data: encodeVectorData(p.v), layer: 4 }] });
+    let sent: Promise<Response> | null = null;
+    let aDone = 0;
+    const eventsA = await readSse(resA, () => {
+      if (!sent) sent = postJson(`${url}/v1/completions`, { prompt: PROMPT, temperature: 0.7, seed: 2, max_tokens: 20, ignore_eos: true, monitor: [{ data: encodeVectorData(p.v), layer: 5 }] })
+        .then((r) => { bStart = performance.now(); return r; });
+    });
+    aDone = performance.now();
+    const resB = await sent!;
+    const b = await resB.json() as { probe_scores: number[][] };
+    const scoresA = (eventsA.filter((e) => e !== '[DONE]') as { probe_scores?: number[][] }[]).flatMap((c) => c.probe_scores ?? []);
+    expect(scoresA).toEqual(Array.from(refA.scores![0], (x) => [x]));
+    expect(b.probe_scores).toEqual(Array.from(refB.scores![0], (x) => [x]));
+    // one reopen for A's monitor (new to this server), one for B's while A ran: B was answered after A ended
+    expect(await metricValue(url, 'eia_generation_restarts_total')).toBe(restarts0 + 2);
+    expect(bStart).toBeGreaterThanOrEqual(aDone - 50);
+  });
+});
+
+describe('/v1/steering/vectors', () => {
+  it('lists the folder: name, layers, dimensions, method, validation AUROC', async () => {
+    const list = await (await fetch(`${url}/v1/steering/vectors`)).json() as { data: Record<string, unknown>[] };
+    const probe = list.data.find((v) => v.name === PROBE_NAME)!;
+    const cvec = list.data.find((v) => v.name === CVEC_NAME)!;
+    expect(probe).toMatchObject({ kind: 'probe', layer: PLANTED_LAYER, layers: [PLANTED_LAYER], dimensions: p.model.nEmbd, method: 'mean-diff', auroc: PROBE_AUROC, compatible: true });
+    expect(cvec).toMatchObject({ kind: 'control-vector', layers: [PLANTED_LAYER], dimensions: p.model.nEmbd, auroc: null, compatible: true });
+  });
+
+  it('registers a vector in memory or in the folder (persist), usable by name at once', async () => {
+    const mem = await postJson(`${url}/v1/steering/vectors`, { name: 'mine/empathy', data: encodeVectorData(p.v), layer: PLANTED_LAYER, method: 'mean-diff' });
+    expect(mem.status).toBe(201);
+    expect(await mem.json()).toMatchObject({ name: 'mine/empathy', source: 'memory', layers: [PLANTED_LAYER] });
+    const kept = await postJson(`${url}/v1/steering/vectors`, { name: 'kept/empathy', data: encodeVectorData(p.v), layer: PLANTED_LAYER, persist: true });
+    expect(kept.status).toBe(201);
+    expect(existsSync(join(p.vectorsDir, 'kept', 'empathy.npy'))).toBe(true);
+    expect(existsSync(join(p.vectorsDir, 'kept', 'empathy.json'))).toBe(true);
+    const again = await postJson(`${url}/v1/steering/vectors`, { name: 'mine/empathy', data: encodeVectorData(p.v), layer: 1 });
+    expect(again.status).toBe(409);
+    const names = ((await (await fetch(`${url}/v1/steering/vectors`)).json()) as { data: { name: string; source: string }[] }).data;
+    expect(names.find((v) => v.name === 'kept/empathy')?.source).toBe('folder');
+    const ref = await complete({ steering: { vectors: [{ name: PROBE_NAME, scale: 4 }] } });
+    expect((await complete({ steering: { vectors: [{ name: 'mine/empathy', scale: 4 }] } })).tokens).toEqual(ref.tokens);
+    expect((await complete({ steering: { vectors: [{ name: 'kept/empathy', scale: 4 }] } })).tokens).toEqual(ref.tokens);
+    const escape = await postJson(`${url}/v1/steering/vectors`, { name: '../outside', data: encodeVectorData(p.v), layer: 1, persist: true });
+    expect(escape.status).toBe(400);
+    expect(existsSync(join(p.vectorsDir, '..', 'outside.npy'))).toBe(false);
+  });
+});
