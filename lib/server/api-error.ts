@@ -42,6 +42,8 @@ export function toApiError(e: unknown): ApiError {
   if (isEiaError(e, 'E_BAD_ARG')) return badRequest('invalid_value', null, e.message);
   if (isEiaError(e, 'E_FULL')) return new ApiError(429, 'slots_full', e.message);
   if (isEiaError(e, 'E_STATE', 'E_ABORTED')) return new ApiError(503, 'unavailable', e.message);
+  // paths and system details are for the server's log, not for clients
+  if (isEiaError(e, 'E_IO')) return new ApiError(500, 'io_error', 'the server could not read or write a file (see its log)');
   const f = e as FastifyLikeError;
   if (f && typeof f === 'object') {
     if (Array.isArray(f.validation) && f.validation.length > 0) {

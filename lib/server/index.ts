@@ -45,7 +45,7 @@ function positiveInt(v: number | undefined, fallback: number, what: string, max 
 /** Refuses a non-loopback address without an API key. */
 function checkExposure(host: string, apiKey: string | null | undefined): void {
   if (!isLoopback(host) && !apiKey) {
-    throw new EiaError('E_BAD_ARG', `refusing to listen on ${host} without an API key: anyone who can reach it could use the model (set --api-key, or bind 127.0.0.1)`);
+    throw new EiaError('E_BAD_ARG', `refusing to listen on ${host} without an API key: anyone who can reach it could use the model (give an API key, or bind 127.0.0.1)`);
   }
 }
 
@@ -81,7 +81,7 @@ export async function createServer(options: ServerOptions): Promise<ServerHandle
   const nCtxSeq = ctx.props.nCtxSeq;
   let state: ServerState;
   const metrics = new ServerMetrics(() => state.scheduler.stats());
-  const scheduler = new Scheduler(ctx, { slots, queue, stepsPerCall, maxMonitors }, metrics.observer());
+  const scheduler = new Scheduler(ctx, { slots, queue, stepsPerCall }, metrics.observer());
   state = {
     model, ctx, modelId, store, scheduler, metrics, closing: false,
     prepare: { model, store, nCtxSeq, maxMonitors },

@@ -3,12 +3,11 @@
 // the finish) and two promises (it started; it ended).
 import type { FinishReason, SequenceRequest } from '../engine/generate.js';
 import type { ApiError } from './api-error.js';
-import type { MonitorRef } from './vector-specs.js';
 
 export interface JobToken {
   token: number;
   piece: string;
-  /** This request's monitors, in request order (null without monitors). */
+  /** This request's monitors, in request order (null without monitors): the sequence's own monitors. */
   scores: number[] | null;
   /** Gated requests: did the gate steer the pass that produced this token? */
   gate: boolean | null;
@@ -37,8 +36,6 @@ export class Job {
   state: JobState = 'queued';
   /** The engine's sequence id once running. */
   seq = -1;
-  /** For each of this request's monitors, its index in the running generation's monitor set. */
-  monitorIndex: number[] = [];
   cancelRequested = false;
   readonly submittedAt = performance.now();
   firstTokenAt: number | null = null;
@@ -52,7 +49,10 @@ export class Job {
   private resolveResult!: (r: JobResult) => void;
   private rejectResult!: (e: ApiError) => void;
 
-  constructor(readonly sequence: SequenceRequest, readonly monitors: MonitorRef[], readonly gated: boolean, private readonly listener: JobListener = {}) {
+  private readonly monitored: boolean;
+
+  constructor(readonly sequence: SequenceRequest, readonly gated: boolean, private readonly listener: JobListener = {}) {
+    this.monitored = (sequence.monitors?.length ?? 0) > 0;
     this.started = new Promise((res, rej) => { this.resolveStarted = res; this.rejectStarted = rej; });
     this.result = new Promise((res, rej) => { this.resolveResult = res; this.rejectResult = rej; });
     // a caller may only await one of them; neither may become an unhandled rejection
@@ -61,21 +61,20 @@ export class Job {
   }
 
   /** @internal scheduler: the job has a slot. */
-  markStarted(seq: number, monitorIndex: number[]): void {
+  markStarted(seq: number): void {
     this.state = 'running';
     this.seq = seq;
-    this.monitorIndex = monitorIndex;
     this.resolveStarted();
   }
 
-  /** @internal scheduler: one token event (scores are the generation's monitor set); held until flush(). */
+  /** @internal scheduler: one token event; held until flush(). */
   deliverToken(token: number, piece: string, scores: number[] | undefined, gate: boolean | undefined): void {
     if (this.state !== 'running') return;
     if (this.firstTokenAt === null) this.firstTokenAt = performance.now();
     if (!this.listener.tokens) return;
     this.batch.push({
       token, piece,
-      scores: this.monitors.length > 0 && scores ? this.monitorIndex.map((k) => scores[k]) : null,
+      scores: this.monitored && scores ? scores : null,
       gate: this.gated ? !!gate : null,
     });
   }
@@ -95,7 +94,7 @@ export class Job {
     this.state = 'done';
     const result: JobResult = {
       text: r.text, tokens: r.tokens, finishReason: r.finishReason, nPrompt: r.nPrompt,
-      scores: this.monitors.length > 0 && r.scores ? this.monitorIndex.map((k) => r.scores![k]) : null,
+      scores: this.monitored && r.scores ? r.scores : null,
       gate: this.gated ? r.gate ?? new Uint8Array(0) : null,
       gateSteered: r.gateSteered ?? 0,
     };

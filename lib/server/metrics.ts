@@ -14,7 +14,6 @@ export class ServerMetrics {
   private readonly completionTokens: Counter;
   private readonly finished: Counter<'reason'>;
   private readonly ttft: Histogram;
-  private readonly restarts: Counter;
 
   constructor(stats: () => SchedulerStats) {
     const registers = [this.registry];
@@ -26,7 +25,6 @@ export class ServerMetrics {
     this.completionTokens = new Counter({ name: 'eia_completion_tokens_total', help: 'Generated tokens', registers });
     this.finished = new Counter({ name: 'eia_sequences_finished_total', help: 'Sequences ended, by the engine\'s finish reason (eog, length, stop, cancel, abort)', labelNames: ['reason'], registers });
     this.ttft = new Histogram({ name: 'eia_time_to_first_token_seconds', help: 'Time from request to its first generated token (queueing included)', buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers });
-    this.restarts = new Counter({ name: 'eia_generation_restarts_total', help: 'Times the open generation was reopened for a new monitor set', registers });
     const gauge = (name: string, help: string, read: (s: SchedulerStats) => number) => new Gauge({
       name, help, registers,
       collect() { this.set(read(stats())); },
@@ -35,7 +33,6 @@ export class ServerMetrics {
     gauge('eia_slots_busy', 'Slots running a sequence now', (s) => s.busy);
     gauge('eia_queue_length', 'Sequences waiting for a slot', (s) => s.queued);
     gauge('eia_queue_capacity', 'Sequences that may wait before requests get 429', (s) => s.queueCapacity);
-    gauge('eia_monitors_active', 'Monitor probes the open generation reads', (s) => s.monitors);
   }
 
   /** What the scheduler reports as it runs. */
@@ -43,7 +40,6 @@ export class ServerMetrics {
     return {
       tokens: (n) => this.completionTokens.inc(n),
       finished: (_job, reason) => this.finished.inc({ reason }),
-      restarted: () => this.restarts.inc(),
       firstToken: (_job, seconds) => this.ttft.observe(seconds),
     };
   }

@@ -23,7 +23,7 @@ export interface ServerOptions {
   bodyLimit?: number;
   /** Decode steps per native call (fewer thread hops vs finer streaming; default: the engine's). */
   stepsPerCall?: number;
-  /** Monitors one generation reads at most (a request may bring at most this many). */
+  /** Monitors one request may bring at most. */
   maxMonitors?: number;
   /** How long close() lets running and queued requests finish before cancelling them. */
   drainMs?: number;

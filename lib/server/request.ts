@@ -8,7 +8,7 @@ import { randomInt } from 'node:crypto';
 import type { Model } from '../engine/model.js';
 import type { SequenceRequest } from '../engine/generate.js';
 import { badRequest } from './api-error.js';
-import { resolveGate, resolveMonitors, resolveSteering, resolveVector, type GateSpec, type ModelShape, type MonitorRef, type MonitorSpec, type VectorSpec } from './vector-specs.js';
+import { resolveGate, resolveMonitors, resolveSteering, resolveVector, type GateSpec, type ModelShape, type MonitorSpec, type VectorSpec } from './vector-specs.js';
 import type { VectorStore } from './vector-store.js';
 
 export interface CommonBody {
@@ -40,9 +40,8 @@ export interface PreparedRequest {
   stream: boolean;
   includeUsage: boolean;
   returnTokens: boolean;
-  /** One engine sequence per choice. */
+  /** One engine sequence per choice (each with the request's steering, gate and monitors). */
   sequences: SequenceRequest[];
-  monitors: MonitorRef[];
   gated: boolean;
   stop: string[];
   /** The sampling seed every sequence of the request uses (the request's, or a drawn one). */
@@ -150,7 +149,7 @@ export function prepareRequest(body: CommonBody, prompts: Int32Array[], maxToken
     if (maxTokens > room) {
       throw badRequest('context_length_exceeded', 'max_tokens', `prompt (${prompt.length} tokens) + max_tokens (${maxTokens}) is beyond the context of a slot (${c.nCtxSeq} tokens)`);
     }
-    const seq: SequenceRequest = { prompt, steer, gate, maxTokens, stop, seed, ignoreEog: body.ignore_eos === true };
+    const seq: SequenceRequest = { prompt, steer, gate, monitors, maxTokens, stop, seed, ignoreEog: body.ignore_eos === true };
     // engine defaults (lib/engine/defaults.ts) for whatever the request leaves out
     if (body.temperature !== undefined && body.temperature !== null) seq.temperature = body.temperature;
     if (body.top_p !== undefined && body.top_p !== null) seq.topP = body.top_p;
@@ -162,6 +161,6 @@ export function prepareRequest(body: CommonBody, prompts: Int32Array[], maxToken
     stream: body.stream === true,
     includeUsage: body.stream_options?.include_usage === true,
     returnTokens: body.return_tokens === true,
-    sequences, monitors, gated: gate !== undefined, stop, seed,
+    sequences, gated: gate !== undefined, stop, seed,
   };
 }

@@ -2,33 +2,26 @@
 // batching: a sequence joins at the next step boundary and frees its slot and KV cells the moment it
 // ends or is cancelled), behind a bounded FIFO queue (full -> 429 with Retry-After).
 //
-// Monitors are per generation in the engine, per request in the API. The generation runs with a
-// monitor SET (a union); each request reads its own monitors out of it by index. Every monitor is an
-// independent dot product of the residual row with its direction (native/core/residual_hook.cpp),
-// so a request's probe_scores are exactly what a `generate` call with only its monitors gives. A
-// request whose monitors are not all in the running set waits at the head of the queue while the
-// running sequences finish (no new joins), then a new generation opens with the union of the old set
-// and the monitors of everything waiting (strict FIFO: nothing overtakes it, so it cannot starve).
-// Requests that bring no new monitor never wait for this.
+// Each sequence carries its request's steering, gate and monitors (the engine's per-sequence
+// monitors: a sequence's own probes score its own tokens), so requests with different probes share
+// the batch with no coordination; the generation itself reads no monitor. The generation stays open
+// for the server's lifetime; should it end (a native failure), the jobs in it fail with a 5xx and
+// the next request opens a new one.
 import type { Context } from '../engine/context.js';
 import type { GenerationHandle, SequenceResult } from '../engine/generate.js';
 import { ApiError, toApiError } from './api-error.js';
 import type { Job } from './job.js';
-import type { MonitorRef } from './vector-specs.js';
 
 export interface SchedulerOptions {
   slots: number;
   /** Sequences that may wait for a slot; beyond them a submit is refused with 429. */
   queue: number;
   stepsPerCall: number;
-  /** Monitors one generation carries at most (a request brings at most this many). */
-  maxMonitors: number;
 }
 
 export interface SchedulerObserver {
   tokens?(n: number): void;
   finished?(job: Job, reason: string): void;
-  restarted?(): void;
   firstToken?(job: Job, seconds: number): void;
 }
 
@@ -37,24 +30,17 @@ export interface SchedulerStats {
   busy: number;
   queued: number;
   queueCapacity: number;
-  monitors: number;
-  generations: number;
   closing: boolean;
 }
 
 export class Scheduler {
   private gen: GenerationHandle | null = null;
-  private genMonitors: MonitorRef[] = [];
-  private genIndex = new Map<string, number>();
-  /** The running generation takes no more joins: it ends when its sequences do, then the next opens. */
-  private reopening = false;
   private consuming: Promise<void> | null = null;
   private readonly queue: Job[] = [];
   /** Jobs in the generation by sequence id (once add() has given the id). */
   private readonly running = new Map<number, Job>();
   /** Jobs holding a slot (joined or joining). */
   private readonly active = new Set<Job>();
-  private generations = 0;
   private closing = false;
   private idleWaiters: (() => void)[] = [];
   /** Jobs holding tokens of the step being delivered: flushed together once the step's events are in. */
@@ -66,18 +52,12 @@ export class Scheduler {
   constructor(private readonly ctx: Context, private readonly opts: SchedulerOptions, private readonly observer: SchedulerObserver = {}) {}
 
   stats(): SchedulerStats {
-    return {
-      slots: this.opts.slots, busy: this.active.size, queued: this.queue.length, queueCapacity: this.opts.queue,
-      monitors: this.genMonitors.length, generations: this.generations, closing: this.closing,
-    };
+    return { slots: this.opts.slots, busy: this.active.size, queued: this.queue.length, queueCapacity: this.opts.queue, closing: this.closing };
   }
 
   /** Queues the jobs of one request, all or none: 503 while shutting down, 429 when the queue cannot take them. */
   submit(jobs: Job[]): void {
     if (this.closing) throw new ApiError(503, 'shutting_down', 'the server is shutting down; retry against another instance or later');
-    for (const j of jobs) {
-      if (j.monitors.length > this.opts.maxMonitors) throw new ApiError(400, 'too_many_monitors', `a request may read at most ${this.opts.maxMonitors} monitors`, 'monitor');
-    }
     const freeSlots = this.opts.slots - this.active.size;
     const waiting = Math.max(0, this.queue.length + jobs.length - Math.max(0, freeSlots));
     if (waiting > this.opts.queue) {
@@ -134,66 +114,28 @@ export class Scheduler {
     ws.forEach((w) => w());
   }
 
-  private fits(job: Job): boolean {
-    return job.monitors.every((m) => this.genIndex.has(m.key));
-  }
-
-  /** Starts queued jobs in order while slots are free; opens or reopens the generation as needed. */
+  /** Starts queued jobs in order while slots are free (opening the generation when there is none). */
   private admit(): void {
-    while (this.queue.length > 0) {
-      const head = this.queue[0];
-      if (!this.gen) {
-        if (this.reopening) return;  // the previous generation is still winding down
-        this.open();
-      }
-      if (!this.fits(head)) {
-        if (!this.reopening) {
-          this.reopening = true;
-          this.gen!.close();
-        }
-        return;
-      }
-      if (this.active.size >= this.opts.slots) return;
-      this.queue.shift();
-      this.start(head);
+    while (this.queue.length > 0 && this.active.size < this.opts.slots) {
+      if (!this.gen) this.open();
+      this.start(this.queue.shift()!);
     }
     this.checkIdle();
   }
 
-  /** A new open generation whose monitor set covers everything waiting (and keeps what it can of the old set). */
   private open(): void {
-    const set: MonitorRef[] = [];
-    const keys = new Set<string>();
-    const take = (m: MonitorRef) => {
-      if (keys.has(m.key) || set.length >= this.opts.maxMonitors) return;
-      keys.add(m.key);
-      set.push(m);
-    };
-    // the head must fit; then the rest of the queue in order; then what the last generation had
-    for (const j of this.queue) {
-      if (j === this.queue[0] || set.length + j.monitors.filter((m) => !keys.has(m.key)).length <= this.opts.maxMonitors) j.monitors.forEach(take);
-    }
-    this.genMonitors.forEach(take);
-    this.genMonitors = set;
-    this.genIndex = new Map(set.map((m, i) => [m.key, i]));
-    const gen = this.ctx.generate({
-      open: true, keepResults: false, stepsPerCall: this.opts.stepsPerCall,
-      monitors: set.map((m) => ({ layer: m.layer, direction: m.direction })),
-    });
+    const gen = this.ctx.generate({ open: true, keepResults: false, stepsPerCall: this.opts.stepsPerCall });
     this.gen = gen;
-    this.generations++;
-    if (this.generations > 1) this.observer.restarted?.();
     this.consuming = this.consume(gen);
   }
 
   private start(job: Job): void {
     const gen = this.gen!;
     this.active.add(job);
-    const monitorIndex = job.monitors.map((m) => this.genIndex.get(m.key)!);
     // add() reserves the slot synchronously; its id comes back before any event of the sequence can
     gen.add(job.sequence, { whenFull: 'reject' }).then((seq) => {
       this.running.set(seq, job);
-      job.markStarted(seq, monitorIndex);
+      job.markStarted(seq);
       if (job.cancelRequested) gen.cancel(seq);
     }, (e: unknown) => {
       this.active.delete(job);
@@ -226,14 +168,13 @@ export class Scheduler {
     } catch (e) {
       failure = e;
     }
-    // the generation has ended (closed for a new monitor set, shut down, or failed)
+    // the generation has ended (closed at shutdown, or failed)
     const err = failure ? toApiError(failure) : new ApiError(503, 'unavailable', 'the generation ended before this request finished');
     for (const job of this.active) job.fail(err);
     this.active.clear();
     this.running.clear();
     this.dirty.clear();
     if (this.gen === gen) this.gen = null;
-    this.reopening = false;
     this.admit();
   }
 

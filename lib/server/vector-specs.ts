@@ -3,8 +3,7 @@
 // layers in range, gate rules) so that a bad vector is a 400 naming the field before the request
 // queues. EasySteer's field names are accepted where they map onto ours: target_layers -> layers,
 // prefill/generate_trigger_tokens [-1] -> apply, steer_vector_local_path -> name, algorithm 'direct'.
-import { createHash } from 'node:crypto';
-import type { Gate, SteerPositions, SteerTerm } from '../engine/generate.js';
+import type { Gate, Monitor, SteerPositions, SteerTerm } from '../engine/generate.js';
 import { badRequest } from './api-error.js';
 import { decodeVectorData } from './vector-data.js';
 import type { StoredVector, VectorStore } from './vector-store.js';
@@ -42,9 +41,6 @@ export interface GateSpec {
   positions?: 'all' | 'generated';
   vectors: VectorSpec[];
 }
-
-/** A monitor as the scheduler shares it between requests: same key = same layer and same direction bits. */
-export interface MonitorRef { key: string; layer: number; direction: Float32Array; label: string }
 
 interface Source { stored: StoredVector | null; direction: Float32Array | null; label: string }
 
@@ -162,15 +158,11 @@ function readout(spec: { name?: string; data?: string | number[]; layer?: number
   return { layer: spec.layer, direction: d, label: cv.name };
 }
 
-export function monitorKey(layer: number, direction: Float32Array): string {
-  const h = createHash('sha256').update(new Uint8Array(direction.buffer, direction.byteOffset, direction.byteLength)).digest('hex');
-  return `${layer}:${h}`;
-}
-
-export function resolveMonitors(specs: MonitorSpec[], store: VectorStore, shape: ModelShape, param: string): MonitorRef[] {
+/** `monitor[]` -> the sequence's own engine monitors (in request order: probe_scores follow it). */
+export function resolveMonitors(specs: MonitorSpec[], store: VectorStore, shape: ModelShape, param: string): Monitor[] {
   return specs.map((s, i) => {
     const r = readout(s, store, shape, `${param}[${i}]`);
-    return { key: monitorKey(r.layer, r.direction), layer: r.layer, direction: r.direction, label: r.label };
+    return { layer: r.layer, direction: r.direction, name: r.label };
   });
 }
 

@@ -7,8 +7,10 @@
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { readControlVector } from '../engine/control-vector.js';
-import { loadProbe } from '../probes/probe.js';
-import { writeFileAtomic, writeNpy } from '../io/npy.js';
+import { loadProbe } from '../probes/probe-file.js';
+import { writeNpy } from '../io/npy.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
+import { io } from '../util/io-error.js';
 import { EiaError } from '../util/errors.js';
 import { ApiError, badRequest } from './api-error.js';
 
@@ -100,21 +102,21 @@ export class VectorStore {
     if (this.lookup(name) || this.memory.has(name)) throw new ApiError(409, 'vector_exists', `a vector named '${name}' already exists`, 'name');
     const method = opts.method ?? 'imported';
     if (opts.persist) {
-      if (!this.root) throw badRequest('no_vectors_folder', 'persist', 'persist needs a vectors folder (start the server with --vectors DIR)');
+      if (!this.root) throw badRequest('no_vectors_folder', 'persist', 'persist needs a vectors folder, and this server was started without one');
       const npy = resolve(this.root, `${name}.npy`);
       if (!npy.startsWith(this.root + sep)) throw badRequest('invalid_vector_name', 'name', `'${name}' would leave the vectors folder`);
       const side = npy.replace(/\.npy$/, '.json');
       if (existsSync(npy) || existsSync(side)) throw new ApiError(409, 'vector_exists', `${relative(this.root, npy)} already exists in the vectors folder`, 'name');
-      mkdirSync(dirname(npy), { recursive: true });
+      io(() => mkdirSync(dirname(npy), { recursive: true }));
       const realDir = realpathSync(dirname(npy));
       if (realDir !== this.root && !realDir.startsWith(this.root + sep)) throw badRequest('invalid_vector_name', 'name', `'${name}' would leave the vectors folder`);
       // the sidecar first: a scan that sees the .npy always finds its metadata
-      writeFileAtomic(side, JSON.stringify({
+      io(() => writeFileAtomic(side, JSON.stringify({
         format: 'eia-probe', version: 1, width: direction.length, layer, pooling: 'unknown',
         method: ['mean-diff', 'pca', 'logistic', 'imported'].includes(method) ? method : 'imported',
         model: {}, trainHash: '', nTrain: 0, createdAt: new Date().toISOString(), registeredWith: 'eia-native serve',
-      }, null, 2) + '\n');
-      writeNpy(npy, direction);
+      }, null, 2) + '\n'));
+      io(() => writeNpy(npy, direction));
       this.rescan();
       const stored = this.lookup(name);
       if (!stored) throw new ApiError(500, 'internal_error', `vector '${name}' was written but cannot be read back`);

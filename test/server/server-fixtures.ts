@@ -8,7 +8,7 @@ import { generationContextOptions } from '../../lib/engine/context.js';
 import type { GenerateRequest, Monitor, SequenceRequest, SequenceResult } from '../../lib/engine/generate.js';
 import { writeControlVector } from '../../lib/engine/control-vector.js';
 import { readNpy } from '../../lib/io/npy.js';
-import { saveProbe } from '../../lib/probes/probe.js';
+import { saveProbe } from '../../lib/probes/probe-file.js';
 import { createServer, type ServerHandle, type ServerOptions } from '../../lib/server/index.js';
 import { synthTo } from '../helpers/fixtures.js';
 

@@ -3,7 +3,8 @@
 import type { CommandModule } from 'yargs';
 import { createServer, SERVER_DEFAULTS } from '../../server/index.js';
 import { isLoopback } from '../../server/auth.js';
-import { modelPathArg, note, UsageError } from '../common.js';
+import { note } from '../../util/note.js';
+import { modelPathArg, UsageError } from '../common.js';
 
 interface Args {
   model: string; vectors?: string; slots: number; ctx: number; queue?: number; host: string; port: number;

@@ -63,7 +63,7 @@ async function complete(endpoint: Endpoint, request: FastifyRequest, reply: Fast
     roleSent[i] = true;
     sse!.send(fmt.roleChunk(i));
   };
-  const jobs = prep.sequences.map((seq, i) => new Job(seq, prep.monitors, prep.gated, sse ? {
+  const jobs = prep.sequences.map((seq, i) => new Job(seq, prep.gated, sse ? {
     tokens: (ts) => {
       completionTokens += ts.length;
       opening(i);

@@ -14,7 +14,7 @@ export function statusRoutes(app: FastifyInstance, s: ServerState): void {
     const st = s.scheduler.stats();
     return {
       slots: st.slots, busy: st.busy, idle: st.slots - st.busy, queued: st.queued, queue_capacity: st.queueCapacity,
-      n_ctx_slot: s.prepare.nCtxSeq, monitors: st.monitors, generations: st.generations,
+      n_ctx_slot: s.prepare.nCtxSeq,
     };
   });
 
