@@ -60,9 +60,13 @@ export class Job {
     this.result.catch(() => {});
   }
 
-  /** @internal scheduler: the job has a slot. */
-  markStarted(seq: number): void {
+  /** @internal scheduler: the job takes a slot (its sequence id follows with markStarted). */
+  markJoining(): void {
     this.state = 'running';
+  }
+
+  /** @internal scheduler: the job's sequence is in the generation. */
+  markStarted(seq: number): void {
     this.seq = seq;
     this.resolveStarted();
   }

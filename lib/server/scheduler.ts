@@ -132,6 +132,7 @@ export class Scheduler {
   private start(job: Job): void {
     const gen = this.gen!;
     this.active.add(job);
+    job.markJoining();
     // add() reserves the slot synchronously; its id comes back before any event of the sequence can
     gen.add(job.sequence, { whenFull: 'reject' }).then((seq) => {
       this.running.set(seq, job);
