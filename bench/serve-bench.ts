@@ -107,6 +107,9 @@ async function serverRss(url: string): Promise<number> {
 
 interface RequestRecord { client: number; round: number; ttftMs: number; tokens: number; ok: boolean; error?: string }
 
+const ENV_KEYS = ['CLIENTS', 'TOKENS', 'ROUNDS', 'WINDOW', 'PROMPT_TOKENS', 'THREADS', 'SHAPE', 'MALLOC_MMAP_THRESHOLD_', 'OUT'];
+const COMMAND = [...ENV_KEYS.filter((k) => process.env[k] !== undefined).map((k) => `${k}=${process.env[k]}`), 'npx vite-node bench/serve-bench.ts'].join(' ');
+const loadStart = loadavg()[0];
 const srv = await startServerProcess();
 process.stderr.write(`server ${srv.url} (pid ${srv.pid})\n`);
 const clients = Array.from({ length: CLIENTS }, () => new OpenAI({ baseURL: `${srv.url}/v1`, apiKey: 'unused', maxRetries: 0, timeout: 600_000 }));
@@ -186,7 +189,8 @@ const first = window(0, 60), last = window(loadBefore - 60, loadBefore);
 const rt = runtimeInfo();
 const report = {
   bench: 'serve',
-  machine: { cpu: cpus()[0]?.model, cores: cpus().length, threads: THREADS, load_average_end: r1(loadavg()[0]), runtime: rt.runtimePackage ?? rt.runtime, backend: rt.gpu ?? `cpu (${rt.cpuVariant})` },
+  command: COMMAND,
+  machine: { cpu: cpus()[0]?.model, cores: cpus().length, threads: THREADS, load_average_start: r1(loadStart), load_average_end: r1(loadavg()[0]), runtime: rt.runtimePackage ?? rt.runtime, backend: rt.gpu ?? `cpu (${rt.cpuVariant})` },
   settings: {
     model: `qwen2 ${SHAPE}-shaped synthetic, q8_0`, clients: CLIENTS, slots: CLIENTS, tokens_per_request: TOKENS, prompt_tokens: PROMPT_TOKENS,
     rounds: ROUNDS, window_seconds: WINDOW, ctx_per_slot: CTX, steering: 'per client: its own block and scale, inline base64 vector',

@@ -2,10 +2,12 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Argv } from 'yargs';
+import { inputExists, inputName, readInputText } from '../io/input.js';
 import { resolveModel } from '../models/cache.js';
-import { readPairs, type ContrastivePair } from '../probes/dataset.js';
+import { parsePairs, type ContrastivePair } from '../probes/dataset.js';
 import { EiaError, isEiaError, type ErrorCode } from '../util/errors.js';
 import { snakeCaseKeys } from '../util/snake-case.js';
+import { FLAGS } from './flags.js';
 
 /** A bad flag value found by the CLI itself (before any work): an EiaError 'E_BAD_ARG', exit code 2. */
 export class UsageError extends EiaError {
@@ -57,11 +59,11 @@ export function modelPathArg(spec: unknown): string {
   return resolveModel(spec);
 }
 
-/** A pairs file given by `flag`: it must exist and hold at least one pair. */
+/** A pairs file given by `flag` ('-' = stdin): it must exist and hold at least one pair. */
 export function pairsArg(path: string, flag: string): ContrastivePair[] {
-  if (!existsSync(path)) throw new UsageError(`${flag}: ${path} does not exist`);
-  const pairs = readPairs(path);
-  if (pairs.length === 0) throw new EiaError('E_BAD_ARG', `${path}: no pairs (the empathic and non-empathic classes are empty)`);
+  if (!inputExists(path)) throw new UsageError(`${flag}: ${path} does not exist`);
+  const pairs = parsePairs(readInputText(path, flag), inputName(path));
+  if (pairs.length === 0) throw new EiaError('E_BAD_ARG', `${inputName(path)}: no pairs (the empathic and non-empathic classes are empty)`);
   return pairs;
 }
 
@@ -85,10 +87,17 @@ export function printJsonAsIs(value: unknown): void {
 }
 
 
-/** Options shared by commands that load a model. */
-export function withModelOptions<T>(y: Argv<T>) {
+/** Options shared by commands that load a model and run it (flags.ts defines them once). */
+export function withModelOptions<T>(y: Argv<T>, ctxDescribe: string) {
   return y
-    .option('model', { type: 'string', describe: 'GGUF file, or a name from `eia-native models` (pulled)', demandOption: true })
-    .option('threads', { type: 'number', describe: 'CPU threads (default: all)' })
-    .option('gpu-layers', { type: 'number', default: 0, describe: 'layers to offload to the GPU (-1 = all; GPU builds)' });
+    .option('model', { ...FLAGS.model, demandOption: true })
+    .option('threads', FLAGS.threads)
+    .option('gpu-layers', FLAGS['gpu-layers'])
+    .option('ctx-size', { ...FLAGS['ctx-size'], describe: `${FLAGS['ctx-size'].describe} (${ctxDescribe})` });
+}
+
+/** A non-empty string flag (a flag given without its value arrives as ''). */
+export function stringArg(v: unknown, flag: string): string {
+  if (typeof v !== 'string' || v.length === 0) throw new UsageError(`${flag} needs a value`);
+  return v;
 }

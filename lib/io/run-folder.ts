@@ -1,6 +1,8 @@
 // The files of a RUN folder, named once. Stages write them (probe, steer, score, report, and `run`
 // for run.json); readers (score, report, resume) find them by these names.
-import { join } from 'node:path';
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { asIoError } from '../util/io-error.js';
 
 export const RUN_FILES = {
   /** Stage records of `run`/`demo` (lib/pipeline). */
@@ -17,4 +19,43 @@ export const RUN_FILES = {
   validation: join('probes', 'validation.json'),
   report: 'report.html',
   reportMarkdown: 'report.md',
+  /** The Markdown report's SVG figures. */
+  reportFigures: 'report-figures',
+  /** The writer's lock (run-lock.ts); present only while a command writes into the RUN. */
+  lock: '.eia-lock',
+  /** Where --force moves the results it replaces: replaced-<time>/ (nothing is deleted). */
+  replacedPrefix: 'replaced-',
 } as const;
+
+/** The outputs of the sweep stage and of everything computed from it (score, report). */
+export const SWEEP_OUTPUTS = [RUN_FILES.manifest, RUN_FILES.samples, RUN_FILES.score, RUN_FILES.scoreMarkdown,
+  RUN_FILES.report, RUN_FILES.reportMarkdown, RUN_FILES.reportFigures] as const;
+
+/** The probe stage's output and everything after it. */
+export const PROBE_OUTPUTS = [RUN_FILES.probes, ...SWEEP_OUTPUTS] as const;
+
+/** Those of `names` (relative to dir) that exist. */
+export function existing(dir: string, names: readonly string[]): string[] {
+  return names.filter((n) => existsSync(join(dir, n)));
+}
+
+/**
+ * Moves the existing ones of `names` (files or folders of dir) into dir/replaced-<time>/, keeping
+ * their relative paths, and returns a sentence saying what moved where ('' when nothing did).
+ * How --force replaces earlier results: nothing is deleted.
+ */
+export function moveAside(dir: string, names: readonly string[], now = new Date()): string {
+  const have = existing(dir, names);
+  if (have.length === 0) return '';
+  const dest = join(dir, `${RUN_FILES.replacedPrefix}${now.toISOString().replace(/[:.]/g, '-')}`);
+  try {
+    for (const n of have) {
+      const to = join(dest, n);
+      mkdirSync(join(to, '..'), { recursive: true });
+      renameSync(join(dir, n), to);
+    }
+  } catch (e) {
+    throw asIoError(e);
+  }
+  return `moved ${have.join(', ')} to ${relative(process.cwd(), dest) || dest}`;
+}

@@ -6,34 +6,42 @@
 //   -> report (RUN/report.html + report.md)
 // RUN/run.json records each stage's parameters (run-state.ts); a finished stage with the same
 // parameters is skipped, so the same call resumes after any interruption.
-import { existsSync, mkdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { SAMPLING_DEFAULTS } from '../engine/defaults.js';
+import { Model } from '../engine/model.js';
 import { fileSha256 } from '../io/file-hash.js';
-import { RUN_FILES } from '../io/run-folder.js';
+import { inputName, readInputBytes, readInputText } from '../io/input.js';
+import { existing, moveAside, PROBE_OUTPUTS, RUN_FILES } from '../io/run-folder.js';
+import { withRunLock } from '../io/run-lock.js';
+import { bestLayers } from '../probes/best-layer.js';
 import { PROBE_DEFAULTS } from '../probes/defaults.js';
-import { readPairs } from '../probes/dataset.js';
+import { parsePairs, type ContrastivePair } from '../probes/dataset.js';
 import { runProbe } from '../probes/pipeline.js';
+import { checkAlphaBound, residualNorms } from '../probes/residual-norm.js';
 import { readValidation, writeProbeRun, type ProbeReport } from '../probes/validation.js';
-import { readSamplesJsonl } from '../steering/samples.js';
+import { checkGenerationFits } from '../steering/context-fit.js';
+import { duplicatesNote, readSamplesFile } from '../steering/samples.js';
+import { SCENARIOS, steeringPrompt } from '../steering/scenarios.js';
 import { runSweep } from '../steering/sweep/run.js';
 import type { SweepOptions, SweepResult } from '../steering/sweep/options.js';
 import { doseResponseSeriesByScenario, renderTable2Markdown, scoreSamples, type ScoreResult } from '../steering/tables.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic-write.js';
-import { note } from '../util/note.js';
+import { note, warn } from '../util/note.js';
 import { EiaError } from '../util/errors.js';
 import { createProgress } from '../util/progress.js';
-import { finishStage, hashOf, loadState, saveState, type RunState } from './run-state.js';
+import { finishStage, hashOf, loadState, type RunState } from './run-state.js';
 
 /** The protocol's options; the sweep's (steering/sweep/options.ts) keep their meaning and defaults. */
 export interface RunOptions extends Pick<SweepOptions, 'alphas' | 'scenarios' | 'samples' | 'maxTokens' | 'temperature' | 'topK' | 'topP' | 'seed'
-  | 'chat' | 'threads' | 'gpuLayers' | 'signal' | 'log'> {
+  | 'chat' | 'threads' | 'gpuLayers' | 'signal' | 'log' | 'ctxSize'> {
   /** GGUF file. */
   modelPath: string;
   /** Short model name for tables (default: file name without .gguf). */
   modelKey?: string;
   out: string;
-  /** Pair files (paper's JSONL format). */
+  /** Pair files (paper's JSONL format); '-' reads one of them from stdin. */
   train: string;
   test: string;
   ablated?: string;
@@ -48,6 +56,11 @@ export interface RunOptions extends Pick<SweepOptions, 'alphas' | 'scenarios' | 
   bootstrap?: number;
   /** Truncation for capture (default 512, the paper's). */
   captureMaxTokens?: number;
+  /**
+   * Replace results in `out` made with other parameters instead of refusing (E_CONFLICT): they move
+   * to out/replaced-<time>/ (probes of other parameters take every later stage with them).
+   */
+  force?: boolean;
   /** The model is synthetic (the report says so plainly). */
   synthetic?: boolean;
   /** Renders the report (injected so that the protocol does not depend on the plotting stack). */
@@ -68,63 +81,127 @@ export interface RunResult {
 type Settings = RunOptions & Required<Pick<RunOptions, 'randomBaseline' | 'permutations' | 'bootstrap' | 'captureMaxTokens' | 'temperature' | 'topK'>>;
 
 /** One protocol call: its settings, RUN folder and run.json. */
-interface Protocol { o: Settings; out: string; sha: string; key: string; state: RunState; log: (msg: string) => void; skipped: string[] }
-
-/** The best `n` layers by test AUROC (ties: larger separation), in ascending order. */
-export function bestLayers(report: ProbeReport, n: number): number[] {
-  const sorted = [...report.layers].sort((a, b) => b.auroc - a.auroc || b.separation - a.separation || a.layer - b.layer);
-  return sorted.slice(0, Math.max(1, n)).map((l) => l.layer).sort((a, b) => a - b);
+interface Protocol {
+  o: Settings; out: string; sha: string; key: string; state: RunState; log: (msg: string) => void; alert: (msg: string) => void; skipped: string[]; inputs: Inputs;
+  /** run.json belongs to a run of another model, replaced (force) */
+  replacesRun: boolean;
 }
 
-/** Runs (or resumes) the whole protocol. Stopped by `signal`: E_ABORTED (finished stages and samples are kept). */
+/** The pair files, read once (a path or '-' for stdin), with the sha256 of their bytes. */
+interface Inputs {
+  train: ContrastivePair[]; test: ContrastivePair[]; ablated?: ContrastivePair[];
+  sha: { train: string; test: string; ablated: string | null };
+}
+
+const bad = (msg: string): never => { throw new EiaError('E_BAD_ARG', msg); };
+
+/**
+ * Runs (or resumes) the whole protocol. Every check (inputs, the model's layers, the steering
+ * strengths against their bound, what the RUN folder already holds) runs before the first write;
+ * results of other parameters are refused (E_CONFLICT) unless `force`, which moves them aside.
+ * Stopped by `signal`: E_ABORTED (finished stages and samples are kept).
+ */
 export async function runProtocol(options: RunOptions): Promise<RunResult> {
   const o: Settings = {
     ...options, randomBaseline: options.randomBaseline ?? PROBE_DEFAULTS.randomBaseline, permutations: options.permutations ?? PROBE_DEFAULTS.permutations,
     bootstrap: options.bootstrap ?? PROBE_DEFAULTS.bootstrap, captureMaxTokens: options.captureMaxTokens ?? PROBE_DEFAULTS.maxTokens, temperature: options.temperature ?? SAMPLING_DEFAULTS.temperature,
     topK: options.topK ?? SAMPLING_DEFAULTS.topK,
   };
-  const p = await openRun(o);
-  const probe = await probeStage(p);
-  if (o.signal?.aborted) throw new EiaError('E_ABORTED', 'interrupted after the probe stage; resume with the same command');
-  const steerLayers = o.steerLayers ?? bestLayers(probe, o.nBest ?? 3);
-  for (const l of steerLayers) {
-    if (!probe.layers.some((x) => x.layer === l)) throw new EiaError('E_BAD_ARG', `steering layer ${l} was not probed (probed: ${o.probeLayers.join(', ')})`);
-  }
-  const sweep = await steerStage(p, steerLayers);
-  const score = scoreStage(p, sweep);
-  let reportPath: string | null = null;
-  if (o.report) {
-    const r = await o.report(p.out);
-    reportPath = r.html;
-    finishStage(p.out, p.state, 'report', hashOf(Date.now()), { html: r.html });
-  }
-  return { out: p.out, probe, steerLayers, sweep, score, reportPath, skipped: p.skipped };
+  checkLists(o);
+  const inputs = readInputs(o);
+  const log = o.log ?? note;
+  const alert = o.log ?? warn;  // what must be seen even under EIA_NATIVE_QUIET
+  return withRunLock(o.out, 'run', async () => {
+    const p = await openRun(o, inputs, log, alert);
+    await checkAgainstModel(p);
+    const probe = await probeStage(p);
+    if (o.signal?.aborted) throw new EiaError('E_ABORTED', 'interrupted after the probe stage; resume with the same command');
+    const steerLayers = o.steerLayers ?? bestLayers(probe.layers, o.nBest ?? 3);
+    const sweep = await steerStage(p, steerLayers);
+    const score = scoreStage(p, sweep);
+    let reportPath: string | null = null;
+    if (o.report) {
+      const r = await o.report(p.out);
+      reportPath = r.html;
+      finishStage(p.out, p.state, 'report', hashOf(Date.now()), { html: r.html });
+    }
+    return { out: p.out, probe, steerLayers, sweep, score, reportPath, skipped: p.skipped };
+  }, log);
 }
 
-/** The RUN folder and its run.json (refused when it holds a run of another model). */
-async function openRun(o: Settings): Promise<Protocol> {
+/** The checks of lists and counts (no model, no files). */
+function checkLists(o: Settings): void {
+  const distinct = (xs: readonly unknown[], what: string) => {
+    if (xs.length === 0) bad(`${what}: the list is empty`);
+    if (new Set(xs.map((x) => JSON.stringify(x))).size !== xs.length) bad(`${what}: a value is listed twice`);
+  };
+  distinct(o.probeLayers, 'probeLayers');
+  for (const l of o.probeLayers) if (!Number.isInteger(l) || l < 0) bad(`probeLayers: ${l} is not a block index`);
+  if (o.steerLayers) {
+    distinct(o.steerLayers, 'steerLayers');
+    for (const l of o.steerLayers) if (!o.probeLayers.includes(l)) bad(`steerLayers: ${l} is not probed (probed: ${o.probeLayers.join(', ')})`);
+  }
+  distinct(o.alphas, 'alphas');
+  for (const a of o.alphas) if (!Number.isFinite(a)) bad(`alphas: ${a} is not a finite number`);
+  distinct(o.scenarios, 'scenarios');
+  for (const id of o.scenarios) if (!SCENARIOS.some((x) => x.id === id)) bad(`scenarios: unknown scenario '${id}' (known: ${SCENARIOS.map((x) => x.id).join(', ')})`);
+  if (!Number.isInteger(o.samples) || o.samples < 1) bad(`samples must be a positive integer, got ${o.samples}`);
+  if (!Number.isInteger(o.maxTokens) || o.maxTokens < 1) bad(`maxTokens must be a positive integer, got ${o.maxTokens}`);
+  if (o.nBest !== undefined && (!Number.isInteger(o.nBest) || o.nBest < 1)) bad(`nBest must be a positive integer, got ${o.nBest}`);
+}
+
+function readInputs(o: Settings): Inputs {
+  const sha = (path: string) => createHash('sha256').update(readInputBytes(path, path)).digest('hex');
+  const pairs = (path: string) => parsePairs(readInputText(path, path), inputName(path));
+  return {
+    train: pairs(o.train), test: pairs(o.test), ablated: o.ablated ? pairs(o.ablated) : undefined,
+    sha: { train: sha(o.train), test: sha(o.test), ablated: o.ablated ? sha(o.ablated) : null },
+  };
+}
+
+/** The RUN folder and its run.json (refused when it holds a run of another model). Writes nothing. */
+async function openRun(o: Settings, inputs: Inputs, log: (msg: string) => void, alert: (msg: string) => void): Promise<Protocol> {
   const out = resolve(o.out);
-  mkdirSync(out, { recursive: true });
   const sha = await fileSha256(o.modelPath);
   const key = o.modelKey ?? basename(o.modelPath).replace(/\.gguf$/, '');
   let state = loadState(out);
-  if (state && state.model.sha256 !== sha) {
-    throw new EiaError('E_CONFLICT', `${out} holds a run of another model (sha256 ${state.model.sha256.slice(0, 12)}…); use a new RUN folder`);
+  const replacesRun = !!state && state.model.sha256 !== sha;
+  if (replacesRun) {
+    if (!o.force) throw new EiaError('E_CONFLICT', `${out} holds a run of another model (sha256 ${state!.model.sha256.slice(0, 12)}…); use a new RUN folder (or force to replace it)`);
+    state = null;
   }
   state ??= { format: 'eia-native-run', version: 1, model: { path: resolve(o.modelPath), sha256: sha, key }, synthetic: !!o.synthetic, stages: {} };
   state.synthetic = !!o.synthetic;
-  saveState(out, state);
-  return { o, out, sha, key, state, log: o.log ?? note, skipped: [] };
+  return { o, out, sha, key, state, log, alert, skipped: [], inputs, replacesRun };
+}
+
+/** The checks that need the model: blocks in range, steering strengths within their bound, prompts + new tokens within the context. */
+async function checkAgainstModel(p: Protocol): Promise<void> {
+  const { o } = p;
+  // on the CPU (mmap: cheap): one short sentence for the norms; the stages load the model as asked
+  const model = await Model.load(o.modelPath);
+  try {
+    for (const l of o.probeLayers) if (l >= model.nLayer) bad(`probeLayers: ${l} out of range [0, ${model.nLayer - 1}]`);
+    // the steered layers are chosen after probing: every candidate must accept the alphas
+    const candidates = o.steerLayers ?? o.probeLayers;
+    checkAlphaBound(o.alphas, candidates, await residualNorms(model, candidates, o.threads));
+    for (const s of SCENARIOS.filter((x) => o.scenarios.includes(x.id))) {
+      const text = o.chat ? model.applyChatTemplate([{ role: 'user', content: steeringPrompt(s) }]) : steeringPrompt(s);
+      checkGenerationFits(model.tokenize(text, { addSpecial: true, parseSpecial: !!o.chat }).length, o.maxTokens, o.ctxSize, model.info.nCtxTrain);
+    }
+  } finally {
+    model.free();
+  }
 }
 
 /** 1. probes per layer + validation (skipped when done with the same parameters and data). */
 async function probeStage(p: Protocol): Promise<ProbeReport> {
-  const { o, out, state, log } = p;
+  const { o, out, state, log, inputs } = p;
   const probesDir = join(out, RUN_FILES.probes);
   const validationPath = join(out, RUN_FILES.validation);
   // the keys are part of the stage hash of existing RUNs: keep them as they are
   const params = {
-    model: p.sha, train: await fileSha256(o.train), test: await fileSha256(o.test), ablated: o.ablated ? await fileSha256(o.ablated) : null,
+    model: p.sha, train: inputs.sha.train, test: inputs.sha.test, ablated: inputs.sha.ablated,
     layers: o.probeLayers, randomBaseline: o.randomBaseline, permutations: o.permutations, bootstrap: o.bootstrap, seed: o.seed, maxTokens: o.captureMaxTokens,
   };
   if (state.stages.probe?.hash === hashOf(params) && existsSync(validationPath)) {
@@ -132,19 +209,29 @@ async function probeStage(p: Protocol): Promise<ProbeReport> {
     log(`probe: done earlier (${validationPath})`);
     return readValidation(validationPath);
   }
-  const train = readPairs(o.train);
-  const test = readPairs(o.test);
-  const ablated = o.ablated ? readPairs(o.ablated) : undefined;
+  // probes of other parameters (or of unknown ones) and everything made from them stay unless asked
+  const replaced = p.replacesRun ? [...PROBE_OUTPUTS, RUN_FILES.run] : PROBE_OUTPUTS;
+  const earlier = existing(out, replaced);
+  if (earlier.length > 0 && !o.force) {
+    throw new EiaError('E_CONFLICT', `${out} holds results made with other probe parameters (${earlier.join(', ')}); ` +
+      'use another RUN folder, the original parameters, or force to replace them');
+  }
+  const { train, test, ablated } = inputs;
   const total = new Set([...train, ...test, ...(ablated ?? [])].flatMap((x) => [x.empathicText, x.nonEmpathicText])).size;
   const bar = createProgress({ label: 'probe: capture', total, unit: 'items' });
   const t0 = Date.now();
   const run = await runProbe({
     modelPath: o.modelPath, trainPairs: train, testPairs: test, ablatedPairs: ablated, ablationSource: o.ablated,
     layers: o.probeLayers, randomBaseline: o.randomBaseline, permutations: o.permutations, bootstrap: o.bootstrap,
-    seed: o.seed, maxTokens: o.captureMaxTokens, threads: o.threads, gpuLayers: o.gpuLayers,
+    seed: o.seed, maxTokens: o.captureMaxTokens, threads: o.threads, gpuLayers: o.gpuLayers, ctxSize: o.ctxSize,
     onProgress: (done, _t, tok) => bar.update(done, `${tok} tokens, ${(tok / Math.max(0.001, (Date.now() - t0) / 1000)).toFixed(0)} tok/s`),
   });
   bar.done();
+  // ---- writes from here on
+  if (earlier.length > 0) {
+    p.alert(`--force: ${moveAside(out, replaced)} (made with other ${p.replacesRun ? 'model' : 'probe parameters'})`);
+    delete state.stages.steer; delete state.stages.score; delete state.stages.report;
+  }
   writeProbeRun(probesDir, run);
   finishStage(out, state, 'probe', hashOf(params), { best_layer: run.report.best_layer });
   log(`probe: best layer ${run.report.best_layer} (AUROC ${run.report.best_auroc.toFixed(3)})`);
@@ -157,7 +244,7 @@ async function steerStage(p: Protocol, steerLayers: number[]): Promise<SweepResu
   const sweep = await runSweep({
     modelPath: o.modelPath, modelKey: p.key, probesDir: join(out, RUN_FILES.probes), layers: steerLayers, alphas: o.alphas, scenarios: o.scenarios,
     samples: o.samples, maxTokens: o.maxTokens, temperature: o.temperature, topK: o.topK, topP: o.topP, seed: o.seed,
-    out, chat: o.chat, monitor: true, threads: o.threads, gpuLayers: o.gpuLayers, signal: o.signal, log: p.log,
+    out, chat: o.chat, monitor: true, threads: o.threads, gpuLayers: o.gpuLayers, signal: o.signal, log: p.log, ctxSize: o.ctxSize, force: o.force,
   });
   finishStage(out, state, 'steer', hashOf({ steerLayers, a: o.alphas, s: o.scenarios, n: o.samples }), { kept: sweep.kept, total: sweep.total });
   if (sweep.interrupted) throw new EiaError('E_ABORTED', `interrupted: ${sweep.kept}/${sweep.total} samples kept; resume with the same command`);
@@ -167,7 +254,11 @@ async function steerStage(p: Protocol, steerLayers: number[]): Promise<SweepResu
 /** 4. Table 2 + dose-response from samples.jsonl. */
 function scoreStage(p: Protocol, sweep: SweepResult): ScoreResult {
   const { o, out, state } = p;
-  const score = scoreSamples(readSamplesJsonl(join(out, RUN_FILES.samples)), { bootstrap: o.bootstrap, seed: o.seed });
+  const samplesPath = join(out, RUN_FILES.samples);
+  const { records, duplicates } = readSamplesFile(samplesPath);
+  const dup = duplicatesNote(samplesPath, duplicates);
+  if (dup) p.alert(dup);
+  const score = scoreSamples(records, { bootstrap: o.bootstrap, seed: o.seed });
   writeJsonAtomic(join(out, RUN_FILES.score), { ...score, dose_response_series: doseResponseSeriesByScenario(score) });
   writeFileAtomic(join(out, RUN_FILES.scoreMarkdown), renderTable2Markdown(score));
   finishStage(out, state, 'score', hashOf(sweep.kept), { headline: score.headline });

@@ -2,12 +2,51 @@
 // defaults.ts; mean-pooled), many texts per decode call in one unified KV cache. Shared by the probe
 // pipeline, the sweep's capture-pass probe scores and the capture commands.
 import type { ContextOptions } from '../engine/context.js';
+import type { CaptureResult } from '../engine/capture.js';
 import type { Model } from '../engine/model.js';
+import { EiaError } from '../util/errors.js';
+
+/** Room for one text by default: the model's training context within 2048..8192 tokens. */
+export function captureCtxSize(model: Model): number {
+  return Math.max(2048, Math.min(model.info.nCtxTrain, 8192));
+}
 
 /**
- * Context options for capture: room for one text of up to 2048..8192 tokens (the model's training
- * context within that range), 512 tokens per decode call, up to 32 texts at once.
+ * Context options for capture: room for one text of `ctxSize` tokens (default captureCtxSize),
+ * 512 tokens per decode call, up to 32 texts at once.
  */
-export function captureContextOptions(model: Model, nThreads?: number): ContextOptions {
-  return { nThreads, nCtx: Math.max(2048, Math.min(model.info.nCtxTrain, 8192)), nBatch: 512, nSeqMax: 32 };
+export function captureContextOptions(model: Model, nThreads?: number, ctxSize?: number): ContextOptions {
+  const nCtx = ctxSize ?? captureCtxSize(model);
+  return { nThreads, nCtx, nBatch: Math.min(512, nCtx), nSeqMax: Math.min(32, nCtx) };
+}
+
+/**
+ * Checks, before any capture, that every text fits the capture context once truncated to
+ * `truncate` tokens (0 = off). The error names the options (maxTokens, ctxSize) so that a front end
+ * can put its flag names in.
+ */
+export function checkTextsFit(model: Model, texts: readonly string[], truncate: number, ctxSize: number): void {
+  texts.forEach((t, i) => {
+    let n = model.tokenize(t).length;
+    if (truncate > 0) n = Math.min(n, truncate);
+    if (n > ctxSize) {
+      throw new EiaError('E_BAD_ARG', `text ${i} has ${n} tokens, more than the context of ${ctxSize} tokens per text (ctxSize); ` +
+        `truncate the texts (maxTokens) or raise ctxSize`);
+    }
+  });
+}
+
+/**
+ * Refuses captured activations holding NaN or infinity (a model with broken weights, or
+ * activations that overflow): nothing derived from them may be written. Names the block and the row.
+ */
+export function checkCaptureFinite(res: CaptureResult, modelPath: string): void {
+  for (const [layer, m] of res.data) {
+    for (let i = 0; i < m.length; i++) {
+      if (!Number.isFinite(m[i])) {
+        throw new EiaError('E_BAD_ARG', `${modelPath}: the output of block ${layer} is NaN or infinite (row ${Math.floor(i / res.nEmbd)}): ` +
+          'the model\'s weights or activations are broken; nothing was written');
+      }
+    }
+  }
 }

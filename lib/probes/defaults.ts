@@ -16,3 +16,12 @@ export const PROBE_DEFAULTS = {
   maxTokens: PAPER_MAX_TOKENS,
   seed: 0,
 } as const;
+
+/**
+ * Caps of the loops a user sets the length of (one home, so that every command bounds them the
+ * same): bootstrap resamples and label permutations (a p-value resolves to 1/(N+1): 1e6 is far past
+ * any use), random-baseline directions.
+ */
+export const MAX_RESAMPLES = 1_000_000;
+export const MAX_PERMUTATIONS = 1_000_000;
+export const MAX_RANDOM_DIRECTIONS = 100_000;

@@ -12,7 +12,8 @@ import { bootstrapAuroc } from '../stats/bootstrap.js';
 import { permutationTestAuroc } from '../stats/permutation.js';
 import type { Rows } from '../stats/rows.js';
 import { EiaError } from '../util/errors.js';
-import { captureContextOptions } from './capture-context.js';
+import { rankLayers } from './best-layer.js';
+import { captureContextOptions, captureCtxSize, checkCaptureFinite, checkTextsFit } from './capture-context.js';
 import { PROBE_DEFAULTS } from './defaults.js';
 import { datasetHash, type ContrastivePair } from './dataset.js';
 import { scoreWithProbe, trainProbe, type Probe, type ProbeMethod } from './probe.js';
@@ -45,6 +46,8 @@ export interface RunProbeOptions {
   l2?: number;
   threads?: number;
   gpuLayers?: number;
+  /** context tokens per text (default captureCtxSize: the training context within 2048..8192); texts longer after truncation are an error */
+  ctxSize?: number;
   onProgress?: (textsDone: number, textsTotal: number, tokensDone: number) => void;
   /** an already loaded model for modelPath (not freed by runProbe) */
   model?: Model;
@@ -104,11 +107,15 @@ async function captureTexts(opts: RunProbeOptions, texts: string[], maxTokens: n
     for (const l of opts.layers) {
       if (!Number.isInteger(l) || l < 0 || l >= model.nLayer) bad(`layer ${l} out of range [0, ${model.nLayer - 1}] for ${opts.modelPath}`);
     }
-    const ctx = await model.createContext(captureContextOptions(model, opts.threads));
+    const ctxSize = opts.ctxSize ?? captureCtxSize(model);
+    checkTextsFit(model, texts, maxTokens, ctxSize);
+    const ctx = await model.createContext(captureContextOptions(model, opts.threads, ctxSize));
     let passes = 0;
     try {
       passes++;
-      return { res: await ctx.capture(texts, { layers: opts.layers, pool: 'mean', maxTokens, onProgress: opts.onProgress }), model, passes };
+      const res = await ctx.capture(texts, { layers: opts.layers, pool: 'mean', maxTokens, onProgress: opts.onProgress });
+      checkCaptureFinite(res, opts.modelPath);
+      return { res, model, passes };
     } finally {
       ctx.free();
     }
@@ -153,20 +160,6 @@ function layerReport(probe: Probe, test: { emp: Rows; non: Rows }, train: { emp:
   return rep;
 }
 
-function dPrime(r: LayerReport): number {
-  const s = Math.sqrt((r.std_emp ** 2 + r.std_non ** 2) / 2);
-  return s > 0 ? r.separation / s : r.separation > 0 ? Infinity : r.separation < 0 ? -Infinity : 0;
-}
-
-/** Highest test AUROC; ties broken by the larger standardised separation, then the lower (earlier) layer. */
-function bestOf(layers: LayerReport[]): LayerReport {
-  let best = layers[0];
-  for (const r of layers.slice(1)) {
-    if (r.auroc > best.auroc || (r.auroc === best.auroc && dPrime(r) > dPrime(best))) best = r;
-  }
-  return best;
-}
-
 /**
  * Runs the detection analysis (see the module comment). Texts are captured once, all layers in
  * one ctx.capture call; duplicate texts are captured once and shared.
@@ -189,7 +182,7 @@ export async function runProbe(opts: RunProbeOptions): Promise<ProbeRun> {
     probes.push(probe);
     layers.push(layerReport(probe, { emp: teE, non: teN }, { emp: trE, non: trN }, abE && abN ? { emp: abE, non: abN } : null, s));
   }
-  const best = bestOf(layers);
+  const best = rankLayers(layers)[0];
   const seconds = res.ms / 1000;
   const report: ProbeReport = {
     format: 'eia-probe-validation', version: 1,

@@ -1,7 +1,8 @@
 // Probe files: `layer<L>.npy` (float32 unit direction, what numpy and llama.cpp tools read) and
-// its JSON sidecar `layer<L>.json` (layer, pooling, method, model, training-set hash). The
+// its JSON sidecar `layer<L>.json` (layer, pooling, method, model, training-set hash, scale). The
 // sidecar's keys are snake_case (docs/formats.md); sidecars written before that rule (camelCase)
-// and the paper's probes (no sidecar at all) load too.
+// and the paper's probes (no sidecar at all) load too. Loading applies the one norm rule
+// (direction.ts): the direction is the stored vector's unit vector, its norm goes into `scale`.
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { readNpy, writeNpy } from '../io/npy.js';
@@ -9,20 +10,25 @@ import { writeJsonAtomic } from '../util/atomic-write.js';
 import { EiaError } from '../util/errors.js';
 import { io } from '../util/io-error.js';
 import { snakeCaseKeys } from '../util/snake-case.js';
+import { unitDirection } from './direction.js';
 import type { Probe, ProbeMethod } from './probe.js';
 
 const METHODS: readonly ProbeMethod[] = ['mean-diff', 'pca', 'logistic', 'imported'];
 
-/** Writes `layer<L>.npy` (float32) and its sidecar `layer<L>.json` into dir (atomic writes). */
+/** Writes `layer<L>.npy` (float32) and its sidecar `layer<L>.json` into dir (atomic writes); NaN/infinity is refused before anything is written. */
 export function saveProbe(dir: string, probe: Probe): { npyPath: string; jsonPath: string } {
+  // the file holds the unit direction; a magnitude goes into the sidecar's scale (direction.ts)
+  const { direction, norm } = unitDirection(probe.direction, `probe for layer ${probe.layer}`);
+  const scale = probe.scale ?? (direction === probe.direction ? 1 : norm);
+  if (!(Number.isFinite(scale) && scale > 0)) throw new EiaError('E_BAD_ARG', `probe for layer ${probe.layer}: scale must be a positive finite number, got ${scale}`);
   io(() => mkdirSync(dir, { recursive: true }));
   const npyPath = join(dir, `layer${probe.layer}.npy`);
   const jsonPath = join(dir, `layer${probe.layer}.json`);
-  writeNpy(npyPath, probe.direction, [probe.direction.length]);
+  writeNpy(npyPath, direction, [direction.length]);
   writeJsonAtomic(jsonPath, {
     format: 'eia-probe', version: 1, width: probe.direction.length,
     layer: probe.layer, pooling: probe.pooling, method: probe.method, model: probe.model,
-    train_hash: probe.trainHash, n_train: probe.nTrain, created_at: probe.createdAt,
+    train_hash: probe.trainHash, n_train: probe.nTrain, created_at: probe.createdAt, scale,
   });
   return { npyPath, jsonPath };
 }
@@ -36,17 +42,13 @@ export function loadProbe(npyPath: string): Probe {
   const arr = readNpy(npyPath);
   const width = arr.shape.length === 1 ? arr.shape[0] : arr.shape[0] === 1 ? arr.shape[1] : -1;
   if (width < 0) throw new EiaError('E_BAD_ARG', `${npyPath}: a probe direction must be 1-D, got shape (${arr.shape.join(', ')})`);
-  let nrm = 0;
-  for (const v of arr.data) {
-    if (!Number.isFinite(v)) throw new EiaError('E_BAD_ARG', `${npyPath}: direction holds a non-finite value`);
-    nrm += v * v;
-  }
-  if (nrm === 0) throw new EiaError('E_BAD_ARG', `${npyPath}: direction is the zero vector`);
+  const { direction, norm } = unitDirection(arr.data, npyPath);
+  const stored = direction === arr.data ? 1 : norm;  // a unit vector stored as is has magnitude 1
   const jsonPath = join(dirname(npyPath), basename(npyPath).replace(/\.npy$/, '') + '.json');
   if (!existsSync(jsonPath)) {
     const m = /layer(\d+)\.npy$/.exec(basename(npyPath));
     if (!m) throw new EiaError('E_BAD_ARG', `${npyPath}: no sidecar ${jsonPath} and no layer number in the file name (expected layer<L>.npy)`);
-    return { direction: arr.data, layer: Number(m[1]), pooling: 'mean', method: 'mean-diff', model: {}, trainHash: '', nTrain: 0 };
+    return { direction, layer: Number(m[1]), pooling: 'mean', method: 'mean-diff', model: {}, trainHash: '', nTrain: 0, scale: stored };
   }
   let side: Record<string, unknown>;
   try { side = snakeCaseKeys(JSON.parse(io(() => readFileSync(jsonPath, 'utf8')))); } catch (e) {
@@ -63,10 +65,11 @@ export function loadProbe(npyPath: string): Probe {
   const trainHash = need('train_hash', (v) => typeof v === 'string', 'a string') as string;
   const nTrain = need('n_train', (v) => Number.isInteger(v) && (v as number) >= 0, 'a non-negative integer') as number;
   const model = (side.model ?? {}) as Probe['model'];
+  const sideScale = side.scale === undefined ? 1 : need('scale', (v) => typeof v === 'number' && Number.isFinite(v) && v > 0, 'a positive number') as number;
   if (side.width !== undefined && side.width !== arr.data.length) {
     throw new EiaError('E_BAD_ARG', `${jsonPath}: sidecar says width ${String(side.width)} but ${npyPath} holds ${arr.data.length} values`);
   }
-  const probe: Probe = { direction: arr.data, layer, pooling, method, model, trainHash, nTrain };
+  const probe: Probe = { direction, layer, pooling, method, model, trainHash, nTrain, scale: stored * sideScale };
   if (typeof side.created_at === 'string') probe.createdAt = side.created_at;
   return probe;
 }

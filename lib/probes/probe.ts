@@ -28,6 +28,12 @@ export interface Probe {
   nTrain: number;
   /** ISO timestamp */
   createdAt?: string;
+  /**
+   * The magnitude the direction came with (direction.ts): the stored vector's norm times the
+   * sidecar's `scale`; 1 for a probe trained here. Used only where a vector is written out with its
+   * magnitude (`cvec export`); steering and scoring always use the unit `direction`.
+   */
+  scale?: number;
 }
 
 /** Options of {@link probeDirection}. */

@@ -80,7 +80,7 @@ export interface ProbeReport {
   capture_ms: number;
   tokens_per_second: number;
   layers: LayerReport[];
-  /** highest test AUROC; ties broken by the larger standardised separation, then the lower layer */
+  /** the first layer of rankLayers (best-layer.ts): highest test AUROC, then the larger d', then the lower layer */
   best_layer: number;
   best_auroc: number;
 }

@@ -76,9 +76,10 @@ function readSamples(dir: string, notes: string[], sources: string[]): SampleRec
   const path = join(dir, SAMPLES_FILE);
   if (!existsSync(path)) return null;
   try {
-    const { records, torn } = readSamplesFile(path, 'drop');
+    const { records, torn, duplicates } = readSamplesFile(path, 'drop');
     sources.push(SAMPLES_FILE);
     if (torn) notes.push(`${SAMPLES_FILE}: ignored a torn last line (an interrupted write).`);
+    if (duplicates > 0) notes.push(`${SAMPLES_FILE}: ${duplicates} duplicate sample ${duplicates === 1 ? 'line' : 'lines'} ignored (each sample key counts once).`);
     return records;
   } catch (err) {
     notes.push(`${SAMPLES_FILE} could not be read (${(err as Error).message}); its part of the report is left out.`);
@@ -86,18 +87,30 @@ function readSamples(dir: string, notes: string[], sources: string[]): SampleRec
   }
 }
 
-/** probes/validation.json (either key style), or null with a note. */
-function readValidationFile(dir: string, notes: string[], sources: string[]): Validation | null {
-  const path = join(dir, VALIDATION_FILE);
-  if (!existsSync(path)) return null;
-  try {
-    const v = readValidation(path);
-    sources.push(VALIDATION_FILE);
-    return v;
-  } catch (err) {
-    notes.push(`${VALIDATION_FILE} could not be read (${(err as Error).message}); Table 1 is left out.`);
-    return null;
+/**
+ * The RUN's Table 1: RUN/probes/validation.json, else the validation.json of the probes folder the
+ * sweep used (manifest.json's probes_dir: `steer --probes DIR` outside the RUN), or null with a note.
+ */
+function readValidationFile(dir: string, manifest: SweepManifest | null, notes: string[], sources: string[]): Validation | null {
+  const candidates = [VALIDATION_FILE];
+  if (manifest && typeof manifest.probes_dir === 'string') {
+    const pd = isAbsolute(manifest.probes_dir) ? manifest.probes_dir : resolve(dir, manifest.probes_dir);
+    candidates.push(join(pd, 'validation.json'));
   }
+  for (const c of candidates) {
+    const path = isAbsolute(c) ? c : join(dir, c);
+    if (!existsSync(path)) continue;
+    try {
+      const v = readValidation(path);
+      sources.push(c);
+      if (c !== VALIDATION_FILE) notes.push(`Table 1 comes from ${path}: the probes the sweep used (manifest.json probes_dir).`);
+      return v;
+    } catch (err) {
+      notes.push(`${c} could not be read (${(err as Error).message}); Table 1 is left out.`);
+      return null;
+    }
+  }
+  return null;
 }
 
 function candidateModelPaths(dir: string, run: RunInfo | null, manifest: SweepManifest | null, validation: Validation | null): string[] {
@@ -124,7 +137,7 @@ export function loadRun(dirIn: string): RunData {
   const sources: string[] = [];
   const run = readJson<RunInfo>(dir, RUN_FILE, notes, sources);
   const manifest = readJson<SweepManifest>(dir, MANIFEST_FILE, notes, sources);
-  const validation = readValidationFile(dir, notes, sources);
+  const validation = readValidationFile(dir, manifest, notes, sources);
   const samples = readSamples(dir, notes, sources);
   let score = readJson<RunScore>(dir, SCORE_FILE, notes, sources);
   let scoreSource: RunData['scoreSource'] = score ? 'score.json' : null;

@@ -1,10 +1,12 @@
 // Reports of a RUN folder: one self-contained HTML file (inline CSS + inline SVG figures) and a
 // Markdown file whose figures are SVG files beside it. See data.ts for the files read.
 
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join, relative, resolve, sep } from 'node:path';
+import { RUN_FILES } from '../io/run-folder.js';
 import { packageVersion } from '../util/package.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { asIoError } from '../util/io-error.js';
 import { loadRun, type RunData } from './data.js';
 import { allFigures, type Figure } from './figures.js';
 import { renderHtml, renderMarkdown, type RenderContext } from './render.js';
@@ -15,10 +17,10 @@ export { renderHtml, renderMarkdown, SYNTHETIC_NOTICE } from './render.js';
 export { readGgufStrings } from './gguf-meta.js';
 
 export interface ReportOptions {
-  /** HTML output (default RUN/report.html) */
-  html?: string;
-  /** Markdown output (default RUN/report.md); false = none */
-  markdown?: string | false;
+  /** Folder the report goes to: report.html, report.md and report-figures/ (default: the RUN folder). */
+  outDir?: string;
+  /** Also write report.md and its SVG figures (default true). */
+  markdown?: boolean;
   /** timestamp written in the report (default now) */
   generatedAt?: string;
 }
@@ -43,27 +45,30 @@ export function buildReport(runDir: string, generatedAt = new Date().toISOString
   return { run, figures, ctx, html: renderHtml(ctx) };
 }
 
-/** Writes RUN/report.html and RUN/report.md (+ report-figures/*.svg beside the Markdown). */
+/** Writes OUT/report.html and OUT/report.md (+ report-figures/*.svg beside it); OUT is the RUN folder unless outDir says otherwise. */
 export function writeReport(runDir: string, opts: ReportOptions = {}): ReportResult {
   const dir = resolve(runDir);
   const { run, figures, ctx, html } = buildReport(dir, opts.generatedAt);
-  const htmlPath = resolve(opts.html ?? join(dir, 'report.html'));
-  mkdirSync(dirname(htmlPath), { recursive: true });
+  const outDir = resolve(opts.outDir ?? dir);
+  try {
+    mkdirSync(outDir, { recursive: true });
+  } catch (e) {
+    throw asIoError(e);
+  }
+  const htmlPath = join(outDir, RUN_FILES.report);
   writeFileAtomic(htmlPath, html);
 
   let mdPath: string | null = null;
   let figDir: string | null = null;
   if (opts.markdown !== false) {
-    mdPath = resolve(opts.markdown ?? join(dir, 'report.md'));
-    const mdDir = dirname(mdPath);
-    figDir = join(mdDir, `${basename(mdPath).replace(/\.(md|markdown)$/i, '')}-figures`);
+    mdPath = join(outDir, RUN_FILES.reportMarkdown);
+    figDir = join(outDir, RUN_FILES.reportFigures);
     rmSync(figDir, { recursive: true, force: true });
     const rendered = figures.filter((f) => f.svgs.length > 0);
     if (rendered.length) mkdirSync(figDir, { recursive: true });
     const file = (id: string, name: string) => join(figDir!, `${id}${name ? `-${name}` : ''}.svg`);
-    for (const f of rendered) for (const s of f.svgs) writeFileSync(file(f.id, s.name), `<?xml version="1.0" encoding="UTF-8"?>\n${s.svg}\n`);
-    const md = renderMarkdown(ctx, (id, name) => relative(mdDir, file(id, name)).split(sep).join('/'));
-    mkdirSync(mdDir, { recursive: true });
+    for (const f of rendered) for (const s of f.svgs) writeFileAtomic(file(f.id, s.name), `<?xml version="1.0" encoding="UTF-8"?>\n${s.svg}\n`);
+    const md = renderMarkdown(ctx, (id, name) => relative(outDir, file(id, name)).split(sep).join('/'));
     writeFileAtomic(mdPath, md);
   }
   return {

@@ -9,10 +9,13 @@ import { generationContextOptions } from '../engine/context.js';
 import { engineLimits, GENERATION_DEFAULTS } from '../engine/defaults.js';
 import { Model } from '../engine/model.js';
 import { resolveModel } from '../models/cache.js';
+import { residualNorms } from '../probes/residual-norm.js';
 import { EiaError } from '../util/errors.js';
+import { warn } from '../util/note.js';
 import { buildApp } from './app.js';
 import { ApiKeyCheck, isLoopback } from './auth.js';
 import { ServerMetrics } from './metrics.js';
+import { ModelCheck } from './model-check.js';
 import { SERVER_DEFAULTS, type ServerOptions } from './options.js';
 import { Scheduler, type SchedulerStats } from './scheduler.js';
 import type { ServerState } from './state.js';
@@ -34,6 +37,8 @@ export interface ServerHandle {
   listen(opts?: { host?: string; port?: number }): Promise<ServerAddress>;
   close(opts?: { drainMs?: number }): Promise<void>;
   stats(): SchedulerStats;
+  /** Warnings about the vectors folder: probes whose sidecar records another model (the CLI prints them at start). */
+  vectorWarnings(): Promise<string[]>;
 }
 
 function positiveInt(v: number | undefined, fallback: number, what: string, max = Number.MAX_SAFE_INTEGER): number {
@@ -72,19 +77,24 @@ export async function createServer(options: ServerOptions): Promise<ServerHandle
     ? basename(options.model).replace(/\.gguf$/i, '')
     : model.meta('general.name') ?? 'model');
   let ctx;
+  let norms: Map<number, number>;
   try {
+    // every block's residual norm: the bound on a request's |scale| (probes/residual-norm.ts)
+    norms = await residualNorms(model, Array.from({ length: model.nLayer }, (_, l) => l), options.threads);
     ctx = await model.createContext(generationContextOptions(slots, ctxTokens, options.threads));
   } catch (e) {
     if (owned) model.free();
     throw e;
   }
+  const modelCheck = new ModelCheck(model.info.path, options.logger ? (l) => app.log.warn(l) : warn);
+  modelCheck.prime(store.list().vectors);
   const nCtxSeq = ctx.props.nCtxSeq;
   let state: ServerState;
   const metrics = new ServerMetrics(() => state.scheduler.stats());
   const scheduler = new Scheduler(ctx, { slots, queue, stepsPerCall }, metrics.observer());
   state = {
-    model, ctx, modelId, store, scheduler, metrics, closing: false,
-    prepare: { model, store, nCtxSeq, maxMonitors },
+    model, ctx, modelId, store, scheduler, metrics, modelCheck, closing: false,
+    prepare: { model, store, nCtxSeq, maxMonitors, residualNorms: norms },
   };
   const app = buildApp(state, { bodyLimit, apiKey, logger: options.logger ?? false });
 
@@ -92,6 +102,7 @@ export async function createServer(options: ServerOptions): Promise<ServerHandle
   return {
     app, model, modelId, nCtxSlot: nCtxSeq, slots,
     stats: () => scheduler.stats(),
+    vectorWarnings: () => modelCheck.warnings(store.list().vectors),
     async listen(opts = {}) {
       const h = opts.host ?? host;
       checkExposure(h, options.apiKey);

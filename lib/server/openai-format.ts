@@ -3,7 +3,9 @@
 //   probe_scores  [token][monitor] — each token's projection on each requested monitor (request order)
 //   gate          [token] booleans — gated requests: did the gate steer the pass that made the token
 //   tokens        [token] ids      — with return_tokens
-// and `seed`, the sampling seed (the request's or a drawn one), in the final response and finish chunks.
+// and `seed`, the sampling seed (the request's or a drawn one), in the final response and finish chunks;
+// `warnings` (notes on the request's vectors: a norm other than 1, a probe of another model) in the
+// final response and in the first chunk of a stream, when there are any.
 // In a chunk they cover the chunk's token(s); in the final response the whole completion. They sit in
 // each choice, and at the top level for the first choice (a chunk has one choice), so a client reads
 // `probe_scores` in the same place in chunks and in the final response.
@@ -35,17 +37,27 @@ export class ResponseFormat {
   readonly id: string;
   readonly created = Math.floor(Date.now() / 1000);
 
-  constructor(readonly endpoint: Endpoint, readonly model: string, readonly seed: number) {
+  /** Warnings not yet sent: they go into the first chunk of a stream. */
+  private pendingWarnings: string[] | null;
+
+  constructor(readonly endpoint: Endpoint, readonly model: string, readonly seed: number, readonly warnings: string[] = []) {
     this.id = `${endpoint === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomUUID().replace(/-/g, '')}`;
+    this.pendingWarnings = warnings.length > 0 ? warnings : null;
   }
 
   private head(chunk: boolean) {
-    return {
+    const h: Record<string, unknown> = {
       id: this.id,
       object: this.endpoint === 'chat' ? (chunk ? 'chat.completion.chunk' : 'chat.completion') : 'text_completion',
       created: this.created,
       model: this.model,
     };
+    if (chunk && this.pendingWarnings) {
+      h.warnings = this.pendingWarnings;
+      this.pendingWarnings = null;
+    }
+    if (!chunk && this.warnings.length > 0) h.warnings = this.warnings;
+    return h;
   }
 
   /** The first chunk of a chat choice: the assistant role, no content yet (as OpenAI streams). */

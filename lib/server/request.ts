@@ -8,8 +8,8 @@ import { randomInt } from 'node:crypto';
 import type { Model } from '../engine/model.js';
 import type { SequenceRequest } from '../engine/generate.js';
 import { badRequest } from './api-error.js';
-import { resolveGate, resolveMonitors, resolveSteering, resolveVector, type GateSpec, type ModelShape, type MonitorSpec, type VectorSpec } from './vector-specs.js';
-import type { VectorStore } from './vector-store.js';
+import { newResolveContext, resolveGate, resolveMonitors, resolveSteering, resolveVector, type GateSpec, type MonitorSpec, type VectorSpec } from './vector-specs.js';
+import type { StoredVector, VectorStore } from './vector-store.js';
 
 export interface CommonBody {
   model?: string;
@@ -46,6 +46,10 @@ export interface PreparedRequest {
   stop: string[];
   /** The sampling seed every sequence of the request uses (the request's, or a drawn one). */
   seed: number;
+  /** Notes for the response (directions of norm other than 1, used as unit vectors). */
+  warnings: string[];
+  /** The stored vectors the request uses (for the model check of their sidecars). */
+  used: StoredVector[];
 }
 
 /**
@@ -124,19 +128,26 @@ export function completionPrompts(model: Model, prompt: CompletionBody['prompt']
   });
 }
 
-export interface PrepareContext { model: Model; store: VectorStore; nCtxSeq: number; maxMonitors: number }
+export interface PrepareContext {
+  model: Model;
+  store: VectorStore;
+  nCtxSeq: number;
+  maxMonitors: number;
+  /** Every block's residual norm (probes/residual-norm.ts): the bound on |scale|. */
+  residualNorms: ReadonlyMap<number, number>;
+}
 
 /** Everything but the prompts: sampling, steering, monitors, gate, limits. */
 export function prepareRequest(body: CommonBody, prompts: Int32Array[], maxTokensField: number | null | undefined, c: PrepareContext): PreparedRequest {
   checkUnsupported(body);
-  const shape: ModelShape = { nEmbd: c.model.nEmbd, nLayer: c.model.nLayer };
+  const rc = newResolveContext(c.store, { nEmbd: c.model.nEmbd, nLayer: c.model.nLayer }, c.residualNorms);
   if (body.steering?.vectors && body.steer_vector_request) throw badRequest('invalid_value', 'steer_vector_request', 'give steering.vectors or steer_vector_request, not both');
   const steer = body.steer_vector_request
-    ? resolveVector(body.steer_vector_request, c.store, shape, 'steer_vector_request')
-    : resolveSteering(body.steering?.vectors ?? [], c.store, shape, 'steering.vectors');
-  const monitors = resolveMonitors(body.monitor ?? [], c.store, shape, 'monitor');
+    ? resolveVector(body.steer_vector_request, rc, 'steer_vector_request')
+    : resolveSteering(body.steering?.vectors ?? [], rc, 'steering.vectors');
+  const monitors = resolveMonitors(body.monitor ?? [], rc, 'monitor');
   if (monitors.length > c.maxMonitors) throw badRequest('too_many_monitors', 'monitor', `a request may read at most ${c.maxMonitors} monitors`);
-  const gate = body.gate ? resolveGate(body.gate, c.store, shape, 'gate') : undefined;
+  const gate = body.gate ? resolveGate(body.gate, rc, 'gate') : undefined;
   const stop = body.stop === undefined || body.stop === null ? [] : typeof body.stop === 'string' ? [body.stop] : body.stop;
   if (maxTokensField !== undefined && maxTokensField !== null && maxTokensField > c.nCtxSeq) {
     throw badRequest('context_length_exceeded', 'max_tokens', `max_tokens (${maxTokensField}) is beyond the context of a slot (${c.nCtxSeq} tokens, prompt included)`);
@@ -161,6 +172,6 @@ export function prepareRequest(body: CommonBody, prompts: Int32Array[], maxToken
     stream: body.stream === true,
     includeUsage: body.stream_options?.include_usage === true,
     returnTokens: body.return_tokens === true,
-    sequences, gated: gate !== undefined, stop, seed,
+    sequences, gated: gate !== undefined, stop, seed, warnings: rc.warnings, used: [...rc.used],
   };
 }

@@ -2,6 +2,7 @@
 import type { Context } from '../engine/context.js';
 import type { Model } from '../engine/model.js';
 import type { ServerMetrics } from './metrics.js';
+import type { ModelCheck } from './model-check.js';
 import type { PrepareContext } from './request.js';
 import type { Scheduler } from './scheduler.js';
 import type { VectorStore } from './vector-store.js';
@@ -13,6 +14,8 @@ export interface ServerState {
   store: VectorStore;
   scheduler: Scheduler;
   metrics: ServerMetrics;
+  /** Vectors' recorded models against the served one. */
+  modelCheck: ModelCheck;
   prepare: PrepareContext;
   /** Set by close(): /health reports it, new requests get 503. */
   closing: boolean;

@@ -4,11 +4,18 @@
 // without the extension ('probes/layer3'); names are checked against a strict pattern and files are
 // only ever found by walking the folder itself (symlinks that lead out of it are skipped), so no
 // name can reach a file outside it.
+//
+// Directions are kept as unit vectors (the one norm rule, lib/probes/direction.ts): a probe as
+// loadProbe reads it, each block of a control vector by unitDirection; a file's norm other than 1 is
+// kept (fileNorms) so that a request using it is told. A probe's sidecar records the model it was
+// trained on (its sha256): the server compares it with the model it serves (index.ts).
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { readControlVector } from '../engine/control-vector.js';
+import { unitDirection } from '../probes/direction.js';
 import { loadProbe } from '../probes/probe-file.js';
-import { writeNpy } from '../io/npy.js';
+import type { Probe } from '../probes/probe.js';
+import { readNpy, writeNpy } from '../io/npy.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { io } from '../util/io-error.js';
 import { EiaError } from '../util/errors.js';
@@ -31,6 +38,10 @@ export interface StoredVector {
   auroc: number | null;
   /** Path relative to the vectors folder (folder vectors). */
   file: string | null;
+  /** Block -> the L2 norm of the stored vector, for blocks whose file holds a vector of norm other than 1 (used as its unit direction). */
+  fileNorms: Map<number, number>;
+  /** The model the probe was trained on, as its sidecar records it (null: not recorded). */
+  model: Probe['model'] | null;
 }
 
 export interface VectorProblem { file: string; message: string }
@@ -68,7 +79,7 @@ export class VectorStore {
       this.root = null;
       return;
     }
-    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new EiaError('E_BAD_ARG', `vectors folder ${dir} does not exist or is not a folder`);
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new EiaError('E_BAD_ARG', `vectors: folder ${dir} does not exist or is not a folder`);
     this.root = realpathSync(dir);
     this.rescan();
   }
@@ -97,8 +108,10 @@ export class VectorStore {
   }
 
   /** Registers a single-direction vector (kept in memory, or written into the folder as NAME.npy + NAME.json). */
-  register(name: string, direction: Float32Array, layer: number, opts: { method?: string; persist?: boolean }): StoredVector {
+  register(name: string, data: Float32Array, layer: number, opts: { method?: string; persist?: boolean }): StoredVector {
     checkVectorName(name, 'name');
+    // the unit direction; the given vector's norm is kept as its scale (direction.ts)
+    const { direction, norm } = unitDirection(data, 'data');
     if (this.lookup(name) || this.memory.has(name)) throw new ApiError(409, 'vector_exists', `a vector named '${name}' already exists`, 'name');
     const method = opts.method ?? 'imported';
     if (opts.persist) {
@@ -114,7 +127,8 @@ export class VectorStore {
       io(() => writeFileAtomic(side, JSON.stringify({
         format: 'eia-probe', version: 1, width: direction.length, layer, pooling: 'unknown',
         method: ['mean-diff', 'pca', 'logistic', 'imported'].includes(method) ? method : 'imported',
-        model: {}, trainHash: '', nTrain: 0, createdAt: new Date().toISOString(), registeredWith: 'eia-native serve',
+        model: {}, train_hash: '', n_train: 0, created_at: new Date().toISOString(), scale: direction === data ? 1 : norm,
+        registered_with: 'eia-native serve',
       }, null, 2) + '\n'));
       io(() => writeNpy(npy, direction));
       this.rescan();
@@ -124,7 +138,7 @@ export class VectorStore {
     }
     const v: StoredVector = {
       name, kind: 'probe', source: 'memory', directions: new Map([[layer, direction]]), layer,
-      dimensions: direction.length, method, auroc: null, file: null,
+      dimensions: direction.length, method, auroc: null, file: null, fileNorms: new Map(), model: null,
     };
     this.memory.set(name, v);
     return v;
@@ -214,9 +228,15 @@ export class VectorStore {
 
   private loadProbeFile(path: string, file: string, name: string): StoredVector {
     const p = loadProbe(path);
+    const raw = readNpy(path).data;
+    let s = 0;
+    for (let i = 0; i < raw.length; i++) s += raw[i] * raw[i];
+    const norm = Math.sqrt(s);
     return {
       name, kind: 'probe', source: 'folder', directions: new Map([[p.layer, p.direction]]), layer: p.layer,
       dimensions: p.direction.length, method: p.method, auroc: validationAuroc(path, p.layer), file,
+      fileNorms: new Map(Math.abs(norm - 1) > 1e-6 ? [[p.layer, norm]] : []),
+      model: p.model?.sha256 ? p.model : null,
     };
   }
 
@@ -224,12 +244,16 @@ export class VectorStore {
     const size = statSync(path).size;
     if (size > MAX_CONTROL_VECTOR_BYTES) throw new Error(`skipped: ${Math.round(size / 2 ** 20)} MiB is too large for a control vector (a model file?)`);
     const cv = readControlVector(path);
+    const directions = new Map<number, Float32Array>();
+    const fileNorms = new Map<number, number>();
     for (const [l, d] of cv.layers) {
-      if (d.some((x) => !Number.isFinite(x))) throw new Error(`direction.${l} holds NaN or infinity`);
+      const u = unitDirection(d, `direction.${l}`);
+      directions.set(l, u.direction);
+      if (u.direction !== d) fileNorms.set(l, u.norm);
     }
     return {
-      name, kind: 'control-vector', source: 'folder', directions: cv.layers, layer: null,
-      dimensions: cv.nEmbd, method: null, auroc: null, file,
+      name, kind: 'control-vector', source: 'folder', directions, layer: null,
+      dimensions: cv.nEmbd, method: null, auroc: null, file, fileNorms, model: null,
     };
   }
 }

@@ -15,6 +15,7 @@ import { splitPairs } from '../probes/dataset.js';
 import { createProgress } from '../util/progress.js';
 import { SCENARIOS, type Scenario } from './scenarios.js';
 import { EiaError } from '../util/errors.js';
+import { checkGenerationFits, sequencesPerContext } from './context-fit.js';
 
 /** System prompt of the empathic side (our own wording of the paper's recipe). */
 export const EMPATHIC_SYSTEM_PROMPT =
@@ -64,6 +65,8 @@ export interface PairsOptions {
   topP?: number;
   threads?: number;
   gpuLayers?: number;
+  /** Context tokens allowed per sequence (prompt + new tokens; default: the model's training context). */
+  ctxSize?: number;
   signal?: AbortSignal;
   progress?: boolean;
   /** ISO time written to generated_at (default: now). */
@@ -99,12 +102,17 @@ const toJsonl = (rows: readonly PairRecord[]) => rows.map((r) => JSON.stringify(
 /** Pairs' own defaults (sampling comes from the engine's defaults). */
 export const PAIRS_DEFAULTS = { testFraction: 0.3, maxTokens: 300 } as const;
 
+/** Pairs per scenario at most (the paper used 10; this bounds the one batched call's bookkeeping). */
+export const MAX_PAIRS_PER_SCENARIO = 10_000;
+
 /** The request's scenarios and numbers, checked (E_BAD_ARG naming the field). */
 function checkPairsInput(opts: PairsOptions): { scen: Scenario[]; testFraction: number; maxTokens: number } {
   const bad = (msg: string): never => { throw new EiaError('E_BAD_ARG', msg); };
   const scen = opts.scenarios.map((id) => SCENARIOS.find((x) => x.id === id) ?? bad(`unknown scenario '${id}' (known: ${SCENARIOS.map((x) => x.id).join(', ')})`));
   if (new Set(opts.scenarios).size !== opts.scenarios.length) bad('scenarios: an id is listed twice');
-  if (!Number.isInteger(opts.perScenario) || opts.perScenario < 1) bad(`per-scenario must be a positive integer, got ${opts.perScenario}`);
+  if (!Number.isInteger(opts.perScenario) || opts.perScenario < 1 || opts.perScenario > MAX_PAIRS_PER_SCENARIO) {
+    bad(`perScenario must be an integer in [1, ${MAX_PAIRS_PER_SCENARIO}], got ${opts.perScenario}`);
+  }
   const testFraction = opts.testFraction ?? PAIRS_DEFAULTS.testFraction;
   if (!(testFraction >= 0 && testFraction <= 1)) bad(`test fraction must lie in [0, 1], got ${testFraction}`);
   const maxTokens = opts.maxTokens ?? PAIRS_DEFAULTS.maxTokens;
@@ -143,7 +151,7 @@ function longestPrompt(model: Model, scen: Scenario[]): number {
 
 /** Generates every sequence (chunks of at most the engine's sequence limit); texts keyed by scenario, index and side. */
 async function generateTexts(model: Model, opts: PairsOptions, sequences: SequenceRequest[], promptLen: number, maxTokens: number) {
-  const per = Math.min(engineLimits().maxSequences, sequences.length);
+  const per = Math.min(engineLimits().maxSequences, sequencesPerContext(promptLen + maxTokens + 1), sequences.length);
   const size = Math.ceil(sequences.length / Math.ceil(sequences.length / per));
   const ctx = await model.createContext(generationContextOptions(size, promptLen + maxTokens + 1, opts.threads));
   const texts = new Map<string, string>();
@@ -178,8 +186,10 @@ export async function generatePairs(opts: PairsOptions): Promise<PairsResult> {
   const model = await Model.load(modelPath, { gpuLayers: opts.gpuLayers });
   try {
     if (!model.info.chatTemplate) throw new EiaError('E_BAD_ARG', `${opts.modelPath} has no chat template: pairs need an instruct model`);
+    const promptLen = longestPrompt(model, scen);
+    checkGenerationFits(promptLen, maxTokens, opts.ctxSize, model.info.nCtxTrain);
     const sequences = pairSequences(opts, scen, maxTokens);
-    const { texts, tokens, decodeMs, truncated } = await generateTexts(model, opts, sequences, longestPrompt(model, scen), maxTokens);
+    const { texts, tokens, decodeMs, truncated } = await generateTexts(model, opts, sequences, promptLen, maxTokens);
     const generatedAt = opts.generatedAt ?? new Date().toISOString();
     const sourceModel = opts.sourceModel ?? basename(modelPath).replace(/\.gguf$/i, '');
     const pairs: PairRecord[] = [];

@@ -70,23 +70,59 @@ export function parseSamplesJsonl(text: string, source = 'samples.jsonl', tornTa
   return parseJsonl(text, source, { tornTail, each: validateRecord }).records;
 }
 
+/** A samples file as read: the records (each key once), whether a torn last line was met, and the duplicate lines dropped. */
+export interface SamplesRead extends JsonlRead<SampleRecord> {
+  /** Lines whose sample key (sampleKey) an earlier line already had: left out, the first is kept. */
+  duplicates: number;
+}
+
 /**
  * Reads a samples.jsonl file with the given torn-tail policy (io/jsonl.ts): 'error' for a file
  * that must be whole, 'drop' for a reader of a RUN another process may have been killed writing,
  * 'repair' for the sweep resuming its own file. `torn` says whether a torn last line was met.
+ * A sample key met again (two writers, a line copied by hand) counts once: the first line is kept
+ * and `duplicates` says how many were dropped, so that no reader counts a sample twice.
  */
-export function readSamplesFile(path: string, tornTail: TornTail = 'error'): JsonlRead<SampleRecord> {
+export function readSamplesFile(path: string, tornTail: TornTail = 'error'): SamplesRead {
+  let read: JsonlRead<SampleRecord>;
   try {
-    return readJsonl(path, { tornTail, each: validateRecord });
+    read = readJsonl(path, { tornTail, each: validateRecord });
   } catch (e) {
     if ((e as EiaError).code === 'E_IO') throw new EiaError('E_IO', `Cannot read samples file ${path}: ${(e as Error).message}`, { cause: e });
     throw e;
   }
+  const { records, duplicates } = dropDuplicateSamples(read.records);
+  return { records, torn: read.torn, duplicates };
 }
 
-/** Reads eia-native's samples.jsonl (every line must be whole). */
+/** Reads eia-native's samples.jsonl (every line must be whole; each sample key once). */
 export function readSamplesJsonl(path: string): SampleRecord[] {
   return readSamplesFile(path).records;
+}
+
+/** The identity of a sample: (model, layer, scenario, alpha, sample); -0 and 0 are one alpha. */
+export function sampleKey(r: Pick<SampleRecord, 'model' | 'layer' | 'scenario' | 'alpha' | 'sample'>): string {
+  return JSON.stringify([r.model, r.layer, r.scenario, r.alpha === 0 ? 0 : r.alpha, r.sample]);
+}
+
+/** The records with each sample key once (the first is kept) and the number left out. */
+export function dropDuplicateSamples<T extends SampleRecord>(records: readonly T[]): { records: T[]; duplicates: number } {
+  const seen = new Set<string>();
+  const out: T[] = [];
+  for (const r of records) {
+    const k = sampleKey(r);
+    if (seen.has(k)) continue;
+    seen.add(k);
+    out.push(r);
+  }
+  return { records: out, duplicates: records.length - out.length };
+}
+
+/** The note for people about dropped duplicates (null when none). */
+export function duplicatesNote(file: string, duplicates: number): string | null {
+  if (duplicates === 0) return null;
+  return `warning: ${file}: ${duplicates} duplicate sample ${duplicates === 1 ? 'line' : 'lines'} ignored (a sample key ` +
+    `(model, layer, scenario, alpha, sample) counts once; the first line of each is kept)`;
 }
 
 /** Check one decoded record and copy its known fields; throws naming `where` and the field. */

@@ -95,7 +95,7 @@ describe('CLI', () => {
   });
 
   it('cvec export then import round-trips a probe', async () => {
-    await ok(['cvec', 'export', '--probe', join(T, 'p.planted.npy'), '--layer', '3', '--out', join(T, 'cv.gguf')]);
+    await ok(['cvec', 'export', '--probe', join(T, 'p.planted.npy'), '--layers', '3', '--out', join(T, 'cv.gguf')]);
     const j = JSON.parse(await ok(['cvec', 'import', join(T, 'cv.gguf'), '--out', join(T, 'cvp'), '--json']));
     expect(j.layers).toEqual([3]);
     const a = readNpy(join(T, 'p.planted.npy')).data, b = readNpy(join(T, 'cvp', 'layer3.npy')).data;

@@ -68,7 +68,7 @@ beforeAll(async () => {
   await timed('probe', () => ok(['probe', '--model', model, '--train', join(T, 'p.train.jsonl'), '--test', join(T, 'p.test.jsonl'),
     '--layers', LAYERS.join(','), '--random-baseline', '100', '--permutations', '200', '--bootstrap', '200', '--out', join(RUN, 'probes')]));
   await timed('steer', () => ok(['steer', '--model', model, '--probes', join(RUN, 'probes'), '--layers', STEER_LAYERS.join(','), '--alphas=-5,0,5',
-    '--scenarios', SCENARIOS.join(','), '--samples', '2', '--max-tokens', '24', '--out', RUN, '--monitor']));
+    '--scenarios', SCENARIOS.join(','), '--samples', '2', '--max-tokens', '24', '--out', RUN, '--token-scores']));
   await timed('score', () => ok(['score', RUN, '--json']));
   summary = JSON.parse(await timed('report', () => ok(['report', RUN, '--json'])));
   process.stderr.write(`[report] stage seconds: ${JSON.stringify(timings)}\n`);
@@ -156,8 +156,10 @@ describe('eia-native report (CLI)', () => {
     expect(readFileSync(r.html, 'utf8')).not.toMatch(/id="synthetic-notice"/);
     const synth = partialRun('declared-synth', []);
     writeFileSync(join(synth, 'run.json'), JSON.stringify({ model: 'x.gguf', synthetic: true }));
-    const s = JSON.parse(await ok(['report', synth, '--json', '--out', join(T, 'elsewhere', 'r.html'), '--markdown', join(T, 'elsewhere', 'r.md')]));
-    expect(s.html).toBe(join(T, 'elsewhere', 'r.html'));
+    // --out is a folder, as in every command that writes several files
+    const s = JSON.parse(await ok(['report', synth, '--json', '--out', join(T, 'elsewhere')]));
+    expect(s.html).toBe(join(T, 'elsewhere', 'report.html'));
+    expect(s.markdown).toBe(join(T, 'elsewhere', 'report.md'));
     expect(readFileSync(s.html, 'utf8')).toMatch(/id="synthetic-notice"/);
     expect(readFileSync(s.markdown, 'utf8')).toMatch(/Synthetic model/);
   });

@@ -93,7 +93,7 @@ describe('steer + score: planted concept end to end', () => {
     expect(base.get(planted2[1])!, `baselines ${JSON.stringify([...base])}`).toBeLessThan(3);
     const PLANTED = PLANTED_ARGS();
     const run = join(dir, 'run-planted');
-    await ok(['steer', '--model', model, '--probes', probes, ...PLANTED, '--out', run, '--monitor', '--probe-score', 'capture']);
+    await ok(['steer', '--model', model, '--probes', probes, ...PLANTED, '--out', run, '--token-scores', '--probe-score', 'capture']);
     const manifest = JSON.parse(readFileSync(join(run, 'manifest.json'), 'utf8'));
     expect(manifest.model.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(manifest.llama_commit).toMatch(/^[0-9a-f]{7,40}$/);
@@ -134,7 +134,7 @@ describe('steer + score: planted concept end to end', () => {
     expect(readFileSync(join(run, 'score.md'), 'utf8')).toContain('| Model | Layer | Scenario | Steering success rate | Baseline empathy rate | Alphas |');
     // a second identical command has nothing left to do and leaves the file as it was
     const before = readFileSync(join(run, 'samples.jsonl'), 'utf8');
-    await ok(['steer', '--model', model, '--probes', probes, ...PLANTED, '--out', run, '--monitor', '--probe-score', 'capture']);
+    await ok(['steer', '--model', model, '--probes', probes, ...PLANTED, '--out', run, '--token-scores', '--probe-score', 'capture']);
     expect(readFileSync(join(run, 'samples.jsonl'), 'utf8')).toBe(before);
 
     // the free in-context probe score (live monitor, steering term removed) tracks the capture-pass one

@@ -65,11 +65,12 @@ describe('the paper\'s probes (results/probes)', () => {
       expect(ll.nEmbd).toBe(widths[m]);
       const maxLayer = Math.max(...probes.map((p) => p.layer));
       expect(ll.data.length).toBe(maxLayer * ll.nEmbd);
-      for (const p of probes) {
+      for (const [i, p] of probes.entries()) {
         const d = p.direction, w = d.length;
-        // the file holds the probe exactly (float16 values are exact in float32)
+        // the file holds the stored probe exactly (float16 values are exact in float32; its norm,
+        // 1 to float16 rounding, is the probe's scale and travels with it: the one norm rule)
         const fromLlama = ll.data.subarray((p.layer - 1) * w, p.layer * w);
-        expect(Array.from(fromLlama)).toEqual(Array.from(d));
+        expect(Array.from(fromLlama)).toEqual(Array.from(readNpy(join(probesDir, m, files[i])).data));
         // cvec import keeps unit directions: the probe renormalised, to float32 precision
         const back = loadProbe(join(T, m, `layer${p.layer}.npy`)).direction;
         let n2 = 0;
@@ -78,6 +79,8 @@ describe('the paper\'s probes (results/probes)', () => {
         let maxErr = 0;
         for (let j = 0; j < w; j++) maxErr = Math.max(maxErr, Math.abs(back[j] - Math.fround(d[j] * inv)));
         expect(maxErr).toBeLessThanOrEqual(2 ** -24);
+        // ... and the stored norm as the scale, so that exporting again gives the same vectors
+        expect(imported.scales[String(p.layer)]).toBeCloseTo(p.scale!, 6);
       }
       // layers the paper did not probe are zero in llama.cpp's view
       const probed = new Set(probes.map((p) => p.layer));

@@ -4,7 +4,7 @@
 // process must stay usable. Also: interruption of the `capture` and `generate` CLI commands
 // (SIGINT), and output files in unwritable places / on a full disk (atomic writes, no partial files).
 import { spawn, spawnSync, type SpawnOptions } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,8 +16,14 @@ import { generationContextOptions } from '../../lib/engine/context.js';
 import { synth, type SynthOptions } from '../../lib/engine/synth.js';
 import { encodeNpy, writeNpy } from '../../lib/io/npy.js';
 import { JsonlAppender, readJsonl } from '../../lib/io/jsonl.js';
+import { fileSha256 } from '../../lib/io/file-hash.js';
+import { RUN_FILES } from '../../lib/io/run-folder.js';
+import { processStartTime } from '../../lib/io/run-lock.js';
+import { saveProbe } from '../../lib/probes/probe-file.js';
 import { EiaError, type ErrorCode } from '../../lib/util/errors.js';
 import { synthTo, tempDir } from '../helpers/fixtures.js';
+import { controlVectorWithNaN, ggufWithNaN, treeHash } from '../helpers/files.js';
+import { hostname } from 'node:os';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const tmp = tempDir('eia-badargs-');
@@ -56,6 +62,22 @@ beforeAll(async () => {
   writeFileSync(T('bad.jsonl'), '{"text":"hello"}\nnot json\n');
   writeFileSync(T('pairs.jsonl'), '{"scenario_id":"a","empathic_text":"I care","non_empathic_text":"Win now"}\n');
   writeFileSync(T('auroc.json'), '{"scores":[0.1,0.9,0.4],"labels":[0,1,0]}');
+  // issue 14's cases: probes of this model and of another one, a x7 probe, NaN files, a locked RUN, duplicated samples
+  const sha = await fileSha256(modelPath);
+  const unitDir = new Float32Array(nEmbd).fill(1 / Math.sqrt(nEmbd));
+  for (const layer of [1, 2]) saveProbe(T('tprobes'), { direction: unitDir, layer, pooling: 'mean', method: 'mean-diff', model: { path: modelPath, sha256: sha }, trainHash: '', nTrain: 0 });
+  saveProbe(T('oprobes'), { direction: unitDir, layer: 1, pooling: 'mean', method: 'mean-diff', model: { path: '/elsewhere/other.gguf', sha256: 'f'.repeat(64) }, trainHash: '', nTrain: 0 });
+  writeNpy(T('probe7.npy'), unitDir.map((x) => 7 * x), [nEmbd]);
+  ggufWithNaN(modelPath, T('nan.gguf'));
+  controlVectorWithNaN(T('cv-nan.gguf'), nEmbd);
+  mkdirSync(T('locked'));
+  writeFileSync(join(T('locked'), RUN_FILES.lock), JSON.stringify({
+    pid: process.pid, host: hostname(), pid_start: processStartTime(process.pid), command: 'steer', started_at: new Date().toISOString(), token: 'held-by-the-test',
+  }));
+  writeFileSync(T('pairs3.jsonl'), ['I care about you', 'I will help you now', 'You matter to me'].map((e, i) =>
+    JSON.stringify({ scenario_id: `s${i}`, empathic_text: e, non_empathic_text: ['Win the game', 'Points first', 'Finish the task'][i] })).join('\n') + '\n');
+  const rec = (alpha: number, sample: number) => JSON.stringify({ model: 'm', layer: 1, scenario: 'food_delivery', alpha, sample, text: 'I help you' });
+  writeFileSync(T('dup.jsonl'), [rec(0, 0), rec(5, 0), rec(0, 1), rec(5, 0)].join('\n') + '\n');
 });
 afterAll(() => { ctx?.free(); model?.free(); });
 
@@ -224,8 +246,12 @@ describe('bad arguments (API): every row of docs/reliability.md rejects with a J
 });
 
 // ---------------------------------------------------------------------------------- CLI rows
-/** `exit`: the exit code; `code`: the error code printed as `eia-native: [CODE] message` (lib/cli/exit-codes.ts maps one to the other). */
-interface CliRow { id: string; cmd: string; args: () => string[]; exit: 1 | 2; code: ErrorCode; error: RegExp }
+/**
+ * `exit`: the exit code; `code`: the error code printed as `eia-native: [CODE] message` (lib/cli/exit-codes.ts maps one to the
+ * other); exit 0 rows (code null) are cases that succeed with a warning, `error` matching it. `tree`: paths whose files must be
+ * exactly as before the command (nothing is written where a check fails; 'absent' stays absent). `stdin`: the command's input.
+ */
+interface CliRow { id: string; cmd: string; args: () => string[]; exit: 0 | 1 | 2; code: ErrorCode | null; error: RegExp; tree?: () => string[]; stdin?: string }
 const M = () => modelPath;
 const CLI: CliRow[] = [
   { id: 'C1', cmd: '(any)', args: () => ['bogus'], exit: 2, code: 'E_BAD_ARG', error: /Unknown argument: bogus/ },
@@ -237,13 +263,13 @@ const CLI: CliRow[] = [
   { id: 'C7', cmd: 'synth', args: () => ['synth', '--out', T('no/such/s.gguf')], exit: 1, code: 'E_IO', error: /cannot write/ },
   { id: 'C8', cmd: 'capture', args: () => ['capture', '--model', M(), '--layers', 'a', '--input', T('ok.jsonl'), '--out', T('o')], exit: 2, code: 'E_BAD_ARG', error: /--layers: 'a' is not an integer/ },
   { id: 'C9', cmd: 'capture', args: () => ['capture', '--model', M(), '--layers', '99', '--input', T('ok.jsonl'), '--out', T('o')], exit: 2, code: 'E_BAD_ARG', error: /--layers: 99 out of range \[0, 5\]/ },
-  { id: 'C10', cmd: 'capture', args: () => ['capture', '--model', M(), '--layers', '0', '--max-tokens', '-1', '--input', T('ok.jsonl'), '--out', T('o')], exit: 2, code: 'E_BAD_ARG', error: /--max-tokens must be a non-negative integer/ },
-  { id: 'C11', cmd: 'capture', args: () => ['capture', '--model', M(), '--layers', '0', '--input', T('missing.jsonl'), '--out', T('o')], exit: 1, code: 'E_IO', error: /ENOENT/ },
+  { id: 'C10', cmd: 'capture', args: () => ['capture', '--model', M(), '--layers', '0', '--truncate', '-1', '--input', T('ok.jsonl'), '--out', T('o')], exit: 2, code: 'E_BAD_ARG', error: /--truncate must be a non-negative integer, got -1/, tree: () => [T('o')] },
+  { id: 'C11', cmd: 'capture', args: () => ['capture', '--model', M(), '--layers', '0', '--input', T('missing.jsonl'), '--out', T('o')], exit: 2, code: 'E_BAD_ARG', error: /--input: .*missing\.jsonl does not exist/, tree: () => [T('o')] },
   { id: 'C12', cmd: 'capture', args: () => ['capture', '--model', M(), '--layers', '0', '--input', T('bad.jsonl'), '--out', T('o')], exit: 2, code: 'E_BAD_ARG', error: /bad\.jsonl:2: invalid JSON/ },
   { id: 'C13', cmd: 'capture', args: () => ['capture', '--model', M(), '--layers', '0', '--pool', 'max', '--input', T('ok.jsonl'), '--out', T('o')], exit: 2, code: 'E_BAD_ARG', error: /Invalid values:[\s\S]*pool/ },
-  { id: 'C14', cmd: 'capture', args: () => ['capture', '--model', M(), '--layers', '0', '--threads', '-1', '--input', T('ok.jsonl'), '--out', T('o')], exit: 2, code: 'E_BAD_ARG', error: /nThreads must be in \[0, 512\]/ },
+  { id: 'C14', cmd: 'capture', args: () => ['capture', '--model', M(), '--layers', '0', '--threads', '-1', '--input', T('ok.jsonl'), '--out', T('o')], exit: 2, code: 'E_BAD_ARG', error: /--threads must be a positive integer, got -1/ },
   { id: 'C15', cmd: 'capture', args: () => ['capture', '--model', T('text.gguf'), '--layers', '0', '--input', T('ok.jsonl'), '--out', T('o')], exit: 1, code: 'E_MODEL_LOAD', error: /not a GGUF file/ },
-  { id: 'C16', cmd: 'capture', args: () => ['capture', '--model', M(), '--layers', '0', '--input', T('ok.jsonl'), '--out', T('text.gguf')], exit: 1, code: 'E_IO', error: /EEXIST/ },
+  { id: 'C16', cmd: 'capture', args: () => ['capture', '--model', M(), '--layers', '0', '--input', T('ok.jsonl'), '--out', T('text.gguf')], exit: 2, code: 'E_BAD_ARG', error: /--out: .*text\.gguf exists and is not a folder/, tree: () => [T('text.gguf')] },
   { id: 'C17', cmd: 'generate', args: () => ['generate', '--model', M()], exit: 2, code: 'E_BAD_ARG', error: /--prompt \(or --prompt-file\) is required/ },
   { id: 'C18', cmd: 'generate', args: () => ['generate', '--model', M(), '--prompt', 'hi', '--alphas', 'x'], exit: 2, code: 'E_BAD_ARG', error: /--alphas: 'x' is not a number/ },
   { id: 'C19', cmd: 'generate', args: () => ['generate', '--model', M(), '--prompt', 'hi', '--alphas', '5'], exit: 2, code: 'E_BAD_ARG', error: /non-zero --alphas need --probe and --layer/ },
@@ -252,18 +278,18 @@ const CLI: CliRow[] = [
   { id: 'C22', cmd: 'generate', args: () => ['generate', '--model', M(), '--prompt', 'hi', '--layer', '99'], exit: 2, code: 'E_BAD_ARG', error: /--layer 99 out of range/ },
   { id: 'C23', cmd: 'generate', args: () => ['generate', '--model', M(), '--prompt', 'hi', '--probe', T('w3.npy'), '--layer', '1', '--alphas', '1'], exit: 2, code: 'E_BAD_ARG', error: /has width 3, the model's d_model is 64/ },
   { id: 'C24', cmd: 'generate', args: () => ['generate', '--model', M(), '--prompt', 'hi', '--monitor', 'bad'], exit: 2, code: 'E_BAD_ARG', error: /--monitor 'bad': expected L:path\.npy/ },
-  { id: 'C25', cmd: 'generate', args: () => ['generate', '--model', M(), '--prompt', 'hi', '--temp', 'nan', '--max-tokens', '2'], exit: 2, code: 'E_BAD_ARG', error: /temperature must be a finite number >= 0/ },
-  { id: 'C26', cmd: 'generate', args: () => ['generate', '--model', M(), '--prompt', 'hi', '--top-p', '0', '--max-tokens', '2'], exit: 2, code: 'E_BAD_ARG', error: /topP must be in \(0, 1\]/ },
-  { id: 'C27', cmd: 'generate', args: () => ['generate', '--model', M(), '--prompt', 'hi', '--seed', '-1', '--max-tokens', '2'], exit: 2, code: 'E_BAD_ARG', error: /seed must be an integer in \[0, 2\^32\)/ },
-  { id: 'C28', cmd: 'generate', args: () => ['generate', '--model', M(), '--prompt', 'hi', '--max-tokens', '100000000'], exit: 2, code: 'E_BAD_ARG', error: /nCtx too large/ },
-  { id: 'C29', cmd: 'generate', args: () => ['generate', '--model', M(), '--prompt', 'hi', '--threads', '1.5', '--max-tokens', '2'], exit: 2, code: 'E_BAD_ARG', error: /options\.nThreads must be an integer/ },
-  { id: 'C30', cmd: 'cvec export', args: () => ['cvec', 'export', '--probe', T('probe.npy'), '--layer', '0', '--out', T('c.gguf')], exit: 2, code: 'E_BAD_ARG', error: /control vectors start at block 1/ },
-  { id: 'C31', cmd: 'cvec export', args: () => ['cvec', 'export', '--probe', T('probe.npy'), '--layer', '1', '--scale', 'abc', '--out', T('c.gguf')], exit: 2, code: 'E_BAD_ARG', error: /--scale must be a number/ },
+  { id: 'C25', cmd: 'generate', args: () => ['generate', '--model', M(), '--prompt', 'hi', '--temp', 'nan', '--max-tokens', '2'], exit: 2, code: 'E_BAD_ARG', error: /--temp must be a finite number >= 0 \(0 = greedy\), got NaN/ },
+  { id: 'C26', cmd: 'generate', args: () => ['generate', '--model', M(), '--prompt', 'hi', '--top-p', '0', '--max-tokens', '2'], exit: 2, code: 'E_BAD_ARG', error: /--top-p must be in \(0, 1\], got 0/ },
+  { id: 'C27', cmd: 'generate', args: () => ['generate', '--model', M(), '--prompt', 'hi', '--seed', '-1', '--max-tokens', '2'], exit: 2, code: 'E_BAD_ARG', error: /--seed must be a non-negative integer, got -1/ },
+  { id: 'C28', cmd: 'generate', args: () => ['generate', '--model', M(), '--prompt', 'hi', '--max-tokens', '100000000'], exit: 2, code: 'E_BAD_ARG', error: /--max-tokens: the prompt \(\d+ tokens\) \+ 100000000 new tokens exceed the context of 2048 tokens per sequence/ },
+  { id: 'C29', cmd: 'generate', args: () => ['generate', '--model', M(), '--prompt', 'hi', '--threads', '1.5', '--max-tokens', '2'], exit: 2, code: 'E_BAD_ARG', error: /--threads must be a positive integer, got 1\.5/ },
+  { id: 'C30', cmd: 'cvec export', args: () => ['cvec', 'export', '--probe', T('probe.npy'), '--layers', '0', '--out', T('c.gguf')], exit: 2, code: 'E_BAD_ARG', error: /--layers: control vectors start at block 1/, tree: () => [T('c.gguf')] },
+  { id: 'C31', cmd: 'cvec export', args: () => ['cvec', 'export', '--probe', T('probe.npy'), '--layers', '1', '--scale', 'abc', '--out', T('c.gguf')], exit: 2, code: 'E_BAD_ARG', error: /--scale must be a non-zero number/ },
   { id: 'C32', cmd: 'cvec import', args: () => ['cvec', 'import', T('missing.gguf'), '--out', T('ci')], exit: 1, code: 'E_IO', error: /cannot open control vector/ },
   { id: 'C33', cmd: 'cvec import', args: () => ['cvec', 'import', T('text.gguf'), '--out', T('ci')], exit: 2, code: 'E_BAD_ARG', error: /not a GGUF file/ },
   { id: 'C34', cmd: 'probe', args: () => ['probe', '--model', M(), '--train', T('missing.jsonl'), '--test', T('pairs.jsonl'), '--layers', '0', '--out', T('po')], exit: 2, code: 'E_BAD_ARG', error: /--train: .* does not exist/ },
-  { id: 'C35', cmd: 'probe', args: () => ['probe', '--model', M(), '--train', T('pairs.jsonl'), '--test', T('pairs.jsonl'), '--layers', '0', '--bootstrap', '0', '--out', T('po')], exit: 2, code: 'E_BAD_ARG', error: /--bootstrap must be at least 1/ },
-  { id: 'C36', cmd: 'probe', args: () => ['probe', '--model', M(), '--train', T('pairs.jsonl'), '--test', T('pairs.jsonl'), '--layers', '0', '--seed', '1.5', '--out', T('po')], exit: 2, code: 'E_BAD_ARG', error: /--seed must be an integer/ },
+  { id: 'C35', cmd: 'probe', args: () => ['probe', '--model', M(), '--train', T('pairs.jsonl'), '--test', T('pairs.jsonl'), '--layers', '0', '--bootstrap', '0', '--out', T('po')], exit: 2, code: 'E_BAD_ARG', error: /--bootstrap must be a positive integer, got 0/ },
+  { id: 'C36', cmd: 'probe', args: () => ['probe', '--model', M(), '--train', T('pairs.jsonl'), '--test', T('pairs.jsonl'), '--layers', '0', '--seed', '1.5', '--out', T('po')], exit: 2, code: 'E_BAD_ARG', error: /--seed must be a non-negative integer, got 1\.5/, tree: () => [T('po')] },
   { id: 'C37', cmd: 'probe', args: () => ['probe', '--model', M(), '--train', T('pairs.jsonl'), '--test', T('pairs.jsonl'), '--layers', '99', '--out', T('po')], exit: 2, code: 'E_BAD_ARG', error: /layer 99 out of range \[0, 5\]/ },
   { id: 'C38', cmd: 'correlate', args: () => ['correlate', '--model', M(), '--probe', T('missing.npy'), '--texts', T('ok.jsonl')], exit: 2, code: 'E_BAD_ARG', error: /--probe: .* does not exist/ },
   { id: 'C39', cmd: 'correlate', args: () => ['correlate', '--model', M(), '--probe', T('probe.npy'), '--texts', T('ok.jsonl'), '--layer', '-1'], exit: 2, code: 'E_BAD_ARG', error: /--layer must be a non-negative integer/ },
@@ -284,12 +310,53 @@ const CLI: CliRow[] = [
   { id: 'C54', cmd: 'pull', args: () => ['pull', 'no-such-model'], exit: 2, code: 'E_BAD_ARG', error: /Unknown model "no-such-model"/ },
   { id: 'C55', cmd: 'bench', args: () => ['bench', '--threads', '0'], exit: 2, code: 'E_BAD_ARG', error: /--threads must be a positive integer/ },
   { id: 'C56', cmd: 'demo / models', args: () => ['demo', '--bogus'], exit: 2, code: 'E_BAD_ARG', error: /Unknown argument: bogus/ },
+  // issue 14: RUN folders as transactions (a lock, checks before any write, no silent overwrite, one count per sample)
+  { id: 'C57', cmd: 'steer', args: () => ['steer', '--model', M(), '--probes', T('tprobes'), ...STEER_SMALL, '--out', T('locked')], exit: 1, code: 'E_LOCKED', error: new RegExp(`in use by another eia-native process \\(pid ${process.pid}, \`steer\``), tree: () => [T('locked')] },
+  { id: 'C58', cmd: 'run', args: () => ['run', '--model', M(), ...RUN_SMALL, '--layers', '1,3', '--out', T('fin')], exit: 2, code: 'E_CONFLICT', error: /holds results made with other probe parameters \(probes, manifest\.json, samples\.jsonl/, tree: () => [T('fin')] },
+  { id: 'C59', cmd: 'steer', args: () => ['steer', '--model', M(), '--probes', T('tprobes'), '--layers', '1', '--alphas=0,1e308', '--scenarios', 'food_delivery', '--samples', '1', '--max-tokens', '2', '--threads', '1', '--out', T('run-a')], exit: 2, code: 'E_BAD_ARG', error: /--alphas: 1e\+308 is beyond the bound at block 1: \|alpha\| <= 100 x the block's residual norm/, tree: () => [T('run-a')] },
+  { id: 'C60', cmd: 'steer', args: () => ['steer', '--model', M(), '--probes', T('tprobes'), '--layers', '1', '--alphas=0,1', '--scenarios', 'food_delivery', '--samples', '1', '--max-tokens', '1000000000', '--threads', '1', '--out', T('run-m')], exit: 2, code: 'E_BAD_ARG', error: /--max-tokens: the prompt \(\d+ tokens\) \+ 1000000000 new tokens exceed the context of 2048 tokens per sequence/, tree: () => [T('run-m')] },
+  { id: 'C61', cmd: 'steer', args: () => ['steer', '--model', M(), '--probes', join(T('fin2'), 'probes'), '--layers', '1', '--alphas=0,2', '--scenarios', 'food_delivery', '--samples', '1', '--max-tokens', '2', '--threads', '1', '--out', T('fin2')], exit: 2, code: 'E_CONFLICT', error: /holds a sweep with other parameters; use another RUN folder, the original parameters, or --force/, tree: () => [T('fin2')] },
+  { id: 'C62', cmd: 'report', args: () => ['report', T('fin3'), '--out', T('r.txt'), '--markdown'], exit: 2, code: 'E_BAD_ARG', error: /--out is a folder \(DIR\/report\.html, DIR\/report\.md\), got the file name/, tree: () => [T('r.txt'), T('fin3'), join(root, '..', `${root.split('/').filter(Boolean).pop()}-figures`)] },
+  { id: 'C63', cmd: 'score', args: () => ['score', T('dup.jsonl'), '--json'], exit: 0, code: null, error: /warning: .*dup\.jsonl: 1 duplicate sample line ignored/, tree: () => [T('dup.jsonl')] },
+  // bounds and sanity
+  { id: 'C64', cmd: 'stats', args: () => ['stats', 'auroc', '--input', T('auroc.json'), '--permutations', '1e9'], exit: 2, code: 'E_BAD_ARG', error: /--permutations is at most 1000000, got 1000000000/ },
+  { id: 'C65', cmd: 'probe', args: () => ['probe', '--model', M(), '--train', T('pairs3.jsonl'), '--test', T('pairs3.jsonl'), '--layers', '1', '--random-baseline', '1e9', '--out', T('po')], exit: 2, code: 'E_BAD_ARG', error: /--random-baseline is at most 100000, got 1000000000/, tree: () => [T('po')] },
+  { id: 'C66', cmd: 'steer', args: () => ['steer', '--model', M(), '--probes', T('tprobes'), '--layers', '1', '--alphas=0,1,2', '--scenarios', 'food_delivery', '--samples', '1000000', '--threads', '1', '--out', T('run-g')], exit: 2, code: 'E_BAD_ARG', error: /--samples: the grid holds 3000000 samples \(layers x alphas x scenarios x samples\); one RUN holds at most 1000000/, tree: () => [T('run-g')] },
+  { id: 'C67', cmd: 'pairs', args: () => ['pairs', '--model', M(), '--per-scenario', '1e9', '--out', T('pp.jsonl')], exit: 2, code: 'E_BAD_ARG', error: /--per-scenario is at most 10000, got 1000000000/, tree: () => [T('pp.jsonl')] },
+  { id: 'C68', cmd: 'generate', args: () => ['generate', '--model', M(), '--prompt', 'hi', '--probe', T('probe.npy'), '--layer', '1', '--alphas=0,1e30', '--max-tokens', '2'], exit: 2, code: 'E_BAD_ARG', error: /--alphas: 1e\+30 is beyond the bound at block 1/ },
+  { id: 'C69', cmd: 'generate', args: () => ['generate', '--model', M(), '--prompt', 'hi', '--ctx-size', '16', '--max-tokens', '100'], exit: 2, code: 'E_BAD_ARG', error: /--max-tokens: the prompt \(\d+ tokens\) \+ 100 new tokens exceed the context of 16 tokens per sequence \(--ctx-size\)/ },
+  { id: 'C70', cmd: 'cvec import', args: () => ['cvec', 'import', T('cv-nan.gguf'), '--out', T('ci-nan')], exit: 2, code: 'E_BAD_ARG', error: /cv-nan\.gguf block 1: the direction holds NaN or infinity/, tree: () => [T('ci-nan')] },
+  { id: 'C71', cmd: 'capture', args: () => ['capture', '--model', T('nan.gguf'), '--layers', '0,1', '--input', T('ok.jsonl'), '--out', T('cap-nan')], exit: 2, code: 'E_BAD_ARG', error: /the output of block 0 is NaN or infinite \(row 0\)/, tree: () => [T('cap-nan')] },
+  { id: 'C72', cmd: 'steer', args: () => ['steer', '--model', M(), '--probes', T('oprobes'), '--layers', '1', '--alphas=0,1', '--scenarios', 'food_delivery', '--samples', '1', '--max-tokens', '2', '--threads', '1', '--out', T('run-o')], exit: 0, code: null, error: /warning: .*oprobes\/layer1\.npy was trained on another model \(sha256 ffffffffffff…, \/elsewhere\/other\.gguf\); the model in use has sha256 / },
+  { id: 'C73', cmd: 'generate', args: () => ['generate', '--model', M(), '--prompt', 'hi', '--probe', T('probe7.npy'), '--layer', '1', '--alphas', '1', '--max-tokens', '2'], exit: 0, code: null, error: /--probe .*probe7\.npy has norm 7\.000: it is used as a unit direction \(alpha is the size of what is added/ },
+  // one grammar
+  { id: 'C74', cmd: 'generate', args: () => ['generate', '--model', M(), '--model', M(), '--prompt', 'hi'], exit: 2, code: 'E_BAD_ARG', error: /--model is given 2 times; it takes one value/ },
+  { id: 'C75', cmd: 'steer', args: () => ['steer', '--model', M(), '--probes', T('tprobes'), '--layers', '1', '--monitor', '--out', T('run-x')], exit: 2, code: 'E_BAD_ARG', error: /steer --monitor is now --token-scores/, tree: () => [T('run-x')] },
+  { id: 'C76', cmd: 'capture', args: () => ['capture', '--model', M(), '--layers', '0', '--max-tokens', '5', '--input', T('ok.jsonl'), '--out', T('o')], exit: 2, code: 'E_BAD_ARG', error: /--max-tokens is the number of NEW tokens in every command; capture truncates its input texts with --truncate N/, tree: () => [T('o')] },
+  { id: 'C77', cmd: 'generate', args: () => ['generate', '--model', M(), '--prompt', 'hi', '--top-k', '-5'], exit: 2, code: 'E_BAD_ARG', error: /--top-k must be a non-negative integer, got -5/ },
+  { id: 'C78', cmd: 'capture', args: () => ['capture', '--model', M(), '--layers', '1,1', '--input', T('ok.jsonl'), '--out', T('o')], exit: 2, code: 'E_BAD_ARG', error: /--layers: a block is listed twice \(1,1\)/, tree: () => [T('o')] },
+  { id: 'C79', cmd: 'generate', args: () => ['generate', '-m', M(), '--prompt', 'hi', '-ngl', '1.5'], exit: 2, code: 'E_BAD_ARG', error: /--gpu-layers must be an integer >= -1, got 1\.5/ },
+  { id: 'C80', cmd: 'probe', args: () => ['probe', '--model', M(), '--train', '-', '--test', '-', '--layers', '1', '--out', T('po')], stdin: '{"scenario_id":"a","empathic_text":"I care","non_empathic_text":"Win now"}\n', exit: 2, code: 'E_BAD_ARG', error: /--test: standard input \('-'\) is already read by --train; only one input can come from stdin/, tree: () => [T('po')] },
+  { id: 'C81', cmd: 'cvec export', args: () => ['cvec', 'export', '--probe', T('probe.npy'), '--layer', '1', '--out', T('c.gguf')], exit: 2, code: 'E_BAD_ARG', error: /cvec export takes --layers/, tree: () => [T('c.gguf')] },
+  { id: 'C82', cmd: 'score', args: () => ['score', T('dup.jsonl'), '--markdown', T('s.md')], exit: 2, code: 'E_BAD_ARG', error: /score writes score\.json and score\.md into --out DIR/, tree: () => [T('s.md')] },
+  { id: 'C83', cmd: 'generate', args: () => ['generate', '--model', M(), '--prompt', 'hi', '--probe', T('cv.gguf'), '--layer', '3', '--alphas', '1', '--max-tokens', '2'], exit: 2, code: 'E_BAD_ARG', error: /--probe .*cv\.gguf has no direction for block 3 \(it holds blocks 1, 2\)/ },
+  { id: 'C84', cmd: 'serve', args: () => ['serve', '--model', M(), '--host', '0.0.0.0'], exit: 2, code: 'E_BAD_ARG', error: /refusing to listen on 0\.0\.0\.0 without --api-key/ },
+  { id: 'C85', cmd: 'serve', args: () => ['serve', '-m', M(), '--ctx', '8'], exit: 2, code: 'E_BAD_ARG', error: /--ctx-size must be an integer >= 16, got 8/ },
+  { id: 'C86', cmd: 'serve', args: () => ['serve', '--model', M(), '--slots', '0'], exit: 2, code: 'E_BAD_ARG', error: /--slots must be a positive integer, got 0/ },
+  { id: 'C87', cmd: 'serve', args: () => ['serve', '--model', M(), '--port', '70000'], exit: 2, code: 'E_BAD_ARG', error: /--port is at most 65535, got 70000/ },
+  { id: 'C88', cmd: 'serve', args: () => ['serve', '--model', M(), '--vectors', T('no-such-folder')], exit: 2, code: 'E_BAD_ARG', error: /--vectors: folder .*no-such-folder does not exist or is not a folder/ },
 ];
 
+/** A small sweep and a small protocol on the tiny model (C57, C58). */
+const STEER_SMALL = ['--layers', '1', '--alphas=0,1', '--scenarios', 'food_delivery', '--samples', '1', '--max-tokens', '2', '--threads', '1'];
+const RUN_SMALL = ['--train', T('pairs3.jsonl'), '--test', T('pairs3.jsonl'), '--steer-layers', '1', '--alphas=0,1', '--scenarios', 'food_delivery',
+  '--samples', '1', '--max-tokens', '2', '--random-baseline', '0', '--permutations', '0', '--threads', '1'];
+
 /** spawn without blocking the test worker's event loop (vitest's RPC times out behind a long spawnSync). */
-function run(cmd: string, args: string[], opts: SpawnOptions & { timeout?: number } = {}): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
+function run(cmd: string, args: string[], opts: SpawnOptions & { timeout?: number; stdin?: string } = {}): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { ...opts, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { ...opts, stdio: [opts.stdin !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    if (opts.stdin !== undefined) child.stdin!.end(opts.stdin);
     let stdout = '';
     let stderr = '';
     child.stdout!.on('data', (d) => { stdout += d; });
@@ -299,8 +366,8 @@ function run(cmd: string, args: string[], opts: SpawnOptions & { timeout?: numbe
   });
 }
 
-function cli(args: string[]) {
-  return run(process.execPath, ['bin/eia-native.js', ...args], { cwd: root, env: { ...process.env, EIA_NATIVE_QUIET: '1', EIA_NATIVE_LOG_LEVEL: '0' } });
+function cli(args: string[], stdin?: string) {
+  return run(process.execPath, ['bin/eia-native.js', ...args], { cwd: root, stdin, env: { ...process.env, EIA_NATIVE_QUIET: '1', EIA_NATIVE_LOG_LEVEL: '0' } });
 }
 
 // the CLI rows run 4 at a time (each is a node start-up plus at most a tiny model load)
@@ -308,14 +375,23 @@ describe.concurrent('bad arguments (CLI): exit code 2 (bad input) or 1 (failure)
   beforeAll(async () => {
     const tsc = await run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { cwd: root, timeout: 300_000 });
     if (tsc.code !== 0) throw new Error(`tsc failed: ${tsc.stdout}${tsc.stderr}`);
-  });
+    // a finished RUN (probe, sweep, score, report) for the rows that must leave one untouched (C58, C61, C62)
+    const fin = await cli(['run', '--model', modelPath, ...RUN_SMALL, '--layers', '1,2', '--out', T('fin')]);
+    if (fin.code !== 0) throw new Error(`setup run failed: ${fin.stderr}`);
+    // rows run 4 at a time: each row that touches a finished RUN gets its own copy (a shared one would be locked by the others)
+    cpSync(T('fin'), T('fin2'), { recursive: true });
+    cpSync(T('fin'), T('fin3'), { recursive: true });
+  }, 300_000);
   for (const r of CLI) {
     it(`${r.id} ${r.cmd}: ${r.args().slice(0).join(' ').replaceAll(tmp.dir, '$T')}`, async ({ expect }) => {
-      const res = await cli(r.args());
+      const before = (r.tree?.() ?? []).map(treeHash);
+      const res = await cli(r.args(), r.stdin);
       expect(res.signal, res.stderr).toBeNull();
       expect(res.code, res.stderr).toBe(r.exit);
-      expect(res.stderr).toContain(`eia-native: [${r.code}] `);
+      if (r.code) expect(res.stderr).toContain(`eia-native: [${r.code}] `);
+      else expect(res.stderr).not.toContain('eia-native: [');
       expect(res.stderr).toMatch(r.error);
+      expect((r.tree?.() ?? []).map(treeHash), 'files changed although the command failed a check').toEqual(before);
     });
   }
 });
@@ -334,7 +410,7 @@ describe('docs/reliability.md lists exactly the rows tested here', () => {
   it('the table states the codes and exit codes the tests check', () => {
     // API rows: | ID | function | input | code | error |; CLI rows: | ID | command | input | exit | code | message |
     for (const r of API) expect(rows.get(r.id)?.[2], r.id).toBe(r.code === null ? '— (plain `Error`)' : `\`${r.code}\``);
-    for (const r of CLI) expect(rows.get(r.id)?.slice(2, 4), r.id).toEqual([String(r.exit), `\`${r.code}\``]);
+    for (const r of CLI) expect(rows.get(r.id)?.slice(2, 4), r.id).toEqual([String(r.exit), r.code ? `\`${r.code}\`` : '—']);
   });
 });
 
@@ -373,7 +449,7 @@ describe('interruption (SIGINT) of capture and generate', () => {
   });
 
   it('generate: exits 130 within 5 s', async () => {
-    const r = await interrupt(['generate', '--model', modelPath, '--prompt', 'Once upon a time', '--samples', '4', '--max-tokens', '3000', '--threads', '1'], /generate \d+\//);
+    const r = await interrupt(['generate', '--model', modelPath, '--prompt', 'Once upon a time', '--samples', '4', '--max-tokens', '3000', '--ctx-size', '4096', '--threads', '1'], /generate \d+\//);
     expect(r.code === 130 || r.signal === 'SIGINT', `code ${r.code} signal ${r.signal}`).toBe(true);
     expect(r.ms).toBeLessThan(5000);
   });

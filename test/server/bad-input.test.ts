@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type ServerHandle } from '../../lib/server/index.js';
 import { encodeVectorData } from '../../lib/server/vector-data.js';
+import { alphaBound, residualNorms } from '../../lib/probes/residual-norm.js';
 import { isEiaError } from '../../lib/util/errors.js';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/fixtures.js';
@@ -87,6 +88,25 @@ describe('bad input -> 400 with an OpenAI-shaped error, and the server keeps ser
     await expectError(await complete({ steering: { vectors: [{ name: PROBE_NAME, layers: nL, scale: 1 }] } }), 400, 'layer_out_of_range', 'steering.vectors[0].layers');
     await expectError(await complete({ monitor: [{ name: PROBE_NAME, layer: -1 }] }), 400, 'layer_out_of_range', 'monitor[0].layer');
     await expectError(await complete({ gate: { name: PROBE_NAME, layer: nL - 1, on: 0, off: 1, vectors: [{ name: PROBE_NAME }] } }), 400, 'layer_out_of_range', 'gate.layer');
+    await stillServes();
+  });
+
+  it('a scale beyond the bound: |scale| <= 100 x the steered block\'s residual norm, as generate and steer refuse it', async () => {
+    const norms = await residualNorms(p.model, [2, 3], 1);
+    const b3 = alphaBound(norms.get(3)!);
+    const e = await expectError(await complete({ steering: { vectors: [{ name: PROBE_NAME, scale: b3 * 1.01 }] } }), 400, 'alpha_out_of_range', 'steering.vectors[0].scale');
+    expect(e.error.message).toMatch(/beyond the bound at block 3: \|alpha\| <= 100 x the block's residual norm/);
+    // a range is bounded by its smallest block; inline data and a gate's vectors alike
+    const lo = Math.min(alphaBound(norms.get(2)!), b3);
+    await expectError(await complete({ steering: { vectors: [{ data: encodeVectorData(p.v), layers: [2, 3], scale: -lo * 1.01 }] } }), 400, 'alpha_out_of_range', 'steering.vectors[0].scale');
+    await expectError(await complete({ gate: { name: PROBE_NAME, layer: 2, on: 0, off: 1, vectors: [{ name: PROBE_NAME, scale: 1e30 }] } }), 400, 'alpha_out_of_range', 'gate.vectors[0].scale');
+    // just inside the bound is served
+    expect((await complete({ steering: { vectors: [{ name: PROBE_NAME, scale: b3 * 0.99 }] } })).status).toBe(200);
+    await stillServes();
+  });
+
+  it('a zero vector has no direction', async () => {
+    await expectError(await complete({ steering: { vectors: [{ data: encodeVectorData(new Float32Array(p.v.length)), layers: 2, scale: 1 }] } }), 400, 'invalid_vector_data', 'steering.vectors[0].data');
     await stillServes();
   });
 

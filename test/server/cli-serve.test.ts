@@ -1,6 +1,10 @@
 // `eia-native serve` as a process: it starts on a loopback port, answers, and on SIGTERM drains and
-// exits 0 (the request running at that moment still completes).
+// exits 0 (the request running at that moment still completes). The shared grammar: -m, --ctx (=
+// --ctx-size), -t; a probe of another model in --vectors is a warning line at start (stderr).
 import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { saveProbe } from '../../lib/probes/probe-file.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CLI, ROOT } from '../helpers/cli.js';
 import { synthTo, tempDir } from '../helpers/fixtures.js';
@@ -12,7 +16,10 @@ afterAll(() => tmp.cleanup());
 describe('eia-native serve', () => {
   it('serves on a loopback port, then drains and exits 0 on SIGTERM', async () => {
     const model = (await synthTo(tmp.dir, 'cli-serve', { planted: true, seed: 3 })).path;
-    const child = spawn(process.execPath, [CLI, 'serve', '--model', model, '--port', '0', '--threads', '1', '--ctx', '2048', '--slots', '2'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    const vectors = join(tmp.dir, 'vectors');
+    mkdirSync(vectors);
+    saveProbe(vectors, { direction: Float32Array.from({ length: 64 }, (_, i) => (i === 0 ? 1 : 0)), layer: 1, pooling: 'mean', method: 'mean-diff', model: { sha256: 'ab'.repeat(32), path: '/elsewhere/m.gguf' }, trainHash: '', nTrain: 0 });
+    const child = spawn(process.execPath, [CLI, 'serve', '-m', model, '--vectors', vectors, '--port', '0', '-t', '1', '--ctx', '2048', '--slots', '2'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     try {
@@ -25,6 +32,8 @@ describe('eia-native serve', () => {
         void exited.then((code) => reject(new Error(`serve exited early (${code}): ${stderr}`)));
       });
       expect(((await (await fetch(`${url}/health`)).json()) as { status: string }).status).toBe('ok');
+      expect(stderr).toMatch(/warning: vector 'layer1' was trained on another model \(sha256 abababababab…, \/elsewhere\/m\.gguf\)/);
+      expect(((await (await fetch(`${url}/slots`)).json()) as { n_ctx_slot: number }).n_ctx_slot).toBe(2048);
       const models = await (await fetch(`${url}/v1/models`)).json() as { data: { id: string }[] };
       expect(models.data[0].id).toBe('cli-serve');
       // a long streamed request; SIGTERM while it runs: it still ends with [DONE]

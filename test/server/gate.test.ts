@@ -7,6 +7,7 @@ import type { Gate, SequenceRequest } from '../../lib/engine/generate.js';
 import type { ServerHandle } from '../../lib/server/index.js';
 import { encodeVectorData } from '../../lib/server/vector-data.js';
 import { tempDir } from '../helpers/fixtures.js';
+import { gateRule } from '../helpers/gate-rule.js';
 import { libraryRun, PLANTED_LAYER, plantedSetup, postJson, PROBE_NAME, readSse, startServer, type Planted } from './server-fixtures.js';
 
 const tmp = tempDir('eia-serve-gate-');
@@ -68,6 +69,42 @@ describe('gated requests', () => {
       if (c.extra.budget !== undefined) expect(refFlags.filter((g) => g).length).toBeLessThanOrEqual(c.extra.budget);
     });
   }
+
+  it('the gate oracle: the flags a gated request reports = the gate\'s rule over the unsteered projections of the tokens it fed (Lm == Ls: next token; hold 2, budget 9)', async () => {
+    const prompt = Array.from(p.model.tokenize(PROMPT));
+    const nP = prompt.length;
+    // thresholds: midpoints of gaps between the unsteered run's projections near the 40th / 70th percentiles
+    const plain = await libraryRun(p.model, CTX, { prompt: Int32Array.from(prompt), temperature: 0.7, seed: 5, maxTokens: 40, ignoreEog: true }, [{ layer: PLANTED_LAYER, direction: p.v }]);
+    const sorted = Array.from(plain.scores![0]).sort((a, b) => a - b);
+    const mid = (q: number) => { const i = Math.floor(q * (sorted.length - 1)); return (sorted[i] + sorted[i + 1]) / 2; };
+    const [gOn, gOff] = [mid(0.4), mid(0.7)];
+    const res = await postJson(`${url}/v1/completions`, {
+      prompt, temperature: 0.7, seed: 5, max_tokens: 40, ignore_eos: true, return_tokens: true,
+      gate: { name: PROBE_NAME, on: gOn, off: gOff, min_hold: 2, budget: 9, positions: 'generated', vectors: [{ name: PROBE_NAME, layers: [PLANTED_LAYER, PLANTED_LAYER + 1], scale: 6 }] },
+    });
+    const body = await res.json() as { gate_steered: number; choices: { tokens: number[]; gate: boolean[] }[] };
+    expect(res.status).toBe(200);
+    const { tokens, gate: flags } = body.choices[0];
+    // the unsteered projections at the gate's block of every position the request fed (a capture pass)
+    const fed = Int32Array.from([...prompt, ...tokens.slice(0, -1)]);
+    const cap = await p.model.createContext({ nCtx: 256, nThreads: 1 });
+    const r = await cap.capture([fed], { layers: [PLANTED_LAYER], pool: 'tokens', addSpecial: false });
+    cap.free();
+    const m = r.data.get(PLANTED_LAYER)!;
+    const n = p.model.nEmbd;
+    const proj = Array.from({ length: fed.length }, (_, t) => { let x = 0; for (let j = 0; j < n; j++) x += m[t * n + j] * p.v[j]; return x; });
+    // capture and generation round differently in the last digits: no projection may sit on a threshold
+    const margin = Math.min(...proj.map((x) => Math.min(Math.abs(x - gOn), Math.abs(x - gOff))));
+    expect(margin, 'a projection sits on a threshold').toBeGreaterThan(1e-5 * Math.max(...proj.map(Math.abs)));
+    const mask = gateRule(proj, { on: gOn, off: gOff, minHold: 2, budget: 9, lagged: true, firstPos: nP });
+    const genMask = mask.slice(nP - 1).map((x) => x === 1);
+    // it switched, and not everywhere
+    expect(genMask.filter((x) => x).length, `flags ${genMask.map(Number).join('')}`).toBeGreaterThan(2);
+    expect(genMask.filter((x) => !x).length).toBeGreaterThan(2);
+    expect(flags).toEqual(genMask);
+    expect(body.gate_steered).toBe(mask.reduce((a, b) => a + b, 0));
+    expect(body.gate_steered).toBeLessThanOrEqual(9);
+  });
 
   it('an ungated request carries no gate field', async () => {
     const r = await (await postJson(`${url}/v1/completions`, { prompt: PROMPT, max_tokens: 4 })).json() as Record<string, unknown> & { choices: Record<string, unknown>[] };

@@ -1,13 +1,15 @@
 // Shared by the server tests: the planted model with a vectors folder (the planted direction as a
 // probe with sidecar and validation report, and as a control-vector GGUF), servers on a loopback
-// port, the library reference run, and a raw SSE reader for what the openai client hides.
+// port, the library reference run, and a raw SSE reader for what the openai client hides. The folder
+// also holds vectors that test the norm rule and the model check: the planted direction x 2.5 as a
+// control vector, x 3 as a bare probe file (no sidecar), and a probe whose sidecar records another model.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Model } from '../../lib/engine/model.js';
 import { generationContextOptions } from '../../lib/engine/context.js';
 import type { GenerateRequest, Monitor, SequenceRequest, SequenceResult } from '../../lib/engine/generate.js';
 import { writeControlVector } from '../../lib/engine/control-vector.js';
-import { readNpy } from '../../lib/io/npy.js';
+import { readNpy, writeNpy } from '../../lib/io/npy.js';
 import { saveProbe } from '../../lib/probes/probe-file.js';
 import { createServer, type ServerHandle, type ServerOptions } from '../../lib/server/index.js';
 import { synthTo } from '../helpers/fixtures.js';
@@ -16,6 +18,18 @@ export const PLANTED_LAYER = 3;
 export const PROBE_NAME = 'probes/layer3';
 export const CVEC_NAME = 'planted-cvec';
 export const PROBE_AUROC = 0.9375;
+/** The planted direction x SCALED_NORM as a control vector (norm rule: used as the unit direction). */
+export const SCALED_CVEC_NAME = 'scaled-cvec';
+export const SCALED_NORM = 2.5;
+/** The planted direction x RAW_NORM as a bare probe file (layer from its name, no sidecar). */
+export const RAW_PROBE_NAME = 'raw/layer3';
+export const RAW_NORM = 3;
+/** A probe whose sidecar records another model's sha256 (and a path clients must not see). */
+export const OTHER_MODEL_PROBE = 'other/layer3';
+export const OTHER_MODEL_SHA = 'f0'.repeat(32);
+export const OTHER_MODEL_PATH = '/models/secret-dir/other-model.gguf';
+
+const scaled = (v: Float32Array, k: number) => Float32Array.from(v, (x) => x * k);
 
 export interface Planted { model: Model; v: Float32Array; vectorsDir: string }
 
@@ -31,6 +45,13 @@ export async function plantedSetup(dir: string): Promise<Planted> {
   });
   writeFileSync(join(vectorsDir, 'probes', 'validation.json'), JSON.stringify({ format: 'eia-probe-validation', version: 1, layers: [{ layer: PLANTED_LAYER, auroc: PROBE_AUROC }] }));
   writeControlVector(join(vectorsDir, `${CVEC_NAME}.gguf`), new Map([[PLANTED_LAYER, v]]));
+  writeControlVector(join(vectorsDir, `${SCALED_CVEC_NAME}.gguf`), new Map([[PLANTED_LAYER, scaled(v, SCALED_NORM)]]));
+  mkdirSync(join(vectorsDir, 'raw'));
+  writeNpy(join(vectorsDir, `${RAW_PROBE_NAME}.npy`), scaled(v, RAW_NORM));
+  mkdirSync(join(vectorsDir, 'other'));
+  saveProbe(join(vectorsDir, 'other'), {
+    direction: v, layer: PLANTED_LAYER, pooling: 'mean', method: 'mean-diff', model: { sha256: OTHER_MODEL_SHA, path: OTHER_MODEL_PATH }, trainHash: '', nTrain: 0,
+  });
   return { model, v, vectorsDir };
 }
 

@@ -7,11 +7,18 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SequenceRequest } from '../../lib/engine/generate.js';
+import { fileSha256 } from '../../lib/io/file-hash.js';
+import { unitDirection } from '../../lib/probes/direction.js';
+import { saveProbe } from '../../lib/probes/probe-file.js';
 import type { ServerHandle } from '../../lib/server/index.js';
 import { encodeVectorData } from '../../lib/server/vector-data.js';
 import { EMPATHY_KEYWORDS } from '../../lib/steering/scoring.js';
+import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/fixtures.js';
-import { CVEC_NAME, libraryRun, PLANTED_LAYER, plantedSetup, postJson, PROBE_AUROC, PROBE_NAME, readSse, startServer, type Planted } from './server-fixtures.js';
+import {
+  CVEC_NAME, eventually, libraryRun, OTHER_MODEL_PATH, OTHER_MODEL_PROBE, OTHER_MODEL_SHA, PLANTED_LAYER, plantedSetup, postJson, PROBE_AUROC, PROBE_NAME,
+  RAW_NORM, RAW_PROBE_NAME, readSse, SCALED_CVEC_NAME, SCALED_NORM, startServer, type Planted,
+} from './server-fixtures.js';
 
 const tmp = tempDir('eia-serve-steer-');
 const CTX = 256;
@@ -152,6 +159,97 @@ describe('probe_scores', () => {
     console.log(`[serve] probe_scores in a shared batch vs alone: max rel err A ${errA.toExponential(1)}, B ${errB.toExponential(1)}`);
     expect(errA).toBeLessThan(1e-5);
     expect(errB).toBeLessThan(1e-5);
+  });
+});
+
+describe('the same as the generate command', () => {
+  it('`eia-native generate --probe F --monitor L:F --json` (a probe file of norm 3): the same tokens and monitor values as the server with that vector by name', async () => {
+    const file = join(p.vectorsDir, `${RAW_PROBE_NAME}.npy`);
+    const cli = await runCli(['generate', '-m', p.model.info.path, '--prompt', PROMPT, '--probe', file, '--layer', String(PLANTED_LAYER), '--alphas', '4',
+      '--monitor', `${PLANTED_LAYER}:${file}`, '--monitor', `1:${file}`, '--seed', '9', '--temp', '0.8', '-n', '24', '--json', '-t', '1']);
+    expect(cli.status, cli.stderr).toBe(0);
+    expect(cli.stderr).toMatch(/has norm 3\.000: it is used as a unit direction/);
+    const gen = JSON.parse(cli.stdout.trim().split('\n')[0]) as { tokens: number[]; monitor: { layer: number; scores: number[] }[] };
+    const res = await postJson(`${url}/v1/completions`, {
+      prompt: PROMPT, seed: 9, temperature: 0.8, max_tokens: 24, return_tokens: true,
+      steering: { vectors: [{ name: RAW_PROBE_NAME, scale: 4 }] }, monitor: [{ name: RAW_PROBE_NAME }, { name: RAW_PROBE_NAME, layer: 1 }],
+    });
+    const body = await res.json() as { choices: Choice[] };
+    expect(res.status).toBe(200);
+    expect(body.choices[0].tokens).toEqual(gen.tokens);
+    const scores = body.choices[0].probe_scores!;
+    expect(scores.length).toBe(gen.tokens.length);
+    // the command runs in a context of its own size: a residual row may differ in its last bits
+    let worst = 0;
+    scores.forEach((row, t) => row.forEach((x, k) => { worst = Math.max(worst, Math.abs(x - gen.monitor[k].scores[t]) / Math.max(1, Math.abs(gen.monitor[k].scores[t]))); }));
+    console.log(`[serve] probe_scores vs the generate command: max rel err ${worst.toExponential(1)} over ${scores.length} tokens`);
+    expect(worst).toBeLessThan(1e-5);
+  });
+});
+
+describe('the norm rule and the model check (one rule with generate, steer and cvec)', () => {
+  interface Answer { choices: Choice[]; warnings?: string[] }
+  const ask = async (body: Record<string, unknown>): Promise<Answer> => {
+    const res = await postJson(`${url}/v1/completions`, { prompt: PROMPT, temperature: 0.8, seed: 9, max_tokens: 32, ignore_eos: true, return_tokens: true, ...body });
+    const json = await res.json() as Answer & { error?: unknown };
+    expect(res.status, JSON.stringify(json.error)).toBe(200);
+    return json;
+  };
+
+  it('a vector of norm other than 1 steers as its unit direction, by inline data, control vector and probe file alike, and the response says so', async () => {
+    const alpha = 4;
+    const unit = unitDirection(p.v, 'v').direction;
+    const ref = await libraryRun(p.model, CTX, { prompt: PROMPT, temperature: 0.8, seed: 9, maxTokens: 32, ignoreEog: true, steer: [{ layer: PLANTED_LAYER, direction: unit, alpha }] });
+    // what adding the stored vector as it is would give: other tokens (else this test could not fail)
+    const asStored = await libraryRun(p.model, CTX, { prompt: PROMPT, temperature: 0.8, seed: 9, maxTokens: 32, ignoreEog: true, steer: [{ layer: PLANTED_LAYER, direction: Float32Array.from(p.v, (x) => x * SCALED_NORM), alpha }] });
+    expect(Array.from(asStored.tokens)).not.toEqual(Array.from(ref.tokens));
+    const byData = await ask({ steering: { vectors: [{ data: encodeVectorData(Float32Array.from(p.v, (x) => x * SCALED_NORM)), layers: PLANTED_LAYER, scale: alpha }] } });
+    const byCvec = await ask({ steering: { vectors: [{ name: SCALED_CVEC_NAME, scale: alpha }] } });
+    const byFile = await ask({ steering: { vectors: [{ name: RAW_PROBE_NAME, scale: alpha }] } });
+    const byUnit = await ask({ steering: { vectors: [{ name: PROBE_NAME, scale: alpha }] } });
+    for (const [what, a] of Object.entries({ byData, byCvec, byFile, byUnit })) expect(a.choices[0].tokens, what).toEqual(Array.from(ref.tokens));
+    expect(byData.warnings?.join('\n')).toMatch(/steering\.vectors\[0\]\.data has norm 2\.500: it is used as a unit direction/);
+    expect(byCvec.warnings?.join('\n')).toMatch(new RegExp(`vector '${SCALED_CVEC_NAME}' block ${PLANTED_LAYER} has norm 2\\.500`));
+    expect(byFile.warnings?.join('\n')).toMatch(new RegExp(`vector '${RAW_PROBE_NAME}' has norm ${RAW_NORM.toFixed(3).replace('.', '\\.')}`));
+    expect(byUnit.warnings, 'a unit vector brings no note').toBeUndefined();
+    // streamed: the note rides in the first chunk only
+    const events = (await readSse(await postJson(`${url}/v1/completions`, { prompt: PROMPT, seed: 9, max_tokens: 6, stream: true, steering: { vectors: [{ name: SCALED_CVEC_NAME, scale: alpha }] } })))
+      .filter((e) => e !== '[DONE]') as { warnings?: string[] }[];
+    expect(events[0].warnings?.join('\n')).toMatch(/has norm 2\.500/);
+    expect(events.slice(1).every((e) => e.warnings === undefined)).toBe(true);
+  });
+
+  it('a monitor reads the unit direction too: a probe file of norm 3 scores as the unit probe', async () => {
+    const unitScores = (await ask({ max_tokens: 12, monitor: [{ name: PROBE_NAME }] })).choices[0].probe_scores!;
+    const rawScores = (await ask({ max_tokens: 12, monitor: [{ name: RAW_PROBE_NAME }] })).choices[0].probe_scores!;
+    expect(unitScores.length).toBe(12);
+    expect(rawScores.length).toBe(12);
+    // unit(3v) and v differ by float rounding only; 3v as stored would give three times the scores
+    rawScores.forEach((row, t) => expect(Math.abs(row[0] - unitScores[t][0])).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(unitScores[t][0]))));
+    expect(unitScores.some((row) => Math.abs(row[0]) > 0.1), 'scores large enough to tell 1x from 3x').toBe(true);
+  });
+
+  it('a probe trained on another model: a warning in the response (no paths) and in the listing; the served model\'s own probe: none', async () => {
+    for (const body of [{ steering: { vectors: [{ name: OTHER_MODEL_PROBE, scale: 2 }] } }, { monitor: [{ name: OTHER_MODEL_PROBE }] }]) {
+      const a = await ask({ max_tokens: 4, ...body });
+      expect(a.warnings?.join('\n')).toMatch(new RegExp(`vector '${OTHER_MODEL_PROBE}' was trained on another model \\(sha256 ${OTHER_MODEL_SHA.slice(0, 12)}`));
+      expect(JSON.stringify(a)).not.toContain('secret-dir');
+    }
+    const list = await (await fetch(`${url}/v1/steering/vectors`)).json() as { data: { name: string; model_sha256: string | null; warning: string | null }[] };
+    const other = list.data.find((v) => v.name === OTHER_MODEL_PROBE)!;
+    expect(other.model_sha256).toBe(OTHER_MODEL_SHA);
+    expect(other.warning).toMatch(/trained on another model/);
+    expect(other.warning).not.toContain(OTHER_MODEL_PATH);
+    expect(list.data.find((v) => v.name === PROBE_NAME)!.warning).toBeNull();
+    // a probe recording the served model's own sha256: no warning (the check compares, it does not just see a record)
+    const own = await fileSha256(p.model.info.path);
+    saveProbe(join(p.vectorsDir, 'own'), { direction: p.v, layer: PLANTED_LAYER, pooling: 'mean', method: 'mean-diff', model: { sha256: own }, trainHash: '', nTrain: 0 });
+    let res: Response | null = null;
+    await eventually(async () => {
+      res = await postJson(`${url}/v1/completions`, { prompt: PROMPT, max_tokens: 2, steering: { vectors: [{ name: 'own/layer3', scale: 2 }] } });
+      return res.status === 200;
+    }, 5000);
+    expect(((await res!.json()) as Answer).warnings).toBeUndefined();
   });
 });
 

@@ -3,7 +3,7 @@
 // models' activations (in a shared k-dim PCA space, fitted on the train texts) and reports how
 // well model A's probe, carried into model B, recovers AUROC on the test texts.
 import type { CommandModule } from 'yargs';
-import { captureContextOptions } from '../../probes/capture-context.js';
+import { captureContextOptions, captureCtxSize, checkTextsFit } from '../../probes/capture-context.js';
 import { PAPER_MAX_TOKENS } from '../../probes/defaults.js';
 import { Model } from '../../engine/model.js';
 import { rows as captureRows } from '../../engine/capture.js';
@@ -12,10 +12,11 @@ import { meanDiffDirection } from '../../probes/probe.js';
 import { crossModelTransfer, scoreAgreement } from '../../probes/crossmodel.js';
 import { createProgress } from '../../util/progress.js';
 import { modelPathArg, printJson, UsageError, pairsArg } from '../common.js';
+import { checkModelFlags, FLAGS, inFlagTerms, intFlag } from '../flags.js';
 
 interface Args {
   'model-a': string; 'model-b': string; train: string; test: string; 'layer-a': number; 'layer-b': number; k?: number;
-  'max-tokens': number; json: boolean; threads?: number; 'gpu-layers': number;
+  truncate: number; json: boolean; threads?: number; 'gpu-layers': number; 'ctx-size'?: number;
 }
 
 /** Mean-pooled activations of `texts` at one block of one model (one capture pass). */
@@ -25,10 +26,16 @@ async function activations(path: string, layer: number, texts: string[], label: 
     if (!Number.isInteger(layer) || layer < 0 || layer >= model.nLayer) {
       throw new UsageError(`--layer-${label}: ${layer} out of range [0, ${model.nLayer - 1}] for ${path}`);
     }
-    const ctx = await model.createContext(captureContextOptions(model, a.threads));
+    const ctxSize = a['ctx-size'] ?? captureCtxSize(model);
+    try {
+      checkTextsFit(model, texts, a.truncate, ctxSize);
+    } catch (e) {
+      throw inFlagTerms(e, { maxTokens: '--truncate', ctxSize: '--ctx-size' });
+    }
+    const ctx = await model.createContext(captureContextOptions(model, a.threads, ctxSize));
     const bar = createProgress({ label: `align: capture ${label}`, total: texts.length, unit: 'items' });
     try {
-      const res = await ctx.capture(texts, { layers: [layer], pool: 'mean', maxTokens: a['max-tokens'], onProgress: (d, _t, tok) => bar.update(d, `${tok} tokens`) });
+      const res = await ctx.capture(texts, { layers: [layer], pool: 'mean', maxTokens: a.truncate, onProgress: (d, _t, tok) => bar.update(d, `${tok} tokens`) });
       bar.done();
       return captureRows(res, layer);
     } finally {
@@ -45,22 +52,24 @@ export const alignCommand: CommandModule<object, Args> = {
   builder: (y) =>
     y.option('model-a', { type: 'string', demandOption: true, describe: 'model A (GGUF file or pulled name)' })
       .option('model-b', { type: 'string', demandOption: true, describe: 'model B (GGUF file or pulled name)' })
-      .option('train', { type: 'string', demandOption: true, describe: 'train pairs JSONL: probes and the alignment are fitted on these' })
-      .option('test', { type: 'string', demandOption: true, describe: 'test pairs JSONL: agreement and AUROCs are measured on these' })
+      .option('train', { type: 'string', demandOption: true, describe: 'train pairs JSONL: probes and the alignment are fitted on these (- = stdin)' })
+      .option('test', { type: 'string', demandOption: true, describe: 'test pairs JSONL: agreement and AUROCs are measured on these (- = stdin)' })
       .option('layer-a', { type: 'number', demandOption: true, describe: 'block of model A' })
       .option('layer-b', { type: 'number', demandOption: true, describe: 'block of model B' })
       .option('k', { type: 'number', describe: 'shared PCA dimension (default min(16, nTrain - 1, widths))' })
-      .option('max-tokens', { type: 'number', default: PAPER_MAX_TOKENS, describe: 'truncate each text to N tokens (0 = off)' })
-      .option('threads', { type: 'number', describe: 'CPU threads (default: all)' })
-      .option('gpu-layers', { type: 'number', default: 0, describe: 'layers to offload to the GPU (-1 = all; GPU builds)' })
-      .option('json', { type: 'boolean', default: false })
+      .option('truncate', { ...FLAGS.truncate, default: PAPER_MAX_TOKENS, describe: `${FLAGS.truncate.describe} (paper: ${PAPER_MAX_TOKENS})` })
+      .option('threads', FLAGS.threads)
+      .option('gpu-layers', FLAGS['gpu-layers'])
+      .option('ctx-size', { ...FLAGS['ctx-size'], describe: `${FLAGS['ctx-size'].describe} (room for one text; default: the model's training context within 2048..8192)` })
+      .option('json', FLAGS.json)
       .example('$0 align --model-a phi3.gguf --model-b qwen.gguf --train train.jsonl --test test.jsonl --layer-a 12 --layer-b 16', '')
       .epilog('Each model\'s mean-diff probe is trained on its own train activations. Agreement = Pearson/Spearman of the two ' +
         'probes\' scores on the test texts (the paper\'s cross-model check). Alignment: both models\' train activations are ' +
         'centred and projected on their own top-k principal axes; R = argmin ||A_k R - B_k|| over orthogonal R (SVD). ' +
         'Model A\'s probe carried through R into B is scored on B\'s test texts and compared with B\'s native probe.') as never,
   handler: async (a) => {
-    if (!Number.isInteger(a['max-tokens']) || a['max-tokens'] < 0) throw new UsageError('--max-tokens must be a non-negative integer');
+    checkModelFlags(a);
+    intFlag(a.truncate, '--truncate', 0);
     if (a.k !== undefined && (!Number.isInteger(a.k) || a.k < 1)) throw new UsageError(`--k must be a positive integer, got ${a.k}`);
     const train = pairsArg(a.train, '--train'), test = pairsArg(a.test, '--test');
     const pathA = modelPathArg(a['model-a']), pathB = modelPathArg(a['model-b']);

@@ -5,7 +5,11 @@ import { formatReport } from '../../bench/report.js';
 import { runBench } from '../../bench/run.js';
 import { BENCH_SHAPES, type BenchShape } from '../../bench/workload.js';
 import { modelPathArg, printJson, UsageError } from '../common.js';
+import { FLAGS } from '../flags.js';
 import { note } from '../../util/note.js';
+
+/** Measured rounds at most (each round runs every workload once). */
+const MAX_REPS = 1000;
 
 interface Args { json: boolean; quick: boolean; shape: string; model?: string; threads?: number; reps?: number }
 
@@ -13,17 +17,18 @@ export const benchCommand: CommandModule<object, Args> = {
   command: 'bench',
   describe: 'Benchmark against llama.cpp\'s own tools, node-llama-cpp and the paper\'s method (ratios + absolute rates)',
   builder: (y) =>
-    y.option('json', { type: 'boolean', default: false, describe: 'one JSON object on stdout (machine, settings, ratios, rates, peak RSS)' })
+    y.option('json', { ...FLAGS.json, describe: 'one JSON object on stdout (machine, settings, ratios, rates, peak RSS)' })
       .option('quick', { type: 'boolean', default: false, describe: 'fewer rounds and tokens (under 3 minutes on 2 cores with the 0.5b shape)' })
       .option('shape', { choices: BENCH_SHAPES, default: '0.5b', describe: 'synthetic model shape (its own architecture, q8_0; cached)' })
-      .option('model', { type: 'string', describe: 'benchmark this GGUF instead of the synthetic model' })
-      .option('threads', { type: 'number', describe: 'CPU threads for every side (default: all)' })
+      .option('model', { ...FLAGS.model, describe: 'benchmark this GGUF instead of the synthetic model' })
+      .option('threads', { ...FLAGS.threads, describe: 'CPU threads for every side (default: all)' })
       .option('reps', { type: 'number', describe: 'measured rounds per ratio after the warm-up (default 5, --quick 3)' })
       .example('$0 bench --quick', 'the quick run on the 0.5b-shaped synthetic model')
       .example('$0 bench --json --shape qwen2.5-7b --threads 8', 'full run, JSON') as never,
   handler: async (a) => {
     if (a.threads !== undefined && (!Number.isInteger(a.threads) || a.threads < 1)) throw new UsageError('--threads must be a positive integer');
     if (a.reps !== undefined && (!Number.isInteger(a.reps) || a.reps < 1)) throw new UsageError('--reps must be a positive integer');
+    if (a.reps !== undefined && a.reps > MAX_REPS) throw new UsageError(`--reps is at most ${MAX_REPS}, got ${a.reps}`);
     const model = a.model !== undefined ? modelPathArg(a.model) : undefined;
     const report = await runBench({ shape: a.shape as BenchShape, model, threads: a.threads, reps: a.reps, quick: a.quick, log: note });
     if (a.json) printJson(report);

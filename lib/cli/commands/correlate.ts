@@ -3,17 +3,21 @@
 import { existsSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { Model } from '../../engine/model.js';
+import { captureContextOptions } from '../../probes/capture-context.js';
+import { unitDirection } from '../../probes/direction.js';
 import { rows as captureRows } from '../../engine/capture.js';
-import { readScoredTexts } from '../../probes/dataset.js';
+import { parseScoredTexts } from '../../probes/dataset.js';
+import { inputExists, inputName, readInputText } from '../../io/input.js';
 import { scoreWithProbe, type Probe } from '../../probes/probe.js';
 import { loadProbe } from '../../probes/probe-file.js';
 import { readNpy } from '../../io/npy.js';
 import { correlationReport, correlationReportLines } from '../../stats/correlation-report.js';
 import { createProgress } from '../../util/progress.js';
 import { modelPathArg, printJson, UsageError, withModelOptions } from '../common.js';
+import { checkModelFlags, FLAGS, intFlag } from '../flags.js';
 import { EiaError } from '../../util/errors.js';
 
-interface Args { model: string; probe: string; layer?: number; texts: string; 'max-tokens': number; json: boolean; threads?: number; 'gpu-layers': number }
+interface Args { model: string; probe: string; layer?: number; texts: string; truncate: number; json: boolean; threads?: number; 'gpu-layers': number; 'ctx-size'?: number }
 
 /** A probe file; with an explicit layer, any 1-D .npy direction will do (no sidecar or layer<L> name needed). */
 function readProbe(path: string, layer: number | undefined): Pick<Probe, 'direction' | 'layer'> {
@@ -23,20 +27,19 @@ function readProbe(path: string, layer: number | undefined): Pick<Probe, 'direct
   if (arr.shape.length !== 1 && !(arr.shape.length === 2 && arr.shape[0] === 1)) {
     throw new EiaError('E_BAD_ARG', `${path}: a probe direction must be 1-D, got shape (${arr.shape.join(', ')})`);
   }
-  for (const v of arr.data) if (!Number.isFinite(v)) throw new EiaError('E_BAD_ARG', `${path}: direction holds a non-finite value`);
-  return { direction: arr.data, layer };
+  return { direction: unitDirection(arr.data, path).direction, layer };
 }
 
 export const correlateCommand: CommandModule<object, Args> = {
   command: 'correlate',
   describe: 'Behavioural correlation: a probe\'s scores vs rubric scores (Pearson, Spearman, 0-vs-2 accuracy)',
   builder: (y) =>
-    withModelOptions(y)
+    withModelOptions(y, 'room for one text; default: the model\'s training context within 2048..8192')
       .option('probe', { type: 'string', demandOption: true, describe: 'probe .npy (float32 or the paper\'s float16), unit direction' })
       .option('layer', { type: 'number', describe: 'block the probe reads (default: from its sidecar / file name layer<L>.npy)' })
-      .option('texts', { type: 'string', demandOption: true, describe: 'scored texts JSONL: {"text": ..., "score": 0|1|2, "scenario": ...} per line' })
-      .option('max-tokens', { type: 'number', default: 512, describe: 'truncate each text to N tokens (paper: 512; 0 = off)' })
-      .option('json', { type: 'boolean', default: false })
+      .option('texts', { type: 'string', demandOption: true, describe: 'scored texts JSONL: {"text": ..., "score": 0|1|2, "scenario": ...} per line (- = stdin)' })
+      .option('truncate', { ...FLAGS.truncate, default: 512, describe: `${FLAGS.truncate.describe} (paper: 512)` })
+      .option('json', FLAGS.json)
       .example('$0 correlate --model phi3.gguf --probe probes/layer8.npy --layer 8 --texts eia_texts.jsonl', 'the paper\'s r = .709')
       .epilog('Probe score = dot(mean-pooled activation of block L, direction). Pearson and Spearman (average ranks) with two-sided ' +
         't-test p-values; the binary accuracy under both of the paper\'s conventions, each labelled: [0-vs-2] the score-0 vs score-2 ' +
@@ -44,13 +47,14 @@ export const correlateCommand: CommandModule<object, Args> = {
         '0 and 1 = low, at the median of all probe scores (its cross_model_correlation.json). ' +
         'Constant probe or rubric scores make the correlation undefined: reported as an error, never NaN.') as never,
   handler: async (a) => {
+    checkModelFlags(a);
     if (!existsSync(a.probe)) throw new UsageError(`--probe: ${a.probe} does not exist`);
-    if (!existsSync(a.texts)) throw new UsageError(`--texts: ${a.texts} does not exist`);
-    if (!Number.isInteger(a['max-tokens']) || a['max-tokens'] < 0) throw new UsageError('--max-tokens must be a non-negative integer');
+    if (!inputExists(a.texts)) throw new UsageError(`--texts: ${a.texts} does not exist`);
+    intFlag(a.truncate, '--truncate', 0);
     const probe = readProbe(a.probe, a.layer);
     const layer = a.layer ?? probe.layer;
     if (!Number.isInteger(layer) || layer < 0) throw new UsageError(`--layer must be a non-negative integer, got ${layer}`);
-    const texts = readScoredTexts(a.texts);
+    const texts = parseScoredTexts(readInputText(a.texts, '--texts'), inputName(a.texts));
     if (texts.length < 3) throw new EiaError('E_BAD_ARG', `${a.texts}: ${texts.length} texts; correlation needs at least 3`);
     const model = await Model.load(modelPathArg(a.model), { gpuLayers: a['gpu-layers'] });
     let scores: Float64Array;
@@ -59,11 +63,11 @@ export const correlateCommand: CommandModule<object, Args> = {
         throw new EiaError('E_BAD_ARG', `probe/model width mismatch: ${a.probe} has width ${probe.direction.length} but the model's d_model is ${model.nEmbd} (a probe of another model?)`);
       }
       if (layer >= model.nLayer) throw new UsageError(`--layer ${layer} out of range [0, ${model.nLayer - 1}]`);
-      const ctx = await model.createContext({ nThreads: a.threads, nCtx: Math.max(2048, Math.min(model.info.nCtxTrain, 8192)), nBatch: 512, nSeqMax: 32 });
+      const ctx = await model.createContext(captureContextOptions(model, a.threads, a['ctx-size']));
       const bar = createProgress({ label: 'correlate: capture', total: texts.length, unit: 'items' });
       try {
         const res = await ctx.capture(texts.map((t) => t.text), {
-          layers: [layer], pool: 'mean', maxTokens: a['max-tokens'], onProgress: (d, _t, tok) => bar.update(d, `${tok} tokens`),
+          layers: [layer], pool: 'mean', maxTokens: a.truncate, onProgress: (d, _t, tok) => bar.update(d, `${tok} tokens`),
         });
         bar.done();
         scores = scoreWithProbe({ direction: probe.direction, layer }, captureRows(res, layer));

@@ -1,20 +1,39 @@
-// eia-native cvec export|import: probes <-> llama.cpp control-vector GGUF files.
-import { mkdirSync } from 'node:fs';
+// eia-native cvec export|import: probes <-> llama.cpp control-vector GGUF files. Both follow the
+// one norm rule (probes/direction.ts): a probe is a unit direction plus its scale; export writes
+// direction x scale x --scale, import stores the unit direction and the file's norm as the scale,
+// so import -> export gives back the same vectors.
+import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { readControlVector, writeControlVector } from '../../engine/control-vector.js';
-import { loadProbe, saveProbe } from '../../probes/probe-file.js';
 import { readNpy } from '../../io/npy.js';
-import { parseIntList, printJson, UsageError } from '../common.js';
-import { note } from '../../util/note.js';
+import { moveAside } from '../../io/run-folder.js';
+import { unitDirection } from '../../probes/direction.js';
+import { loadProbe, saveProbe } from '../../probes/probe-file.js';
+import { parseIntList, printJson, stringArg, UsageError } from '../common.js';
+import { FLAGS } from '../flags.js';
+import { EiaError } from '../../util/errors.js';
+import { note, warn } from '../../util/note.js';
+import { probeFilesIn } from './probe.js';
 
-interface ExportArgs { probe: string[]; layer?: string; scale: number; 'model-hint': string; out: string }
-interface ImportArgs { file: string; out: string; json: boolean }
+interface ExportArgs { probe: string[]; layers?: string; scale: number; 'model-hint': string; out: string; json: boolean }
+interface ImportArgs { file: string; out: string; json: boolean; force: boolean }
 
-function direction(path: string): Float32Array {
+/** The vector a probe file stands for: its stored values times its sidecar's scale (1 without one). */
+function storedVector(path: string, layerGiven: number | null): { layer: number; vector: Float32Array; scale: number } {
+  if (!existsSync(path)) throw new UsageError(`--probe: ${path} does not exist`);
+  const side = path.replace(/\.npy$/, '') + '.json';
+  if (layerGiven === null || existsSync(side) || /layer\d+\.npy$/.test(path)) {
+    const p = loadProbe(path);  // checks the file (1-D, finite, not zero) and reads the sidecar
+    const raw = readNpy(path).data;
+    const stored = Math.sqrt(raw.reduce((s, x) => s + x * x, 0));
+    const sideScale = (p.scale ?? 1) / (Math.abs(stored - 1) <= 1e-6 ? 1 : stored);
+    return { layer: layerGiven ?? p.layer, vector: raw, scale: sideScale };
+  }
   const a = readNpy(path);
   if (a.shape.length !== 1 && !(a.shape.length === 2 && a.shape[0] === 1)) throw new UsageError(`${path}: a direction must be 1-D`);
-  return a.data;
+  unitDirection(a.data, path);  // finite, not zero
+  return { layer: layerGiven, vector: a.data, scale: 1 };
 }
 
 const exportCmd: CommandModule<object, ExportArgs> = {
@@ -22,23 +41,32 @@ const exportCmd: CommandModule<object, ExportArgs> = {
   describe: 'Write probes as a llama.cpp control vector (llama-cli --control-vector F.gguf)',
   builder: (y) =>
     y.option('probe', { type: 'string', array: true, demandOption: true, describe: 'probe .npy (repeatable, one per layer)' })
-      .option('layer', { type: 'string', describe: 'block for each probe (default: from the probe sidecar / file name)' })
-      .option('scale', { type: 'number', default: 1, describe: 'multiply the directions (llama.cpp also scales at load)' })
+      .option('layers', { type: 'string', describe: 'block of each --probe, comma-separated (default: from the probe sidecar / file name)' })
+      .option('scale', { type: 'number', default: 1, describe: 'multiply the vectors (on top of each probe\'s own scale; llama.cpp also scales at load)' })
       .option('model-hint', { type: 'string', default: '', describe: 'controlvector.model_hint (e.g. the arch)' })
-      .option('out', { type: 'string', demandOption: true })
+      .option('out', { type: 'string', demandOption: true, describe: 'the control-vector .gguf to write' })
+      .option('json', FLAGS.json)
       .example('$0 cvec export --probe probes/layer12.npy --out emp.gguf', 'then: llama-cli -m model.gguf --control-vector-scaled emp.gguf 4') as never,
   handler: (a) => {
-    const layers = a.layer !== undefined ? parseIntList(a.layer, '--layer') : null;
-    if (layers && layers.length !== a.probe.length) throw new UsageError('--layer must name one block per --probe');
-    if (!Number.isFinite(a.scale)) throw new UsageError('--scale must be a number');
+    const out = stringArg(a.out, '--out');
+    const layers = a.layers !== undefined ? parseIntList(a.layers, '--layers') : null;
+    if (layers && layers.length !== a.probe.length) throw new UsageError('--layers must name one block per --probe');
+    if (!Number.isFinite(a.scale) || a.scale === 0) throw new UsageError('--scale must be a non-zero number');
     const map = new Map<number, Float32Array>();
+    const scales: Record<string, number> = {};
     a.probe.forEach((p, i) => {
-      const layer = layers ? layers[i] : loadProbe(p).layer;
-      const d = layers ? direction(p) : loadProbe(p).direction;
-      map.set(layer, a.scale === 1 ? d : d.map((x) => x * a.scale));
+      const { layer, vector, scale } = storedVector(p, layers ? layers[i] : null);
+      if (layer < 1) throw new UsageError(`--layers: control vectors start at block 1 (got ${layer} for ${p}): llama.cpp cannot steer block 0 this way`);
+      if (map.has(layer)) throw new UsageError(`--probe: two probes for block ${layer}`);
+      const k = scale * a.scale;
+      const v = k === 1 ? vector : vector.map((x) => x * k);
+      for (const x of v) if (!Number.isFinite(x)) throw new UsageError(`--scale ${a.scale}: the vector of block ${layer} overflows`);
+      map.set(layer, v);
+      scales[String(layer)] = k;
     });
-    writeControlVector(resolve(a.out), map, a['model-hint']);
-    note(`wrote ${a.out} (layers ${[...map.keys()].join(', ')})`);
+    writeControlVector(resolve(out), map, a['model-hint']);
+    if (a.json) printJson({ out: resolve(out), layers: [...map.keys()], scales });
+    else process.stdout.write(`wrote ${out} (layers ${[...map.keys()].join(', ')})\n`);
   },
 };
 
@@ -46,23 +74,30 @@ const importCmd: CommandModule<object, ImportArgs> = {
   command: 'import <file>',
   describe: 'Read a llama.cpp control vector into probe files DIR/layer<L>.npy (+ .json)',
   builder: (y) =>
-    y.positional('file', { type: 'string', demandOption: true })
-      .option('out', { type: 'string', demandOption: true })
-      .option('json', { type: 'boolean', default: false }) as never,
+    y.positional('file', { type: 'string', demandOption: true, describe: 'control-vector .gguf' })
+      .option('out', { type: 'string', demandOption: true, describe: 'output folder' })
+      .option('force', { ...FLAGS.force, describe: 'replace the probes of an earlier run in --out (moved to OUT/replaced-<time>/)' })
+      .option('json', FLAGS.json) as never,
   handler: (a) => {
+    const out = resolve(stringArg(a.out, '--out'));
+    if (existsSync(out) && !statSync(out).isDirectory()) throw new UsageError(`--out: ${a.out} exists and is not a folder`);
     const cv = readControlVector(a.file);
-    mkdirSync(a.out, { recursive: true });
+    // every layer is checked (finite, not zero) before the first file is written
+    const dirs = [...cv.layers].map(([layer, v]) => ({ layer, ...unitDirection(v, `${a.file} block ${layer}`) }));
+    const clash = probeFilesIn(out).filter((f) => dirs.some((d) => f === `layer${d.layer}.npy` || f === `layer${d.layer}.json`));
+    if (clash.length > 0 && !a.force) throw new EiaError('E_CONFLICT', `--out ${a.out} already holds ${clash.join(', ')}; use another folder or --force to replace them`);
+    if (clash.length > 0) warn(`--force: ${moveAside(out, clash)}`);
     const written: string[] = [];
-    for (const [layer, v] of cv.layers) {
-      let n = 0;
-      for (const x of v) n += x * x;
-      n = Math.sqrt(n);
-      // probes are unit directions (the file's scale is reported, not kept)
-      const dir = n > 0 ? v.map((x) => x / n) : v;
-      written.push(saveProbe(a.out, { direction: dir, layer, pooling: 'unknown', method: 'imported', model: { path: cv.modelHint || undefined }, trainHash: '', nTrain: 0, createdAt: new Date().toISOString() }).npyPath);
+    const createdAt = new Date().toISOString();
+    for (const d of dirs) {
+      // the unit direction is the probe; the file's norm is kept as its scale (export gives it back)
+      written.push(saveProbe(out, {
+        direction: d.direction, layer: d.layer, pooling: 'unknown', method: 'imported', model: { path: cv.modelHint || undefined },
+        trainHash: '', nTrain: 0, createdAt, scale: d.norm,
+      }).npyPath);
     }
-    if (a.json) printJson({ file: a.file, modelHint: cv.modelHint, nEmbd: cv.nEmbd, layers: [...cv.layers.keys()], files: written });
-    else note(`wrote ${written.length} probes to ${a.out}`);
+    if (a.json) printJson({ file: a.file, modelHint: cv.modelHint, nEmbd: cv.nEmbd, layers: dirs.map((d) => d.layer), scales: Object.fromEntries(dirs.map((d) => [String(d.layer), d.norm])), files: written });
+    else process.stdout.write(`wrote ${written.length} probes to ${a.out}\n`);
   },
 };
 
@@ -72,3 +107,5 @@ export const cvecCommand: CommandModule<object, object> = {
   builder: (y) => y.command(exportCmd as never).command(importCmd as never).demandCommand(1) as never,
   handler: () => {},
 };
+
+export const CVEC_SUBCOMMANDS = { export: exportCmd, import: importCmd };

@@ -1,63 +1,130 @@
 // eia-native generate: one batch, one sequence per (alpha, sample), optional probe monitors.
-import { readFileSync } from 'node:fs';
+// Every direction (--probe, --monitor, --gate, --gate-steer) is a probe .npy or a llama.cpp
+// control-vector .gguf (its direction.L for block L), used as a unit vector (probes/direction.ts).
+import { existsSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { GENERATION_DEFAULTS, SAMPLING_DEFAULTS } from '../../engine/defaults.js';
+import { readControlVector } from '../../engine/control-vector.js';
+import { engineLimits, GENERATION_DEFAULTS, SAMPLING_DEFAULTS } from '../../engine/defaults.js';
 import { Model } from '../../engine/model.js';
 import { generationContextOptions } from '../../engine/context.js';
-import type { SequenceRequest } from '../../engine/generate.js';
+import type { SequenceRequest, SteerTerm } from '../../engine/generate.js';
+import { fileSha256 } from '../../io/file-hash.js';
+import { inputExists, readInputText } from '../../io/input.js';
 import { readNpy } from '../../io/npy.js';
+import { normNote, unitDirection } from '../../probes/direction.js';
+import { loadProbe } from '../../probes/probe-file.js';
+import { probeModelMismatch } from '../../probes/probe-model.js';
+import { checkAlphaBound, residualNorms } from '../../probes/residual-norm.js';
+import { checkGenerationFits, MAX_CONTEXT_TOKENS } from '../../steering/context-fit.js';
+import { note, warn } from '../../util/note.js';
 import { createProgress } from '../../util/progress.js';
 import { modelPathArg, parseNumberList, UsageError, withModelOptions } from '../common.js';
+import { checkModelFlags, checkSamplingFlags, FLAGS, inFlagTerms, intFlag, optIntFlag } from '../flags.js';
 
 interface Args {
   model: string; prompt?: string; 'prompt-file'?: string; probe?: string; layer?: number; alphas: string; samples: number;
-  temp: number; 'top-k': number; 'top-p': number; 'min-p': number; seed: number; 'max-tokens': number;
+  temp: number; 'top-k': number; 'top-p': number; 'min-p': number; seed: number; 'max-tokens': number; 'ctx-size'?: number;
   monitor?: string[]; chat: boolean; system?: string; positions: string; stop?: string[]; threads?: number; 'gpu-layers': number; json: boolean;
   'layer-range'?: string; normalize: boolean; gate?: string; 'gate-steer'?: string[]; 'gate-hold'?: number; 'gate-budget'?: number;
 }
 
 const NUM = '(-?(?:\\d+\\.?\\d*|\\.\\d+)(?:[eE][-+]?\\d+)?)';
 
-/** --gate LM:PROBE.npy:ON:OFF */
+/** --gate LM:PROBE:ON:OFF */
 function parseGate(spec: string): { layer: number; path: string; on: number; off: number } {
   const m = new RegExp(`^(\\d+):(.+):${NUM}:${NUM}$`).exec(spec);
   if (!m) throw new UsageError(`--gate '${spec}': expected LM:PROBE.npy:ON:OFF (e.g. 4:probe.npy:-1.5:0.5)`);
   return { layer: Number(m[1]), path: m[2], on: Number(m[3]), off: Number(m[4]) };
 }
 
-/** --gate-steer LS:PROBE.npy:ALPHA */
+/** --gate-steer LS:PROBE:ALPHA */
 function parseGateSteer(spec: string): { layer: number; path: string; alpha: number } {
   const m = new RegExp(`^(\\d+):(.+):${NUM}$`).exec(spec);
   if (!m) throw new UsageError(`--gate-steer '${spec}': expected LS:PROBE.npy:ALPHA (e.g. 6:probe.npy:4)`);
   return { layer: Number(m[1]), path: m[2], alpha: Number(m[3]) };
 }
 
-/** A direction from a .npy file (1-D, or 1 x d), checked against the model width. */
-export function readDirection(path: string, nEmbd: number, what: string): Float32Array {
-  const a = readNpy(path);
-  const width = a.shape.length === 1 ? a.shape[0] : a.shape[0] === 1 ? a.shape[1] : -1;
-  if (width !== nEmbd) throw new UsageError(`${what} ${path} has width ${width}, the model's d_model is ${nEmbd}`);
-  for (const v of a.data) if (!Number.isFinite(v)) throw new UsageError(`${what} ${path} holds NaN or infinity`);
-  return a.data;
+/** --monitor L:PROBE, the one form of --monitor. */
+function parseMonitor(spec: string): { layer: number; path: string } {
+  const m = /^(\d+):(.+)$/.exec(spec);
+  if (!m) throw new UsageError(`--monitor '${spec}': expected L:path.npy`);
+  return { layer: Number(m[1]), path: m[2] };
+}
+
+const isGguf = (path: string) => /\.gguf$/i.test(path);
+
+/** Directions read from the files of this call, each once, with the model sha256 their sidecars record. */
+class Directions {
+  private cvecs = new Map<string, Map<number, Float32Array>>();
+  private npys = new Map<string, Float32Array>();
+  readonly recorded: { what: string; probe: ReturnType<typeof loadProbe> }[] = [];
+  constructor(private nEmbd: number) {}
+
+  /** The blocks a control vector holds. */
+  cvecLayers(path: string, flag: string): number[] {
+    return [...this.cvec(path, flag).keys()];
+  }
+
+  /** The unit direction of `path` for block `layer` (a .gguf gives its direction.<layer>). */
+  get(path: string, layer: number, flag: string): Float32Array {
+    if (isGguf(path)) {
+      const v = this.cvec(path, flag).get(layer);
+      if (!v) throw new UsageError(`${flag} ${path} has no direction for block ${layer} (it holds blocks ${this.cvecLayers(path, flag).join(', ')})`);
+      return v;
+    }
+    let d = this.npys.get(path);
+    if (!d) {
+      if (!existsSync(path)) throw new UsageError(`${flag}: ${path} does not exist`);
+      const a = readNpy(path);
+      const width = a.shape.length === 1 ? a.shape[0] : a.shape[0] === 1 ? a.shape[1] : -1;
+      if (width !== this.nEmbd) throw new UsageError(`${flag} ${path} has width ${width}, the model's d_model is ${this.nEmbd}`);
+      const u = unitDirection(a.data, `${flag} ${path}`);
+      const n = normNote(u.norm, `${flag} ${path}`);
+      if (n) warn(n);
+      d = u.direction;
+      this.npys.set(path, d);
+      const side = path.replace(/\.npy$/, '') + '.json';
+      if (existsSync(side)) this.recorded.push({ what: `${flag} ${path}`, probe: loadProbe(path) });
+    }
+    return d;
+  }
+
+  private cvec(path: string, flag: string): Map<number, Float32Array> {
+    let c = this.cvecs.get(path);
+    if (!c) {
+      if (!existsSync(path)) throw new UsageError(`${flag}: ${path} does not exist`);
+      const cv = readControlVector(path);
+      if (cv.nEmbd !== this.nEmbd) throw new UsageError(`${flag} ${path} has width ${cv.nEmbd}, the model's d_model is ${this.nEmbd}`);
+      c = new Map();
+      for (const [l, v] of cv.layers) {
+        const u = unitDirection(v, `${flag} ${path} block ${l}`);
+        const n = normNote(u.norm, `${flag} ${path} block ${l}`);
+        if (n) warn(n);
+        c.set(l, u.direction);
+      }
+      this.cvecs.set(path, c);
+    }
+    return c;
+  }
 }
 
 export const generateCommand: CommandModule<object, Args> = {
   command: 'generate',
   describe: 'Generate with per-sequence steering (one batch: alphas x samples) and live probe monitoring',
   builder: (y) =>
-    withModelOptions(y)
+    withModelOptions(y, 'default: the model\'s training context; the KV cache holds prompt + --max-tokens')
       .option('prompt', { type: 'string', describe: 'prompt text (raw, as the paper used it)' })
-      .option('prompt-file', { type: 'string', describe: 'read the prompt from a file' })
-      .option('probe', { type: 'string', describe: 'steering direction (.npy, d_model floats)' })
+      .option('prompt-file', { type: 'string', describe: 'read the prompt from a file (- = stdin)' })
+      .option('probe', { type: 'string', describe: 'steering direction: a probe .npy (d_model floats) or a control-vector .gguf (its direction.L per block)' })
       .option('layer', { type: 'number', describe: 'block whose output is steered' })
-      .option('alphas', { type: 'string', default: '0', describe: 'comma-separated steering strengths' })
+      .option('alphas', { type: 'string', default: '0', describe: 'comma-separated steering strengths (the size of the added vector)' })
       .option('samples', { type: 'number', default: 1, describe: 'samples per alpha' })
-      .option('temp', { type: 'number', default: SAMPLING_DEFAULTS.temperature })
-      .option('top-k', { type: 'number', default: SAMPLING_DEFAULTS.topK })
-      .option('top-p', { type: 'number', default: SAMPLING_DEFAULTS.topP })
-      .option('min-p', { type: 'number', default: SAMPLING_DEFAULTS.minP })
+      .option('temp', { type: 'number', default: SAMPLING_DEFAULTS.temperature, describe: 'sampling temperature (0 = greedy)' })
+      .option('top-k', { type: 'number', default: SAMPLING_DEFAULTS.topK, describe: 'top-k (0 = off)' })
+      .option('top-p', { type: 'number', default: SAMPLING_DEFAULTS.topP, describe: 'top-p in (0, 1] (1 = off)' })
+      .option('min-p', { type: 'number', default: SAMPLING_DEFAULTS.minP, describe: 'min-p in [0, 1] (0 = off)' })
       .option('seed', { type: 'number', default: 0, describe: 'sample i uses seed + i (same across alphas)' })
-      .option('max-tokens', { type: 'number', default: GENERATION_DEFAULTS.maxTokens })
+      .option('max-tokens', { ...FLAGS['max-tokens'], default: GENERATION_DEFAULTS.maxTokens })
       .option('positions', { choices: ['all', 'prompt', 'generated'], default: GENERATION_DEFAULTS.positions, describe: 'where steering is added' })
       .option('layer-range', { type: 'string', describe: 'A-B: steer every block A..B with the --probe direction (instead of --layer)' })
       .option('normalize', { type: 'boolean', default: false, describe: 'rescale each steered row to its norm before the add (norm-preserving steering)' })
@@ -69,22 +136,36 @@ export const generateCommand: CommandModule<object, Args> = {
       .option('chat', { type: 'boolean', default: false, describe: 'wrap the prompt in the model\'s chat template' })
       .option('system', { type: 'string', describe: 'system message (with --chat)' })
       .option('stop', { type: 'string', array: true, describe: 'stop string (repeatable)' })
-      .option('json', { type: 'boolean', default: false, describe: 'one JSON object per sequence per line on stdout' })
+      .option('json', { ...FLAGS.json, describe: 'one JSON object per sequence per line on stdout' })
       .example('$0 generate --model m.gguf --prompt "Hi" --probe p.npy --layer 12 --alphas=-5,0,5 --samples 3', '9 sequences in one batch')
       .example('$0 generate --model m.gguf --prompt "Hi" --monitor 12:p.npy --json', 'per-token probe scores')
       .example('$0 generate --model m.gguf --prompt "Hi" --probe p.npy --layer-range 8-14 --alphas 2 --normalize', 'the same direction on blocks 8..14, norm-preserving')
-      .example('$0 generate --model m.gguf --prompt "Hi" --gate 10:p.npy:-2:0 --gate-steer 12:p.npy:4 --json', 'steer only while the empathy projection at block 10 is low; records carry `gate` per token') as never,
+      .example('$0 generate -m m.gguf --prompt "Hi" --probe emp.gguf --alphas 4', 'a llama.cpp control vector: each of its blocks steered with its own direction')
+      .example('$0 generate --model m.gguf --prompt "Hi" --gate 10:p.npy:-2:0 --gate-steer 12:p.npy:4 --json', 'steer only while the empathy projection at block 10 is low; records carry `gate` per token')
+      .epilog('Directions are used as unit vectors: alpha is the size of the vector added at each position. |alpha| is bounded by 100 x the ' +
+        'steered block\'s residual norm (README: "Steering strength").') as never,
   handler: async (a) => {
-    const prompt = a['prompt-file'] ? readFileSync(a['prompt-file'], 'utf8') : a.prompt;
+    checkModelFlags(a);
+    checkSamplingFlags(a);
+    if (a['prompt-file'] !== undefined && !inputExists(a['prompt-file'])) throw new UsageError(`--prompt-file: ${a['prompt-file']} does not exist`);
+    const prompt = a['prompt-file'] !== undefined ? readInputText(a['prompt-file'], '--prompt-file') : a.prompt;
     if (typeof prompt !== 'string' || prompt.length === 0) throw new UsageError('--prompt (or --prompt-file) is required');
     const alphas = parseNumberList(a.alphas, '--alphas');
-    if (!Number.isInteger(a.samples) || a.samples < 1) throw new UsageError('--samples must be a positive integer');
-    if (!Number.isInteger(a['max-tokens']) || a['max-tokens'] < 1) throw new UsageError('--max-tokens must be a positive integer');
+    intFlag(a.samples, '--samples', 1);
+    intFlag(a['max-tokens'], '--max-tokens', 1);
+    if (a.seed + a.samples - 1 > 2 ** 32 - 1) throw new UsageError('--seed + --samples - 1 must stay below 2^32 (sample i uses seed + i)');
+    const { maxSequences } = engineLimits();
+    if (alphas.length * a.samples > maxSequences) {
+      throw new UsageError(`--alphas x --samples = ${alphas.length * a.samples} sequences; one batch holds at most ${maxSequences}`);
+    }
     if (a.layer !== undefined && a['layer-range'] !== undefined) throw new UsageError('--layer and --layer-range exclude each other');
-    if (alphas.some((x) => x !== 0) && (!a.probe || (a.layer === undefined && a['layer-range'] === undefined))) throw new UsageError('non-zero --alphas need --probe and --layer (or --layer-range)');
+    const cvecProbe = a.probe !== undefined && isGguf(a.probe);
+    if (alphas.some((x) => x !== 0) && (!a.probe || (!cvecProbe && a.layer === undefined && a['layer-range'] === undefined))) {
+      throw new UsageError('non-zero --alphas need --probe and --layer (or --layer-range; a control-vector .gguf --probe steers its own blocks)');
+    }
     if (!a.gate !== !(a['gate-steer'] && a['gate-steer'].length > 0)) throw new UsageError('--gate and --gate-steer go together');
-    if (a['gate-hold'] !== undefined && (!Number.isInteger(a['gate-hold']) || a['gate-hold'] < 1)) throw new UsageError('--gate-hold must be a positive integer');
-    if (a['gate-budget'] !== undefined && (!Number.isInteger(a['gate-budget']) || a['gate-budget'] < 0)) throw new UsageError('--gate-budget must be a non-negative integer');
+    optIntFlag(a['gate-hold'], '--gate-hold', 1);
+    optIntFlag(a['gate-budget'], '--gate-budget', 0);
     let range: [number, number] | null = null;
     if (a['layer-range'] !== undefined) {
       const m = /^(\d+)-(\d+)$/.exec(String(a['layer-range']));
@@ -93,12 +174,29 @@ export const generateCommand: CommandModule<object, Args> = {
     }
     const gateSpec = a.gate ? parseGate(a.gate) : null;
     const gateSteer = (a['gate-steer'] ?? []).map(parseGateSteer);
-    const model = await Model.load(modelPathArg(a.model), { gpuLayers: a['gpu-layers'] });
+    const monitorSpecs = (a.monitor ?? []).map(parseMonitor);
+    const modelPath = modelPathArg(a.model);
+    const model = await Model.load(modelPath, { gpuLayers: a['gpu-layers'] });
     try {
       const nL = model.nLayer;
       if (a.layer !== undefined && (!Number.isInteger(a.layer) || a.layer < 0 || a.layer >= nL)) throw new UsageError(`--layer ${a.layer} out of range [0, ${nL - 1}]`);
       if (range && range[1] >= nL) throw new UsageError(`--layer-range ${range[0]}-${range[1]} out of range [0, ${nL - 1}]`);
-      const dir = a.probe ? readDirection(a.probe, model.nEmbd, '--probe') : null;
+      const dirs = new Directions(model.nEmbd);
+      // the steering terms of a non-zero alpha (alpha filled in per sequence)
+      const terms: Omit<SteerTerm, 'alpha'>[] = [];
+      if (a.probe !== undefined) {
+        if (range) {
+          for (let l = range[0]; l <= range[1]; l++) if (cvecProbe) terms.push({ layer: l, direction: dirs.get(a.probe, l, '--probe'), normalize: a.normalize });
+          if (!cvecProbe) terms.push({ layers: range, direction: dirs.get(a.probe, range[0], '--probe'), normalize: a.normalize });
+        } else if (a.layer !== undefined) {
+          terms.push({ layer: a.layer, direction: dirs.get(a.probe, a.layer, '--probe'), normalize: a.normalize });
+        } else if (cvecProbe) {
+          for (const l of dirs.cvecLayers(a.probe, '--probe')) {
+            if (l >= nL) throw new UsageError(`--probe ${a.probe} steers block ${l}, the model has blocks 0..${nL - 1}`);
+            terms.push({ layer: l, direction: dirs.get(a.probe, l, '--probe'), normalize: a.normalize });
+          }
+        }
+      }
       if (gateSpec && gateSpec.layer >= nL - 1) throw new UsageError(`--gate layer ${gateSpec.layer} out of range [0, ${nL - 2}] (the gate reads a block below the last)`);
       for (const g of gateSteer) {
         if (g.layer >= nL) throw new UsageError(`--gate-steer layer ${g.layer} out of range [0, ${nL - 1}]`);
@@ -106,31 +204,55 @@ export const generateCommand: CommandModule<object, Args> = {
       }
       if (gateSpec && !(gateSpec.on < gateSpec.off)) throw new UsageError(`--gate: ON (${gateSpec.on}) must be below OFF (${gateSpec.off})`);
       const gate = gateSpec ? {
-        layer: gateSpec.layer, direction: readDirection(gateSpec.path, model.nEmbd, '--gate probe'), on: gateSpec.on, off: gateSpec.off,
+        layer: gateSpec.layer, direction: dirs.get(gateSpec.path, gateSpec.layer, '--gate'), on: gateSpec.on, off: gateSpec.off,
         minHold: a['gate-hold'], budget: a['gate-budget'],
-        steer: gateSteer.map((g) => ({ layer: g.layer, direction: readDirection(g.path, model.nEmbd, '--gate-steer probe'), alpha: g.alpha, normalize: a.normalize })),
+        steer: gateSteer.map((g) => ({ layer: g.layer, direction: dirs.get(g.path, g.layer, '--gate-steer'), alpha: g.alpha, normalize: a.normalize })),
       } : undefined;
-      const monitors = (a.monitor ?? []).map((spec) => {
-        const m = /^(\d+):(.+)$/.exec(spec);
-        if (!m) throw new UsageError(`--monitor '${spec}': expected L:path.npy`);
-        const layer = Number(m[1]);
-        if (layer >= nL) throw new UsageError(`--monitor layer ${layer} out of range [0, ${nL - 1}]`);
-        return { layer, direction: readDirection(m[2], model.nEmbd, '--monitor probe'), name: m[2] };
+      const monitors = monitorSpecs.map((m) => {
+        if (m.layer >= nL) throw new UsageError(`--monitor layer ${m.layer} out of range [0, ${nL - 1}]`);
+        return { layer: m.layer, direction: dirs.get(m.path, m.layer, '--monitor'), name: m.path };
       });
+      // steering strengths against their bound (probes/residual-norm.ts)
+      const steered = [...new Set(terms.flatMap((t) => ('layers' in t && t.layers ? Array.from({ length: t.layers[1] - t.layers[0] + 1 }, (_, i) => t.layers![0] + i) : [t.layer!])))];
+      const gateLayers = gateSteer.map((g) => g.layer);
+      const norms = await residualNorms(model, [...steered, ...gateLayers], a.threads);
+      try {
+        checkAlphaBound(alphas, steered, norms, 'alphas');
+        for (const g of gateSteer) checkAlphaBound([g.alpha], [g.layer], norms, 'gate-steer');
+      } catch (e) {
+        throw inFlagTerms(e, { alphas: '--alphas', 'gate-steer': '--gate-steer' });
+      }
+      // a probe of another model steers meaningless axes: say so
+      if (dirs.recorded.some((r) => r.probe.model?.sha256)) {
+        const sha = await fileSha256(modelPath);
+        for (const r of dirs.recorded) {
+          const w = probeModelMismatch(r.probe, sha, r.what);
+          if (w) warn(w);
+        }
+      }
+      const promptTokens = model.tokenize(a.chat ? model.applyChatTemplate([{ role: 'user', content: prompt }]) : prompt).length + 8;
+      try {
+        checkGenerationFits(promptTokens, a['max-tokens'], a['ctx-size'], model.info.nCtxTrain);
+      } catch (e) {
+        throw inFlagTerms(e, { maxTokens: '--max-tokens', ctxSize: '--ctx-size' });
+      }
       const sequences: SequenceRequest[] = [];
       for (const alpha of alphas) {
         for (let s = 0; s < a.samples; s++) {
           sequences.push({
             prompt, chat: a.chat, system: a.system,
-            steer: dir && alpha !== 0 ? [range ? { layers: range, direction: dir, alpha, normalize: a.normalize } : { layer: a.layer!, direction: dir, alpha, normalize: a.normalize }] : [],
+            steer: alpha !== 0 ? terms.map((t) => ({ ...t, alpha }) as SteerTerm) : [],
             gate,
             positions: a.positions as 'all', temperature: a.temp, topK: a['top-k'], topP: a['top-p'], minP: a['min-p'],
             seed: a.seed + s, maxTokens: a['max-tokens'], stop: a.stop, tag: { alpha, sample: s },
           });
         }
       }
-      const promptTokens = model.tokenize(a.chat ? model.applyChatTemplate([{ role: 'user', content: prompt }]) : prompt).length + 8;
-      const ctx = await model.createContext(generationContextOptions(sequences.length, promptTokens + a['max-tokens'], a.threads));
+      const perSeq = promptTokens + a['max-tokens'];
+      if (perSeq * sequences.length > MAX_CONTEXT_TOKENS) {
+        throw new UsageError(`--alphas x --samples = ${sequences.length} sequences of ${perSeq} tokens exceed the engine's largest context (${MAX_CONTEXT_TOKENS} tokens); lower --samples or --max-tokens`);
+      }
+      const ctx = await model.createContext(generationContextOptions(sequences.length, perSeq, a.threads));
       const total = sequences.length * a['max-tokens'];
       const bar = createProgress({ label: 'generate', total, unit: 'tokens' });
       const gen = ctx.generate({ sequences, monitors });
@@ -143,12 +265,13 @@ export const generateCommand: CommandModule<object, Args> = {
       bar.done();
       const results = gen.results();
       const st = gen.stats();
+      const cvecLayers = cvecProbe && a.layer === undefined && !range ? terms.map((t) => t.layer!) : null;
       for (const r of results) {
         const tag = r.tag as { alpha: number; sample: number };
         if (a.json) {
           const obj: Record<string, unknown> = {
-            alpha: tag.alpha, sample: tag.sample, layer: a.layer ?? null, ...(range ? { layer_range: range } : {}), seed: a.seed + tag.sample, text: r.text,
-            tokens: Array.from(r.tokens), finish_reason: r.finishReason, n_prompt: r.nPrompt,
+            alpha: tag.alpha, sample: tag.sample, layer: a.layer ?? null, ...(range ? { layer_range: range } : {}), ...(cvecLayers ? { layers: cvecLayers } : {}),
+            seed: a.seed + tag.sample, text: r.text, tokens: Array.from(r.tokens), finish_reason: r.finishReason, n_prompt: r.nPrompt,
           };
           if (gate) {
             obj.gate = Array.from(r.gate ?? [], (x) => x === 1);
@@ -161,7 +284,7 @@ export const generateCommand: CommandModule<object, Args> = {
           process.stdout.write(`--- alpha ${tag.alpha} sample ${tag.sample} (${r.finishReason}, ${r.tokens.length} tokens${gated})\n${r.text}\n`);
         }
       }
-      process.stderr.write(`decode: ${st.decodeTokens} tokens in ${(st.decodeMs / 1000).toFixed(2)} s (${(st.decodeTokens / (st.decodeMs / 1000)).toFixed(1)} tok/s); prompt: ${st.promptTokens} tokens, ${st.uniquePrompts} unique\n`);
+      note(`decode: ${st.decodeTokens} tokens in ${(st.decodeMs / 1000).toFixed(2)} s (${(st.decodeTokens / (st.decodeMs / 1000)).toFixed(1)} tok/s); prompt: ${st.promptTokens} tokens, ${st.uniquePrompts} unique`);
       ctx.free();
     } finally {
       model.free();

@@ -6,6 +6,7 @@ import { runtimeInfo } from '../../engine/runtime-info.js';
 import { Model } from '../../engine/model.js';
 import { EiaError } from '../../util/errors.js';
 import { modelPathArg, printJson } from '../common.js';
+import { FLAGS } from '../flags.js';
 
 interface Args { model?: string; json?: boolean }
 
@@ -15,8 +16,8 @@ export const infoCommand: CommandModule<object, Args> = {
   command: 'info',
   describe: 'Show what runs: llama.cpp release, prebuilt or source runtime, backends and devices; and a model\'s facts',
   builder: (y) =>
-    y.option('model', { type: 'string', describe: 'GGUF file or model name' })
-      .option('json', { type: 'boolean', default: false, describe: 'machine-readable output' })
+    y.option('model', FLAGS.model)
+      .option('json', FLAGS.json)
       .example('$0 info', 'runtime, backends, devices')
       .example('EIA_GPU=cpu $0 info --json', 'the same as JSON, with GPU backends left unloaded')
       .example('$0 info --model m.gguf --json', 'model facts as JSON') as never,

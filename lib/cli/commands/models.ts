@@ -5,12 +5,12 @@ import { isCached, modelPath, cacheDir } from '../../models/cache.js';
 import { pull } from '../../models/pull.js';
 import { createProgress } from '../../util/progress.js';
 import { printJson } from '../common.js';
-import { note } from '../../util/note.js';
+import { FLAGS } from '../flags.js';
 
 export const modelsCommand: CommandModule<object, { json: boolean }> = {
   command: 'models',
   describe: 'List the registered models (the paper\'s three + small starters) and which are downloaded',
-  builder: (y) => y.option('json', { type: 'boolean', default: false }).example('$0 models --json', 'the registry as JSON') as never,
+  builder: (y) => y.option('json', FLAGS.json).example('$0 models --json', 'the registry as JSON') as never,
   handler: (a) => {
     const models = listModels().map((m) => ({ ...m, cached: isCached(m), path: modelPath(m) }));
     if (a.json) return printJson({ cacheDir: cacheDir(), models });
@@ -26,9 +26,9 @@ export const pullCommand: CommandModule<object, { name: string; json: boolean; f
   describe: 'Download a registered model from Hugging Face (resumable, checksum-verified; HF_TOKEN honoured)',
   builder: (y) =>
     y.positional('name', { type: 'string', demandOption: true, describe: 'a name from `eia-native models`' })
-      .option('force', { type: 'boolean', default: false, describe: 'download again even if cached' })
+      .option('force', { type: 'boolean', default: false, describe: 'replace the cached file: download again even if cached' })
       .option('base-url', { type: 'string', describe: 'Hugging Face endpoint or mirror (default $HF_ENDPOINT or https://huggingface.co)' })
-      .option('json', { type: 'boolean', default: false })
+      .option('json', FLAGS.json)
       .example('$0 pull qwen2.5-0.5b', 'then: eia-native run --model qwen2.5-0.5b') as never,
   handler: async (a) => {
     let bar: ReturnType<typeof createProgress> | null = null;
@@ -42,6 +42,6 @@ export const pullCommand: CommandModule<object, { name: string; json: boolean; f
     });
     (bar as ReturnType<typeof createProgress> | null)?.done();
     if (a.json) return printJson(r);
-    note(`${r.downloaded ? 'downloaded' : 'already cached'}: ${r.path} (sha256 ${r.sha256}${r.verified ? ', verified' : ', no pinned checksum'})`);
+    process.stdout.write(`${r.downloaded ? 'downloaded' : 'already cached'}: ${r.path} (sha256 ${r.sha256}${r.verified ? ', verified' : ', no pinned checksum'})\n`);
   },
 };

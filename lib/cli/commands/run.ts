@@ -10,14 +10,23 @@ import { runProtocol, type RunResult } from '../../pipeline/run.js';
 import { SYNTH_NAME_PREFIX } from '../../report/data.js';
 import { STEERING_SCENARIO_IDS } from '../../steering/scenarios.js';
 import { addHint, modelPathArg, parseIntList, parseNumberList, parseStringList, printJsonAsIs, UsageError, withModelOptions } from '../common.js';
+import { checkModelFlags, checkSamplingFlags, FLAGS, inFlagTerms, intFlag } from '../flags.js';
+import { inputExists } from '../../io/input.js';
 import { note } from '../../util/note.js';
+import { MAX_PERMUTATIONS, MAX_RANDOM_DIRECTIONS, PAPER_MAX_TOKENS } from '../../probes/defaults.js';
 import { renderRunReport } from './report-hook.js';
 
 interface Args {
   model: string; out?: string; train?: string; test?: string; ablated?: string; layers?: string; 'steer-layers'?: string; alphas?: string;
   scenarios: string; samples: number; 'max-tokens': number; temp?: number; 'top-k'?: number; seed: number; 'random-baseline': number;
-  permutations: number; chat: boolean; threads?: number; 'gpu-layers': number; json: boolean;
+  permutations: number; chat: boolean; threads?: number; 'gpu-layers': number; 'ctx-size'?: number; truncate: number; force: boolean; json: boolean;
 }
+
+/** Library option names as this command's flags (flags.ts inFlagTerms). */
+export const RUN_FLAG_NAMES = {
+  alphas: '--alphas', maxTokens: '--max-tokens', ctxSize: '--ctx-size', probeLayers: '--layers', steerLayers: '--steer-layers',
+  samples: '--samples', scenarios: '--scenarios', force: '--force',
+};
 
 /** Evenly spread blocks (e.g. 5 layers of a 28-block model: 4, 9, 14, 18, 23). */
 export function spreadLayers(nLayer: number, n = 5): number[] {
@@ -33,43 +42,56 @@ export function printRunSummary(r: RunResult, json: boolean): void {
     headline: r.score?.headline ?? null, samples: r.sweep?.kept ?? 0, report: r.reportPath, skipped_stages: r.skipped,
   };
   if (json) return printJsonAsIs(summary);  // headline is keyed by model names
-  note(`\nbest detection layer ${summary.best_layer} (AUROC ${summary.best_auroc.toFixed(3)}); steered layers ${summary.steer_layers.join(', ')}`);
-  for (const [m, v] of Object.entries(summary.headline ?? {})) note(`steering success (${m}): ${(100 * (v as number)).toFixed(1)}%`);
-  if (summary.report) note(`report: ${summary.report}`);
+  const w = (s: string) => process.stdout.write(s + '\n');
+  w(`best detection layer ${summary.best_layer} (AUROC ${summary.best_auroc.toFixed(3)}); steered layers ${summary.steer_layers.join(', ')}`);
+  for (const [m, v] of Object.entries(summary.headline ?? {})) w(`steering success (${m}): ${(100 * (v as number)).toFixed(1)}%`);
+  if (summary.report) w(`report: ${summary.report}`);
 }
 
 export const runCommand: CommandModule<object, Args> = {
   command: 'run',
   describe: 'The whole protocol for one model: probe -> choose layers -> steering sweep -> score -> report (resumable)',
   builder: (y) =>
-    withModelOptions(y)
+    withModelOptions(y, 'default: the model\'s training context for generation; the training context within 2048..8192 for capture')
       .option('out', { type: 'string', describe: 'RUN folder (default runs/<model>)' })
-      .option('train', { type: 'string', describe: 'train pairs JSONL (default: the paper\'s dataset, fetched and checksum-verified)' })
+      .option('train', { type: 'string', describe: 'train pairs JSONL (default: the paper\'s dataset, fetched and checksum-verified; - = stdin)' })
       .option('test', { type: 'string', describe: 'test pairs JSONL (default: the paper\'s)' })
       .option('ablated', { type: 'string', describe: 'lexically ablated test pairs (default: the paper\'s, with the paper\'s data)' })
       .option('layers', { type: 'string', describe: 'blocks to probe (default: models.json, else 5 spread layers)' })
       .option('steer-layers', { type: 'string', describe: 'blocks to steer (default: models.json, else the 3 best detection layers)' })
       .option('alphas', { type: 'string', describe: 'steering strengths (default: models.json, else -10,-5,-3,0,3,5,10)' })
       .option('scenarios', { type: 'string', default: STEERING_SCENARIO_IDS.join(','), describe: 'EIA scenarios to steer' })
-      .option('samples', { type: 'number', default: 5 })
-      .option('max-tokens', { type: 'number', default: 200 })
-      .option('temp', { type: 'number', describe: `sampling temperature (default ${SAMPLING_DEFAULTS.temperature}, the paper's)` })
-      .option('top-k', { type: 'number', describe: `top-k (default ${SAMPLING_DEFAULTS.topK})` })
-      .option('seed', { type: 'number', default: 0 })
-      .option('random-baseline', { type: 'number', default: PROBE_DEFAULTS.randomBaseline })
-      .option('permutations', { type: 'number', default: PROBE_DEFAULTS.permutations })
+      .option('samples', { type: 'number', default: 5, describe: 'samples per (layer, scenario, alpha)' })
+      .option('max-tokens', { ...FLAGS['max-tokens'], default: 200 })
+      .option('truncate', { ...FLAGS.truncate, default: PAPER_MAX_TOKENS, describe: `${FLAGS.truncate.describe}, for probing (paper: ${PAPER_MAX_TOKENS})` })
+      .option('temp', { type: 'number', describe: `sampling temperature (default ${SAMPLING_DEFAULTS.temperature}, the paper's; 0 = greedy)` })
+      .option('top-k', { type: 'number', describe: `top-k (default ${SAMPLING_DEFAULTS.topK}; 0 = off)` })
+      .option('seed', { type: 'number', default: 0, describe: 'seed of every random step (sampling, baseline, permutations, bootstrap)' })
+      .option('random-baseline', { type: 'number', default: PROBE_DEFAULTS.randomBaseline, describe: `random unit directions for the baseline (0 = off; at most ${MAX_RANDOM_DIRECTIONS})` })
+      .option('permutations', { type: 'number', default: PROBE_DEFAULTS.permutations, describe: `label permutations for the AUROC p-value (0 = off; at most ${MAX_PERMUTATIONS})` })
       .option('chat', { type: 'boolean', default: false, describe: 'steer with the chat template (the paper used raw prompts)' })
-      .option('json', { type: 'boolean', default: false, describe: 'print a JSON summary on stdout' })
+      .option('force', { ...FLAGS.force, describe: 'replace results in --out made with other parameters (moved to OUT/replaced-<time>/)' })
+      .option('json', FLAGS.json)
       .example('$0 run --model qwen2.5-7b', 'the paper\'s protocol on a pulled model (runs/qwen2.5-7b)')
       .example('$0 run --model m.gguf --train t.jsonl --test s.jsonl --out runs/m', 'own data') as never,
   handler: async (a) => {
+    checkModelFlags(a);
+    checkSamplingFlags(a);
+    intFlag(a.samples, '--samples', 1);
+    intFlag(a['max-tokens'], '--max-tokens', 1);
+    intFlag(a.truncate, '--truncate', 0);
+    intFlag(a['random-baseline'], '--random-baseline', 0, MAX_RANDOM_DIRECTIONS);
+    intFlag(a.permutations, '--permutations', 0, MAX_PERMUTATIONS);
+    if ((a.train === undefined) !== (a.test === undefined)) throw new UsageError('give both --train and --test, or neither (the paper\'s dataset)');
+    for (const [flag, f] of [['--train', a.train], ['--test', a.test], ['--ablated', a.ablated]] as const) {
+      if (f !== undefined && !inputExists(f)) throw new UsageError(`${flag}: ${f} does not exist`);
+    }
     const path = modelPathArg(a.model);
     const entry = findModel(a.model);
     const m = await Model.load(path);  // mmap: cheap, and vocab-only loads report no layers
     const nLayer = m.nLayer;
     const synthetic = (m.info.name ?? '').startsWith(SYNTH_NAME_PREFIX);
     m.free();
-    if ((a.train === undefined) !== (a.test === undefined)) throw new UsageError('give both --train and --test, or neither (the paper\'s dataset)');
     let train = a.train, test = a.test, ablated = a.ablated;
     if (!train) {
       note('fetching the paper\'s dataset (pinned commit, sha256-checked, cached)…');
@@ -88,9 +110,10 @@ export const runCommand: CommandModule<object, Args> = {
         modelPath: path, modelKey: entry?.name ?? basename(path).replace(/\.gguf$/, ''), out: a.out ?? `runs/${entry?.name ?? basename(path).replace(/\.gguf$/, '')}`,
         train: train!, test: test!, ablated, probeLayers, steerLayers, alphas, scenarios: parseStringList(a.scenarios),
         samples: a.samples, maxTokens: a['max-tokens'], temperature: a.temp, topK: a['top-k'],
-        seed: a.seed, randomBaseline: a['random-baseline'], permutations: a.permutations,
-        chat: a.chat, synthetic, threads: a.threads, gpuLayers: a['gpu-layers'], signal: ac.signal, report: renderRunReport,
-      });
+        seed: a.seed, randomBaseline: a['random-baseline'], permutations: a.permutations, captureMaxTokens: a.truncate,
+        chat: a.chat, synthetic, threads: a.threads, gpuLayers: a['gpu-layers'], ctxSize: a['ctx-size'], force: a.force,
+        signal: ac.signal, report: renderRunReport,
+      }).catch((e) => { throw inFlagTerms(e, RUN_FLAG_NAMES); });
       printRunSummary(r, a.json);
     } finally {
       process.removeListener('SIGINT', onSigint);

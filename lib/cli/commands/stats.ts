@@ -1,16 +1,16 @@
 // eia-native stats auroc|correlate|baseline: the validation statistics on scores computed
 // elsewhere (another tool, the paper's own result files), with the same definitions as `probe`.
-import { existsSync, readFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { PROBE_DEFAULTS } from '../../probes/defaults.js';
+import { inputExists, inputName, readInputText } from '../../io/input.js';
+import { MAX_PERMUTATIONS, MAX_RESAMPLES, PROBE_DEFAULTS } from '../../probes/defaults.js';
 import { bootstrapAuroc } from '../../stats/bootstrap.js';
 import { evaluateScores } from '../../stats/auroc.js';
 import { summariseBaseline } from '../../stats/baseline.js';
 import { correlationReport, correlationReportLines, type PublishedCorrelation } from '../../stats/correlation-report.js';
 import { permutationTestAuroc } from '../../stats/permutation.js';
 import { parseJsonl } from '../../io/jsonl.js';
-import { io } from '../../util/io-error.js';
 import { printJson, UsageError } from '../common.js';
+import { FLAGS, intFlag } from '../flags.js';
 import { EiaError } from '../../util/errors.js';
 
 type Obj = Record<string, unknown>;
@@ -19,13 +19,13 @@ interface Args { kind: string; input: string; json: boolean; seed: number; boots
 
 /** A whole-file JSON value, or (when the file is not one JSON value) JSON Lines as an array; errors name the line. */
 function readInput(path: string): { value: unknown; lines: boolean } {
-  if (!existsSync(path)) throw new UsageError(`--input: ${path} does not exist`);
-  const text = io(() => readFileSync(path, 'utf8'));
-  if (text.trim() === '') throw new EiaError('E_BAD_ARG', `${path}: the file is empty`);
+  if (!inputExists(path)) throw new UsageError(`--input: ${path} does not exist`);
+  const text = readInputText(path, '--input');
+  if (text.trim() === '') throw new EiaError('E_BAD_ARG', `${inputName(path)}: the input is empty`);
   try {
     return { value: JSON.parse(text), lines: false };
   } catch { /* JSON Lines */ }
-  return { value: parseJsonl(text, path, { tornTail: 'error' }).records, lines: true };
+  return { value: parseJsonl(text, inputName(path), { tornTail: 'error' }).records, lines: true };
 }
 
 function where(path: string, lines: boolean, i: number): string {
@@ -156,12 +156,12 @@ export const statsCommand: CommandModule<object, Args> = {
   describe: 'Statistics on scores computed elsewhere: AUROC (+CI, accuracies), correlation, random baseline',
   builder: (y) =>
     y.positional('kind', { choices: KINDS, demandOption: true, describe: 'auroc | correlate | baseline' })
-      .option('input', { type: 'string', demandOption: true, describe: 'input file (JSON or JSON Lines; formats below)' })
+      .option('input', { type: 'string', demandOption: true, describe: 'input file (JSON or JSON Lines; formats below; - = stdin)' })
       .option('seed', { type: 'number', default: 0, describe: 'auroc: seed of the bootstrap and permutations' })
-      .option('bootstrap', { type: 'number', default: PROBE_DEFAULTS.bootstrap, describe: 'auroc: bootstrap resamples for the 95% CI' })
-      .option('permutations', { type: 'number', default: PROBE_DEFAULTS.permutations, describe: 'auroc: label permutations for the p-value (0 = off)' })
+      .option('bootstrap', { type: 'number', default: PROBE_DEFAULTS.bootstrap, describe: `auroc: bootstrap resamples for the 95% CI (at most ${MAX_RESAMPLES})` })
+      .option('permutations', { type: 'number', default: PROBE_DEFAULTS.permutations, describe: `auroc: label permutations for the p-value (0 = off; at most ${MAX_PERMUTATIONS})` })
       .option('probe-auroc', { type: 'number', describe: 'baseline: the probe AUROC to compare (default: from the file)' })
-      .option('json', { type: 'boolean', default: false })
+      .option('json', FLAGS.json)
       .example('$0 stats auroc --input scores.jsonl', 'lines {"score": 1.3, "label": 1}')
       .example('$0 stats correlate --input results/eia_correlation.json', 'the paper\'s r = .709')
       .example('$0 stats baseline --input results/random_baseline_proper.json', 'the paper\'s z = 2.09')
@@ -184,8 +184,9 @@ export const statsCommand: CommandModule<object, Args> = {
   handler: (a) => {
     switch (a.kind) {
       case 'auroc': {
-        if (!Number.isInteger(a.bootstrap) || a.bootstrap < 1) throw new UsageError('--bootstrap must be a positive integer');
-        if (!Number.isInteger(a.permutations) || a.permutations < 0) throw new UsageError('--permutations must be a non-negative integer');
+        intFlag(a.bootstrap, '--bootstrap', 1, MAX_RESAMPLES);
+        intFlag(a.permutations, '--permutations', 0, MAX_PERMUTATIONS);
+        intFlag(a.seed, '--seed', 0, 2 ** 32 - 1);
         const { scores, labels } = aurocInput(a.input);
         const ev = evaluateScores(scores, labels);
         const ci = bootstrapAuroc(scores, labels, { resamples: a.bootstrap, seed: a.seed });

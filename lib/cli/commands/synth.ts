@@ -7,7 +7,7 @@ import {
 } from '../../engine/synth.js';
 import { checkPlantedControls, plantedControlsLines } from '../../probes/planted-controls.js';
 import { printJson, UsageError } from '../common.js';
-import { note } from '../../util/note.js';
+import { FLAGS, MAX_THREADS, optIntFlag } from '../flags.js';
 
 interface Args {
   arch?: string; shape: string; type: string; seed: number; planted: boolean; 'planted-profile'?: string; check: boolean;
@@ -28,13 +28,14 @@ export const synthCommand: CommandModule<object, Args> = {
           'easy: the class gap dominates everywhere (fast tests)',
       })
       .option('check', { type: 'boolean', default: true, describe: 'planted: measure the paper\'s controls on the new model and state them (--no-check skips)' })
-      .option('threads', { type: 'number', describe: 'CPU threads for the check (default: all)' })
+      .option('threads', { ...FLAGS.threads, describe: 'CPU threads for the check (default: all)' })
       .option('out', { type: 'string', demandOption: true, describe: 'output .gguf path' })
-      .option('json', { type: 'boolean', default: false })
+      .option('json', FLAGS.json)
       .example('$0 synth --planted --out planted.gguf', 'the planted-concept model, its pair files, and its controls')
       .example('$0 synth --planted --planted-profile easy --no-check --out easy.gguf', 'the easy planted model, no check')
       .example('$0 synth --arch qwen2 --shape 0.5b --type q8_0 --out q05.gguf', 'a Qwen2.5-0.5B-shaped random model') as never,
   handler: async (a) => {
+    optIntFlag(a.threads, '--threads', 1, MAX_THREADS);
     if (a['planted-profile'] !== undefined && !a.planted) throw new UsageError('--planted-profile needs --planted');
     const t0 = Date.now();
     const r = await synth({
@@ -44,9 +45,11 @@ export const synthCommand: CommandModule<object, Args> = {
     const seconds = (Date.now() - t0) / 1000;
     const controls = a.planted && a.check ? await checkPlantedControls(r, { seed: a.seed, threads: a.threads }) : null;
     if (a.json) return printJson(controls ? { ...r, controls } : r);
-    note(`wrote ${r.path} (${r.arch}, ${r.shape}, ${r.type}; ${r.nLayer} layers, d_model ${r.nEmbd}, vocab ${r.nVocab}) in ${seconds.toFixed(1)} s`);
+    // the result goes to stdout (the CLI grammar: results on stdout, notes and progress on stderr)
+    const out = (line: string) => process.stdout.write(line + '\n');
+    out(`wrote ${r.path} (${r.arch}, ${r.shape}, ${r.type}; ${r.nLayer} layers, d_model ${r.nEmbd}, vocab ${r.nVocab}) in ${seconds.toFixed(1)} s`);
     if (r.plantedNpy) {
-      note(`planted profile ${r.plantedProfile}: direction ${r.plantedNpy}\npairs ${r.trainJsonl} ${r.testJsonl}` +
+      out(`planted profile ${r.plantedProfile}: direction ${r.plantedNpy}\npairs ${r.trainJsonl} ${r.testJsonl}` +
         (r.ablatedJsonl ? `\nlexically ablated test pairs ${r.ablatedJsonl} (${(r.ablationReplacements ?? 0).toFixed(1)} empathy words replaced per pair, empathic texts only)` : ''));
     }
     if (controls) process.stdout.write(plantedControlsLines(controls).join('\n') + '\n');

@@ -49,7 +49,10 @@ async function complete(endpoint: Endpoint, request: FastifyRequest, reply: Fast
     const body = request.body as CompletionBody;
     prep = prepareRequest(body, completionPrompts(model, body.prompt), body.max_tokens, s.prepare);
   }
-  const fmt = new ResponseFormat(endpoint, s.modelId, prep.seed);
+  // notes on the request's vectors: norms other than 1 (used as unit directions), probes of another model
+  const warnings = [...prep.warnings, ...await s.modelCheck.warnings(prep.used)];
+  if (warnings.length > 0 && request.log) request.log.warn({ warnings }, 'request vectors');
+  const fmt = new ResponseFormat(endpoint, s.modelId, prep.seed, warnings);
   const detok = (tokens: number[]) => model.detokenize(tokens);
   const texts = prep.sequences.map(() => new TextStream(detok, prep.stop));
   const sse = prep.stream ? new SseStream() : null;

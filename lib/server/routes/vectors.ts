@@ -1,13 +1,14 @@
 // GET /v1/steering/vectors lists the vectors (folder and registered); POST registers one from inline
 // data, kept in memory or written into the vectors folder (`persist: true`).
 import type { FastifyInstance } from 'fastify';
+import { normNote } from '../../probes/direction.js';
 import { badRequest } from '../api-error.js';
 import { registerVectorSchema } from '../schema.js';
 import type { ServerState } from '../state.js';
 import { decodeVectorData } from '../vector-data.js';
 import type { StoredVector } from '../vector-store.js';
 
-function describe(v: StoredVector, nLayer: number, nEmbd: number) {
+function describe(v: StoredVector, nLayer: number, nEmbd: number, mismatch: string | null = null) {
   const layers = [...v.directions.keys()];
   return {
     name: v.name,
@@ -22,6 +23,9 @@ function describe(v: StoredVector, nLayer: number, nEmbd: number) {
     file: v.file,
     // usable with this model as it is (width and blocks)
     compatible: v.dimensions === nEmbd && layers.every((l) => l >= 0 && l < nLayer),
+    // the model the probe's sidecar records, and a warning when it is not the served one
+    model_sha256: v.model?.sha256 ?? null,
+    warning: mismatch,
   };
 }
 
@@ -31,20 +35,21 @@ export function vectorRoutes(app: FastifyInstance, s: ServerState): void {
   const nLayer = s.model.nLayer;
   app.get('/v1/steering/vectors', async () => {
     const { vectors, problems } = s.store.list();
-    return {
-      object: 'list',
-      folder: s.store.folderPath,
-      data: vectors.map((v) => describe(v, nLayer, s.model.nEmbd)),
-      problems,
-    };
+    const data = [];
+    for (const v of vectors) data.push(describe(v, nLayer, s.model.nEmbd, (await s.modelCheck.warnings([v]))[0] ?? null));
+    return { object: 'list', folder: s.store.folderPath, data, problems };
   });
 
   app.post('/v1/steering/vectors', { schema: { body: registerVectorSchema } }, async (req, reply) => {
     const b = req.body as RegisterBody;
-    const direction = decodeVectorData(b.data, s.model.nEmbd, 'data');
+    const data = decodeVectorData(b.data, s.model.nEmbd, 'data');
     if (b.layer < 0 || b.layer >= nLayer) throw badRequest('layer_out_of_range', 'layer', `layer ${b.layer} is out of range [0, ${nLayer - 1}] for this model`);
-    const v = s.store.register(b.name, direction, b.layer, { method: b.method, persist: b.persist === true });
+    const v = s.store.register(b.name, data, b.layer, { method: b.method, persist: b.persist === true });
     reply.code(201);
-    return describe(v, nLayer, s.model.nEmbd);
+    // kept as its unit direction (the norm rule, probes/direction.ts): say so when the norm was not 1
+    let sq = 0;
+    for (const x of data) sq += x * x;
+    const note = normNote(Math.sqrt(sq), 'data');
+    return { ...describe(v, nLayer, s.model.nEmbd), ...(note ? { warnings: [note] } : {}) };
   });
 }

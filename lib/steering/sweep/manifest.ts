@@ -102,15 +102,30 @@ function readManifest(path: string): SweepManifest {
 }
 
 /**
- * Checks that the RUN folder can hold this sweep: no samples.jsonl without its manifest. Called
- * before the model loads, so a wrong folder fails at once.
+ * Checks, before the model loads and before anything is written, that the RUN folder can hold this
+ * sweep: no samples.jsonl without its manifest, no manifest of other parameters. Either is
+ * E_CONFLICT naming the differences, unless `force`: then the answer is true, "replace it" (the
+ * caller moves the old sweep aside once every other check has passed).
  */
-export function checkRunFolder(out: string): void {
+export function checkRunFolder(out: string, params: SweepParameters, force: boolean): boolean {
   const manifestPath = join(out, RUN_FILES.manifest);
   const samplesPath = join(out, RUN_FILES.samples);
-  if (!existsSync(manifestPath) && existsSync(samplesPath)) {
-    throw new EiaError('E_CONFLICT', `${samplesPath} exists without ${RUN_FILES.manifest}: cannot tell its parameters; use another RUN folder`);
+  if (!existsSync(manifestPath)) {
+    if (!existsSync(samplesPath)) return false;
+    if (force) return true;
+    throw new EiaError('E_CONFLICT', `${samplesPath} exists without ${RUN_FILES.manifest}: cannot tell its parameters; use another RUN folder (or force to replace it)`);
   }
+  let m: SweepManifest;
+  try {
+    m = readManifest(manifestPath);
+  } catch (e) {
+    if (force) return true;
+    throw e;
+  }
+  const diff = diffParameters(m.parameters, params);
+  if (diff.length === 0) return false;
+  if (force) return true;
+  throw new EiaError('E_CONFLICT', `${out} holds a sweep with other parameters; use another RUN folder, the original parameters, or force to replace it. Differing:\n  ${diff.join('\n  ')}`);
 }
 
 /**

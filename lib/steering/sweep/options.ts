@@ -47,6 +47,13 @@ export interface SweepOptions {
   shareBaseline?: boolean;
   /** Sequences per batched generation (default and maximum: the engine's limit, engineLimits().maxSequences). */
   maxBatch?: number;
+  /**
+   * Context tokens allowed per sequence (prompt + new tokens; default: the model's training
+   * context). Checked before anything is written; the KV cache holds only what the sweep needs.
+   */
+  ctxSize?: number;
+  /** Replace a sweep of other parameters in `out` (its files move to out/replaced-<time>/) instead of refusing (E_CONFLICT). */
+  force?: boolean;
   /** Decode steps per native call (default 8). */
   stepsPerCall?: number;
   threads?: number;

@@ -97,6 +97,9 @@ export function planUnits(pending: readonly GridCell[], scenarioIds: readonly st
 
 const bad = (msg: string): never => { throw new EiaError('E_BAD_ARG', msg); };
 
+/** The largest grid one RUN holds (layers x alphas x scenarios x samples): the paper's largest sweep had 1,650 samples. */
+export const MAX_SWEEP_SAMPLES = 1_000_000;
+
 function checkList<T>(xs: readonly T[], what: string): void {
   if (xs.length === 0) bad(`${what}: the list is empty`);
   const seen = new Set<string>();
@@ -153,6 +156,8 @@ export function checkSweepInput(opts: SweepOptions): SweepInput {
     topP: opts.topP ?? SAMPLING_DEFAULTS.topP, minP: opts.minP ?? SAMPLING_DEFAULTS.minP,
   };
   checkNumbers(opts, sampling);
+  const cells = layers.length * alphas.length * scenarioIds.length * opts.samples;
+  if (cells > MAX_SWEEP_SAMPLES) bad(`samples: the grid holds ${cells} samples (layers x alphas x scenarios x samples); one RUN holds at most ${MAX_SWEEP_SAMPLES}`);
   const { maxSequences } = engineLimits();
   const maxBatch = opts.maxBatch ?? maxSequences;
   if (!Number.isInteger(maxBatch) || maxBatch < 1 || maxBatch > maxSequences) bad(`batch must be an integer in 1..${maxSequences}, got ${maxBatch}`);

@@ -11,13 +11,17 @@ import { performance } from 'node:perf_hooks';
 import { generationContextOptions, type Context } from '../../engine/context.js';
 import { Model } from '../../engine/model.js';
 import { JsonlAppender } from '../../io/jsonl.js';
-import { RUN_FILES } from '../../io/run-folder.js';
+import { moveAside, RUN_FILES, SWEEP_OUTPUTS } from '../../io/run-folder.js';
+import { withRunLock } from '../../io/run-lock.js';
 import { captureContextOptions } from '../../probes/capture-context.js';
-import { note } from '../../util/note.js';
+import { probeModelMismatch } from '../../probes/probe-model.js';
+import { checkAlphaBound, residualNorms } from '../../probes/residual-norm.js';
+import { note, warn } from '../../util/note.js';
 import { EiaError, isEiaError } from '../../util/errors.js';
 import { createProgress, type Progress } from '../../util/progress.js';
-import { readSamplesFile, type SweepRecord } from '../samples.js';
-import { steeringPrompt } from '../scenarios.js';
+import { checkGenerationFits, sequencesPerContext } from '../context-fit.js';
+import { duplicatesNote, readSamplesFile, type SweepRecord } from '../samples.js';
+import { steeringPrompt, type Scenario } from '../scenarios.js';
 import { checkRunFolder, openManifest, sweepParameters } from './manifest.js';
 import type { SweepOptions, SweepResult } from './options.js';
 import { cellKey, checkSweepInput, planUnits, sorted, sweepGrid, type GridCell, type SweepInput, type Unit } from './plan.js';
@@ -28,43 +32,85 @@ const SWEEP_STEPS_PER_CALL = 8;
 
 const r6 = (x: number): number => (Number.isFinite(x) ? Number(x.toPrecision(7)) : x);
 
-/** The cells already in samples.jsonl (a torn last line is cut off the file: it is regenerated). */
-export function loadFinished(path: string): { keys: Set<string>; repaired: boolean; records: number } {
-  if (!existsSync(path)) return { keys: new Set(), repaired: false, records: 0 };
+/**
+ * The cells already in samples.jsonl, read without changing the file: `torn` says a torn last line
+ * was met (repairTornTail cuts it off once every check has passed); `duplicates` counts lines of a
+ * cell met again (two writers before the lock existed, a line copied by hand), which count once.
+ */
+export function loadFinished(path: string): { keys: Set<string>; torn: boolean; records: number; duplicates: number } {
+  if (!existsSync(path)) return { keys: new Set(), torn: false, records: 0, duplicates: 0 };
   try {
-    const { records, torn } = readSamplesFile(path, 'repair');
-    return { keys: new Set(records.map((r) => cellKey(r))), repaired: torn, records: records.length };
+    const { records, torn, duplicates } = readSamplesFile(path, 'drop');
+    return { keys: new Set(records.map((r) => cellKey(r))), torn, records: records.length, duplicates };
   } catch (e) {
     if (!isEiaError(e, 'E_BAD_ARG')) throw e;
     throw new EiaError('E_BAD_ARG', `${e.message} (the file is damaged beyond a torn last line; fix or remove that line)`, { cause: e });
   }
 }
 
-/** Runs (or resumes) a sweep. Bad input: E_BAD_ARG; a RUN of other parameters: E_CONFLICT; an abort resolves with interrupted = true. */
+/**
+ * Runs (or resumes) a sweep. Bad input: E_BAD_ARG; a RUN of other parameters: E_CONFLICT (unless
+ * `force`); a RUN another process writes: E_LOCKED; an abort resolves with interrupted = true.
+ * Every check runs before the first write into the RUN folder (a failed call leaves it as it was).
+ */
 export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
   const t0 = performance.now();
   const log = opts.log ?? note;
+  // warnings (data dropped or replaced, probes of another model) print even under EIA_NATIVE_QUIET
+  const alert = opts.log ?? warn;
   const input = checkSweepInput(opts);
-  checkRunFolder(input.out);
+  return withRunLock(input.out, 'steer', () => sweepLocked(input, opts, t0, log, alert), alert);
+}
+
+async function sweepLocked(input: SweepInput, opts: SweepOptions, t0: number, log: (msg: string) => void, alert: (msg: string) => void): Promise<SweepResult> {
+  const { params, probeFiles } = await sweepParameters(input, opts);
+  const replace = checkRunFolder(input.out, params, !!opts.force);
   const model = await Model.load(input.modelPath, { gpuLayers: opts.gpuLayers });
+  let genCtx: Context | null = null;
+  let capCtx: Context | null = null;
   try {
     checkAgainstModel(input, model);
-    const { params, probeFiles } = await sweepParameters(input, opts);
-    const { modelKey } = openManifest(input, model, params, probeFiles, opts.modelKey, log);
+    for (const l of input.layers) {
+      const w = probeModelMismatch(input.probes.get(l)!, params.model_sha256, probeFiles[String(l)]);
+      if (w) alert(w);
+    }
+    checkAlphaBound(input.alphas, input.layers, await residualNorms(model, input.layers, opts.threads));
+    const prompts = promptTokens(model, input.scenarios, !!opts.chat);
+    const maxPrompt = Math.max(...[...prompts.values()].map((t) => t.length));
+    checkGenerationFits(maxPrompt, opts.maxTokens, opts.ctxSize, model.info.nCtxTrain);
     const samplesPath = join(input.out, RUN_FILES.samples);
-    const fin = loadFinished(samplesPath);
-    if (fin.repaired) log(`dropped a torn last line of ${samplesPath} (an interrupted write); it will be regenerated`);
+    const fin = replace ? { keys: new Set<string>(), torn: false, records: 0, duplicates: 0 } : loadFinished(samplesPath);
     const grid = sweepGrid(input.layers, input.alphas, input.scenarioIds, opts.samples);
     const pending = grid.filter((c) => !fin.keys.has(cellKey(c)));
     const todo = planUnits(pending, input.scenarioIds, opts.seed, opts.shareBaseline !== false);
     const skipped = grid.length - pending.length;
     const result: SweepResult = {
       out: input.out, manifestPath: join(input.out, RUN_FILES.manifest), samplesPath, total: grid.length, kept: skipped, skipped, written: 0,
-      interrupted: false, repairedTornLine: fin.repaired, batches: 0, sequences: 0, tokens: 0,
+      interrupted: false, repairedTornLine: fin.torn, batches: 0, sequences: 0, tokens: 0,
       promptMs: 0, decodeMs: 0, captureMs: 0, writeMs: 0, loopMs: 0, wallMs: 0, setupMs: 0,
     };
-    if (todo.length > 0 && !opts.signal?.aborted) {
-      await generateUnits({ model, input, opts, modelKey, result, t0 }, todo);
+    const run: SweepRun = { model, input, opts, modelKey: '', result, t0, prompts, log };
+    const work = todo.length > 0 && !opts.signal?.aborted;
+    // contexts are created before the first write: their sizes are the last check
+    let chunkSize = 0;
+    if (work) {
+      const perSeq = maxPrompt + opts.maxTokens + 1;
+      const nChunks = Math.ceil(todo.length / Math.min(input.maxBatch, sequencesPerContext(perSeq)));
+      chunkSize = Math.ceil(todo.length / nChunks);
+      genCtx = await model.createContext(generationContextOptions(chunkSize, perSeq, opts.threads));
+      if (input.scoreMode === 'capture') capCtx = await model.createContext(captureContextOptions(model, opts.threads));
+    }
+    // ---- writes from here on
+    if (replace) alert(`--force: ${moveAside(input.out, SWEEP_OUTPUTS)} (a sweep of other parameters)`);
+    run.modelKey = openManifest(input, model, params, probeFiles, opts.modelKey, log).modelKey;
+    if (fin.torn) {
+      readSamplesFile(samplesPath, 'repair');
+      log(`dropped a torn last line of ${samplesPath} (an interrupted write); it will be regenerated`);
+    }
+    const dup = duplicatesNote(samplesPath, fin.duplicates);
+    if (dup) alert(dup);
+    if (work) {
+      await generateUnits(run, todo, genCtx!, capCtx, chunkSize);
     } else {
       result.interrupted = todo.length > 0;
       result.setupMs = performance.now() - t0;
@@ -72,6 +118,8 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
     result.wallMs = performance.now() - t0;
     return result;
   } finally {
+    capCtx?.free();
+    genCtx?.free();
     model.free();
   }
 }
@@ -79,7 +127,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
 /** The checks that need the model: blocks in range, probe widths equal to d_model. */
 function checkAgainstModel(input: SweepInput, model: Model): void {
   for (const l of input.layers) {
-    if (l >= model.nLayer) throw new EiaError('E_BAD_ARG', `layer ${l} out of range: the model has blocks 0..${model.nLayer - 1}`);
+    if (l >= model.nLayer) throw new EiaError('E_BAD_ARG', `layers: ${l} out of range: the model has blocks 0..${model.nLayer - 1}`);
     const w = input.probes.get(l)!.direction.length;
     if (w !== model.nEmbd) {
       throw new EiaError('E_BAD_ARG', `probe for layer ${l} (${join(input.probesDir, `layer${l}.npy`)}) has width ${w}, the model's d_model is ${model.nEmbd}: a probe of another model?`);
@@ -95,31 +143,25 @@ interface SweepRun {
   modelKey: string;
   result: SweepResult;
   t0: number;
+  /** prompt tokens per scenario */
+  prompts: Map<string, Int32Array>;
+  log: (msg: string) => void;
 }
 
 /** The prompt tokens of each scenario (raw, or wrapped in the chat template as a user turn). */
-function promptTokens(run: SweepRun): Map<string, Int32Array> {
-  const chat = !!run.opts.chat;
-  return new Map(run.input.scenarios.map((s) => {
+function promptTokens(model: Model, scenarios: readonly Scenario[], chat: boolean): Map<string, Int32Array> {
+  return new Map(scenarios.map((s) => {
     const text = steeringPrompt(s);
-    const full = chat ? run.model.applyChatTemplate([{ role: 'user', content: text }]) : text;
-    return [s.id, run.model.tokenize(full, { addSpecial: true, parseSpecial: chat })];
+    const full = chat ? model.applyChatTemplate([{ role: 'user', content: text }]) : text;
+    return [s.id, model.tokenize(full, { addSpecial: true, parseSpecial: chat })];
   }));
 }
 
-/** Generates every unit in chunks of at most maxBatch sequences, appending records as samples finish. */
-async function generateUnits(run: SweepRun, todo: Unit[]): Promise<void> {
-  const { model, input, opts, result } = run;
-  const nChunks = Math.ceil(todo.length / input.maxBatch);
-  const chunkSize = Math.ceil(todo.length / nChunks);
-  const prompts = promptTokens(run);
-  const maxPrompt = Math.max(...[...prompts.values()].map((t) => t.length));
-  let genCtx: Context | null = null;
-  let capCtx: Context | null = null;
+/** Generates every unit in chunks of `chunkSize` sequences, appending records as samples finish. */
+async function generateUnits(run: SweepRun, todo: Unit[], genCtx: Context, capCtx: Context | null, chunkSize: number): Promise<void> {
+  const { input, opts, result } = run;
   let appender: JsonlAppender | null = null;
   try {
-    genCtx = await model.createContext(generationContextOptions(chunkSize, maxPrompt + opts.maxTokens + 1, opts.threads));
-    if (input.scoreMode === 'capture') capCtx = await model.createContext(captureContextOptions(model, opts.threads));
     appender = new JsonlAppender(result.samplesPath);
     const monitorLayers = opts.monitor || input.scoreMode === 'monitor' ? sorted(input.layers) : [];
     const bar = opts.progress !== false ? createProgress({ label: 'steer', total: todo.length * opts.maxTokens, unit: 'tokens' }) : null;
@@ -129,15 +171,14 @@ async function generateUnits(run: SweepRun, todo: Unit[]): Promise<void> {
     result.setupMs = performance.now() - run.t0;
     const loopStart = performance.now();
     for (let c0 = 0; c0 < todo.length && !opts.signal?.aborted; c0 += chunkSize) {
-      await generateChunk(run, genCtx, todo.slice(c0, c0 + chunkSize), prompts, monitorLayers, writer, bar, tokens);
+      await generateChunk(run, genCtx, todo.slice(c0, c0 + chunkSize), run.prompts, monitorLayers, writer, bar, tokens);
     }
     result.loopMs = performance.now() - loopStart;
     result.interrupted = !!opts.signal?.aborted && result.kept < result.total;
     bar?.done(writer.barText());
+    if (writer.nonFinite > 0) run.log(`note: ${writer.nonFinite} samples had a non-finite probe score (activations overflowed); their probe_score is left out`);
   } finally {
     appender?.close();
-    capCtx?.free();
-    genCtx?.free();
   }
 }
 
@@ -146,47 +187,60 @@ async function generateChunk(run: SweepRun, ctx: Context, chunk: Unit[], prompts
   writer: RecordWriter, bar: Progress | null, tokens: { seen: number; budget: number }): Promise<void> {
   const { opts, input, result } = run;
   const { temperature, topK, topP, minP } = input.sampling;
-  const gen = ctx.generate({
-    sequences: chunk.map((u) => ({
-      prompt: prompts.get(u.scenario)!,
-      steer: u.steerLayer >= 0 && u.alpha !== 0 ? [{ layer: u.steerLayer, direction: input.probes.get(u.steerLayer)!.direction, alpha: u.alpha }] : [],
-      temperature, topK, topP, minP, seed: u.seed, maxTokens: opts.maxTokens,
-    })),
-    monitors: monitorLayers.map((l) => ({ layer: l, direction: input.probes.get(l)!.direction })),
-    signal: opts.signal, stepsPerCall: opts.stepsPerCall ?? SWEEP_STEPS_PER_CALL,
-  });
-  result.batches++;
-  result.sequences += chunk.length;
-  let finished: Finished[] = [];
-  const flush = async () => {
-    if (finished.length === 0) return;
-    const done = finished;
-    finished = [];
-    await writer.write(done);
-    bar?.update(tokens.seen, writer.barText());
-  };
-  for await (const ev of gen) {
-    if (ev.type === 'token') {
-      await flush();
-      if (++tokens.seen % 64 === 0) bar?.update(tokens.seen, writer.barText());
-      continue;
+  // one signal per chunk, relayed from the sweep's: the engine keeps a generation's abort listener,
+  // and hundreds of chunks on one signal would pile them up (Node's MaxListenersExceededWarning)
+  const chunkSignal = new AbortController();
+  const relay = () => chunkSignal.abort();
+  opts.signal?.addEventListener('abort', relay, { once: true });
+  if (opts.signal?.aborted) chunkSignal.abort();
+  try {
+    const gen = ctx.generate({
+      sequences: chunk.map((u) => ({
+        prompt: prompts.get(u.scenario)!,
+        steer: u.steerLayer >= 0 && u.alpha !== 0 ? [{ layer: u.steerLayer, direction: input.probes.get(u.steerLayer)!.direction, alpha: u.alpha }] : [],
+        temperature, topK, topP, minP, seed: u.seed, maxTokens: opts.maxTokens,
+      })),
+      monitors: monitorLayers.map((l) => ({ layer: l, direction: input.probes.get(l)!.direction })),
+      signal: chunkSignal.signal, stepsPerCall: opts.stepsPerCall ?? SWEEP_STEPS_PER_CALL,
+    });
+    result.batches++;
+    result.sequences += chunk.length;
+    let finished: Finished[] = [];
+    const flush = async () => {
+      if (finished.length === 0) return;
+      const done = finished;
+      finished = [];
+      await writer.write(done);
+      bar?.update(tokens.seen, writer.barText());
+    };
+    for await (const ev of gen) {
+      if (ev.type === 'token') {
+        await flush();
+        if (++tokens.seen % 64 === 0) bar?.update(tokens.seen, writer.barText());
+        continue;
+      }
+      if (ev.result.finishReason === 'abort') continue;
+      if (ev.result.tokens.length < opts.maxTokens) {
+        tokens.budget -= opts.maxTokens - ev.result.tokens.length;
+        bar?.setTotal(tokens.budget);
+      }
+      finished.push({ unit: chunk[ev.seq], res: ev.result });
     }
-    if (ev.result.finishReason === 'abort') continue;
-    if (ev.result.tokens.length < opts.maxTokens) {
-      tokens.budget -= opts.maxTokens - ev.result.tokens.length;
-      bar?.setTotal(tokens.budget);
-    }
-    finished.push({ unit: chunk[ev.seq], res: ev.result });
+    await flush();
+    const gs = gen.stats();
+    result.promptMs += gs.promptMs;
+    result.decodeMs += gs.decodeMs;
+    result.tokens += gs.decodeTokens;
+  } finally {
+    opts.signal?.removeEventListener('abort', relay);
   }
-  await flush();
-  const gs = gen.stats();
-  result.promptMs += gs.promptMs;
-  result.decodeMs += gs.decodeMs;
-  result.tokens += gs.decodeTokens;
 }
 
 /** Scores finished samples and appends one record per grid cell they fill. */
 class RecordWriter {
+  /** Samples whose probe score came out NaN or infinite (left out: nothing non-finite is written). */
+  nonFinite = 0;
+
   constructor(private run: SweepRun, private appender: JsonlAppender, private capCtx: Context | null, private monitorLayers: number[]) {}
 
   barText(): string {
@@ -208,7 +262,8 @@ class RecordWriter {
       for (const c of unit.cells) {
         const rec = this.record(unit, c, res);
         const ps = scores.get(cellKey(c));
-        if (ps !== undefined) rec.probe_score = ps;
+        if (ps !== undefined && Number.isFinite(ps)) rec.probe_score = ps;
+        else if (ps !== undefined) this.nonFinite++;
         this.appender.append(rec);
         result.written++;
         result.kept++;
