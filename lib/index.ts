@@ -63,3 +63,6 @@ export { fetchPaperDataset } from './data/paper-dataset.js';
 
 // ---- files
 export { readNpy, writeNpy } from './io/npy.js';
+
+// ---- the OpenAI-compatible server (eia-native serve)
+export { createServer, SERVER_DEFAULTS, type ServerOptions, type ServerHandle, type ServerAddress } from './server/index.js';

@@ -28,15 +28,19 @@ const STDIN_TOKEN = '\u0000stdin';
 
 /**
  * The command line before yargs reads it: llama.cpp's multi-letter short flag -ngl (yargs would read
- * -n -g -l) becomes --gpu-layers, and the stdin path '-' is protected from yargs (a flag's value
- * becomes --flag=-; a positional travels as a token that restoreStdinArgs turns back into '-').
+ * -n -g -l) becomes --gpu-layers; `serve --ctx N` (the name the server's contract uses, issue 16)
+ * becomes --ctx-size, the one flag for context tokens per sequence; and the stdin path '-' is
+ * protected from yargs (a flag's value becomes --flag=-; a positional travels as a token that
+ * restoreStdinArgs turns back into '-').
  */
 export function rewriteArgv(argv: string[]): string[] {
   const out: string[] = [];
+  const serve = argv[0] === 'serve';
   for (const a of argv) {
     const prev = out[out.length - 1];
     if (a === '-' && prev !== undefined && /^--?[A-Za-z][\w-]*$/.test(prev)) out[out.length - 1] = `${prev}=-`;
     else if (a === '-') out.push(STDIN_TOKEN);
+    else if (serve && (a === '--ctx' || a.startsWith('--ctx='))) out.push(`--ctx-size${a.slice(5)}`);
     else out.push(a === '-ngl' ? '--gpu-layers' : a.startsWith('-ngl=') ? `--gpu-layers=${a.slice(5)}` : a);
   }
   return out;

@@ -12,6 +12,7 @@ import type { Gate, SequenceRequest, SequenceResult } from '../../lib/engine/gen
 import { readNpy } from '../../lib/io/npy.js';
 import { EMPATHY_KEYWORDS } from '../../lib/steering/scoring.js';
 import { relErr, synthTo, tempDir } from '../helpers/fixtures.js';
+import { gateRule } from '../helpers/gate-rule.js';
 
 const tmp = tempDir('eia-gates-');
 afterAll(() => tmp.cleanup());
@@ -26,31 +27,6 @@ beforeAll(async () => {
   model = await Model.load(r.path);
 });
 afterAll(() => model.free());
-
-/** The gate's rule, as the issue states it, over projections p[0..n) (positions in order). */
-function gateRule(p: number[], g: { on: number; off: number; minHold: number; budget: number | null; lagged: boolean; firstPos: number }): number[] {
-  let on = false, held = 0, used = 0, exhausted = false;
-  const update = (x: number) => {
-    if (exhausted) { on = false; return; }
-    if (!on) {
-      if (x < g.on) { on = true; held = 0; }
-    } else if (held >= g.minHold && x > g.off) {
-      on = false;
-    }
-  };
-  return p.map((x, t) => {
-    if (t < g.firstPos) return 0;
-    let steer: boolean;
-    if (g.lagged) { steer = on && !exhausted; update(x); } else { update(x); steer = on; }
-    if (steer && g.budget !== null && used >= g.budget) { exhausted = true; on = false; steer = false; }
-    if (steer) {
-      held++;
-      used++;
-      if (g.budget !== null && used >= g.budget) { exhausted = true; on = false; }
-    }
-    return steer ? 1 : 0;
-  });
-}
 
 /** Unsteered projections on `dir` at block `layer` of every position of `tokens` (a capture pass). */
 async function projections(tokens: Int32Array, layer: number, dir: Float32Array): Promise<number[]> {

@@ -350,6 +350,11 @@ const CLI: CliRow[] = [
   { id: 'C90', cmd: 'merge', args: () => ['merge', T('fin'), '--out', T('fin4')], exit: 2, code: 'E_CONFLICT', error: /fin4 already holds a sweep \(manifest\.json, samples\.jsonl\); write the merged RUN to a new folder \(or --force to replace it\)/, tree: () => [T('fin4')] },
   { id: 'C91', cmd: 'merge', args: () => ['merge', T('fin'), T('fin4'), '--out', T('m91')], exit: 2, code: 'E_CONFLICT', error: /fin and .*fin4 both hold the whole grid \(no shard\): merging them would count every sample twice/, tree: () => [T('m91')] },
   { id: 'C92', cmd: 'steer', args: () => ['steer', '--model', M(), '--probes', T('tprobes'), ...STEER_SMALL, '--shard', '1/3', '--out', T('whole')], exit: 2, code: 'E_CONFLICT', error: /whole holds the whole grid \(no shard\) of this sweep, this call asks for shard 1\/3; give each shard its own RUN folder \(or --force to replace it\)/, tree: () => [T('whole')] },
+  { id: 'C93', cmd: 'serve', args: () => ['serve', '--model', M(), '--host', '0.0.0.0'], exit: 2, code: 'E_BAD_ARG', error: /refusing to listen on 0\.0\.0\.0 without --api-key/ },
+  { id: 'C94', cmd: 'serve', args: () => ['serve', '-m', M(), '--ctx', '8'], exit: 2, code: 'E_BAD_ARG', error: /--ctx-size must be an integer >= 16, got 8/ },
+  { id: 'C95', cmd: 'serve', args: () => ['serve', '--model', M(), '--slots', '0'], exit: 2, code: 'E_BAD_ARG', error: /--slots must be a positive integer, got 0/ },
+  { id: 'C96', cmd: 'serve', args: () => ['serve', '--model', M(), '--port', '70000'], exit: 2, code: 'E_BAD_ARG', error: /--port is at most 65535, got 70000/ },
+  { id: 'C97', cmd: 'serve', args: () => ['serve', '--model', M(), '--vectors', T('no-such-folder')], exit: 2, code: 'E_BAD_ARG', error: /--vectors: folder .*no-such-folder does not exist or is not a folder/ },
 ];
 
 /** A small sweep and a small protocol on the tiny model (C57, C58). */

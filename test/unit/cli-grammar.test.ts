@@ -74,6 +74,9 @@ describe('CLI grammar', () => {
     expect([...defined.get('max-tokens')!.alias]).toEqual(['n']);
     expect([...defined.get('threads')!.alias]).toEqual(['t']);
     expect(rewriteArgv(['generate', '-ngl', '-1', '-ngl=2'])).toEqual(['generate', '--gpu-layers', '-1', '--gpu-layers=2']);
+    // serve's contract name --ctx is --ctx-size (one flag, one meaning); other commands do not take it
+    expect(rewriteArgv(['serve', '--ctx', '64', '--ctx=128'])).toEqual(['serve', '--ctx-size', '64', '--ctx-size=128']);
+    expect(rewriteArgv(['generate', '--ctx', '64'])).toEqual(['generate', '--ctx', '64']);
   });
 
   it('renamed flags are not defined where their rename message applies (so the message is what the user sees)', () => {

@@ -18,6 +18,7 @@ import { runCommand } from './run.js';
 import { demoCommand } from './demo.js';
 import { modelsCommand, pullCommand } from './models.js';
 import { benchCommand } from './bench.js';
+import { serveCommand } from './serve.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const commands: CommandModule<any, any>[] = [
@@ -40,4 +41,5 @@ export const commands: CommandModule<any, any>[] = [
   mergeCommand,
   pairsCommand,
   benchCommand,
+  serveCommand,
 ];

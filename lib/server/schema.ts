@@ -1,0 +1,132 @@
+// JSON schemas of the request bodies (Fastify validates them before a handler runs; types only and
+// ranges that need no model). OpenAI's own fields allow unknown siblings (clients send many), our
+// extensions do not: a misspelt steering field is a 400 naming it, never silently ignored.
+// Checks that need the model (vector widths, layers, context room) are in request.ts / vector-specs.ts.
+
+const vectorData = { type: ['string', 'array'], items: { type: 'number' }, maxItems: 1 << 16 } as const;
+const layerInt = { type: 'integer' } as const;
+
+/** `steering.vectors[]` (ours) with EasySteer's names for the same things. */
+export const vectorSpecSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    name: { type: 'string', maxLength: 1024 },
+    data: vectorData,
+    scale: { type: 'number' },
+    layers: { type: ['integer', 'array'], items: layerInt, maxItems: 2 },
+    apply: { enum: ['all', 'prompt', 'generated'] },
+    normalize: { type: 'boolean' },
+    // EasySteer
+    target_layers: { type: 'array', items: layerInt, maxItems: 1024 },
+    prefill_trigger_tokens: { type: ['array', 'null'], items: { type: 'integer' }, maxItems: 1024 },
+    generate_trigger_tokens: { type: ['array', 'null'], items: { type: 'integer' }, maxItems: 1024 },
+    steer_vector_local_path: { type: 'string', maxLength: 4096 },
+    algorithm: { type: 'string' },
+    steer_vector_name: { type: 'string' },
+    steer_vector_int_id: { type: 'integer' },
+    steer_vector_id: { type: 'integer' },
+  },
+} as const;
+
+const monitorSpecSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { name: { type: 'string', maxLength: 1024 }, data: vectorData, layer: layerInt },
+} as const;
+
+const gateSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['on', 'off', 'vectors'],
+  properties: {
+    name: { type: 'string', maxLength: 1024 },
+    data: vectorData,
+    layer: layerInt,
+    on: { type: 'number' },
+    off: { type: 'number' },
+    min_hold: { type: 'integer', minimum: 1 },
+    budget: { type: 'integer', minimum: 0 },
+    positions: { enum: ['all', 'generated'] },
+    vectors: { type: 'array', items: vectorSpecSchema, maxItems: 64 },
+  },
+} as const;
+
+/** Sampling and length, as OpenAI and llama-server name them, plus our extensions. */
+const common = {
+  model: { type: 'string' },
+  stream: { type: 'boolean' },
+  stream_options: { type: ['object', 'null'], properties: { include_usage: { type: 'boolean' } } },
+  max_tokens: { type: ['integer', 'null'], minimum: 1 },
+  temperature: { type: ['number', 'null'], minimum: 0 },
+  top_p: { type: ['number', 'null'], exclusiveMinimum: 0, maximum: 1 },
+  top_k: { type: 'integer', minimum: 0 },
+  min_p: { type: 'number', minimum: 0, maximum: 1 },
+  seed: { type: ['integer', 'null'], minimum: 0, maximum: 4294967295 },
+  stop: { type: ['string', 'array', 'null'], items: { type: 'string', minLength: 1 }, maxItems: 16, minLength: 1 },
+  n: { type: ['integer', 'null'] },
+  /** llama-server: keep going past end-of-generation tokens. */
+  ignore_eos: { type: 'boolean' },
+  /** llama-server: token ids in the response (choices[].tokens, and per chunk). */
+  return_tokens: { type: 'boolean' },
+  steering: {
+    type: 'object',
+    additionalProperties: false,
+    properties: { vectors: { type: 'array', items: vectorSpecSchema, maxItems: 64 } },
+  },
+  /** EasySteer's per-request field: one vector. */
+  steer_vector_request: vectorSpecSchema,
+  monitor: { type: 'array', items: monitorSpecSchema, maxItems: 64 },
+  gate: gateSchema,
+} as const;
+
+const messageSchema = {
+  type: 'object',
+  required: ['role'],
+  properties: {
+    role: { type: 'string' },
+    content: {
+      type: ['string', 'array', 'null'],
+      items: { type: 'object', required: ['type'], properties: { type: { type: 'string' }, text: { type: 'string' } } },
+    },
+    name: { type: 'string' },
+  },
+} as const;
+
+export const chatBodySchema = {
+  type: 'object',
+  required: ['messages'],
+  properties: {
+    ...common,
+    messages: { type: 'array', items: messageSchema, minItems: 1, maxItems: 4096 },
+    max_completion_tokens: { type: ['integer', 'null'], minimum: 1 },
+  },
+} as const;
+
+export const completionBodySchema = {
+  type: 'object',
+  required: ['prompt'],
+  properties: {
+    ...common,
+    // a string, strings, token ids, or lists of token ids (OpenAI's four forms)
+    prompt: {
+      type: ['string', 'array'],
+      items: { type: ['string', 'integer', 'array'], items: { type: 'integer' } },
+      minItems: 1,
+      maxItems: 256,
+    },
+  },
+} as const;
+
+export const registerVectorSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'data', 'layer'],
+  properties: {
+    name: { type: 'string', maxLength: 1024 },
+    data: vectorData,
+    layer: layerInt,
+    method: { type: 'string', maxLength: 64 },
+    persist: { type: 'boolean' },
+  },
+} as const;
