@@ -53,8 +53,14 @@ export interface GenRun {
   uniquePrompts: number;
   /** Wall clock from the generate call to the last event, as seen from JS. */
   wallMs: number;
-  /** Wall clock from the first token event (the prompt phase's, one per sequence) to the last one. */
+  /** Wall clock from the first delivery of token events to the last one. */
   firstToLastMs: number;
+  /**
+   * Tokens in the first delivery (the events one native call returned, which reach JS in one turn of
+   * the event loop): with one step per call, the prompt phase's first token of every sequence; with
+   * more, those and the steps after it. The tokens after it took firstToLastMs.
+   */
+  firstDeliveryTokens: number;
 }
 
 /**
@@ -63,27 +69,38 @@ export interface GenRun {
  * consumed with `for await` as the CLI does.
  */
 async function runGenerate(ctx: Context, specs: GenSpec[], steer: { layer: number; direction: Float32Array } | null,
-  monitor: { layer: number; direction: Float32Array } | null, positions: SteerPositions = 'all'): Promise<GenRun> {
+  monitor: { layer: number; direction: Float32Array } | null, positions: SteerPositions = 'all', stepsPerCall?: number): Promise<GenRun> {
   const monitors = monitor ? [monitor] : [];
-  // one decode step per native call: the first chunk of events is then exactly the prompt phase
-  // (every sequence's first token), so first-to-last-event time covers the decode steps only
+  // stepsPerCall 1 (the sweep steps): the first delivery is exactly the prompt phase (every
+  // sequence's first token); undefined (plain generation): the engine's default, what users get
   const req: GenerateRequest = {
     sequences: specs.map((s) => ({
       prompt: Int32Array.from(s.prompt),
       steer: steer && s.alpha !== 0 ? [{ layer: steer.layer, direction: steer.direction, alpha: s.alpha }] : [],
       positions, temperature: s.temperature, topK: s.topK, topP: 1, minP: 0, seed: s.seed, maxTokens: s.maxTokens, ignoreEog: true,
     })),
-    monitors, stepsPerCall: 1,
+    monitors, ...(stepsPerCall === undefined ? {} : { stepsPerCall }),
   };
   const t0 = performance.now();
   const gen = ctx.generate(req);
   let n = 0;
   let tFirst = 0;
   let tLast = 0;
+  // A delivery is what one native call returned: its events reach this loop within one turn of the
+  // event loop, so a setImmediate armed at a delivery's first event fires after its last one.
+  let deliveries = 0;
+  let inDelivery = false;
+  let firstDeliveryTokens = 0;
   for await (const ev of gen) {
     if (ev.type !== 'token') continue;
     tLast = performance.now();
+    if (!inDelivery) {
+      inDelivery = true;
+      deliveries++;
+      setImmediate(() => { inDelivery = false; });
+    }
     if (n === 0) tFirst = tLast;
+    if (deliveries === 1) firstDeliveryTokens++;
     n++;
   }
   const wallMs = performance.now() - t0;
@@ -91,7 +108,7 @@ async function runGenerate(ctx: Context, specs: GenSpec[], steer: { layer: numbe
   return {
     sequences: specs.length, generatedTokens: n, decodeTokens: st.decodeTokens, decodeMs: st.decodeMs,
     sampleMs: typeof st.sampleMs === 'number' ? st.sampleMs : null, promptMs: st.promptMs,
-    promptTokens: st.promptTokens, uniquePrompts: st.uniquePrompts, wallMs, firstToLastMs: tLast - tFirst,
+    promptTokens: st.promptTokens, uniquePrompts: st.uniquePrompts, wallMs, firstToLastMs: tLast - tFirst, firstDeliveryTokens,
   };
 }
 
@@ -142,16 +159,18 @@ serveWorker({
     const steer = layer !== null && a.steer !== false ? { layer, direction } : null;
     const monitor = layer !== null && a.monitor === true ? { layer, direction } : null;
     const positions = (a.positions ?? 'all') as SteerPositions;
-    if (!sequential) return runGenerate(ctx, specs, steer, monitor, positions);
+    // the plain step measures the engine's default steps per call; the sweep steps one step per call
+    const stepsPerCall = a.stepsPerCall === 'default' ? undefined : num(a.stepsPerCall, 1);
+    if (!sequential) return runGenerate(ctx, specs, steer, monitor, positions, stepsPerCall);
     const runs: GenRun[] = [];
     const t0 = performance.now();
-    for (const s of specs) runs.push(await runGenerate(ctx, [s], steer, monitor, positions));
-    const sum = (k: 'generatedTokens' | 'decodeTokens' | 'decodeMs' | 'promptMs' | 'promptTokens' | 'uniquePrompts' | 'firstToLastMs') => runs.reduce((x, r) => x + r[k], 0);
+    for (const s of specs) runs.push(await runGenerate(ctx, [s], steer, monitor, positions, stepsPerCall));
+    const sum = (k: 'generatedTokens' | 'decodeTokens' | 'decodeMs' | 'promptMs' | 'promptTokens' | 'uniquePrompts' | 'firstToLastMs' | 'firstDeliveryTokens') => runs.reduce((x, r) => x + r[k], 0);
     return {
       sequences: specs.length, generatedTokens: sum('generatedTokens'), decodeTokens: sum('decodeTokens'), decodeMs: sum('decodeMs'),
       sampleMs: runs.every((r) => r.sampleMs !== null) ? runs.reduce((x, r) => x + r.sampleMs!, 0) : null,
       promptMs: sum('promptMs'), promptTokens: sum('promptTokens'), uniquePrompts: sum('uniquePrompts'),
-      wallMs: performance.now() - t0, firstToLastMs: sum('firstToLastMs'),
+      wallMs: performance.now() - t0, firstToLastMs: sum('firstToLastMs'), firstDeliveryTokens: sum('firstDeliveryTokens'),
     } satisfies GenRun;
   },
 

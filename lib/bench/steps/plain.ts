@@ -21,9 +21,12 @@ export async function plainStep(b: BenchContext, workerScript: string): Promise<
     const prompt = randomTokens(b.rng, promptTokens, vocabOf(b.info));
     const spec = genSpec(S, prompt, 0, seed, genTokens);
     const ours = async () => {
-      const r = await b.worker.request<GenRun>('generate', { specs: [spec], steer: false });
+      // the engine's default steps per native call (what a user iterating a generation gets): the
+      // tokens after the first delivery, over the time from the first delivery to the last, as
+      // node-llama-cpp's side counts the tokens after its first one (one token per delivery there)
+      const r = await b.worker.request<GenRun>('generate', { specs: [spec], steer: false, stepsPerCall: 'default' });
       rec.workerPeak('plain', r);
-      return rate(r.result.generatedTokens - 1, r.result.firstToLastMs);
+      return rate(r.result.generatedTokens - r.result.firstDeliveryTokens, r.result.firstToLastMs);
     };
     await ours();  // warm-up
     const found = await ensureNodeLlamaCpp(b.log);

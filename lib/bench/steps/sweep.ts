@@ -69,7 +69,7 @@ async function sweepRound(b: BenchContext, r: number, specs: GenSpec[], seqSpecs
       res.steered = rate(g.decodeTokens, g.decodeMs);
       res.sweepWall = rate(g.generatedTokens, g.wallMs);
       rec.push('steered_decode_tok_s', res.steered);
-      rec.push('steered_decode_wall_tok_s', rate(g.generatedTokens - g.sequences, g.firstToLastMs));
+      rec.push('steered_decode_wall_tok_s', rate(g.generatedTokens - g.firstDeliveryTokens, g.firstToLastMs));
       rec.push('sweep_wall_tok_s', res.sweepWall);
       rec.push('sweep_prompt_ms', g.promptMs);
       if (g.sampleMs !== null) rec.push('steered_sampling_share', g.sampleMs / (g.promptMs + g.decodeMs));
