@@ -9,22 +9,11 @@ import type { SequenceRequest, TokenEvent } from '../../lib/engine/generate.js';
 import { writeControlVector } from '../../lib/engine/control-vector.js';
 import { readNpy } from '../../lib/io/npy.js';
 import { EMPATHY_KEYWORDS } from '../../lib/steering/scoring.js';
-import { relErr, synthTo, tempDir } from '../helpers/fixtures.js';
+import { relErr, synthTo, tempDir, unitRandom } from '../helpers/fixtures.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
 
-function unitRandom(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const v = new Float32Array(n);
-  let norm = 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    v[i] = s / 2 ** 32 - 0.5;
-    norm += v[i] * v[i];
-  }
-  return v.map((x) => x / Math.sqrt(norm));
-}
 
 async function run(ctx: Context, sequences: SequenceRequest[], monitors = [] as { layer: number; direction: Float32Array }[]) {
   return ctx.generate({ sequences, monitors }).result();

@@ -6,22 +6,11 @@ import { Model } from '../../lib/engine/model.js';
 import { generationContextOptions, type Context } from '../../lib/engine/context.js';
 import type { GenerationEvent, SequenceRequest, SequenceResult } from '../../lib/engine/generate.js';
 import { isEiaError } from '../../lib/util/errors.js';
-import { synthTo, tempDir } from '../helpers/fixtures.js';
+import { synthTo, tempDir, unitRandom } from '../helpers/fixtures.js';
 
 const tmp = tempDir('eia-open-');
 afterAll(() => tmp.cleanup());
 
-function unitRandom(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const v = new Float32Array(n);
-  let norm = 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    v[i] = s / 2 ** 32 - 0.5;
-    norm += v[i] * v[i];
-  }
-  return v.map((x) => x / Math.sqrt(norm));
-}
 
 const TOKENS = 40;  // prompt + new tokens per sequence: every context gets the same per-sequence room
 

@@ -6,22 +6,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Model } from '../../lib/engine/model.js';
 import { runtimeInfo } from '../../lib/engine/runtime-info.js';
-import { maxRelErrRows, relErr, synthTo, tempDir, TEXTS } from '../helpers/fixtures.js';
+import { maxRelErrRows, relErr, synthTo, tempDir, TEXTS, unitRandom } from '../helpers/fixtures.js';
 
 const tmp = tempDir('eia-oracles-');
 afterAll(() => tmp.cleanup());
 
-function unitRandom(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const v = new Float32Array(n);
-  let norm = 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    v[i] = s / 2 ** 32 - 0.5;
-    norm += v[i] * v[i];
-  }
-  return v.map((x) => x / Math.sqrt(norm));
-}
 
 let model: Model;
 let d: Float32Array;

@@ -30,6 +30,19 @@ export function maxRelErrRows(a: Float32Array, b: Float32Array, width: number): 
   return worst;
 }
 
+/** A unit vector of n seeded pseudo-random components (an LCG: the same vector on every platform). */
+export function unitRandom(n: number, seed: number): Float32Array {
+  let s = seed >>> 0;
+  const v = new Float32Array(n);
+  let norm = 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    v[i] = s / 2 ** 32 - 0.5;
+    norm += v[i] * v[i];
+  }
+  return v.map((x) => x / Math.sqrt(norm));
+}
+
 export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let ab = 0, aa = 0, bb = 0;
   for (let i = 0; i < a.length; i++) { ab += a[i] * b[i]; aa += a[i] * a[i]; bb += b[i] * b[i]; }
