@@ -69,10 +69,16 @@ struct Axes {
     std::vector<int> role;
 };
 
-Axes make_axes(Rng & rng, int d) {
+// A seeded Fisher-Yates permutation of 0..d-1 (both profiles draw their axis roles from it).
+std::vector<int> seeded_permutation(Rng & rng, int d) {
     std::vector<int> perm(d);
     for (int i = 0; i < d; ++i) perm[i] = i;
     for (int i = d - 1; i > 0; --i) std::swap(perm[i], perm[rng.below((uint64_t) i + 1)]);
+    return perm;
+}
+
+Axes make_axes(Rng & rng, int d) {
+    const std::vector<int> perm = seeded_permutation(rng, d);
     Axes a;
     a.role.assign(d, 2);
     for (int k = 0; k < d; ++k) {
@@ -230,9 +236,7 @@ constexpr float kRLeak = 1.5f;         // at the embedding, a word's v component
 
 // role 4 = topic / style / BOS content, 5 = lexical content (no head gain on either)
 Axes make_axes_realistic(Rng & rng, int d) {
-    std::vector<int> perm(d);
-    for (int i = 0; i < d; ++i) perm[i] = i;
-    for (int i = d - 1; i > 0; --i) std::swap(perm[i], perm[rng.below((uint64_t) i + 1)]);
+    const std::vector<int> perm = seeded_permutation(rng, d);
     Axes a;
     a.role.assign(d, 2);
     for (int k = 0; k < d; ++k) {
