@@ -8,7 +8,8 @@
 // Each comparison runs in alternating order; figures are medians of per-round ratios (with spread).
 // Prints one JSON object (also written to bench/results/ when OUT is set).
 //
-// Run: npx vite-node bench/live-bench.ts   (env: ROUNDS=3 SLOTS=55 MAX_TOKENS=200 THREADS=<cores> SHAPE=0.5b|tiny OUT=file)
+// Run: npx vite-node bench/live-bench.ts   (env: ROUNDS=3 SLOTS=55 MAX_TOKENS=200 THREADS=<cores> SHAPE=0.5b|tiny
+//      PARTS=continuous,gate OUT=file)
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +28,8 @@ const PROMPT_TOKENS = 128;
 // the model's shape (a synthetic qwen2 of that shape, q8_0): 0.5b by default; tiny isolates the
 // scheduling overhead (the part continuous batching could cost) from the matmuls
 const SHAPE = (process.env.SHAPE ?? '0.5b') as '0.5b' | 'tiny';
+// which comparisons to run: continuous (1.) and/or gate (2.)
+const PARTS = new Set((process.env.PARTS ?? 'continuous,gate').split(','));
 const THREADS = Number(process.env.THREADS ?? availableParallelism());
 const cache = process.env.EIA_BENCH_CACHE ?? join(tmpdir(), 'eia-bench-cache');
 mkdirSync(cache, { recursive: true });
@@ -118,13 +121,16 @@ for (let r = 0; r < ROUNDS; r++) {
     if (first) { const x = await a(); return [x, await b()]; }
     const y = await b(); return [await a(), y];
   };
-  const [cf, tf] = await run(() => continuous(fixed), () => together(fixed));
-  const [cv, tv] = await run(() => continuous(varied), () => together(varied));
-  const [g, s] = await run(() => steered(true), () => steered(false));
-  const row = {
-    continuous_fixed: rate(cf), together_fixed: rate(tf), continuous_varied: rate(cv), together_varied: rate(tv),
-    gated: rate(g), always_on: rate(s), gate_on_share: g.gateOn / g.tokens,
-  };
+  const row: Record<string, number> = {};
+  if (PARTS.has('continuous')) {
+    const [cf, tf] = await run(() => continuous(fixed), () => together(fixed));
+    const [cv, tv] = await run(() => continuous(varied), () => together(varied));
+    Object.assign(row, { continuous_fixed: rate(cf), together_fixed: rate(tf), continuous_varied: rate(cv), together_varied: rate(tv) });
+  }
+  if (PARTS.has('gate')) {
+    const [g, s] = await run(() => steered(true), () => steered(false));
+    Object.assign(row, { gated: rate(g), always_on: rate(s), gate_on_share: g.gateOn / g.tokens });
+  }
   rounds.push(row);
   process.stderr.write(`round ${r + 1}/${ROUNDS}: ${JSON.stringify(Object.fromEntries(Object.entries(row).map(([k, v]) => [k, r1(v)])))}\n`);
 }
@@ -140,13 +146,18 @@ const report = {
   bench: 'live-generation',
   machine: { cpu: cpus()[0]?.model, cores: cpus().length, threads: THREADS, load_average_end: r1(loadavg()[0]), runtime: rt.runtimePackage ?? rt.runtime, backend: rt.gpu ?? `cpu (${rt.cpuVariant})` },
   settings: { model: `qwen2 ${SHAPE}-shaped synthetic, q8_0`, slots: SLOTS, sequences: 2 * SLOTS, prompt_tokens: PROMPT_TOKENS, max_tokens: MAX_TOKENS, rounds: ROUNDS, gate: { lm: Lm, ls: Ls, alpha: 4 } },
+  parts: [...PARTS],
   ratios: {
-    continuous_vs_together_fixed_lengths: ratio('continuous_fixed', 'together_fixed'),
-    continuous_vs_together_varied_lengths: ratio('continuous_varied', 'together_varied'),
-    gated_vs_always_on: ratio('gated', 'always_on'),
+    ...(PARTS.has('continuous') ? {
+      continuous_vs_together_fixed_lengths: ratio('continuous_fixed', 'together_fixed'),
+      continuous_vs_together_varied_lengths: ratio('continuous_varied', 'together_varied'),
+    } : {}),
+    ...(PARTS.has('gate') ? { gated_vs_always_on: ratio('gated', 'always_on') } : {}),
   },
-  gate_cost: r3(1 - median(rounds.map((x) => x.gated / x.always_on))),
-  gate_on_share: r3(median(rounds.map((x) => x.gate_on_share))),
+  ...(PARTS.has('gate') ? {
+    gate_cost: r3(1 - median(rounds.map((x) => x.gated / x.always_on))),
+    gate_on_share: r3(median(rounds.map((x) => x.gate_on_share))),
+  } : {}),
   rates_tok_s: rounds.map((x) => Object.fromEntries(Object.entries(x).map(([k, v]) => [k, r1(v)]))),
 };
 const text = JSON.stringify(report, null, 2);
