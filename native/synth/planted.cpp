@@ -110,6 +110,15 @@ void noise_vec(Rng & rng, const Axes & ax, float norm, float * out) {
     for (int i = 0; i < d; ++i) out[i] *= s;
 }
 
+// Extra wordness of a class word (either class alike), more when it holds a keyword the scorer
+// counts; the same rule in both profiles. Two separate adds, as the models were tuned with.
+void add_class_word_wordness(const Vocab & V, int t, float & wordness) {
+    if (!((V.kind[t] == K_WORD || V.kind[t] == K_CAP) && V.cls[t] != 0)) return;
+    wordness += kWCls;
+    const std::string lw = lower(V.text[t]);
+    if (contains_any(lw, kEmpathyKeywords, kNEmpathyKeywords) || contains_any(lw, kTaskKeywords, kNTaskKeywords)) wordness += kWKw;
+}
+
 PlantedTensors easy_tensors(const Vocab & V, int n_embd, int n_layer, int64_t n_q, int64_t n_kv, int n_ff,
                             ggml_type wtype, uint64_t seed) {
     PlantedTensors out;
@@ -143,12 +152,7 @@ PlantedTensors easy_tensors(const Vocab & V, int n_embd, int n_layer, int64_t n_
             default: wordness = -kW; break;
         }
         if (V.base[t] >= 0 && V.cls[t] == 0) wordness += base_eps[(size_t) V.base[t]];
-        if ((V.kind[t] == K_WORD || V.kind[t] == K_CAP) && V.cls[t] != 0) {
-            wordness += kWCls;
-            const std::string lw = lower(V.text[t]);
-            if (contains_any(lw, kEmpathyKeywords, kNEmpathyKeywords) ||
-                contains_any(lw, kTaskKeywords, kNTaskKeywords)) wordness += kWKw;
-        }
+        add_class_word_wordness(V, t, wordness);
         if (V.base[t] >= 0) {
             std::memcpy(e, &base_noise[(size_t) V.base[t] * n_embd], n_embd * sizeof(float));
         } else {
@@ -354,12 +358,7 @@ PlantedTensors realistic_tensors(const Vocab & V, int n_embd, int n_layer, int64
         float cval = V.cls[t] > 0 ? 1.0f : V.cls[t] < 0 ? -kRTask : 0.0f;
         if (V.base[t] >= 0 && V.cls[t] == 0 && weak.count(lower(V.base_words[(size_t) V.base[t]]))) cval = kRWeak;
         if (V.base[t] >= 0 && V.cls[t] == 0 && cval == 0.0f) wordness += base_eps[(size_t) V.base[t]];
-        if ((V.kind[t] == K_WORD || V.kind[t] == K_CAP) && V.cls[t] != 0) {
-            wordness += kWCls;
-            const std::string lw = lower(V.text[t]);
-            if (contains_any(lw, kEmpathyKeywords, kNEmpathyKeywords) ||
-                contains_any(lw, kTaskKeywords, kNTaskKeywords)) wordness += kWKw;
-        }
+        add_class_word_wordness(V, t, wordness);
         if (V.base[t] >= 0) {
             std::memcpy(e, &base_noise[(size_t) V.base[t] * n_embd], n_embd * sizeof(float));
             const float * c = &base_content[(size_t) V.base[t] * n_embd];
