@@ -179,7 +179,7 @@ function addSteering(v: VectorInfo): void {
       h('label', { for: `${id}-first` }, 'From block'), first,
       h('label', { for: `${id}-last` }, 'to block'), last,
       h('label', { for: `${id}-apply` }, 'Apply to'), apply,
-      normalize, h('label', { for: `${id}-normalize` }, 'Normalize (keep each row\'s norm)')),
+      h('span', { class: 'pair' }, normalize, h('label', { for: `${id}-normalize` }, 'Normalize (keep each row\'s norm)'))),
     remove);
   const row: SteeringRow = {
     entry, vector: v, li,
@@ -256,8 +256,8 @@ function renderVectors(): void {
   for (const v of vectors) {
     const a = cardAuroc(v);
     const why = v.compatible ? null : `not usable with this model (${v.dimensions} values, blocks ${v.layers.join(', ')})`;
-    const steer = h('button', { type: 'button', disabled: !v.compatible, 'data-action': 'steer', 'data-vector': v.name, title: why ?? `Steer with ${v.name}` }, `Steer with ${v.name}`);
-    const monitor = h('button', { type: 'button', disabled: !v.compatible, 'data-action': 'monitor', 'data-vector': v.name, title: why ?? `Monitor ${v.name}` }, `Monitor ${v.name}`);
+    const steer = h('button', { type: 'button', disabled: !v.compatible, 'data-action': 'steer', 'data-vector': v.name, 'aria-label': `Steer with ${v.name}`, title: why ?? `Steer with ${v.name}` }, 'Steer');
+    const monitor = h('button', { type: 'button', disabled: !v.compatible, 'data-action': 'monitor', 'data-vector': v.name, 'aria-label': `Monitor ${v.name}`, title: why ?? `Monitor ${v.name}` }, 'Monitor');
     steer.addEventListener('click', () => addSteering(v));
     monitor.addEventListener('click', () => addMonitor(v));
     body.append(h('tr', {},
@@ -268,7 +268,7 @@ function renderVectors(): void {
       h('td', { class: 'use' }, steer, monitor)));
   }
   el.vectorsTable.hidden = vectors.length === 0;
-  el.vectorsNote.textContent = vectors.length === 0 ? 'The server has no vectors (start it with --vectors DIR).' : `${vectors.length} vectors. Steer with one or several; monitor any of them.`;
+  el.vectorsNote.textContent = vectors.length === 0 ? 'The server has no vectors (start it with --vectors DIR).' : `${vectors.length} vector${vectors.length === 1 ? '' : 's'}. Steer with one or several; monitor any of them.`;
   el.gateName.replaceChildren(...vectors.filter((v) => v.compatible).map((v) => h('option', { value: v.name }, v.name)));
   syncGateLayer();
 }

@@ -47,7 +47,7 @@ export class ScoreChart {
       legend: { show: false },
       cursor: { drag: { x: false, y: false } },
       scales: { x: { time: false } },
-      axes: [{ label: 'token' }, { label: 'projection' }],
+      axes: [{ label: 'token', incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000] }, { label: 'projection' }],
       series: [{}, ...lines.map((l) => ({ label: l.label, stroke: l.colour, width: 2, dash: l.dashed ? [6, 4] : undefined, spanGaps: false, points: { show: false } }))],
       hooks: {
         draw: [(u: uPlot) => {
