@@ -42,25 +42,34 @@ interface Manifest { format?: unknown; files?: { name?: unknown; immutable?: unk
 export function loadUiAssets(dir = UI_DIST_DIR): { assets: UiAssets } | { problem: string } {
   const manifestPath = join(dir, 'manifest.json');
   if (!existsSync(manifestPath)) return { problem: 'the playground is not built (no dist/web/manifest.json): run `npm run build:ts` in the package folder' };
-  let files: UiAsset[];
+  // the messages go to clients too (GET / answers 503 with them): file names, never paths
+  let listed: { name: string; immutable: boolean }[];
   try {
     const m = JSON.parse(readFileSync(manifestPath, 'utf8')) as Manifest;
     if (m.format !== 'eia-playground' || !Array.isArray(m.files)) throw new Error('manifest.json is not a playground manifest');
-    files = m.files.map((f) => {
-      const name = String(f.name);
-      const ext = /\.([a-z]+)$/.exec(name)?.[1] ?? '';
-      if (!/^[A-Za-z0-9_.-]+$/.test(name) || !CONTENT_TYPES[ext]) throw new Error(`manifest.json names a file the server does not serve: ${name}`);
-      const body = readFileSync(join(dir, name));
-      const gz = gzipSync(body, { level: 9 });
-      return {
-        name, contentType: CONTENT_TYPES[ext], body,
-        gzip: gz.length < body.length ? gz : null,
-        etag: `"${createHash('sha256').update(body).digest('hex').slice(0, 32)}"`,
-        cacheControl: f.immutable === true ? 'public, max-age=31536000, immutable' : 'no-cache',
-      };
-    });
+    listed = m.files.map((f) => ({ name: String(f.name), immutable: f.immutable === true }));
   } catch (e) {
-    return { problem: `the playground's build in dist/web cannot be read (${(e as Error).message}): rebuild it with \`npm run build:ts\`` };
+    return { problem: `the playground's build in dist/web cannot be read (${e instanceof SyntaxError ? 'manifest.json is not JSON' : (e as Error).message}): rebuild it with \`npm run build:ts\`` };
+  }
+  for (const { name } of listed) {
+    const ext = /\.([a-z]+)$/.exec(name)?.[1] ?? '';
+    if (!/^[A-Za-z0-9_.-]+$/.test(name) || !CONTENT_TYPES[ext]) return { problem: `the playground's manifest.json names a file the server does not serve: ${name.slice(0, 100)}` };
+  }
+  const files: UiAsset[] = [];
+  for (const { name, immutable } of listed) {
+    let body: Buffer;
+    try {
+      body = readFileSync(join(dir, name));
+    } catch (e) {
+      return { problem: `the playground's build in dist/web lacks ${name} (${(e as NodeJS.ErrnoException).code ?? 'unreadable'}): rebuild it with \`npm run build:ts\`` };
+    }
+    const gz = gzipSync(body, { level: 9 });
+    files.push({
+      name, contentType: CONTENT_TYPES[/\.([a-z]+)$/.exec(name)![1]], body,
+      gzip: gz.length < body.length ? gz : null,
+      etag: `"${createHash('sha256').update(body).digest('hex').slice(0, 32)}"`,
+      cacheControl: immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
+    });
   }
   const index = files.find((f) => f.name === 'index.html');
   if (!index) return { problem: 'the playground\'s build has no index.html: rebuild it with `npm run build:ts`' };

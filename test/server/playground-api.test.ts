@@ -4,11 +4,16 @@
 // (the scale bound per block = 100 x the residual norm); POST /v1/monitors/baseline (the unsteered
 // median, recomputed here from a capture of the neutral sentence); return_pieces.
 import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Fastify from 'fastify';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unitDirection } from '../../lib/probes/direction.js';
 import { NEUTRAL_TEXT } from '../../lib/probes/neutral-rows.js';
 import type { ServerHandle } from '../../lib/server/index.js';
+import { toApiError } from '../../lib/server/api-error.js';
+import { uiRoutes } from '../../lib/server/routes/ui.js';
 import { loadUiAssets } from '../../lib/server/ui-assets.js';
 import { encodeVectorData } from '../../lib/server/vector-data.js';
 import { CLI, ROOT } from '../helpers/cli.js';
@@ -155,6 +160,31 @@ describe('the page and its files', () => {
       expect((await fetch(`${on.url}/`)).status).toBe(200);
       expect(on.stderr()).toContain(`playground on ${on.url}/`);
     } finally { on.child.kill('SIGKILL'); }
+  });
+});
+
+describe('a missing or damaged build', () => {
+  it('is a reason, not a crash: GET / answers 503 playground_not_built with it, and the API is unaffected', async () => {
+    const dir = join(tmp.dir, 'web-missing');
+    mkdirSync(dir);
+    const missing = loadUiAssets(dir);
+    expect(missing).toEqual({ problem: expect.stringMatching(/not built .*npm run build:ts/) });
+    writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ format: 'eia-playground', version: 1, files: [{ name: 'index.html' }, { name: 'x.exe' }] }));
+    expect(loadUiAssets(dir)).toEqual({ problem: expect.stringMatching(/names a file the server does not serve: x\.exe/) });
+    writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ format: 'eia-playground', version: 1, files: [{ name: 'index.html' }] }));
+    expect(loadUiAssets(dir)).toEqual({ problem: expect.stringMatching(/lacks index\.html \(ENOENT\)/) });
+    writeFileSync(join(dir, 'manifest.json'), '{not json');
+    expect(loadUiAssets(dir)).toEqual({ problem: expect.stringMatching(/manifest\.json is not JSON/) });
+    // no path of the server's in any of these (GET / shows them to clients)
+    expect(JSON.stringify(loadUiAssets(dir)) + JSON.stringify(missing)).not.toContain(tmp.dir);
+    const app = Fastify();
+    app.setErrorHandler(async (err, _req, reply) => { const e = toApiError(err); reply.code(e.status); return e.body(); });
+    uiRoutes(app, missing);
+    const r = await app.inject({ method: 'GET', url: '/' });
+    expect(r.statusCode).toBe(503);
+    expect(r.json()).toEqual({ error: expect.objectContaining({ code: 'playground_not_built', message: (missing as { problem: string }).problem }) });
+    expect((await app.inject({ method: 'GET', url: '/ui/playground.js' })).statusCode).toBe(404);
+    await app.close();
   });
 });
 
