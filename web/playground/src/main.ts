@@ -260,12 +260,14 @@ function renderVectors(): void {
     const monitor = h('button', { type: 'button', disabled: !v.compatible, 'data-action': 'monitor', 'data-vector': v.name, 'aria-label': `Monitor ${v.name}`, title: why ?? `Monitor ${v.name}` }, 'Monitor');
     steer.addEventListener('click', () => addSteering(v));
     monitor.addEventListener('click', () => addMonitor(v));
-    body.append(h('tr', {},
-      h('th', { scope: 'row' }, v.name, v.warning ? h('div', { class: 'warn' }, v.warning) : null),
+    body.append(h('tr', { class: v.warning ? 'has-warning' : null },
+      h('th', { scope: 'row' }, v.name),
       h('td', {}, v.kind),
       h('td', {}, v.kind === 'probe' ? String(v.layer) : v.layers.join(', ')),
       h('td', {}, a ? `${a.value.toFixed(3)} (${a.source})` : '—'),
       h('td', { class: 'use' }, steer, monitor)));
+    // the server's warning (a probe of another model) on a row of its own, under the vector's
+    if (v.warning) body.append(h('tr', { class: 'warning-row' }, h('td', { colspan: 5, class: 'warn' }, v.warning)));
   }
   el.vectorsTable.hidden = vectors.length === 0;
   el.vectorsNote.textContent = vectors.length === 0 ? 'The server has no vectors (start it with --vectors DIR).' : `${vectors.length} vector${vectors.length === 1 ? '' : 's'}. Steer with one or several; monitor any of them.`;
