@@ -286,6 +286,42 @@ describe.skipIf('skip' in chrome)('the playground in Chromium', () => {
     expect(problems).toEqual([]);
   });
 
+  it('chat: a turn streams from /v1/chat/completions with the messages, joins the conversation; Stop cancels a run', async () => {
+    await page.check('input[name="mode"][value="chat"]');
+    await page.fill('#system', 'You are kind.');
+    await page.fill('#message', 'I feel lost today.');
+    await page.fill('#max-tokens', '12');
+    const response = page.waitForResponse((r) => r.url() === `${url}/v1/chat/completions`);
+    const runs = Number(await page.getAttribute('body', 'data-runs'));
+    await page.click('#run');
+    const res = await response;
+    await runsDone(page, runs + 1);
+    const sent = JSON.parse(res.request().postData() ?? '{}') as { messages: unknown[]; steering?: unknown };
+    expect(sent.messages).toEqual([{ role: 'system', content: 'You are kind.' }, { role: 'user', content: 'I feel lost today.' }]);
+    expect(sent.steering).toBeDefined();
+    const chunks = sseChunks(await res.text());
+    const dom = await columnTokens(page, 'main');
+    expect(dom.map((t) => t.id)).toEqual(chunks.flatMap((c) => c.tokens ?? []));
+    expect(dom).toHaveLength(12);
+    const reply = chunks.map((c) => (c.choices[0] as { delta?: { content?: string } })?.delta?.content ?? '').join('');
+    expect(await page.locator('#transcript').innerText()).toContain(`assistant: ${reply.trim()}`.slice(0, 40));
+    expect(await page.inputValue('#message')).toBe('');
+    // the next turn carries the conversation
+    await page.fill('#message', 'Thanks.');
+    expect(await page.locator('#share-curl').innerText()).toContain(JSON.stringify({ role: 'assistant', content: reply }).slice(0, 30));
+    // Stop: a long run is cancelled, the column says so, no error is shown
+    await page.check('input[name="mode"][value="completion"]');
+    await page.fill('#max-tokens', '240');
+    await page.click('#run');
+    await page.click('#stop');  // as soon as it is enabled: the request is on its way
+    await runsDone(page, runs + 2);
+    expect(await page.locator('.column[data-column="main"] .col-status').innerText()).toBe('stopped');
+    expect(await page.locator('#error').isHidden()).toBe(true);
+    expect(await page.locator('.column[data-column="main"] span.tok').count()).toBeLessThan(240);
+    await page.fill('#max-tokens', '40');
+    expect(problems).toEqual([]);
+  });
+
   it('keyboard: every control is reachable with Tab and labelled (axe-core: no violations)', async () => {
     const axe = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
     await page.evaluate(axe);
