@@ -110,6 +110,8 @@ describe('the page and its files', () => {
     expect(w.gzipBytes).toBeGreaterThan(gzipBytes);
     expect(w.bytes).toBeGreaterThan(index.length);
     console.log(`[playground] page weight: ${w.bytes} bytes, ${w.gzipBytes} bytes gzipped (index.html, script, style sheet, icon)`);
+    // the whole page stays small (no framework; the issue's ceiling for a framework runtime alone is ~50 KB gzipped)
+    expect(w.gzipBytes).toBeLessThan(64 * 1024);
   });
 
   it('with an API key: the page and its files are open, the API is not (401 with the server\'s message)', async () => {

@@ -19,7 +19,7 @@ import { EMPATHY_KEYWORDS } from '../../lib/steering/scoring.js';
 import { ensureChromium, launchChromium } from '../helpers/chromium.js';
 import { ROOT } from '../helpers/cli.js';
 import { tempDir } from '../helpers/fixtures.js';
-import { PLANTED_LAYER, plantedSetup, postJson, PROBE_NAME, startServer, type Planted } from './server-fixtures.js';
+import { CVEC_NAME, PLANTED_LAYER, plantedSetup, postJson, PROBE_NAME, startServer, type Planted } from './server-fixtures.js';
 
 const chrome = await ensureChromium();
 if ('skip' in chrome) process.stderr.write(`[playground] SKIPPING the browser checks: ${chrome.skip}\n`);
@@ -248,6 +248,33 @@ describe.skipIf('skip' in chrome)('the playground in Chromium', () => {
     // the browser logs the refused request itself; nothing else went wrong
     expect(problems.filter((x) => !/status of 400/.test(x))).toEqual([]);
     problems.length = 0;
+  });
+
+  it('several vectors at once, each with its blocks, apply and normalize: the request carries them all, the server takes it', async () => {
+    await page.click(steerButton(CVEC_NAME));
+    const cv = entry(CVEC_NAME);
+    await page.locator(`${cv} input[type="range"]`).fill('-2');
+    await page.fill(`${cv} input[id$="-first"]`, '2');
+    await page.fill(`${cv} input[id$="-last"]`, '4');
+    await page.selectOption(`${cv} select`, 'generated');
+    await page.check(`${cv} input[type="checkbox"]`);
+    // the control vector holds block 3 only: its bound is block 3's
+    expect(await page.locator(`${cv} [id$="-bound"]`).innerText()).toMatch(/\|scale\| ≤ \d/);
+    const response = page.waitForResponse((r) => r.url() === `${url}/v1/completions` && r.request().method() === 'POST');
+    const runs = Number(await page.getAttribute('body', 'data-runs'));
+    await page.fill('#max-tokens', '8');
+    await page.click('#run');
+    const res = await response;
+    await runsDone(page, runs + 1);
+    expect(res.status()).toBe(200);
+    expect((JSON.parse(res.request().postData() ?? '{}') as { steering: unknown }).steering).toEqual({ vectors: [
+      { name: PROBE_NAME, scale: 8, layers: PLANTED_LAYER, apply: 'all', normalize: false },
+      { name: CVEC_NAME, scale: -2, layers: [2, 4], apply: 'generated', normalize: true },
+    ] });
+    expect(await columnTokens(page, 'main')).toHaveLength(8);
+    await page.click(`${cv} button.remove`);
+    expect(await page.locator('#steering-list li').count()).toBe(1);
+    await page.fill('#max-tokens', '40');
   });
 
   it('the gate: its steered tokens are marked as the stream says, its thresholds in the chart\'s legend, its state on hover', async () => {
