@@ -1,5 +1,6 @@
 // `createServer(options)`: an OpenAI-compatible HTTP server over one model with per-request steering,
-// probe monitors and gates (what `eia-native serve` runs). Returns a handle: listen() binds it
+// probe monitors and gates (what `eia-native serve` runs), and the playground page at / unless
+// `ui: false` (docs/playground.md). Returns a handle: listen() binds it
 // (loopback unless an API key is set), close() stops taking requests (503), lets the running and
 // queued ones finish (up to drainMs), then releases the port, the context and, when it loaded it,
 // the model.
@@ -72,6 +73,7 @@ export async function createServer(options: ServerOptions): Promise<ServerHandle
   const maxMonitors = positiveInt(options.maxMonitors, SERVER_DEFAULTS.maxMonitors, 'maxMonitors', 1024);
   const drainMs = options.drainMs ?? SERVER_DEFAULTS.drainMs;
   const store = new VectorStore(options.vectors ?? null);
+  if (options.ui !== undefined && typeof options.ui !== 'boolean') throw new EiaError('E_BAD_ARG', `ui must be a boolean (got ${String(options.ui)})`);
   const ui = options.ui === false ? null : loadUiAssets();
 
   const owned = typeof options.model === 'string';

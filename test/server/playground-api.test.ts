@@ -133,6 +133,7 @@ describe('the page and its files', () => {
     expect((await fetch(`${bareUrl}/`)).status).toBe(404);
     expect((await fetch(`${bareUrl}${assetPaths(await (await fetch(`${url}/`)).text())[0]}`)).status).toBe(404);
     expect(bare.ui).toEqual({ enabled: false });
+    await expect(startServer({ model: p.model, ui: 'no' as unknown as boolean })).rejects.toThrow(/ui must be a boolean/);
     expect((await fetch(`${bareUrl}/v1/limits`)).status).toBe(200);
   });
 
