@@ -4,14 +4,22 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { ApiError, toApiError } from './api-error.js';
 import type { ApiKeyCheck } from './auth.js';
+import { baselineRoutes } from './routes/baseline.js';
 import { completionRoutes } from './routes/completions.js';
+import { limitsRoutes } from './routes/limits.js';
 import { statusRoutes } from './routes/status.js';
+import { uiRoutes } from './routes/ui.js';
 import { vectorRoutes } from './routes/vectors.js';
 import type { ServerState } from './state.js';
+import type { UiAssets } from './ui-assets.js';
 
-export interface AppOptions { bodyLimit: number; apiKey: ApiKeyCheck | null; logger: boolean }
+export interface AppOptions {
+  bodyLimit: number; apiKey: ApiKeyCheck | null; logger: boolean;
+  /** The playground's files (or why they cannot be served); null: no playground routes (`ui: false`). */
+  ui: { assets: UiAssets } | { problem: string } | null;
+}
 
-/** Routes anyone may call without the key (liveness probes). */
+/** Routes anyone may call without the key (liveness probes); routes may also say so in their config (`public: true`: the playground's files). */
 const PUBLIC = new Set(['/health']);
 
 function rejectionReason(status: number): string | null {
@@ -29,7 +37,8 @@ export function buildApp(s: ServerState, o: AppOptions): FastifyInstance {
 
   app.addHook('onRequest', async (req) => {
     (req as { startedAt?: number }).startedAt = performance.now();
-    if (o.apiKey && !PUBLIC.has(req.routeOptions.url ?? req.url)) o.apiKey.check(req.headers.authorization);
+    const open = PUBLIC.has(req.routeOptions.url ?? req.url) || (req.routeOptions.config as { public?: boolean } | undefined)?.public === true;
+    if (o.apiKey && !open) o.apiKey.check(req.headers.authorization);
   });
 
   app.addHook('onResponse', async (req, reply) => {
@@ -60,5 +69,8 @@ export function buildApp(s: ServerState, o: AppOptions): FastifyInstance {
   statusRoutes(app, s);
   vectorRoutes(app, s);
   completionRoutes(app, s);
+  limitsRoutes(app, s);
+  baselineRoutes(app, s);
+  if (o.ui) uiRoutes(app, o.ui);
   return app;
 }

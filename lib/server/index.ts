@@ -1,5 +1,6 @@
 // `createServer(options)`: an OpenAI-compatible HTTP server over one model with per-request steering,
-// probe monitors and gates (what `eia-native serve` runs). Returns a handle: listen() binds it
+// probe monitors and gates (what `eia-native serve` runs), and the playground page at / unless
+// `ui: false` (docs/playground.md). Returns a handle: listen() binds it
 // (loopback unless an API key is set), close() stops taking requests (503), lets the running and
 // queued ones finish (up to drainMs), then releases the port, the context and, when it loaded it,
 // the model.
@@ -16,9 +17,11 @@ import { buildApp } from './app.js';
 import { ApiKeyCheck, isLoopback } from './auth.js';
 import { ServerMetrics } from './metrics.js';
 import { ModelCheck } from './model-check.js';
+import { MonitorBaselines } from './monitor-baseline.js';
 import { SERVER_DEFAULTS, type ServerOptions } from './options.js';
 import { Scheduler, type SchedulerStats } from './scheduler.js';
 import type { ServerState } from './state.js';
+import { loadUiAssets, uiWeight } from './ui-assets.js';
 import { VectorStore } from './vector-store.js';
 
 export type { ServerOptions } from './options.js';
@@ -39,6 +42,8 @@ export interface ServerHandle {
   stats(): SchedulerStats;
   /** Warnings about the vectors folder: probes whose sidecar records another model (the CLI prints them at start). */
   vectorWarnings(): Promise<string[]>;
+  /** The playground at `/`: off (`ui: false`), served (its weight), or why it cannot be (not built). */
+  readonly ui: { enabled: false } | { enabled: true; bytes: number; gzipBytes: number } | { enabled: true; problem: string };
 }
 
 function positiveInt(v: number | undefined, fallback: number, what: string, max = Number.MAX_SAFE_INTEGER): number {
@@ -68,6 +73,8 @@ export async function createServer(options: ServerOptions): Promise<ServerHandle
   const maxMonitors = positiveInt(options.maxMonitors, SERVER_DEFAULTS.maxMonitors, 'maxMonitors', 1024);
   const drainMs = options.drainMs ?? SERVER_DEFAULTS.drainMs;
   const store = new VectorStore(options.vectors ?? null);
+  if (options.ui !== undefined && typeof options.ui !== 'boolean') throw new EiaError('E_BAD_ARG', `ui must be a boolean (got ${String(options.ui)})`);
+  const ui = options.ui === false ? null : loadUiAssets();
 
   const owned = typeof options.model === 'string';
   const model = typeof options.model === 'string'
@@ -95,12 +102,14 @@ export async function createServer(options: ServerOptions): Promise<ServerHandle
   state = {
     model, ctx, modelId, store, scheduler, metrics, modelCheck, closing: false,
     prepare: { model, store, nCtxSeq, maxMonitors, residualNorms: norms },
+    baselines: new MonitorBaselines(model, options.threads), bodyLimit,
   };
-  const app = buildApp(state, { bodyLimit, apiKey, logger: options.logger ?? false });
+  const app = buildApp(state, { bodyLimit, apiKey, logger: options.logger ?? false, ui });
 
   let closing: Promise<void> | null = null;
   return {
     app, model, modelId, nCtxSlot: nCtxSeq, slots,
+    ui: !ui ? { enabled: false } : 'problem' in ui ? { enabled: true, problem: ui.problem } : { enabled: true, ...uiWeight(ui.assets) },
     stats: () => scheduler.stats(),
     vectorWarnings: () => modelCheck.warnings(store.list().vectors),
     async listen(opts = {}) {
@@ -118,6 +127,7 @@ export async function createServer(options: ServerOptions): Promise<ServerHandle
           state.closing = true;
           await scheduler.shutdown(opts.drainMs ?? drainMs);
           await app.close();
+          await state.baselines.idle();
           ctx.free();
           if (owned) model.free();
         })();

@@ -31,6 +31,8 @@ export interface ServerOptions {
   modelId?: string;
   /** Fastify's logger (pino) on stdout; default off. */
   logger?: boolean;
+  /** Serve the playground page at `/` (default true; docs/playground.md). */
+  ui?: boolean;
 }
 
 export const SERVER_DEFAULTS = {

@@ -25,6 +25,7 @@ export interface CommonBody {
   n?: number | null;
   ignore_eos?: boolean;
   return_tokens?: boolean;
+  return_pieces?: boolean;
   steering?: { vectors?: VectorSpec[] };
   steer_vector_request?: VectorSpec;
   monitor?: MonitorSpec[];
@@ -40,6 +41,8 @@ export interface PreparedRequest {
   stream: boolean;
   includeUsage: boolean;
   returnTokens: boolean;
+  /** Each token's piece in the response (`pieces`). */
+  returnPieces: boolean;
   /** One engine sequence per choice (each with the request's steering, gate and monitors). */
   sequences: SequenceRequest[];
   gated: boolean;
@@ -172,6 +175,7 @@ export function prepareRequest(body: CommonBody, prompts: Int32Array[], maxToken
     stream: body.stream === true,
     includeUsage: body.stream_options?.include_usage === true,
     returnTokens: body.return_tokens === true,
+    returnPieces: body.return_pieces === true,
     sequences, gated: gate !== undefined, stop, seed, warnings: rc.warnings, used: [...rc.used],
   };
 }

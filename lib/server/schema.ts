@@ -69,6 +69,8 @@ const common = {
   ignore_eos: { type: 'boolean' },
   /** llama-server: token ids in the response (choices[].tokens, and per chunk). */
   return_tokens: { type: 'boolean' },
+  /** Ours: each token's text piece in the response (`pieces`, beside `tokens`; the playground colours tokens by them). */
+  return_pieces: { type: 'boolean' },
   steering: {
     type: 'object',
     additionalProperties: false,

@@ -2,6 +2,7 @@
 import type { Context } from '../engine/context.js';
 import type { Model } from '../engine/model.js';
 import type { ServerMetrics } from './metrics.js';
+import type { MonitorBaselines } from './monitor-baseline.js';
 import type { ModelCheck } from './model-check.js';
 import type { PrepareContext } from './request.js';
 import type { Scheduler } from './scheduler.js';
@@ -17,6 +18,10 @@ export interface ServerState {
   /** Vectors' recorded models against the served one. */
   modelCheck: ModelCheck;
   prepare: PrepareContext;
+  /** Monitors' unsteered baselines (POST /v1/monitors/baseline). */
+  baselines: MonitorBaselines;
+  /** Largest request body in bytes (GET /v1/limits reports it). */
+  bodyLimit: number;
   /** Set by close(): /health reports it, new requests get 503. */
   closing: boolean;
 }

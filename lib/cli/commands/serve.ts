@@ -7,13 +7,13 @@ import type { CommandModule } from 'yargs';
 import { createServer, SERVER_DEFAULTS } from '../../server/index.js';
 import { isLoopback } from '../../server/auth.js';
 import { engineLimits } from '../../engine/defaults.js';
-import { note } from '../../util/note.js';
+import { note, warn } from '../../util/note.js';
 import { modelPathArg, UsageError } from '../common.js';
 import { checkModelFlags, FLAGS, inFlagTerms, intFlag, optIntFlag } from '../flags.js';
 
 interface Args {
   model: string; vectors?: string; slots: number; 'ctx-size': number; queue?: number; host: string; port: number;
-  'api-key'?: string; threads?: number; 'gpu-layers': number; 'body-limit': number; 'drain-ms': number; log: boolean;
+  'api-key'?: string; threads?: number; 'gpu-layers': number; 'body-limit': number; 'drain-ms': number; log: boolean; ui: boolean;
 }
 
 /** createServer's option names -> the flags that set them (for its messages). */
@@ -38,6 +38,7 @@ export const serveCommand: CommandModule<object, Args> = {
       .option('body-limit', { type: 'number', default: SERVER_DEFAULTS.bodyLimit, describe: 'largest request body in bytes' })
       .option('drain-ms', { type: 'number', default: SERVER_DEFAULTS.drainMs, describe: 'on shutdown, how long running requests may take to finish' })
       .option('log', { type: 'boolean', default: false, describe: 'log every request (JSON lines on stdout)' })
+      .option('ui', { type: 'boolean', default: true, describe: 'serve the playground page at / (--no-ui: the API only)' })
       .example('$0 serve -m p.gguf --vectors probes', 'http://127.0.0.1:8080/v1 (OpenAI clients: baseURL)')
       .example('EIA_NATIVE_API_KEY=secret $0 serve --model qwen2.5-0.5b --host 0.0.0.0 --slots 8 --ctx 4096', 'reachable from the network, with a key')
       .epilog('Directions are used as unit vectors: a request\'s scale is the size of the vector added at each position, bounded by 100 x the ' +
@@ -57,7 +58,7 @@ export const serveCommand: CommandModule<object, Args> = {
     try {
       server = await createServer({
         model: modelPathArg(a.model), vectors: a.vectors ?? null, slots: a.slots, ctx: a['ctx-size'], queue: a.queue, host: a.host, port: a.port,
-        apiKey, threads: a.threads, gpuLayers: a['gpu-layers'], bodyLimit: a['body-limit'], drainMs: a['drain-ms'], logger: a.log,
+        apiKey, threads: a.threads, gpuLayers: a['gpu-layers'], bodyLimit: a['body-limit'], drainMs: a['drain-ms'], logger: a.log, ui: a.ui,
       });
     } catch (e) {
       throw inFlagTerms(e, OPTION_FLAGS);
@@ -66,6 +67,8 @@ export const serveCommand: CommandModule<object, Args> = {
     await server.vectorWarnings();
     const addr = await server.listen();
     note(`eia-native serve: ${server.modelId} on ${addr.url}/v1 (${server.slots} slots x ${server.nCtxSlot} tokens${a.vectors ? `, vectors from ${a.vectors}` : ''}${apiKey ? ', API key required' : ''})`);
+    if ('problem' in server.ui) warn(`eia-native serve: no playground at ${addr.url}/: ${server.ui.problem}`);
+    else if (server.ui.enabled) note(`eia-native serve: playground on ${addr.url}/`);
     await new Promise<void>((resolve) => {
       let signals = 0;
       const stop = (sig: NodeJS.Signals) => {

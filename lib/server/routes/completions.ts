@@ -18,19 +18,21 @@ function perToken(scores: Float32Array[]): number[][] {
   return Array.from({ length: n }, (_, t) => scores.map((s) => s[t]));
 }
 
-function tokenExtras(ts: JobToken[], returnTokens: boolean): TokenExtras {
+function tokenExtras(ts: JobToken[], returnTokens: boolean, returnPieces: boolean): TokenExtras {
   const x: TokenExtras = {};
   if (ts[0].scores) x.probe_scores = ts.map((t) => t.scores!);
   if (ts[0].gate !== null) x.gate = ts.map((t) => t.gate!);
   if (returnTokens) x.tokens = ts.map((t) => t.token);
+  if (returnPieces) x.pieces = ts.map((t) => t.piece);
   return x;
 }
 
-function outcome(r: JobResult, returnTokens: boolean): ChoiceOutcome {
+function outcome(r: JobResult, returnTokens: boolean, piece: ((t: number) => string) | null): ChoiceOutcome {
   const c: ChoiceOutcome = { text: r.text, finishReason: r.finishReason };
   if (r.scores) c.probe_scores = perToken(r.scores);
   if (r.gate) { c.gate = Array.from(r.gate, (g) => g === 1); c.gateSteered = r.gateSteered; }
   if (returnTokens) c.tokens = Array.from(r.tokens);
+  if (piece) c.pieces = Array.from(r.tokens, piece);
   return c;
 }
 
@@ -71,7 +73,7 @@ async function complete(endpoint: Endpoint, request: FastifyRequest, reply: Fast
       completionTokens += ts.length;
       opening(i);
       const text = ts.map((t) => texts[i].push(t.token, t.piece)).join('');
-      sse.send(fmt.chunk(i, text, tokenExtras(ts, prep.returnTokens)));
+      sse.send(fmt.chunk(i, text, tokenExtras(ts, prep.returnTokens, prep.returnPieces)));
     },
     finish: (r) => {
       if (r.finishReason === 'cancel' || r.finishReason === 'abort') {
@@ -116,7 +118,8 @@ async function complete(endpoint: Endpoint, request: FastifyRequest, reply: Fast
   results.forEach(checkComplete);
   const usage: Usage = { prompt_tokens: promptTokens, completion_tokens: results.reduce((a, r) => a + r.tokens.length, 0), total_tokens: 0 };
   usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
-  return fmt.final(results.map((r) => outcome(r, prep.returnTokens)), usage);
+  const piece = prep.returnPieces ? (t: number) => model.tokenPiece(t) : null;
+  return fmt.final(results.map((r) => outcome(r, prep.returnTokens, piece)), usage);
 }
 
 export function completionRoutes(app: FastifyInstance, s: ServerState): void {
