@@ -16,6 +16,7 @@ import { buildApp } from './app.js';
 import { ApiKeyCheck, isLoopback } from './auth.js';
 import { ServerMetrics } from './metrics.js';
 import { ModelCheck } from './model-check.js';
+import { PromptTokenizer } from './prompts.js';
 import { SERVER_DEFAULTS, type ServerOptions } from './options.js';
 import { Scheduler, type SchedulerStats } from './scheduler.js';
 import type { ServerState } from './state.js';
@@ -34,7 +35,14 @@ export interface ServerHandle {
   /** Tokens one request may use (prompt + completion). */
   readonly nCtxSlot: number;
   readonly slots: number;
+  /** Prompts one /v1/completions request may carry. */
+  readonly maxPrompts: number;
   listen(opts?: { host?: string; port?: number }): Promise<ServerAddress>;
+  /**
+   * Stops taking requests and drains (running and queued requests get `drainMs` to finish). Called
+   * again while draining with `drainMs: 0`, it ends the drain at once: queued requests get 503,
+   * running ones are cancelled (a stream ends with an error event, a whole response is a 503).
+   */
   close(opts?: { drainMs?: number }): Promise<void>;
   stats(): SchedulerStats;
   /** Warnings about the vectors folder: probes whose sidecar records another model (the CLI prints them at start). */
@@ -64,6 +72,11 @@ export async function createServer(options: ServerOptions): Promise<ServerHandle
   const queue = options.queue ?? SERVER_DEFAULTS.queuePerSlot * slots;
   if (!Number.isInteger(queue) || queue < 0) throw new EiaError('E_BAD_ARG', `queue must be an integer >= 0 (got ${String(options.queue)})`);
   const bodyLimit = positiveInt(options.bodyLimit, SERVER_DEFAULTS.bodyLimit, 'bodyLimit');
+  const maxPrompts = positiveInt(options.maxPrompts, SERVER_DEFAULTS.maxPrompts, 'maxPrompts', 65_536);
+  const requestTimeoutMs = options.requestTimeoutMs ?? SERVER_DEFAULTS.requestTimeoutMs;
+  if (!Number.isInteger(requestTimeoutMs) || requestTimeoutMs < 0 || requestTimeoutMs > 2 ** 31 - 1) {
+    throw new EiaError('E_BAD_ARG', `requestTimeoutMs must be an integer in [0, ${2 ** 31 - 1}] ms, 0 for no limit (got ${String(options.requestTimeoutMs)})`);
+  }
   const stepsPerCall = positiveInt(options.stepsPerCall, GENERATION_DEFAULTS.stepsPerCall, 'stepsPerCall', 1024);
   const maxMonitors = positiveInt(options.maxMonitors, SERVER_DEFAULTS.maxMonitors, 'maxMonitors', 1024);
   const drainMs = options.drainMs ?? SERVER_DEFAULTS.drainMs;
@@ -95,12 +108,13 @@ export async function createServer(options: ServerOptions): Promise<ServerHandle
   state = {
     model, ctx, modelId, store, scheduler, metrics, modelCheck, closing: false,
     prepare: { model, store, nCtxSeq, maxMonitors, residualNorms: norms },
+    prompts: new PromptTokenizer(model, nCtxSeq, maxPrompts),
   };
-  const app = buildApp(state, { bodyLimit, apiKey, logger: options.logger ?? false });
+  const app = buildApp(state, { bodyLimit, apiKey, logger: options.logger ?? false, requestTimeoutMs });
 
   let closing: Promise<void> | null = null;
   return {
-    app, model, modelId, nCtxSlot: nCtxSeq, slots,
+    app, model, modelId, nCtxSlot: nCtxSeq, slots, maxPrompts,
     stats: () => scheduler.stats(),
     vectorWarnings: () => modelCheck.warnings(store.list().vectors),
     async listen(opts = {}) {
@@ -121,6 +135,8 @@ export async function createServer(options: ServerOptions): Promise<ServerHandle
           ctx.free();
           if (owned) model.free();
         })();
+      } else if (opts.drainMs === 0) {
+        scheduler.expedite();
       }
       return closing;
     },

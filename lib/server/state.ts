@@ -3,6 +3,7 @@ import type { Context } from '../engine/context.js';
 import type { Model } from '../engine/model.js';
 import type { ServerMetrics } from './metrics.js';
 import type { ModelCheck } from './model-check.js';
+import type { PromptTokenizer } from './prompts.js';
 import type { PrepareContext } from './request.js';
 import type { Scheduler } from './scheduler.js';
 import type { VectorStore } from './vector-store.js';
@@ -17,6 +18,8 @@ export interface ServerState {
   /** Vectors' recorded models against the served one. */
   modelCheck: ModelCheck;
   prepare: PrepareContext;
+  /** Prompts -> token ids, off the event loop. */
+  prompts: PromptTokenizer;
   /** Set by close(): /health reports it, new requests get 503. */
   closing: boolean;
 }
