@@ -11,10 +11,10 @@
 // the status it got (499 when its client left before any response: nginx's code) and its outcome:
 // `complete` (the whole response was sent) or `client_closed` (the client left first, also while the
 // request waited in the queue or mid-stream).
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import Fastify, { type FastifyInstance } from 'fastify';
-import { ApiError, toApiError } from './api-error.js';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import { ApiError, badRequest, toApiError } from './api-error.js';
 import type { ApiKeyCheck } from './auth.js';
 import { completionRoutes } from './routes/completions.js';
 import { statusRoutes } from './routes/status.js';
@@ -85,30 +85,42 @@ export function buildApp(s: ServerState, o: AppOptions): FastifyInstance {
       }
       socket.destroy();
     },
+    // a URL the router cannot decode never reaches the hooks: answered and counted here
+    frameworkErrors: (err, req, reply) => {
+      track(req.raw, reply.raw, () => 'unknown');
+      const e = (err as { code?: string }).code === 'FST_ERR_BAD_URL'
+        ? badRequest('invalid_url', null, `the URL ${req.raw.url?.slice(0, 200) ?? ''} is not valid (a malformed percent-encoding)`)
+        : toApiError(err);
+      s.metrics.rejected.inc({ reason: 'bad_request' });
+      void (reply as unknown as FastifyReply).code(e.status).send(e.body());
+    },
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false, allowUnionTypes: true } },
   });
   // the API takes JSON only: text/plain gets the same 415 as every other type (Fastify parses it by default)
   app.removeContentTypeParser('text/plain');
 
-  app.addHook('onRequest', async (req, reply) => {
+  /** Counts the request once, when its response closes (finished, or cut short by the client). */
+  function track(req: IncomingMessage, res: ServerResponse, route: () => string): void {
     const t0 = performance.now();
-    const res = reply.raw;
-    const socket = req.raw.socket;
+    const socket = req.socket;
     const tracked: Tracked = { status: null };
     inFlight.set(socket, tracked);
     let finished = false;
     res.once('finish', () => { finished = true; });
     res.once('close', () => {
       if (inFlight.get(socket) === tracked) inFlight.delete(socket);
-      const route = req.routeOptions.url ?? 'unknown';
       let status: number;
       let outcome: 'complete' | 'client_closed';
       if (tracked.status !== null) [status, outcome] = [tracked.status, 'complete'];  // answered by the client-error handler
       else if (finished) [status, outcome] = [res.statusCode, 'complete'];
       else [status, outcome] = [res.headersSent ? res.statusCode : 499, 'client_closed'];
-      s.metrics.requests.inc({ route, status: String(status), outcome });
-      s.metrics.requestSeconds.observe({ route }, (performance.now() - t0) / 1000);
+      s.metrics.requests.inc({ route: route(), status: String(status), outcome });
+      s.metrics.requestSeconds.observe({ route: route() }, (performance.now() - t0) / 1000);
     });
+  }
+
+  app.addHook('onRequest', async (req, reply) => {
+    track(req.raw, reply.raw, () => req.routeOptions.url ?? 'unknown');
     if (o.apiKey && !PUBLIC.has(req.routeOptions.url ?? req.url)) o.apiKey.check(req.headers.authorization);
   });
 

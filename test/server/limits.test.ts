@@ -240,13 +240,15 @@ describe('item 15: slow bodies and unauthenticated sockets', () => {
     }
   });
 
-  it('malformed HTTP and oversized headers get OpenAI-shaped errors too', async () => {
+  it('malformed HTTP, oversized headers and an undecodable URL get OpenAI-shaped errors too', async () => {
     const bad = await rawExchange(url, 'THIS IS NOT HTTP\r\n\r\n', 5000);
     expect(bad.data).toMatch(/^HTTP\/1\.1 400 /);
     expect((rawBody(bad.data) as ErrorBody).error.code).toBe('bad_http_request');
     const huge = await rawExchange(url, `GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 5000);
     expect(huge.data).toMatch(/^HTTP\/1\.1 431 /);
     expect((rawBody(huge.data) as ErrorBody).error.code).toBe('headers_too_large');
+    // a URL the router cannot decode (it never reaches a route)
+    await expectError(await fetch(`${url}/v1/models/%zz`), 400, 'invalid_url');
     await stillServes();
   });
 });
