@@ -4,7 +4,7 @@
 // and the smaller points (GET /v1/models/{id}, no server paths, top-level `tokens`, OpenAI-shaped
 // transport errors, 415 for text/plain, the vectors folder's names, symlinks and problems). Each
 // refusal or repair is followed by a successful request.
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import OpenAI from 'openai';
@@ -13,6 +13,7 @@ import { writeControlVector } from '../../lib/engine/control-vector.js';
 import { writeNpy } from '../../lib/io/npy.js';
 import type { ServerHandle } from '../../lib/server/index.js';
 import { encodeVectorData } from '../../lib/server/vector-data.js';
+import { ROOT } from '../helpers/cli.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { eventually, metricValue, plantedSetup, postJson, PROBE_NAME, readSse, startServer, type Planted } from './server-fixtures.js';
 
@@ -431,6 +432,26 @@ describe('limits named by the server', () => {
       await stillServes(s.url);
     } finally {
       await s.server.close();
+    }
+  });
+});
+
+describe('docs/reliability.md, "Server"', () => {
+  it('states only statuses and codes the server gives (each code is one the server\'s sources produce)', () => {
+    const doc = readFileSync(join(ROOT, 'docs', 'reliability.md'), 'utf8');
+    const section = doc.slice(doc.indexOf('\n## Server\n'), doc.indexOf('\n## ', doc.indexOf('\n## Server\n') + 5));
+    const rows = section.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| Case') && !l.startsWith('| ---'));
+    expect(rows.length).toBeGreaterThanOrEqual(20);
+    const dir = join(ROOT, 'lib', 'server');
+    const sources = [...readdirSync(dir).map((f) => join(dir, f)), ...readdirSync(join(dir, 'routes')).map((f) => join(dir, 'routes', f))]
+      .filter((f) => f.endsWith('.ts')).map((f) => readFileSync(f, 'utf8')).join('\n');
+    for (const r of rows) {
+      const [, status, code] = r.split('|').slice(1, -1).map((c) => c.trim());
+      expect(status, r).toMatch(/^(\d{3}|—)$/);
+      if (code === '—') continue;
+      const name = /^`([a-z_]+)`$/.exec(code)?.[1];
+      expect(name, r).toBeTruthy();
+      expect(sources.includes(`'${name}'`), `${name} is a code of lib/server`).toBe(true);
     }
   });
 });
