@@ -125,6 +125,12 @@ export function buildApp(s: ServerState, o: AppOptions): FastifyInstance {
   });
 
   app.setErrorHandler(async (err, req, reply) => {
+    // a stream cut by its client (Fastify reports the broken pipe) is the client's leaving, not a fault:
+    // it is counted as client_closed when the response closes
+    if ((err as { code?: string }).code === 'ERR_STREAM_PREMATURE_CLOSE' && reply.raw.destroyed) {
+      reply.code(499);
+      return new ApiError(499, 'client_closed_request', 'the client closed the connection').body();
+    }
     const e = toApiError(err);
     if (e.status >= 500 && !(err instanceof ApiError)) {
       // a bug or a runtime failure: the client gets no internals, the operator gets all of them

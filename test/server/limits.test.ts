@@ -306,6 +306,35 @@ describe('item 16: every request is counted once, with its outcome', () => {
   });
 });
 
+describe('item 16 under load: requests aborted at random moments', () => {
+  it('every request that reached the server is counted exactly once', async () => {
+    const s = await startServer({ model: p.model, slots: 2, queue: 4, ctx: 512 });
+    try {
+      let reached = 0;
+      s.server.app.server.on('request', (req: { url?: string }) => { if (!req.url?.startsWith('/metrics')) reached++; });
+      let seed = 5;
+      const rnd = () => { seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0; return seed / 2 ** 32; };
+      let aborted = 0;
+      const one = async () => {
+        const ac = new AbortController();
+        if (rnd() < 0.4) setTimeout(() => ac.abort(), rnd() * 200);
+        try {
+          const r = await postJson(`${s.url}/v1/completions`, { prompt: 'Hello', max_tokens: 5 + Math.floor(rnd() * 40), stream: rnd() < 0.5 }, {}, ac.signal);
+          await r.text();
+        } catch { aborted++; }
+      };
+      for (let wave = 0; wave < 6; wave++) await Promise.all(Array.from({ length: 20 }, one));
+      expect(aborted).toBeGreaterThan(10);
+      await eventually(async () => s.server.stats().busy === 0 && s.server.stats().queued === 0);
+      await eventually(async () => await requestsCounted(s.url) === reached);
+      expect(reached).toBeGreaterThan(100);
+      await stillServes(s.url);
+    } finally {
+      await s.server.close();
+    }
+  });
+});
+
 describe('item 17: smaller points', () => {
   it('GET /v1/models/{id}: the model (client.models.retrieve works); another id is a 404', async () => {
     const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'unused', maxRetries: 0 });
