@@ -26,6 +26,9 @@ export type { ServerOptions } from './options.js';
 export { SERVER_DEFAULTS } from './options.js';
 export { encodeVectorData } from './vector-data.js';
 
+/** After the drain: how long responses still being written get before the remaining connections are closed. */
+const CLOSE_GRACE_MS = 2000;
+
 export interface ServerAddress { url: string; host: string; port: number }
 
 export interface ServerHandle {
@@ -131,7 +134,13 @@ export async function createServer(options: ServerOptions): Promise<ServerHandle
         closing = (async () => {
           state.closing = true;
           await scheduler.shutdown(opts.drainMs ?? drainMs);
-          await app.close();
+          // every generation has ended; what is left gets a moment to flush. A connection that opened and
+          // sent nothing, or a request still arriving, is not idle to Node and would hold the port until its
+          // client leaves (the request timeout is no longer checked once the server closes): it is closed
+          const closingApp = app.close();
+          const cut = setTimeout(() => app.server.closeAllConnections(), CLOSE_GRACE_MS);
+          await closingApp;
+          clearTimeout(cut);
           ctx.free();
           if (owned) model.free();
         })();

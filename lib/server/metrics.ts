@@ -29,7 +29,7 @@ export class ServerMetrics {
     this.promptTokens = new Counter({ name: 'eia_prompt_tokens_total', help: 'Prompt tokens of the sequences that ran', registers });
     this.completionTokens = new Counter({ name: 'eia_completion_tokens_total', help: 'Generated tokens', registers });
     this.finished = new Counter({ name: 'eia_sequences_finished_total', help: 'Sequences ended, by the engine\'s finish reason (eog, length, stop, cancel, abort)', labelNames: ['reason'], registers });
-    this.dropped = new Counter({ name: 'eia_sequences_dropped_total', help: 'Queued sequences that left without running: client_closed (the client went away while they waited), shutting_down', labelNames: ['reason'], registers });
+    this.dropped = new Counter({ name: 'eia_sequences_dropped_total', help: 'Queued sequences that left without running: client_closed (the client went away while they waited), request_failed (another sequence of the request failed), shutting_down', labelNames: ['reason'], registers });
     this.ttft = new Histogram({ name: 'eia_time_to_first_token_seconds', help: 'Time from request to its first generated token (queueing included)', buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers });
     const gauge = (name: string, help: string, read: (s: SchedulerStats) => number) => new Gauge({
       name, help, registers,

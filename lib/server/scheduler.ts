@@ -28,7 +28,7 @@ export interface SchedulerObserver {
   tokens?(n: number): void;
   finished?(job: Job, reason: string): void;
   /** A queued job left without running: its client went away, or the server shut down. */
-  dropped?(job: Job, reason: 'client_closed' | 'shutting_down'): void;
+  dropped?(job: Job, reason: DropReason): void;
   firstToken?(job: Job, seconds: number): void;
 }
 
@@ -43,6 +43,9 @@ export interface SchedulerStats {
   queueCapacity: number;
   closing: boolean;
 }
+
+/** Why a queued job left without running: its client went away, a sibling of its request failed, the server shut down. */
+export type DropReason = 'client_closed' | 'request_failed' | 'shutting_down';
 
 /** The sequences of one request: it waits (counts against the queue) until the first of them has a slot. */
 interface Unit { jobs: Job[]; started: boolean }
@@ -96,13 +99,13 @@ export class Scheduler {
   }
 
   /** Ends a job: a queued one leaves the queue; a running one is cancelled in the engine (slot and KV cells freed). */
-  cancel(job: Job): void {
+  cancel(job: Job, why: Exclude<DropReason, 'shutting_down'> = 'client_closed'): void {
     if (job.state === 'queued') {
       const i = this.queue.indexOf(job);
       if (i >= 0) this.queue.splice(i, 1);
       this.forget(job);
       job.fail(new ApiError(499, 'cancelled', 'the request was cancelled'));
-      this.observer.dropped?.(job, 'client_closed');
+      this.observer.dropped?.(job, why);
       this.admit();
       return;
     }

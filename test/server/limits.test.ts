@@ -306,6 +306,27 @@ describe('item 16: every request is counted once, with its outcome', () => {
   });
 });
 
+describe('shutdown and silent connections', () => {
+  it('a connection that opened and sent nothing does not hold close() (it used to wait for its client)', async () => {
+    const s = await startServer({ model: p.model, slots: 1, ctx: 256 });
+    await stillServes(s.url);
+    const silent = connect(portOf(s.url), '127.0.0.1');
+    silent.on('error', () => {});
+    const partial = connect(portOf(s.url), '127.0.0.1');
+    partial.on('error', () => {});
+    partial.write('POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"pro');
+    await new Promise((r) => setTimeout(r, 200));
+    const t0 = Date.now();
+    await s.server.close();
+    const ms = Date.now() - t0;
+    expect(ms, `close() took ${ms} ms`).toBeLessThan(8000);
+    await eventually(async () => silent.destroyed || silent.readyState === 'closed' || silent.readableEnded);
+    silent.destroy();
+    partial.destroy();
+    await stillServes();
+  }, 120_000);
+});
+
 describe('item 16 under load: requests aborted at random moments', () => {
   it('every request that reached the server is counted exactly once', async () => {
     const s = await startServer({ model: p.model, slots: 2, queue: 4, ctx: 512 });

@@ -88,13 +88,14 @@ async function complete(endpoint: Endpoint, request: FastifyRequest, reply: Fast
   } : {}));
   s.scheduler.submit(jobs);
   s.metrics.promptTokens.inc(promptTokens);
-  const cancelAll = () => jobs.forEach((j) => s.scheduler.cancel(j));
+  /** Ends every job of the request: its client left, or one of its jobs failed (the others have no response to join). */
+  const cancelAll = (why: 'client_closed' | 'request_failed' = 'request_failed') => jobs.forEach((j) => s.scheduler.cancel(j, why));
   // the connection closed before the response was complete: the client is gone
   let clientGone = false;
   const onClose = () => {
     if (reply.raw.writableFinished) return;
     clientGone = true;
-    cancelAll();
+    cancelAll('client_closed');
   };
   reply.raw.on('close', onClose);
   if (reply.raw.destroyed) onClose();  // it went while the body was being read
