@@ -363,6 +363,14 @@ describe('item 17: smaller points', () => {
     expect(m.id).toBe(server.modelId);
     expect(m.object).toBe('model');
     await expectError(await fetch(`${url}/v1/models/no-such-model`), 404, 'model_not_found', 'model');
+    // an id with a '/' (as Hugging Face names models), plain or percent-encoded
+    const s = await startServer({ model: p.model, slots: 1, ctx: 256, modelId: 'org/model-x' });
+    try {
+      for (const path of ['org/model-x', 'org%2Fmodel-x']) expect(((await (await fetch(`${s.url}/v1/models/${path}`)).json()) as { id: string }).id).toBe('org/model-x');
+      expect((await new OpenAI({ baseURL: `${s.url}/v1`, apiKey: 'unused', maxRetries: 0 }).models.retrieve('org/model-x')).id).toBe('org/model-x');
+    } finally {
+      await s.server.close();
+    }
     await stillServes();
   });
 
