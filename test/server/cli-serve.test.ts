@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { saveProbe } from '../../lib/probes/probe-file.js';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CLI, ROOT } from '../helpers/cli.js';
+import { CLI, ROOT, runCli } from '../helpers/cli.js';
 import { synthTo, tempDir } from '../helpers/fixtures.js';
 import { postJson, readSse } from './server-fixtures.js';
 
@@ -95,6 +95,14 @@ describe('eia-native serve', () => {
       expect(s.stderr()).toMatch(/stopped before its requests finished \(exit 130\)/);
     } finally {
       if (s.child.exitCode === null) s.child.kill('SIGKILL');
+    }
+  });
+
+  it('--request-timeout-ms: a non-negative integer of milliseconds, refused before anything loads', async () => {
+    for (const [v, msg] of [['-1', /--request-timeout-ms must be a non-negative integer, got -1/], ['1.5', /--request-timeout-ms must be a non-negative integer, got 1\.5/], ['3000000000', /--request-timeout-ms is at most 2147483647/]] as const) {
+      const r = await runCli(['serve', '--model', 'whatever.gguf', '--request-timeout-ms', v]);
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(msg);
     }
   });
 });
