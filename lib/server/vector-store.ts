@@ -184,11 +184,12 @@ export class VectorStore {
     return relative(this.root!, p).split(sep).join('/');
   }
 
-  /** Why the symlink `p` is skipped (it leads out of the folder, or nowhere), or null when it stays inside. */
+  /** Why the symlink `p` is skipped (it leads out of the folder, back to it, or nowhere), or null when it stays inside. */
   private badLink(p: string): string | null {
     let real: string;
     try { real = realpathSync(p); } catch { return 'skipped: a symlink that leads nowhere (its target does not exist)'; }
-    return real === this.root || real.startsWith(this.root + sep) ? null : 'skipped: a symlink that leads out of the vectors folder';
+    if (real === this.root) return 'skipped: a symlink to the vectors folder itself (a loop)';
+    return real.startsWith(this.root + sep) ? null : 'skipped: a symlink that leads out of the vectors folder';
   }
 
   private rescan(): void {

@@ -410,6 +410,7 @@ describe('item 17: smaller points', () => {
       writeNpy(outside, p.v);
       symlinkSync(outside, join(dir, 'escape.npy'));
       symlinkSync(join(tmp.dir, 'missing.npy'), join(dir, 'dangling.npy'));
+      symlinkSync(dir, join(dir, 'loop'));
       s = await startServer({ model: p.model, vectors: dir, slots: 1, ctx: 256 });
     });
     afterAll(async () => { await s?.server.close(); });
@@ -438,11 +439,13 @@ describe('item 17: smaller points', () => {
       expect(l.problems.find((x) => x.file === 'late.npy')?.message).toMatch(/registered/);
     });
 
-    it('symlinks that leave the folder or lead nowhere are listed in problems', async () => {
+    it('symlinks that leave the folder, lead back to it or lead nowhere are listed in problems', async () => {
       const l = await listing();
       const files = l.problems.map((x) => x.file);
       expect(files).toContain('escape.npy');
       expect(files).toContain('dangling.npy');
+      expect(l.problems.find((x) => x.file === 'loop')?.message).toMatch(/itself/);
+      expect(l.data.filter((v) => v.name.startsWith('loop/'))).toEqual([]);
       expect(JSON.stringify(l.problems)).not.toContain(tmp.dir);
       const r = await postJson(`${s.url}/v1/completions`, { prompt: 'Hi', max_tokens: 2, steering: { vectors: [{ name: 'escape', scale: 1 }] } });
       await expectError(r, 400, 'unusable_vector', 'steering.vectors[0].name');
