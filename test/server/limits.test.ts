@@ -146,7 +146,7 @@ describe('item 13: token-id prompts are not prompts to count', () => {
 });
 
 describe('item 14: a huge prompt never stalls the event loop', () => {
-  // tokenising the prompt on the event loop paused every stream for 1.2-4 s; a stream's own steps on a
+  // tokenising the prompt on the event loop paused every stream for seconds; a stream's own steps on a
   // loaded 2-core machine take up to a few hundred ms, so the bound sits between the two
   const GAP_MS = 500;
 
