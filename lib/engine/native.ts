@@ -12,6 +12,12 @@ export interface RawModelInfo {
   path: string; arch: string; name: string; description: string;
   nLayer: number; nEmbd: number; nVocab: number; nCtxTrain: number; nHead: number; nHeadKv: number;
   bos: number; eos: number; addBos: boolean; chatTemplate: string; nParams: number; sizeBytes: number;
+  /** The tokenizer: 'spm', 'bpe', 'wpm', 'ugm', 'rwkv', 'plamo2' or 'none'. */
+  vocabType: string;
+  /** The longest text (UTF-8 bytes) one token stands for, special tokens' text included. */
+  maxTokenBytes: number;
+  /** Some token drops the ASCII whitespace beside it (lstrip/rstrip attribute). */
+  stripsWhitespace: boolean;
 }
 
 export interface RawCaptureResult {
@@ -91,6 +97,7 @@ export interface RawContext {
 export interface RawModel {
   info(): RawModelInfo;
   tokenize(text: string, opts: { addSpecial: boolean; parseSpecial: boolean }): Int32Array;
+  tokenizeAsync(text: string, opts: { addSpecial: boolean; parseSpecial: boolean }): Promise<Int32Array>;
   detokenize(tokens: ArrayLike<number>, opts: { removeSpecial: boolean; unparseSpecial: boolean }): string;
   tokenPiece(token: number): string;
   isEog(token: number): boolean;

@@ -73,7 +73,10 @@ export function toApiError(e: unknown): ApiError {
       default:
         break;
     }
-    if (e instanceof SyntaxError || f.code === 'FST_ERR_CTP_INVALID_JSON_BODY') return badRequest('invalid_json', null, `the request body is not valid JSON: ${f.message ?? ''}`);
+    // Fastify's parser (secure-json-parse) gives one error for both: a syntax error, and a "__proto__"
+    // or "constructor.prototype" key (refused against prototype poisoning)
+    if (f.code === 'FST_ERR_CTP_INVALID_JSON_BODY') return badRequest('invalid_json', null, 'the request body is not valid JSON (or it holds a "__proto__" or "constructor.prototype" key, which this server refuses)');
+    if (e instanceof SyntaxError) return badRequest('invalid_json', null, `the request body is not valid JSON: ${f.message ?? ''}`);
     if (typeof f.statusCode === 'number' && f.statusCode >= 400 && f.statusCode < 500) {
       return new ApiError(f.statusCode, (f.code ?? 'invalid_request').toLowerCase(), f.message ?? 'invalid request');
     }

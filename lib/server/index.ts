@@ -18,6 +18,7 @@ import { ApiKeyCheck, isLoopback } from './auth.js';
 import { ServerMetrics } from './metrics.js';
 import { ModelCheck } from './model-check.js';
 import { MonitorBaselines } from './monitor-baseline.js';
+import { PromptTokenizer } from './prompts.js';
 import { SERVER_DEFAULTS, type ServerOptions } from './options.js';
 import { Scheduler, type SchedulerStats } from './scheduler.js';
 import type { ServerState } from './state.js';
@@ -28,6 +29,9 @@ export type { ServerOptions } from './options.js';
 export { SERVER_DEFAULTS } from './options.js';
 export { encodeVectorData } from './vector-data.js';
 
+/** After the drain: how long responses still being written get before the remaining connections are closed. */
+const CLOSE_GRACE_MS = 2000;
+
 export interface ServerAddress { url: string; host: string; port: number }
 
 export interface ServerHandle {
@@ -37,7 +41,14 @@ export interface ServerHandle {
   /** Tokens one request may use (prompt + completion). */
   readonly nCtxSlot: number;
   readonly slots: number;
+  /** Prompts one /v1/completions request may carry. */
+  readonly maxPrompts: number;
   listen(opts?: { host?: string; port?: number }): Promise<ServerAddress>;
+  /**
+   * Stops taking requests and drains (running and queued requests get `drainMs` to finish). Called
+   * again while draining with `drainMs: 0`, it ends the drain at once: queued requests get 503,
+   * running ones are cancelled (a stream ends with an error event, a whole response is a 503).
+   */
   close(opts?: { drainMs?: number }): Promise<void>;
   stats(): SchedulerStats;
   /** Warnings about the vectors folder: probes whose sidecar records another model (the CLI prints them at start). */
@@ -69,6 +80,11 @@ export async function createServer(options: ServerOptions): Promise<ServerHandle
   const queue = options.queue ?? SERVER_DEFAULTS.queuePerSlot * slots;
   if (!Number.isInteger(queue) || queue < 0) throw new EiaError('E_BAD_ARG', `queue must be an integer >= 0 (got ${String(options.queue)})`);
   const bodyLimit = positiveInt(options.bodyLimit, SERVER_DEFAULTS.bodyLimit, 'bodyLimit');
+  const maxPrompts = positiveInt(options.maxPrompts, SERVER_DEFAULTS.maxPrompts, 'maxPrompts', 65_536);
+  const requestTimeoutMs = options.requestTimeoutMs ?? SERVER_DEFAULTS.requestTimeoutMs;
+  if (!Number.isInteger(requestTimeoutMs) || requestTimeoutMs < 0 || requestTimeoutMs > 2 ** 31 - 1) {
+    throw new EiaError('E_BAD_ARG', `requestTimeoutMs must be an integer in [0, ${2 ** 31 - 1}] ms, 0 for no limit (got ${String(options.requestTimeoutMs)})`);
+  }
   const stepsPerCall = positiveInt(options.stepsPerCall, GENERATION_DEFAULTS.stepsPerCall, 'stepsPerCall', 1024);
   const maxMonitors = positiveInt(options.maxMonitors, SERVER_DEFAULTS.maxMonitors, 'maxMonitors', 1024);
   const drainMs = options.drainMs ?? SERVER_DEFAULTS.drainMs;
@@ -103,12 +119,13 @@ export async function createServer(options: ServerOptions): Promise<ServerHandle
     model, ctx, modelId, store, scheduler, metrics, modelCheck, closing: false,
     prepare: { model, store, nCtxSeq, maxMonitors, residualNorms: norms },
     baselines: new MonitorBaselines(model, options.threads), bodyLimit,
+    prompts: new PromptTokenizer(model, nCtxSeq, maxPrompts),
   };
-  const app = buildApp(state, { bodyLimit, apiKey, logger: options.logger ?? false, ui });
+  const app = buildApp(state, { bodyLimit, apiKey, logger: options.logger ?? false, requestTimeoutMs, ui });
 
   let closing: Promise<void> | null = null;
   return {
-    app, model, modelId, nCtxSlot: nCtxSeq, slots,
+    app, model, modelId, nCtxSlot: nCtxSeq, slots, maxPrompts,
     ui: !ui ? { enabled: false } : 'problem' in ui ? { enabled: true, problem: ui.problem } : { enabled: true, ...uiWeight(ui.assets) },
     stats: () => scheduler.stats(),
     vectorWarnings: () => modelCheck.warnings(store.list().vectors),
@@ -126,11 +143,19 @@ export async function createServer(options: ServerOptions): Promise<ServerHandle
         closing = (async () => {
           state.closing = true;
           await scheduler.shutdown(opts.drainMs ?? drainMs);
-          await app.close();
+          // every generation has ended; what is left gets a moment to flush. A connection that opened and
+          // sent nothing, or a request still arriving, is not idle to Node and would hold the port until its
+          // client leaves (the request timeout is no longer checked once the server closes): it is closed
+          const closingApp = app.close();
+          const cut = setTimeout(() => app.server.closeAllConnections(), CLOSE_GRACE_MS);
+          await closingApp;
+          clearTimeout(cut);
           await state.baselines.idle();
           ctx.free();
           if (owned) model.free();
         })();
+      } else if (opts.drainMs === 0) {
+        scheduler.expedite();
       }
       return closing;
     },

@@ -105,7 +105,7 @@ export class ResponseFormat {
     });
     const first = out[0] as Record<string, unknown>;
     const top: Record<string, unknown> = {};
-    for (const k of ['probe_scores', 'gate', 'gate_steered']) if (first && first[k] !== undefined) top[k] = first[k];
+    for (const k of ['probe_scores', 'gate', 'gate_steered', 'tokens']) if (first && first[k] !== undefined) top[k] = first[k];
     return { ...this.head(false), choices: out, usage, seed: this.seed, ...top };
   }
 }

@@ -1,5 +1,5 @@
 // A validated request body -> what the scheduler runs: one engine sequence per prompt (tokenised as
-// `generate` tokenises, so a request equals `eia-native generate` with the same settings), the
+// `generate` tokenises, prompts.ts, so a request equals `eia-native generate` with the same settings), the
 // request's monitors, and how to answer. Fields left out take the engine's defaults
 // (lib/engine/defaults.ts: temperature 0.7, top-k 50, top-p 1, min-p 0) except two that follow OpenAI:
 // without max_tokens a sequence may use the rest of its slot's context, and without a seed each
@@ -8,6 +8,7 @@ import { randomInt } from 'node:crypto';
 import type { Model } from '../engine/model.js';
 import type { SequenceRequest } from '../engine/generate.js';
 import { badRequest } from './api-error.js';
+import type { ChatMessageBody, PromptField } from './prompts.js';
 import { newResolveContext, resolveGate, resolveMonitors, resolveSteering, resolveVector, type GateSpec, type MonitorSpec, type VectorSpec } from './vector-specs.js';
 import type { StoredVector, VectorStore } from './vector-store.js';
 
@@ -33,9 +34,8 @@ export interface CommonBody {
   [other: string]: unknown;
 }
 
-export interface ChatMessageBody { role: string; content?: string | { type: string; text?: string }[] | null; name?: string }
 export interface ChatBody extends CommonBody { messages: ChatMessageBody[]; max_completion_tokens?: number | null }
-export interface CompletionBody extends CommonBody { prompt: string | (string | number | number[])[] }
+export interface CompletionBody extends CommonBody { prompt: PromptField }
 
 export interface PreparedRequest {
   stream: boolean;
@@ -90,47 +90,6 @@ function checkUnsupported(body: CommonBody): void {
   }
 }
 
-/** The text of a message: a string, or OpenAI's content parts when all of them are text. */
-function messageText(m: ChatMessageBody, i: number): string {
-  if (m.content === undefined || m.content === null) return '';
-  if (typeof m.content === 'string') return m.content;
-  return m.content.map((p, k) => {
-    if (p.type !== 'text' || typeof p.text !== 'string') throw badRequest('unsupported_field', `messages[${i}].content[${k}]`, `messages[${i}].content[${k}]: only text parts are supported (got '${p.type}')`);
-    return p.text;
-  }).join('');
-}
-
-const ROLES = new Set(['system', 'developer', 'user', 'assistant']);
-
-export function chatPrompt(model: Model, messages: ChatMessageBody[]): Int32Array {
-  const msgs = messages.map((m, i) => {
-    if (!ROLES.has(m.role)) throw badRequest('invalid_value', `messages[${i}].role`, `messages[${i}].role '${m.role}' is not supported (system, developer, user, assistant)`);
-    return { role: m.role === 'developer' ? 'system' : m.role, content: messageText(m, i) };
-  });
-  // exactly what `generate` with chat: true does: the model's template, special tokens parsed
-  return model.tokenize(model.applyChatTemplate(msgs), { addSpecial: true, parseSpecial: true });
-}
-
-export function completionPrompts(model: Model, prompt: CompletionBody['prompt']): Int32Array[] {
-  const nVocab = model.info.nVocab;
-  const ids = (xs: number[], param: string): Int32Array => {
-    if (xs.length === 0) throw badRequest('invalid_value', param, `${param} is an empty token list`);
-    xs.forEach((t, k) => {
-      if (!Number.isInteger(t) || t < 0 || t >= nVocab) throw badRequest('invalid_value', `${param}[${k}]`, `${param}[${k}]: token id ${t} is not in the vocabulary [0, ${nVocab - 1}]`);
-    });
-    return Int32Array.from(xs);
-  };
-  // raw text as `generate` tokenises a raw prompt: BOS added, special tokens not parsed
-  const text = (s: string): Int32Array => model.tokenize(s, { addSpecial: true, parseSpecial: false });
-  if (typeof prompt === 'string') return [text(prompt)];
-  if (prompt.every((x) => typeof x === 'number')) return [ids(prompt as number[], 'prompt')];
-  return prompt.map((p, i) => {
-    if (typeof p === 'string') return text(p);
-    if (Array.isArray(p)) return ids(p, `prompt[${i}]`);
-    throw badRequest('invalid_value', `prompt[${i}]`, 'prompt must be a string, a list of strings, a list of token ids, or a list of such lists');
-  });
-}
-
 export interface PrepareContext {
   model: Model;
   store: VectorStore;
@@ -140,16 +99,21 @@ export interface PrepareContext {
   residualNorms: ReadonlyMap<number, number>;
 }
 
-/** Everything but the prompts: sampling, steering, monitors, gate, limits. */
-export function prepareRequest(body: CommonBody, prompts: Int32Array[], maxTokensField: number | null | undefined, c: PrepareContext): PreparedRequest {
+/**
+ * Everything but the prompts: sampling, steering, monitors, gate, limits. `promptParam` names prompt
+ * i in messages (a chat's one prompt is its `messages`).
+ */
+export function prepareRequest(body: CommonBody, prompts: Int32Array[], maxTokensField: number | null | undefined, c: PrepareContext,
+  promptParam: (i: number) => string = (i) => (prompts.length > 1 ? `prompt[${i}]` : 'prompt')): PreparedRequest {
   checkUnsupported(body);
+  // the count first: resolving thousands of monitors is work a refused request should not cost
+  if ((body.monitor?.length ?? 0) > c.maxMonitors) throw badRequest('too_many_monitors', 'monitor', `a request may read at most ${c.maxMonitors} monitors (got ${body.monitor!.length})`);
   const rc = newResolveContext(c.store, { nEmbd: c.model.nEmbd, nLayer: c.model.nLayer }, c.residualNorms);
   if (body.steering?.vectors && body.steer_vector_request) throw badRequest('invalid_value', 'steer_vector_request', 'give steering.vectors or steer_vector_request, not both');
   const steer = body.steer_vector_request
     ? resolveVector(body.steer_vector_request, rc, 'steer_vector_request')
     : resolveSteering(body.steering?.vectors ?? [], rc, 'steering.vectors');
   const monitors = resolveMonitors(body.monitor ?? [], rc, 'monitor');
-  if (monitors.length > c.maxMonitors) throw badRequest('too_many_monitors', 'monitor', `a request may read at most ${c.maxMonitors} monitors`);
   const gate = body.gate ? resolveGate(body.gate, rc, 'gate') : undefined;
   const stop = body.stop === undefined || body.stop === null ? [] : typeof body.stop === 'string' ? [body.stop] : body.stop;
   if (maxTokensField !== undefined && maxTokensField !== null && maxTokensField > c.nCtxSeq) {
@@ -158,7 +122,7 @@ export function prepareRequest(body: CommonBody, prompts: Int32Array[], maxToken
   const seed = body.seed ?? randomInt(0, 2 ** 32);
   const sequences = prompts.map((prompt, i): SequenceRequest => {
     const room = c.nCtxSeq - prompt.length;
-    if (room < 1) throw badRequest('context_length_exceeded', prompts.length > 1 ? `prompt[${i}]` : 'prompt', `the prompt has ${prompt.length} tokens; a slot holds ${c.nCtxSeq} (prompt and completion together)`);
+    if (room < 1) throw badRequest('context_length_exceeded', promptParam(i), `the prompt has ${prompt.length} tokens; a slot holds ${c.nCtxSeq} (prompt and completion together)`);
     const maxTokens = maxTokensField ?? room;
     if (maxTokens > room) {
       throw badRequest('context_length_exceeded', 'max_tokens', `prompt (${prompt.length} tokens) + max_tokens (${maxTokens}) is beyond the context of a slot (${c.nCtxSeq} tokens)`);

@@ -78,7 +78,8 @@ const common = {
   },
   /** EasySteer's per-request field: one vector. */
   steer_vector_request: vectorSpecSchema,
-  monitor: { type: 'array', items: monitorSpecSchema, maxItems: 64 },
+  // counted against the server's maxMonitors (request.ts), which names its limit
+  monitor: { type: 'array', items: monitorSpecSchema },
   gate: gateSchema,
 } as const;
 
@@ -100,6 +101,7 @@ export const chatBodySchema = {
   required: ['messages'],
   properties: {
     ...common,
+    // bounds the template's work on the event loop (its text's size is checked before it runs)
     messages: { type: 'array', items: messageSchema, minItems: 1, maxItems: 4096 },
     max_completion_tokens: { type: ['integer', 'null'], minimum: 1 },
   },
@@ -110,12 +112,12 @@ export const completionBodySchema = {
   required: ['prompt'],
   properties: {
     ...common,
-    // a string, strings, token ids, or lists of token ids (OpenAI's four forms)
+    // a string, strings, token ids, or lists of token ids (OpenAI's four forms); no count here: a
+    // flat list of ids is one prompt (bounded by the slot), a list of prompts by maxPrompts (prompts.ts)
     prompt: {
       type: ['string', 'array'],
       items: { type: ['string', 'integer', 'array'], items: { type: 'integer' } },
       minItems: 1,
-      maxItems: 256,
     },
   },
 } as const;

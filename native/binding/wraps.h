@@ -25,6 +25,7 @@ public:
 private:
     Napi::Value Info(const Napi::CallbackInfo & info);
     Napi::Value Tokenize(const Napi::CallbackInfo & info);
+    Napi::Value TokenizeAsync(const Napi::CallbackInfo & info);
     Napi::Value Detokenize(const Napi::CallbackInfo & info);
     Napi::Value TokenPiece(const Napi::CallbackInfo & info);
     Napi::Value IsEog(const Napi::CallbackInfo & info);

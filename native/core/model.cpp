@@ -1,5 +1,6 @@
 #include "model.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -112,6 +113,29 @@ static void precheck_gguf(const std::string & path) {
     }
 }
 
+static const char * vocab_type_name(enum llama_vocab_type t) {
+    switch (t) {
+        case LLAMA_VOCAB_TYPE_SPM: return "spm";
+        case LLAMA_VOCAB_TYPE_BPE: return "bpe";
+        case LLAMA_VOCAB_TYPE_WPM: return "wpm";
+        case LLAMA_VOCAB_TYPE_UGM: return "ugm";
+        case LLAMA_VOCAB_TYPE_RWKV: return "rwkv";
+        case LLAMA_VOCAB_TYPE_PLAMO2: return "plamo2";
+        default: return "none";
+    }
+}
+
+// The longest piece of any token, special tokens rendered as their text (one pass over the vocabulary).
+static int max_token_bytes(const llama_vocab * vocab, int n_vocab) {
+    int best = 0;
+    char buf[256];
+    for (llama_token t = 0; t < n_vocab; t++) {
+        const int n = llama_token_to_piece(vocab, t, buf, sizeof buf, 0, true);
+        best = std::max(best, n < 0 ? -n : n);  // negative: the piece's length when it is longer than buf
+    }
+    return best;
+}
+
 std::shared_ptr<Model> Model::load(const std::string & path, const ModelParams & params) {
     ensure_backend();
     precheck_file(path);
@@ -151,6 +175,10 @@ std::shared_ptr<Model> Model::load(const std::string & path, const ModelParams &
     i.size_bytes = llama_model_size(m);
     i.offloaded = !params.vocab_only && mp.n_gpu_layers > 0 && runtime_info().has_gpu;
     if ((!params.vocab_only && (i.n_layer <= 0 || i.n_embd <= 0)) || i.n_vocab <= 0) fail(Code::ModelLoad, "model '" + path + "' has no usable layers/vocabulary");
+    i.vocab_type = vocab_type_name(llama_vocab_type(self->vocab_));
+    i.max_token_bytes = max_token_bytes(self->vocab_, i.n_vocab);
+    for (llama_token t = 0; t < i.n_vocab && !i.strips_whitespace; t++)
+        i.strips_whitespace = (llama_vocab_get_attr(self->vocab_, t) & (LLAMA_TOKEN_ATTR_LSTRIP | LLAMA_TOKEN_ATTR_RSTRIP)) != 0;
     return self;
 }
 

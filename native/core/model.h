@@ -25,6 +25,15 @@ struct ModelInfo {
     bool add_bos = false;
     bool offloaded = false;  // some layers run on a GPU device
     uint64_t n_params = 0, size_bytes = 0;
+    // The tokenizer ("spm", "bpe", "wpm", "ugm", "rwkv", "plamo2", "none") and the longest text one
+    // token stands for (special tokens' text included): a text of B bytes is at least B / max_token_bytes
+    // tokens for the tokenizers that neither drop nor fold input bytes (spm, bpe), so a caller can
+    // refuse a text that cannot fit a context before tokenising it.
+    std::string vocab_type;
+    int max_token_bytes = 0;
+    // Some token drops the ASCII whitespace beside it (an lstrip/rstrip attribute, e.g. Phi-3's special
+    // tokens): only then can a text become fewer tokens than its bytes over max_token_bytes.
+    bool strips_whitespace = false;
 };
 
 class Model {

@@ -1,12 +1,13 @@
 // POST /v1/chat/completions and POST /v1/completions: one job per prompt through the scheduler,
-// answered whole or streamed (SSE). A streamed response starts once every job has a slot, so a
-// request refused or failed before then still gets its HTTP error; a client that goes away cancels
-// its jobs (their slots and KV cells are freed at the next step boundary at the latest).
+// answered whole or streamed (SSE). A streamed response starts once its first job has a slot, so a
+// request refused or failed before then still gets its HTTP error (later failures end the stream with
+// an error event); a client that goes away cancels its jobs (their slots and KV cells are freed at
+// the next step boundary at the latest; queued ones leave the queue).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, toApiError } from '../api-error.js';
 import { Job, type JobResult, type JobToken } from '../job.js';
 import { ResponseFormat, type ChoiceOutcome, type Endpoint, type TokenExtras, type Usage } from '../openai-format.js';
-import { chatPrompt, completionPrompts, prepareRequest, type ChatBody, type CompletionBody, type PreparedRequest } from '../request.js';
+import { prepareRequest, type ChatBody, type CompletionBody, type PreparedRequest } from '../request.js';
 import { chatBodySchema, completionBodySchema } from '../schema.js';
 import { SSE_HEADERS, SseStream } from '../sse.js';
 import { TextStream } from '../text-stream.js';
@@ -46,10 +47,10 @@ async function complete(endpoint: Endpoint, request: FastifyRequest, reply: Fast
   let prep: PreparedRequest;
   if (endpoint === 'chat') {
     const body = request.body as ChatBody;
-    prep = prepareRequest(body, [chatPrompt(model, body.messages)], body.max_completion_tokens ?? body.max_tokens, s.prepare);
+    prep = prepareRequest(body, [await s.prompts.chat(body.messages)], body.max_completion_tokens ?? body.max_tokens, s.prepare, () => 'messages');
   } else {
     const body = request.body as CompletionBody;
-    prep = prepareRequest(body, completionPrompts(model, body.prompt), body.max_tokens, s.prepare);
+    prep = prepareRequest(body, await s.prompts.completion(body.prompt), body.max_tokens, s.prepare);
   }
   // notes on the request's vectors: norms other than 1 (used as unit directions), probes of another model
   const warnings = [...prep.warnings, ...await s.modelCheck.warnings(prep.used)];
@@ -89,20 +90,22 @@ async function complete(endpoint: Endpoint, request: FastifyRequest, reply: Fast
   } : {}));
   s.scheduler.submit(jobs);
   s.metrics.promptTokens.inc(promptTokens);
-  const cancelAll = () => jobs.forEach((j) => s.scheduler.cancel(j));
+  /** Ends every job of the request: its client left, or one of its jobs failed (the others have no response to join). */
+  const cancelAll = (why: 'client_closed' | 'request_failed' = 'request_failed') => jobs.forEach((j) => s.scheduler.cancel(j, why));
   // the connection closed before the response was complete: the client is gone
   let clientGone = false;
   const onClose = () => {
     if (reply.raw.writableFinished) return;
     clientGone = true;
-    cancelAll();
+    cancelAll('client_closed');
   };
   reply.raw.on('close', onClose);
   if (reply.raw.destroyed) onClose();  // it went while the body was being read
 
   if (sse) {
+    // the first job has the first slot (FIFO): a request of more prompts than slots streams while the rest wait
     try {
-      await Promise.all(jobs.map((j) => j.started));
+      await jobs[0].started;
     } catch (e) {
       cancelAll();
       throw e;

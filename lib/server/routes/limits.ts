@@ -21,7 +21,7 @@ export function limitsRoutes(app: FastifyInstance, s: ServerState): void {
       slots: st.slots,
       queue_capacity: st.queueCapacity,
       body_limit: s.bodyLimit,
-      max_monitors: Math.min(s.prepare.maxMonitors, chatBodySchema.properties.monitor.maxItems),
+      max_monitors: s.prepare.maxMonitors,
       max_steering_vectors: chatBodySchema.properties.steering.properties.vectors.maxItems,
       alpha_bound: {
         factor: ALPHA_BOUND_FACTOR,

@@ -37,7 +37,8 @@ export function vectorRoutes(app: FastifyInstance, s: ServerState): void {
     const { vectors, problems } = s.store.list();
     const data = [];
     for (const v of vectors) data.push(describe(v, nLayer, s.model.nEmbd, (await s.modelCheck.warnings([v]))[0] ?? null));
-    return { object: 'list', folder: s.store.folderPath, data, problems };
+    // the folder's own name, never where it lies on the server
+    return { object: 'list', folder: s.store.folderName, data, problems };
   });
 
   app.post('/v1/steering/vectors', { schema: { body: registerVectorSchema } }, async (req, reply) => {
