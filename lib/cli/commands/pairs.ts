@@ -34,7 +34,7 @@ export const pairsCommand: CommandModule<object, Args> = {
   handler: async (a) => {
     checkModelFlags(a);
     checkSamplingFlags(a);
-    const scenarios = parseStringList(a.scenarios);
+    const scenarios = parseStringList(a.scenarios, '--scenarios');
     if (scenarios.length === 0) throw new UsageError('--scenarios: expected a comma-separated list of scenario ids');
     intFlag(a['per-scenario'], '--per-scenario', 1, MAX_PAIRS_PER_SCENARIO);
     intFlag(a['max-tokens'], '--max-tokens', 1);

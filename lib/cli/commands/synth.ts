@@ -7,7 +7,7 @@ import {
 } from '../../engine/synth.js';
 import { checkPlantedControls, plantedControlsLines } from '../../probes/planted-controls.js';
 import { printJson, UsageError } from '../common.js';
-import { FLAGS, MAX_THREADS, optIntFlag } from '../flags.js';
+import { FLAGS, intFlag, MAX_THREADS, optIntFlag } from '../flags.js';
 
 interface Args {
   arch?: string; shape: string; type: string; seed: number; planted: boolean; 'planted-profile'?: string; check: boolean;
@@ -36,6 +36,7 @@ export const synthCommand: CommandModule<object, Args> = {
       .example('$0 synth --arch qwen2 --shape 0.5b --type q8_0 --out q05.gguf', 'a Qwen2.5-0.5B-shaped random model') as never,
   handler: async (a) => {
     optIntFlag(a.threads, '--threads', 1, MAX_THREADS);
+    intFlag(a.seed, '--seed', 0);
     if (a['planted-profile'] !== undefined && !a.planted) throw new UsageError('--planted-profile needs --planted');
     const t0 = Date.now();
     const r = await synth({
