@@ -4,6 +4,7 @@
 // README.md's "Command-line grammar" states the rules; its flag table is checked against the
 // commands' definitions by test/unit/cli-grammar.test.ts.
 import type { Options } from 'yargs';
+import { checkSampling, type SamplingParameter } from '../engine/defaults.js';
 import { isEiaError, EiaError } from '../util/errors.js';
 import { UsageError } from './common.js';
 
@@ -201,12 +202,17 @@ export function checkModelFlags(a: { threads?: number; 'gpu-layers'?: number; 'c
   optIntFlag(a['ctx-size'], '--ctx-size', 16);
 }
 
-/** Sampling flags (when the command has them): their ranges, in flag names. */
+/** The flags of the sampling parameters. */
+const SAMPLING_FLAGS: Record<SamplingParameter, string> = { temperature: '--temp', topK: '--top-k', topP: '--top-p', minP: '--min-p' };
+
+/** Sampling flags (when the command has them): their ranges (the engine's one rule, SAMPLING_RANGES), in flag names. */
 export function checkSamplingFlags(a: { temp?: number; 'top-k'?: number; 'top-p'?: number; 'min-p'?: number; seed?: number }): void {
-  if (a.temp !== undefined && !(Number.isFinite(a.temp) && a.temp >= 0)) throw new UsageError(`--temp must be a finite number >= 0 (0 = greedy), got ${a.temp}`);
-  optIntFlag(a['top-k'], '--top-k', 0);
-  if (a['top-p'] !== undefined && !(a['top-p'] > 0 && a['top-p'] <= 1)) throw new UsageError(`--top-p must be in (0, 1], got ${a['top-p']}`);
-  if (a['min-p'] !== undefined && !(a['min-p'] >= 0 && a['min-p'] <= 1)) throw new UsageError(`--min-p must be in [0, 1], got ${a['min-p']}`);
+  optIntFlag(a['top-k'], '--top-k', 0, 2 ** 31 - 1);
+  try {
+    checkSampling({ temperature: a.temp, topK: a['top-k'], topP: a['top-p'], minP: a['min-p'] }, (p) => SAMPLING_FLAGS[p]);
+  } catch (e) {
+    throw isEiaError(e) ? new UsageError(e.message) : e;
+  }
   optIntFlag(a.seed, '--seed', 0, 2 ** 32 - 1);
 }
 

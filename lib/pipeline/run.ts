@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { SAMPLING_DEFAULTS } from '../engine/defaults.js';
+import { checkSampling, SAMPLING_DEFAULTS } from '../engine/defaults.js';
 import { Model } from '../engine/model.js';
 import { fileSha256 } from '../io/file-hash.js';
 import { inputName, readInputBytes, readInputText } from '../io/input.js';
@@ -152,6 +152,7 @@ function checkLists(o: Settings): void {
   for (const id of o.scenarios) if (!SCENARIOS.some((x) => x.id === id)) bad(`scenarios: unknown scenario '${id}' (known: ${SCENARIOS.map((x) => x.id).join(', ')})`);
   if (!Number.isInteger(o.samples) || o.samples < 1) bad(`samples must be a positive integer, got ${o.samples}`);
   if (!Number.isInteger(o.maxTokens) || o.maxTokens < 1) bad(`maxTokens must be a positive integer, got ${o.maxTokens}`);
+  checkSampling({ temperature: o.temperature, topK: o.topK, topP: o.topP });
   if (o.nBest !== undefined && (!Number.isInteger(o.nBest) || o.nBest < 1)) bad(`nBest must be a positive integer, got ${o.nBest}`);
   if (o.shard) checkShard(o.shard);
 }

@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { Model } from '../engine/model.js';
 import { generationContextOptions } from '../engine/context.js';
-import { engineLimits, SAMPLING_DEFAULTS } from '../engine/defaults.js';
+import { checkSampling, engineLimits, SAMPLING_DEFAULTS } from '../engine/defaults.js';
 import type { SequenceRequest } from '../engine/generate.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { splitPairs } from '../probes/dataset.js';
@@ -118,6 +118,7 @@ function checkPairsInput(opts: PairsOptions): { scen: Scenario[]; testFraction: 
   const maxTokens = opts.maxTokens ?? PAIRS_DEFAULTS.maxTokens;
   if (!Number.isInteger(maxTokens) || maxTokens < 1) bad(`max tokens must be a positive integer, got ${maxTokens}`);
   if (!Number.isInteger(opts.seed) || opts.seed < 0) bad(`seed must be a non-negative integer, got ${opts.seed}`);
+  checkSampling({ temperature: opts.temperature, topK: opts.topK, topP: opts.topP });
   return { scen, testFraction, maxTokens };
 }
 
