@@ -28,7 +28,7 @@ import { partialBanner, scoreSweep, sweepFacts } from '../steering/merge/score.j
 import { checkGenerationFits } from '../steering/context-fit.js';
 import { SCENARIOS, steeringPrompt } from '../steering/scenarios.js';
 import { manifestShard, readManifest } from '../steering/sweep/manifest.js';
-import { checkShard, formatShard } from '../steering/sweep/shard.js';
+import { checkShard, checkShardCount, formatShard } from '../steering/sweep/shard.js';
 import { runSweep } from '../steering/sweep/run.js';
 import type { SweepOptions, SweepResult } from '../steering/sweep/options.js';
 import { doseResponseSeriesByScenario, renderTable2Markdown, type ScoreResult } from '../steering/tables.js';
@@ -155,6 +155,11 @@ function checkLists(o: Settings): void {
   checkSampling({ temperature: o.temperature, topK: o.topK, topP: o.topP });
   if (o.nBest !== undefined && (!Number.isInteger(o.nBest) || o.nBest < 1)) bad(`nBest must be a positive integer, got ${o.nBest}`);
   if (o.shard) checkShard(o.shard);
+  if (o.shard && o.shard.count > 1) {
+    // the steered layers are chosen after probing; their number is known now (the shard count's bound, shard.ts)
+    const nSteer = o.steerLayers?.length ?? Math.min(Math.max(1, o.nBest ?? 3), o.probeLayers.length);
+    checkShardCount({ layers: Array.from({ length: nSteer }, (_, i) => i), alphas: o.alphas, scenarios: o.scenarios, samples: o.samples, maxTokens: o.maxTokens }, o.shard.count);
+  }
 }
 
 function readInputs(o: Settings): Inputs {
