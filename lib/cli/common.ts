@@ -7,6 +7,7 @@ import { resolveModel } from '../models/cache.js';
 import { parsePairs, type ContrastivePair } from '../probes/dataset.js';
 import { EiaError, isEiaError, type ErrorCode } from '../util/errors.js';
 import { snakeCaseKeys } from '../util/snake-case.js';
+import { warn } from '../util/note.js';
 import { DECIMAL, FLAGS } from './flags.js';
 
 /** A bad flag value found by the CLI itself (before any work): an EiaError 'E_BAD_ARG', exit code 2. */
@@ -106,6 +107,19 @@ export function withModelOptions<T>(y: Argv<T>, ctxDescribe: string) {
     .option('threads', FLAGS.threads)
     .option('gpu-layers', FLAGS['gpu-layers'])
     .option('ctx-size', { ...FLAGS['ctx-size'], describe: `${FLAGS['ctx-size'].describe} (${ctxDescribe})` });
+}
+
+/**
+ * The named output files of a command (synth, cvec export, pairs), checked before any work: an
+ * existing one is refused (E_CONFLICT) unless `force`, and then it is replaced with a warning that
+ * names it; a folder in the way is refused either way.
+ */
+export function checkOutputFiles(paths: readonly string[], force: boolean, flag = '--out'): void {
+  const existing = paths.filter((p) => existsSync(p));
+  for (const p of existing) if (statSync(p).isDirectory()) throw new UsageError(`${flag}: ${p} is a folder (expected a file name)`);
+  if (existing.length === 0) return;
+  if (!force) throw new EiaError('E_CONFLICT', `${flag}: ${existing.join(', ')} already exist${existing.length === 1 ? 's' : ''}; use another name or --force to replace ${existing.length === 1 ? 'it' : 'them'}`);
+  warn(`--force: replacing ${existing.join(', ')}`);
 }
 
 /** A non-empty string flag (a flag given without its value arrives as ''). */

@@ -10,13 +10,13 @@ import { readNpy } from '../../io/npy.js';
 import { moveAside } from '../../io/run-folder.js';
 import { unitDirection } from '../../probes/direction.js';
 import { loadProbe, saveProbe } from '../../probes/probe-file.js';
-import { parseIntList, printJson, stringArg, UsageError } from '../common.js';
+import { checkOutputFiles, parseIntList, printJson, stringArg, UsageError } from '../common.js';
 import { FLAGS } from '../flags.js';
 import { EiaError } from '../../util/errors.js';
 import { note, warn } from '../../util/note.js';
 import { probeFilesIn } from './probe.js';
 
-interface ExportArgs { probe: string[]; layers?: string; scale: number; 'model-hint': string; out: string; json: boolean }
+interface ExportArgs { probe: string[]; layers?: string; scale: number; 'model-hint': string; out: string; json: boolean; force: boolean }
 interface ImportArgs { file: string; out: string; json: boolean; force: boolean }
 
 /** The vector a probe file stands for: its stored values times its sidecar's scale (1 without one). */
@@ -45,6 +45,7 @@ const exportCmd: CommandModule<object, ExportArgs> = {
       .option('scale', { type: 'number', default: 1, describe: 'multiply the vectors (on top of each probe\'s own scale; llama.cpp also scales at load)' })
       .option('model-hint', { type: 'string', default: '', describe: 'controlvector.model_hint (e.g. the arch)' })
       .option('out', { type: 'string', demandOption: true, describe: 'the control-vector .gguf to write' })
+      .option('force', { ...FLAGS.force, describe: 'replace an existing --out file' })
       .option('json', FLAGS.json)
       .example('$0 cvec export --probe probes/layer12.npy --out emp.gguf', 'then: llama-cli -m model.gguf --control-vector-scaled emp.gguf 4') as never,
   handler: (a) => {
@@ -52,6 +53,7 @@ const exportCmd: CommandModule<object, ExportArgs> = {
     const layers = a.layers !== undefined ? parseIntList(a.layers, '--layers') : null;
     if (layers && layers.length !== a.probe.length) throw new UsageError('--layers must name one block per --probe');
     if (!Number.isFinite(a.scale) || a.scale === 0) throw new UsageError('--scale must be a non-zero number');
+    checkOutputFiles([resolve(out)], a.force);
     const map = new Map<number, Float32Array>();
     const scales: Record<string, number> = {};
     a.probe.forEach((p, i) => {
