@@ -21,7 +21,7 @@ import { join, resolve } from 'node:path';
 import { EiaError } from '../util/errors.js';
 import { asIoError, errnoOf } from '../util/io-error.js';
 import { warn } from '../util/note.js';
-import { RUN_FILES } from './run-folder.js';
+import { checkOwnFiles, RUN_FILES } from './run-folder.js';
 
 /** What a lock file holds (snake_case, as every file eia-native writes). */
 export interface LockHolder {
@@ -158,7 +158,14 @@ export function acquireRunLock(dir: string, command: string, log: (msg: string) 
       createExclusive(path, JSON.stringify(me, null, 2) + '\n');
       owned.set(path, me.token);
       if (!exitHook) { process.on('exit', onExit); exitHook = true; }
-      return () => { releaseFile(path, me.token); undo(); };
+      const release = () => { releaseFile(path, me.token); undo(); };
+      try {
+        checkOwnFiles(abs);  // under the lock: no file of this RUN leads into another folder
+      } catch (e) {
+        release();
+        throw e;
+      }
+      return release;
     } catch (e) {
       if (errnoOf(e) !== 'EEXIST') { undo(); throw asIoError(e, path); }
     }
