@@ -8,7 +8,7 @@ import type { CommandModule } from 'yargs';
 import { readControlVector, writeControlVector } from '../../engine/control-vector.js';
 import { readNpy } from '../../io/npy.js';
 import { moveAside } from '../../io/run-folder.js';
-import { unitDirection } from '../../probes/direction.js';
+import { normNote, unitDirection } from '../../probes/direction.js';
 import { loadProbe, saveProbe } from '../../probes/probe-file.js';
 import { checkOutputFiles, parseIntList, printJson, stringArg, UsageError } from '../common.js';
 import { FLAGS } from '../flags.js';
@@ -24,7 +24,9 @@ function storedVector(path: string, layerGiven: number | null): { layer: number;
   if (!existsSync(path)) throw new UsageError(`--probe: ${path} does not exist`);
   const side = path.replace(/\.npy$/, '') + '.json';
   if (layerGiven === null || existsSync(side) || /layer\d+\.npy$/.test(path)) {
-    const p = loadProbe(path);  // checks the file (1-D, finite, not zero) and reads the sidecar
+    const p = loadProbe(path);  // checks the file (1-D, finite, not zero, a norm float32 holds) and reads the sidecar
+    const n = p.fileNorm !== undefined ? normNote(p.fileNorm, `--probe ${path}`) : null;
+    if (n) warn(n);
     const raw = readNpy(path).data;
     const stored = Math.sqrt(raw.reduce((s, x) => s + x * x, 0));
     const sideScale = (p.scale ?? 1) / (Math.abs(stored - 1) <= 1e-6 ? 1 : stored);
@@ -32,7 +34,8 @@ function storedVector(path: string, layerGiven: number | null): { layer: number;
   }
   const a = readNpy(path);
   if (a.shape.length !== 1 && !(a.shape.length === 2 && a.shape[0] === 1)) throw new UsageError(`${path}: a direction must be 1-D`);
-  unitDirection(a.data, path);  // finite, not zero
+  const n = normNote(unitDirection(a.data, path).norm, `--probe ${path}`);  // finite, not zero, a norm float32 holds
+  if (n) warn(n);
   return { layer: layerGiven, vector: a.data, scale: 1 };
 }
 

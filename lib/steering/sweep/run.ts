@@ -15,6 +15,7 @@ import { JsonlAppender } from '../../io/jsonl.js';
 import { moveAside, RUN_FILES, SWEEP_OUTPUTS } from '../../io/run-folder.js';
 import { withRunLock } from '../../io/run-lock.js';
 import { captureContextOptions } from '../../probes/capture-context.js';
+import { normNote } from '../../probes/direction.js';
 import { probeModelMismatch } from '../../probes/probe-model.js';
 import { checkAlphaBound, residualNorms } from '../../probes/residual-norm.js';
 import { note, warn } from '../../util/note.js';
@@ -87,6 +88,10 @@ async function sweepLocked(input: SweepInput, split: { spec: ShardSpec; part: Gr
     for (const l of input.layers) {
       const w = probeModelMismatch(input.probes.get(l)!, params.model_sha256, probeFiles[String(l)]);
       if (w) alert(w);
+      // the one norm rule (direction.ts): a probe file of norm 7 steers as its unit direction, and says so
+      const fileNorm = input.probes.get(l)!.fileNorm;
+      const n = fileNorm !== undefined ? normNote(fileNorm, probeFiles[String(l)]) : null;
+      if (n) alert(n);
     }
     checkAlphaBound(input.alphas, input.layers, await residualNorms(model, input.layers, opts.threads));
     const prompts = promptTokens(model, input.scenarios, !!opts.chat);
