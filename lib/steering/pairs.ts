@@ -16,6 +16,7 @@ import { createProgress } from '../util/progress.js';
 import { SCENARIOS, type Scenario } from './scenarios.js';
 import { EiaError } from '../util/errors.js';
 import { checkGenerationFits, sequencesPerContext } from './context-fit.js';
+import { checkModelComputes } from '../probes/residual-norm.js';
 
 /** System prompt of the empathic side (our own wording of the paper's recipe). */
 export const EMPATHIC_SYSTEM_PROMPT =
@@ -189,6 +190,7 @@ export async function generatePairs(opts: PairsOptions): Promise<PairsResult> {
     if (!model.info.chatTemplate) throw new EiaError('E_BAD_ARG', `${opts.modelPath} has no chat template: pairs need an instruct model`);
     const promptLen = longestPrompt(model, scen);
     checkGenerationFits(promptLen, maxTokens, opts.ctxSize, model.info.nCtxTrain);
+    await checkModelComputes(model, opts.threads);  // a model that computes NaN would write pairs of token 0
     const sequences = pairSequences(opts, scen, maxTokens);
     const { texts, tokens, decodeMs, truncated } = await generateTexts(model, opts, sequences, promptLen, maxTokens);
     const generatedAt = opts.generatedAt ?? new Date().toISOString();
