@@ -23,6 +23,7 @@ import { doseResponseSeriesByScenario, scoreSamples } from '../steering/tables.j
 import type { SweepManifest } from '../steering/sweep/manifest.js';
 import { readSweepRuns, type MergedSweep } from '../steering/merge/read.js';
 import { describeMissing, scoreSweep } from '../steering/merge/score.js';
+import { scoreMatchesRun } from '../steering/score-source.js';
 import { readGgufStrings } from './gguf-meta.js';
 
 const { run: RUN_FILE, manifest: MANIFEST_FILE, samples: SAMPLES_FILE, score: SCORE_FILE, validation: VALIDATION_FILE } = RUN_FILES;
@@ -191,6 +192,20 @@ export function loadRun(dirIn: string, merged?: MergedSweep): RunData {
     score = null;
     scoreSource = null;
   }
+  // a derived file is used only while it describes this RUN's samples as they are (score-source.ts)
+  if (score && samples && samples.length > 0) {
+    let m: ReturnType<typeof scoreMatchesRun>;
+    try {
+      m = scoreMatchesRun(score as { derived_from?: unknown }, dir);
+    } catch (err) {
+      m = { ok: false, reason: `its source could not be checked (${(err as Error).message})` };
+    }
+    if (!m.ok) {
+      notes.push(`${SCORE_FILE} is not used: ${m.reason}.`);
+      score = null;
+      scoreSource = null;
+    }
+  }
   if (!score && samples && samples.length > 0) {
     try {
       let r;
@@ -204,7 +219,7 @@ export function loadRun(dirIn: string, merged?: MergedSweep): RunData {
       score = { ...r, dose_response_series: doseResponseSeriesByScenario(r) };
       scoreSource = 'samples.jsonl';
       notes.push(merged ? `Table 2 was scored from the ${SAMPLES_FILE} of ${sweep!.runs.length} RUNs read as one sweep (as \`eia-native score RUN1 RUN2 …\` would).`
-        : `${SCORE_FILE} is absent: Table 2 was scored from ${SAMPLES_FILE} (as \`eia-native score RUN\` would).`);
+        : `Table 2 was scored from ${SAMPLES_FILE} (as \`eia-native score RUN\` would)${existsSync(join(dir, SCORE_FILE)) ? '' : `: ${SCORE_FILE} is absent`}.`);
     } catch (err) {
       notes.push(`${SAMPLES_FILE} could not be scored (${(err as Error).message}).`);
     }
