@@ -107,11 +107,7 @@ const bad = (msg: string): never => { throw new EiaError('E_BAD_ARG', msg); };
  * Stopped by `signal`: E_ABORTED (finished stages and samples are kept).
  */
 export async function runProtocol(options: RunOptions): Promise<RunResult> {
-  const o: Settings = {
-    ...options, randomBaseline: options.randomBaseline ?? PROBE_DEFAULTS.randomBaseline, permutations: options.permutations ?? PROBE_DEFAULTS.permutations,
-    bootstrap: options.bootstrap ?? PROBE_DEFAULTS.bootstrap, captureMaxTokens: options.captureMaxTokens ?? PROBE_DEFAULTS.maxTokens, temperature: options.temperature ?? SAMPLING_DEFAULTS.temperature,
-    topK: options.topK ?? SAMPLING_DEFAULTS.topK,
-  };
+  const o = settings(options);
   checkLists(o);
   const inputs = readInputs(o);
   const log = o.log ?? note;
@@ -132,6 +128,33 @@ export async function runProtocol(options: RunOptions): Promise<RunResult> {
     }
     return { out: p.out, probe, steerLayers, sweep, score, reportPath, skipped: p.skipped };
   }, log);
+}
+
+/** The options with their defaults filled in. */
+function settings(options: RunOptions): Settings {
+  return {
+    ...options, randomBaseline: options.randomBaseline ?? PROBE_DEFAULTS.randomBaseline, permutations: options.permutations ?? PROBE_DEFAULTS.permutations,
+    bootstrap: options.bootstrap ?? PROBE_DEFAULTS.bootstrap, captureMaxTokens: options.captureMaxTokens ?? PROBE_DEFAULTS.maxTokens, temperature: options.temperature ?? SAMPLING_DEFAULTS.temperature,
+    topK: options.topK ?? SAMPLING_DEFAULTS.topK,
+  };
+}
+
+/**
+ * Every check runProtocol makes before its first write (the inputs, the model, the steering
+ * strengths, what the RUN folder holds), and no write: for a caller that must prepare files of its
+ * own first and may put them into the RUN only when the protocol will accept it (`demo`, whose
+ * planted model is written only then). Holds the RUN's lock while it looks (re-entrant: a caller
+ * holding it keeps it).
+ */
+export async function checkProtocol(options: RunOptions): Promise<void> {
+  const o = settings(options);
+  checkLists(o);
+  const inputs = readInputs(o);
+  await withRunLock(o.out, 'run', async () => {
+    const p = await openRun(o, inputs, o.log ?? note, o.log ?? warn);
+    await checkAgainstModel(p);
+    probePlan(p);
+  });
 }
 
 /** The checks of lists and counts (no model, no files). */
@@ -217,20 +240,18 @@ async function checkAgainstModel(p: Protocol): Promise<void> {
 }
 
 /** 1. probes per layer + validation (skipped when done with the same parameters and data). */
-async function probeStage(p: Protocol): Promise<ProbeReport> {
-  const { o, out, state, log, inputs } = p;
-  const probesDir = join(out, RUN_FILES.probes);
-  const validationPath = join(out, RUN_FILES.validation);
+/**
+ * What the probe stage will do, decided without writing: skip it (done with the same parameters and
+ * data), or run it replacing `earlier` (results of other parameters; E_CONFLICT unless force).
+ */
+function probePlan(p: Protocol): { skip: true; params: object } | { skip: false; params: object; replaced: readonly string[]; earlier: string[] } {
+  const { o, out, state, inputs } = p;
   // the keys are part of the stage hash of existing RUNs: keep them as they are
   const params = {
     model: p.sha, train: inputs.sha.train, test: inputs.sha.test, ablated: inputs.sha.ablated,
     layers: o.probeLayers, randomBaseline: o.randomBaseline, permutations: o.permutations, bootstrap: o.bootstrap, seed: o.seed, maxTokens: o.captureMaxTokens,
   };
-  if (state.stages.probe?.hash === hashOf(params) && existsSync(validationPath)) {
-    p.skipped.push('probe');
-    log(`probe: done earlier (${validationPath})`);
-    return readValidation(validationPath);
-  }
+  if (state.stages.probe?.hash === hashOf(params) && existsSync(join(out, RUN_FILES.validation))) return { skip: true, params };
   // probes of other parameters (or of unknown ones) and everything made from them stay unless asked
   const replaced = p.replacesRun ? [...PROBE_OUTPUTS, RUN_FILES.run] : PROBE_OUTPUTS;
   const earlier = existing(out, replaced);
@@ -238,6 +259,21 @@ async function probeStage(p: Protocol): Promise<ProbeReport> {
     throw new EiaError('E_CONFLICT', `${out} holds results made with other probe parameters (${earlier.join(', ')}); ` +
       'use another RUN folder, the original parameters, or force to replace them');
   }
+  return { skip: false, params, replaced, earlier };
+}
+
+async function probeStage(p: Protocol): Promise<ProbeReport> {
+  const { o, out, state, log, inputs } = p;
+  const probesDir = join(out, RUN_FILES.probes);
+  const validationPath = join(out, RUN_FILES.validation);
+  const plan = probePlan(p);
+  const params = plan.params;
+  if (plan.skip) {
+    p.skipped.push('probe');
+    log(`probe: done earlier (${validationPath})`);
+    return readValidation(validationPath);
+  }
+  const { replaced, earlier } = plan;
   const { train, test, ablated } = inputs;
   const total = new Set([...train, ...test, ...(ablated ?? [])].flatMap((x) => [x.empathicText, x.nonEmpathicText])).size;
   const bar = createProgress({ label: 'probe: capture', total, unit: 'items' });
