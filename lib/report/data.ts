@@ -54,6 +54,8 @@ export interface RunData {
   score: RunScore | null;
   /** where the score came from */
   scoreSource: 'score.json' | 'samples.jsonl' | null;
+  /** Why RUN/score.json was not used (it describes other samples than the RUN's as they are now), or null. */
+  scoreIgnored: string | null;
   samples: SampleRecord[] | null;
   synthetic: { synthetic: boolean; reason: string };
   /** display name of the model */
@@ -193,6 +195,7 @@ export function loadRun(dirIn: string, merged?: MergedSweep): RunData {
     scoreSource = null;
   }
   // a derived file is used only while it describes this RUN's samples as they are (score-source.ts)
+  let scoreIgnored: string | null = null;
   if (score && samples && samples.length > 0) {
     let m: ReturnType<typeof scoreMatchesRun>;
     try {
@@ -201,6 +204,7 @@ export function loadRun(dirIn: string, merged?: MergedSweep): RunData {
       m = { ok: false, reason: `its source could not be checked (${(err as Error).message})` };
     }
     if (!m.ok) {
+      scoreIgnored = `${join(dir, SCORE_FILE)} is not used: ${m.reason}; Table 2 is scored from ${SAMPLES_FILE}`;
       notes.push(`${SCORE_FILE} is not used: ${m.reason}.`);
       score = null;
       scoreSource = null;
@@ -251,5 +255,5 @@ export function loadRun(dirIn: string, merged?: MergedSweep): RunData {
   if (!modelName) modelName = 'unknown model';
 
   const sweepParts = sweep ? describeParts(sweep, !!merged) : null;
-  return { dir, run, manifest, validation, score, scoreSource, samples, synthetic, modelName, ggufName, sweepParts, notes, sources };
+  return { dir, run, manifest, validation, score, scoreSource, scoreIgnored, samples, synthetic, modelName, ggufName, sweepParts, notes, sources };
 }
