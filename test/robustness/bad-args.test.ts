@@ -410,6 +410,7 @@ const CLI: CliRow[] = [
   { id: 'C130', cmd: 'report', args: () => ['report', T('fin6'), '--no-markdown'], exit: 0, code: null, error: /warning: .*fin6\/score\.json is not used: it was computed from .*whole\/samples\.jsonl/ },
   { id: 'C131', cmd: 'generate', args: () => ['generate', '--model', M(), '--prompt', 'hi', '--system', 'Be kind'], exit: 2, code: 'E_BAD_ARG', error: /--system is a message of the chat template: it needs --chat/ },
   { id: 'C132', cmd: 'generate', args: () => ['generate', '--model', M(), '--prompt', 'hi', '--gate-hold', '3'], exit: 2, code: 'E_BAD_ARG', error: /--gate-hold and --gate-budget shape the gate: they need --gate/ },
+  { id: 'C133', cmd: 'report', args: () => ['report', T('fin7'), '--no-markdown'], exit: 0, code: null, error: /warning: .*fin7\/score\.json is not used: it was computed from .*fin7\/samples\.jsonl \(1 samples\), not from this RUN's samples\.jsonl as it is now/ },
   { id: 'C97', cmd: 'serve', args: () => ['serve', '--model', M(), '--vectors', T('no-such-folder')], exit: 2, code: 'E_BAD_ARG', error: /--vectors: folder .*no-such-folder does not exist or is not a folder/ },
 ];
 
@@ -478,6 +479,13 @@ describe.concurrent('bad arguments (CLI): exit code 2 (bad input) or 1 (failure)
     const foreign = await cli(['score', T('whole'), '--json']);
     if (foreign.code !== 0) throw new Error(`setup score failed: ${foreign.stderr}`);
     writeFileSync(join(T('fin6'), RUN_FILES.score), foreign.stdout);
+    // C133: a partial score (one sample), then the sweep completed (its samples as they were)
+    cpSync(T('fin'), T('fin7'), { recursive: true });
+    const full = readFileSync(join(T('fin7'), RUN_FILES.samples), 'utf8');
+    writeFileSync(join(T('fin7'), RUN_FILES.samples), full.split('\n')[0] + '\n');
+    const partial = await cli(['score', T('fin7')]);
+    if (partial.code !== 0) throw new Error(`setup score failed: ${partial.stderr}`);
+    writeFileSync(join(T('fin7'), RUN_FILES.samples), full);
     // C114: a full disk, where mounting a tiny tmpfs is allowed
     mkdirSync(T('full'));
     const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=16k', 'tmpfs', T('full')], { encoding: 'utf8' });
