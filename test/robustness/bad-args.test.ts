@@ -411,6 +411,7 @@ const CLI: CliRow[] = [
   { id: 'C131', cmd: 'generate', args: () => ['generate', '--model', M(), '--prompt', 'hi', '--system', 'Be kind'], exit: 2, code: 'E_BAD_ARG', error: /--system is a message of the chat template: it needs --chat/ },
   { id: 'C132', cmd: 'generate', args: () => ['generate', '--model', M(), '--prompt', 'hi', '--gate-hold', '3'], exit: 2, code: 'E_BAD_ARG', error: /--gate-hold and --gate-budget shape the gate: they need --gate/ },
   { id: 'C133', cmd: 'report', args: () => ['report', T('fin7'), '--no-markdown'], exit: 0, code: null, error: /warning: .*fin7\/score\.json is not used: it was computed from .*fin7\/samples\.jsonl \(1 samples\), not from this RUN's samples\.jsonl as it is now/ },
+  { id: 'C134', cmd: 'serve', args: () => ['serve', '--model', T('logits-nan.gguf'), '--port', '0'], exit: 2, code: 'E_BAD_ARG', error: /logits-nan\.gguf: the logit of token \d+ is NaN or infinite on a plain sentence/ },
   { id: 'C97', cmd: 'serve', args: () => ['serve', '--model', M(), '--vectors', T('no-such-folder')], exit: 2, code: 'E_BAD_ARG', error: /--vectors: folder .*no-such-folder does not exist or is not a folder/ },
 ];
 
