@@ -2,7 +2,8 @@
 // "direction.L" (F32, one per block L >= 1). Interop both ways: our probes drive llama.cpp's
 // tools, and llama.cpp control vectors (e.g. from cvector-generator) drive eia-native.
 import { addon } from './native.js';
-import { EiaError } from '../util/errors.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
+import { EiaError, isEiaError } from '../util/errors.js';
 
 export interface ControlVector {
   modelHint: string;
@@ -21,7 +22,12 @@ export function writeControlVector(path: string, layers: Map<number, Float32Arra
     obj[l] = v;
   }
   if (width < 0) throw new EiaError('E_BAD_ARG', 'control vector needs at least one layer');
-  addon().writeControlVector(path, { modelHint, layers: obj });
+  const bytes = addon().encodeControlVector({ modelHint, layers: obj });
+  try {
+    writeFileAtomic(path, bytes);  // flushed and renamed; a full disk is E_IO, never a 0-byte file
+  } catch (e) {
+    throw isEiaError(e, 'E_IO') ? new EiaError('E_IO', `control vector: cannot write '${path}' (${e.message})`, { cause: e }) : e;
+  }
 }
 
 export function readControlVector(path: string): ControlVector {

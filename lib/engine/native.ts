@@ -132,7 +132,7 @@ export interface Addon {
   setErrorClass(cls: new (code: never, message: string) => Error): void;
   setLogLevel(level: number): void;
   synth(opts: { arch?: string; shape?: string; type?: string; seed?: number; planted?: boolean; out: string }): Promise<RawSynthResult>;
-  writeControlVector(path: string, cv: { modelHint?: string; layers: Record<number, Float32Array> }): void;
+  encodeControlVector(cv: { modelHint?: string; layers: Record<number, Float32Array> }): Buffer;
   readControlVector(path: string): { modelHint: string; nEmbd: number; layers: Record<string, Float32Array> };
   loadControlVectorLlama(path: string, strength?: number): { nEmbd: number; data: Float32Array };
   readGgufTensor(path: string, name: string): { shape: number[]; data: Float32Array };

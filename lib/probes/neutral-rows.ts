@@ -11,15 +11,31 @@ import { EiaError } from '../util/errors.js';
 /** The sentence the neutral rows come from (plain, no topic the probes are about). */
 export const NEUTRAL_TEXT = 'The weather report for tomorrow says it will be cloudy, with light rain in the afternoon and a cool wind from the north.';
 
-/** Block -> its output at each token of NEUTRAL_TEXT after the first (one row of n_embd values per token). */
+/**
+ * Block -> its output at each token of NEUTRAL_TEXT after the first (one row of n_embd values per token).
+ * The same pass is the one check that the model computes numbers at all: every block's output and the
+ * logits of the sentence's last position are read, and a NaN or infinity anywhere refuses the model
+ * (E_BAD_ARG) before anything is generated or written. A GGUF whose rope.freq_base is NaN or 0, or whose
+ * weights hold NaN, otherwise generates token 0 at every step and monitor scores of null without a word.
+ * With no `layers` it is the check alone.
+ */
 export async function neutralRows(model: Model, layers: readonly number[], threads?: number): Promise<Map<number, Float32Array[]>> {
   const ls = [...new Set(layers)].sort((a, b) => a - b);
+  for (const l of ls) if (!(Number.isInteger(l) && l >= 0 && l < model.nLayer)) throw new EiaError('E_BAD_ARG', `block ${l} out of range [0, ${model.nLayer - 1}]`);
+  const all = Array.from({ length: model.nLayer }, (_, l) => l);
+  const broken = (what: string) => new EiaError('E_BAD_ARG', `${model.info.path}: ${what} is NaN or infinite on a plain sentence: the model's ` +
+    'weights or hyper-parameters are broken (e.g. rope.freq_base NaN or 0, NaN weights); refused before anything is generated or written');
   const out = new Map<number, Float32Array[]>();
-  if (ls.length === 0) return out;
   const ctx = await model.createContext({ nCtx: 256, nBatch: 256, nSeqMax: 1, nThreads: threads });
   try {
-    const r = await ctx.capture([NEUTRAL_TEXT], { layers: ls, pool: 'tokens' });
-    const n = r.data.get(ls[0])!.length / r.nEmbd;
+    const r = await ctx.capture([NEUTRAL_TEXT], { layers: all, pool: 'tokens' });
+    for (const l of all) {
+      const m = r.data.get(l)!;
+      for (let i = 0; i < m.length; i++) if (!Number.isFinite(m[i])) throw broken(`the output of block ${l} (row ${Math.floor(i / r.nEmbd)})`);
+    }
+    const logits = await ctx.evalLogits(model.tokenize(NEUTRAL_TEXT));
+    for (let i = 0; i < logits.length; i++) if (!Number.isFinite(logits[i])) throw broken(`the logit of token ${i}`);
+    const n = r.data.get(0)!.length / r.nEmbd;
     const skip = n > 1 ? 1 : 0;
     for (const l of ls) {
       const m = r.data.get(l)!;

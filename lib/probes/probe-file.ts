@@ -48,7 +48,7 @@ export function loadProbe(npyPath: string): Probe {
   if (!existsSync(jsonPath)) {
     const m = /layer(\d+)\.npy$/.exec(basename(npyPath));
     if (!m) throw new EiaError('E_BAD_ARG', `${npyPath}: no sidecar ${jsonPath} and no layer number in the file name (expected layer<L>.npy)`);
-    return { direction, layer: Number(m[1]), pooling: 'mean', method: 'mean-diff', model: {}, trainHash: '', nTrain: 0, scale: stored };
+    return { direction, layer: Number(m[1]), pooling: 'mean', method: 'mean-diff', model: {}, trainHash: '', nTrain: 0, scale: stored, fileNorm: norm };
   }
   let side: Record<string, unknown>;
   try { side = snakeCaseKeys(JSON.parse(io(() => readFileSync(jsonPath, 'utf8')))); } catch (e) {
@@ -69,7 +69,7 @@ export function loadProbe(npyPath: string): Probe {
   if (side.width !== undefined && side.width !== arr.data.length) {
     throw new EiaError('E_BAD_ARG', `${jsonPath}: sidecar says width ${String(side.width)} but ${npyPath} holds ${arr.data.length} values`);
   }
-  const probe: Probe = { direction, layer, pooling, method, model, trainHash, nTrain, scale: stored * sideScale };
+  const probe: Probe = { direction, layer, pooling, method, model, trainHash, nTrain, scale: stored * sideScale, fileNorm: norm };
   if (typeof side.created_at === 'string') probe.createdAt = side.created_at;
   return probe;
 }

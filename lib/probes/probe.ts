@@ -34,6 +34,8 @@ export interface Probe {
    * magnitude (`cvec export`); steering and scoring always use the unit `direction`.
    */
   scale?: number;
+  /** The L2 norm of the vector as stored in its file (loadProbe; 1 for a unit file): what normNote reports. */
+  fileNorm?: number;
 }
 
 /** Options of {@link probeDirection}. */

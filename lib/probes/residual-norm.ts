@@ -7,8 +7,9 @@
 // where r_L is the residual norm of block L: the median L2 norm of block L's output over the tokens
 // of a fixed neutral sentence (NEUTRAL_TEXT, BOS excluded: the first position is an attention sink
 // whose norm is often far larger; neutral-rows.ts), measured with one capture pass of that sentence
-// on the model in use. Typical steering strengths sit well inside: the paper's |alpha| <= 20 on 7-8B models, the
-// demo's |alpha| <= 10 on the planted model (r_L ~ 15). A layer range is bounded by its smallest r_L.
+// on the model in use (the same pass refuses a model that computes NaN: neutral-rows.ts). Typical
+// steering strengths sit well inside: the paper's |alpha| <= 20 on 7-8B models, the demo's
+// |alpha| <= 10 on the planted model (r_L ~ 15). A layer range is bounded by its smallest r_L.
 import type { Model } from '../engine/model.js';
 import { EiaError } from '../util/errors.js';
 import { NEUTRAL_TEXT, neutralRows } from './neutral-rows.js';
@@ -17,7 +18,12 @@ export { NEUTRAL_TEXT };
 
 export const ALPHA_BOUND_FACTOR = 100;
 
-/** r_L for each of `layers` (see the module comment): one capture pass in a small context of its own (neutral-rows.ts). */
+/**
+ * r_L for each of `layers` (see the module comment), from one capture pass of NEUTRAL_TEXT in a small
+ * context of its own (neutral-rows.ts), which also refuses a model that computes NaN or infinity.
+ * Every command that runs a model (capture and probe check their own activations instead:
+ * checkCaptureFinite) and the server use it; with no `layers` it is the check alone (checkModelComputes).
+ */
 export async function residualNorms(model: Model, layers: readonly number[], threads?: number): Promise<Map<number, number>> {
   const out = new Map<number, number>();
   for (const [l, rows] of await neutralRows(model, layers, threads)) {
@@ -28,11 +34,14 @@ export async function residualNorms(model: Model, layers: readonly number[], thr
     });
     norms.sort((a, b) => a - b);
     const h = norms.length >> 1;
-    const med = norms.length % 2 ? norms[h] : (norms[h - 1] + norms[h]) / 2;
-    if (!Number.isFinite(med)) throw new EiaError('E_BAD_ARG', `${model.info.path}: block ${l}'s output is NaN or infinite on a plain sentence (broken weights?)`);
-    out.set(l, med);
+    out.set(l, norms.length % 2 ? norms[h] : (norms[h - 1] + norms[h]) / 2);
   }
   return out;
+}
+
+/** The check of residualNorms alone: the model computes finite numbers (E_BAD_ARG otherwise). */
+export async function checkModelComputes(model: Model, threads?: number): Promise<void> {
+  await residualNorms(model, [], threads);
 }
 
 /** The largest |alpha| allowed at a block of residual norm `norm`. */

@@ -2,7 +2,7 @@
 // plus the controls it ran or lacked). The types below are the file's format (snake_case keys, as
 // every eia-native file; docs/formats.md). Files written before that rule used camelCase keys;
 // readValidation accepts both.
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BaselineSummary } from '../stats/baseline.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic-write.js';
@@ -12,6 +12,7 @@ import { snakeCaseKeys } from '../util/snake-case.js';
 import { saveProbe } from './probe-file.js';
 import type { Probe, ProbeMethod } from './probe.js';
 import { probeReportMarkdown } from './report-table.js';
+import { readTextFile } from '../io/input.js';
 
 export const VALIDATION_FILE = 'validation.json';
 export const VALIDATION_MARKDOWN = 'validation.md';
@@ -93,7 +94,7 @@ export interface ProbeRun {
 
 /** Reads a validation.json (either key style); E_BAD_ARG when it is not one. */
 export function readValidation(path: string): ProbeReport {
-  const text = io(() => readFileSync(path, 'utf8'));
+  const text = readTextFile(path);
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -23,6 +23,7 @@ import { doseResponseSeriesByScenario, scoreSamples } from '../steering/tables.j
 import type { SweepManifest } from '../steering/sweep/manifest.js';
 import { readSweepRuns, type MergedSweep } from '../steering/merge/read.js';
 import { describeMissing, scoreSweep } from '../steering/merge/score.js';
+import { scoreMatchesRun } from '../steering/score-source.js';
 import { readGgufStrings } from './gguf-meta.js';
 
 const { run: RUN_FILE, manifest: MANIFEST_FILE, samples: SAMPLES_FILE, score: SCORE_FILE, validation: VALIDATION_FILE } = RUN_FILES;
@@ -53,6 +54,8 @@ export interface RunData {
   score: RunScore | null;
   /** where the score came from */
   scoreSource: 'score.json' | 'samples.jsonl' | null;
+  /** Why RUN/score.json was not used (it describes other samples than the RUN's as they are now), or null. */
+  scoreIgnored: string | null;
   samples: SampleRecord[] | null;
   synthetic: { synthetic: boolean; reason: string };
   /** display name of the model */
@@ -191,6 +194,22 @@ export function loadRun(dirIn: string, merged?: MergedSweep): RunData {
     score = null;
     scoreSource = null;
   }
+  // a derived file is used only while it describes this RUN's samples as they are (score-source.ts)
+  let scoreIgnored: string | null = null;
+  if (score && samples && samples.length > 0) {
+    let m: ReturnType<typeof scoreMatchesRun>;
+    try {
+      m = scoreMatchesRun(score as { derived_from?: unknown }, dir);
+    } catch (err) {
+      m = { ok: false, reason: `its source could not be checked (${(err as Error).message})` };
+    }
+    if (!m.ok) {
+      scoreIgnored = `${join(dir, SCORE_FILE)} is not used: ${m.reason}; Table 2 is scored from ${SAMPLES_FILE}`;
+      notes.push(`${SCORE_FILE} is not used: ${m.reason}.`);
+      score = null;
+      scoreSource = null;
+    }
+  }
   if (!score && samples && samples.length > 0) {
     try {
       let r;
@@ -204,7 +223,7 @@ export function loadRun(dirIn: string, merged?: MergedSweep): RunData {
       score = { ...r, dose_response_series: doseResponseSeriesByScenario(r) };
       scoreSource = 'samples.jsonl';
       notes.push(merged ? `Table 2 was scored from the ${SAMPLES_FILE} of ${sweep!.runs.length} RUNs read as one sweep (as \`eia-native score RUN1 RUN2 …\` would).`
-        : `${SCORE_FILE} is absent: Table 2 was scored from ${SAMPLES_FILE} (as \`eia-native score RUN\` would).`);
+        : `Table 2 was scored from ${SAMPLES_FILE} (as \`eia-native score RUN\` would)${existsSync(join(dir, SCORE_FILE)) ? '' : `: ${SCORE_FILE} is absent`}.`);
     } catch (err) {
       notes.push(`${SAMPLES_FILE} could not be scored (${(err as Error).message}).`);
     }
@@ -236,5 +255,5 @@ export function loadRun(dirIn: string, merged?: MergedSweep): RunData {
   if (!modelName) modelName = 'unknown model';
 
   const sweepParts = sweep ? describeParts(sweep, !!merged) : null;
-  return { dir, run, manifest, validation, score, scoreSource, samples, synthetic, modelName, ggufName, sweepParts, notes, sources };
+  return { dir, run, manifest, validation, score, scoreSource, scoreIgnored, samples, synthetic, modelName, ggufName, sweepParts, notes, sources };
 }

@@ -3,10 +3,11 @@
 // paper's raw result files both become SampleRecord[], so scoring has a single input. The record
 // validator lives here, next to the types, and every reader of samples.jsonl goes through it.
 
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { parseJsonl, readJsonl, type JsonlRead, type TornTail } from '../io/jsonl.js';
 import { EiaError } from '../util/errors.js';
+import { readTextFile } from '../io/input.js';
 
 /** One steered generation. */
 export interface SampleRecord {
@@ -265,8 +266,9 @@ export function readSamples(path: string, format: SampleFormat = 'eia-native'): 
 
 function readText(path: string): string {
   try {
-    return readFileSync(path, 'utf8');
+    return readTextFile(path);
   } catch (err) {
+    if (err instanceof EiaError && err.code !== 'E_IO') throw err;
     throw new EiaError('E_IO', `Cannot read samples file ${path}: ${(err as Error).message}`, { cause: err });
   }
 }

@@ -121,11 +121,10 @@ static Napi::Value Synth(const Napi::CallbackInfo & info) {
     return promise;
 }
 
-// writeControlVector(path, {modelHint, layers: {L: Float32Array}})
-static Napi::Value WriteControlVector(const Napi::CallbackInfo & info) {
+// encodeControlVector({modelHint, layers: {L: Float32Array}}) -> Buffer (the GGUF bytes; JS writes them atomically)
+static Napi::Value EncodeControlVector(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
-    std::string path = arg_string(info, 0, "path");
-    Napi::Object o = opt_object(info, 1);
+    Napi::Object o = opt_object(info, 0);
     eia::ControlVector cv;
     cv.model_hint = get_string(o, "modelHint", "");
     if (!has(o, "layers") || !o.Get("layers").IsObject()) type_error(env, "'layers' must be an object {layer: Float32Array}");
@@ -140,8 +139,8 @@ static Napi::Value WriteControlVector(const Napi::CallbackInfo & info) {
         if (cv.n_embd == 0) cv.n_embd = (int) v.size();
         cv.layers[(int) L] = std::move(v);
     }
-    eia::write_control_vector(path, cv);
-    return env.Undefined();
+    const std::vector<uint8_t> bytes = eia::encode_control_vector(cv);
+    return Napi::Buffer<uint8_t>::Copy(env, bytes.data(), bytes.size());
 }
 
 static Napi::Value ReadControlVector(const Napi::CallbackInfo & info) {
@@ -196,7 +195,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
     exports.Set("limits", Napi::Function::New(env, fn<&Limits>));
     exports.Set("setLogLevel", Napi::Function::New(env, fn<&SetLogLevel>));
     exports.Set("synth", Napi::Function::New(env, fn<&Synth>));
-    exports.Set("writeControlVector", Napi::Function::New(env, fn<&WriteControlVector>));
+    exports.Set("encodeControlVector", Napi::Function::New(env, fn<&EncodeControlVector>));
     exports.Set("readControlVector", Napi::Function::New(env, fn<&ReadControlVector>));
     exports.Set("readGgufTensor", Napi::Function::New(env, fn<&ReadGgufTensor>));
     exports.Set("loadControlVectorLlama", Napi::Function::New(env, fn<&LoadControlVectorLlama>));

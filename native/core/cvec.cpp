@@ -1,7 +1,10 @@
 #include "cvec.h"
 
+#include <cerrno>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
+#include <unistd.h>
 #include <cstring>
 #include <fstream>
 
@@ -13,8 +16,7 @@
 
 namespace eia {
 
-void write_control_vector(const std::string & path, const ControlVector & cv) {
-    if (path.empty()) fail("control vector: empty output path");
+std::vector<uint8_t> encode_control_vector(const ControlVector & cv) {
     if (cv.layers.empty()) fail("control vector: no layers to write");
     if (cv.n_embd <= 0) fail("control vector: directions must not be empty");  // gguf asserts on 0-element tensors
     for (auto & kv : cv.layers) {
@@ -23,27 +25,52 @@ void write_control_vector(const std::string & path, const ControlVector & cv) {
         for (float x : kv.second)
             if (!std::isfinite(x)) fail("control vector: layer " + std::to_string(kv.first) + " contains NaN or infinity");
     }
-    const size_t n = cv.layers.size();
-    ggml_init_params ip = {ggml_tensor_overhead() * (n + 1) + (size_t) cv.n_embd * sizeof(float) * n + 1024, nullptr, false};
-    ggml_context * gctx = ggml_init(ip);
-    if (!gctx) fail("control vector: out of memory");
+    // the metadata through ggml's own GGUF writer (tensor infos only: no ggml context, no tensor data
+    // in it), then the data section laid out at the offsets gguf assigned
     gguf_context * g = gguf_init_empty();
     gguf_set_val_str(g, "general.architecture", "controlvector");
     gguf_set_val_str(g, "controlvector.model_hint", cv.model_hint.c_str());
-    gguf_set_val_i32(g, "controlvector.layer_count", (int32_t) n);
+    gguf_set_val_i32(g, "controlvector.layer_count", (int32_t) cv.layers.size());
+    std::vector<uint8_t> tensor_mem(ggml_tensor_overhead());
     for (auto & kv : cv.layers) {
-        ggml_tensor * t = ggml_new_tensor_1d(gctx, GGML_TYPE_F32, cv.n_embd);
+        ggml_init_params ip = {tensor_mem.size(), tensor_mem.data(), true};
+        ggml_context * tctx = ggml_init(ip);
+        ggml_tensor * t = ggml_new_tensor_1d(tctx, GGML_TYPE_F32, cv.n_embd);
         ggml_set_name(t, ("direction." + std::to_string(kv.first)).c_str());
-        std::memcpy(t->data, kv.second.data(), kv.second.size() * sizeof(float));
-        gguf_add_tensor(g, t);
+        gguf_add_tensor(g, t);  // copies the tensor's info (name, type, shape)
+        ggml_free(tctx);
     }
-    const std::string tmp = path + ".tmp";
-    const bool ok = gguf_write_to_file(g, tmp.c_str(), false);
+    const size_t meta = gguf_get_meta_size(g);
+    const size_t align = gguf_get_alignment(g);
+    const size_t nbytes = (size_t) cv.n_embd * sizeof(float);
+    const size_t padded = (nbytes + align - 1) / align * align;
+    std::vector<uint8_t> out(meta + padded * cv.layers.size(), 0);
+    gguf_get_meta_data(g, out.data());
+    int64_t i = 0;
+    for (auto & kv : cv.layers) {
+        const size_t off = meta + gguf_get_tensor_offset(g, i++);
+        std::memcpy(out.data() + off, kv.second.data(), nbytes);
+    }
     gguf_free(g);
-    ggml_free(gctx);
-    if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    return out;
+}
+
+void write_control_vector(const std::string & path, const ControlVector & cv) {
+    if (path.empty()) fail("control vector: empty output path");
+    const std::vector<uint8_t> bytes = encode_control_vector(cv);
+    // temp file, every byte written, flushed to the disk, closed, renamed; any failure removes the temp file
+    const std::string tmp = path + ".tmp";
+    FILE * f = std::fopen(tmp.c_str(), "wb");
+    bool ok = f != nullptr;
+    int err = ok ? 0 : errno;
+    if (ok && std::fwrite(bytes.data(), 1, bytes.size(), f) != bytes.size()) { ok = false; err = errno; }
+    if (ok && std::fflush(f) != 0) { ok = false; err = errno; }
+    if (ok && fsync(fileno(f)) != 0) { ok = false; err = errno; }
+    if (f && std::fclose(f) != 0 && ok) { ok = false; err = errno; }
+    if (ok && std::rename(tmp.c_str(), path.c_str()) != 0) { ok = false; err = errno; }
+    if (!ok) {
         std::remove(tmp.c_str());
-        fail(Code::IO, "control vector: cannot write '" + path + "'");
+        fail(Code::IO, "control vector: cannot write '" + path + "': " + std::strerror(err));
     }
 }
 

@@ -2,6 +2,7 @@
 // "direction.L" per block L >= 1 (llama.cpp cannot steer block 0 this way), plus
 // controlvector.model_hint and controlvector.layer_count.
 #pragma once
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -14,6 +15,9 @@ struct ControlVector {
     std::map<int, std::vector<float>> layers;  // block index -> direction
 };
 
+// The GGUF bytes of a control vector (checked: blocks >= 1, one width, finite values); callers write
+// them with their own atomic writer (the JS API: lib/util/atomic-write.ts).
+std::vector<uint8_t> encode_control_vector(const ControlVector & cv);
 void write_control_vector(const std::string & path, const ControlVector & cv);
 ControlVector read_control_vector(const std::string & path);
 // llama.cpp's own loader (common_control_vector_load): returns data for layers 1..n as llama_set_adapter_cvec takes it.

@@ -3,7 +3,7 @@
 // models' activations (in a shared k-dim PCA space, fitted on the train texts) and reports how
 // well model A's probe, carried into model B, recovers AUROC on the test texts.
 import type { CommandModule } from 'yargs';
-import { captureContextOptions, captureCtxSize, checkTextsFit } from '../../probes/capture-context.js';
+import { captureContextOptions, captureCtxSize, checkCaptureFinite, checkTextsFit } from '../../probes/capture-context.js';
 import { PAPER_MAX_TOKENS } from '../../probes/defaults.js';
 import { Model } from '../../engine/model.js';
 import { rows as captureRows } from '../../engine/capture.js';
@@ -37,6 +37,7 @@ async function activations(path: string, layer: number, texts: string[], label: 
     try {
       const res = await ctx.capture(texts, { layers: [layer], pool: 'mean', maxTokens: a.truncate, onProgress: (d, _t, tok) => bar.update(d, `${tok} tokens`) });
       bar.done();
+      checkCaptureFinite(res, path);
       return captureRows(res, layer);
     } finally {
       ctx.free();

@@ -71,7 +71,6 @@ export const captureCommand: CommandModule<object, Args> = {
   handler: async (a) => {
     checkModelFlags(a);
     const layers = parseIntList(a.layers, '--layers');
-    if (new Set(layers).size !== layers.length) throw new UsageError(`--layers: a block is listed twice (${a.layers})`);
     const truncate = intFlag(a.truncate, '--truncate', 0);
     if (!inputExists(a.input)) throw new UsageError(`--input: ${a.input} does not exist`);
     const dir = resolve(a.out);

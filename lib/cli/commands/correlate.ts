@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { Model } from '../../engine/model.js';
-import { captureContextOptions } from '../../probes/capture-context.js';
+import { captureContextOptions, checkCaptureFinite } from '../../probes/capture-context.js';
 import { unitDirection } from '../../probes/direction.js';
 import { rows as captureRows } from '../../engine/capture.js';
 import { parseScoredTexts } from '../../probes/dataset.js';
@@ -70,6 +70,7 @@ export const correlateCommand: CommandModule<object, Args> = {
           layers: [layer], pool: 'mean', maxTokens: a.truncate, onProgress: (d, _t, tok) => bar.update(d, `${tok} tokens`),
         });
         bar.done();
+        checkCaptureFinite(res, model.info.path);
         scores = scoreWithProbe({ direction: probe.direction, layer }, captureRows(res, layer));
       } finally {
         ctx.free();

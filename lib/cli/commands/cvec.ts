@@ -8,15 +8,15 @@ import type { CommandModule } from 'yargs';
 import { readControlVector, writeControlVector } from '../../engine/control-vector.js';
 import { readNpy } from '../../io/npy.js';
 import { moveAside } from '../../io/run-folder.js';
-import { unitDirection } from '../../probes/direction.js';
+import { normNote, unitDirection } from '../../probes/direction.js';
 import { loadProbe, saveProbe } from '../../probes/probe-file.js';
-import { parseIntList, printJson, stringArg, UsageError } from '../common.js';
+import { checkOutputFiles, parseIntList, printJson, stringArg, UsageError } from '../common.js';
 import { FLAGS } from '../flags.js';
 import { EiaError } from '../../util/errors.js';
 import { note, warn } from '../../util/note.js';
 import { probeFilesIn } from './probe.js';
 
-interface ExportArgs { probe: string[]; layers?: string; scale: number; 'model-hint': string; out: string; json: boolean }
+interface ExportArgs { probe: string[]; layers?: string; scale: number; 'model-hint': string; out: string; json: boolean; force: boolean }
 interface ImportArgs { file: string; out: string; json: boolean; force: boolean }
 
 /** The vector a probe file stands for: its stored values times its sidecar's scale (1 without one). */
@@ -24,7 +24,9 @@ function storedVector(path: string, layerGiven: number | null): { layer: number;
   if (!existsSync(path)) throw new UsageError(`--probe: ${path} does not exist`);
   const side = path.replace(/\.npy$/, '') + '.json';
   if (layerGiven === null || existsSync(side) || /layer\d+\.npy$/.test(path)) {
-    const p = loadProbe(path);  // checks the file (1-D, finite, not zero) and reads the sidecar
+    const p = loadProbe(path);  // checks the file (1-D, finite, not zero, a norm float32 holds) and reads the sidecar
+    const n = p.fileNorm !== undefined ? normNote(p.fileNorm, `--probe ${path}`) : null;
+    if (n) warn(n);
     const raw = readNpy(path).data;
     const stored = Math.sqrt(raw.reduce((s, x) => s + x * x, 0));
     const sideScale = (p.scale ?? 1) / (Math.abs(stored - 1) <= 1e-6 ? 1 : stored);
@@ -32,7 +34,8 @@ function storedVector(path: string, layerGiven: number | null): { layer: number;
   }
   const a = readNpy(path);
   if (a.shape.length !== 1 && !(a.shape.length === 2 && a.shape[0] === 1)) throw new UsageError(`${path}: a direction must be 1-D`);
-  unitDirection(a.data, path);  // finite, not zero
+  const n = normNote(unitDirection(a.data, path).norm, `--probe ${path}`);  // finite, not zero, a norm float32 holds
+  if (n) warn(n);
   return { layer: layerGiven, vector: a.data, scale: 1 };
 }
 
@@ -45,6 +48,7 @@ const exportCmd: CommandModule<object, ExportArgs> = {
       .option('scale', { type: 'number', default: 1, describe: 'multiply the vectors (on top of each probe\'s own scale; llama.cpp also scales at load)' })
       .option('model-hint', { type: 'string', default: '', describe: 'controlvector.model_hint (e.g. the arch)' })
       .option('out', { type: 'string', demandOption: true, describe: 'the control-vector .gguf to write' })
+      .option('force', { ...FLAGS.force, describe: 'replace an existing --out file' })
       .option('json', FLAGS.json)
       .example('$0 cvec export --probe probes/layer12.npy --out emp.gguf', 'then: llama-cli -m model.gguf --control-vector-scaled emp.gguf 4') as never,
   handler: (a) => {
@@ -52,6 +56,7 @@ const exportCmd: CommandModule<object, ExportArgs> = {
     const layers = a.layers !== undefined ? parseIntList(a.layers, '--layers') : null;
     if (layers && layers.length !== a.probe.length) throw new UsageError('--layers must name one block per --probe');
     if (!Number.isFinite(a.scale) || a.scale === 0) throw new UsageError('--scale must be a non-zero number');
+    checkOutputFiles([resolve(out)], a.force);
     const map = new Map<number, Float32Array>();
     const scales: Record<string, number> = {};
     a.probe.forEach((p, i) => {

@@ -147,6 +147,7 @@ export const generateCommand: CommandModule<object, Args> = {
   handler: async (a) => {
     checkModelFlags(a);
     checkSamplingFlags(a);
+    if (a.prompt !== undefined && a['prompt-file'] !== undefined) throw new UsageError('give --prompt or --prompt-file, not both');
     if (a['prompt-file'] !== undefined && !inputExists(a['prompt-file'])) throw new UsageError(`--prompt-file: ${a['prompt-file']} does not exist`);
     const prompt = a['prompt-file'] !== undefined ? readInputText(a['prompt-file'], '--prompt-file') : a.prompt;
     if (typeof prompt !== 'string' || prompt.length === 0) throw new UsageError('--prompt (or --prompt-file) is required');
@@ -164,6 +165,8 @@ export const generateCommand: CommandModule<object, Args> = {
       throw new UsageError('non-zero --alphas need --probe and --layer (or --layer-range; a control-vector .gguf --probe steers its own blocks)');
     }
     if (!a.gate !== !(a['gate-steer'] && a['gate-steer'].length > 0)) throw new UsageError('--gate and --gate-steer go together');
+    if (!a.gate && (a['gate-hold'] !== undefined || a['gate-budget'] !== undefined)) throw new UsageError('--gate-hold and --gate-budget shape the gate: they need --gate');
+    if (a.system !== undefined && !a.chat) throw new UsageError('--system is a message of the chat template: it needs --chat');
     optIntFlag(a['gate-hold'], '--gate-hold', 1);
     optIntFlag(a['gate-budget'], '--gate-budget', 0);
     let range: [number, number] | null = null;

@@ -9,7 +9,7 @@ import { withRunLock } from '../../io/run-lock.js';
 import { writeReport } from '../../report/index.js';
 import { printJson, stringArg, UsageError } from '../common.js';
 import { FLAGS } from '../flags.js';
-import { note } from '../../util/note.js';
+import { note, warn } from '../../util/note.js';
 import { EiaError } from '../../util/errors.js';
 
 interface Args { runs: string[]; out?: string; markdown: boolean; json: boolean }
@@ -42,6 +42,7 @@ export const reportCommand: CommandModule<object, Args> = {
       outDir = resolve(out);
     }
     const r = await withRunLock(outDir, 'report', () => writeReport(runs.length === 1 ? runs[0] : runs, { outDir, markdown: a.markdown }));
+    if (r.scoreIgnored) warn(`warning: ${r.scoreIgnored}`);
     if (a.json) {
       printJson(r);
       return;

@@ -91,6 +91,12 @@ export const runCommand: CommandModule<object, Args> = {
     for (const [flag, f] of [['--train', a.train], ['--test', a.test], ['--ablated', a.ablated]] as const) {
       if (f !== undefined && !inputExists(f)) throw new UsageError(`${flag}: ${f} does not exist`);
     }
+    // every list is read before anything is loaded; an empty value (--layers=) is refused as everywhere
+    const layersArg = a.layers !== undefined ? parseIntList(a.layers, '--layers') : undefined;
+    const steerLayersArg = a['steer-layers'] !== undefined ? parseIntList(a['steer-layers'], '--steer-layers') : undefined;
+    const alphasArg = a.alphas !== undefined ? parseNumberList(a.alphas, '--alphas') : undefined;
+    const scenarios = parseStringList(a.scenarios, '--scenarios');
+    if (scenarios.length === 0) throw new UsageError('--scenarios: expected a comma-separated list of scenario ids');
     const path = modelPathArg(a.model);
     const entry = findModel(a.model);
     const m = await Model.load(path);  // mmap: cheap, and vocab-only loads report no layers
@@ -103,10 +109,10 @@ export const runCommand: CommandModule<object, Args> = {
       const d = await fetchPaperDataset().catch((e) => { throw addHint(e, 'E_IO', 'give --train and --test to use local pair files'); });
       train = d.train; test = d.test; ablated ??= d.ablated;
     }
-    const probeLayers = a.layers ? parseIntList(a.layers, '--layers') : entry?.probeLayers ?? spreadLayers(nLayer);
+    const probeLayers = layersArg ?? entry?.probeLayers ?? spreadLayers(nLayer);
     for (const l of probeLayers) if (l < 0 || l >= nLayer) throw new UsageError(`--layers: ${l} out of range [0, ${nLayer - 1}]`);
-    const steerLayers = a['steer-layers'] ? parseIntList(a['steer-layers'], '--steer-layers') : entry?.steerLayers;
-    const alphas = a.alphas ? parseNumberList(a.alphas, '--alphas') : entry?.alphas ?? [-10, -5, -3, 0, 3, 5, 10];
+    const steerLayers = steerLayersArg ?? entry?.steerLayers;
+    const alphas = alphasArg ?? entry?.alphas ?? [-10, -5, -3, 0, 3, 5, 10];
     const name = entry?.name ?? basename(path).replace(/\.gguf$/, '');
     const ac = new AbortController();
     const onSigint = () => ac.abort();
@@ -114,7 +120,7 @@ export const runCommand: CommandModule<object, Args> = {
     try {
       const r = await runProtocol({
         modelPath: path, modelKey: name, out: a.out ?? `runs/${name}${shard && shard.count > 1 ? `.shard-${shard.index}-of-${shard.count}` : ''}`, shard,
-        train: train!, test: test!, ablated, probeLayers, steerLayers, alphas, scenarios: parseStringList(a.scenarios),
+        train: train!, test: test!, ablated, probeLayers, steerLayers, alphas, scenarios,
         samples: a.samples, maxTokens: a['max-tokens'], temperature: a.temp, topK: a['top-k'],
         seed: a.seed, randomBaseline: a['random-baseline'], permutations: a.permutations, captureMaxTokens: a.truncate,
         chat: a.chat, synthetic, threads: a.threads, gpuLayers: a['gpu-layers'], ctxSize: a['ctx-size'], force: a.force,

@@ -2,11 +2,12 @@
 // (model, layer, scenario), per-model headline) from a RUN folder, an eia-native samples.jsonl or
 // the paper's raw steering files, plus probe-score dose-response and degeneration flags. Several
 // RUN folders (the shards of one sweep) are scored together as one sweep (lib/steering/merge).
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, realpathSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { DEFAULT_BOOTSTRAP } from '../../steering/dose-response.js';
-import { inputExists, inputName, isStdin, readInputText } from '../../io/input.js';
+import { inputExists, inputName, isStdin, readInputBytes, readInputText } from '../../io/input.js';
+import { sampleSource, sha256Hex, type DerivedFrom } from '../../steering/score-source.js';
 import { RUN_FILES } from '../../io/run-folder.js';
 import { withRunLock } from '../../io/run-lock.js';
 import { MAX_RESAMPLES } from '../../probes/defaults.js';
@@ -84,6 +85,8 @@ export const scoreCommand: CommandModule<object, Args> = {
     const work = () => {
       let samples: SampleRecord[];
       let duplicates = 0;
+      let derived: DerivedFrom;
+      if (outDir) checkScoreTarget(outDir, sources);
       if (format === 'eia-native') {
         const file = isRun ? join(src, RUN_FILES.samples) : src;
         if (isRun && !existsSync(file)) throw new UsageError(`${src} holds no ${RUN_FILES.samples} (not a steer RUN folder?)`);
@@ -91,6 +94,7 @@ export const scoreCommand: CommandModule<object, Args> = {
         const r = isStdin(file)
           ? { ...dropDuplicateSamples(parseSamplesJsonl(readInputText(file, 'SOURCE'), inputName(file), 'drop')), torn: false }
           : readSamplesFile(file, 'drop');
+        derived = { samples: [sampleSource(inputName(file), r.records.length, isStdin(file) ? readInputBytes(file, 'SOURCE') : undefined)] };
         if (r.torn) note(`${file}: ignored a torn last line (an interrupted write; \`steer\` regenerates it on resume)`);
         const dup = duplicatesNote(inputName(file), r.duplicates);
         if (dup) warn(dup);
@@ -98,10 +102,12 @@ export const scoreCommand: CommandModule<object, Args> = {
         duplicates = r.duplicates;
       } else {
         samples = readSamples(src, format);
+        // the paper's files (a file or a folder of them): the hash is of the samples read
+        derived = { samples: [{ path: src, samples: samples.length, sha256: sha256Hex(JSON.stringify(samples)) }] };
       }
       if (samples.length === 0) throw new EiaError('E_BAD_ARG', `${inputName(src)}: no samples to score`);
       const result = scoreSamples(samples, { bootstrap: a.bootstrap, seed: a.seed });
-      const out = { ...result, dose_response_series: doseResponseSeriesByScenario(result), source: src, format, duplicates_dropped: duplicates };
+      const out = { ...result, dose_response_series: doseResponseSeriesByScenario(result), source: src, format, duplicates_dropped: duplicates, derived_from: derived! };
       const md = renderScoreMarkdown(result);
       if (outDir) {
         io(() => mkdirSync(outDir, { recursive: true }));
@@ -128,6 +134,7 @@ export const scoreCommand: CommandModule<object, Args> = {
  */
 async function scoreRuns(sources: string[], outDir: string | null, a: Args): Promise<void> {
   const work = () => {
+    if (outDir) checkScoreTarget(outDir, sources);
     const merged = readSweepRuns(sources);
     const { result, notScored } = scoreSweep(merged, { bootstrap: a.bootstrap, seed: a.seed });
     for (const n of merged.notes) note(n);
@@ -155,6 +162,23 @@ async function scoreRuns(sources: string[], outDir: string | null, a: Args): Pro
   printHuman(result);
   if (outDir) note(`wrote ${join(outDir, RUN_FILES.score)} and ${join(outDir, RUN_FILES.scoreMarkdown)}`);
   if (sources.length > 1) note(`scored ${sources.length} RUNs as one sweep (${merged.records.length}/${merged.cells} cells); \`eia-native merge ${sources.join(' ')} --out RUN\` writes them as one RUN folder`);
+}
+
+/**
+ * score.json and score.md describe the samples they were computed from (score-source.ts): a folder
+ * with samples.jsonl of its own takes only the score of those samples (`score RUN`, or `score
+ * RUN/samples.jsonl --out RUN`), never another RUN's or several RUNs' (E_CONFLICT; checked under the
+ * folder's lock, before anything is written).
+ */
+function checkScoreTarget(outDir: string, sources: readonly string[]): void {
+  const own = join(outDir, RUN_FILES.samples);
+  if (!existsSync(own)) return;
+  const real = (p: string) => { try { return realpathSync(p); } catch { return resolve(p); } };
+  const self = sources.length === 1 && !isStdin(sources[0]) &&
+    (real(sources[0]) === real(outDir) || real(sources[0]) === real(own));
+  if (self) return;
+  throw new EiaError('E_CONFLICT', `--out ${outDir} holds samples of its own (${own}): its score.json would describe other samples ` +
+    `(${sources.join(', ')}); write the score into another folder (or score ${outDir} itself)`);
 }
 
 function printHuman(result: ScoreResult): void {

@@ -68,7 +68,7 @@ export const steerCommand: CommandModule<object, Args> = {
     checkSamplingFlags(a);
     const layers = parseIntList(a.layers, '--layers');
     const alphas = parseNumberList(a.alphas, '--alphas');
-    const scenarios = parseStringList(a.scenarios);
+    const scenarios = parseStringList(a.scenarios, '--scenarios');
     if (scenarios.length === 0) throw new UsageError('--scenarios: expected a comma-separated list of scenario ids');
     intFlag(a.samples, '--samples', 1);
     intFlag(a['max-tokens'], '--max-tokens', 1);

@@ -15,6 +15,7 @@ import { JsonlAppender } from '../../io/jsonl.js';
 import { moveAside, RUN_FILES, SWEEP_OUTPUTS } from '../../io/run-folder.js';
 import { withRunLock } from '../../io/run-lock.js';
 import { captureContextOptions } from '../../probes/capture-context.js';
+import { normNote } from '../../probes/direction.js';
 import { probeModelMismatch } from '../../probes/probe-model.js';
 import { checkAlphaBound, residualNorms } from '../../probes/residual-norm.js';
 import { note, warn } from '../../util/note.js';
@@ -27,7 +28,7 @@ import { checkRunFolder, openManifest, shardRecord, sweepParameters, type ShardR
 import type { SweepOptions, SweepResult } from './options.js';
 import { cellKey, checkSweepInput, planUnits, sorted, sweepGrid, type GridCell, type SweepInput, type Unit } from './plan.js';
 import { captureScores, monitorScores, steerOffset, type Finished } from './probe-score.js';
-import { checkShard, formatShard, partitionGrid, type ShardSpec } from './shard.js';
+import { checkShard, partitionGrid, type GridPartition, type ShardSpec } from './shard.js';
 
 /** Decode steps per native call in a sweep (measured: fewer thread hops without delaying the appends). */
 const SWEEP_STEPS_PER_CALL = 8;
@@ -62,19 +63,21 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
   const alert = opts.log ?? warn;
   const input = checkSweepInput(opts);
   const spec = opts.shard ? checkShard(opts.shard) : null;
-  return withRunLock(input.out, 'steer', () => sweepLocked(input, spec, opts, t0, log, alert), alert);
+  // the split is checked (the shard count against the grid) before the lock creates the RUN folder
+  const part = spec && spec.count > 1  // 1 shard is the whole grid
+    ? partitionGrid({ layers: input.layers, alphas: input.alphas, scenarios: input.scenarioIds, samples: opts.samples, maxTokens: opts.maxTokens }, spec.count)
+    : null;
+  return withRunLock(input.out, 'steer', () => sweepLocked(input, spec && part ? { spec, part } : null, opts, t0, log, alert), alert);
 }
 
-async function sweepLocked(input: SweepInput, spec: ShardSpec | null, opts: SweepOptions, t0: number, log: (msg: string) => void, alert: (msg: string) => void): Promise<SweepResult> {
+async function sweepLocked(input: SweepInput, split: { spec: ShardSpec; part: GridPartition } | null, opts: SweepOptions, t0: number,
+  log: (msg: string) => void, alert: (msg: string) => void): Promise<SweepResult> {
   const { params, probeFiles } = await sweepParameters(input, opts);
   let grid = sweepGrid(input.layers, input.alphas, input.scenarioIds, opts.samples);
   let shard: ShardRecord | null = null;
-  let emptyShard = '';
-  if (spec && spec.count > 1) {  // 1 shard is the whole grid
-    const part = partitionGrid({ layers: input.layers, alphas: input.alphas, scenarios: input.scenarioIds, samples: opts.samples, maxTokens: opts.maxTokens }, spec.count);
-    shard = shardRecord(spec, part.shards);
-    grid = grid.filter((c) => part.shardOf(c) === spec.index);
-    if (grid.length === 0) emptyShard = `note: shard ${formatShard(spec)} holds no cells: the grid has only ${part.shards.reduce((n, x) => n + x.generations, 0)} generations for ${spec.count} shards`;
+  if (split) {
+    shard = shardRecord(split.spec, split.part);
+    grid = grid.filter((c) => split.part.shardOf(c) === split.spec.index);
   }
   const replace = checkRunFolder(input.out, params, !!opts.force, shard);
   const model = await Model.load(input.modelPath, { gpuLayers: opts.gpuLayers });
@@ -85,6 +88,10 @@ async function sweepLocked(input: SweepInput, spec: ShardSpec | null, opts: Swee
     for (const l of input.layers) {
       const w = probeModelMismatch(input.probes.get(l)!, params.model_sha256, probeFiles[String(l)]);
       if (w) alert(w);
+      // the one norm rule (direction.ts): a probe file of norm 7 steers as its unit direction, and says so
+      const fileNorm = input.probes.get(l)!.fileNorm;
+      const n = fileNorm !== undefined ? normNote(fileNorm, probeFiles[String(l)]) : null;
+      if (n) alert(n);
     }
     checkAlphaBound(input.alphas, input.layers, await residualNorms(model, input.layers, opts.threads));
     const prompts = promptTokens(model, input.scenarios, !!opts.chat);
@@ -92,7 +99,6 @@ async function sweepLocked(input: SweepInput, spec: ShardSpec | null, opts: Swee
     checkGenerationFits(maxPrompt, opts.maxTokens, opts.ctxSize, model.info.nCtxTrain);
     const samplesPath = join(input.out, RUN_FILES.samples);
     const fin = replace ? { keys: new Set<string>(), torn: false, records: 0, duplicates: 0 } : loadFinished(samplesPath);
-    if (emptyShard) log(emptyShard);
     const pending = grid.filter((c) => !fin.keys.has(cellKey(c)));
     const todo = planUnits(pending, input.scenarioIds, opts.seed, opts.shareBaseline !== false);
     const skipped = grid.length - pending.length;
