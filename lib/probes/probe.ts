@@ -2,6 +2,7 @@
 // activations. 'mean-diff' is the paper's method; 'pca' and 'logistic' are the usual alternatives
 // so that the choice of estimator can itself be tested. Files: probe-file.ts.
 
+import type { TunedAlpha } from './tuned-alpha.js';
 import { createRng } from '../stats/rng.js';
 import { EiaError } from '../util/errors.js';
 import { choleskySolve, zeros } from '../stats/linalg.js';
@@ -34,6 +35,8 @@ export interface Probe {
    * magnitude (`cvec export`); steering and scoring always use the unit `direction`.
    */
   scale?: number;
+  /** The steering strength `tune` chose for this probe (tuned-alpha.ts), when it ran. */
+  tuned?: TunedAlpha;
 }
 
 /** Options of {@link probeDirection}. */
