@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Issue 26's acceptance figures for `eia-native tune` on the planted model (the answer is known):
+#  - the full sweep: every block 0..5 x alphas 0..10 on the train prompts, scored with --metrics; its
+#    choice (the highest train keyword share with a perplexity ratio <= 1.5) validated on the
+#    held-out prompts the same way tune validates its own;
+#  - tune with --budget-tokens = 40% of the tokens the full sweep generated;
+#  - the comparison: tune's held-out keyword share / the full sweep's, the perplexity ratios beside
+#    them, the tokens of each, and the detection AUROC of the block tune chose vs the best block.
+# Usage: bench/tune-acceptance.sh [WORKDIR]   (THREADS=1 by default; SEED = the planted model's seed)
+# Writes WORKDIR/acceptance.json and prints it. Needs the built package (npm run build:ts).
+set -euo pipefail
+HERE="$(cd "$(dirname "$0")/.." && pwd)"
+E="node $HERE/bin/eia-native.js"
+W="${1:-$(mktemp -d)}"
+T="${THREADS:-1}"
+mkdir -p "$W"
+cd "$W"
+TRAIN=food_delivery,the_listener,the_protector
+HELD=the_maze,the_duel
+COMMON=(--samples 4 --max-tokens 48 --seed 0 --threads "$T")
+[ -f planted.gguf ] || $E synth --planted --seed "${SEED:-1}" --out planted.gguf >/dev/null
+[ -f probes/validation.json ] || $E probe --model planted.gguf --train planted.train.jsonl --test planted.test.jsonl --layers 0,1,2,3,4,5 \
+  --out probes --random-baseline 0 --permutations 0 --bootstrap 200 --threads "$T" >/dev/null
+$E steer -m planted.gguf --probes probes --layers 0,1,2,3,4,5 --alphas 0,1,2,3,4,5,6,7,8,9,10 --scenarios $TRAIN "${COMMON[@]}" \
+  --token-ids --out full --json > full.steer.json
+$E score full --metrics --threads "$T" --json > full.score.json
+read -r L A < <(node -e '
+  const s = require("./full.score.json").offline_metrics.points.filter((p) => p.alpha > 0 && p.ppl_ratio !== null && p.ppl_ratio <= 1.5);
+  const b = s.reduce((x, y) => (y.keyword_share > x.keyword_share ? y : x));
+  console.log(b.layer, b.alpha);')
+$E steer -m planted.gguf --probes probes --layers "$L" --alphas "0,$A" --scenarios $HELD "${COMMON[@]}" --token-ids --out full-val --json > full-val.steer.json
+$E score full-val --metrics --threads "$T" --json > full-val.score.json
+FULL_TOKENS=$(node -e 'console.log(require("./full.steer.json").tokens)')
+BUDGET=$(( FULL_TOKENS * 40 / 100 ))
+rm -rf probes-tune && cp -r probes probes-tune
+$E tune -m planted.gguf --probes probes-tune --out tune --scenarios $TRAIN --held-out $HELD --budget-tokens "$BUDGET" "${COMMON[@]}" --json > tune.out.json
+node -e '
+  const full = require("./full.score.json").offline_metrics, val = require("./full-val.score.json").offline_metrics;
+  const t = require("./tune/tune.json"), steer = require("./full.steer.json"), fv = require("./full-val.steer.json");
+  const L = Number(process.argv[1]), A = Number(process.argv[2]);
+  const at = (pts, l, a) => pts.find((p) => p.layer === l && p.alpha === a);
+  const auroc = t.detection_auroc, best = Math.max(...Object.values(auroc));
+  const out = {
+    full_sweep: { blocks: [0,1,2,3,4,5], alphas: [0,1,2,3,4,5,6,7,8,9,10], tokens: steer.tokens, validation_tokens: fv.tokens,
+      choice: { layer: L, alpha: A, train: at(full.points, L, A), held_out: at(val.points, L, A), held_out_baseline: at(val.points, L, 0) } },
+    tune: { layer: t.layer, alpha: t.alpha, tokens: t.tokens, budget: t.budget_tokens, points: t.search.points.length, stopped: t.search.stopped,
+      held_out: t.validation && { keyword_share: t.validation.keyword_share, ppl_ratio: t.validation.ppl_ratio, baseline_keyword_share: t.validation.baseline_keyword_share } },
+    comparison: {
+      held_out_keyword_share_ratio: t.validation.keyword_share.estimate / at(val.points, L, A).keyword_share,
+      within_10_percent: t.validation.keyword_share.estimate >= 0.9 * at(val.points, L, A).keyword_share,
+      tokens_ratio: t.tokens.total / steer.tokens,
+      tokens_within_40_percent: t.tokens.total <= 0.4 * steer.tokens,
+      chosen_block_auroc: auroc[String(t.layer)], best_auroc: best,
+      best_detecting_blocks: Object.entries(auroc).filter(([, a]) => a === best).map(([l]) => Number(l)),
+    },
+  };
+  require("fs").writeFileSync("acceptance.json", JSON.stringify(out, null, 2) + "\n");
+  console.log(JSON.stringify(out, null, 2));' "$L" "$A"
