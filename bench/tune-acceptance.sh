@@ -4,8 +4,11 @@
 #    choice (the highest train keyword share with a perplexity ratio <= 1.5) validated on the
 #    held-out prompts the same way tune validates its own;
 #  - tune with --budget-tokens = 40% of the tokens the full sweep generated;
-#  - the comparison: tune's held-out keyword share / the full sweep's, the perplexity ratios beside
-#    them, the tokens of each, and the detection AUROC of the block tune chose vs the best block.
+#  - the full grid also on the held-out prompts (the oracle: the best held-out keyword share any
+#    block and alpha of the grid reaches at a perplexity ratio no higher than that of tune's choice);
+#  - the comparison: tune's held-out keyword share / the full sweep's (its own validated choice, and
+#    the oracle at equal fluency), the perplexity ratios beside them, the tokens of each, and the
+#    detection AUROC of the block tune chose vs the best block.
 # Usage: bench/tune-acceptance.sh [WORKDIR]   (THREADS=1 by default; SEED = the planted model's seed)
 # Writes WORKDIR/acceptance.json and prints it. Needs the built package (npm run build:ts).
 set -euo pipefail
@@ -34,12 +37,18 @@ FULL_TOKENS=$(node -e 'console.log(require("./full.steer.json").tokens)')
 BUDGET=$(( FULL_TOKENS * 40 / 100 ))
 rm -rf probes-tune && cp -r probes probes-tune
 $E tune -m planted.gguf --probes probes-tune --out tune --scenarios $TRAIN --held-out $HELD --budget-tokens "$BUDGET" "${COMMON[@]}" --json > tune.out.json
+$E steer -m planted.gguf --probes probes --layers 0,1,2,3,4,5 --alphas 0,1,2,3,4,5,6,7,8,9,10 --scenarios $HELD "${COMMON[@]}" \
+  --token-ids --out full-held --json > full-held.steer.json
+$E score full-held --metrics --threads "$T" --json > full-held.score.json
 node -e '
   const full = require("./full.score.json").offline_metrics, val = require("./full-val.score.json").offline_metrics;
+  const held = require("./full-held.score.json").offline_metrics;
   const t = require("./tune/tune.json"), steer = require("./full.steer.json"), fv = require("./full-val.steer.json");
   const L = Number(process.argv[1]), A = Number(process.argv[2]);
   const at = (pts, l, a) => pts.find((p) => p.layer === l && p.alpha === a);
   const auroc = t.detection_auroc, best = Math.max(...Object.values(auroc));
+  const tr = t.validation.ppl_ratio.estimate;
+  const oracle = held.points.filter((p) => p.alpha > 0 && p.ppl_ratio !== null && p.ppl_ratio <= tr).reduce((x, y) => (y.keyword_share > x.keyword_share ? y : x));
   const out = {
     full_sweep: { blocks: [0,1,2,3,4,5], alphas: [0,1,2,3,4,5,6,7,8,9,10], tokens: steer.tokens, validation_tokens: fv.tokens,
       choice: { layer: L, alpha: A, train: at(full.points, L, A), held_out: at(val.points, L, A), held_out_baseline: at(val.points, L, 0) } },
@@ -48,6 +57,9 @@ node -e '
     comparison: {
       held_out_keyword_share_ratio: t.validation.keyword_share.estimate / at(val.points, L, A).keyword_share,
       within_10_percent: t.validation.keyword_share.estimate >= 0.9 * at(val.points, L, A).keyword_share,
+      held_out_oracle_at_equal_fluency: { layer: oracle.layer, alpha: oracle.alpha, keyword_share: oracle.keyword_share, ppl_ratio: oracle.ppl_ratio },
+      held_out_keyword_share_ratio_to_oracle: t.validation.keyword_share.estimate / oracle.keyword_share,
+      within_10_percent_of_oracle: t.validation.keyword_share.estimate >= 0.9 * oracle.keyword_share,
       tokens_ratio: t.tokens.total / steer.tokens,
       tokens_within_40_percent: t.tokens.total <= 0.4 * steer.tokens,
       chosen_block_auroc: auroc[String(t.layer)], best_auroc: best,

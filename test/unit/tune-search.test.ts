@@ -59,7 +59,7 @@ describe('tune search', () => {
     expect(r.points.filter((p) => p.layer === 0 && p.stage === 'coarse').length).toBeLessThan(4);
   });
 
-  it('fine points: FINE_UP between the best alpha and the next one tried, one below; the choice is the best-detecting block within one se', async () => {
+  it('fine points: FINE_UP between the best alpha and the next one tried, one below; the choice is the best-detecting block within one se of the difference', async () => {
     const { r } = await run(settings());
     const fine = r.points.filter((p) => p.stage === 'fine');
     const blocks = [...new Set(fine.map((p) => p.layer))];
@@ -70,7 +70,7 @@ describe('tune search', () => {
       expect(a[0]).toBe(3);  // (2 + 4) / 2
       expect(a.slice(1)).toEqual([5, 6, 7]);  // between 4 and 8
     }
-    // block 1 concentrates slightly more concept (0.61 vs 0.6 gain: within one se) but detects worse: a 0.99 block is chosen
+    // block 1 concentrates slightly more concept (0.61 vs 0.6 gain: within one se of the difference) but detects worse: a 0.99 block is chosen
     expect(r.choice).not.toBeNull();
     expect([2, 3]).toContain(r.choice!.layer);
     // the largest feasible alpha: 1 + 0.02 a^2 <= 1.5 -> a <= 5; 5 is the best fine point
@@ -107,10 +107,11 @@ describe('tune search', () => {
     expect(frontierOf(pts)).toEqual([1, 3]);
   });
 
-  it('choose: the objective decides beyond one se; within it the AUROC', () => {
+  it('choose: the objective decides beyond one se of the difference; within it the AUROC', () => {
     const mk = (layer: number, objective: number, se: number): TriedPoint => ({ ...point(layer, 1), round: 1, stage: 'coarse', objective, se, feasible: true });
     expect(choose([mk(1, 0.6, 0.01), mk(2, 0.5, 0.01)], AUROC)!.layer).toBe(1);
     expect(choose([mk(1, 0.6, 0.05), mk(2, 0.57, 0.01)], AUROC)!.layer).toBe(2);
+    expect(choose([mk(1, 0.6, 0.02), mk(2, 0.57, 0.02)], AUROC)!.layer).toBe(1);  // 0.03 > hypot(0.02, 0.02)
     expect(choose([{ ...mk(1, 0.6, 0.01), feasible: false }], AUROC)).toBeNull();
   });
 });

@@ -4,16 +4,18 @@
 //    (one batched generation per level). A block stops climbing at its first point beyond the
 //    fluency limit (perplexity ratio rises with |alpha|: larger alphas would only be less fluent);
 //    with a judge as the objective, when its objective fell at two levels in a row. After each level
-//    a block is stopped when it is clearly worse than the leader: its best feasible objective plus
-//    two standard errors of the difference (both points' errors) stays below the leader's best (a
-//    block with no feasible point yet is compared at 0). When the token budget cannot pay for every block's next point, the blocks that
+//    a block is stopped when it is clearly worse: some point of another block is at least as fluent
+//    (perplexity ratio no higher) and beats the block's best feasible point by more than two
+//    standard errors of the difference. Blocks are compared at equal fluency, not at equal alpha:
+//    the same alpha pushes harder at one block than at another (a block whose output a later block
+//    amplifies), so equal alphas are not equal steps. When the token budget cannot pay for every block's next point, the blocks that
 //    are behind (best feasible objective, then detection AUROC) wait out the level and stop.
 // 2. fine: around the best feasible point of the best two blocks, FINE_UP points between its alpha
 //    and the next alpha tried above it (the fluency limit lies there) and one between it and the
 //    alpha below; when no point was feasible, alphas below the smallest tried.
-// 3. choice: the best feasible point by objective; points within one standard error of it are
-//    equally good, and among those the block that detects best (AUROC) wins, then the larger
-//    objective. On the planted model every block from 2 up steers alike, so this keeps the choice
+// 3. choice: the best feasible point by objective; points within one standard error of the
+//    difference of it are equally good, and among those the block that detects best (AUROC) wins,
+//    then the larger objective. On the planted model every block from 2 up steers alike, so this keeps the choice
 //    on a best-detecting block instead of on whichever block the sampling noise favoured.
 // Tokens are counted as generated: every point's cost is known once it ran; a level runs only when
 // its worst-case cost (points x tokens per point) fits what is left of the budget after the
@@ -120,8 +122,7 @@ export function choose(points: readonly TriedPoint[], auroc: ReadonlyMap<number,
   const ok = points.filter((p) => p.feasible && p.alpha !== 0 && p.objective !== null);
   if (ok.length === 0) return null;
   const best = ok.reduce((a, b) => (b.objective! > a.objective! ? b : a));
-  const tie = best.se ?? 0;
-  const near = ok.filter((p) => p.objective! >= best.objective! - tie);
+  const near = ok.filter((p) => best.objective! - p.objective! <= Math.hypot(best.se ?? 0, p.se ?? 0));
   const au = (l: number) => auroc.get(l) ?? 0;
   return near.reduce((a, b) => (au(b.layer) > au(a.layer) || (au(b.layer) === au(a.layer) && b.objective! > a.objective!) ? b : a));
 }
@@ -183,16 +184,16 @@ export async function search(s: SearchSettings, evaluate: Evaluate): Promise<Sea
         if (fell >= 2) stop(p.layer, `objective fell at two levels in a row (alpha ${p.alpha})`);
       }
     }
-    // clearly worse than the leader
-    const leaders = s.candidates.map(bestOf).filter((p): p is TriedPoint => p !== null);
-    if (leaders.length > 0) {
-      const lead = leaders.reduce((a, b) => (b.objective! > a.objective! ? b : a));
-      for (const l of [...active]) {
-        if (l === lead.layer) continue;
-        const b = bestOf(l);
-        const upper = b ? b.objective! + 2 * Math.hypot(b.se ?? 0, lead.se ?? 0) : 0;
-        if (upper < lead.objective!) stop(l, `clearly worse: best ${b ? b.objective!.toFixed(3) : 'none'} (+2 se of the difference: ${upper.toFixed(3)}) < block ${lead.layer}'s ${lead.objective!.toFixed(3)}`);
-      }
+    // clearly worse: dominated at equal fluency, beyond the noise
+    for (const l of [...active]) {
+      const b = bestOf(l);
+      if (!b || b.ppl_ratio === null) continue;
+      const beats = points.filter((q) => q.layer !== l && q.feasible && q.ppl_ratio !== null && q.ppl_ratio <= b.ppl_ratio! &&
+        q.objective! - b.objective! > 2 * Math.hypot(b.se ?? 0, q.se ?? 0));
+      if (beats.length === 0) continue;
+      const q = beats.reduce((x, y) => (y.objective! > x.objective! ? y : x));
+      stop(l, `clearly worse: its best ${b.objective!.toFixed(3)} at perplexity ratio ${b.ppl_ratio.toFixed(3)} is beaten by block ${q.layer}'s ` +
+        `${q.objective!.toFixed(3)} at ratio ${q.ppl_ratio!.toFixed(3)} (by more than 2 se of the difference)`);
     }
   }
 
@@ -224,6 +225,6 @@ export async function search(s: SearchSettings, evaluate: Evaluate): Promise<Sea
   const reason = choice === null
     ? (s.maxPplRatio !== null ? `no steered point kept the perplexity ratio within ${s.maxPplRatio}` : 'no steered point has a judged objective')
     : `the highest ${s.objective === 'keyword_share' ? 'keyword share' : 'judge harmonic mean'}${s.maxPplRatio !== null ? ` with a perplexity ratio within ${s.maxPplRatio}` : ''}` +
-      ` (points within one standard error of the best count as equal; among them the block with the highest detection AUROC)`;
+      ` (points within one standard error of the difference from the best count as equal; among them the block with the highest detection AUROC)`;
   return { points, stopped, choice, reason, tokens: spent, frontier: frontierOf(points) };
 }
