@@ -40,6 +40,7 @@ async function extrasOf(x: Extras, records: readonly SampleRecord[], a: Args): P
       metrics: a.metrics, modelPath: a.model !== undefined ? modelPathArg(a.model) : undefined, probesDir: a.probes, judge: x.judge,
       threads: a.threads, gpuLayers: a['gpu-layers'], warn,
     }));
+    if (facts.metrics) note(`offline metrics: ${offline.samples.length} samples (${facts.metrics.measured} measured now, ${facts.metrics.cached} from ${RUN_FILES.metrics}); see score.md`);
     if (facts.judge && (facts.judge.unparseable > 0 || facts.judge.failed > 0)) {
       warn(`judge: ${facts.judge.unparseable} unparseable answers (counted, never guessed), ${facts.judge.failed} failed requests` +
         `${facts.judge.first_failure ? ` (first: ${facts.judge.first_failure})` : ''}`);
