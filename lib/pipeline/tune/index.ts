@@ -34,7 +34,7 @@ import { EiaError } from '../../util/errors.js';
 import { note, warn } from '../../util/note.js';
 import { packageVersion } from '../../util/package.js';
 import { evaluatePoints, type EvalContext } from './evaluate.js';
-import { search, type Objective, type SearchResult } from './search.js';
+import { FINE_BLOCKS, FINE_UP, search, type Objective, type SearchResult } from './search.js';
 import { validateChoice, type Validation } from './validate.js';
 
 export const TUNE_DEFAULTS = {
@@ -211,8 +211,9 @@ async function tuneLocked(o: TuneOptions, input: ReturnType<typeof checkSweepInp
     };
     const pointCost = r.samples * r.train.length * r.maxTokens;
     const reserve = 2 * r.samples * r.heldOut.length * r.maxTokens;
-    const fullCoarse = pointCost * (1 + input.layers.length * grid.length + 2 * 4) + reserve;
-    const budget = o.budgetTokens ?? fullCoarse;
+    // the default pays for the baseline, the whole coarse grid, every fine point and the validation
+    const everything = pointCost * (1 + input.layers.length * grid.length + FINE_BLOCKS * (FINE_UP + 1)) + reserve;
+    const budget = o.budgetTokens ?? everything;
     // the folder: same parameters resume; others are refused unless forced (checked before any write)
     const paramsPath = join(out, RUN_FILES.tuneParameters);
     let replace = false;
@@ -257,7 +258,13 @@ async function tuneLocked(o: TuneOptions, input: ReturnType<typeof checkSweepInp
     const records = readSamplesFile(ctx.samplesPath, 'drop').records;
     const all = await computeSampleMetrics(records, { model, scorer: sha, chat: !!o.chat, probes: input.probes, cachePath: ctx.metricsPath, threads: o.threads, progress: false });
     const offline: OfflineMetrics = summarizeMetrics(all.metrics);
-    writeJsonAtomic(join(out, RUN_FILES.score), { ...scoreSamples(records), offline_metrics: offline, source: out, format: 'eia-native', duplicates_dropped: 0 });
+    try {
+      writeJsonAtomic(join(out, RUN_FILES.score), { ...scoreSamples(records), offline_metrics: offline, source: out, format: 'eia-native', duplicates_dropped: 0 });
+    } catch (e) {
+      // Table 2 needs an alpha = 0 row for every (block, scenario); without one the folder has no score.json (tune.json has everything tune decided)
+      if (!(e instanceof EiaError && e.code === 'E_BAD_ARG')) throw e;
+      warn(`note: ${RUN_FILES.score} not written: ${e.message}`);
+    }
     let card: string | null = null;
     const created = new Date().toISOString();
     if (res.choice && o.card !== false) {
