@@ -33,24 +33,30 @@ read -r L A < <(node -e '
   console.log(b.layer, b.alpha);')
 $E steer -m planted.gguf --probes probes --layers "$L" --alphas "0,$A" --scenarios $HELD "${COMMON[@]}" --token-ids --out full-val --json > full-val.steer.json
 $E score full-val --metrics --threads "$T" --json > full-val.score.json
-FULL_TOKENS=$(node -e 'console.log(require("./full.steer.json").tokens)')
+# generated tokens of a RUN, from its samples (the shared alpha = 0 generations once), so a resumed run counts the same
+gen_tokens() { node -e '
+  const recs = require("fs").readFileSync(process.argv[1] + "/samples.jsonl", "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  const first = Math.min(...recs.map((r) => r.layer));
+  console.log(recs.filter((r) => r.alpha !== 0 || r.layer === first).reduce((s, r) => s + r.tokens, 0));' "$1"; }
+FULL_TOKENS=$(gen_tokens full)
 BUDGET=$(( FULL_TOKENS * 40 / 100 ))
 rm -rf probes-tune && cp -r probes probes-tune
 $E tune -m planted.gguf --probes probes-tune --out tune --scenarios $TRAIN --held-out $HELD --budget-tokens "$BUDGET" "${COMMON[@]}" --json > tune.out.json
 $E steer -m planted.gguf --probes probes --layers 0,1,2,3,4,5 --alphas 0,1,2,3,4,5,6,7,8,9,10 --scenarios $HELD "${COMMON[@]}" \
   --token-ids --out full-held --json > full-held.steer.json
 $E score full-held --metrics --threads "$T" --json > full-held.score.json
+FULL_VAL_TOKENS=$(gen_tokens full-val)
 node -e '
   const full = require("./full.score.json").offline_metrics, val = require("./full-val.score.json").offline_metrics;
   const held = require("./full-held.score.json").offline_metrics;
-  const t = require("./tune/tune.json"), steer = require("./full.steer.json"), fv = require("./full-val.steer.json");
-  const L = Number(process.argv[1]), A = Number(process.argv[2]);
+  const t = require("./tune/tune.json");
+  const L = Number(process.argv[1]), A = Number(process.argv[2]), fullTokens = Number(process.argv[3]), fullValTokens = Number(process.argv[4]);
   const at = (pts, l, a) => pts.find((p) => p.layer === l && p.alpha === a);
   const auroc = t.detection_auroc, best = Math.max(...Object.values(auroc));
   const tr = t.validation.ppl_ratio.estimate;
   const oracle = held.points.filter((p) => p.alpha > 0 && p.ppl_ratio !== null && p.ppl_ratio <= tr).reduce((x, y) => (y.keyword_share > x.keyword_share ? y : x));
   const out = {
-    full_sweep: { blocks: [0,1,2,3,4,5], alphas: [0,1,2,3,4,5,6,7,8,9,10], tokens: steer.tokens, validation_tokens: fv.tokens,
+    full_sweep: { blocks: [0,1,2,3,4,5], alphas: [0,1,2,3,4,5,6,7,8,9,10], tokens: fullTokens, validation_tokens: fullValTokens,
       choice: { layer: L, alpha: A, train: at(full.points, L, A), held_out: at(val.points, L, A), held_out_baseline: at(val.points, L, 0) } },
     tune: { layer: t.layer, alpha: t.alpha, tokens: t.tokens, budget: t.budget_tokens, points: t.search.points.length, stopped: t.search.stopped,
       held_out: t.validation && { keyword_share: t.validation.keyword_share, ppl_ratio: t.validation.ppl_ratio, baseline_keyword_share: t.validation.baseline_keyword_share } },
@@ -60,11 +66,11 @@ node -e '
       held_out_oracle_at_equal_fluency: { layer: oracle.layer, alpha: oracle.alpha, keyword_share: oracle.keyword_share, ppl_ratio: oracle.ppl_ratio },
       held_out_keyword_share_ratio_to_oracle: t.validation.keyword_share.estimate / oracle.keyword_share,
       within_10_percent_of_oracle: t.validation.keyword_share.estimate >= 0.9 * oracle.keyword_share,
-      tokens_ratio: t.tokens.total / steer.tokens,
-      tokens_within_40_percent: t.tokens.total <= 0.4 * steer.tokens,
+      tokens_ratio: t.tokens.total / fullTokens,
+      tokens_within_40_percent: t.tokens.total <= 0.4 * fullTokens,
       chosen_block_auroc: auroc[String(t.layer)], best_auroc: best,
       best_detecting_blocks: Object.entries(auroc).filter(([, a]) => a === best).map(([l]) => Number(l)),
     },
   };
   require("fs").writeFileSync("acceptance.json", JSON.stringify(out, null, 2) + "\n");
-  console.log(JSON.stringify(out, null, 2));' "$L" "$A"
+  console.log(JSON.stringify(out, null, 2));' "$L" "$A" "$FULL_TOKENS" "$FULL_VAL_TOKENS"
