@@ -50,9 +50,15 @@ export { readSamples, readSamplesJsonl, type SampleRecord, type SweepRecord, typ
 export { scoreSamples, renderTable2Markdown, type ScoreResult, type ScoreOptions, type Table2Row } from './steering/tables.js';
 export { scoreSample, type SampleScore } from './steering/scoring.js';
 export { generatePairs, type PairsOptions, type PairsResult } from './steering/pairs.js';
+export { computeSampleMetrics, type SampleMetrics } from './steering/metrics/compute.js';
+export { summarizeMetrics, type OfflineMetrics } from './steering/metrics/summary.js';
+export { JudgeClient } from './steering/judge/client.js';
+export { judgeSamples } from './steering/judge/judge.js';
+export type { JudgeVerdict } from './steering/judge/verdict.js';
 
 // ---- the whole protocol, reports
 export { runProtocol, type RunOptions, type RunResult } from './pipeline/run.js';
+export { runTune, type TuneOptions, type TuneResult } from './pipeline/tune/index.js';
 export { writeReport, type ReportOptions, type ReportResult } from './report/index.js';
 
 // ---- models: registry, cache, downloads, the paper's dataset

@@ -99,6 +99,21 @@ export class Context {
     return this.handle.evalLogits(tokens, { steer: terms, steerAt: opts.steerAt ?? null });
   }
 
+  /**
+   * The log-probability of each continuation token given the prompt and the continuation tokens
+   * before it, under the model as it is (no steering): one Float32Array per item, one value per
+   * continuation token (empty for an empty continuation). Items share decode calls (one KV sequence
+   * each; a unified-cache context packs several per call) and the log-softmax is taken natively, off
+   * the event loop. The fluency measure of steered text (lib/steering/metrics) reads it.
+   */
+  async tokenLogprobs(items: readonly { prompt: ArrayLike<number>; continuation: ArrayLike<number> }[]): Promise<Float32Array[]> {
+    if (!Array.isArray(items)) throw new EiaError('E_BAD_ARG', 'tokenLogprobs needs an array of {prompt, continuation}');
+    // Int32Arrays and plain arrays go as they are (the binding checks every id); other typed arrays as plain arrays
+    const ids = (v: unknown) => (ArrayBuffer.isView(v) && !(v instanceof Int32Array) ? Array.from(v as unknown as ArrayLike<number>) : v);
+    const raw = items.map((it) => (it !== null && typeof it === 'object' ? { prompt: ids(it.prompt), continuation: ids(it.continuation) } : it));
+    return this.handle.tokenLogprobs(raw as never);
+  }
+
   /** llama.cpp's own control-vector path: `data` holds layers 1..n-1 (n_embd each). */
   setControlVector(data: Float32Array, layerStart: number, layerEnd: number): void {
     this.handle.setControlVector(data, layerStart, layerEnd);

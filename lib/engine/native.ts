@@ -85,6 +85,7 @@ export interface RawContext {
   embeddingsPerToken(text: string, opts: { addSpecial: boolean }): Promise<{ nTokens: number; data: Float32Array }>;
   generate(seqs: RawSequenceSpec[], opts: { monitors: { layer: number; direction: Float32Array }[]; open: boolean }): RawGeneration;
   evalLogits(tokens: Int32Array, opts: { steer: RawSteerTerm[]; steerAt: Uint8Array | null }): Promise<Float32Array>;
+  tokenLogprobs(items: { prompt: Int32Array; continuation: Int32Array }[]): Promise<Float32Array[]>;
   setControlVector(data: Float32Array, ilStart: number, ilEnd: number): void;
   loadControlVectorFile(path: string, opts: { strength: number; layerStart: number; layerEnd: number }): void;
   clearControlVector(): void;

@@ -15,6 +15,14 @@ export const RUN_FILES = {
   /** Table 2 + dose-response (`score`). */
   score: 'score.json',
   scoreMarkdown: 'score.md',
+  /** Per-sample offline metrics (fluency under the unsteered model, probe projection), a cache appended by `score --metrics` and `tune` (lib/steering/metrics). */
+  metrics: 'metrics.jsonl',
+  /** Per-sample LLM-judge answers, a cache appended by `score --judge` and `tune --judge` (lib/steering/judge). */
+  judge: 'judge.jsonl',
+  /** `tune`'s result: the chosen block and alpha, the search path, the held-out validation (lib/pipeline/tune). */
+  tune: 'tune.json',
+  /** The parameters of a `tune` folder, written before its first sample: a resume must ask for the same (lib/pipeline/tune). */
+  tuneParameters: 'tune-parameters.json',
   /** Probes and their validation (`probe`): layer<L>.npy + .json, validation.json, validation.md. */
   probes: 'probes',
   validation: join('probes', 'validation.json'),
@@ -30,7 +38,11 @@ export const RUN_FILES = {
 
 /** The outputs of the sweep stage and of everything computed from it (score, report). */
 export const SWEEP_OUTPUTS = [RUN_FILES.manifest, RUN_FILES.samples, RUN_FILES.score, RUN_FILES.scoreMarkdown,
-  RUN_FILES.report, RUN_FILES.reportMarkdown, RUN_FILES.reportFigures] as const;
+  RUN_FILES.metrics, RUN_FILES.judge, RUN_FILES.report, RUN_FILES.reportMarkdown, RUN_FILES.reportFigures] as const;
+
+/** What `tune` writes into its folder (moved aside together by --force). */
+export const TUNE_OUTPUTS = [RUN_FILES.tuneParameters, RUN_FILES.tune, RUN_FILES.samples, RUN_FILES.metrics, RUN_FILES.judge,
+  RUN_FILES.score, RUN_FILES.scoreMarkdown, RUN_FILES.report, RUN_FILES.reportMarkdown, RUN_FILES.reportFigures] as const;
 
 /** The probe stage's output and everything after it. */
 export const PROBE_OUTPUTS = [RUN_FILES.probes, ...SWEEP_OUTPUTS] as const;

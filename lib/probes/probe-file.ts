@@ -11,6 +11,7 @@ import { EiaError } from '../util/errors.js';
 import { io } from '../util/io-error.js';
 import { snakeCaseKeys } from '../util/snake-case.js';
 import { unitDirection } from './direction.js';
+import { readTuned } from './tuned-alpha.js';
 import type { Probe, ProbeMethod } from './probe.js';
 
 const METHODS: readonly ProbeMethod[] = ['mean-diff', 'pca', 'logistic', 'imported'];
@@ -71,6 +72,8 @@ export function loadProbe(npyPath: string): Probe {
   }
   const probe: Probe = { direction, layer, pooling, method, model, trainHash, nTrain, scale: stored * sideScale, fileNorm: norm };
   if (typeof side.created_at === 'string') probe.createdAt = side.created_at;
+  const tuned = readTuned(side, jsonPath);
+  if (tuned) probe.tuned = tuned;
   return probe;
 }
 

@@ -2,6 +2,7 @@
 // activations. 'mean-diff' is the paper's method; 'pca' and 'logistic' are the usual alternatives
 // so that the choice of estimator can itself be tested. Files: probe-file.ts.
 
+import type { TunedAlpha } from './tuned-alpha.js';
 import { createRng } from '../stats/rng.js';
 import { EiaError } from '../util/errors.js';
 import { choleskySolve, zeros } from '../stats/linalg.js';
@@ -36,6 +37,8 @@ export interface Probe {
   scale?: number;
   /** The L2 norm of the vector as stored in its file (loadProbe; 1 for a unit file): what normNote reports. */
   fileNorm?: number;
+  /** The steering strength `tune` chose for this probe (tuned-alpha.ts), when it ran. */
+  tuned?: TunedAlpha;
 }
 
 /** Options of {@link probeDirection}. */

@@ -5,6 +5,7 @@
 import type { RunData } from './data.js';
 import type { Figure } from './figures.js';
 import { esc } from './svg.js';
+import { hasQuality, judgeStatement, qualityTables, tuneStatement, tuneTables } from './quality.js';
 
 const f3 = (x: number | null | undefined) => (x === null || x === undefined ? 'n/a' : !Number.isFinite(x) ? (x > 0 ? 'inf' : x < 0 ? '-inf' : 'n/a') : x.toFixed(3));
 const pv = (p: number) => (p < 0.001 ? p.toExponential(2) : p.toFixed(4));
@@ -274,8 +275,9 @@ export function renderHtml(ctx: RenderContext): string {
   parts.push(`<p class="sub">RUN <code>${esc(run.dir)}</code> · eia-native ${esc(ctx.version)} · generated ${esc(ctx.generatedAt)}</p>`);
   if (run.synthetic.synthetic) parts.push(`<div class="synthetic-notice" id="synthetic-notice" role="note">${esc(SYNTHETIC_NOTICE)}</div>`);
   parts.push('</header>');
+  const extraNav = (hasQuality(run) ? '<li><a href="#quality">Steering quality</a></li>' : '') + (run.tune ? '<li><a href="#tuning">Tuning</a></li>' : '');
   parts.push('<nav aria-label="Contents"><ol><li><a href="#run">Run</a></li><li><a href="#detection">Detection (Table 1)</a></li>' +
-    '<li><a href="#steering">Steering (Table 2)</a></li><li><a href="#monitoring">Monitoring</a></li></ol></nav>');
+    `<li><a href="#steering">Steering (Table 2)</a></li>${extraNav}<li><a href="#monitoring">Monitoring</a></li></ol></nav>`);
 
   parts.push('<section id="run"><h2>Run</h2><dl class="facts">' +
     runFacts(run).map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join('') + '</dl>');
@@ -296,6 +298,16 @@ export function renderHtml(ctx: RenderContext): string {
   const ct = conditionsTable(run);
   if (ct) parts.push(`<details><summary>Per-condition detail (${ct.rows.length} conditions)</summary>${htmlTable(ct)}</details>`);
   parts.push('</section>');
+
+  if (hasQuality(run)) {
+    const js = judgeStatement(run);
+    parts.push('<section id="quality"><h2>Steering quality</h2>', ...qualityTables(run).map(htmlTable), ...(js ? [`<p id="judge-statement">${inlineMd(js)}</p>`] : []),
+      fig('concept-fluency'), fig('steerability'), '</section>');
+  }
+  if (run.tune) {
+    parts.push('<section id="tuning"><h2>Tuning</h2>', `<p id="tune-statement">${inlineMd(tuneStatement(run))}</p>`, fig('tune-search'),
+      ...tuneTables(run).map(htmlTable), '</section>');
+  }
 
   parts.push('<section id="monitoring"><h2>Monitoring</h2>', fig('monitor-traces'), '</section>');
 
@@ -369,6 +381,18 @@ export function renderMarkdown(ctx: RenderContext, figureLink: (id: string, name
   fig('dose-response-rate'); fig('dose-response-probe'); fig('baseline-behaviour');
   const ct = conditionsTable(run);
   if (ct) out.push(mdTable(ct));
+
+  if (hasQuality(run)) {
+    out.push('## Steering quality', '', ...qualityTables(run).map(mdTable));
+    const js = judgeStatement(run);
+    if (js) out.push(js, '');
+    fig('concept-fluency'); fig('steerability');
+  }
+  if (run.tune) {
+    out.push('## Tuning', '', tuneStatement(run), '');
+    fig('tune-search');
+    out.push(...tuneTables(run).map(mdTable));
+  }
 
   out.push('## Monitoring', '');
   fig('monitor-traces');

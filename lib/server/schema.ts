@@ -13,7 +13,8 @@ export const vectorSpecSchema = {
   properties: {
     name: { type: 'string', maxLength: 1024 },
     data: vectorData,
-    scale: { type: 'number' },
+    // a number, or "tuned": the alpha `eia-native tune` recorded for a stored probe
+    scale: { anyOf: [{ type: 'number' }, { const: 'tuned' }] },
     layers: { type: ['integer', 'array'], items: layerInt, maxItems: 2 },
     apply: { enum: ['all', 'prompt', 'generated'] },
     normalize: { type: 'boolean' },

@@ -18,6 +18,7 @@ import { readControlVector } from '../engine/control-vector.js';
 import { unitDirection } from '../probes/direction.js';
 import { loadProbe } from '../probes/probe-file.js';
 import type { Probe } from '../probes/probe.js';
+import type { TunedAlpha } from '../probes/tuned-alpha.js';
 import { readNpy, writeNpy } from '../io/npy.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { io } from '../util/io-error.js';
@@ -45,6 +46,8 @@ export interface StoredVector {
   fileNorms: Map<number, number>;
   /** The model the probe was trained on, as its sidecar records it (null: not recorded). */
   model: Probe['model'] | null;
+  /** The steering strength `eia-native tune` recorded in the probe's sidecar (`scale: "tuned"`), null when none. */
+  tuned: TunedAlpha | null;
 }
 
 export interface VectorProblem { file: string; message: string }
@@ -150,7 +153,7 @@ export class VectorStore {
     }
     const v: StoredVector = {
       name, kind: 'probe', source: 'memory', directions: new Map([[layer, direction]]), layer,
-      dimensions: direction.length, method, auroc: null, file: null, fileNorms: new Map(), model: null,
+      dimensions: direction.length, method, auroc: null, file: null, fileNorms: new Map(), model: null, tuned: null,
     };
     this.memory.set(name, v);
     return v;
@@ -294,7 +297,7 @@ export class VectorStore {
       name, kind: 'probe', source: 'folder', directions: new Map([[p.layer, p.direction]]), layer: p.layer,
       dimensions: p.direction.length, method: p.method, auroc: validationAuroc(path, p.layer), file,
       fileNorms: new Map(Math.abs(norm - 1) > 1e-6 ? [[p.layer, norm]] : []),
-      model: p.model?.sha256 ? p.model : null,
+      model: p.model?.sha256 ? p.model : null, tuned: p.tuned ?? null,
     };
   }
 
@@ -311,7 +314,7 @@ export class VectorStore {
     }
     return {
       name, kind: 'control-vector', source: 'folder', directions, layer: null,
-      dimensions: cv.nEmbd, method: null, auroc: null, file, fileNorms, model: null,
+      dimensions: cv.nEmbd, method: null, auroc: null, file, fileNorms, model: null, tuned: null,
     };
   }
 }

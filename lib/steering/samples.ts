@@ -26,6 +26,8 @@ export interface SampleRecord {
   text: string;
   /** Generated token count, or the generated token ids. */
   tokens?: number | number[];
+  /** The generated token ids, when the sweep stored them (`steer --token-ids`): what the fluency measure reads back. */
+  token_ids?: number[];
   finish_reason?: string;
   /** Named durations (e.g. milliseconds per phase). */
   timings?: Record<string, number>;
@@ -160,6 +162,11 @@ export function validateRecord(data: unknown, where: string): SampleRecord {
     const ok = (typeof t === 'number' && Number.isInteger(t) && t >= 0) || (Array.isArray(t) && t.every((x) => Number.isInteger(x)));
     if (!ok) fail(`"tokens" must be a token count or an array of token ids`);
     rec.tokens = t as number | number[];
+  }
+  if (data.token_ids !== undefined && data.token_ids !== null) {
+    const t = data.token_ids;
+    if (!Array.isArray(t) || !t.every((x) => Number.isInteger(x) && x >= 0)) fail(`"token_ids" must be an array of token ids`);
+    rec.token_ids = [...(t as number[])];
   }
   if (data.finish_reason !== undefined && data.finish_reason !== null) {
     if (typeof data.finish_reason !== 'string') fail(`"finish_reason" must be a string`);

@@ -15,6 +15,7 @@ Napi::Function ContextWrap::Init(Napi::Env env) {
                                        InstanceMethod("embeddingsPerToken", &ContextWrap::template guarded<&ContextWrap::EmbeddingsPerToken>),
                                        InstanceMethod("generate", &ContextWrap::template guarded<&ContextWrap::Generate>),
                                        InstanceMethod("evalLogits", &ContextWrap::template guarded<&ContextWrap::EvalLogits>),
+                                       InstanceMethod("tokenLogprobs", &ContextWrap::template guarded<&ContextWrap::TokenLogprobs>),
                                        InstanceMethod("setControlVector", &ContextWrap::template guarded<&ContextWrap::SetControlVector>),
                                        InstanceMethod("loadControlVectorFile", &ContextWrap::template guarded<&ContextWrap::LoadControlVectorFile>),
                                        InstanceMethod("clearControlVector", &ContextWrap::template guarded<&ContextWrap::ClearControlVector>),
@@ -286,6 +287,41 @@ Napi::Value ContextWrap::EvalLogits(const Napi::CallbackInfo & info) {
     auto * w = new PromiseWorker(
         env, [cp, toks, steer, mask, out] { *out = eia::eval_logits(*cp, toks, steer, mask.get()); },
         [out](Napi::Env env) -> Napi::Value { return make_f32(env, out->data(), out->size()); },
+        [cp] { cp->release(); });
+    w->keep(Value());
+    auto promise = w->promise();
+    w->Queue();
+    return promise;
+}
+
+// tokenLogprobs([{prompt, continuation}]) -> Promise<Float32Array[]>: one array per item, one
+// log-probability per continuation token (the core checks the items before the first decode).
+Napi::Value ContextWrap::TokenLogprobs(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    auto & c = ctx(env);
+    if (info.Length() < 1 || !info[0].IsArray()) type_error(env, "tokenLogprobs(items: {prompt, continuation}[])");
+    auto arr = info[0].As<Napi::Array>();
+    auto items = std::make_shared<std::vector<eia::ScoreItem>>();
+    for (uint32_t i = 0; i < arr.Length(); i++) {
+        const std::string who = "items[" + std::to_string(i) + "]";
+        Napi::Value v = arr.Get(i);
+        if (!v.IsObject()) type_error(env, who + " must be an object {prompt, continuation}");
+        auto o = v.As<Napi::Object>();
+        eia::ScoreItem it;
+        it.prompt = to_tokens(env, req(o, "prompt", who), who + ".prompt");
+        it.continuation = to_tokens(env, req(o, "continuation", who), who + ".continuation");
+        items->push_back(std::move(it));
+    }
+    acquire(env);
+    auto out = std::make_shared<std::vector<std::vector<float>>>();
+    eia::Context * cp = &c;
+    auto * w = new PromiseWorker(
+        env, [cp, items, out] { *out = eia::token_logprobs(*cp, *items); },
+        [out](Napi::Env env) -> Napi::Value {
+            Napi::Array r = Napi::Array::New(env, out->size());
+            for (size_t i = 0; i < out->size(); i++) r.Set((uint32_t) i, make_f32(env, (*out)[i].data(), (*out)[i].size()));
+            return r;
+        },
         [cp] { cp->release(); });
     w->keep(Value());
     auto promise = w->promise();

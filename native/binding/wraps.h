@@ -53,6 +53,7 @@ private:
     Napi::Value EmbeddingsPerToken(const Napi::CallbackInfo & info);
     Napi::Value Generate(const Napi::CallbackInfo & info);
     Napi::Value EvalLogits(const Napi::CallbackInfo & info);
+    Napi::Value TokenLogprobs(const Napi::CallbackInfo & info);
     Napi::Value SetControlVector(const Napi::CallbackInfo & info);
     Napi::Value LoadControlVectorFile(const Napi::CallbackInfo & info);
     Napi::Value ClearControlVector(const Napi::CallbackInfo & info);

@@ -424,6 +424,38 @@ int main(int argc, char ** argv) {
         CHECK(rel_err(ours, theirs) < 1e-4);
         CHECK(rel_err(plain, theirs) > 1e-3);
     });
+    run("token_logprobs: the log-softmax of eval_logits' rows; packed items = alone; bad items -> eia::Error", [&] {
+        Context ctx(model, small_ctx(512, 4));
+        const int V = model->info().n_vocab;
+        std::vector<llama_token> cont = model->tokenize(" jumps over the lazy dog", false, false);
+        CHECK(cont.size() >= 2);
+        std::vector<llama_token> all = prompt;
+        all.insert(all.end(), cont.begin(), cont.end() - 1);
+        const auto logits = eval_logits(ctx, all, {});
+        const auto lp = token_logprobs(ctx, {ScoreItem{prompt, cont}});
+        CHECK(lp.size() == 1 && lp[0].size() == cont.size());
+        for (size_t k = 0; k < cont.size(); k++) {
+            const float * row = logits.data() + (prompt.size() - 1 + k) * (size_t) V;
+            double mx = row[0], sum = 0;
+            for (int v = 1; v < V; v++) mx = std::max(mx, (double) row[v]);
+            for (int v = 0; v < V; v++) sum += std::exp((double) row[v] - mx);
+            CHECK(std::fabs(lp[0][k] - (row[cont[k]] - mx - std::log(sum))) < 1e-4);
+        }
+        // several items share decode calls (batch 64 < their total); an empty continuation gives nothing
+        std::vector<ScoreItem> items = {{prompt, cont}, {{prompt[0]}, prompt}, {prompt, {}}, {all, cont}};
+        const auto packed = token_logprobs(ctx, items);
+        CHECK(packed.size() == items.size() && packed[2].empty());
+        for (size_t i = 0; i < items.size(); i++) {
+            const auto alone = token_logprobs(ctx, {items[i]});
+            CHECK(alone[0].size() == packed[i].size());
+            for (size_t k = 0; k < alone[0].size(); k++) CHECK(std::fabs(alone[0][k] - packed[i][k]) < 1e-4);
+        }
+        EXPECT_ERROR(token_logprobs(ctx, {}), "at least one item");
+        EXPECT_ERROR(token_logprobs(ctx, {ScoreItem{{}, cont}}), "prompt is empty");
+        EXPECT_ERROR(token_logprobs(ctx, {ScoreItem{prompt, {V}}}), "out of range");
+        EXPECT_ERROR(token_logprobs(ctx, {ScoreItem{prompt, std::vector<llama_token>(600, 5)}}), "more than the context");
+        CHECK(token_logprobs(ctx, {ScoreItem{prompt, cont}})[0].size() == cont.size());  // still usable
+    });
     run("generate: abort stops with what was produced", [&] {
         Context ctx(model, small_ctx(512, 2));
         Generation g(ctx, {seq(prompt, 200), seq(prompt, 200, 0.7f, 1)}, {});

@@ -21,6 +21,8 @@ import { fileSha256 } from '../../lib/io/file-hash.js';
 import { RUN_FILES } from '../../lib/io/run-folder.js';
 import { acquireRunLock, processStartTime } from '../../lib/io/run-lock.js';
 import { saveProbe } from '../../lib/probes/probe-file.js';
+import { JudgeClient } from '../../lib/steering/judge/client.js';
+import { loadRubric } from '../../lib/steering/judge/rubric.js';
 import { EiaError, type ErrorCode } from '../../lib/util/errors.js';
 import { synthTo, tempDir } from '../helpers/fixtures.js';
 import { controlVectorWithNaN, ggufWithMetaFloat, ggufWithNaN, treeHash } from '../helpers/files.js';
@@ -66,6 +68,12 @@ beforeAll(async () => {
   // issue 14's cases: probes of this model and of another one, a x7 probe, NaN files, a locked RUN, duplicated samples
   const sha = await fileSha256(modelPath);
   const unitDir = new Float32Array(nEmbd).fill(1 / Math.sqrt(nEmbd));
+  // issue 26: a rubric file without its fluency part; a scored RUN; a tune folder of other parameters
+  writeFileSync(T('rubric-short.md'), '## concept-description\nx\n## concept\n{response}\n## instruction\n{response}\n');
+  mkdirSync(T('scored'));
+  writeFileSync(T('scored/samples.jsonl'), JSON.stringify({ model: 'm', layer: 1, scenario: 'food_delivery', alpha: 0, sample: 0, text: 'I help.' }) + '\n');
+  mkdirSync(T('tune-other'));
+  writeFileSync(T('tune-other/tune-parameters.json'), JSON.stringify({ seed: 99 }) + '\n');
   for (const layer of [1, 2]) saveProbe(T('tprobes'), { direction: unitDir, layer, pooling: 'mean', method: 'mean-diff', model: { path: modelPath, sha256: sha }, trainHash: '', nTrain: 0 });
   saveProbe(T('oprobes'), { direction: unitDir, layer: 1, pooling: 'mean', method: 'mean-diff', model: { path: '/elsewhere/other.gguf', sha256: 'f'.repeat(64) }, trainHash: '', nTrain: 0 });
   writeNpy(T('probe7.npy'), unitDir.map((x) => 7 * x), [nEmbd]);
@@ -152,6 +160,14 @@ const API: Row[] = [
   { id: 'X9', code: 'E_BAD_ARG', api: 'createContext', input: "flashAttn 'maybe'", error: /flashAttn must be 'auto', 'on' or 'off'/, run: () => model.createContext(opts({ flashAttn: 'maybe' })) },
   { id: 'X10', code: 'E_BAD_ARG', api: 'createContext', input: 'kvUnified 1', error: /options\.kvUnified must be a boolean/, run: () => model.createContext(opts({ kvUnified: 1 })) },
   { id: 'X11', code: 'E_BAD_ARG', api: 'createContext', input: "options 'x'", error: /context options must be an object/, run: () => model.createContext('x' as never) },
+  // per-token log-probabilities (the fluency measure)
+  { id: 'G32', code: 'E_BAD_ARG', api: 'tokenLogprobs', input: 'items []', error: /tokenLogprobs needs at least one item/, run: () => ctx.tokenLogprobs([]) },
+  { id: 'G33', code: 'E_BAD_ARG', api: 'tokenLogprobs', input: 'empty prompt', error: /items\[0\]\.prompt is empty/, run: () => ctx.tokenLogprobs([{ prompt: [], continuation: [5] }]) },
+  { id: 'G34', code: 'E_BAD_ARG', api: 'tokenLogprobs', input: 'token id outside the vocabulary', error: /token id \d+ out of range \[0, \d+\)/, run: () => ctx.tokenLogprobs([{ prompt: [1], continuation: [nVocab] }]) },
+  { id: 'G35', code: 'E_BAD_ARG', api: 'tokenLogprobs', input: 'longer than the context', error: /items\[0\] needs 299 context tokens \(prompt \+ continuation - 1\), more than the context holds \(256\)/, run: () => ctx.tokenLogprobs([{ prompt: [1], continuation: new Array(299).fill(5) }]) },
+  // the LLM judge
+  { id: 'J1', code: 'E_BAD_ARG', api: 'JudgeClient', input: "url 'not a url'", error: /judge: 'not a url' is not a URL/, run: () => new JudgeClient({ url: 'not a url', model: 'j' }) },
+  { id: 'J2', code: 'E_BAD_ARG', api: 'loadRubric', input: 'a part missing', error: /part "## fluency" is missing or empty/, run: () => loadRubric(T('rubric-short.md')) },
   // capture
   { id: 'K1', code: 'E_BAD_ARG', api: 'capture', input: 'texts [] (or not an array)', error: /non-empty list of texts/, run: () => ctx.capture([], { layers: [0] }) },
   { id: 'K2', code: 'E_BAD_ARG', api: 'capture', input: 'texts [5]', error: /texts\[0\] is not a string/, run: () => ctx.capture([5] as never, { layers: [0] }) },
@@ -413,6 +429,14 @@ const CLI: CliRow[] = [
   { id: 'C133', cmd: 'report', args: () => ['report', T('fin7'), '--no-markdown'], exit: 0, code: null, error: /warning: .*fin7\/score\.json is not used: it was computed from .*fin7\/samples\.jsonl \(1 samples\), not from this RUN's samples\.jsonl as it is now/ },
   { id: 'C134', cmd: 'serve', args: () => ['serve', '--model', T('logits-nan.gguf'), '--port', '0'], exit: 2, code: 'E_BAD_ARG', error: /logits-nan\.gguf: the logit of token \d+ is NaN or infinite on a plain sentence/ },
   { id: 'C97', cmd: 'serve', args: () => ['serve', '--model', M(), '--vectors', T('no-such-folder')], exit: 2, code: 'E_BAD_ARG', error: /--vectors: folder .*no-such-folder does not exist or is not a folder/ },
+  { id: 'C135', cmd: 'score', args: () => ['score', T('scored'), '--model', M()], exit: 2, code: 'E_BAD_ARG', error: /--model and --probes go with --metrics/, tree: () => [T('scored')] },
+  { id: 'C136', cmd: 'score', args: () => ['score', T('scored/samples.jsonl'), '--metrics'], exit: 2, code: 'E_BAD_ARG', error: /--metrics and --judge measure the samples of one RUN folder/, tree: () => [T('scored')] },
+  { id: 'C137', cmd: 'score', args: () => ['score', T('scored'), '--judge', 'http://127.0.0.1:9/v1'], exit: 2, code: 'E_BAD_ARG', error: /--judge needs --judge-model NAME/, tree: () => [T('scored')] },
+  { id: 'C138', cmd: 'score', args: () => ['score', T('scored'), '--judge', 'not a url', '--judge-model', 'j'], exit: 2, code: 'E_BAD_ARG', error: /--judge: 'not a url' is not a URL/, tree: () => [T('scored')] },
+  { id: 'C139', cmd: 'tune', args: () => ['tune', '--model', M(), '--probes', T('tprobes'), '--out', T('tune-a'), '--max-ppl-ratio', '1'], exit: 2, code: 'E_BAD_ARG', error: /--max-ppl-ratio must be a number above 1, got 1/, tree: () => [T('tune-a')] },
+  { id: 'C140', cmd: 'tune', args: () => ['tune', '--model', M(), '--probes', T('tprobes'), '--out', T('tune-a'), '--scenarios', 'food_delivery', '--held-out', 'food_delivery,the_maze'], exit: 2, code: 'E_BAD_ARG', error: /--held-out: food_delivery is also a train prompt \(the two sets must not overlap\)/, tree: () => [T('tune-a')] },
+  { id: 'C141', cmd: 'tune', args: () => ['tune', '--model', M(), '--probes', T('tprobes'), '--out', T('tune-other'), '--threads', '1'], exit: 2, code: 'E_CONFLICT', error: /tune-other holds a tune with other parameters; use another folder, the original parameters, or --force to replace it\. Differing:[\s\S]*seed/, tree: () => [T('tune-other')] },
+  { id: 'C142', cmd: 'generate', args: () => ['generate', '--model', M(), '--prompt', 'Hi', '--probe', T('tprobes/layer1.npy'), '--alphas', 'tuned'], exit: 2, code: 'E_BAD_ARG', error: /--alphas tuned: .*layer1\.npy carries no tuned alpha/ },
 ];
 
 /** C114's tiny tmpfs: why the full-disk row is skipped (null: mounted). */

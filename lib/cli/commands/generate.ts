@@ -13,6 +13,7 @@ import { inputExists, readInputText } from '../../io/input.js';
 import { readNpy } from '../../io/npy.js';
 import { normNote, unitDirection } from '../../probes/direction.js';
 import { loadProbe } from '../../probes/probe-file.js';
+import type { TunedAlpha } from '../../probes/tuned-alpha.js';
 import { probeModelMismatch } from '../../probes/probe-model.js';
 import { checkAlphaBound, residualNorms } from '../../probes/residual-norm.js';
 import { checkGenerationFits, MAX_CONTEXT_TOKENS } from '../../steering/context-fit.js';
@@ -52,6 +53,26 @@ function parseMonitor(spec: string): { layer: number; path: string } {
 }
 
 const isGguf = (path: string) => /\.gguf$/i.test(path);
+
+/**
+ * --alphas with `tuned` among its values: the alpha `eia-native tune` recorded for the --probe
+ * (its sidecar's `tuned`, probes/tuned-alpha.ts), and the block it was tuned at when --layer is not
+ * given. Checked before the model loads.
+ */
+function tunedAlphaArg(a: Args): { alphas: number[]; tuned: TunedAlpha | null } {
+  const items = String(a.alphas).split(',').map((x) => x.trim()).filter((x) => x !== '');
+  if (!items.includes('tuned')) return { alphas: parseNumberList(a.alphas, '--alphas'), tuned: null };
+  if (a.probe === undefined || isGguf(a.probe)) throw new UsageError('--alphas tuned needs --probe P.npy whose sidecar carries a tuned alpha (written by eia-native tune)');
+  if (!existsSync(a.probe)) throw new UsageError(`--probe: ${a.probe} does not exist`);
+  const tuned = loadProbe(a.probe).tuned;
+  if (!tuned) throw new UsageError(`--alphas tuned: ${a.probe} carries no tuned alpha (its sidecar has no "tuned" record; eia-native tune --probes DIR writes one)`);
+  if (a['layer-range'] !== undefined) throw new UsageError('--alphas tuned steers the block it was tuned at: give --layer (or nothing), not --layer-range');
+  if (a.layer === undefined) a.layer = tuned.layer;
+  else if (a.layer !== tuned.layer) warn(`warning: --alphas tuned: ${a.probe}'s alpha ${tuned.alpha} was tuned at block ${tuned.layer}, and --layer is ${a.layer}`);
+  const rest = items.filter((x) => x !== 'tuned').join(',');
+  const others = rest === '' ? [] : parseNumberList(rest, '--alphas');
+  return { alphas: items.map((x) => (x === 'tuned' ? tuned.alpha : others.shift()!)), tuned };
+}
 
 /** Directions read from the files of this call, each once, with the model sha256 their sidecars record. */
 class Directions {
@@ -117,7 +138,7 @@ export const generateCommand: CommandModule<object, Args> = {
       .option('prompt-file', { type: 'string', describe: 'read the prompt from a file (- = stdin)' })
       .option('probe', { type: 'string', describe: 'steering direction: a probe .npy (d_model floats) or a control-vector .gguf (its direction.L per block)' })
       .option('layer', { type: 'number', describe: 'block whose output is steered' })
-      .option('alphas', { type: 'string', default: '0', describe: 'comma-separated steering strengths (the size of the added vector)' })
+      .option('alphas', { type: 'string', default: '0', describe: 'comma-separated steering strengths (the size of the added vector); `tuned`: the alpha `eia-native tune` recorded in the --probe\'s sidecar' })
       .option('samples', { type: 'number', default: 1, describe: 'samples per alpha' })
       .option('temp', { type: 'number', default: SAMPLING_DEFAULTS.temperature, describe: 'sampling temperature (0 = greedy)' })
       .option('top-k', { type: 'number', default: SAMPLING_DEFAULTS.topK, describe: 'top-k (0 = off)' })
@@ -139,6 +160,7 @@ export const generateCommand: CommandModule<object, Args> = {
       .option('json', { ...FLAGS.json, describe: 'one JSON object per sequence per line on stdout' })
       .example('$0 generate --model m.gguf --prompt "Hi" --probe p.npy --layer 12 --alphas=-5,0,5 --samples 3', '9 sequences in one batch')
       .example('$0 generate --model m.gguf --prompt "Hi" --monitor 12:p.npy --json', 'per-token probe scores')
+      .example('$0 generate --model m.gguf --prompt "Hi" --probe probes/layer3.npy --alphas 0,tuned', 'unsteered and at the alpha (and block) `tune` chose for that probe')
       .example('$0 generate --model m.gguf --prompt "Hi" --probe p.npy --layer-range 8-14 --alphas 2 --normalize', 'the same direction on blocks 8..14, norm-preserving')
       .example('$0 generate -m m.gguf --prompt "Hi" --probe emp.gguf --alphas 4', 'a llama.cpp control vector: each of its blocks steered with its own direction')
       .example('$0 generate --model m.gguf --prompt "Hi" --gate 10:p.npy:-2:0 --gate-steer 12:p.npy:4 --json', 'steer only while the empathy projection at block 10 is low; records carry `gate` per token')
@@ -151,7 +173,7 @@ export const generateCommand: CommandModule<object, Args> = {
     if (a['prompt-file'] !== undefined && !inputExists(a['prompt-file'])) throw new UsageError(`--prompt-file: ${a['prompt-file']} does not exist`);
     const prompt = a['prompt-file'] !== undefined ? readInputText(a['prompt-file'], '--prompt-file') : a.prompt;
     if (typeof prompt !== 'string' || prompt.length === 0) throw new UsageError('--prompt (or --prompt-file) is required');
-    const alphas = parseNumberList(a.alphas, '--alphas');
+    const { alphas, tuned } = tunedAlphaArg(a);
     intFlag(a.samples, '--samples', 1);
     intFlag(a['max-tokens'], '--max-tokens', 1);
     if (a.seed + a.samples - 1 > 2 ** 32 - 1) throw new UsageError('--seed + --samples - 1 must stay below 2^32 (sample i uses seed + i)');
@@ -225,13 +247,14 @@ export const generateCommand: CommandModule<object, Args> = {
       } catch (e) {
         throw inFlagTerms(e, { alphas: '--alphas', 'gate-steer': '--gate-steer' });
       }
-      // a probe of another model steers meaningless axes: say so
-      if (dirs.recorded.some((r) => r.probe.model?.sha256)) {
+      // a probe of another model steers meaningless axes, and a tuned alpha of another model means little: say so
+      if (dirs.recorded.some((r) => r.probe.model?.sha256) || tuned) {
         const sha = await fileSha256(modelPath);
         for (const r of dirs.recorded) {
           const w = probeModelMismatch(r.probe, sha, r.what);
           if (w) warn(w);
         }
+        if (tuned && tuned.model_sha256 !== sha) warn(`warning: --alphas tuned: the alpha ${tuned.alpha} was tuned on another model (sha256 ${tuned.model_sha256.slice(0, 12)}…)`);
       }
       const promptTokens = model.tokenize(a.chat ? model.applyChatTemplate([{ role: 'user', content: prompt }]) : prompt).length + 8;
       try {

@@ -10,6 +10,7 @@ import { correlateCommand } from './correlate.js';
 import { alignCommand } from './align.js';
 import { statsCommand } from './stats.js';
 import { steerCommand } from './steer.js';
+import { tuneCommand } from './tune.js';
 import { scoreCommand } from './score.js';
 import { reportCommand } from './report.js';
 import { mergeCommand } from './merge.js';
@@ -36,6 +37,7 @@ export const commands: CommandModule<any, any>[] = [
   alignCommand,
   statsCommand,
   steerCommand,
+  tuneCommand,
   scoreCommand,
   reportCommand,
   mergeCommand,

@@ -25,6 +25,8 @@ function describe(v: StoredVector, nLayer: number, nEmbd: number, mismatch: stri
     compatible: v.dimensions === nEmbd && layers.every((l) => l >= 0 && l < nLayer),
     // the model the probe's sidecar records, and a warning when it is not the served one
     model_sha256: v.model?.sha256 ?? null,
+    // the alpha `eia-native tune` chose for this probe (`scale: "tuned"` uses it), null when none
+    tuned: v.tuned ? { alpha: v.tuned.alpha, layer: v.tuned.layer, objective: v.tuned.objective, max_ppl_ratio: v.tuned.max_ppl_ratio, model_sha256: v.tuned.model_sha256 } : null,
     warning: mismatch,
   };
 }

@@ -23,7 +23,7 @@ import { EiaError, isEiaError } from '../../util/errors.js';
 import { createProgress, type Progress } from '../../util/progress.js';
 import { checkGenerationFits, sequencesPerContext } from '../context-fit.js';
 import { duplicatesNote, readSamplesFile, type SweepRecord } from '../samples.js';
-import { steeringPrompt, type Scenario } from '../scenarios.js';
+import { promptTokensById } from '../prompt-tokens.js';
 import { checkRunFolder, openManifest, shardRecord, sweepParameters, type ShardRecord } from './manifest.js';
 import type { SweepOptions, SweepResult } from './options.js';
 import { cellKey, checkSweepInput, planUnits, sorted, sweepGrid, type GridCell, type SweepInput, type Unit } from './plan.js';
@@ -94,7 +94,7 @@ async function sweepLocked(input: SweepInput, split: { spec: ShardSpec; part: Gr
       if (n) alert(n);
     }
     checkAlphaBound(input.alphas, input.layers, await residualNorms(model, input.layers, opts.threads));
-    const prompts = promptTokens(model, input.scenarios, !!opts.chat);
+    const prompts = promptTokensById(model, input.scenarios, !!opts.chat);
     const maxPrompt = Math.max(...[...prompts.values()].map((t) => t.length));
     checkGenerationFits(maxPrompt, opts.maxTokens, opts.ctxSize, model.info.nCtxTrain);
     const samplesPath = join(input.out, RUN_FILES.samples);
@@ -142,8 +142,47 @@ async function sweepLocked(input: SweepInput, split: { spec: ShardSpec; part: Gr
   }
 }
 
+/** What generateCells did. */
+export interface CellsResult { written: number; tokens: number; batches: number; sequences: number; interrupted: boolean }
+
+/**
+ * Generates any set of grid cells (tune's search points, say) exactly as a sweep generates them:
+ * the same seed per (scenario, sample), prompts, sampling and probe scores, the alpha = 0 cells of
+ * several layers from one generation, and one record per cell appended to `samplesPath`. The
+ * caller has checked `input` against the model (checkAgainstModel, the alpha bound) and holds the
+ * folder's lock.
+ */
+export async function generateCells(model: Model, input: SweepInput, opts: SweepOptions, modelKey: string, samplesPath: string,
+  cells: readonly GridCell[], log: (msg: string) => void): Promise<CellsResult> {
+  const t0 = performance.now();
+  const prompts = promptTokensById(model, input.scenarios, !!opts.chat);
+  const maxPrompt = Math.max(...[...prompts.values()].map((t) => t.length));
+  checkGenerationFits(maxPrompt, opts.maxTokens, opts.ctxSize, model.info.nCtxTrain);
+  const todo = planUnits(cells, input.scenarioIds, opts.seed, opts.shareBaseline !== false);
+  const result: SweepResult = {
+    out: input.out, manifestPath: '', samplesPath, total: cells.length, shard: null, kept: 0, skipped: 0, written: 0,
+    interrupted: false, repairedTornLine: false, batches: 0, sequences: 0, tokens: 0,
+    promptMs: 0, decodeMs: 0, captureMs: 0, writeMs: 0, loopMs: 0, wallMs: 0, setupMs: 0,
+  };
+  if (todo.length === 0 || opts.signal?.aborted) return { written: 0, tokens: 0, batches: 0, sequences: 0, interrupted: todo.length > 0 };
+  const perSeq = maxPrompt + opts.maxTokens + 1;
+  const nChunks = Math.ceil(todo.length / Math.min(input.maxBatch, sequencesPerContext(perSeq)));
+  const chunkSize = Math.ceil(todo.length / nChunks);
+  let genCtx: Context | null = null;
+  let capCtx: Context | null = null;
+  try {
+    genCtx = await model.createContext(generationContextOptions(chunkSize, perSeq, opts.threads));
+    if (input.scoreMode === 'capture') capCtx = await model.createContext(captureContextOptions(model, opts.threads));
+    await generateUnits({ model, input, opts, modelKey, result, t0, prompts, log }, todo, genCtx, capCtx, chunkSize);
+  } finally {
+    capCtx?.free();
+    genCtx?.free();
+  }
+  return { written: result.written, tokens: result.tokens, batches: result.batches, sequences: result.sequences, interrupted: result.interrupted };
+}
+
 /** The checks that need the model: blocks in range, probe widths equal to d_model. */
-function checkAgainstModel(input: SweepInput, model: Model): void {
+export function checkAgainstModel(input: SweepInput, model: Model): void {
   for (const l of input.layers) {
     if (l >= model.nLayer) throw new EiaError('E_BAD_ARG', `layers: ${l} out of range: the model has blocks 0..${model.nLayer - 1}`);
     const w = input.probes.get(l)!.direction.length;
@@ -164,15 +203,6 @@ interface SweepRun {
   /** prompt tokens per scenario */
   prompts: Map<string, Int32Array>;
   log: (msg: string) => void;
-}
-
-/** The prompt tokens of each scenario (raw, or wrapped in the chat template as a user turn). */
-function promptTokens(model: Model, scenarios: readonly Scenario[], chat: boolean): Map<string, Int32Array> {
-  return new Map(scenarios.map((s) => {
-    const text = steeringPrompt(s);
-    const full = chat ? model.applyChatTemplate([{ role: 'user', content: text }]) : text;
-    return [s.id, model.tokenize(full, { addSpecial: true, parseSpecial: chat })];
-  }));
 }
 
 /** Generates every unit in chunks of `chunkSize` sequences, appending records as samples finish. */
