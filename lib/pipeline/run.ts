@@ -23,6 +23,7 @@ import { parsePairs, type ContrastivePair } from '../probes/dataset.js';
 import { runProbe } from '../probes/pipeline.js';
 import { checkAlphaBound, residualNorms } from '../probes/residual-norm.js';
 import { readValidation, writeProbeRun, type ProbeReport } from '../probes/validation.js';
+import { recordDoseResponse } from '../steering/card-dose.js';
 import { readSweepRuns } from '../steering/merge/read.js';
 import { partialBanner, scoreSweep, sweepFacts } from '../steering/merge/score.js';
 import { checkGenerationFits } from '../steering/context-fit.js';
@@ -279,6 +280,8 @@ function scoreStage(p: Protocol, sweep: SweepResult): ScoreResult {
   const { result: score, notScored } = scoreSweep(merged, { bootstrap: o.bootstrap, seed: o.seed });
   writeJsonAtomic(join(out, RUN_FILES.score), { ...score, dose_response_series: doseResponseSeriesByScenario(score), ...sweepFacts(merged, notScored) });
   writeFileAtomic(join(out, RUN_FILES.scoreMarkdown), partialBanner(merged, notScored) + renderTable2Markdown(score));
+  // the probes' cards gain what the sweep showed at their blocks (probes/vector-card.ts)
+  recordDoseResponse(join(out, RUN_FILES.probes), score, out);
   finishStage(out, state, 'score', hashOf(sweep.kept), { headline: score.headline });
   return score;
 }

@@ -6,6 +6,7 @@ import { createRng } from '../stats/rng.js';
 import { EiaError } from '../util/errors.js';
 import { choleskySolve, zeros } from '../stats/linalg.js';
 import { checkRows, dot, scoreRows, type Rows } from '../stats/rows.js';
+import type { VectorCard } from './vector-card.js';
 
 /** How a direction is estimated from the two classes. */
 /** 'imported': read from elsewhere (e.g. a llama.cpp control vector), estimator unknown. */
@@ -34,6 +35,8 @@ export interface Probe {
    * magnitude (`cvec export`); steering and scoring always use the unit `direction`.
    */
   scale?: number;
+  /** the evidence the direction carries (vector-card.ts); absent for the paper's probes and older files */
+  card?: VectorCard;
 }
 
 /** Options of {@link probeDirection}. */
