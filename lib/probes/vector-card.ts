@@ -18,6 +18,7 @@ import { writeJsonAtomic } from '../util/atomic-write.js';
 import { EiaError } from '../util/errors.js';
 import { io } from '../util/io-error.js';
 import { packageVersion } from '../util/package.js';
+import { probeModelMismatch } from './probe-model.js';
 
 export const CARD_FORMAT = 'eia-vector-card';
 export const CARD_VERSION = 1;
@@ -127,7 +128,8 @@ export function checkCard(raw: unknown, where: string): VectorCard {
   const set = (v: unknown, field: string) => {
     if (v === null || v === undefined) return null;
     if (!isObj(v) || typeof v.hash !== 'string' || !Number.isInteger(v.n_pairs)) bad(field, '{hash, n_pairs} or null');
-    return { ...(v as object) } as { hash: string; n_pairs: number };
+    const x = v as Record<string, unknown>;
+    return { hash: x.hash, n_pairs: x.n_pairs, ...x } as { hash: string; n_pairs: number };
   };
   if (typeof c.method !== 'string') bad('method', 'a string');
   if (!strOrNull(c.pooling)) bad('pooling', 'a string or null');
@@ -136,7 +138,8 @@ export function checkCard(raw: unknown, where: string): VectorCard {
   if (c.auroc_ci !== null && c.auroc_ci !== undefined) {
     const x = c.auroc_ci;
     if (!isObj(x) || typeof x.lower !== 'number' || typeof x.upper !== 'number' || typeof x.confidence !== 'number') bad('auroc_ci', '{lower, upper, confidence} or null');
-    ci = { ...(x as object) } as VectorCard['auroc_ci'];
+    const y = x as Record<string, unknown>;
+    ci = { lower: y.lower, upper: y.upper, confidence: y.confidence, ...y } as VectorCard['auroc_ci'];
   }
   let dose: CardDoseResponse | null = null;
   if (c.dose_response !== null && c.dose_response !== undefined) {
@@ -157,18 +160,19 @@ export function checkCard(raw: unknown, where: string): VectorCard {
     if (!Array.isArray(scen) || !scen.every((x) => typeof x === 'string')) bad('dose_response.scenarios', 'an array of strings');
     if (!strOrNull(dd.run)) bad('dose_response.run', 'a string or null');
     dose = {
-      ...(dd as object), alphas, n: nums('n'), keyword_share: nums('keyword_share'), degeneration: nums('degeneration'),
+      alphas, n: nums('n'), keyword_share: nums('keyword_share'), degeneration: nums('degeneration'),
       degeneration_threshold: dd.degeneration_threshold as number,
       strongest_coherent_alpha: { positive: (s.positive as number | undefined) ?? null, negative: (s.negative as number | undefined) ?? null },
       scenarios: scen as string[], run: (dd.run as string | undefined) ?? null,
     };
+    for (const [k, v] of Object.entries(dd)) if (!(k in dose)) (dose as unknown as Record<string, unknown>)[k] = v;
   }
   for (const k of ['eia_native_version', 'llama_commit', 'created_at']) if (!strOrNull(c[k])) bad(k, 'a string');
-  return {
-    ...c,
+  // the known fields first, in their order; fields other commands added after them
+  const card: VectorCard = {
     format: CARD_FORMAT, version: CARD_VERSION,
     model: {
-      ...model, name: (model.name as string | undefined) ?? null, arch: (model.arch as string | undefined) ?? null, sha256: (model.sha256 as string | undefined) ?? null,
+      name: (model.name as string | undefined) ?? null, arch: (model.arch as string | undefined) ?? null, sha256: (model.sha256 as string | undefined) ?? null,
       n_layer: (model.n_layer as number | undefined) ?? null, n_embd: (model.n_embd as number | undefined) ?? null,
     },
     block: c.block as number, method: c.method as string, pooling: (c.pooling as string | undefined) ?? null,
@@ -178,6 +182,9 @@ export function checkCard(raw: unknown, where: string): VectorCard {
     eia_native_version: (c.eia_native_version as string | undefined) ?? '', llama_commit: (c.llama_commit as string | undefined) ?? '',
     created_at: (c.created_at as string | undefined) ?? '',
   };
+  for (const [k, v] of Object.entries(model)) if (!(k in card.model)) (card.model as Record<string, unknown>)[k] = v;
+  for (const [k, v] of Object.entries(c)) if (!(k in card)) card[k] = v;
+  return card;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -310,7 +317,7 @@ export function cardWarnings(card: VectorCard, use: { what: string; modelSha256?
   const out: string[] = [];
   const rec = card.model.sha256;
   if (rec && use.modelSha256 && rec !== use.modelSha256) {
-    out.push(`warning: ${use.what} was made on another model (card: ${card.model.name ?? 'unnamed'}, sha256 ${rec.slice(0, 12)}…); ` +
+    out.push(`warning: ${use.what} was trained on another model (sha256 ${rec.slice(0, 12)}…${card.model.name ? `, ${card.model.name}` : ''}, per its card); ` +
       `the model in use has sha256 ${use.modelSha256.slice(0, 12)}…`);
   }
   const d = card.dose_response;
@@ -330,6 +337,24 @@ export function cardWarnings(card: VectorCard, use: { what: string; modelSha256?
     }
   }
   return out;
+}
+
+/**
+ * What to tell a person who uses a direction file (generate, steer): with a card, its warnings
+ * (cardWarnings); without one, a note that it has none and, when its sidecar still records a
+ * model (files written before cards), the model check of probe-model.ts. Say each once per file.
+ */
+export function vectorUseMessages(use: {
+  what: string; card: VectorCard | null; modelSha256: string | null; alphas?: readonly number[];
+  /** the sidecar's model record, for files without a card */
+  recorded?: { sha256?: string; path?: string } | null;
+}): { warnings: string[]; notes: string[] } {
+  if (use.card) return { warnings: cardWarnings(use.card, { what: use.what, modelSha256: use.modelSha256, alphas: use.alphas }), notes: [] };
+  const legacy = use.recorded?.sha256 && use.modelSha256 ? probeModelMismatch({ model: use.recorded }, use.modelSha256, use.what) : null;
+  return {
+    warnings: legacy ? [legacy] : [],
+    notes: [`note: ${use.what} has no card (no record of its model, validation or coherent strengths travels with it); it is used as it is`],
+  };
 }
 
 /** A card as lines for people (`eia-native info --vector`). */

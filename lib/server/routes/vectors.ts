@@ -26,6 +26,8 @@ function describe(v: StoredVector, nLayer: number, nEmbd: number, mismatch: stri
     // the model the probe's sidecar records, and a warning when it is not the served one
     model_sha256: v.model?.sha256 ?? null,
     warning: mismatch,
+    // the evidence each block's direction carries (model, validation, coherent strengths; probes/vector-card.ts)
+    cards: v.cards,
   };
 }
 
