@@ -108,18 +108,14 @@ const bad = (msg: string): never => { throw new EiaError('E_BAD_ARG', msg); };
  * Stopped by `signal`: E_ABORTED (finished stages and samples are kept).
  */
 export async function runProtocol(options: RunOptions): Promise<RunResult> {
-  const o: Settings = {
-    ...options, randomBaseline: options.randomBaseline ?? PROBE_DEFAULTS.randomBaseline, permutations: options.permutations ?? PROBE_DEFAULTS.permutations,
-    bootstrap: options.bootstrap ?? PROBE_DEFAULTS.bootstrap, captureMaxTokens: options.captureMaxTokens ?? PROBE_DEFAULTS.maxTokens, temperature: options.temperature ?? SAMPLING_DEFAULTS.temperature,
-    topK: options.topK ?? SAMPLING_DEFAULTS.topK,
-  };
+  const o = settingsOf(options);
   checkLists(o);
   const inputs = readInputs(o);
   const log = o.log ?? note;
   const alert = o.log ?? warn;  // what must be seen even under EIA_NATIVE_QUIET
   return withRunLock(o.out, 'run', async () => {
     const p = await openRun(o, inputs, log, alert);
-    await checkAgainstModel(p);
+    await checkAgainstModel(o);
     const probe = await probeStage(p);
     if (o.signal?.aborted) throw new EiaError('E_ABORTED', 'interrupted after the probe stage; resume with the same command');
     const steerLayers = o.steerLayers ?? bestLayers(probe.layers, o.nBest ?? 3);
@@ -133,6 +129,26 @@ export async function runProtocol(options: RunOptions): Promise<RunResult> {
     }
     return { out: p.out, probe, steerLayers, sweep, score, reportPath, skipped: p.skipped };
   }, log);
+}
+
+function settingsOf(options: RunOptions): Settings {
+  return {
+    ...options, randomBaseline: options.randomBaseline ?? PROBE_DEFAULTS.randomBaseline, permutations: options.permutations ?? PROBE_DEFAULTS.permutations,
+    bootstrap: options.bootstrap ?? PROBE_DEFAULTS.bootstrap, captureMaxTokens: options.captureMaxTokens ?? PROBE_DEFAULTS.maxTokens, temperature: options.temperature ?? SAMPLING_DEFAULTS.temperature,
+    topK: options.topK ?? SAMPLING_DEFAULTS.topK,
+  };
+}
+
+/**
+ * Every check runProtocol makes before it opens the RUN folder (lists, input files, the model's
+ * blocks, steering strengths, context room), without writing anything: so that a program running
+ * several protocols (study) refuses bad input before its first write.
+ */
+export async function checkRun(options: RunOptions): Promise<void> {
+  const o = settingsOf(options);
+  checkLists(o);
+  readInputs(o);
+  await checkAgainstModel(o);
 }
 
 /** The checks of lists and counts (no model, no files). */
@@ -193,8 +209,7 @@ async function openRun(o: Settings, inputs: Inputs, log: (msg: string) => void, 
 }
 
 /** The checks that need the model: blocks in range, steering strengths within their bound, prompts + new tokens within the context. */
-async function checkAgainstModel(p: Protocol): Promise<void> {
-  const { o } = p;
+async function checkAgainstModel(o: Settings): Promise<void> {
   // on the CPU (mmap: cheap): one short sentence for the norms; the stages load the model as asked
   const model = await Model.load(o.modelPath);
   try {
