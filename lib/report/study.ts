@@ -151,11 +151,15 @@ function driftTables(drift: StudyResults['drift'][number]): Table[] {
     rows: drift.blocks.flatMap((b) => b.rows.map((x) => [String(b.block), f3(b.depth), x.model, x.file_type ?? 'n/a', f3(x.cosine), f3(x.auroc), ci(x.auroc_ci), f3(x.transfer_auroc), sd(x.d_auroc), sd(x.d_transfer)])),
   }];
   if (drift.steering.length) {
+    const models = drift.steering[0].rows.map((x) => x.model);
     out.push({
-      id: `drift-steering-${drift.reference}`, caption: 'Steering at the same blocks and alphas: the share of samples with empathetic language (keyword rule) and the ' +
-        `mean probe score of the generated text per alpha, all scenarios pooled, with the change from ${drift.reference}.`,
-      head: ['Block', 'Alpha', 'Model', 'Keyword share', 'Δ keyword', 'Probe score', 'Δ probe'], numeric: [true, true, false, true, true, true, true],
-      rows: drift.steering.flatMap((s) => s.alphas.flatMap((a, i) => s.rows.map((x) => [String(s.block), String(a), x.model, f3(x.keyword_share[i]), sd(x.d_keyword_share[i]), f3(x.probe_score[i]), sd(x.d_probe_score[i])]))),
+      id: `drift-steering-${drift.reference}`, caption: 'Steering at the same blocks and alphas: per model, the share of samples with empathetic language (keyword rule) ' +
+        `and the mean probe score of the generated text at each alpha, all scenarios pooled; in brackets the change from ${drift.reference}.`,
+      head: ['Block', 'Alpha', ...models.flatMap((m) => [`${m}: keyword share`, `${m}: probe score`])],
+      numeric: [true, true, ...models.flatMap(() => [true, true])],
+      rows: drift.steering.flatMap((st) => st.alphas.map((a, i) => [String(st.block), String(a), ...st.rows.flatMap((x) => x.model === drift.reference
+        ? [f3(x.keyword_share[i]), f3(x.probe_score[i])]
+        : [`${f3(x.keyword_share[i])} (${sd(x.d_keyword_share[i])})`, `${f3(x.probe_score[i])} (${sd(x.d_probe_score[i])})`])])),
     });
   }
   if (drift.headline.length) {
