@@ -20,6 +20,8 @@ import { fileSha256 } from '../../lib/io/file-hash.js';
 import { RUN_FILES } from '../../lib/io/run-folder.js';
 import { processStartTime } from '../../lib/io/run-lock.js';
 import { saveProbe } from '../../lib/probes/probe-file.js';
+import { checkCard, makeCard, readVectorCards } from '../../lib/probes/vector-card.js';
+import { quantizeModel } from '../../lib/engine/quantize.js';
 import { EiaError, type ErrorCode } from '../../lib/util/errors.js';
 import { synthTo, tempDir } from '../helpers/fixtures.js';
 import { controlVectorWithNaN, ggufWithNaN, treeHash } from '../helpers/files.js';
@@ -62,6 +64,9 @@ beforeAll(async () => {
   writeFileSync(T('bad.jsonl'), '{"text":"hello"}\nnot json\n');
   writeFileSync(T('pairs.jsonl'), '{"scenario_id":"a","empathic_text":"I care","non_empathic_text":"Win now"}\n');
   writeFileSync(T('auroc.json'), '{"scores":[0.1,0.9,0.4],"labels":[0,1,0]}');
+  // issue 25's cases: two scored texts (a correlation needs three), a control vector whose card sits under another block
+  writeFileSync(T('two-texts.jsonl'), '{"text":"I care","score":2}\n{"text":"Win now","score":0}\n');
+  writeControlVector(T('cv-card.gguf'), new Map([[1, dir]]), 'llama', { 'eia.card.1.format': 'eia-vector-card', 'eia.card.1.version': 1, 'eia.card.1.block': 2, 'eia.card.1.method': 'mean-diff' });
   // issue 14's cases: probes of this model and of another one, a x7 probe, NaN files, a locked RUN, duplicated samples
   const sha = await fileSha256(modelPath);
   const unitDir = new Float32Array(nEmbd).fill(1 / Math.sqrt(nEmbd));
@@ -218,6 +223,16 @@ const API: Row[] = [
   { id: 'S8', code: 'E_IO', api: 'synth', input: 'out in a missing folder', error: /cannot write .*the output directory must exist/, run: () => synth({ out: T('no/such/s.gguf') }) },
   { id: 'S9', code: 'E_BAD_ARG', api: 'synth', input: "plantedProfile 'odd'", error: /unknown planted profile 'odd' \(expected realistic, easy\)/, run: () => synth(opts({ out: T('s.gguf'), planted: true, plantedProfile: 'odd' })) },
   { id: 'S10', code: 'E_BAD_ARG', api: 'synth', input: 'plantedProfile without planted', error: /plantedProfile needs planted: true/, run: () => synth({ out: T('s.gguf'), plantedProfile: 'easy' }) },
+  // issue 25: GGUF metadata of control vectors, vector cards, quantization
+  { id: 'W1', code: 'E_BAD_ARG', api: 'writeControlVector', input: 'meta key general.name', error: /metadata key 'general\.name' is outside eia-native's namespace/, run: () => writeControlVector(T('w.gguf'), new Map([[1, dir]]), '', { 'general.name': 'x' }) },
+  { id: 'W2', code: 'E_BAD_ARG', api: 'writeControlVector', input: 'meta value NaN', error: /metadata 'eia\.x' is NaN or infinite/, run: () => writeControlVector(T('w.gguf'), new Map([[1, dir]]), '', { 'eia.x': NaN }) },
+  { id: 'W3', code: 'E_BAD_ARG', api: 'writeControlVector', input: 'meta value []', error: /meta\['eia\.x'\] is an empty array/, run: () => writeControlVector(T('w.gguf'), new Map([[1, dir]]), '', { 'eia.x': [] as number[] }) },
+  { id: 'W4', code: 'E_BAD_ARG', api: 'checkCard', input: 'a card without its format', error: /f\.json: card field "format" must be "eia-vector-card"/, run: () => checkCard({ ...makeCard(1), format: 'x' }, 'f.json') },
+  { id: 'W5', code: 'E_BAD_ARG', api: 'readVectorCards', input: 'a GGUF card under another block', error: /the card under eia\.card\.1 says block 2/, run: () => readVectorCards(T('cv-card.gguf')) },
+  { id: 'W6', code: 'E_BAD_ARG', api: 'quantizeModel', input: "type 'q9_9'", error: /unknown quantization type 'q9_9'/, run: () => quantizeModel({ input: modelPath, output: T('q.gguf'), type: 'q9_9' }) },
+  { id: 'W7', code: 'E_BAD_ARG', api: 'quantizeModel', input: 'input not a GGUF', error: /quantize: input '.*' is not a GGUF file \(bad magic\)/, run: () => quantizeModel({ input: T('text.gguf'), output: T('q.gguf'), type: 'q8_0' }) },
+  { id: 'W8', code: 'E_BAD_ARG', api: 'quantizeModel', input: 'output = input', error: /quantize: the output is the input file/, run: () => quantizeModel({ input: modelPath, output: modelPath, type: 'q8_0' }) },
+  { id: 'W9', code: 'E_IO', api: 'quantizeModel', input: 'output in a missing folder', error: /quantize: cannot write '.*' .*the output folder must exist and be writable/, run: () => quantizeModel({ input: modelPath, output: T('no/such/q.gguf'), type: 'q8_0' }) },
 ];
 
 describe('bad arguments (API): every row of docs/reliability.md rejects with a JS error', () => {
@@ -355,6 +370,19 @@ const CLI: CliRow[] = [
   { id: 'C95', cmd: 'serve', args: () => ['serve', '--model', M(), '--slots', '0'], exit: 2, code: 'E_BAD_ARG', error: /--slots must be a positive integer, got 0/ },
   { id: 'C96', cmd: 'serve', args: () => ['serve', '--model', M(), '--port', '70000'], exit: 2, code: 'E_BAD_ARG', error: /--port is at most 65535, got 70000/ },
   { id: 'C97', cmd: 'serve', args: () => ['serve', '--model', M(), '--vectors', T('no-such-folder')], exit: 2, code: 'E_BAD_ARG', error: /--vectors: folder .*no-such-folder does not exist or is not a folder/ },
+  // issue 25: quantize, study, info --vector
+  { id: 'Q1', cmd: 'quantize', args: () => ['quantize', M(), '--type', 'q9_9', '--out', T('q1.gguf')], exit: 2, code: 'E_BAD_ARG', error: /--type 'q9_9' is not a type quantize writes/, tree: () => [T('q1.gguf')] },
+  { id: 'Q2', cmd: 'quantize', args: () => ['quantize', M(), '--type', 'q8_0', '--out', T('cv.gguf')], exit: 2, code: 'E_CONFLICT', error: /--out .*cv\.gguf already exists; use another path or --force to replace it/, tree: () => [T('cv.gguf')] },
+  { id: 'Q3', cmd: 'quantize', args: () => ['quantize', T('cv.gguf'), '--type', 'q8_0', '--out', T('q3.gguf')], exit: 2, code: 'E_BAD_ARG', error: /is a control vector, not a model/, tree: () => [T('q3.gguf')] },
+  { id: 'Q4', cmd: 'quantize', args: () => ['quantize', M(), '--type', 'q8_0', '--out', T('no/such/q4.gguf')], exit: 1, code: 'E_IO', error: /quantize: cannot write .*the output folder must exist and be writable/ },
+  { id: 'Q5', cmd: 'study', args: () => ['study', '--out', T('st')], exit: 2, code: 'E_BAD_ARG', error: /give the models: --models a,b,c/, tree: () => [T('st')] },
+  { id: 'Q6', cmd: 'study', args: () => ['study', '--models', `x=${M()},x=${M()}`, '--train', T('pairs.jsonl'), '--test', T('pairs.jsonl'), '--layers', '1', '--out', T('st')], exit: 2, code: 'E_BAD_ARG', error: /models: the name 'x' is given twice/, tree: () => [T('st')] },
+  { id: 'Q7', cmd: 'study', args: () => ['study', '--models', M(), '--train', '-', '--test', T('pairs.jsonl'), '--out', T('st')], exit: 2, code: 'E_BAD_ARG', error: /--train: a study reads its inputs once per model; give a file, not stdin/, tree: () => [T('st')] },
+  { id: 'Q8', cmd: 'study', args: () => ['study', '--models', M(), '--train', T('pairs.jsonl'), '--test', T('pairs.jsonl'), '--layers', '99', '--out', T('st')], exit: 2, code: 'E_BAD_ARG', error: /--layers: 99 out of range \[0, 5\] for tiny/, tree: () => [T('st')] },
+  { id: 'Q9', cmd: 'study', args: () => ['study', '--models', M(), '--train', T('pairs.jsonl'), '--test', T('pairs.jsonl'), '--texts', T('two-texts.jsonl'), '--layers', '1', '--alphas=0,1', '--out', T('st')], exit: 2, code: 'E_BAD_ARG', error: /--texts: .*two-texts\.jsonl holds 2 texts; the correlation needs at least 3/, tree: () => [T('st')] },
+  { id: 'Q10', cmd: 'info', args: () => ['info', '--vector', T('missing.npy')], exit: 2, code: 'E_BAD_ARG', error: /--vector: .*missing\.npy does not exist/ },
+  { id: 'Q11', cmd: 'info', args: () => ['info', '--vector', T('ok.jsonl')], exit: 2, code: 'E_BAD_ARG', error: /--vector: .*ok\.jsonl is neither a probe \.npy nor a control-vector \.gguf/ },
+  { id: 'Q12', cmd: 'info', args: () => ['info', '--vector', T('cv-card.gguf')], exit: 2, code: 'E_BAD_ARG', error: /the card under eia\.card\.1 says block 2/ },
 ];
 
 /** A small sweep and a small protocol on the tiny model (C57, C58). */
