@@ -190,6 +190,9 @@ export function studyResults(study: string): StudyResults {
   };
   const parts = models.map((m) => summary(study, m, args.bootstrap, behaviourOf(m.name)));
   const notes: string[] = [];
+  // a model joins the cross-model numbers once its capture stage is done (capture.json is written last)
+  const captured = (m: StudyResultModel) => existsSync(join(activationsDir(study, m.name), 'capture.json'));
+  for (const m of models) if (!captured(m)) notes.push(`${m.name}: its activations are not captured yet (the study has not reached its capture stage); it is left out of agreement, transfer and drift.`);
   const rowsOf = new Map<string, Float32Array[]>();
   const rows = (name: string, layer: number) => {
     const key = `${name}\u0000${layer}`;
@@ -204,7 +207,7 @@ export function studyResults(study: string): StudyResults {
     for (let j = 0; j < models.length; j++) {
       if (i === j) continue;
       const A = parts[i].s, B = parts[j].s;
-      if (A.best_layer === null || B.best_layer === null) continue;
+      if (A.best_layer === null || B.best_layer === null || !captured(models[i]) || !captured(models[j])) continue;
       let rep: AlignmentReport;
       try {
         rep = alignmentReport(rows(A.name, A.best_layer), rows(B.name, B.best_layer), args.nTrainPairs, args.nTestPairs, { k: args.k });
@@ -231,6 +234,7 @@ export function studyResults(study: string): StudyResults {
   const testLabels = testIdx.map((i) => labels[i]);
   const drift: DriftResult[] = [];
   for (const g of groups) {
+    if (!g.members.every((i) => captured(models[i]))) continue;
     const ref = parts[g.reference];
     const members = g.members.map((i) => parts[i]);
     const dnotes: string[] = [];

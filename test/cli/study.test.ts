@@ -102,7 +102,7 @@ describe('eia-native study', () => {
       for (const k of ['n', 'pearson', 'spearman', 'binary_accuracy', 'binary_accuracy_all_items', 'texts']) expect(r.behaviour[k], `${m} ${k}`).toEqual(hand[k]);
       expect(r.behaviour.layer).toBe(hand.layer);
     }
-  });
+  }, 900_000);
 
   it('resumes after SIGKILL to the same numbers', async () => {
     const child = spawn(process.execPath, [CLI, ...args('B')], { cwd: ROOT, env: { ...process.env, EIA_NATIVE_QUIET: '1' }, stdio: 'ignore' });
@@ -120,7 +120,7 @@ describe('eia-native study', () => {
     const B = JSON.parse(readFileSync(T('B/results.json'), 'utf8'));
     const strip = (r: any) => JSON.parse(JSON.stringify({ ...r, generated_at: null, models: r.models.map((m: any) => ({ ...m, behaviour: { ...m.behaviour, probe: null } })) }));
     expect(strip(B)).toEqual(strip(A));
-  });
+  }, 1_500_000);
 
   it('report STUDY re-renders from the folder; another plan is refused before anything is written', async () => {
     rmSync(T('B/report.html'));
@@ -137,7 +137,7 @@ describe('eia-native study', () => {
     expect(dup.code).toBe(2);
     expect(dup.stderr).toMatch(/the name 'x' is given twice/);
     expect(existsSync(T('D'))).toBe(false);
-  });
+  }, 600_000);
 });
 
 describe.skipIf('skip' in chrome)('the study report in headless Chromium', () => {
