@@ -47,7 +47,9 @@ export function recordDoseResponse(probesDir: string, score: Pick<ScoreResult, '
     if (!existsSync(npy) || !existsSync(join(probesDir, `layer${layer}.json`))) continue;
     const dose = cardDoseResponse(score, layer, runDir);
     if (!dose) continue;
-    const base = readVectorCards(npy).get(layer) ?? (validation?.layers.some((l) => l.layer === layer) ? probeRunCard(validation, layer) : makeCard(layer));
+    const have = readVectorCards(npy).get(layer);
+    if (have && JSON.stringify(have.dose_response) === JSON.stringify(dose)) continue;  // a resumed run: the card already says this
+    const base = have ?? (validation?.layers.some((l) => l.layer === layer) ? probeRunCard(validation, layer) : makeCard(layer));
     updateVectorCard(npy, layer, { ...base, dose_response: dose });
     written.push(layer);
   }
