@@ -17,6 +17,8 @@ export interface ProbeScoresOptions {
   /** tokens per text (default: the capture context's) */
   ctxSize?: number;
   onProgress?: (done: number, total: number, tokens: number) => void;
+  /** the probe's name in messages (its file) */
+  what?: string;
 }
 
 /**
@@ -27,7 +29,7 @@ export async function probeScoresOfTexts(modelPath: string, probe: { direction: 
   const model = await Model.load(modelPath, { gpuLayers: o.gpuLayers ?? 0 });
   try {
     if (probe.direction.length !== model.nEmbd) {
-      throw new EiaError('E_BAD_ARG', `probe/model width mismatch: the probe has width ${probe.direction.length} but the model's d_model is ${model.nEmbd} (a probe of another model?)`);
+      throw new EiaError('E_BAD_ARG', `probe/model width mismatch: ${o.what ?? 'the probe'} has width ${probe.direction.length} but the model's d_model is ${model.nEmbd} (a probe of another model?)`);
     }
     if (!Number.isInteger(probe.layer) || probe.layer < 0 || probe.layer >= model.nLayer) throw new EiaError('E_BAD_ARG', `layer: ${probe.layer} out of range [0, ${model.nLayer - 1}]`);
     const ctx = await model.createContext(captureContextOptions(model, o.threads, o.ctxSize));

@@ -18,6 +18,7 @@ import { writeJsonAtomic } from '../util/atomic-write.js';
 import { EiaError } from '../util/errors.js';
 import { io } from '../util/io-error.js';
 import { packageVersion } from '../util/package.js';
+import { snakeCaseKeys } from '../util/snake-case.js';
 import { probeModelMismatch } from './probe-model.js';
 
 export const CARD_FORMAT = 'eia-vector-card';
@@ -253,7 +254,8 @@ export function readVectorCards(path: string): Map<number, VectorCard> {
   const side = sidecarOf(path);
   if (!existsSync(side)) return new Map();
   let json: unknown;
-  try { json = JSON.parse(io(() => readFileSync(side, 'utf8'))); } catch (e) {
+  // sidecars written before the snake_case rule load too (as loadProbe reads them)
+  try { json = snakeCaseKeys(JSON.parse(io(() => readFileSync(side, 'utf8')))); } catch (e) {
     if (e instanceof EiaError) throw e;
     throw new EiaError('E_BAD_ARG', `${side}: invalid JSON (${(e as Error).message})`);
   }

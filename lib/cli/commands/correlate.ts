@@ -59,7 +59,7 @@ export const correlateCommand: CommandModule<object, Args> = {
     let scores: Float64Array;
     try {
       scores = await probeScoresOfTexts(modelPathArg(a.model), { direction: probe.direction, layer }, texts.map((t) => t.text), {
-        truncate: a.truncate, threads: a.threads, gpuLayers: a['gpu-layers'], ctxSize: a['ctx-size'], onProgress: (d, _t, tok) => bar.update(d, `${tok} tokens`),
+        truncate: a.truncate, threads: a.threads, gpuLayers: a['gpu-layers'], ctxSize: a['ctx-size'], what: a.probe, onProgress: (d, _t, tok) => bar.update(d, `${tok} tokens`),
       });
     } catch (e) {
       throw inFlagTerms(e, { layer: '--layer' });
