@@ -232,7 +232,7 @@ const API: Row[] = [
   { id: 'W6', code: 'E_BAD_ARG', api: 'quantizeModel', input: "type 'q9_9'", error: /unknown quantization type 'q9_9'/, run: () => quantizeModel({ input: modelPath, output: T('q.gguf'), type: 'q9_9' }) },
   { id: 'W7', code: 'E_BAD_ARG', api: 'quantizeModel', input: 'input not a GGUF', error: /quantize: input '.*' is not a GGUF file \(bad magic\)/, run: () => quantizeModel({ input: T('text.gguf'), output: T('q.gguf'), type: 'q8_0' }) },
   { id: 'W8', code: 'E_BAD_ARG', api: 'quantizeModel', input: 'output = input', error: /quantize: the output is the input file/, run: () => quantizeModel({ input: modelPath, output: modelPath, type: 'q8_0' }) },
-  { id: 'W9', code: 'E_IO', api: 'quantizeModel', input: 'output in a missing folder', error: /quantize: cannot write '.*' .*the output folder must exist and be writable/, run: () => quantizeModel({ input: modelPath, output: T('no/such/q.gguf'), type: 'q8_0' }) },
+  { id: 'W9', code: 'E_IO', api: 'quantizeModel', input: 'output in a missing folder', error: /quantize: cannot write '.*': .*the output folder must exist and be writable/, run: () => quantizeModel({ input: modelPath, output: T('no/such/q.gguf'), type: 'q8_0' }) },
 ];
 
 describe('bad arguments (API): every row of docs/reliability.md rejects with a JS error', () => {
