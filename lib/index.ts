@@ -16,6 +16,7 @@ export {
 export { engineLimits, SAMPLING_DEFAULTS, type EngineLimits } from './engine/defaults.js';
 export { synth, PLANTED_PROFILES, type PlantedProfile, type SynthOptions, type SynthResult } from './engine/synth.js';
 export { writeControlVector, readControlVector, type ControlVector } from './engine/control-vector.js';
+export { quantizeModel, quantTypes, type QuantizeOptions, type QuantizeResult } from './engine/quantize.js';
 export { runtimeInfo, type RuntimeInfo } from './engine/runtime-info.js';
 export { EiaError, isEiaError, type ErrorCode } from './util/errors.js';
 
@@ -28,6 +29,7 @@ export { readValidation, writeProbeRun, type ProbeRun, type ProbeReport, type La
 export { ablatePairs } from './probes/ablation.js';
 export { checkPlantedControls, type PlantedControls, type ControlCheck } from './probes/planted-controls.js';
 export { scoreAgreement, crossModelTransfer, type ScoreAgreement, type CrossModelTransfer } from './probes/crossmodel.js';
+export { readVectorCards, updateVectorCard, cardWarnings, type VectorCard } from './probes/vector-card.js';
 
 // ---- statistics results (the validation figures on scores computed anywhere)
 export { auroc, evaluateScores, type ScoreEvaluation } from './stats/auroc.js';
@@ -60,6 +62,8 @@ export type { JudgeVerdict } from './steering/judge/verdict.js';
 export { runProtocol, type RunOptions, type RunResult } from './pipeline/run.js';
 export { runTune, type TuneOptions, type TuneResult } from './pipeline/tune/index.js';
 export { writeReport, type ReportOptions, type ReportResult } from './report/index.js';
+export { runStudy, type StudyOptions, type StudyModel, type StudyResult } from './pipeline/study.js';
+export { writeStudyReport, type StudyReportResult } from './report/study.js';
 
 // ---- models: registry, cache, downloads, the paper's dataset
 export { listModels, findModel, getModel, type ModelEntry } from './models/registry.js';

@@ -133,11 +133,21 @@ export interface Addon {
   setErrorClass(cls: new (code: never, message: string) => Error): void;
   setLogLevel(level: number): void;
   synth(opts: { arch?: string; shape?: string; type?: string; seed?: number; planted?: boolean; out: string }): Promise<RawSynthResult>;
-  encodeControlVector(cv: { modelHint?: string; layers: Record<number, Float32Array> }): Buffer;
-  readControlVector(path: string): { modelHint: string; nEmbd: number; layers: Record<string, Float32Array> };
+  encodeControlVector(cv: { modelHint?: string; layers: Record<number, Float32Array>; meta?: Record<string, GgufMetaValue> }): Buffer;
+  readControlVector(path: string): { modelHint: string; nEmbd: number; layers: Record<string, Float32Array>; meta: Record<string, GgufMetaValue> };
   loadControlVectorLlama(path: string, strength?: number): { nEmbd: number; data: Float32Array };
   readGgufTensor(path: string, name: string): { shape: number[]; data: Float32Array };
+  quantizeTypes(): RawQuantType[];
+  quantize(opts: { in: string; out: string; type: string; threads: number; allowRequantize: boolean }): {
+    promise: Promise<RawQuantizeResult>; progress(): { done: number; total: number };
+  };
 }
+
+/** A GGUF metadata value of eia-native's namespace ("eia." keys): a scalar, or a non-empty array of numbers or of strings. */
+export type GgufMetaValue = string | number | boolean | number[] | string[];
+
+export interface RawQuantType { name: string; ftype: number; bitsPerWeight: number }
+export interface RawQuantizeResult { type: string; ftype: number; nTensors: number; inBytes: number; outBytes: number; arch: string }
 
 /** What scripts/build.mjs built: written next to the addon as eia-runtime.json. */
 export interface RuntimeManifest {

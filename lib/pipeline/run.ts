@@ -23,6 +23,7 @@ import { parsePairs, type ContrastivePair } from '../probes/dataset.js';
 import { runProbe } from '../probes/pipeline.js';
 import { checkAlphaBound, residualNorms } from '../probes/residual-norm.js';
 import { readValidation, writeProbeRun, type ProbeReport } from '../probes/validation.js';
+import { recordDoseResponse } from '../steering/card-dose.js';
 import { readSweepRuns } from '../steering/merge/read.js';
 import { partialBanner, scoreSweep, sweepFacts } from '../steering/merge/score.js';
 import { checkGenerationFits } from '../steering/context-fit.js';
@@ -107,14 +108,14 @@ const bad = (msg: string): never => { throw new EiaError('E_BAD_ARG', msg); };
  * Stopped by `signal`: E_ABORTED (finished stages and samples are kept).
  */
 export async function runProtocol(options: RunOptions): Promise<RunResult> {
-  const o = settings(options);
+  const o = settingsOf(options);
   checkLists(o);
   const inputs = readInputs(o);
   const log = o.log ?? note;
   const alert = o.log ?? warn;  // what must be seen even under EIA_NATIVE_QUIET
   return withRunLock(o.out, 'run', async () => {
     const p = await openRun(o, inputs, log, alert);
-    await checkAgainstModel(p);
+    await checkAgainstModel(o);
     const probe = await probeStage(p);
     if (o.signal?.aborted) throw new EiaError('E_ABORTED', 'interrupted after the probe stage; resume with the same command');
     const steerLayers = o.steerLayers ?? bestLayers(probe.layers, o.nBest ?? 3);
@@ -131,7 +132,7 @@ export async function runProtocol(options: RunOptions): Promise<RunResult> {
 }
 
 /** The options with their defaults filled in. */
-function settings(options: RunOptions): Settings {
+function settingsOf(options: RunOptions): Settings {
   return {
     ...options, randomBaseline: options.randomBaseline ?? PROBE_DEFAULTS.randomBaseline, permutations: options.permutations ?? PROBE_DEFAULTS.permutations,
     bootstrap: options.bootstrap ?? PROBE_DEFAULTS.bootstrap, captureMaxTokens: options.captureMaxTokens ?? PROBE_DEFAULTS.maxTokens, temperature: options.temperature ?? SAMPLING_DEFAULTS.temperature,
@@ -140,19 +141,30 @@ function settings(options: RunOptions): Settings {
 }
 
 /**
- * Every check runProtocol makes before its first write (the inputs, the model, the steering
- * strengths, what the RUN folder holds), and no write: for a caller that must prepare files of its
- * own first and may put them into the RUN only when the protocol will accept it (`demo`, whose
- * planted model is written only then). Holds the RUN's lock while it looks (re-entrant: a caller
- * holding it keeps it).
+ * Every check runProtocol makes before it opens the RUN folder (lists, input files, the model's
+ * blocks, steering strengths, context room), without writing anything: so that a program running
+ * several protocols (study) refuses bad input before its first write.
+ */
+export async function checkRun(options: RunOptions): Promise<void> {
+  const o = settingsOf(options);
+  checkLists(o);
+  readInputs(o);
+  await checkAgainstModel(o);
+}
+
+/**
+ * Every check runProtocol makes before its first write (checkRun's, and what the RUN folder holds),
+ * and no write: for a caller that must prepare files of its own first and may put them into the RUN
+ * only when the protocol will accept it (`demo`, whose planted model is written only then). Holds the
+ * RUN's lock while it looks (re-entrant: a caller holding it keeps it).
  */
 export async function checkProtocol(options: RunOptions): Promise<void> {
-  const o = settings(options);
+  const o = settingsOf(options);
   checkLists(o);
   const inputs = readInputs(o);
   await withRunLock(o.out, 'run', async () => {
     const p = await openRun(o, inputs, o.log ?? note, o.log ?? warn);
-    await checkAgainstModel(p);
+    await checkAgainstModel(o);
     probePlan(p);
   });
 }
@@ -221,8 +233,7 @@ async function openRun(o: Settings, inputs: Inputs, log: (msg: string) => void, 
 }
 
 /** The checks that need the model: blocks in range, steering strengths within their bound, prompts + new tokens within the context. */
-async function checkAgainstModel(p: Protocol): Promise<void> {
-  const { o } = p;
+async function checkAgainstModel(o: Settings): Promise<void> {
   // on the CPU (mmap: cheap): one short sentence for the norms; the stages load the model as asked
   const model = await Model.load(o.modelPath);
   try {
@@ -321,6 +332,8 @@ function scoreStage(p: Protocol, sweep: SweepResult): ScoreResult {
   const { result: score, notScored } = scoreSweep(merged, { bootstrap: o.bootstrap, seed: o.seed });
   writeJsonAtomic(join(out, RUN_FILES.score), { ...score, dose_response_series: doseResponseSeriesByScenario(score), ...sweepFacts(merged, notScored) });
   writeFileAtomic(join(out, RUN_FILES.scoreMarkdown), partialBanner(merged, notScored) + renderTable2Markdown(score));
+  // the probes' cards gain what the sweep showed at their blocks (probes/vector-card.ts)
+  recordDoseResponse(join(out, RUN_FILES.probes), score, out);
   finishStage(out, state, 'score', hashOf(sweep.kept), { headline: score.headline });
   return score;
 }

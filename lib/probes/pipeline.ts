@@ -186,7 +186,7 @@ export async function runProbe(opts: RunProbeOptions): Promise<ProbeRun> {
   const seconds = res.ms / 1000;
   const report: ProbeReport = {
     format: 'eia-probe-validation', version: 1,
-    model: { path: opts.modelPath, sha256, arch: info.arch, n_layer: info.nLayer, n_embd: info.nEmbd },
+    model: { path: opts.modelPath, sha256, arch: info.arch, n_layer: info.nLayer, n_embd: info.nEmbd, name: info.name },
     method: s.method, pooling: 'mean', seed: s.seed, max_tokens: s.maxTokens,
     train: { n_pairs: opts.trainPairs.length, hash: trainHash },
     test: { n_pairs: opts.testPairs.length, hash: datasetHash(opts.testPairs) },

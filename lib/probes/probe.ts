@@ -7,6 +7,7 @@ import { createRng } from '../stats/rng.js';
 import { EiaError } from '../util/errors.js';
 import { choleskySolve, zeros } from '../stats/linalg.js';
 import { checkRows, dot, scoreRows, type Rows } from '../stats/rows.js';
+import type { VectorCard } from './vector-card.js';
 
 /** How a direction is estimated from the two classes. */
 /** 'imported': read from elsewhere (e.g. a llama.cpp control vector), estimator unknown. */
@@ -39,6 +40,8 @@ export interface Probe {
   fileNorm?: number;
   /** The steering strength `tune` chose for this probe (tuned-alpha.ts), when it ran. */
   tuned?: TunedAlpha;
+  /** the evidence the direction carries (vector-card.ts); absent for the paper's probes and older files */
+  card?: VectorCard;
 }
 
 /** Options of {@link probeDirection}. */

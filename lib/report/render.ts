@@ -194,7 +194,8 @@ export function runFacts(run: RunData): [string, string][] {
 // ---------------------------------------------------------------------------------------------
 // HTML
 
-const CSS = `
+/** The reports' stylesheet (inline in every HTML report). */
+export const CSS = `
 :root { color-scheme: light; --fg: #1d1f23; --muted: #5b616b; --line: #e2e4e8; --accent: #4269d0; }
 * { box-sizing: border-box; }
 body { margin: 0; font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--fg); background: #fff; }
@@ -226,18 +227,18 @@ details { margin: 8px 0; } summary { cursor: pointer; color: var(--accent); }
 footer { margin-top: 48px; color: var(--muted); font-size: 12.5px; }
 `;
 
-function inlineMd(s: string): string {
+export function inlineMd(s: string): string {
   // escaped text with **bold** and `code`
   return esc(s).replace(/\*\*(.+?)\*\*/g, '<strong>$1</strong>').replace(/`([^`]+)`/g, '<code>$1</code>');
 }
 
-function htmlTable(t: Table): string {
+export function htmlTable(t: Table): string {
   const th = t.head.map((h, i) => `<th scope="col"${t.numeric[i] ? ' class="num"' : ''}>${esc(h)}</th>`).join('');
   const rows = t.rows.map((r) => `<tr>${r.map((c, i) => `<td${t.numeric[i] ? ' class="num"' : ''}>${inlineMd(c)}</td>`).join('')}</tr>`).join('\n');
   return `<div class="table-wrap"><table id="${esc(t.id)}"><caption>${inlineMd(t.caption)}</caption>\n<thead><tr>${th}</tr></thead>\n<tbody>\n${rows}\n</tbody></table></div>`;
 }
 
-function notRun(text: string, id?: string): string {
+export function notRun(text: string, id?: string): string {
   return `<div class="not-run"${id ? ` id="${esc(id)}"` : ''} data-not-run><strong>Not run.</strong> ${inlineMd(text)}</div>`;
 }
 
@@ -248,7 +249,7 @@ function sectionTables(main: Table | null, companion: () => Table | null, render
   return c ? [render(main), render(c)] : [render(main)];
 }
 
-function htmlFigure(f: Figure): string {
+export function htmlFigure(f: Figure): string {
   if (f.error) return `<figure class="eia-figure" id="fig-${esc(f.id)}" data-figure="${esc(f.id)}" data-error><h3>${esc(f.title)}</h3><div class="error">${esc(f.error)}</div></figure>`;
   if (f.notRun !== undefined) return `<section class="eia-figure-missing" id="fig-${esc(f.id)}" data-figure-missing="${esc(f.id)}"><h3>${esc(f.title)}</h3>${notRun(f.notRun)}</section>`;
   return `<figure class="eia-figure" id="fig-${esc(f.id)}" data-figure="${esc(f.id)}"><h3>${esc(f.title)}</h3>\n<div class="plots">\n${f.svgs.map((s) => s.svg).join('\n')}\n</div>\n` +
@@ -335,11 +336,11 @@ ${parts.join('\n')}
 // ---------------------------------------------------------------------------------------------
 // Markdown
 
-function mdCell(s: string): string {
+export function mdCell(s: string): string {
   return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 }
 
-function mdTable(t: Table): string {
+export function mdTable(t: Table): string {
   const lines = [`*${t.caption}*`, '', `| ${t.head.map(mdCell).join(' | ')} |`, `| ${t.numeric.map((n) => (n ? '---:' : '---')).join(' | ')} |`];
   for (const r of t.rows) lines.push(`| ${r.map(mdCell).join(' | ')} |`);
   return lines.join('\n') + '\n';

@@ -19,6 +19,7 @@ import { unitDirection } from '../probes/direction.js';
 import { loadProbe } from '../probes/probe-file.js';
 import type { Probe } from '../probes/probe.js';
 import type { TunedAlpha } from '../probes/tuned-alpha.js';
+import { cardsFromGgufMeta, makeCard, type VectorCard } from '../probes/vector-card.js';
 import { readNpy, writeNpy } from '../io/npy.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { io } from '../util/io-error.js';
@@ -44,10 +45,12 @@ export interface StoredVector {
   file: string | null;
   /** Block -> the L2 norm of the stored vector, for blocks whose file holds a vector of norm other than 1 (used as its unit direction). */
   fileNorms: Map<number, number>;
-  /** The model the probe was trained on, as its sidecar records it (null: not recorded). */
+  /** The model the direction was trained on, as its card (or an older sidecar) records it (null: not recorded). */
   model: Probe['model'] | null;
   /** The steering strength `eia-native tune` recorded in the probe's sidecar (`scale: "tuned"`), null when none. */
   tuned: TunedAlpha | null;
+  /** The vector cards of its blocks (probes/vector-card.ts): the evidence it carries; empty when it has none. */
+  cards: VectorCard[];
 }
 
 export interface VectorProblem { file: string; message: string }
@@ -144,6 +147,8 @@ export class VectorStore {
         method: ['mean-diff', 'pca', 'logistic', 'imported'].includes(method) ? method : 'imported',
         model: {}, train_hash: '', n_train: 0, created_at: new Date().toISOString(), scale: direction === data ? 1 : norm,
         registered_with: 'eia-native serve',
+        // what is known of a registered direction: its block and method (no model, validation or steering record)
+        card: makeCard(layer, { method }),
       }, null, 2) + '\n'));
       io(() => writeNpy(npy, direction));
       this.rescan();
@@ -153,7 +158,7 @@ export class VectorStore {
     }
     const v: StoredVector = {
       name, kind: 'probe', source: 'memory', directions: new Map([[layer, direction]]), layer,
-      dimensions: direction.length, method, auroc: null, file: null, fileNorms: new Map(), model: null, tuned: null,
+      dimensions: direction.length, method, auroc: null, file: null, fileNorms: new Map(), model: null, tuned: null, cards: [],
     };
     this.memory.set(name, v);
     return v;
@@ -293,11 +298,13 @@ export class VectorStore {
     let s = 0;
     for (let i = 0; i < raw.length; i++) s += raw[i] * raw[i];
     const norm = Math.sqrt(s);
+    const cardSha = p.card?.model.sha256;
     return {
       name, kind: 'probe', source: 'folder', directions: new Map([[p.layer, p.direction]]), layer: p.layer,
-      dimensions: p.direction.length, method: p.method, auroc: validationAuroc(path, p.layer), file,
+      dimensions: p.direction.length, method: p.method, auroc: p.card?.auroc ?? validationAuroc(path, p.layer), file,
       fileNorms: new Map(Math.abs(norm - 1) > 1e-6 ? [[p.layer, norm]] : []),
-      model: p.model?.sha256 ? p.model : null, tuned: p.tuned ?? null,
+      model: cardSha ? { ...p.model, sha256: cardSha } : p.model?.sha256 ? p.model : null, tuned: p.tuned ?? null,
+      cards: p.card ? [p.card] : [],
     };
   }
 
@@ -312,9 +319,11 @@ export class VectorStore {
       directions.set(l, u.direction);
       if (u.direction !== d) fileNorms.set(l, u.norm);
     }
+    const cards = [...cardsFromGgufMeta(cv.meta, file).values()];
+    const sha = cards.find((c) => c.model.sha256)?.model.sha256;
     return {
       name, kind: 'control-vector', source: 'folder', directions, layer: null,
-      dimensions: cv.nEmbd, method: null, auroc: null, file, fileNorms, model: null, tuned: null,
+      dimensions: cv.nEmbd, method: cards[0]?.method ?? null, auroc: null, file, fileNorms, model: sha ? { sha256: sha } : null, tuned: null, cards,
     };
   }
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 
 #include "batch.h"
@@ -178,30 +179,48 @@ std::vector<std::vector<float>> token_logprobs(Context & ctx, const std::vector<
 
 std::vector<float> read_gguf_tensor(const std::string & path, const std::string & name, std::vector<int64_t> * shape) {
     ensure_backend();
-    ggml_context * gctx = nullptr;
-    gguf_init_params gp = {false, &gctx};
+    // metadata only: the one tensor's bytes are read from the file below (models are GBs)
+    gguf_init_params gp = {true, nullptr};
     take_thread_log_errors();
     gguf_context * g = gguf_init_from_file(path.c_str(), gp);
     if (!g) fail(Code::IO, "cannot read GGUF '" + path + "': " + take_thread_log_errors());
-    ggml_tensor * t = ggml_get_tensor(gctx, name.c_str());
+    const int64_t id = gguf_find_tensor(g, name.c_str());
     std::vector<float> out;
     std::string err;
-    if (!t) err = "no tensor named '" + name + "'";
-    else if (t->type == GGML_TYPE_F32) {
-        out.resize(ggml_nelements(t));
-        std::memcpy(out.data(), t->data, out.size() * sizeof(float));
-    } else if (t->type == GGML_TYPE_F16) {
-        out.resize(ggml_nelements(t));
-        ggml_fp16_to_fp32_row((const ggml_fp16_t *) t->data, out.data(), (int64_t) out.size());
+    if (id < 0) {
+        err = "no tensor named '" + name + "'";
     } else {
-        err = "tensor '" + name + "' is " + ggml_type_name(t->type) + " (only F32/F16 are read)";
-    }
-    if (t && shape) {
-        shape->clear();
-        for (int i = 0; i < ggml_n_dims(t); i++) shape->push_back(t->ne[i]);
+        const ggml_type type = gguf_get_tensor_type(g, id);
+        const int64_t * ne = gguf_get_tensor_ne(g, id);
+        int64_t n = 1;
+        int dims = 0;
+        for (int i = 0; i < GGML_MAX_DIMS; i++) {
+            n *= ne[i];
+            if (ne[i] != 1) dims = i + 1;
+        }
+        if (shape) {
+            shape->clear();
+            for (int i = 0; i < std::max(dims, 1); i++) shape->push_back(ne[i]);
+        }
+        if (type != GGML_TYPE_F32 && type != GGML_TYPE_F16) {
+            err = "tensor '" + name + "' is " + ggml_type_name(type) + " (only F32/F16 are read)";
+        } else {
+            const size_t bytes = gguf_get_tensor_size(g, id);
+            const size_t offset = gguf_get_data_offset(g) + gguf_get_tensor_offset(g, id);
+            std::vector<uint8_t> buf(bytes);
+            FILE * f = std::fopen(path.c_str(), "rb");
+            const bool ok = f && fseeko(f, (off_t) offset, SEEK_SET) == 0 && std::fread(buf.data(), 1, bytes, f) == bytes;
+            if (f) std::fclose(f);
+            if (!ok) {
+                err = "cannot read the data of tensor '" + name + "' (a truncated file?)";
+            } else {
+                out.resize((size_t) n);
+                if (type == GGML_TYPE_F32) std::memcpy(out.data(), buf.data(), out.size() * sizeof(float));
+                else ggml_fp16_to_fp32_row((const ggml_fp16_t *) buf.data(), out.data(), n);
+            }
+        }
     }
     gguf_free(g);
-    if (gctx) ggml_free(gctx);
     if (!err.empty()) fail(path + ": " + err);
     return out;
 }

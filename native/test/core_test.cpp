@@ -19,6 +19,7 @@
 #include <random>
 #include <string>
 #include <vector>
+#include <unistd.h>
 
 #include "batch.h"
 #include "capture.h"
@@ -28,6 +29,7 @@
 #include "evaluate.h"
 #include "generate.h"
 #include "model.h"
+#include "quantize.h"
 #include "runtime.h"
 #include "../tools/unit_vector.h"
 #include "sampler.h"
@@ -578,6 +580,61 @@ int main(int argc, char ** argv) {
         EXPECT_ERROR(load_control_vector_llama(dir + "/text.gguf", 1.0f, nullptr), "not a GGUF");
         Context ctx(model, small_ctx(64, 1));
         EXPECT_ERROR(ctx.set_control_vector(std::vector<float>(n_embd + 1), 1, 2), "multiple of nEmbd");
+    });
+
+    run("cvec: eia.* metadata round trip (every kind), refused outside the namespace or malformed", [&] {
+        ControlVector cv;
+        cv.n_embd = n_embd;
+        cv.layers[2] = unit_vector(n_embd, 3);
+        MetaValue s; s.kind = MetaValue::Kind::Str; s.s = "eia-vector-card";
+        MetaValue i; i.kind = MetaValue::Kind::Int; i.i = 12;
+        MetaValue f; f.kind = MetaValue::Kind::Float; f.f = 0.987;
+        MetaValue b; b.kind = MetaValue::Kind::Bool; b.b = true;
+        MetaValue ai; ai.kind = MetaValue::Kind::IntArray; ai.ints = {-4, 0, 4};
+        MetaValue af; af.kind = MetaValue::Kind::FloatArray; af.floats = {0.25, 0.5};
+        MetaValue as; as.kind = MetaValue::Kind::StrArray; as.strs = {"food_delivery", "the_listener"};
+        cv.meta = {{"eia.card.2.format", s}, {"eia.card.2.block", i}, {"eia.card.2.auroc", f}, {"eia.x.flag", b},
+                   {"eia.card.2.alphas", ai}, {"eia.card.2.share", af}, {"eia.card.2.scenarios", as}};
+        write_control_vector(dir + "/cv-meta.gguf", cv);
+        auto back = read_control_vector(dir + "/cv-meta.gguf");
+        CHECK(back.meta.size() == cv.meta.size());
+        CHECK(back.meta["eia.card.2.format"].s == "eia-vector-card" && back.meta["eia.card.2.block"].i == 12);
+        CHECK(back.meta["eia.card.2.auroc"].f == 0.987 && back.meta["eia.x.flag"].b);
+        CHECK(back.meta["eia.card.2.alphas"].ints == ai.ints && back.meta["eia.card.2.share"].floats == af.floats && back.meta["eia.card.2.scenarios"].strs == as.strs);
+        int ne = 0;
+        CHECK(!load_control_vector_llama(dir + "/cv-meta.gguf", 1.0f, &ne).empty() && ne == n_embd);  // llama.cpp still reads it
+        cv.meta = {{"general.name", s}};
+        EXPECT_ERROR(write_control_vector(dir + "/x.gguf", cv), "namespace");
+        cv.meta = {{"eia.a..b", s}};
+        EXPECT_ERROR(write_control_vector(dir + "/x.gguf", cv), "empty part");
+        MetaValue nan; nan.kind = MetaValue::Kind::Float; nan.f = NAN;
+        cv.meta = {{"eia.x", nan}};
+        EXPECT_ERROR(write_control_vector(dir + "/x.gguf", cv), "NaN");
+        MetaValue empty; empty.kind = MetaValue::Kind::IntArray;
+        cv.meta = {{"eia.x", empty}};
+        EXPECT_ERROR(write_control_vector(dir + "/x.gguf", cv), "empty array");
+    });
+
+    // -------------------------------------------------------------------------- quantize
+    run("quantize: q8_0 written, checked and loadable; bad input -> eia::Error before llama.cpp", [&] {
+        QuantizeOptions q;
+        q.in = llama_path;
+        q.out = dir + "/q8.gguf";
+        q.type = "q8_0";
+        q.threads = 1;
+        QuantizeProgress pr;
+        const QuantizeResult r = quantize_model(q, &pr);
+        CHECK(r.type == "q8_0" && r.n_tensors > 0 && pr.done.load() == r.n_tensors && pr.total.load() == r.n_tensors);
+        CHECK(r.out_bytes > 0 && r.out_bytes < r.in_bytes);
+        CHECK(!std::filesystem::exists(q.out + ".tmp-" + std::to_string((long) getpid())));
+        auto m = Model::load(q.out, {});
+        CHECK(m->n_layer() == 6);
+        q.type = "q9_9"; EXPECT_ERROR(quantize_model(q, nullptr), "unknown type");
+        q.type = "q8_0"; q.out = q.in; EXPECT_ERROR(quantize_model(q, nullptr), "is the input");
+        q.out = dir + "/q.gguf"; q.in = dir + "/text.gguf"; EXPECT_ERROR(quantize_model(q, nullptr), "not a GGUF");
+        q.in = dir + "/cv.gguf"; EXPECT_ERROR(quantize_model(q, nullptr), "control vector");
+        q.in = llama_path; q.out = dir + "/no/such/q.gguf"; EXPECT_ERROR(quantize_model(q, nullptr), "cannot write");
+        q.out = dir + "/q.gguf"; q.threads = -1; EXPECT_ERROR(quantize_model(q, nullptr), "threads");
     });
 
     // ----------------------------------------------------------------------------- synth

@@ -23,6 +23,8 @@ import { acquireRunLock, processStartTime } from '../../lib/io/run-lock.js';
 import { saveProbe } from '../../lib/probes/probe-file.js';
 import { JudgeClient } from '../../lib/steering/judge/client.js';
 import { loadRubric } from '../../lib/steering/judge/rubric.js';
+import { checkCard, makeCard, readVectorCards } from '../../lib/probes/vector-card.js';
+import { quantizeModel } from '../../lib/engine/quantize.js';
 import { EiaError, type ErrorCode } from '../../lib/util/errors.js';
 import { synthTo, tempDir } from '../helpers/fixtures.js';
 import { controlVectorWithNaN, ggufWithMetaFloat, ggufWithNaN, treeHash } from '../helpers/files.js';
@@ -65,6 +67,9 @@ beforeAll(async () => {
   writeFileSync(T('bad.jsonl'), '{"text":"hello"}\nnot json\n');
   writeFileSync(T('pairs.jsonl'), '{"scenario_id":"a","empathic_text":"I care","non_empathic_text":"Win now"}\n');
   writeFileSync(T('auroc.json'), '{"scores":[0.1,0.9,0.4],"labels":[0,1,0]}');
+  // issue 25's cases: two scored texts (a correlation needs three), a control vector whose card sits under another block
+  writeFileSync(T('two-texts.jsonl'), '{"text":"I care","score":2}\n{"text":"Win now","score":0}\n');
+  writeControlVector(T('cv-card.gguf'), new Map([[1, dir]]), 'llama', { 'eia.card.1.format': 'eia-vector-card', 'eia.card.1.version': 1, 'eia.card.1.block': 2, 'eia.card.1.method': 'mean-diff' });
   // issue 14's cases: probes of this model and of another one, a x7 probe, NaN files, a locked RUN, duplicated samples
   const sha = await fileSha256(modelPath);
   const unitDir = new Float32Array(nEmbd).fill(1 / Math.sqrt(nEmbd));
@@ -254,6 +259,16 @@ const API: Row[] = [
   { id: 'S9', code: 'E_BAD_ARG', api: 'synth', input: "plantedProfile 'odd'", error: /unknown planted profile 'odd' \(expected realistic, easy\)/, run: () => synth(opts({ out: T('s.gguf'), planted: true, plantedProfile: 'odd' })) },
   { id: 'S10', code: 'E_BAD_ARG', api: 'synth', input: 'plantedProfile without planted', error: /plantedProfile needs planted: true/, run: () => synth({ out: T('s.gguf'), plantedProfile: 'easy' }) },
   { id: 'S11', code: 'E_BAD_ARG', api: 'synth', input: 'seed 1e300 (beyond 2^53: was read as seed 0)', error: /'seed' must be a non-negative integer \(at most 2\^53 - 1\), got 1e\+300/, run: () => synth({ out: T('s.gguf'), seed: 1e300 }) },
+  // issue 25: GGUF metadata of control vectors, vector cards, quantization
+  { id: 'W1', code: 'E_BAD_ARG', api: 'writeControlVector', input: 'meta key general.name', error: /metadata key 'general\.name' is outside eia-native's namespace/, run: () => writeControlVector(T('w.gguf'), new Map([[1, dir]]), '', { 'general.name': 'x' }) },
+  { id: 'W2', code: 'E_BAD_ARG', api: 'writeControlVector', input: 'meta value NaN', error: /metadata 'eia\.x' is NaN or infinite/, run: () => writeControlVector(T('w.gguf'), new Map([[1, dir]]), '', { 'eia.x': NaN }) },
+  { id: 'W3', code: 'E_BAD_ARG', api: 'writeControlVector', input: 'meta value []', error: /meta\['eia\.x'\] is an empty array/, run: () => writeControlVector(T('w.gguf'), new Map([[1, dir]]), '', { 'eia.x': [] as number[] }) },
+  { id: 'W4', code: 'E_BAD_ARG', api: 'checkCard', input: 'a card without its format', error: /f\.json: card field "format" must be "eia-vector-card"/, run: () => checkCard({ ...makeCard(1), format: 'x' }, 'f.json') },
+  { id: 'W5', code: 'E_BAD_ARG', api: 'readVectorCards', input: 'a GGUF card under another block', error: /the card under eia\.card\.1 says block 2/, run: () => readVectorCards(T('cv-card.gguf')) },
+  { id: 'W6', code: 'E_BAD_ARG', api: 'quantizeModel', input: "type 'q9_9'", error: /unknown quantization type 'q9_9'/, run: () => quantizeModel({ input: modelPath, output: T('q.gguf'), type: 'q9_9' }) },
+  { id: 'W7', code: 'E_BAD_ARG', api: 'quantizeModel', input: 'input not a GGUF', error: /quantize: input '.*' is not a GGUF file \(bad magic\)/, run: () => quantizeModel({ input: T('text.gguf'), output: T('q.gguf'), type: 'q8_0' }) },
+  { id: 'W8', code: 'E_BAD_ARG', api: 'quantizeModel', input: 'output = input', error: /quantize: the output is the input file/, run: () => quantizeModel({ input: modelPath, output: modelPath, type: 'q8_0' }) },
+  { id: 'W9', code: 'E_IO', api: 'quantizeModel', input: 'output in a missing folder', error: /quantize: cannot write '.*': .*the output folder must exist and be writable/, run: () => quantizeModel({ input: modelPath, output: T('no/such/q.gguf'), type: 'q8_0' }) },
 ];
 
 describe('bad arguments (API): every row of docs/reliability.md rejects with a JS error', () => {
@@ -437,6 +452,19 @@ const CLI: CliRow[] = [
   { id: 'C140', cmd: 'tune', args: () => ['tune', '--model', M(), '--probes', T('tprobes'), '--out', T('tune-a'), '--scenarios', 'food_delivery', '--held-out', 'food_delivery,the_maze'], exit: 2, code: 'E_BAD_ARG', error: /--held-out: food_delivery is also a train prompt \(the two sets must not overlap\)/, tree: () => [T('tune-a')] },
   { id: 'C141', cmd: 'tune', args: () => ['tune', '--model', M(), '--probes', T('tprobes'), '--out', T('tune-other'), '--threads', '1'], exit: 2, code: 'E_CONFLICT', error: /tune-other holds a tune with other parameters; use another folder, the original parameters, or --force to replace it\. Differing:[\s\S]*seed/, tree: () => [T('tune-other')] },
   { id: 'C142', cmd: 'generate', args: () => ['generate', '--model', M(), '--prompt', 'Hi', '--probe', T('tprobes/layer1.npy'), '--alphas', 'tuned'], exit: 2, code: 'E_BAD_ARG', error: /--alphas tuned: .*layer1\.npy carries no tuned alpha/ },
+  // issue 25: quantize, study, info --vector
+  { id: 'Q1', cmd: 'quantize', args: () => ['quantize', M(), '--type', 'q9_9', '--out', T('q1.gguf')], exit: 2, code: 'E_BAD_ARG', error: /--type 'q9_9' is not a type quantize writes/, tree: () => [T('q1.gguf')] },
+  { id: 'Q2', cmd: 'quantize', args: () => ['quantize', M(), '--type', 'q8_0', '--out', T('cv.gguf')], exit: 2, code: 'E_CONFLICT', error: /--out .*cv\.gguf already exists; use another path or --force to replace it/, tree: () => [T('cv.gguf')] },
+  { id: 'Q3', cmd: 'quantize', args: () => ['quantize', T('cv.gguf'), '--type', 'q8_0', '--out', T('q3.gguf')], exit: 2, code: 'E_BAD_ARG', error: /is a control vector, not a model/, tree: () => [T('q3.gguf')] },
+  { id: 'Q4', cmd: 'quantize', args: () => ['quantize', M(), '--type', 'q8_0', '--out', T('no/such/q4.gguf')], exit: 1, code: 'E_IO', error: /quantize: cannot write .*the output folder must exist and be writable/ },
+  { id: 'Q5', cmd: 'study', args: () => ['study', '--out', T('st')], exit: 2, code: 'E_BAD_ARG', error: /give the models: --models a,b,c/, tree: () => [T('st')] },
+  { id: 'Q6', cmd: 'study', args: () => ['study', '--models', `x=${M()},x=${M().replace(/\/([^/]+)$/, '/./$1')}`  /* the same file under another spelling: the name is what is refused */, '--train', T('pairs.jsonl'), '--test', T('pairs.jsonl'), '--layers', '1', '--out', T('st')], exit: 2, code: 'E_BAD_ARG', error: /models: the name 'x' is given twice/, tree: () => [T('st')] },
+  { id: 'Q7', cmd: 'study', args: () => ['study', '--models', M(), '--train', '-', '--test', T('pairs.jsonl'), '--out', T('st')], exit: 2, code: 'E_BAD_ARG', error: /--train: a study reads its inputs once per model; give a file, not stdin/, tree: () => [T('st')] },
+  { id: 'Q8', cmd: 'study', args: () => ['study', '--models', M(), '--train', T('pairs.jsonl'), '--test', T('pairs.jsonl'), '--layers', '99', '--out', T('st')], exit: 2, code: 'E_BAD_ARG', error: /--layers: 99 out of range \[0, 5\] for tiny/, tree: () => [T('st')] },
+  { id: 'Q9', cmd: 'study', args: () => ['study', '--models', M(), '--train', T('pairs.jsonl'), '--test', T('pairs.jsonl'), '--texts', T('two-texts.jsonl'), '--layers', '1', '--alphas=0,1', '--out', T('st')], exit: 2, code: 'E_BAD_ARG', error: /--texts: .*two-texts\.jsonl holds 2 texts; the correlation needs at least 3/, tree: () => [T('st')] },
+  { id: 'Q10', cmd: 'info', args: () => ['info', '--vector', T('missing.npy')], exit: 2, code: 'E_BAD_ARG', error: /--vector: .*missing\.npy does not exist/ },
+  { id: 'Q11', cmd: 'info', args: () => ['info', '--vector', T('ok.jsonl')], exit: 2, code: 'E_BAD_ARG', error: /--vector: .*ok\.jsonl is neither a probe \.npy nor a control-vector \.gguf/ },
+  { id: 'Q12', cmd: 'info', args: () => ['info', '--vector', T('cv-card.gguf')], exit: 2, code: 'E_BAD_ARG', error: /the card under eia\.card\.1 says block 2/ },
 ];
 
 /** C114's tiny tmpfs: why the full-disk row is skipped (null: mounted). */

@@ -26,7 +26,7 @@ function definedFlags(): Map<string, { commands: Set<string>; alias: Set<string>
     const y = yargs([]);
     (c.builder as (y: unknown) => unknown)(y);
     const o = (y as unknown as { getOptions(): { key: Record<string, unknown>; alias: Record<string, string[]> } }).getOptions();
-    const positionals = [...String(c.command).matchAll(/<(\w+)(?:\.\.)?>/g)].map((m) => m[1]);  // <run> or variadic <runs..>
+    const positionals = [...String(c.command).matchAll(/[<[](\w+)(?:\.\.)?[>\]]/g)].map((m) => m[1]);  // <run>, variadic <runs..> or optional [file]
     const aliases = new Set(Object.values(o.alias).flat());
     for (const k of Object.keys(o.key)) {
       if (aliases.has(k) || k === 'help' || k === 'version' || positionals.includes(k)) continue;

@@ -1,6 +1,8 @@
 // eia-native generate: one batch, one sequence per (alpha, sample), optional probe monitors.
 // Every direction (--probe, --monitor, --gate, --gate-steer) is a probe .npy or a llama.cpp
 // control-vector .gguf (its direction.L for block L), used as a unit vector (probes/direction.ts).
+// Each file's vector card (probes/vector-card.ts) is checked once against its use: another model,
+// or an alpha beyond the strongest coherent one, is a warning; a file without a card, a note.
 import { existsSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { readControlVector } from '../../engine/control-vector.js';
@@ -14,7 +16,7 @@ import { readNpy } from '../../io/npy.js';
 import { normNote, unitDirection } from '../../probes/direction.js';
 import { loadProbe } from '../../probes/probe-file.js';
 import type { TunedAlpha } from '../../probes/tuned-alpha.js';
-import { probeModelMismatch } from '../../probes/probe-model.js';
+import { readVectorCards, vectorUseMessages } from '../../probes/vector-card.js';
 import { checkAlphaBound, residualNorms } from '../../probes/residual-norm.js';
 import { checkGenerationFits, MAX_CONTEXT_TOKENS } from '../../steering/context-fit.js';
 import { note, warn } from '../../util/note.js';
@@ -74,20 +76,59 @@ function tunedAlphaArg(a: Args): { alphas: number[]; tuned: TunedAlpha | null } 
   return { alphas: items.map((x) => (x === 'tuned' ? tuned.alpha : others.shift()!)), tuned };
 }
 
-/** Directions read from the files of this call, each once, with the model sha256 their sidecars record. */
+/** Directions read from the files of this call, each once, with how each file is used (its blocks and alphas) for its card's checks. */
 class Directions {
   private cvecs = new Map<string, Map<number, Float32Array>>();
   private npys = new Map<string, Float32Array>();
-  readonly recorded: { what: string; probe: ReturnType<typeof loadProbe> }[] = [];
+  private uses = new Map<string, { flag: string; layers: Set<number>; alphas: Set<number> }>();
   constructor(private nEmbd: number) {}
+
+  /** Records that `path` steers or reads block `layer` (with these alphas when it steers). */
+  private use(path: string, layer: number, flag: string, alphas: readonly number[]): void {
+    const u = this.uses.get(path) ?? { flag, layers: new Set<number>(), alphas: new Set<number>() };
+    u.layers.add(layer);
+    for (const a of alphas) if (a !== 0) u.alphas.add(a);
+    this.uses.set(path, u);
+  }
+
+  /** The files' cards (or their sidecars' model records) against this use: warnings and notes, each once per file. */
+  async cardMessages(modelPath: string): Promise<{ warnings: string[]; notes: string[] }> {
+    const checks = [...this.uses].map(([path, u]) => {
+      const cards = readVectorCards(path);
+      const recorded = !isGguf(path) && cards.size === 0 && existsSync(path.replace(/\.npy$/, '') + '.json') ? loadProbe(path).model : null;
+      return { path, u, cards, recorded };
+    });
+    const needSha = checks.some((c) => [...c.cards.values()].some((k) => k.model.sha256) || c.recorded?.sha256);
+    const sha = needSha ? await fileSha256(modelPath) : null;
+    const warnings = new Set<string>(), notes = new Set<string>();
+    for (const c of checks) {
+      const what = `${c.u.flag} ${c.path}`;
+      if (c.cards.size === 0) {
+        const m = vectorUseMessages({ what, card: null, modelSha256: sha, recorded: c.recorded });
+        m.warnings.forEach((w) => warnings.add(w));
+        m.notes.forEach((n) => notes.add(n));
+        continue;
+      }
+      for (const layer of c.u.layers) {
+        const card = c.cards.get(layer) ?? null;
+        if (!card) {
+          notes.add(`note: ${what} has no card for block ${layer}`);
+          continue;
+        }
+        vectorUseMessages({ what, card, modelSha256: sha, alphas: [...c.u.alphas] }).warnings.forEach((w) => warnings.add(w));
+      }
+    }
+    return { warnings: [...warnings], notes: [...notes] };
+  }
 
   /** The blocks a control vector holds. */
   cvecLayers(path: string, flag: string): number[] {
     return [...this.cvec(path, flag).keys()];
   }
 
-  /** The unit direction of `path` for block `layer` (a .gguf gives its direction.<layer>). */
-  get(path: string, layer: number, flag: string): Float32Array {
+  /** The unit direction of `path` for block `layer` (a .gguf gives its direction.<layer>); `alphas`: the strengths it steers with. */
+  get(path: string, layer: number, flag: string, alphas: readonly number[] = []): Float32Array {
+    this.use(path, layer, flag, alphas);
     if (isGguf(path)) {
       const v = this.cvec(path, flag).get(layer);
       if (!v) throw new UsageError(`${flag} ${path} has no direction for block ${layer} (it holds blocks ${this.cvecLayers(path, flag).join(', ')})`);
@@ -104,8 +145,6 @@ class Directions {
       if (n) warn(n);
       d = u.direction;
       this.npys.set(path, d);
-      const side = path.replace(/\.npy$/, '') + '.json';
-      if (existsSync(side)) this.recorded.push({ what: `${flag} ${path}`, probe: loadProbe(path) });
     }
     return d;
   }
@@ -211,14 +250,14 @@ export const generateCommand: CommandModule<object, Args> = {
       const terms: Omit<SteerTerm, 'alpha'>[] = [];
       if (a.probe !== undefined) {
         if (range) {
-          for (let l = range[0]; l <= range[1]; l++) if (cvecProbe) terms.push({ layer: l, direction: dirs.get(a.probe, l, '--probe'), normalize: a.normalize });
-          if (!cvecProbe) terms.push({ layers: range, direction: dirs.get(a.probe, range[0], '--probe'), normalize: a.normalize });
+          for (let l = range[0]; l <= range[1]; l++) if (cvecProbe) terms.push({ layer: l, direction: dirs.get(a.probe, l, '--probe', alphas), normalize: a.normalize });
+          if (!cvecProbe) terms.push({ layers: range, direction: dirs.get(a.probe, range[0], '--probe', alphas), normalize: a.normalize });
         } else if (a.layer !== undefined) {
-          terms.push({ layer: a.layer, direction: dirs.get(a.probe, a.layer, '--probe'), normalize: a.normalize });
+          terms.push({ layer: a.layer, direction: dirs.get(a.probe, a.layer, '--probe', alphas), normalize: a.normalize });
         } else if (cvecProbe) {
           for (const l of dirs.cvecLayers(a.probe, '--probe')) {
             if (l >= nL) throw new UsageError(`--probe ${a.probe} steers block ${l}, the model has blocks 0..${nL - 1}`);
-            terms.push({ layer: l, direction: dirs.get(a.probe, l, '--probe'), normalize: a.normalize });
+            terms.push({ layer: l, direction: dirs.get(a.probe, l, '--probe', alphas), normalize: a.normalize });
           }
         }
       }
@@ -231,7 +270,7 @@ export const generateCommand: CommandModule<object, Args> = {
       const gate = gateSpec ? {
         layer: gateSpec.layer, direction: dirs.get(gateSpec.path, gateSpec.layer, '--gate'), on: gateSpec.on, off: gateSpec.off,
         minHold: a['gate-hold'], budget: a['gate-budget'],
-        steer: gateSteer.map((g) => ({ layer: g.layer, direction: dirs.get(g.path, g.layer, '--gate-steer'), alpha: g.alpha, normalize: a.normalize })),
+        steer: gateSteer.map((g) => ({ layer: g.layer, direction: dirs.get(g.path, g.layer, '--gate-steer', [g.alpha]), alpha: g.alpha, normalize: a.normalize })),
       } : undefined;
       const monitors = monitorSpecs.map((m) => {
         if (m.layer >= nL) throw new UsageError(`--monitor layer ${m.layer} out of range [0, ${nL - 1}]`);
@@ -247,14 +286,14 @@ export const generateCommand: CommandModule<object, Args> = {
       } catch (e) {
         throw inFlagTerms(e, { alphas: '--alphas', 'gate-steer': '--gate-steer' });
       }
-      // a probe of another model steers meaningless axes, and a tuned alpha of another model means little: say so
-      if (dirs.recorded.some((r) => r.probe.model?.sha256) || tuned) {
+      // a direction of another model steers meaningless axes, a strength past the coherent ones breaks the text: say so (once per file)
+      const said = await dirs.cardMessages(modelPath);
+      for (const w of said.warnings) warn(w);
+      for (const n of said.notes) note(n);
+      // a tuned alpha of another model means little: say so
+      if (tuned) {
         const sha = await fileSha256(modelPath);
-        for (const r of dirs.recorded) {
-          const w = probeModelMismatch(r.probe, sha, r.what);
-          if (w) warn(w);
-        }
-        if (tuned && tuned.model_sha256 !== sha) warn(`warning: --alphas tuned: the alpha ${tuned.alpha} was tuned on another model (sha256 ${tuned.model_sha256.slice(0, 12)}…)`);
+        if (tuned.model_sha256 !== sha) warn(`warning: --alphas tuned: the alpha ${tuned.alpha} was tuned on another model (sha256 ${tuned.model_sha256.slice(0, 12)}…)`);
       }
       const promptTokens = model.tokenize(a.chat ? model.applyChatTemplate([{ role: 'user', content: prompt }]) : prompt).length + 8;
       try {

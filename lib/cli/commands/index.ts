@@ -16,6 +16,8 @@ import { reportCommand } from './report.js';
 import { mergeCommand } from './merge.js';
 import { pairsCommand } from './pairs.js';
 import { runCommand } from './run.js';
+import { studyCommand } from './study.js';
+import { quantizeCommand } from './quantize.js';
 import { demoCommand } from './demo.js';
 import { modelsCommand, pullCommand } from './models.js';
 import { benchCommand } from './bench.js';
@@ -25,6 +27,8 @@ import { serveCommand } from './serve.js';
 export const commands: CommandModule<any, any>[] = [
   demoCommand,
   runCommand,
+  studyCommand,
+  quantizeCommand,
   modelsCommand,
   pullCommand,
   infoCommand,

@@ -1,14 +1,31 @@
-// eia-native info [--model F] [--json]: what runs (llama.cpp release, prebuilt or source runtime,
-// backends loaded with their paths and CPU variant, devices) and a model's facts. Exit 1 when the
-// runtime cannot run (its reason is printed), so a broken install is visible at once.
+// eia-native info [--model F] [--vector F] [--json]: what runs (llama.cpp release, prebuilt or source
+// runtime, backends loaded with their paths and CPU variant, devices), a model's facts, and a vector
+// file's card (probes/vector-card.ts). Exit 1 when the runtime cannot run (its reason is printed),
+// so a broken install is visible at once.
+import { existsSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
+import { cardLines, readVectorCards } from '../../probes/vector-card.js';
 import { runtimeInfo } from '../../engine/runtime-info.js';
 import { Model } from '../../engine/model.js';
 import { EiaError } from '../../util/errors.js';
-import { modelPathArg, printJson } from '../common.js';
+import { modelPathArg, printJson, printJsonAsIs, stringArg, UsageError } from '../common.js';
 import { FLAGS } from '../flags.js';
 
-interface Args { model?: string; json?: boolean }
+interface Args { model?: string; vector?: string; json?: boolean }
+
+/** `info --vector FILE`: the card(s) of a probe .npy or control-vector .gguf. */
+function vectorInfo(file: string, json: boolean): void {
+  if (!existsSync(file)) throw new UsageError(`--vector: ${file} does not exist`);
+  if (!/\.(npy|gguf)$/i.test(file)) throw new UsageError(`--vector: ${file} is neither a probe .npy nor a control-vector .gguf`);
+  const cards = readVectorCards(file);
+  // the cards' keys are their own (snake_case already); blocks key the map
+  if (json) return printJsonAsIs({ file, kind: /\.gguf$/i.test(file) ? 'control-vector' : 'probe', cards: [...cards.values()] });
+  if (cards.size === 0) {
+    process.stdout.write(`${file}: no card (a file eia-native did not write, or written before vector cards; it still works as a direction)\n`);
+    return;
+  }
+  process.stdout.write(`${file}: ${cards.size === 1 ? 'card' : `${cards.size} cards`}\n${[...cards.values()].flatMap(cardLines).join('\n')}\n`);
+}
 
 const mib = (b: number) => `${Math.round(b / 2 ** 20)} MiB`;
 
@@ -17,11 +34,17 @@ export const infoCommand: CommandModule<object, Args> = {
   describe: 'Show what runs: llama.cpp release, prebuilt or source runtime, backends and devices; and a model\'s facts',
   builder: (y) =>
     y.option('model', FLAGS.model)
+      .option('vector', { type: 'string', describe: 'a probe .npy or control-vector .gguf: print its vector card (model, block, AUROC, dose-response, versions)' })
       .option('json', FLAGS.json)
       .example('$0 info', 'runtime, backends, devices')
       .example('EIA_GPU=cpu $0 info --json', 'the same as JSON, with GPU backends left unloaded')
-      .example('$0 info --model m.gguf --json', 'model facts as JSON') as never,
+      .example('$0 info --model m.gguf --json', 'model facts as JSON')
+      .example('$0 info --vector runs/p/probes/layer3.npy', 'the evidence a direction carries (its card)') as never,
   handler: async (a) => {
+    if (a.vector !== undefined) {
+      if (a.model !== undefined) throw new UsageError('--vector and --model are separate questions: ask one at a time');
+      return vectorInfo(stringArg(a.vector, '--vector'), !!a.json);
+    }
     const rt = runtimeInfo();
     let model: Record<string, unknown> | undefined;
     if (a.model && !rt.error) {

@@ -28,6 +28,8 @@ function describe(v: StoredVector, nLayer: number, nEmbd: number, mismatch: stri
     // the alpha `eia-native tune` chose for this probe (`scale: "tuned"` uses it), null when none
     tuned: v.tuned ? { alpha: v.tuned.alpha, layer: v.tuned.layer, objective: v.tuned.objective, max_ppl_ratio: v.tuned.max_ppl_ratio, model_sha256: v.tuned.model_sha256 } : null,
     warning: mismatch,
+    // the evidence each block's direction carries (model, validation, coherent strengths; probes/vector-card.ts)
+    cards: v.cards,
   };
 }
 

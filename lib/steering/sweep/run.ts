@@ -16,7 +16,7 @@ import { moveAside, RUN_FILES, SWEEP_OUTPUTS } from '../../io/run-folder.js';
 import { withRunLock } from '../../io/run-lock.js';
 import { captureContextOptions } from '../../probes/capture-context.js';
 import { normNote } from '../../probes/direction.js';
-import { probeModelMismatch } from '../../probes/probe-model.js';
+import { vectorUseMessages } from '../../probes/vector-card.js';
 import { checkAlphaBound, residualNorms } from '../../probes/residual-norm.js';
 import { note, warn } from '../../util/note.js';
 import { EiaError, isEiaError } from '../../util/errors.js';
@@ -85,12 +85,14 @@ async function sweepLocked(input: SweepInput, split: { spec: ShardSpec; part: Gr
   let capCtx: Context | null = null;
   try {
     checkAgainstModel(input, model);
+    // each probe's card against this use (another model; alphas beyond its coherent ones), or a note that it has none
     for (const l of input.layers) {
-      const w = probeModelMismatch(input.probes.get(l)!, params.model_sha256, probeFiles[String(l)]);
-      if (w) alert(w);
+      const p = input.probes.get(l)!;
+      const said = vectorUseMessages({ what: probeFiles[String(l)], card: p.card ?? null, modelSha256: params.model_sha256, alphas: input.alphas, recorded: p.model });
+      for (const w of said.warnings) alert(w);
+      for (const n of said.notes) log(n);
       // the one norm rule (direction.ts): a probe file of norm 7 steers as its unit direction, and says so
-      const fileNorm = input.probes.get(l)!.fileNorm;
-      const n = fileNorm !== undefined ? normNote(fileNorm, probeFiles[String(l)]) : null;
+      const n = p.fileNorm !== undefined ? normNote(p.fileNorm, probeFiles[String(l)]) : null;
       if (n) alert(n);
     }
     checkAlphaBound(input.alphas, input.layers, await residualNorms(model, input.layers, opts.threads));
