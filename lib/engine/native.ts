@@ -12,6 +12,14 @@ export interface RawModelInfo {
   path: string; arch: string; name: string; description: string;
   nLayer: number; nEmbd: number; nVocab: number; nCtxTrain: number; nHead: number; nHeadKv: number;
   bos: number; eos: number; addBos: boolean; chatTemplate: string; nParams: number; sizeBytes: number;
+  /** false: tokenizer 'no_vocab' (llama.cpp's test models): token ids in, no text out. */
+  hasVocab: boolean;
+}
+
+/** The support check's finding (native/core/residual_support.h). */
+export interface RawResidualSupport {
+  supported: boolean; reason: string; tensor: string;
+  hits: Int32Array; found: Int32Array; missing: Int32Array; pruned: Int32Array;
 }
 
 export interface RawCaptureResult {
@@ -85,6 +93,8 @@ export interface RawContext {
   abort(): void;
   busy(): boolean;
   props(): { nCtx: number; nBatch: number; nSeqMax: number; nThreads: number; kvUnified: boolean; nCtxSeq: number; backendSampling: boolean };
+  residualSupport(): RawResidualSupport;
+  requireResidual(what: string): void;
   free(): void;
 }
 

@@ -105,6 +105,7 @@ CaptureResult capture_tokens(Context & ctx, std::vector<std::vector<llama_token>
         if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) fail("capture layers must be distinct");
     }
     if (opt.max_tokens < 0) fail("maxTokens must be >= 0");
+    if (!opt.prefill_only) require_residual(ctx, "capture");
 
     CaptureResult res;
     res.layers = layers;

@@ -10,6 +10,7 @@
 #include "llama.h"
 #include "model.h"
 #include "residual_hook.h"
+#include "residual_support.h"
 
 namespace eia {
 
@@ -45,6 +46,9 @@ public:
     ResidualHook & hook() { return hook_; }
     int n_ctx() const { return n_ctx_; }
     int n_batch() const { return n_batch_; }
+    int n_ubatch() const { return n_ubatch_; }
+    // Does the graph expose the residual stream at every block (checked once, when created)?
+    const ResidualSupport & residual_support() const { return support_; }
     int n_seq_max() const { return n_seq_max_; }
     int n_threads() const { return n_threads_; }
     bool kv_unified() const { return kv_unified_; }
@@ -91,7 +95,8 @@ private:
     std::shared_ptr<Model> model_;
     llama_context * ctx_ = nullptr;
     ResidualHook hook_;
-    int n_ctx_ = 0, n_batch_ = 0, n_seq_max_ = 0, n_threads_ = 0;
+    int n_ctx_ = 0, n_batch_ = 0, n_ubatch_ = 0, n_seq_max_ = 0, n_threads_ = 0;
+    ResidualSupport support_;
     bool kv_unified_ = true;
     bool backend_sampling_ = false;
     bool hooked_ = true;
