@@ -24,6 +24,8 @@ export async function residualNorms(model: Model, layers: readonly number[], thr
   if (ls.length === 0) return out;
   const ctx = await model.createContext({ nCtx: 256, nBatch: 256, nSeqMax: 1, nThreads: threads });
   try {
+    // a graph without the residual stream has no norm to bound by (capture would refuse in terms of capture)
+    ctx.requireResidual('steering');
     const r = await ctx.capture([NEUTRAL_TEXT], { layers: ls, pool: 'tokens' });
     const n = r.data.get(ls[0])!.length / r.nEmbd;
     const skip = n > 1 ? 1 : 0;

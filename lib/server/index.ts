@@ -79,10 +79,15 @@ export async function createServer(options: ServerOptions): Promise<ServerHandle
   let ctx;
   let norms: Map<number, number>;
   try {
-    // every block's residual norm: the bound on a request's |scale| (probes/residual-norm.ts)
-    norms = await residualNorms(model, Array.from({ length: model.nLayer }, (_, l) => l), options.threads);
     ctx = await model.createContext(generationContextOptions(slots, ctxTokens, options.threads));
+    // every block's residual norm: the bound on a request's |scale| (probes/residual-norm.ts). A model
+    // whose graph does not expose the residual stream serves plain completions only: its requests'
+    // steering, monitor and gate fields are refused (request.ts)
+    norms = ctx.residualSupport.supported
+      ? await residualNorms(model, Array.from({ length: model.nLayer }, (_, l) => l), options.threads)
+      : new Map();
   } catch (e) {
+    ctx?.free();
     if (owned) model.free();
     throw e;
   }
@@ -94,7 +99,7 @@ export async function createServer(options: ServerOptions): Promise<ServerHandle
   const scheduler = new Scheduler(ctx, { slots, queue, stepsPerCall }, metrics.observer());
   state = {
     model, ctx, modelId, store, scheduler, metrics, modelCheck, closing: false,
-    prepare: { model, store, nCtxSeq, maxMonitors, residualNorms: norms },
+    prepare: { model, store, nCtxSeq, maxMonitors, residualNorms: norms, requireResidual: (what) => ctx.requireResidual(what) },
   };
   const app = buildApp(state, { bodyLimit, apiKey, logger: options.logger ?? false });
 

@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
-import { synth, type SynthResult } from '../../engine/synth.js';
+import { synth, SYNTH_ARCHES, type SynthArch, type SynthResult } from '../../engine/synth.js';
 import { fileSha256 } from '../../io/file-hash.js';
 import { moveAside } from '../../io/run-folder.js';
 import { withRunLock } from '../../io/run-lock.js';
@@ -18,28 +18,28 @@ import { note, warn } from '../../util/note.js';
 import { printRunSummary } from './run.js';
 import { renderRunReport } from './report-hook.js';
 
-interface Args { out: string; seed: number; threads?: number; force: boolean; json: boolean }
+interface Args { out: string; seed: number; arch: SynthArch; threads?: number; force: boolean; json: boolean }
 
 /**
  * The planted model of this RUN: written into a temporary folder first and moved into RUN/model/
  * only when the RUN holds no run of another model (a different --seed) or --force says to replace it,
  * so that a refused demo leaves the RUN as it was.
  */
-async function plantedModel(out: string, modelDir: string, seed: number, force: boolean): Promise<SynthResult> {
+async function plantedModel(out: string, modelDir: string, seed: number, arch: SynthArch, force: boolean): Promise<SynthResult> {
   const tmp = join(out, `.demo-model-${process.pid}`);
   try {
     io(() => mkdirSync(tmp, { recursive: true }));
-    note('demo: writing the planted-concept model (synthetic, llama architecture, word vocabulary)…');
+    note(`demo: writing the planted-concept model (synthetic, ${arch} architecture, word vocabulary)…`);
     // the realistic planted profile: its controls (random directions, permutations, the lexically
     // ablated test pairs it wrote) behave as on real models, and the report states them
-    const m = await synth({ planted: true, plantedProfile: 'realistic', seed, out: join(tmp, 'planted.gguf') });
+    const m = await synth({ planted: true, plantedProfile: 'realistic', arch, seed, out: join(tmp, 'planted.gguf') });
     const state = loadState(out);
     const other = !!state && state.model.sha256 !== await fileSha256(m.path);
     if (other && !force) {
-      throw new EiaError('E_CONFLICT', `${out} holds a demo of another planted model (another --seed); use another --out, the original --seed, or add --force`);
+      throw new EiaError('E_CONFLICT', `${out} holds a demo of another planted model (another --seed or --arch); use another --out, the original --seed and --arch, or add --force`);
     }
     // ---- writes from here on
-    if (other) warn(`--force: ${moveAside(out, ['model'])} (the planted model of another --seed)`);
+    if (other) warn(`--force: ${moveAside(out, ['model'])} (the planted model of another --seed or --arch)`);
     const files = readdirSync(tmp);
     io(() => mkdirSync(modelDir, { recursive: true }));
     for (const f of files) io(() => renameSync(join(tmp, f), join(modelDir, f)));
@@ -66,10 +66,12 @@ export const demoCommand: CommandModule<object, Args> = {
   builder: (y) =>
     y.option('out', { type: 'string', default: 'runs/demo', describe: 'RUN folder' })
       .option('seed', { type: 'number', default: 1 })
+      .option('arch', { choices: SYNTH_ARCHES, default: 'llama' as SynthArch, describe: 'architecture of the planted model (each in its own tensor layout)' })
       .option('threads', { ...FLAGS.threads, describe: 'CPU threads (default: 1; the planted model is tiny)' })
-      .option('force', { ...FLAGS.force, describe: 'replace a demo of another --seed in --out (moved to OUT/replaced-<time>/)' })
+      .option('force', { ...FLAGS.force, describe: 'replace a demo of another --seed or --arch in --out (moved to OUT/replaced-<time>/)' })
       .option('json', FLAGS.json)
       .example('$0 demo --out runs/demo', 'then open runs/demo/report.html')
+      .example('$0 demo --arch phi3 --out runs/demo-phi3', 'the same protocol on the planted model in phi3\'s layout (fused QKV)')
       .epilog('The planted model is synthetic: its numbers demonstrate the method (the answer is known), not a real LLM.') as never,
   handler: async (a) => {
     optIntFlag(a.threads, '--threads', 1, MAX_THREADS);
@@ -79,7 +81,7 @@ export const demoCommand: CommandModule<object, Args> = {
     const t0 = Date.now();
     await withRunLock(out, 'demo', async () => {
       const modelDir = join(out, 'model');
-      const m = await plantedModel(out, modelDir, a.seed, a.force);
+      const m = await plantedModel(out, modelDir, a.seed, a.arch, a.force);
       const ac = new AbortController();
       const onSigint = () => ac.abort();
       process.once('SIGINT', onSigint);
