@@ -14,6 +14,8 @@ export interface RawModelInfo {
   bos: number; eos: number; addBos: boolean; chatTemplate: string; nParams: number; sizeBytes: number;
   /** false: tokenizer 'no_vocab' (llama.cpp's test models): token ids in, no text out. */
   hasVocab: boolean;
+  /** llama.cpp's model kinds: recurrent state (Mamba, RWKV), hybrid (attention + recurrent), diffusion (non-causal attention). */
+  recurrent: boolean; hybrid: boolean; diffusion: boolean;
 }
 
 /** The support check's finding (native/core/residual_support.h). */

@@ -23,3 +23,21 @@ export async function modelResidualSupport(model: Model, nThreads?: number): Pro
     ctx.free();
   }
 }
+
+const checked = new WeakSet<Model>();
+
+/**
+ * Throws E_UNSUPPORTED_MODEL naming `what` when the model's graph does not expose the residual
+ * stream (the support check on a minimal context; once per model). Commands call it before they
+ * read their inputs, so the model's refusal comes first and before any write.
+ */
+export async function requireModelResidual(model: Model, what: string, nThreads?: number): Promise<void> {
+  if (checked.has(model)) return;
+  const ctx = await model.createContext({ nCtx: 64, nBatch: 64, nSeqMax: 1, nThreads });
+  try {
+    ctx.requireResidual(what);
+    checked.add(model);
+  } finally {
+    ctx.free();
+  }
+}

@@ -149,6 +149,9 @@ std::shared_ptr<Model> Model::load(const std::string & path, const ModelParams &
     i.n_embd = llama_model_n_embd(m);
     i.n_vocab = llama_vocab_n_tokens(self->vocab_);
     i.has_vocab = llama_vocab_type(self->vocab_) != LLAMA_VOCAB_TYPE_NONE;
+    i.recurrent = llama_model_is_recurrent(m);
+    i.hybrid = llama_model_is_hybrid(m);
+    i.diffusion = llama_model_is_diffusion(m);
     i.n_ctx_train = llama_model_n_ctx_train(m);
     i.n_head = params.vocab_only ? 0 : llama_model_n_head(m);  // vocab-only: no layers (llama.cpp aborts on n_head)
     i.n_head_kv = params.vocab_only ? 0 : llama_model_n_head_kv(m);

@@ -24,6 +24,7 @@ struct ModelInfo {
     int bos = -1, eos = -1;
     bool add_bos = false;
     bool has_vocab = true;   // false: tokenizer 'no_vocab' (token ids only; no text in or out)
+    bool recurrent = false, hybrid = false, diffusion = false;  // llama.cpp's model kinds (diffusion: non-causal attention)
     bool offloaded = false;  // some layers run on a GPU device
     uint64_t n_params = 0, size_bytes = 0;
 };
