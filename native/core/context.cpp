@@ -38,8 +38,9 @@ Context::Context(std::shared_ptr<Model> model, const ContextParams & p) : model_
     cp.n_threads = n_threads_;
     cp.n_threads_batch = n_threads_;
     // Row order in the eval callback == batch order: unified caches split batches in order
-    // (split_simple); per-sequence streams keep order for one sequence per call or one token per
-    // sequence in consecutive sequence ids, which is how capture and generation fill batches.
+    // (split_simple); per-sequence streams and recurrent state keep order for one sequence per call
+    // or one token per sequence in consecutive sequence ids, which is how capture and generation
+    // fill batches (one_sequence_per_batch()).
     cp.kv_unified = p.kv_unified;
     if (p.flash_attn < -1 || p.flash_attn > 1) fail("flashAttn must be auto, on or off");
     cp.flash_attn_type = p.flash_attn < 0 ? LLAMA_FLASH_ATTN_TYPE_AUTO : p.flash_attn ? LLAMA_FLASH_ATTN_TYPE_ENABLED : LLAMA_FLASH_ATTN_TYPE_DISABLED;
@@ -58,6 +59,7 @@ Context::Context(std::shared_ptr<Model> model, const ContextParams & p) : model_
     n_ubatch_ = (int) llama_n_ubatch(ctx_);
     n_seq_max_ = (int) llama_n_seq_max(ctx_);
     kv_unified_ = p.kv_unified;
+    one_seq_ = !p.kv_unified || llama_model_is_recurrent(model_->raw()) || llama_model_is_hybrid(model_->raw());
     support_ = check_residual_support(*this);
     hook_.set_pruned(support_.pruned);
 }

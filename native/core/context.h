@@ -52,6 +52,11 @@ public:
     int n_seq_max() const { return n_seq_max_; }
     int n_threads() const { return n_threads_; }
     bool kv_unified() const { return kv_unified_; }
+    // Must a decode call hold one sequence's tokens only (beyond one token per sequence) for the
+    // hook's rows to come in batch order? llama.cpp splits a batch in order only for one unified KV
+    // cache; per-sequence streams, and the recurrent state of recurrent and hybrid models, split it
+    // by sequence (split_equal / split_seq), which reorders several sequences' tokens.
+    bool one_sequence_per_batch() const { return one_seq_; }
     int n_ctx_seq() const { return kv_unified_ ? n_ctx_ : n_ctx_ / n_seq_max_; }
 
     void clear_memory();
@@ -98,6 +103,7 @@ private:
     int n_ctx_ = 0, n_batch_ = 0, n_ubatch_ = 0, n_seq_max_ = 0, n_threads_ = 0;
     ResidualSupport support_;
     bool kv_unified_ = true;
+    bool one_seq_ = false;
     bool backend_sampling_ = false;
     bool hooked_ = true;
     llama_context_params cp_{};

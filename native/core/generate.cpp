@@ -370,7 +370,7 @@ void Generation::decode_prompts(std::vector<Seq *> & leaders) {
     const int n_batch = ctx_.n_batch();
     const int nm = (int) monitors_.size();
     const int n_vocab = ctx_.model().info().n_vocab;
-    const bool one_prompt = !ctx_.kv_unified();  // per-sequence streams: one prompt per call keeps row order
+    const bool one_prompt = ctx_.one_sequence_per_batch();  // one prompt per call keeps row order there
     TokenBatch batch(n_batch);
     std::vector<int> off(leaders.size(), 0);
     std::vector<std::pair<size_t, int>> ends;  // (leader index, batch index) of prompt ends in this batch

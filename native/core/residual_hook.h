@@ -6,8 +6,9 @@
 //   - hands rows to a capture sink (pooling happens there),
 //   - projects output rows onto monitor probes (after that block's steering).
 // Rows map to batch tokens because batches are filled so that llama.cpp keeps their order (a
-// unified KV cache splits batches in order; with one KV stream per sequence a batch holds one
-// prompt, or one token per sequence in consecutive sequence ids). A block whose graph keeps only
+// unified KV cache splits batches in order; with one KV stream per sequence, or the recurrent state
+// of recurrent and hybrid models, a batch holds one prompt, or one token per sequence in consecutive
+// sequence ids: Context::one_sequence_per_batch). A block whose graph keeps only
 // the output rows (llama.cpp prunes the others in the last block of most architectures, after it in
 // some) maps its rows through the list of output tokens; which blocks do is measured per context by
 // the support check (residual_support.h), which runs the hook in survey mode.
