@@ -2,6 +2,8 @@
 export interface ArchModelsManifest {
   tool: string; commit: string; patches: string[]; build_key: string; seed: number; written_at: string;
   models: { file: string; arch: string; kind: 'dense' | 'moe'; bytes: number }[];
+  /** architectures the patched tool wrote but llama.cpp did not load back (removed) */
+  not_written: { arch: string; kind: 'dense' | 'moe'; reason: string }[];
 }
 export declare const ARCH_MODELS_SEED: number;
 export declare function archModelsDir(seed?: number): string;

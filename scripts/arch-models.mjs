@@ -5,10 +5,10 @@
 // from source together with llama.cpp (linked against the prebuilt runtime it fails: "too many
 // tensors created"), which takes minutes, so this script runs on its own and never inside a test:
 //  1. the pinned source (scripts/vendor-llama.mjs) is copied out of the repo into
-//     <cache>/arch-models/build-<commit>-<patch>/src and patched with scripts/patches/*.patch (the
-//     saver's architecture check bypassed: the architectures it refuses are written with the
-//     fixture's keys laid over the model's);
-//  2. test-llama-archs is built there once (kept by commit and patch hash);
+//     <cache>/arch-models/build-<commit>/src and patched with scripts/patches/*.patch (the saver's
+//     architecture check bypassed: the architectures it refuses are written with the fixture's keys
+//     laid over the model's, and kept only when llama.cpp loads them back);
+//  2. test-llama-archs is built there once per commit (a changed patch recompiles what it touches);
 //  3. the models are written to <cache>/arch-models/models-<commit>-<patch>-s<seed>/ (temp folder,
 //     then renamed) with a manifest.json listing each file and its architecture.
 // Tests find the folder with archModelsDir() and skip, with the reason, when it is absent. `.ci/run`
@@ -17,7 +17,7 @@
 //   --where  print the models folder (and whether it exists); build nothing.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, realpathSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -57,23 +57,41 @@ function run(cmd, args, opts = {}) {
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (exit ${r.status ?? r.signal})`);
 }
 
+/** Files a patch changes ("+++ b/path" lines). */
+function patchedFiles(patchText) {
+  return [...patchText.matchAll(/^\+\+\+ b\/(\S+)/gm)].map((m) => m[1]);
+}
+
+// The build folder is kept per llama.cpp commit; a changed patch set re-extracts the source (git
+// archive stamps every file with the commit's time, so the build does not see it as changed) and
+// touches the files the old and new patches change, so that only those are compiled again.
 function buildTool(jobs) {
-  const base = join(eiaCacheRoot(), 'arch-models', `build-${buildKey()}`);
+  let base = join(eiaCacheRoot(), 'arch-models', `build-${LLAMA_PIN.commit.slice(0, 12)}`);
+  if (existsSync(base)) base = realpathSync(base);  // the build's commands hold the paths it was configured with
   const exe = join(base, 'build', 'bin', 'test-llama-archs');
-  if (existsSync(exe)) return exe;
-  const { dir: vendorDir } = materialise();
+  const key = buildKey();
+  const builtStamp = join(base, 'built-with');
+  if (existsSync(exe) && existsSync(builtStamp) && readFileSync(builtStamp, 'utf8').trim() === key) return exe;
   const src = join(base, 'src');
-  if (!existsSync(join(src, '.eia-patched'))) {
+  const patchStamp = join(base, 'patched-with.json');
+  const before = existsSync(patchStamp) ? JSON.parse(readFileSync(patchStamp, 'utf8')) : null;
+  if (!before || before.key !== key || !existsSync(join(src, 'CMakeLists.txt'))) {
+    const { dir: vendorDir } = materialise();
     rmSync(src, { recursive: true, force: true });
     mkdirSync(src, { recursive: true });
     log(`copying llama.cpp ${LLAMA_PIN.commit.slice(0, 10)} to ${src}`);
     const tar = execFileSync('git', ['-C', vendorDir, 'archive', '--format=tar', LLAMA_PIN.commit], { maxBuffer: 1 << 30 });
     execFileSync('tar', ['-x', '-C', src], { input: tar });
+    const files = new Set(before?.files ?? []);
     for (const p of patches()) {
       log(`applying ${p}`);
+      const text = readFileSync(join(patchDir, p), 'utf8');
+      for (const f of patchedFiles(text)) files.add(f);
       run('patch', ['-p1', '--forward', '--quiet', '-i', join(patchDir, p)], { cwd: src });
     }
-    writeFileSync(join(src, '.eia-patched'), patches().join('\n') + '\n');
+    const now = new Date();
+    for (const f of files) if (existsSync(join(src, f))) utimesSync(join(src, f), now, now);
+    writeFileSync(patchStamp, JSON.stringify({ key, files: [...files] }) + '\n');
   }
   const build = join(base, 'build');
   const gen = spawnSync('sh', ['-c', 'command -v ninja'], { stdio: 'ignore' }).status === 0 ? ['-G', 'Ninja'] : [];
@@ -86,6 +104,7 @@ function buildTool(jobs) {
   run('cmake', ['--build', build, '--target', 'test-llama-archs', '--parallel', String(jobs)]);
   log(`built in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   if (!existsSync(exe)) throw new Error(`the build produced no ${exe}`);
+  writeFileSync(builtStamp, key + '\n');
   return exe;
 }
 
@@ -107,13 +126,17 @@ export function writeArchModels({ seed = ARCH_MODELS_SEED, out, jobs = cpus().le
   mkdirSync(tmp, { recursive: true });
   log(`writing the models (seed ${seed}) to ${dest}`);
   const t0 = Date.now();
-  run(exe, ['-o', tmp, '-s', String(seed)], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const r = spawnSync(exe, ['-o', tmp, '-s', String(seed)], { stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 << 20 });
+  if (r.status !== 0) throw new Error(`test-llama-archs -o failed (exit ${r.status ?? r.signal})`);
+  // the patched tool names the models llama.cpp does not load back (removed): "not written: <arch> <dense|moe>: <why>"
+  const notWritten = [...r.stdout.toString().matchAll(/^not written: (\S+) (dense|moe): (.*)$/gm)].map((m) => ({ arch: m[1], kind: m[2], reason: m[3] }));
+  for (const n of notWritten) log(`not written: ${n.arch} (${n.kind}): ${n.reason}`);
   const models = readdirSync(tmp).map(entryOf).filter(Boolean).sort((a, b) => a.file.localeCompare(b.file));
   if (models.length === 0) throw new Error('test-llama-archs wrote no models');
   for (const m of models) m.bytes = statSync(join(tmp, m.file)).size;
   const manifest = {
     tool: 'llama.cpp tests/test-llama-archs.cpp', commit: LLAMA_PIN.commit, patches: patches(), build_key: buildKey(),
-    seed, written_at: new Date().toISOString(), models,
+    seed, written_at: new Date().toISOString(), models, not_written: notWritten,
   };
   writeFileSync(join(tmp, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
   rmSync(dest, { recursive: true, force: true });

@@ -35,6 +35,20 @@ const reports = await runArchitectureTable(files.map((f) => join(dir, f)), {
 const summary = architectureTableSummary(reports);
 log(`${summary} in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 if (valueOf('--json')) writeFileSync(valueOf('--json'), JSON.stringify(reports, null, 2) + '\n');
+/** The release's architectures without a row: not written by llama.cpp's test, or written but not loadable. */
+function absentSection(reports) {
+  const src = join(root, 'vendor', 'llama.cpp', 'src', 'llama-arch.cpp');
+  if (!existsSync(src)) return '';
+  const all = [...readFileSync(src, 'utf8').matchAll(/^\s*\{ LLM_ARCH_\w+,\s*"([^"]+)"\s*\}/gm)].map((m) => m[1]).filter((a) => a !== '(unknown)');
+  const have = new Set(reports.map((r) => r.arch));
+  const notLoadable = manifest?.not_written ?? [];
+  const absent = all.filter((a) => !have.has(a) && !notLoadable.some((n) => n.arch === a));
+  const lines = [];
+  for (const n of notLoadable) lines.push(`- **${n.arch}** (${n.kind}): written by the patched test, but ${n.reason}`);
+  if (absent.length) lines.push(`- not written by llama.cpp's \`test-llama-archs\` (its \`arch_supported()\` and \`save_models()\` skip them): ${absent.map((a) => `\`${a}\``).join(', ')}`);
+  return lines.length ? `\nNo row (${notLoadable.length + absent.length} of the release's ${all.length} architectures):\n\n${lines.join('\n')}\n` : '';
+}
+
 if (!argv.includes('--no-write') && !only) {
   const doc = join(root, 'docs', 'architectures.md');
   const text = readFileSync(doc, 'utf8');
@@ -42,7 +56,7 @@ if (!argv.includes('--no-write') && !only) {
   const a = text.indexOf(start), b = text.indexOf(end);
   if (a < 0 || b < a) { log(`${doc} has no ${start} ... ${end} section`); process.exit(1); }
   const made = manifest ? `llama.cpp ${manifest.commit.slice(0, 10)}, test-llama-archs seed ${manifest.seed}` : dir;
-  const body = `\n_Written by \`node scripts/arch-table.mjs\` (${made}). ${summary}._\n\n${architectureTableMarkdown(reports)}\n`;
+  const body = `\n_Written by \`node scripts/arch-table.mjs\` (${made}). ${summary}._\n\n${architectureTableMarkdown(reports)}\n${absentSection(reports)}`;
   writeFileSync(doc, text.slice(0, a + start.length) + body + text.slice(b));
   log(`wrote ${doc}`);
 }

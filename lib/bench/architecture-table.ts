@@ -78,12 +78,13 @@ export function architectureTableMarkdown(reports: ArchReport[]): string {
   }
   const refused = rows.filter((r) => rowVerdict(r) === 'refused');
   const failed = rows.filter((r) => rowVerdict(r) === 'failed');
-  const na = rows.filter((r) => r.checks.cvec.status === 'n/a' || r.checks.monitor.status === 'n/a');
+  const naChecks: ArchCheckName[] = ['cvec', 'monitor', 'residual'];
+  const na = rows.filter((r) => naChecks.some((c) => r.checks[c].status === 'n/a'));
   const out = [lines.join('\n')];
   if (refused.length) out.push('Refused (E_UNSUPPORTED_MODEL; plain generation works where the `plain` column says ok):\n\n' +
     refused.map((r) => `- **${name(r)}** (${r.moe ? 'MoE' : 'dense'}): ${esc(r.reason)}`).join('\n'));
   if (na.length) out.push('Not applicable:\n\n' + na.map((r) => `- **${name(r)}** (${r.moe ? 'MoE' : 'dense'}): ` +
-    [r.checks.cvec.status === 'n/a' ? `cvec: ${esc(r.checks.cvec.detail)}` : '', r.checks.monitor.status === 'n/a' ? `monitor: ${esc(r.checks.monitor.detail)}` : ''].filter(Boolean).join('; ')).join('\n'));
+    naChecks.filter((c) => r.checks[c].status === 'n/a').map((c) => `${c}: ${esc(r.checks[c].detail)}`).join('; ')).join('\n'));
   if (failed.length) out.push('Failed:\n\n' + failed.map((r) => `- **${name(r)}** (${r.moe ? 'MoE' : 'dense'}): ` +
     (r.loadError ? esc(r.loadError) : ARCH_CHECKS.filter((c) => r.checks[c].status === 'fail').map((c) => `${c}: ${esc(r.checks[c].detail)}`).join('; '))).join('\n'));
   return out.join('\n\n');
