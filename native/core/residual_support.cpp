@@ -112,7 +112,7 @@ ResidualSupport check_residual_support(Context & ctx) {
 void require_residual(const Context & ctx, const std::string & what) {
     const ResidualSupport & s = ctx.residual_support();
     if (s.supported) return;
-    fail(Code::UnsupportedModel, what + " needs the residual stream at every block, which " + ctx.model().info().arch +
+    fail(Code::UnsupportedModel, what + " refused: it reads the residual stream at every block, which " + ctx.model().info().arch +
                                      " does not expose here: " + s.reason);
 }
 
