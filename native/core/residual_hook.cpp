@@ -114,10 +114,14 @@ ResidualHook::Survey ResidualHook::end_survey() {
     return std::move(survey_);
 }
 
+// One f32 row of n_embd per token, contiguous: the only layout the hook reads or changes.
+static bool is_row_block(const ggml_tensor * t, int n_embd) {
+    return t->type == GGML_TYPE_F32 && t->ne[0] == n_embd && t->ne[2] == 1 && t->ne[3] == 1 && ggml_is_contiguous(t);
+}
+
 void ResidualHook::survey(const ggml_tensor * t, int layer) {
     survey_.hits[layer]++;
-    const bool row_block = t->type == GGML_TYPE_F32 && t->ne[0] == n_embd_ && t->ne[2] == 1 && t->ne[3] == 1 && ggml_is_contiguous(t);
-    if (row_block) {
+    if (is_row_block(t, n_embd_)) {
         survey_.rows[layer] += t->ne[1];
     } else if (survey_.odd[layer].empty()) {
         survey_.odd[layer] = std::string(ggml_type_name(t->type)) + " [" + std::to_string(t->ne[0]) + " x " + std::to_string(t->ne[1]) +
@@ -147,7 +151,7 @@ static double dot(const float * a, const float * b, int n) {
 }
 
 void ResidualHook::process(ggml_tensor * t, int layer) {
-    if (t->type != GGML_TYPE_F32 || t->ne[0] != n_embd_ || !ggml_is_contiguous(t)) return;  // not a residual row block
+    if (!is_row_block(t, n_embd_)) return;  // not a residual row block (the support check refuses such graphs)
     const int n_rows = (int) t->ne[1];
     const bool pruned = pruned_[layer];  // only output rows survive in this block
     const int base = cursor_[layer];
