@@ -67,6 +67,26 @@ export function generationContextOptions(nSeqs: number, tokensPerSeq: number, nT
 
 export interface Props { nCtx: number; nBatch: number; nSeqMax: number; nThreads: number; kvUnified: boolean; nCtxSeq: number; backendSampling: boolean }
 
+/**
+ * Does the context's graph expose the residual stream (the output of every decoder block)? Checked
+ * once when the context is created, by a two-token decode that counts the block-output node of each
+ * block (docs/architectures.md). Capture, probes, monitors, gates and steering need it; plain
+ * generation does not.
+ */
+export interface ResidualSupport {
+  supported: boolean;
+  /** Why not: names the architecture and what is missing ('' when supported). */
+  reason: string;
+  /** The graph node read as block L's output (e.g. 'l_out-{L}'). */
+  tensor: string;
+  /** Callbacks per block in the check's one decode (1 = seen exactly once). */
+  hits: number[];
+  found: number[];
+  missing: number[];
+  /** Blocks whose graph keeps only the output tokens' rows (llama.cpp's pruning before the head). */
+  pruned: number[];
+}
+
 export class Context {
   constructor(readonly model: Model, private raw: RawContext | null) {}
 
@@ -77,6 +97,15 @@ export class Context {
   }
 
   get props(): Props { return this.handle.props(); }
+
+  /** The support check's finding (see ResidualSupport). */
+  get residualSupport(): ResidualSupport {
+    const r = this.handle.residualSupport();
+    return { supported: r.supported, reason: r.reason, tensor: r.tensor, hits: Array.from(r.hits), found: Array.from(r.found), missing: Array.from(r.missing), pruned: Array.from(r.pruned) };
+  }
+
+  /** Throws E_UNSUPPORTED_MODEL naming `what` (e.g. 'steering') when the graph lacks the residual stream. */
+  requireResidual(what: string): void { this.handle.requireResidual(what); }
   get busy(): boolean { return !!this.raw && this.raw.busy(); }
 
   /** Residual-stream capture of texts or token-id sequences (see capture.ts). */

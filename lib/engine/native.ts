@@ -18,6 +18,16 @@ export interface RawModelInfo {
   maxTokenBytes: number;
   /** Some token drops the ASCII whitespace beside it (lstrip/rstrip attribute). */
   stripsWhitespace: boolean;
+  /** false: tokenizer 'no_vocab' (llama.cpp's test models): token ids in, no text out. */
+  hasVocab: boolean;
+  /** llama.cpp's model kinds: recurrent state (Mamba, RWKV), hybrid (attention + recurrent), diffusion (non-causal attention). */
+  recurrent: boolean; hybrid: boolean; diffusion: boolean;
+}
+
+/** The support check's finding (native/core/residual_support.h). */
+export interface RawResidualSupport {
+  supported: boolean; reason: string; tensor: string;
+  hits: Int32Array; found: Int32Array; missing: Int32Array; pruned: Int32Array;
 }
 
 export interface RawCaptureResult {
@@ -92,6 +102,8 @@ export interface RawContext {
   abort(): void;
   busy(): boolean;
   props(): { nCtx: number; nBatch: number; nSeqMax: number; nThreads: number; kvUnified: boolean; nCtxSeq: number; backendSampling: boolean };
+  residualSupport(): RawResidualSupport;
+  requireResidual(what: string): void;
   free(): void;
 }
 

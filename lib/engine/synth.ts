@@ -26,7 +26,7 @@ export interface SynthOptions {
   shape?: SynthShape;
   type?: SynthType;
   seed?: number;
-  /** The planted-concept model (llama, word vocabulary) + F.planted.npy + F.train/test.jsonl. */
+  /** The planted-concept model (word vocabulary; llama unless `arch` says qwen2 or phi3) + F.planted.npy + F.train/test.jsonl. */
   planted?: boolean;
   /** Planted only: 'realistic' (default) or 'easy'. */
   plantedProfile?: PlantedProfile;

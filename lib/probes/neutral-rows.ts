@@ -17,31 +17,39 @@ export const NEUTRAL_TEXT = 'The weather report for tomorrow says it will be clo
  * logits of the sentence's last position are read, and a NaN or infinity anywhere refuses the model
  * (E_BAD_ARG) before anything is generated or written. A GGUF whose rope.freq_base is NaN or 0, or whose
  * weights hold NaN, otherwise generates token 0 at every step and monitor scores of null without a word.
- * With no `layers` it is the check alone.
+ * With no `layers` it is the check alone, and it also runs on a model whose graph does not expose the
+ * residual stream (docs/architectures.md): there only the logits are read, so plain generation keeps
+ * working; asking such a model for rows is E_UNSUPPORTED_MODEL.
  */
 export async function neutralRows(model: Model, layers: readonly number[], threads?: number): Promise<Map<number, Float32Array[]>> {
   const ls = [...new Set(layers)].sort((a, b) => a - b);
   for (const l of ls) if (!(Number.isInteger(l) && l >= 0 && l < model.nLayer)) throw new EiaError('E_BAD_ARG', `block ${l} out of range [0, ${model.nLayer - 1}]`);
-  const all = Array.from({ length: model.nLayer }, (_, l) => l);
   const broken = (what: string) => new EiaError('E_BAD_ARG', `${model.info.path}: ${what} is NaN or infinite on a plain sentence: the model's ` +
     'weights or hyper-parameters are broken (e.g. rope.freq_base NaN or 0, NaN weights); refused before anything is generated or written');
   const out = new Map<number, Float32Array[]>();
+  // a model without a vocabulary (llama.cpp's test models) reads token ids only: a fixed run of ids stands in for the sentence
+  const ids = model.info.hasVocab ? null : Int32Array.from({ length: 16 }, (_, i) => (i + 1) % model.info.nVocab);
   const ctx = await model.createContext({ nCtx: 256, nBatch: 256, nSeqMax: 1, nThreads: threads });
   try {
-    const r = await ctx.capture([NEUTRAL_TEXT], { layers: all, pool: 'tokens' });
-    for (const l of all) {
-      const m = r.data.get(l)!;
-      for (let i = 0; i < m.length; i++) if (!Number.isFinite(m[i])) throw broken(`the output of block ${l} (row ${Math.floor(i / r.nEmbd)})`);
+    // a graph without the residual stream has no rows (capture would refuse in terms of capture)
+    if (ls.length > 0) ctx.requireResidual('steering');
+    if (ctx.residualSupport.supported) {
+      const all = Array.from({ length: model.nLayer }, (_, l) => l);
+      const r = ids ? await ctx.capture([ids], { layers: all, pool: 'tokens' }) : await ctx.capture([NEUTRAL_TEXT], { layers: all, pool: 'tokens' });
+      for (const l of all) {
+        const m = r.data.get(l)!;
+        for (let i = 0; i < m.length; i++) if (!Number.isFinite(m[i])) throw broken(`the output of block ${l} (row ${Math.floor(i / r.nEmbd)})`);
+      }
+      const n = r.data.get(0)!.length / r.nEmbd;
+      const skip = n > 1 ? 1 : 0;
+      for (const l of ls) {
+        const m = r.data.get(l)!;
+        // copies: the capture's buffers are not kept alive by a few rows
+        out.set(l, Array.from({ length: n - skip }, (_, t) => m.slice((t + skip) * r.nEmbd, (t + skip + 1) * r.nEmbd)));
+      }
     }
-    const logits = await ctx.evalLogits(model.tokenize(NEUTRAL_TEXT));
+    const logits = await ctx.evalLogits(ids ?? model.tokenize(NEUTRAL_TEXT));
     for (let i = 0; i < logits.length; i++) if (!Number.isFinite(logits[i])) throw broken(`the logit of token ${i}`);
-    const n = r.data.get(0)!.length / r.nEmbd;
-    const skip = n > 1 ? 1 : 0;
-    for (const l of ls) {
-      const m = r.data.get(l)!;
-      // copies: the capture's buffers are not kept alive by a few rows
-      out.set(l, Array.from({ length: n - skip }, (_, t) => m.slice((t + skip) * r.nEmbd, (t + skip + 1) * r.nEmbd)));
-    }
   } finally {
     ctx.free();
   }

@@ -13,6 +13,7 @@ import { permutationTestAuroc } from '../stats/permutation.js';
 import type { Rows } from '../stats/rows.js';
 import { EiaError } from '../util/errors.js';
 import { rankLayers } from './best-layer.js';
+import { requireModelResidual } from '../engine/residual-support.js';
 import { captureContextOptions, captureCtxSize, checkCaptureFinite, checkTextsFit } from './capture-context.js';
 import { PROBE_DEFAULTS } from './defaults.js';
 import { datasetHash, type ContrastivePair } from './dataset.js';
@@ -107,6 +108,7 @@ async function captureTexts(opts: RunProbeOptions, texts: string[], maxTokens: n
     for (const l of opts.layers) {
       if (!Number.isInteger(l) || l < 0 || l >= model.nLayer) bad(`layer ${l} out of range [0, ${model.nLayer - 1}] for ${opts.modelPath}`);
     }
+    await requireModelResidual(model, 'probing (capture)', opts.threads);
     const ctxSize = opts.ctxSize ?? captureCtxSize(model);
     checkTextsFit(model, texts, maxTokens, ctxSize);
     const ctx = await model.createContext(captureContextOptions(model, opts.threads, ctxSize));

@@ -1,6 +1,6 @@
 // Errors as the HTTP API reports them: OpenAI's shape `{error: {message, type, param, code}}` with
 // a status. Every failure a route can meet ends up here: our own ApiErrors, EiaErrors from the
-// engine (bad input -> 400, busy/full -> 429/503), Fastify's parser and validation errors.
+// engine (bad input and unsupported models -> 400, busy/full -> 429/503), Fastify's parser and validation errors.
 import { isEiaError } from '../util/errors.js';
 
 export type ApiErrorType = 'invalid_request_error' | 'authentication_error' | 'rate_limit_error' | 'server_error' | 'unavailable_error';
@@ -40,6 +40,7 @@ function jsonPointerToParam(pointer: string): string {
 export function toApiError(e: unknown): ApiError {
   if (e instanceof ApiError) return e;
   if (isEiaError(e, 'E_BAD_ARG')) return badRequest('invalid_value', null, e.message);
+  if (isEiaError(e, 'E_UNSUPPORTED_MODEL')) return badRequest('unsupported_model', null, e.message);
   if (isEiaError(e, 'E_FULL')) return new ApiError(429, 'slots_full', e.message);
   if (isEiaError(e, 'E_STATE', 'E_ABORTED')) return new ApiError(503, 'unavailable', e.message);
   // paths and system details are for the server's log, not for clients

@@ -102,10 +102,14 @@ export async function createServer(options: ServerOptions): Promise<ServerHandle
   let ctx;
   let norms: Map<number, number>;
   try {
-    // every block's residual norm: the bound on a request's |scale| (probes/residual-norm.ts)
-    norms = await residualNorms(model, Array.from({ length: model.nLayer }, (_, l) => l), options.threads);
     ctx = await model.createContext(generationContextOptions(slots, ctxTokens, options.threads));
+    // every block's residual norm: the bound on a request's |scale| (probes/residual-norm.ts). A model
+    // whose graph does not expose the residual stream serves plain completions only: its requests'
+    // steering, monitor and gate fields are refused (request.ts); the same pass refuses a model that
+    // computes NaN, on either kind of model
+    norms = await residualNorms(model, ctx.residualSupport.supported ? Array.from({ length: model.nLayer }, (_, l) => l) : [], options.threads);
   } catch (e) {
+    ctx?.free();
     if (owned) model.free();
     throw e;
   }
@@ -117,7 +121,7 @@ export async function createServer(options: ServerOptions): Promise<ServerHandle
   const scheduler = new Scheduler(ctx, { slots, queue, stepsPerCall }, metrics.observer());
   state = {
     model, ctx, modelId, store, scheduler, metrics, modelCheck, closing: false,
-    prepare: { model, store, nCtxSeq, maxMonitors, residualNorms: norms },
+    prepare: { model, store, nCtxSeq, maxMonitors, residualNorms: norms, requireResidual: (what) => ctx.requireResidual(what) },
     baselines: new MonitorBaselines(model, options.threads), bodyLimit,
     prompts: new PromptTokenizer(model, nCtxSeq, maxPrompts),
   };

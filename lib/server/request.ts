@@ -9,6 +9,7 @@ import type { Model } from '../engine/model.js';
 import type { SequenceRequest } from '../engine/generate.js';
 import { badRequest } from './api-error.js';
 import type { ChatMessageBody, PromptField } from './prompts.js';
+import { isEiaError } from '../util/errors.js';
 import { newResolveContext, resolveGate, resolveMonitors, resolveSteering, resolveVector, type GateSpec, type MonitorSpec, type VectorSpec } from './vector-specs.js';
 import type { StoredVector, VectorStore } from './vector-store.js';
 
@@ -97,6 +98,24 @@ export interface PrepareContext {
   maxMonitors: number;
   /** Every block's residual norm (probes/residual-norm.ts): the bound on |scale|. */
   residualNorms: ReadonlyMap<number, number>;
+  /** Throws E_UNSUPPORTED_MODEL when the model's graph does not expose the residual stream (the support check). */
+  requireResidual: (what: string) => void;
+}
+
+/** Steering, monitors and gates read the residual stream: refused with 400 unsupported_model, naming the field, where the graph lacks it. */
+function checkResidualFields(body: CommonBody, c: PrepareContext): void {
+  const asked: [string, string, unknown][] = [
+    ['steering.vectors', 'steering', body.steering?.vectors?.length], ['steer_vector_request', 'steering', body.steer_vector_request],
+    ['monitor', 'probe monitors', body.monitor?.length], ['gate', 'a probe gate', body.gate],
+  ];
+  const first = asked.find(([, , v]) => !!v);
+  if (!first) return;
+  try {
+    c.requireResidual(first[1]);
+  } catch (e) {
+    if (isEiaError(e, 'E_UNSUPPORTED_MODEL')) throw badRequest('unsupported_model', first[0], e.message);
+    throw e;
+  }
 }
 
 /**
@@ -106,6 +125,7 @@ export interface PrepareContext {
 export function prepareRequest(body: CommonBody, prompts: Int32Array[], maxTokensField: number | null | undefined, c: PrepareContext,
   promptParam: (i: number) => string = (i) => (prompts.length > 1 ? `prompt[${i}]` : 'prompt')): PreparedRequest {
   checkUnsupported(body);
+  checkResidualFields(body, c);
   // the count first: resolving thousands of monitors is work a refused request should not cost
   if ((body.monitor?.length ?? 0) > c.maxMonitors) throw badRequest('too_many_monitors', 'monitor', `a request may read at most ${c.maxMonitors} monitors (got ${body.monitor!.length})`);
   const rc = newResolveContext(c.store, { nEmbd: c.model.nEmbd, nLayer: c.model.nLayer }, c.residualNorms);

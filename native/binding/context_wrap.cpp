@@ -22,6 +22,8 @@ Napi::Function ContextWrap::Init(Napi::Env env) {
                                        InstanceMethod("abort", &ContextWrap::template guarded<&ContextWrap::Abort>),
                                        InstanceMethod("busy", &ContextWrap::template guarded<&ContextWrap::Busy>),
                                        InstanceMethod("props", &ContextWrap::template guarded<&ContextWrap::Props>),
+                                       InstanceMethod("residualSupport", &ContextWrap::template guarded<&ContextWrap::ResidualSupport>),
+                                       InstanceMethod("requireResidual", &ContextWrap::template guarded<&ContextWrap::RequireResidual>),
                                        InstanceMethod("free", &ContextWrap::template guarded<&ContextWrap::Free>),
                                    });
     ctor = Napi::Persistent(f);
@@ -389,6 +391,31 @@ Napi::Value ContextWrap::Props(const Napi::CallbackInfo & info) {
     o.Set("nCtxSeq", c.n_ctx_seq());
     o.Set("backendSampling", c.backend_sampling());
     return o;
+}
+
+// residualSupport() -> {supported, reason, tensor, hits, found, missing, pruned}: the support check's finding
+Napi::Value ContextWrap::ResidualSupport(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    const eia::ResidualSupport & s = ctx(env).residual_support();
+    std::vector<int32_t> pruned;
+    for (size_t l = 0; l < s.pruned.size(); l++)
+        if (s.pruned[l]) pruned.push_back((int32_t) l);
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("supported", s.supported);
+    o.Set("reason", s.reason);
+    o.Set("tensor", s.tensor);
+    o.Set("hits", make_i32(env, s.hits.data(), s.hits.size()));
+    o.Set("found", make_i32(env, s.found.data(), s.found.size()));
+    o.Set("missing", make_i32(env, s.missing.data(), s.missing.size()));
+    o.Set("pruned", make_i32(env, pruned.data(), pruned.size()));
+    return o;
+}
+
+// requireResidual(what): throws E_UNSUPPORTED_MODEL naming `what` when the support check failed
+Napi::Value ContextWrap::RequireResidual(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    eia::require_residual(ctx(env), arg_string(info, 0, "what"));
+    return env.Undefined();
 }
 
 Napi::Value ContextWrap::Free(const Napi::CallbackInfo & info) {

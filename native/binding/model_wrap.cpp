@@ -73,6 +73,10 @@ Napi::Value ModelWrap::Info(const Napi::CallbackInfo & info) {
     o.Set("bos", i.bos);
     o.Set("eos", i.eos);
     o.Set("addBos", i.add_bos);
+    o.Set("hasVocab", i.has_vocab);
+    o.Set("recurrent", i.recurrent);
+    o.Set("hybrid", i.hybrid);
+    o.Set("diffusion", i.diffusion);
     o.Set("chatTemplate", i.chat_template);
     o.Set("nParams", (double) i.n_params);
     o.Set("sizeBytes", (double) i.size_bytes);

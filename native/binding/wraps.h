@@ -60,6 +60,8 @@ private:
     Napi::Value Abort(const Napi::CallbackInfo & info);
     Napi::Value Busy(const Napi::CallbackInfo & info);
     Napi::Value Props(const Napi::CallbackInfo & info);
+    Napi::Value ResidualSupport(const Napi::CallbackInfo & info);
+    Napi::Value RequireResidual(const Napi::CallbackInfo & info);
     Napi::Value Free(const Napi::CallbackInfo & info);
     std::unique_ptr<eia::Context> ctx_;
 };

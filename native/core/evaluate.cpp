@@ -20,6 +20,7 @@ std::vector<float> eval_logits(Context & ctx, const std::vector<llama_token> & t
     if (tokens.empty()) fail("evalLogits needs at least one token");
     for (auto t : tokens) model.check_token(t);
     if ((int) tokens.size() > ctx.n_ctx_seq()) fail("token sequence longer than the context");
+    if (!steer.empty()) require_residual(ctx, "steering");
     if (steer_at && steer_at->size() != tokens.size())
         fail("steerAt has " + std::to_string(steer_at->size()) + " entries for " + std::to_string(tokens.size()) + " tokens");
     // with a mask, marked positions are the plan's "generated" rows and the terms steer only those

@@ -23,6 +23,8 @@ struct ModelInfo {
     int n_layer = 0, n_embd = 0, n_vocab = 0, n_ctx_train = 0, n_head = 0, n_head_kv = 0;
     int bos = -1, eos = -1;
     bool add_bos = false;
+    bool has_vocab = true;   // false: tokenizer 'no_vocab' (token ids only; no text in or out)
+    bool recurrent = false, hybrid = false, diffusion = false;  // llama.cpp's model kinds (diffusion: non-causal attention)
     bool offloaded = false;  // some layers run on a GPU device
     uint64_t n_params = 0, size_bytes = 0;
     // The tokenizer ("spm", "bpe", "wpm", "ugm", "rwkv", "plamo2", "none") and the longest text one

@@ -28,6 +28,7 @@
 #include "error.h"
 #include "evaluate.h"
 #include "generate.h"
+#include "gguf.h"
 #include "model.h"
 #include "quantize.h"
 #include "runtime.h"
@@ -235,6 +236,59 @@ int main(int argc, char ** argv) {
             auto r = capture_texts(ctx, {"hello there", "x"}, o);
             CHECK(r.n_texts == 2);
         }
+    });
+
+    run("load: a 'no_vocab' model with empty token strings (llama.cpp's test models) loads and runs on token ids", [&] {
+        // the tiny llama rewritten as llama.cpp's test-llama-archs writes its models: tokenizer
+        // 'no_vocab' and every token string empty (llama.cpp loads it; a duplicate-string check
+        // that ignores how llama.cpp stores empty strings refused it)
+        const std::string nv = dir + "/novocab.gguf";
+        {
+            ggml_context * data = nullptr;
+            gguf_init_params gp = {false, &data};
+            gguf_context * src = gguf_init_from_file(llama_path.c_str(), gp);
+            CHECK(src != nullptr);
+            gguf_context * out = gguf_init_empty();
+            gguf_set_kv(out, src);
+            gguf_set_val_str(out, "tokenizer.ggml.model", "no_vocab");
+            const int64_t n = gguf_get_arr_n(src, gguf_find_key(src, "tokenizer.ggml.tokens"));
+            std::vector<const char *> empty((size_t) n, "");
+            gguf_set_arr_str(out, "tokenizer.ggml.tokens", empty.data(), empty.size());
+            for (int64_t t = 0; t < gguf_get_n_tensors(src); t++) gguf_add_tensor(out, ggml_get_tensor(data, gguf_get_tensor_name(src, t)));
+            CHECK(gguf_write_to_file(out, nv.c_str(), false));
+            gguf_free(out);
+            gguf_free(src);
+            ggml_free(data);
+        }
+        auto m = Model::load(nv, {});
+        CHECK(!m->info().has_vocab);
+        CHECK(m->info().n_vocab > 100);
+        EXPECT_ERROR(m->tokenize("hello", true, false), "no tokenizer");
+        CHECK(m->token_piece(5).empty());
+        Context ctx(m, small_ctx());
+        CHECK(ctx.residual_support().supported);
+        auto g = generate_all(ctx, {seq({5, 6, 7}, 4)});
+        CHECK(g[0].tokens.size() == 4 && g[0].text.empty());
+        CaptureOptions o;
+        o.layers = {0, m->n_layer() - 1};
+        auto r = capture_tokens(ctx, {{5, 6, 7}}, o);
+        CHECK(r.n_texts == 1);
+    });
+    run("context: the support check sees every block once; llama prunes its last block to the output rows", [&] {
+        auto m = Model::load(llama_path, {});
+        Context ctx(m, small_ctx());
+        const auto & s = ctx.residual_support();
+        CHECK(s.supported && s.reason.empty());
+        CHECK(s.tensor == "l_out-{L}");
+        CHECK((int) s.found.size() == m->n_layer() && s.missing.empty());
+        for (int h : s.hits) CHECK(h == 1);
+        for (int l = 0; l < m->n_layer(); l++) CHECK(s.pruned[l] == (l == m->n_layer() - 1));
+        ContextParams one = small_ctx(256, 1);
+        one.n_ubatch = 1;  // the check's two tokens in two micro-batches
+        Context ctx1(m, one);
+        CHECK(ctx1.residual_support().supported);
+        for (int h : ctx1.residual_support().hits) CHECK(h == 2);
+        CHECK(ctx1.residual_support().pruned == s.pruned);
     });
 
     auto model = Model::load(llama_path, {});
@@ -647,7 +701,8 @@ int main(int argc, char ** argv) {
         o.type = "f32"; o.out = ""; EXPECT_ERROR(synth_model(o), "empty output path");
         o.out = dir; EXPECT_ERROR(synth_model(o), "directory");
         o.out = dir + "/missing/sub/s.gguf"; EXPECT_ERROR(synth_model(o), "");
-        o.out = dir + "/p.gguf"; o.planted = true; o.arch = "qwen2"; EXPECT_ERROR(synth_model(o), "planted");
+        o.out = dir + "/p.gguf"; o.planted = true; o.arch = "gpt2"; EXPECT_ERROR(synth_model(o), "unknown arch");
+        o.planted_profile = "odd"; o.arch = "qwen2"; EXPECT_ERROR(synth_model(o), "planted profile");
     });
     run("planted model: capture + steered generation run end to end", [&] {
         auto pm = Model::load(planted_path, {});

@@ -253,7 +253,6 @@ const API: Row[] = [
   { id: 'S3', code: 'E_BAD_ARG', api: 'synth', input: "shape 'huge'", error: /unknown shape 'huge'/, run: () => synth(opts({ out: T('s.gguf'), shape: 'huge' })) },
   { id: 'S4', code: 'E_BAD_ARG', api: 'synth', input: "type 'q4_0'", error: /unknown type 'q4_0'/, run: () => synth(opts({ out: T('s.gguf'), type: 'q4_0' })) },
   { id: 'S5', code: 'E_BAD_ARG', api: 'synth', input: 'seed -1 / 1.5 / NaN', error: /'seed' must be a non-negative integer/, run: () => synth({ out: T('s.gguf'), seed: -1 }) },
-  { id: 'S6', code: 'E_BAD_ARG', api: 'synth', input: "planted with arch 'qwen2'", error: /planted models are llama models/, run: () => synth({ out: T('s.gguf'), planted: true, arch: 'qwen2' }) },
   { id: 'S7', code: 'E_BAD_ARG', api: 'synth', input: 'out is a directory', error: /names a directory/, run: () => synth({ out: tmp.dir }) },
   { id: 'S8', code: 'E_IO', api: 'synth', input: 'out in a missing folder', error: /cannot write .*the output directory must exist/, run: () => synth({ out: T('no/such/s.gguf') }) },
   { id: 'S9', code: 'E_BAD_ARG', api: 'synth', input: "plantedProfile 'odd'", error: /unknown planted profile 'odd' \(expected realistic, easy\)/, run: () => synth(opts({ out: T('s.gguf'), planted: true, plantedProfile: 'odd' })) },

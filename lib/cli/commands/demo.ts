@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync } from
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
-import { synth, type SynthResult } from '../../engine/synth.js';
+import { synth, SYNTH_ARCHES, type SynthArch, type SynthResult } from '../../engine/synth.js';
 import { fileSha256 } from '../../io/file-hash.js';
 import { moveAside } from '../../io/run-folder.js';
 import { withRunLock } from '../../io/run-lock.js';
@@ -21,19 +21,19 @@ import { note, warn } from '../../util/note.js';
 import { printRunSummary } from './run.js';
 import { renderRunReport } from './report-hook.js';
 
-interface Args { out: string; seed: number; threads?: number; force: boolean; json: boolean }
+interface Args { out: string; seed: number; arch: SynthArch; threads?: number; force: boolean; json: boolean }
 
 /**
  * The planted model of this RUN, written into a temporary folder outside the RUN. Nothing enters the
  * RUN before every check has passed (demoChecks); then the files move into RUN/model/.
  */
-async function plantedModelOutside(seed: number): Promise<{ m: SynthResult; tmp: string }> {
+async function plantedModelOutside(seed: number, arch: SynthArch): Promise<{ m: SynthResult; tmp: string }> {
   const tmp = io(() => mkdtempSync(join(tmpdir(), 'eia-demo-model-')));
-  note('demo: writing the planted-concept model (synthetic, llama architecture, word vocabulary)…');
+  note(`demo: writing the planted-concept model (synthetic, ${arch} architecture, word vocabulary)…`);
   try {
     // the realistic planted profile: its controls (random directions, permutations, the lexically
     // ablated test pairs it wrote) behave as on real models, and the report states them
-    return { m: await synth({ planted: true, plantedProfile: 'realistic', seed, out: join(tmp, 'planted.gguf') }), tmp };
+    return { m: await synth({ planted: true, plantedProfile: 'realistic', arch, seed, out: join(tmp, 'planted.gguf') }), tmp };
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
     throw e;
@@ -70,10 +70,12 @@ export const demoCommand: CommandModule<object, Args> = {
   builder: (y) =>
     y.option('out', { type: 'string', default: 'runs/demo', describe: 'RUN folder' })
       .option('seed', { type: 'number', default: 1 })
+      .option('arch', { choices: SYNTH_ARCHES, default: 'llama' as SynthArch, describe: 'architecture of the planted model (each in its own tensor layout)' })
       .option('threads', { ...FLAGS.threads, describe: 'CPU threads (default: 1; the planted model is tiny)' })
-      .option('force', { ...FLAGS.force, describe: 'replace a demo of another --seed in --out (moved to OUT/replaced-<time>/)' })
+      .option('force', { ...FLAGS.force, describe: 'replace a demo of another --seed or --arch in --out (moved to OUT/replaced-<time>/)' })
       .option('json', FLAGS.json)
       .example('$0 demo --out runs/demo', 'then open runs/demo/report.html')
+      .example('$0 demo --arch phi3 --out runs/demo-phi3', 'the same protocol on the planted model in phi3\'s layout (fused QKV)')
       .epilog('The planted model is synthetic: its numbers demonstrate the method (the answer is known), not a real LLM.') as never,
   handler: async (a) => {
     optIntFlag(a.threads, '--threads', 1, MAX_THREADS);
@@ -81,7 +83,7 @@ export const demoCommand: CommandModule<object, Args> = {
     const out = resolve(a.out);
     if (existsSync(out) && !statSync(out).isDirectory()) throw new UsageError(`--out: ${a.out} exists and is not a folder`);
     const t0 = Date.now();
-    const { m: staged, tmp } = await plantedModelOutside(a.seed);
+    const { m: staged, tmp } = await plantedModelOutside(a.seed, a.arch);
     try {
       await withRunLock(out, 'demo', async () => {
         const protocol = (m: SynthResult): RunOptions => ({
@@ -97,7 +99,7 @@ export const demoCommand: CommandModule<object, Args> = {
         const state = loadState(out);
         const other = !!state && state.model.sha256 !== await fileSha256(staged.path);
         if (other && !a.force) {
-          throw new EiaError('E_CONFLICT', `${out} holds a demo of another planted model (another --seed); use another --out, the original --seed, or add --force`);
+          throw new EiaError('E_CONFLICT', `${out} holds a demo of another planted model (another --seed or --arch); use another --out, the original --seed and --arch, or add --force`);
         }
         await checkProtocol(protocol(staged)).catch((e) => { throw inFlagTerms(e, { force: '--force' }); });
         // ---- writes from here on

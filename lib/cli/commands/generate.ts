@@ -9,6 +9,7 @@ import { readControlVector } from '../../engine/control-vector.js';
 import { engineLimits, GENERATION_DEFAULTS, SAMPLING_DEFAULTS } from '../../engine/defaults.js';
 import { Model } from '../../engine/model.js';
 import { generationContextOptions } from '../../engine/context.js';
+import { requireModelResidual } from '../../engine/residual-support.js';
 import type { SequenceRequest, SteerTerm } from '../../engine/generate.js';
 import { fileSha256 } from '../../io/file-hash.js';
 import { inputExists, readInputText } from '../../io/input.js';
@@ -276,6 +277,10 @@ export const generateCommand: CommandModule<object, Args> = {
         if (m.layer >= nL) throw new UsageError(`--monitor layer ${m.layer} out of range [0, ${nL - 1}]`);
         return { layer: m.layer, direction: dirs.get(m.path, m.layer, '--monitor'), name: m.path };
       });
+      // steering, a gate and monitors read the residual stream: the model's refusal comes first
+      if (terms.length > 0 || gate || monitors.length > 0) {
+        await requireModelResidual(model, terms.length > 0 ? 'steering' : gate ? 'a probe gate' : 'probe monitors', a.threads);
+      }
       // steering strengths against their bound (probes/residual-norm.ts)
       const steered = [...new Set(terms.flatMap((t) => ('layers' in t && t.layers ? Array.from({ length: t.layers[1] - t.layers[0] + 1 }, (_, i) => t.layers![0] + i) : [t.layer!])))];
       const gateLayers = gateSteer.map((g) => g.layer);

@@ -19,7 +19,7 @@ export const synthCommand: CommandModule<object, Args> = {
   command: 'synth',
   describe: 'Write a synthetic GGUF model (llama, qwen2, phi3 shapes; --planted: known answer, with its controls measured)',
   builder: (y) =>
-    y.option('arch', { choices: SYNTH_ARCHES, describe: 'architecture (default: the shape\'s own)' })
+    y.option('arch', { choices: SYNTH_ARCHES, describe: 'architecture (default: the shape\'s own; planted: llama)' })
       .option('shape', { choices: SYNTH_SHAPES, default: 'tiny' })
       .option('type', { choices: SYNTH_TYPES, default: 'f32', describe: 'matrix weight type' })
       .option('seed', { type: 'number', default: 1 })
@@ -35,6 +35,7 @@ export const synthCommand: CommandModule<object, Args> = {
       .option('json', FLAGS.json)
       .example('$0 synth --planted --out planted.gguf', 'the planted-concept model, its pair files, and its controls')
       .example('$0 synth --planted --planted-profile easy --no-check --out easy.gguf', 'the easy planted model, no check')
+      .example('$0 synth --planted --arch phi3 --out planted-phi3.gguf', 'the planted model in phi3\'s layout (fused QKV and gate/up)')
       .example('$0 synth --arch qwen2 --shape 0.5b --type q8_0 --out q05.gguf', 'a Qwen2.5-0.5B-shaped random model') as never,
   handler: async (a) => {
     optIntFlag(a.threads, '--threads', 1, MAX_THREADS);
