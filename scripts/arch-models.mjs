@@ -4,10 +4,10 @@
 // of each architecture from a fixture and writes them with `-o DIR -s SEED`. It has to be compiled
 // from source together with llama.cpp (linked against the prebuilt runtime it fails: "too many
 // tensors created"), which takes minutes, so this script runs on its own and never inside a test:
-//  1. the pinned source (scripts/vendor-llama.mjs) is copied out of the repo into
-//     <cache>/arch-models/build-<commit>/src and patched with scripts/patches/*.patch (the saver's
-//     architecture check bypassed: the architectures it refuses are written with the fixture's keys
-//     laid over the model's, and kept only when llama.cpp loads them back);
+//  1. the pinned source is built by scripts/llama-source-build.mjs in <cache>/arch-models/build-<commit>,
+//     patched with scripts/patches/*.patch (the saver's architecture check bypassed: the architectures
+//     it refuses are written with the fixture's keys laid over the model's, and kept only when
+//     llama.cpp loads them back);
 //  2. test-llama-archs is built there once per commit (a changed patch recompiles what it touches);
 //  3. the models are written to <cache>/arch-models/models-<commit>-<patch>-s<seed>/ (temp folder,
 //     then renamed) with a manifest.json listing each file and its architecture.
@@ -15,13 +15,13 @@
 // runs this script before `npm test`.
 // Usage: node scripts/arch-models.mjs [--seed N] [--out DIR] [--jobs N] [--where]
 //   --where  print the models folder (and whether it exists); build nothing.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, realpathSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LLAMA_PIN, eiaCacheRoot, materialise } from './vendor-llama.mjs';
+import { llamaSourceBuild, sourceKey } from './llama-source-build.mjs';
+import { LLAMA_PIN, eiaCacheRoot } from './vendor-llama.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const patchDir = join(root, 'scripts', 'patches');
@@ -36,9 +36,7 @@ function patches() {
 
 /** commit and patch set: what the built tool depends on */
 function buildKey() {
-  const h = createHash('sha256');
-  for (const f of patches()) h.update(f).update('\0').update(readFileSync(join(patchDir, f)));
-  return `${LLAMA_PIN.commit.slice(0, 12)}-${h.digest('hex').slice(0, 8)}`;
+  return sourceKey(patches().map((p) => join(patchDir, p)));
 }
 
 /** The folder the models of this commit, patch set and seed are written to. */
@@ -52,60 +50,16 @@ export function archModelsManifest(seed = ARCH_MODELS_SEED) {
   return existsSync(f) ? JSON.parse(readFileSync(f, 'utf8')) : null;
 }
 
-function run(cmd, args, opts = {}) {
-  const r = spawnSync(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'], ...opts });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (exit ${r.status ?? r.signal})`);
-}
-
-/** Files a patch changes ("+++ b/path" lines). */
-function patchedFiles(patchText) {
-  return [...patchText.matchAll(/^\+\+\+ b\/(\S+)/gm)].map((m) => m[1]);
-}
-
-// The build folder is kept per llama.cpp commit; a changed patch set re-extracts the source (git
-// archive stamps every file with the commit's time, so the build does not see it as changed) and
-// touches the files the old and new patches change, so that only those are compiled again.
+// Built with the one llama.cpp source build in the cache (scripts/llama-source-build.mjs): static,
+// this machine's instruction set, the tests on, the tools off.
 function buildTool(jobs) {
-  let base = join(eiaCacheRoot(), 'arch-models', `build-${LLAMA_PIN.commit.slice(0, 12)}`);
-  if (existsSync(base)) base = realpathSync(base);  // the build's commands hold the paths it was configured with
-  const exe = join(base, 'build', 'bin', 'test-llama-archs');
-  const key = buildKey();
-  const builtStamp = join(base, 'built-with');
-  if (existsSync(exe) && existsSync(builtStamp) && readFileSync(builtStamp, 'utf8').trim() === key) return exe;
-  const src = join(base, 'src');
-  const patchStamp = join(base, 'patched-with.json');
-  const before = existsSync(patchStamp) ? JSON.parse(readFileSync(patchStamp, 'utf8')) : null;
-  if (!before || before.key !== key || !existsSync(join(src, 'CMakeLists.txt'))) {
-    const { dir: vendorDir } = materialise();
-    rmSync(src, { recursive: true, force: true });
-    mkdirSync(src, { recursive: true });
-    log(`copying llama.cpp ${LLAMA_PIN.commit.slice(0, 10)} to ${src}`);
-    const tar = execFileSync('git', ['-C', vendorDir, 'archive', '--format=tar', LLAMA_PIN.commit], { maxBuffer: 1 << 30 });
-    execFileSync('tar', ['-x', '-C', src], { input: tar });
-    const files = new Set(before?.files ?? []);
-    for (const p of patches()) {
-      log(`applying ${p}`);
-      const text = readFileSync(join(patchDir, p), 'utf8');
-      for (const f of patchedFiles(text)) files.add(f);
-      run('patch', ['-p1', '--forward', '--quiet', '-i', join(patchDir, p)], { cwd: src });
-    }
-    const now = new Date();
-    for (const f of files) if (existsSync(join(src, f))) utimesSync(join(src, f), now, now);
-    writeFileSync(patchStamp, JSON.stringify({ key, files: [...files] }) + '\n');
-  }
-  const build = join(base, 'build');
-  const gen = spawnSync('sh', ['-c', 'command -v ninja'], { stdio: 'ignore' }).status === 0 ? ['-G', 'Ninja'] : [];
-  log(`configuring (build folder ${build})`);
-  run('cmake', ['-S', src, '-B', build, ...gen, '-DCMAKE_BUILD_TYPE=Release', '-DBUILD_SHARED_LIBS=OFF',
-    '-DLLAMA_BUILD_TESTS=ON', '-DLLAMA_BUILD_TOOLS=OFF', '-DLLAMA_BUILD_EXAMPLES=OFF', '-DLLAMA_BUILD_SERVER=OFF',
-    '-DLLAMA_BUILD_APP=OFF', '-DLLAMA_OPENSSL=OFF', '-DLLAMA_CURL=OFF', '-DGGML_NATIVE=ON'], { stdio: ['ignore', 'ignore', 'inherit'] });
-  log(`building test-llama-archs with ${jobs} jobs (llama.cpp from source: many minutes on a small machine)`);
-  const t0 = Date.now();
-  run('cmake', ['--build', build, '--target', 'test-llama-archs', '--parallel', String(jobs)]);
-  log(`built in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
-  if (!existsSync(exe)) throw new Error(`the build produced no ${exe}`);
-  writeFileSync(builtStamp, key + '\n');
-  return exe;
+  const exe = join('bin', 'test-llama-archs');
+  const { build } = llamaSourceBuild({
+    name: 'arch-models', patches: patches().map((p) => join(patchDir, p)), jobs, log, targets: ['test-llama-archs'], products: [exe],
+    cmakeArgs: ['-DCMAKE_BUILD_TYPE=Release', '-DBUILD_SHARED_LIBS=OFF', '-DLLAMA_BUILD_TESTS=ON', '-DLLAMA_BUILD_TOOLS=OFF', '-DLLAMA_BUILD_EXAMPLES=OFF',
+      '-DLLAMA_BUILD_SERVER=OFF', '-DLLAMA_BUILD_APP=OFF', '-DLLAMA_OPENSSL=OFF', '-DLLAMA_CURL=OFF', '-DGGML_NATIVE=ON'],
+  });
+  return join(build, exe);
 }
 
 /** Architecture of a written file: llama.cpp names them <arch>-dense.gguf / <arch>-moe.gguf. */

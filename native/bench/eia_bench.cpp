@@ -5,6 +5,7 @@
 //   eia-bench capture --model F [--layers 8,12,...] [--texts 32] [--text-tokens 256] [--reps 3]
 //   eia-bench decode  --model F [--seqs 55] [--prompt-tokens 128] [--gen 200] [--layer L] [--monitor] [--reps 3]
 //                     [--sampling auto|host|backend]  (backend: llama.cpp's in-graph sampling, tokens only come back)
+//                     [--only plain|steered|monitored]  (one generation of that kind, no warm-up; for profilers)
 //   eia-bench paper   --model F [--layer L] [--samples 2] [--prompt-tokens 64] [--gen 32] [--probe-layers 5]
 // Common: --threads N, --gpu-layers N (-1 = all), --ctx-batch N.
 #include <algorithm>
@@ -199,6 +200,21 @@ int cmd_decode(const Args & a) {
         steered.push_back(s);
     }
     std::vector<MonitorSpec> mon = {{layer, dir}};
+    const std::string only = a.get("only");
+    if (!only.empty()) {
+        // one generation of one kind, no warm-up: for profilers that count a whole process
+        // (callgrind's instruction counts of two --gen values differ by the decode steps alone)
+        if (only != "plain" && only != "steered" && only != "monitored") fail("--only must be plain, steered or monitored");
+        const GenerationStats g = run_decode(ctx, only == "plain" ? plain : steered, only == "monitored" ? mon : std::vector<MonitorSpec>{});
+        char buf[512];
+        std::snprintf(buf, sizeof buf,
+                      "{\"bench\":\"decode\",\"only\":\"%s\",\"seqs\":%d,\"prompt_tokens\":%d,\"gen\":%d,\"layer\":%d,\"decode_tok_s\":%.1f,"
+                      "\"sampling_share\":%.4f,\"step_ms\":%.2f,\"prompt_ms\":%.1f,\"threads\":%d}",
+                      only.c_str(), n_seq, plen, gen, layer, g.decode_tokens / (g.decode_ms / 1000), g.sample_ms / g.decode_ms,
+                      g.decode_ms / std::max(1, g.decode_calls), g.prompt_ms, ctx.n_threads());
+        emit(buf);
+        return 0;
+    }
     run_decode(ctx, std::vector<SequenceSpec>(plain.begin(), plain.begin() + std::min(n_seq, 4)), {});  // warm-up
     std::vector<double> tp, ts, tm, r_steer, r_mon, sample_share, step_ms;
     GenerationStats last{};
