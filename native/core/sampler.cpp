@@ -1,5 +1,6 @@
 #include "sampler.h"
 
+#include <algorithm>
 #include <cfloat>
 #include <cmath>
 
@@ -47,19 +48,66 @@ std::unique_ptr<Sampler> Sampler::clone() const {
     return std::unique_ptr<Sampler>(new Sampler(p_, n_vocab_, llama_sampler_clone(chain_)));
 }
 
-llama_token Sampler::sample(const float * logits) {
-    // A broken model can emit NaN/inf: NaN never wins, +inf becomes the largest finite value, so
-    // the chain's softmax stays finite (its asserts must never be reachable from a model file).
-    cur_.resize(n_vocab_);
-    bool any = false;
-    for (int i = 0; i < n_vocab_; i++) {
-        float x = logits[i];
-        if (std::isnan(x) || x == -INFINITY) x = -INFINITY;
-        else { any = true; if (x == INFINITY) x = FLT_MAX / 4; }
-        cur_[i] = llama_token_data{i, x, 0.0f};
+// A broken model can emit NaN/inf: NaN never wins, +inf becomes the largest finite value, so the
+// chain's softmax stays finite (its asserts must never be reachable from a model file).
+static inline float sanitize(float x) {
+    if (std::isnan(x) || x == -INFINITY) return -INFINITY;
+    return x == INFINITY ? FLT_MAX / 4 : x;
+}
+
+// The k largest logits of a row in one pass, sorted by logit (descending; the lower id first among
+// equal logits), into `out`. Returns false when every logit is NaN or -inf.
+static bool top_k_candidates(const float * logits, int n_vocab, int k, std::vector<llama_token_data> & out) {
+    out.clear();
+    // a min-heap of the best k so far: its front is the weakest (lowest logit, then highest id)
+    const auto weaker = [](const llama_token_data & a, const llama_token_data & b) { return a.logit > b.logit || (a.logit == b.logit && a.id < b.id); };
+    const auto offer = [&](int i) {
+        const float x = sanitize(logits[i]);
+        if ((int) out.size() < k) {
+            out.push_back(llama_token_data{i, x, 0.0f});
+            std::push_heap(out.begin(), out.end(), weaker);
+        } else if (x > out.front().logit) {  // an equal logit at a higher id never beats the weakest
+            std::pop_heap(out.begin(), out.end(), weaker);
+            out.back() = llama_token_data{i, x, 0.0f};
+            std::push_heap(out.begin(), out.end(), weaker);
+        }
+    };
+    int i = 0;
+    for (; i < n_vocab && (int) out.size() < k; i++) offer(i);
+    // blocks of 16: most hold nothing above the weakest kept logit, which one max (vectorised) shows
+    constexpr int B = 16;
+    for (; i + B <= n_vocab; i += B) {
+        float m = logits[i];
+        for (int j = 1; j < B; j++) m = logits[i + j] > m ? logits[i + j] : m;  // NaN never wins
+        if (!(m > out.front().logit) && !std::isnan(m)) continue;
+        for (int j = 0; j < B; j++) offer(i + j);
     }
-    if (!any) return 0;
-    llama_token_data_array arr = {cur_.data(), cur_.size(), -1, false};
+    for (; i < n_vocab; i++) offer(i);
+    std::sort_heap(out.begin(), out.end(), weaker);  // ascending by `weaker`: strongest first
+    return !out.empty() && out.front().logit != -INFINITY;
+}
+
+llama_token Sampler::sample(const float * logits) {
+    // Top-k (and greedy, the top 1) keep the same tokens whether the logits are scaled by the
+    // temperature first (HF's order) or not, so with top-k on the chain runs on the k candidates of
+    // one pass over the row instead of on the whole vocabulary (a copy, the temperature and a partial
+    // sort of 150k entries per token on a Qwen-sized vocabulary). The candidates come sorted, as
+    // the chain's top-k leaves them; a tie that only the temperature's rounding would create is
+    // ordered by id here (two candidates of equal probability).
+    const int k = p_.temperature <= 0.0f ? 1 : p_.top_k;
+    if (k > 0 && k < n_vocab_) {
+        if (!top_k_candidates(logits, n_vocab_, k, cur_)) return 0;
+    } else {
+        cur_.resize(n_vocab_);
+        bool any = false;
+        for (int i = 0; i < n_vocab_; i++) {
+            const float x = sanitize(logits[i]);
+            any = any || x != -INFINITY;
+            cur_[i] = llama_token_data{i, x, 0.0f};
+        }
+        if (!any) return 0;
+    }
+    llama_token_data_array arr = {cur_.data(), cur_.size(), -1, k > 0 && k < n_vocab_};
     llama_sampler_apply(chain_, &arr);
     const llama_token tok = (arr.selected >= 0 && arr.selected < (int64_t) arr.size) ? arr.data[arr.selected].id : 0;
     llama_sampler_accept(chain_, tok);

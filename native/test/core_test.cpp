@@ -7,6 +7,7 @@
 //   eia-native-test [--filter SUBSTRING] [--keep]
 // Prints one line per test and `N passed, N failed`; exits 1 on any failure.
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -593,6 +594,79 @@ int main(int argc, char ** argv) {
         Sampler s(p, n_vocab);
         const llama_token t = s.sample(all_nan.data());
         CHECK(t >= 0 && t < n_vocab);
+    });
+
+    run("sampler: top-k and greedy from one pass over the row draw what the chain draws over the whole vocabulary", [&] {
+        // the reference: HF order (temperature, top-k, top-p, min-p, draw) over every logit, NaN and
+        // -inf as -inf and +inf as FLT_MAX / 4, as the sampler did before it took the top k first
+        const auto reference = [&](const SamplingParams & p) {
+            llama_sampler * c = llama_sampler_chain_init(llama_sampler_chain_default_params());
+            if (p.temperature <= 0.0f) {
+                llama_sampler_chain_add(c, llama_sampler_init_greedy());
+                return c;
+            }
+            if (p.temperature != 1.0f) llama_sampler_chain_add(c, llama_sampler_init_temp(p.temperature));
+            if (p.top_k > 0) llama_sampler_chain_add(c, llama_sampler_init_top_k(p.top_k));
+            if (p.top_p < 1.0f) llama_sampler_chain_add(c, llama_sampler_init_top_p(p.top_p, 1));
+            if (p.min_p > 0.0f) llama_sampler_chain_add(c, llama_sampler_init_min_p(p.min_p, 1));
+            llama_sampler_chain_add(c, llama_sampler_init_dist(p.seed));
+            return c;
+        };
+        const auto draw = [&](llama_sampler * c, const std::vector<float> & row) {
+            std::vector<llama_token_data> cur(row.size());
+            for (size_t i = 0; i < row.size(); i++) {
+                float x = row[i];
+                if (std::isnan(x) || x == -INFINITY) x = -INFINITY;
+                else if (x == INFINITY) x = FLT_MAX / 4;
+                cur[i] = llama_token_data{(llama_token) i, x, 0.0f};
+            }
+            llama_token_data_array arr = {cur.data(), cur.size(), -1, false};
+            llama_sampler_apply(c, &arr);
+            const llama_token t = arr.data[arr.selected].id;
+            llama_sampler_accept(c, t);
+            return t;
+        };
+        std::mt19937 rng(11);
+        int draws = 0, differing = 0;
+        for (int trial = 0; trial < 24; trial++) {
+            SamplingParams p;
+            p.temperature = trial % 6 == 0 ? 0.0f : trial % 6 == 1 ? 1.0f : 0.3f + 0.1f * (float) (trial % 7);
+            p.top_k = trial % 3 == 0 ? 1 + trial : trial % 3 == 1 ? 50 : 200;
+            p.top_p = trial % 4 == 0 ? 0.9f : 1.0f;
+            p.min_p = trial % 5 == 0 ? 0.02f : 0.0f;
+            p.seed = (uint32_t) trial;
+            Sampler fast(p, n_vocab);
+            llama_sampler * ref = reference(p);
+            std::vector<float> row(n_vocab);
+            for (int k = 0; k < 40; k++) {
+                const float spread = 0.5f + (float) (k % 4) * 3.0f;  // from flat to peaked distributions
+                for (auto & x : row) x = std::normal_distribution<float>(0.0f, spread)(rng);
+                if (k % 5 == 0) { row[(k * 7) % n_vocab] = NAN; row[(k * 13) % n_vocab] = -INFINITY; }
+                // +inf (the largest finite value) wins; the reference agrees for k <= 128 only: above,
+                // llama.cpp's bucket sort turns such a logit into an int (overflow) and drops it
+                const bool inf_row = k % 10 == 3 && p.top_k <= 128;
+                if (inf_row) row[(k * 17) % n_vocab] = INFINITY;
+                const llama_token a = fast.sample(row.data()), b = draw(ref, row);
+                draws++;
+                differing += a != b;
+                if (inf_row) CHECK(a == (k * 17) % n_vocab);
+            }
+            llama_sampler_free(ref);
+        }
+        // distinct random floats: the same candidates in the same order, the same draw from the same RNG
+        if (differing != 0) throw Failure{"the one-pass sampler drew " + std::to_string(differing) + " of " + std::to_string(draws) + " tokens differently"};
+        // every logit equal (ties everywhere): greedy takes the lowest id, top-k draws among the first k ids
+        std::vector<float> flat(n_vocab, 1.5f);
+        SamplingParams g;
+        Sampler greedy(g, n_vocab);
+        CHECK(greedy.sample(flat.data()) == 0);
+        SamplingParams t;
+        t.temperature = 0.8f; t.top_k = 7; t.seed = 3;
+        Sampler topk(t, n_vocab);
+        for (int k = 0; k < 50; k++) {
+            const llama_token tok = topk.sample(flat.data());
+            CHECK(tok >= 0 && tok < 7);
+        }
     });
 
     // ----------------------------------------------------------------------- control vectors
