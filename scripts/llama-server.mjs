@@ -7,7 +7,9 @@
 // of which ggml loads the one with the highest ggml_backend_score, as eia-native's runtime does. So
 // both servers run the kernels of the same CPU variant from the same source; only the compiler may
 // differ (the llama-batched-bench built here against eia-native's build/bin/llama-batched-bench
-// measures that). Only the variants asked for are compiled (each is a few minutes).
+// measures that). Only the variants asked for are compiled (each is a few minutes; llama.cpp's own
+// CMake compiles all of them for any target, which scripts/patches/llama-server/ggml-cpu-variants.patch
+// makes a list: EIA_CPU_VARIANTS).
 //
 // llama-server loads its backends from its executable's folder, so `variantDir(v)` makes a folder
 // holding hard links of the executables and that one variant: the way to force a variant, as
@@ -17,10 +19,11 @@
 //   prints the folder of each variant (llama-server and llama-batched-bench in it).
 import { existsSync, linkSync, mkdirSync, rmSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { llamaSourceBuild, sourceBuildDir } from './llama-source-build.mjs';
 
+const PATCHES = [join(dirname(fileURLToPath(import.meta.url)), 'patches', 'llama-server', 'ggml-cpu-variants.patch')];
 const log = (m) => process.stderr.write(`[eia-native llama-server] ${m}\n`);
 const EXES = ['llama-server', 'llama-batched-bench'];
 /** The shared libraries the executables load (through their build-tree RPATH). */
@@ -44,7 +47,7 @@ export function buildLlamaServer({ variants, jobs = cpus().length }) {
   for (const v of variants) if (!VARIANT_RE.test(v)) throw new Error(`not a CPU variant name: '${v}'`);
   const want = [...new Set(variants)].sort();
   const { build } = llamaSourceBuild({
-    name: 'llama-server', cmakeArgs: CMAKE_ARGS, jobs, log,
+    name: 'llama-server', cmakeArgs: [...CMAKE_ARGS, `-DEIA_CPU_VARIANTS=${want.join(';')}`], patches: PATCHES, jobs, log,
     targets: [...EXES, ...want.map((v) => `ggml-cpu-${v}`)],
     products: [...EXES, ...CORE_LIBS, ...want.map((v) => `libggml-cpu-${v}.so`)].map((f) => join('bin', f)),
   });
