@@ -65,7 +65,11 @@ export function generationContextOptions(nSeqs: number, tokensPerSeq: number, nT
   return { nSeqMax: nSeqs, nCtx: perSeq * nSeqs, nBatch: 512, kvUnified: false, flashAttn: 'auto', nThreads };
 }
 
-export interface Props { nCtx: number; nBatch: number; nSeqMax: number; nThreads: number; kvUnified: boolean; nCtxSeq: number; backendSampling: boolean }
+export interface Props {
+  nCtx: number; nBatch: number; nSeqMax: number; nThreads: number; kvUnified: boolean; nCtxSeq: number; backendSampling: boolean;
+  /** Why backend sampling (asked for, or chosen by 'auto') is off on this device; '' when it is not. */
+  samplingNote: string;
+}
 
 export class Context {
   constructor(readonly model: Model, private raw: RawContext | null) {}

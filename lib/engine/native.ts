@@ -12,6 +12,14 @@ export interface RawModelInfo {
   path: string; arch: string; name: string; description: string;
   nLayer: number; nEmbd: number; nVocab: number; nCtxTrain: number; nHead: number; nHeadKv: number;
   bos: number; eos: number; addBos: boolean; chatTemplate: string; nParams: number; sizeBytes: number;
+  offloaded: boolean; cpuVulkan: boolean; placement: RawPlacement;
+}
+
+/** Where an offloaded model's blocks run (measured when every layer was asked for; native/core/placement.h). */
+export interface RawPlacement {
+  probed: boolean; device: string; deviceDescription: string; deviceLayers: number;
+  /** Blocks (layer = nLayer: the output head) with work or weights on the host, and why. */
+  onHost: { layer: number; reason: string }[];
 }
 
 export interface RawCaptureResult {
@@ -84,7 +92,7 @@ export interface RawContext {
   clearControlVector(): void;
   abort(): void;
   busy(): boolean;
-  props(): { nCtx: number; nBatch: number; nSeqMax: number; nThreads: number; kvUnified: boolean; nCtxSeq: number; backendSampling: boolean };
+  props(): { nCtx: number; nBatch: number; nSeqMax: number; nThreads: number; kvUnified: boolean; nCtxSeq: number; backendSampling: boolean; samplingNote: string };
   free(): void;
 }
 
@@ -114,14 +122,19 @@ export interface RawBackendLoad {
 export interface RawRuntimeInfo {
   llamaCommit: string; runtime: 'prebuilt' | 'source'; gpuBuild: string; gpuPolicy: string; libDir: string; backendDir: string;
   backends: RawBackendLoad[];
-  devices: { name: string; description: string; type: string; memoryTotal: number; memoryFree: number }[];
+  devices: { name: string; description: string; type: string; memoryTotal: number; memoryFree: number; cpuVulkan: boolean }[];
   hasGpu: boolean; systemInfo: string; error: string;
+}
+
+export interface RawVulkanProbe {
+  loader: boolean; error: string; devices: { index: number; name: string; type: 'cpu' | 'discrete' | 'integrated' | 'virtual' | 'other' }[];
 }
 
 export interface Addon {
   Model: { load(path: string, opts: { gpuLayers: number; mmap: boolean; vocabOnly: boolean }): Promise<RawModel> };
   limits(): { maxSequences: number; kvPadding: number };
   info(): RawRuntimeInfo;
+  vulkanDevices(): RawVulkanProbe;
   setErrorClass(cls: new (code: never, message: string) => Error): void;
   setLogLevel(level: number): void;
   synth(opts: { arch?: string; shape?: string; type?: string; seed?: number; planted?: boolean; out: string }): Promise<RawSynthResult>;

@@ -352,6 +352,7 @@ Napi::Value ContextWrap::Props(const Napi::CallbackInfo & info) {
     o.Set("kvUnified", c.kv_unified());
     o.Set("nCtxSeq", c.n_ctx_seq());
     o.Set("backendSampling", c.backend_sampling());
+    o.Set("samplingNote", c.sampling_note());
     return o;
 }
 
