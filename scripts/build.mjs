@@ -8,7 +8,7 @@
 //  3. cmake-js configures CMakeLists.txt into build/ and builds the addon; more targets on request;
 //  4. writes build/Release/eia-runtime.json, which lib/engine reads before loading the addon.
 // Flags: --quiet (print the build log only on failure); --targets a,b (also build these CMake
-// targets); --for-tests (the addon, the native test/bench/synth tools, llama.cpp's yardsticks, and
+// targets); --for-tests (the addon, the native test/bench/synth/device-check tools, llama.cpp's yardsticks, and
 // the sanitizer build: everything `npm test` runs, so no test ever compiles); --sanitize (ASan/UBSan
 // build of our C++ and the native tests into build-asan/; a source build instruments llama.cpp too).
 import { spawnSync } from 'node:child_process';
@@ -35,7 +35,7 @@ const gpu = process.env.EIA_GPU || (process.platform === 'darwin' ? 'metal' : 'c
 if (mode === 'source' && !['cpu', 'cuda', 'metal'].includes(gpu)) die(`EIA_GPU must be cpu, cuda or metal for a source build (got '${gpu}')`, 2);
 
 const extraTargets = (valueOf('--targets') ?? '').split(',').filter(Boolean);
-if (forTests) extraTargets.push('eia-native-test', 'eia-bench', 'eia-synth', 'eia-synth-check', 'llama-bench', 'llama-batched-bench');
+if (forTests) extraTargets.push('eia-native-test', 'eia-device-check', 'eia-bench', 'eia-synth', 'eia-synth-check', 'llama-bench', 'llama-batched-bench');
 const sanitize = flag('--sanitize') || forTests;
 
 const t0 = Date.now();

@@ -41,6 +41,8 @@ Context::Context(std::shared_ptr<Model> model, const ContextParams & p) : model_
     cp.embeddings = p.embeddings;
     if (p.embeddings) cp.pooling_type = LLAMA_POOLING_TYPE_NONE;
     cp.no_perf = true;
+    cp.op_offload = p.op_offload;
+    if (p.kv_f32) cp.type_k = cp.type_v = GGML_TYPE_F32;
     hook_.configure(mi.n_layer, mi.n_embd);
     cp.abort_callback = &Context::abort_cb;
     cp.abort_callback_data = this;

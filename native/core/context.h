@@ -30,6 +30,13 @@ struct ContextParams {
     // Where sequences are sampled: 0 auto (in the graph when the model runs on a GPU), 1 host,
     // 2 backend (llama.cpp's in-graph sampling; only the drawn tokens come back).
     int sampling = 0;
+    // llama.cpp's op offload: with a GPU present, an op over >= 32 tokens whose weights stay in
+    // host memory runs on the GPU anyway. false keeps a CPU model on the CPU (the device oracles'
+    // reference run; not exposed to JS).
+    bool op_offload = true;
+    // f32 KV cache instead of llama.cpp's f16: attention in f32 on every backend, so that two
+    // backends' results differ by arithmetic order only (the device oracles; not exposed to JS)
+    bool kv_f32 = false;
 };
 
 class Context {
