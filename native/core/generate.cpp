@@ -104,7 +104,7 @@ Generation::~Generation() {
     h.clear_plans();
     h.clear_monitors();
     for (auto & [id, s] : active_)
-        if (s->backend) llama_set_sampler(ctx_.raw(), s->phys, nullptr);
+        if (s->backend && ctx_.raw()) llama_set_sampler(ctx_.raw(), s->phys, nullptr);  // raw(): null after a failed recreation
 }
 
 void Generation::validate(const SequenceSpec & s, const std::string & who) const {
@@ -539,7 +539,7 @@ void Generation::finish(Seq & s, Finish why, StepOutput & out) {
     s.res.finish = why;
     s.res.gate_steered = std::max(s.res.gate_steered, s.gate.used);
     const int freed = s.phys;
-    if (s.backend) llama_set_sampler(ctx_.raw(), freed, nullptr);
+    if (s.backend && ctx_.raw()) llama_set_sampler(ctx_.raw(), freed, nullptr);
     ctx_.hook().set_plan(freed, nullptr, nullptr);
     by_phys_[freed] = nullptr;
     ctx_.seq_rm(freed);
@@ -554,7 +554,7 @@ void Generation::finish(Seq & s, Finish why, StepOutput & out) {
             ctx_.seq_rm(j);
             by_phys_[j] = nullptr;
             ctx_.hook().set_plan(j, nullptr, nullptr);
-            if (m.backend) {
+            if (m.backend && ctx_.raw()) {
                 // a chain is attached once: hand the slot a copy with the same state
                 llama_set_sampler(ctx_.raw(), j, nullptr);
                 auto moved = m.backend->clone();

@@ -28,6 +28,7 @@
 #include "evaluate.h"
 #include "generate.h"
 #include "model.h"
+#include "placement.h"
 #include "runtime.h"
 #include "../tools/unit_vector.h"
 #include "sampler.h"
@@ -571,6 +572,22 @@ int main(int argc, char ** argv) {
         s.steer.push_back({1, unit_vector(pm->n_embd(), 1), 4.0f});
         auto g = generate_all(ctx, {s}, {{2, unit_vector(pm->n_embd(), 2)}});
         CHECK(g[0].tokens.size() == 6);
+    });
+
+    run("placement: the detector names every block when all run on the CPU (ops and weights)", [&] {
+        // the negative case of the device-placement check (placement.h): here nothing is on a device
+        auto pl = probe_placement(model->raw(), n_layer);
+        CHECK(pl.probed && pl.device.empty() && pl.device_layers == 0);
+        CHECK((int) pl.on_host.size() == n_layer + 1);  // every block and the output head
+        for (int l = 0; l <= n_layer; l++) {
+            CHECK(pl.on_host[l].layer == l);
+            CHECK(pl.on_host[l].reason.find("ran on the CPU: ") != std::string::npos);
+            CHECK(pl.on_host[l].reason.find("weights in host memory") != std::string::npos);
+        }
+        CHECK(pl.on_host[0].reason.find("MUL_MAT") != std::string::npos);
+        CHECK(pl.on_host[0].reason.find("blk.0.") != std::string::npos);
+        CHECK(pl.on_host[n_layer].reason.find("output") != std::string::npos);  // output.weight (f32)
+        CHECK(!model->info().placement.probed && !model->info().cpu_vulkan);  // a CPU load is not measured
     });
 
     model.reset();
