@@ -31,7 +31,8 @@ export interface ContextOptions {
   /**
    * Where tokens are drawn: 'auto' (default: in llama.cpp's graph when the model runs on a GPU, so
    * only token ids come back per step), 'host', or 'backend'. Each is deterministic for a seed; the
-   * two draw different tokens for the same seed.
+   * two draw different tokens for the same seed. On a CPU-type Vulkan device (Mesa's llvmpipe) tokens
+   * are drawn on the host whatever is asked, and `props.samplingNote` says why (docs/device-path.md).
    */
   sampling?: 'auto' | 'host' | 'backend';
 }

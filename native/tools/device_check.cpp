@@ -327,17 +327,17 @@ int main(int argc, char ** argv) {
     const std::vector<MonitorSpec> mons = {{2, d}, {n_layer - 1, d2}};
     run("greedy: device tokens = CPU tokens; monitors = CPU (rel < 1e-4)", [&]() -> std::string {
         Context cc(cpu, cpu_params(256, 2, true)), dc(dev, ctx_params(256, 2, true));
-        auto s = seq(prompt, 24);
+        auto s = seq(prompt, 16);
         s.steer.push_back(SteerTerm{2, d, 3.0f});
-        cpu_mon = generate_all(cc, {s, seq(prompt, 24)}, mons);
-        auto dev_mon = generate_all(dc, {s, seq(prompt, 24)}, mons);
+        cpu_mon = generate_all(cc, {s, seq(prompt, 16)}, mons);
+        auto dev_mon = generate_all(dc, {s, seq(prompt, 16)}, mons);
         double worst = 0;
         for (size_t i = 0; i < 2; i++) {
             CHECK(dev_mon[i].tokens == cpu_mon[i].tokens, "sequence " + std::to_string(i) + ": greedy tokens differ from the CPU's");
             worst = std::max(worst, rel_err(dev_mon[i].scores, cpu_mon[i].scores));
         }
         CHECK(worst < 1e-4, "monitor scores rel err " + sci(worst));
-        return "24 greedy tokens x 2 sequences (one steered) equal; monitor scores max rel err " + sci(worst);
+        return "16 greedy tokens x 2 sequences (one steered) equal; monitor scores max rel err " + sci(worst);
     });
 
     run("gates: device decisions, tokens and scores = CPU (rel < 1e-4)", [&]() -> std::string {
@@ -349,7 +349,7 @@ int main(int argc, char ** argv) {
         std::sort(p.begin(), p.end());
         const float spread = std::max(1e-4f, (p.back() - p.front()) / 16);
         Context cc(cpu, cpu_params(256, 1, true)), dc(dev, ctx_params(256, 1, true));
-        auto s = seq(prompt, 24);
+        auto s = seq(prompt, 16);
         s.gate.layer = 2;
         s.gate.direction = d;
         s.gate.steer.push_back(SteerTerm{3, d, 4.0f});
