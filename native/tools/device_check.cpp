@@ -374,7 +374,7 @@ int main(int argc, char ** argv) {
     });
 
     run("open generation: joins and cancels on the device give each sequence's tokens alone", [&]() -> std::string {
-        const int room = 64;
+        const int room = 256;  // the sampling check's layout (a cold shader cache compiles fewer pipelines)
         std::vector<SequenceSpec> specs = {seq(prompt, 30, 0.8f, 1), seq(dev->tokenize("In this game I must", true, false), 30, 0.9f, 2),
                                            seq(dev->tokenize("Hello there", true, false), 30), seq(dev->tokenize("My friend stopped answering", true, false), 12, 0.7f, 7)};
         specs[0].steer.push_back(SteerTerm{2, d, 3.0f});
