@@ -53,8 +53,10 @@ Context::Context(std::shared_ptr<Model> model, const ContextParams & p) : model_
         // llama_set_sampler after a decode re-reserves the scheduler: on lavapipe that double-frees
         // a driver object and corrupts the heap (docs/device-path.md). Host sampling never attaches.
         backend_sampling_ = false;
-        sampling_note_ = "sampling on the host: in-graph (backend) sampling is off on a CPU-type Vulkan device ('" +
-                         (mi.placement.device_description.empty() ? std::string("lavapipe") : mi.placement.device_description) +
+        std::string dev = "lavapipe";
+        for (const auto & d : runtime_info().devices)
+            if (d.cpu_vulkan) { dev = d.description; break; }
+        sampling_note_ = "sampling on the host: in-graph (backend) sampling is off on a CPU-type Vulkan device ('" + dev +
                          "'), where attaching a sampler after a decode corrupts memory in Mesa's lavapipe driver (docs/device-path.md)";
     }
     cp_ = cp;

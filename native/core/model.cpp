@@ -10,7 +10,6 @@
 #include "gguf.h"
 #include "ggml-backend.h"
 #include "runtime.h"
-#include "vulkan_probe.h"
 
 namespace eia {
 
@@ -170,7 +169,8 @@ std::shared_ptr<Model> Model::load(const std::string & path, const ModelParams &
         i.placement = probe_placement(m, i.n_layer);
         i.offloaded = !i.placement.device.empty();
     }
-    i.cpu_vulkan = i.offloaded && (i.placement.probed ? is_cpu_vulkan_device(i.placement.device_description) : runtime_info().has_cpu_vulkan);
+    // any CPU-type Vulkan device in use counts (llama.cpp splits the layers over every GPU device)
+    i.cpu_vulkan = i.offloaded && runtime_info().has_cpu_vulkan;
     return self;
 }
 

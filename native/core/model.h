@@ -25,7 +25,7 @@ struct ModelInfo {
     int bos = -1, eos = -1;
     bool add_bos = false;
     bool offloaded = false;  // some layers run on a GPU device
-    // the GPU device in use is a CPU-type Vulkan device (Mesa's lavapipe): see vulkan_probe.h
+    // offloaded while a CPU-type Vulkan device (Mesa's lavapipe) is in use: see vulkan_probe.h
     bool cpu_vulkan = false;
     // all layers asked for (gpu layers -1) on a GPU with its own memory: where they really run
     Placement placement;
