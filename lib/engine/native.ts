@@ -12,7 +12,11 @@ export interface RawModelInfo {
   path: string; arch: string; name: string; description: string;
   nLayer: number; nEmbd: number; nVocab: number; nCtxTrain: number; nHead: number; nHeadKv: number;
   bos: number; eos: number; addBos: boolean; chatTemplate: string; nParams: number; sizeBytes: number;
-  offloaded: boolean; cpuVulkan: boolean; placement: RawPlacement;
+  /** Some layers run on a GPU device (measured when every layer was asked for). */
+  offloaded: boolean;
+  /** Offloaded while a CPU-type Vulkan device (Mesa's llvmpipe) is in use: host sampling there (docs/device-path.md). */
+  cpuVulkan: boolean;
+  placement: RawPlacement;
 }
 
 /** Where an offloaded model's blocks run (measured when every layer was asked for; native/core/placement.h). */
