@@ -133,9 +133,10 @@ void Context::set_control_vector(const std::vector<float> & data, int il_start, 
 }
 
 void Context::clear_control_vector() {
+    const bool had = !cvec_.empty();
     llama_set_adapter_cvec(live(), nullptr, 0, model_->n_embd(), -1, -1);
     cvec_.clear();
-    recreate_if_reserve_unsafe();
+    if (had) recreate_if_reserve_unsafe();
 }
 
 void Context::recreate_if_reserve_unsafe() {
