@@ -1,5 +1,5 @@
 // eia-native's public API: what a program needs to detect and steer empathy-in-action with a
-// local model. Deliberately small (the README's Library section lists it): the engine, probes,
+// local model. Deliberately small (docs/library.md lists it): the engine, probes,
 // the statistics results, sweeps, scoring, reports and the model registry. Internal math (linear
 // algebra, ranks, random numbers), file plumbing and the CLI stay internal.
 

@@ -1,7 +1,7 @@
 // The command line's one grammar, in one place: the flags several commands share (one name, one
 // meaning, one alias, one check each), the flags that were renamed (with the message that says
 // what to type now), and the rewriting of library option names into flag names in messages.
-// README.md's "Command-line grammar" states the rules; its flag table is checked against the
+// docs/cli.md states the rules; its flag table is checked against the
 // commands' definitions by test/unit/cli-grammar.test.ts.
 import type { Options } from 'yargs';
 import { isEiaError, EiaError } from '../util/errors.js';

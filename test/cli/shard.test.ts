@@ -2,7 +2,7 @@
 // merged equal the unsharded sweep (samples, tokens, Table 2); a shard killed with SIGKILL resumes
 // exactly; --shard auto/N reads the scheduler's index; score, report and merge refuse shards of
 // another grid, of another shard count, a shard given twice and duplicated samples; an incomplete
-// set is scored as partial; `run --shard`; and the README's GNU parallel block, the SLURM script and
+// set is scored as partial; `run --shard`; and docs/scale-out.md's GNU parallel block, the SLURM script and
 // the Kubernetes Job of examples/ run as written.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -417,7 +417,7 @@ describe('run --shard', () => {
   });
 });
 
-describe('the README and examples/, as written', () => {
+describe('docs/scale-out.md and examples/, as written', () => {
   function parallelInstalled(): boolean {
     return (process.env.PATH ?? '').split(delimiter).some((d) => existsSync(join(d, 'parallel')));
   }
@@ -445,11 +445,11 @@ describe('the README and examples/, as written', () => {
 }
 `;
 
-  it(`README: the GNU parallel block (3 shards on one machine, score, merge)${parallelInstalled() ? '' : ' [GNU parallel not installed: the stand-in runs the same commands]'}`, async () => {
-    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-    const at = readme.indexOf('<!-- test/cli/shard.test.ts runs this block as it is -->');
+  it(`docs/scale-out.md: the GNU parallel block (3 shards on one machine, score, merge)${parallelInstalled() ? '' : ' [GNU parallel not installed: the stand-in runs the same commands]'}`, async () => {
+    const doc = readFileSync(join(ROOT, 'docs', 'scale-out.md'), 'utf8');
+    const at = doc.indexOf('<!-- test/cli/shard.test.ts runs this block as it is -->');
     expect(at).toBeGreaterThan(0);
-    const block = /```bash\n([\s\S]*?)```/.exec(readme.slice(at))![1];
+    const block = /```bash\n([\s\S]*?)```/.exec(doc.slice(at))![1];
     expect(block).toMatch(/^parallel -j 3 eia-native steer [\s\S]*--shard \{\}\/3/m);
     const dir = workdir('readme');
     const r = await bash(`set -euo pipefail\n${parallelInstalled() ? '' : PARALLEL_STANDIN}${block}`, dir);

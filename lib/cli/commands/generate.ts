@@ -143,7 +143,7 @@ export const generateCommand: CommandModule<object, Args> = {
       .example('$0 generate -m m.gguf --prompt "Hi" --probe emp.gguf --alphas 4', 'a llama.cpp control vector: each of its blocks steered with its own direction')
       .example('$0 generate --model m.gguf --prompt "Hi" --gate 10:p.npy:-2:0 --gate-steer 12:p.npy:4 --json', 'steer only while the empathy projection at block 10 is low; records carry `gate` per token')
       .epilog('Directions are used as unit vectors: alpha is the size of the vector added at each position. |alpha| is bounded by 100 x the ' +
-        'steered block\'s residual norm (README: "Steering strength").') as never,
+        'steered block\'s residual norm (docs/cli.md: "Steering strength").') as never,
   handler: async (a) => {
     checkModelFlags(a);
     checkSamplingFlags(a);

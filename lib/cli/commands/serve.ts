@@ -41,7 +41,7 @@ export const serveCommand: CommandModule<object, Args> = {
       .example('$0 serve -m p.gguf --vectors probes', 'http://127.0.0.1:8080/v1 (OpenAI clients: baseURL)')
       .example('EIA_NATIVE_API_KEY=secret $0 serve --model qwen2.5-0.5b --host 0.0.0.0 --slots 8 --ctx 4096', 'reachable from the network, with a key')
       .epilog('Directions are used as unit vectors: a request\'s scale is the size of the vector added at each position, bounded by 100 x the ' +
-        'steered block\'s residual norm (README: "Steering strength"); beyond it the request gets a 400.') as never,
+        'steered block\'s residual norm (docs/cli.md: "Steering strength"); beyond it the request gets a 400.') as never,
   handler: async (a) => {
     checkModelFlags(a);
     const apiKey = a['api-key'] ?? process.env.EIA_NATIVE_API_KEY ?? null;
