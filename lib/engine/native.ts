@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { runtimeLibDir } from '../../scripts/runtime-package.mjs';
+import { runtimeLibDir } from '../util/runtime-package.mjs';
 import { EiaError } from '../util/errors.js';
 import { packageRoot } from '../util/package.js';
 
