@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { readNpy, writeNpy } from '../../lib/io/npy.js';
 import { datasetHash, readPairs } from '../../lib/probes/dataset.js';
 import { ablateText } from '../../lib/probes/ablation.js';
+import { requireFreshDist } from '../helpers/dist.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -41,8 +42,7 @@ let probeJson: any;
 let probeSeconds = 0;
 
 beforeAll(() => {
-  const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { cwd: root, encoding: 'utf8' });
-  if (tsc.status !== 0) throw new Error(`tsc failed: ${tsc.stdout}${tsc.stderr}`);
+  requireFreshDist();
   T = mkdtempSync(join(tmpdir(), 'probe-cli-'));
   ok(['synth', '--planted', '--planted-profile', 'easy', '--no-check', '--out', join(T, 'p.gguf')]);
   const info = JSON.parse(ok(['info', '--model', join(T, 'p.gguf'), '--json']).stdout);

@@ -11,6 +11,7 @@ import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { processStartTime } from '../../lib/io/run-lock.js';
 import { CLI, ROOT } from '../helpers/cli.js';
+import { requireFreshDist } from '../helpers/dist.js';
 
 let T = '';
 let model = '';
@@ -115,8 +116,7 @@ let full: Map<string, unknown>;
 let fullScore: Record<string, unknown>;
 
 beforeAll(async () => {
-  const tsc = await spawnCmd(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json']).done;
-  if (tsc.status !== 0) throw new Error(`tsc failed: ${tsc.stdout}${tsc.stderr}`);
+  requireFreshDist();
   T = mkdtempSync(join(tmpdir(), 'eia-shard-'));
   shim = join(T, 'bin');
   mkdirSync(shim);

@@ -24,6 +24,7 @@ import { EiaError, type ErrorCode } from '../../lib/util/errors.js';
 import { synthTo, tempDir } from '../helpers/fixtures.js';
 import { controlVectorWithNaN, ggufWithNaN, treeHash } from '../helpers/files.js';
 import { hostname } from 'node:os';
+import { requireFreshDist } from '../helpers/dist.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const tmp = tempDir('eia-badargs-');
@@ -383,8 +384,7 @@ function cli(args: string[], stdin?: string) {
 // the CLI rows run 4 at a time (each is a node start-up plus at most a tiny model load)
 describe.concurrent('bad arguments (CLI): exit code 2 (bad input) or 1 (failure) with the error code and a message, never a crash', { concurrent: true }, () => {
   beforeAll(async () => {
-    const tsc = await run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { cwd: root, timeout: 300_000 });
-    if (tsc.code !== 0) throw new Error(`tsc failed: ${tsc.stdout}${tsc.stderr}`);
+    requireFreshDist();
     // a finished RUN (probe, sweep, score, report) for the rows that must leave one untouched (C58, C61, C62)
     const fin = await cli(['run', '--model', modelPath, ...RUN_SMALL, '--layers', '1,2', '--out', T('fin')]);
     if (fin.code !== 0) throw new Error(`setup run failed: ${fin.stderr}`);
