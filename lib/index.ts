@@ -15,7 +15,7 @@ export {
   type SequenceResult, type FinishReason, type GenerationStats,
 } from './engine/generate.js';
 export { engineLimits, SAMPLING_DEFAULTS, type EngineLimits } from './engine/defaults.js';
-export { EiaError, isEiaError, type ErrorCode } from './util/errors.js';
+export { EiaError, FieldError, isEiaError, type ErrorCode } from './util/errors.js';
 
 // ---- probes: pairs, directions, the detection analysis (Table 1)
 export { readPairs, type ContrastivePair } from './probes/dataset.js';

@@ -5,7 +5,8 @@ import type { RawContext, RawContextOptions, RawSteerTerm } from './native.js';
 import { capture, type CaptureOptions, type CaptureResult } from './capture.js';
 import { CONTEXT_DEFAULTS, engineLimits } from './defaults.js';
 import { startGeneration, type GenerateRequest, type GenerationHandle } from './generate.js';
-import { rawTerm, type SteerTerm } from './steering.js';
+import type { SteerTerm } from './steering.js';
+import { checkSteerTerm } from './validate.js';
 import { EiaError } from '../util/errors.js';
 
 export interface ContextOptions {
@@ -95,7 +96,9 @@ export class Context {
    * `steerAt` only at the positions marked 1 (the hand-run reference for gated generation).
    */
   evalLogits(tokens: Int32Array, steer: SteerTerm[] = [], opts: { steerAt?: Uint8Array } = {}): Promise<Float32Array> {
-    const terms: RawSteerTerm[] = steer.map((t, k) => rawTerm(t, 'all', `steer[${k}]`));
+    if (!Array.isArray(steer)) throw new EiaError('E_BAD_ARG', 'steer must be an array of steering terms');
+    const limits = { shape: { nLayer: this.model.nLayer, nEmbd: this.model.nEmbd } };
+    const terms: RawSteerTerm[] = steer.map((t, k) => checkSteerTerm(t, limits, `steer[${k}]`, 'all'));
     return this.handle.evalLogits(tokens, { steer: terms, steerAt: opts.steerAt ?? null });
   }
 

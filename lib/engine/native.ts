@@ -75,7 +75,7 @@ export interface RawContextOptions {
 }
 
 export interface RawContext {
-  capture(texts: string[] | Int32Array[], opts: { layers: number[]; pool: string; maxTokens: number; addSpecial: boolean }): Promise<RawCaptureResult>;
+  capture(texts: string[] | Int32Array[], opts: { layers: number[]; pool: string; truncate: number; addSpecial: boolean }): Promise<RawCaptureResult>;
   embeddingsPerToken(text: string, opts: { addSpecial: boolean }): Promise<{ nTokens: number; data: Float32Array }>;
   generate(seqs: RawSequenceSpec[], opts: { monitors: { layer: number; direction: Float32Array }[]; open: boolean }): RawGeneration;
   evalLogits(tokens: Int32Array, opts: { steer: RawSteerTerm[]; steerAt: Uint8Array | null }): Promise<Float32Array>;

@@ -73,7 +73,7 @@ Napi::Value ContextWrap::Capture(const Napi::CallbackInfo & info) {
     } catch (const std::exception & e) {
         throw_error(env, eia::Code::BadArg, e.what());
     }
-    opt.max_tokens = req_int(o, "maxTokens", "options");
+    opt.truncate = req_int(o, "truncate", "options");
     opt.add_special = req_bool(o, "addSpecial", "options");
     acquire(env);
     auto res = std::make_shared<eia::CaptureResult>();

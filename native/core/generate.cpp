@@ -111,7 +111,6 @@ void Generation::validate(const SequenceSpec & s, const std::string & who) const
     Model & model = ctx_.model();
     if (s.prompt.empty()) fail(who + ": empty prompt");
     for (auto t : s.prompt) model.check_token(t);
-    if (s.max_tokens < 1) fail(who + ": maxTokens must be >= 1");
     validate_sampling(s.sampling);
     if ((int64_t) s.prompt.size() + s.max_tokens > ctx_.n_ctx_seq())
         fail(who + ": prompt (" + std::to_string(s.prompt.size()) + " tokens) + maxTokens (" + std::to_string(s.max_tokens) +

@@ -314,13 +314,13 @@ int main(int argc, char ** argv) {
         o.layers = {-1}; EXPECT_ERROR(capture_texts(ctx, {"x"}, o), "out of range");
         o.layers = {n_layer}; EXPECT_ERROR(capture_texts(ctx, {"x"}, o), "out of range");
         o.layers = {1, 1}; EXPECT_ERROR(capture_texts(ctx, {"x"}, o), "distinct");
-        o.layers = {0}; o.max_tokens = -1; EXPECT_ERROR(capture_texts(ctx, {"x"}, o), "maxTokens");
-        o.max_tokens = 0; o.add_special = false;
+        o.layers = {0}; o.truncate = -1; EXPECT_ERROR(capture_texts(ctx, {"x"}, o), "truncate");
+        o.truncate = 0; o.add_special = false;
         EXPECT_ERROR(capture_texts(ctx, {""}, o), "no tokens");
         std::string long_text;
         for (int i = 0; i < ctx.n_ctx_seq() + 10; i++) long_text += "word ";
         EXPECT_ERROR(capture_texts(ctx, {long_text}, o), "more than the context");
-        o.max_tokens = 16;
+        o.truncate = 16;
         CHECK(capture_texts(ctx, {long_text}, o).n_tokens[0] == 16);
         EXPECT_ERROR(capture_tokens(ctx, {{1, 2, -3}}, o), "out of range");
         EXPECT_ERROR(capture_tokens(ctx, {{n_vocab}}, o), "out of range");
@@ -452,7 +452,6 @@ int main(int argc, char ** argv) {
         EXPECT_ERROR(Generation(ctx, mk([](SequenceSpec & s) { s.prompt.clear(); }), {}), "empty prompt");
         EXPECT_ERROR(Generation(ctx, mk([&](SequenceSpec & s) { s.prompt.push_back(n_vocab); }), {}), "out of range");
         EXPECT_ERROR(Generation(ctx, mk([&](SequenceSpec & s) { s.prompt.push_back(-1); }), {}), "out of range");
-        EXPECT_ERROR(Generation(ctx, mk([](SequenceSpec & s) { s.max_tokens = 0; }), {}), "maxTokens");
         EXPECT_ERROR(Generation(ctx, mk([](SequenceSpec & s) { s.max_tokens = 1 << 30; }), {}), "exceeds");
         EXPECT_ERROR(Generation(ctx, mk([](SequenceSpec & s) { s.sampling.temperature = NAN; }), {}), "temperature");
         EXPECT_ERROR(Generation(ctx, mk([](SequenceSpec & s) { s.sampling.temperature = -1; }), {}), "temperature");

@@ -7,7 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type ServerHandle } from '../../lib/server/index.js';
 import { encodeVectorData } from '../../lib/server/vector-data.js';
-import { alphaBound, residualNorms } from '../../lib/probes/residual-norm.js';
+import { residualNorms } from '../../lib/probes/residual-norm.js';
+import { alphaBound } from '../../lib/engine/validate.js';
 import { isEiaError } from '../../lib/util/errors.js';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/fixtures.js';

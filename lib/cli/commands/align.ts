@@ -12,7 +12,7 @@ import { meanDiffDirection } from '../../probes/probe.js';
 import { crossModelTransfer, scoreAgreement } from '../../probes/crossmodel.js';
 import { createProgress } from '../../util/progress.js';
 import { modelPathArg, printJson, UsageError, pairsArg } from '../common.js';
-import { checkModelFlags, FLAGS, inFlagTerms, intFlag } from '../flags.js';
+import { checkModelFlags, FLAGS, inFlagWords, intFlag } from '../flags.js';
 
 interface Args {
   'model-a': string; 'model-b': string; train: string; test: string; 'layer-a': number; 'layer-b': number; k?: number;
@@ -30,12 +30,12 @@ async function activations(path: string, layer: number, texts: string[], label: 
     try {
       checkTextsFit(model, texts, a.truncate, ctxSize);
     } catch (e) {
-      throw inFlagTerms(e, { maxTokens: '--truncate', ctxSize: '--ctx-size' });
+      throw inFlagWords(e, { truncate: '--truncate', ctxSize: '--ctx-size' });
     }
     const ctx = await model.createContext(captureContextOptions(model, a.threads, ctxSize));
     const bar = createProgress({ label: `align: capture ${label}`, total: texts.length, unit: 'items' });
     try {
-      const res = await ctx.capture(texts, { layers: [layer], pool: 'mean', maxTokens: a.truncate, onProgress: (d, _t, tok) => bar.update(d, `${tok} tokens`) });
+      const res = await ctx.capture(texts, { layers: [layer], pool: 'mean', truncate: a.truncate, onProgress: (d, _t, tok) => bar.update(d, `${tok} tokens`) });
       bar.done();
       return captureRows(res, layer);
     } finally {

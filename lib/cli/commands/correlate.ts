@@ -67,7 +67,7 @@ export const correlateCommand: CommandModule<object, Args> = {
       const bar = createProgress({ label: 'correlate: capture', total: texts.length, unit: 'items' });
       try {
         const res = await ctx.capture(texts.map((t) => t.text), {
-          layers: [layer], pool: 'mean', maxTokens: a.truncate, onProgress: (d, _t, tok) => bar.update(d, `${tok} tokens`),
+          layers: [layer], pool: 'mean', truncate: a.truncate, onProgress: (d, _t, tok) => bar.update(d, `${tok} tokens`),
         });
         bar.done();
         scores = scoreWithProbe({ direction: probe.direction, layer }, captureRows(res, layer));

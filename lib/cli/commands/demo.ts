@@ -3,6 +3,7 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
+import { MAX_TOKENS_DEFAULTS } from '../../engine/defaults.js';
 import { synth, type SynthResult } from '../../engine/synth.js';
 import { fileSha256 } from '../../io/file-hash.js';
 import { moveAside } from '../../io/run-folder.js';
@@ -11,7 +12,7 @@ import { loadState } from '../../pipeline/run-state.js';
 import { EiaError } from '../../util/errors.js';
 import { io } from '../../util/io-error.js';
 import { UsageError } from '../common.js';
-import { FLAGS, inFlagTerms, intFlag, MAX_THREADS, optIntFlag } from '../flags.js';
+import { FLAGS, inFlagWords, intFlag, MAX_THREADS, optIntFlag } from '../flags.js';
 import { runProtocol } from '../../pipeline/run.js';
 import { STEERING_SCENARIO_IDS } from '../../steering/scenarios.js';
 import { note, warn } from '../../util/note.js';
@@ -56,7 +57,7 @@ async function plantedModel(out: string, modelDir: string, seed: number, force: 
 export const DEMO_SETTINGS = {
   alphas: [-10, -5, -2, 0, 2, 5, 10],
   samples: 3,
-  maxTokens: 48,
+  maxTokens: MAX_TOKENS_DEFAULTS.demo,
   nBest: 2,
 } as const;
 
@@ -92,7 +93,7 @@ export const demoCommand: CommandModule<object, Args> = {
           // one thread: the model is tiny (d_model 64), and on a busy machine more threads only spin in
           // ggml's pool (measured on the 2-core VM under load: 7 s with one thread, 48 s with two)
           threads: a.threads ?? 1, force: a.force,
-        }).catch((e) => { throw inFlagTerms(e, { force: '--force' }); });
+        }).catch((e) => { throw inFlagWords(e, { force: '--force' }); });
         printRunSummary(r, a.json);
         note(`demo finished in ${((Date.now() - t0) / 1000).toFixed(0)} s (synthetic model: the figures show the method works, not how real LLMs behave)`);
       } finally {

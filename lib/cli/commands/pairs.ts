@@ -4,7 +4,7 @@ import { SAMPLING_DEFAULTS } from '../../engine/defaults.js';
 import { STEERING_SCENARIO_IDS } from '../../steering/scenarios.js';
 import { generatePairs, MAX_PAIRS_PER_SCENARIO, PAIRS_DEFAULTS } from '../../steering/pairs.js';
 import { modelKeyArg, modelPathArg, parseStringList, printJson, UsageError, withModelOptions } from '../common.js';
-import { checkModelFlags, checkSamplingFlags, FLAGS, inFlagTerms, intFlag } from '../flags.js';
+import { checkModelFlags, checkSamplingFlags, FLAGS, inFlagWords, intFlag } from '../flags.js';
 import { note } from '../../util/note.js';
 
 interface Args {
@@ -45,7 +45,7 @@ export const pairsCommand: CommandModule<object, Args> = {
       scenarios, perScenario: a['per-scenario'], seed: a.seed, out: a.out, testFraction: a['test-fraction'],
       maxTokens: a['max-tokens'], temperature: a.temp, topK: a['top-k'], topP: a['top-p'], threads: a.threads, gpuLayers: a['gpu-layers'],
       ctxSize: a['ctx-size'],
-    }).catch((e) => { throw inFlagTerms(e, { maxTokens: '--max-tokens', ctxSize: '--ctx-size', perScenario: '--per-scenario' }); });
+    }).catch((e) => { throw inFlagWords(e, { maxTokens: '--max-tokens', ctxSize: '--ctx-size', perScenario: '--per-scenario' }); });
     if (r.empty > 0) note(`warning: ${r.empty} generated texts are empty (the model ended at once); strict pair readers reject them`);
     if (r.truncated > 0) note(`note: ${r.truncated} texts reached --max-tokens ${a['max-tokens']} and were cut there`);
     const summary = {

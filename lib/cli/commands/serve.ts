@@ -9,7 +9,7 @@ import { isLoopback } from '../../server/auth.js';
 import { engineLimits } from '../../engine/defaults.js';
 import { note } from '../../util/note.js';
 import { modelPathArg, UsageError } from '../common.js';
-import { checkModelFlags, FLAGS, inFlagTerms, intFlag, optIntFlag } from '../flags.js';
+import { checkModelFlags, FLAGS, inFlagWords, intFlag, optIntFlag } from '../flags.js';
 
 interface Args {
   model: string; vectors?: string; slots: number; 'ctx-size': number; queue?: number; host: string; port: number;
@@ -60,7 +60,7 @@ export const serveCommand: CommandModule<object, Args> = {
         apiKey, threads: a.threads, gpuLayers: a['gpu-layers'], bodyLimit: a['body-limit'], drainMs: a['drain-ms'], logger: a.log,
       });
     } catch (e) {
-      throw inFlagTerms(e, OPTION_FLAGS);
+      throw inFlagWords(e, OPTION_FLAGS);
     }
     // probes of another model in the folder: a warning line each (stderr, or the request log with --log)
     await server.vectorWarnings();

@@ -1,12 +1,12 @@
 // eia-native steer: a resumable steering sweep (layers x alphas x scenarios x samples) into RUN/.
 import type { CommandModule } from 'yargs';
-import { engineLimits, SAMPLING_DEFAULTS } from '../../engine/defaults.js';
+import { engineLimits, MAX_TOKENS_DEFAULTS, SAMPLING_DEFAULTS } from '../../engine/defaults.js';
 import { STEERING_SCENARIO_IDS } from '../../steering/scenarios.js';
 import { PROBE_SCORE_MODES, type ProbeScoreMode } from '../../steering/sweep/options.js';
 import { runSweep } from '../../steering/sweep/run.js';
 import { parseShard, type ShardSpec } from '../../steering/sweep/shard.js';
 import { modelKeyArg, modelPathArg, parseIntList, parseNumberList, parseStringList, printJson, UsageError, withModelOptions } from '../common.js';
-import { checkModelFlags, checkSamplingFlags, FLAGS, inFlagTerms, intFlag, optIntFlag } from '../flags.js';
+import { checkModelFlags, checkSamplingFlags, FLAGS, inFlagWords, intFlag, optIntFlag } from '../flags.js';
 import { note } from '../../util/note.js';
 
 interface Args {
@@ -26,7 +26,7 @@ export function shardArg(v: unknown): ShardSpec | undefined {
   }
 }
 
-/** Library option names as this command's flags (flags.ts inFlagTerms). */
+/** Library option names as this command's flags (flags.ts inFlagWords). */
 const FLAG_NAMES = { alphas: '--alphas', maxTokens: '--max-tokens', ctxSize: '--ctx-size', layers: '--layers', samples: '--samples', force: '--force', shard: '--shard' };
 
 export const steerCommand: CommandModule<object, Args> = {
@@ -39,7 +39,7 @@ export const steerCommand: CommandModule<object, Args> = {
       .option('alphas', { type: 'string', default: '-20,-10,-5,-3,0,3,5,10,20', describe: 'steering strengths (write --alphas=-20,... for negatives); include 0 for the baseline' })
       .option('scenarios', { type: 'string', default: STEERING_SCENARIO_IDS.join(','), describe: 'scenario ids (food_delivery, the_listener, the_maze, the_protector, the_duel)' })
       .option('samples', { type: 'number', default: 5, describe: 'samples per (layer, scenario, alpha)' })
-      .option('max-tokens', { ...FLAGS['max-tokens'], default: 200 })
+      .option('max-tokens', { ...FLAGS['max-tokens'], default: MAX_TOKENS_DEFAULTS.sweep })
       .option('temp', { type: 'number', default: SAMPLING_DEFAULTS.temperature, describe: 'sampling temperature (0 = greedy)' })
       .option('top-k', { type: 'number', default: SAMPLING_DEFAULTS.topK, describe: 'top-k (0 = off)' })
       .option('top-p', { type: 'number', default: SAMPLING_DEFAULTS.topP, describe: 'top-p in (0, 1] (1 = off)' })
@@ -115,7 +115,7 @@ export const steerCommand: CommandModule<object, Args> = {
         else note(`score it: eia-native score ${a.out}`);
       }
     } catch (e) {
-      throw inFlagTerms(e, FLAG_NAMES);
+      throw inFlagWords(e, FLAG_NAMES);
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);

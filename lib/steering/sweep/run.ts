@@ -16,11 +16,12 @@ import { moveAside, RUN_FILES, SWEEP_OUTPUTS } from '../../io/run-folder.js';
 import { withRunLock } from '../../io/run-lock.js';
 import { captureContextOptions } from '../../probes/capture-context.js';
 import { probeModelMismatch } from '../../probes/probe-model.js';
-import { checkAlphaBound, residualNorms } from '../../probes/residual-norm.js';
+import { residualNorms } from '../../probes/residual-norm.js';
+import { checkAlphas, checkContextFit, checkLayer } from '../../engine/validate.js';
 import { note, warn } from '../../util/note.js';
 import { EiaError, isEiaError } from '../../util/errors.js';
 import { createProgress, type Progress } from '../../util/progress.js';
-import { checkGenerationFits, sequencesPerContext } from '../context-fit.js';
+import { sequencesPerContext } from '../context-fit.js';
 import { duplicatesNote, readSamplesFile, type SweepRecord } from '../samples.js';
 import { steeringPrompt, type Scenario } from '../scenarios.js';
 import { checkRunFolder, openManifest, shardRecord, sweepParameters, type ShardRecord } from './manifest.js';
@@ -86,10 +87,10 @@ async function sweepLocked(input: SweepInput, spec: ShardSpec | null, opts: Swee
       const w = probeModelMismatch(input.probes.get(l)!, params.model_sha256, probeFiles[String(l)]);
       if (w) alert(w);
     }
-    checkAlphaBound(input.alphas, input.layers, await residualNorms(model, input.layers, opts.threads));
+    checkAlphas(input.alphas, input.layers, await residualNorms(model, input.layers, opts.threads), 'alphas');
     const prompts = promptTokens(model, input.scenarios, !!opts.chat);
     const maxPrompt = Math.max(...[...prompts.values()].map((t) => t.length));
-    checkGenerationFits(maxPrompt, opts.maxTokens, opts.ctxSize, model.info.nCtxTrain);
+    checkContextFit(maxPrompt, opts.maxTokens, opts.ctxSize, model.info.nCtxTrain);
     const samplesPath = join(input.out, RUN_FILES.samples);
     const fin = replace ? { keys: new Set<string>(), torn: false, records: 0, duplicates: 0 } : loadFinished(samplesPath);
     if (emptyShard) log(emptyShard);
@@ -139,7 +140,7 @@ async function sweepLocked(input: SweepInput, spec: ShardSpec | null, opts: Swee
 /** The checks that need the model: blocks in range, probe widths equal to d_model. */
 function checkAgainstModel(input: SweepInput, model: Model): void {
   for (const l of input.layers) {
-    if (l >= model.nLayer) throw new EiaError('E_BAD_ARG', `layers: ${l} out of range: the model has blocks 0..${model.nLayer - 1}`);
+    checkLayer(l, model, 'layers');
     const w = input.probes.get(l)!.direction.length;
     if (w !== model.nEmbd) {
       throw new EiaError('E_BAD_ARG', `probe for layer ${l} (${join(input.probesDir, `layer${l}.npy`)}) has width ${w}, the model's d_model is ${model.nEmbd}: a probe of another model?`);
