@@ -110,3 +110,12 @@ export function inFlagWords(e: unknown, flags: Record<string, string>): unknown 
   const name = (field: string): string => flags[field] ?? flags[field.replace(/\[\d+\]/g, '[]')] ?? field;
   return new EiaError(e.code, e.render(name), { cause: e });
 }
+
+/** Runs library checks (the validator's) with their errors in this command's flags (inFlagWords). */
+export function inFlagWordsOf<T>(flags: Record<string, string>, check: () => T): T {
+  try {
+    return check();
+  } catch (e) {
+    throw inFlagWords(e, flags);
+  }
+}

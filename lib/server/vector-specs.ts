@@ -13,13 +13,11 @@
 // (a norm other than 1 is reported in the response's `warnings`).
 import type { Gate, Monitor, SteerPositions, SteerTerm } from '../engine/generate.js';
 import { normNote, unitDirection } from '../probes/direction.js';
-import { checkLayer } from '../engine/validate.js';
+import { checkLayer, type ModelShape } from '../engine/validate.js';
 import { isEiaError } from '../util/errors.js';
 import { badRequest } from './api-error.js';
 import { decodeVectorData } from './vector-data.js';
 import type { StoredVector, VectorStore } from './vector-store.js';
-
-export interface ModelShape { nEmbd: number; nLayer: number }
 
 /** What resolving a request's vectors needs and what it reports besides the engine terms. */
 export interface ResolveContext {

@@ -19,7 +19,7 @@ import { residualNorms as residualNormsOf } from '../../probes/residual-norm.js'
 import { note, warn } from '../../util/note.js';
 import { createProgress } from '../../util/progress.js';
 import { modelPathArg, parseNumberList, UsageError, withModelOptions } from '../common.js';
-import { checkModelFlags, checkSamplingFlags, FLAGS, inFlagWords, intFlag } from '../flags.js';
+import { checkModelFlags, checkSamplingFlags, FLAGS, inFlagWordsOf, intFlag } from '../flags.js';
 
 interface Args {
   model: string; prompt?: string; 'prompt-file'?: string; probe?: string; layer?: number; alphas: string; samples: number;
@@ -118,13 +118,7 @@ const FLAG_NAMES: Record<string, string> = {
 };
 
 /** Runs validator checks with their errors in this command's flags. */
-function inCliWords<T>(check: () => T, more: Record<string, string> = {}): T {
-  try {
-    return check();
-  } catch (e) {
-    throw inFlagWords(e, { ...FLAG_NAMES, ...more });
-  }
-}
+const inCliWords = <T>(check: () => T, more: Record<string, string> = {}): T => inFlagWordsOf({ ...FLAG_NAMES, ...more }, check);
 
 export const generateCommand: CommandModule<object, Args> = {
   command: 'generate',

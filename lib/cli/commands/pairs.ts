@@ -4,7 +4,8 @@ import { SAMPLING_DEFAULTS } from '../../engine/defaults.js';
 import { STEERING_SCENARIO_IDS } from '../../steering/scenarios.js';
 import { generatePairs, MAX_PAIRS_PER_SCENARIO, PAIRS_DEFAULTS } from '../../steering/pairs.js';
 import { modelKeyArg, modelPathArg, parseStringList, printJson, UsageError, withModelOptions } from '../common.js';
-import { checkModelFlags, checkSamplingFlags, FLAGS, inFlagWords, intFlag } from '../flags.js';
+import { checkModelFlags, checkSamplingFlags, FLAGS, inFlagWordsOf, inFlagWords, intFlag } from '../flags.js';
+import { checkMaxTokens } from '../../engine/validate.js';
 import { note } from '../../util/note.js';
 
 interface Args {
@@ -37,7 +38,7 @@ export const pairsCommand: CommandModule<object, Args> = {
     const scenarios = parseStringList(a.scenarios);
     if (scenarios.length === 0) throw new UsageError('--scenarios: expected a comma-separated list of scenario ids');
     intFlag(a['per-scenario'], '--per-scenario', 1, MAX_PAIRS_PER_SCENARIO);
-    intFlag(a['max-tokens'], '--max-tokens', 1);
+    inFlagWordsOf({ maxTokens: '--max-tokens' }, () => checkMaxTokens(a['max-tokens'], 'maxTokens'));
     if (!(a['test-fraction'] >= 0 && a['test-fraction'] <= 1)) throw new UsageError(`--test-fraction must lie in [0, 1], got ${a['test-fraction']}`);
     const modelPath = modelPathArg(a.model);
     const r = await generatePairs({

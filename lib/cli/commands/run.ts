@@ -10,7 +10,8 @@ import { runProtocol, type RunResult } from '../../pipeline/run.js';
 import { SYNTH_NAME_PREFIX } from '../../report/data.js';
 import { STEERING_SCENARIO_IDS } from '../../steering/scenarios.js';
 import { addHint, modelPathArg, parseIntList, parseNumberList, parseStringList, printJsonAsIs, UsageError, withModelOptions } from '../common.js';
-import { checkModelFlags, checkSamplingFlags, FLAGS, inFlagWords, intFlag } from '../flags.js';
+import { checkModelFlags, checkSamplingFlags, FLAGS, inFlagWordsOf, inFlagWords, intFlag } from '../flags.js';
+import { checkMaxTokens } from '../../engine/validate.js';
 import { inputExists } from '../../io/input.js';
 import { note } from '../../util/note.js';
 import { MAX_PERMUTATIONS, MAX_RANDOM_DIRECTIONS, PAPER_MAX_TOKENS } from '../../probes/defaults.js';
@@ -82,7 +83,7 @@ export const runCommand: CommandModule<object, Args> = {
     checkModelFlags(a);
     checkSamplingFlags(a);
     intFlag(a.samples, '--samples', 1);
-    intFlag(a['max-tokens'], '--max-tokens', 1);
+    inFlagWordsOf({ maxTokens: '--max-tokens' }, () => checkMaxTokens(a['max-tokens'], 'maxTokens'));
     intFlag(a.truncate, '--truncate', 0);
     intFlag(a['random-baseline'], '--random-baseline', 0, MAX_RANDOM_DIRECTIONS);
     intFlag(a.permutations, '--permutations', 0, MAX_PERMUTATIONS);

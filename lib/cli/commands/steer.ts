@@ -6,7 +6,8 @@ import { PROBE_SCORE_MODES, type ProbeScoreMode } from '../../steering/sweep/opt
 import { runSweep } from '../../steering/sweep/run.js';
 import { parseShard, type ShardSpec } from '../../steering/sweep/shard.js';
 import { modelKeyArg, modelPathArg, parseIntList, parseNumberList, parseStringList, printJson, UsageError, withModelOptions } from '../common.js';
-import { checkModelFlags, checkSamplingFlags, FLAGS, inFlagWords, intFlag, optIntFlag } from '../flags.js';
+import { checkModelFlags, checkSamplingFlags, FLAGS, inFlagWordsOf, inFlagWords, intFlag, optIntFlag } from '../flags.js';
+import { checkMaxTokens } from '../../engine/validate.js';
 import { note } from '../../util/note.js';
 
 interface Args {
@@ -71,7 +72,7 @@ export const steerCommand: CommandModule<object, Args> = {
     const scenarios = parseStringList(a.scenarios);
     if (scenarios.length === 0) throw new UsageError('--scenarios: expected a comma-separated list of scenario ids');
     intFlag(a.samples, '--samples', 1);
-    intFlag(a['max-tokens'], '--max-tokens', 1);
+    inFlagWordsOf({ maxTokens: '--max-tokens' }, () => checkMaxTokens(a['max-tokens'], 'maxTokens'));
     optIntFlag(a.batch, '--batch', 1, engineLimits().maxSequences);
     if (!alphas.some((x) => x === 0)) note('note: --alphas has no 0: the paper\'s success rate needs the alpha = 0 baseline');
     const ps = a['probe-score'] === false ? 'off' : a['probe-score'] === true ? 'capture' : String(a['probe-score']);
