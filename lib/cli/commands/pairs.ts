@@ -4,7 +4,7 @@ import { SAMPLING_DEFAULTS } from '../../engine/defaults.js';
 import { STEERING_SCENARIO_IDS } from '../../steering/scenarios.js';
 import { generatePairs, MAX_PAIRS_PER_SCENARIO, PAIRS_DEFAULTS } from '../../steering/pairs.js';
 import { modelKeyArg, modelPathArg, parseStringList, printJson, UsageError, withModelOptions } from '../common.js';
-import { checkModelFlags, checkSamplingFlags, FLAGS, inFlagWordsOf, inFlagWords, intFlag } from '../flags.js';
+import { checkModelFlags, checkSamplingFlags, FLAGS, inFlagWords, inFlagWordsOf, intFlag } from '../flags.js';
 import { checkMaxTokens } from '../../engine/validate.js';
 import { note } from '../../util/note.js';
 

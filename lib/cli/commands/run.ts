@@ -10,7 +10,7 @@ import { runProtocol, type RunResult } from '../../pipeline/run.js';
 import { SYNTH_NAME_PREFIX } from '../../report/data.js';
 import { STEERING_SCENARIO_IDS } from '../../steering/scenarios.js';
 import { addHint, modelPathArg, parseIntList, parseNumberList, parseStringList, printJsonAsIs, UsageError, withModelOptions } from '../common.js';
-import { checkModelFlags, checkSamplingFlags, FLAGS, inFlagWordsOf, inFlagWords, intFlag } from '../flags.js';
+import { checkModelFlags, checkSamplingFlags, FLAGS, inFlagWords, inFlagWordsOf, intFlag } from '../flags.js';
 import { checkMaxTokens } from '../../engine/validate.js';
 import { inputExists } from '../../io/input.js';
 import { note } from '../../util/note.js';

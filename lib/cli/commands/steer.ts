@@ -6,7 +6,7 @@ import { PROBE_SCORE_MODES, type ProbeScoreMode } from '../../steering/sweep/opt
 import { runSweep } from '../../steering/sweep/run.js';
 import { parseShard, type ShardSpec } from '../../steering/sweep/shard.js';
 import { modelKeyArg, modelPathArg, parseIntList, parseNumberList, parseStringList, printJson, UsageError, withModelOptions } from '../common.js';
-import { checkModelFlags, checkSamplingFlags, FLAGS, inFlagWordsOf, inFlagWords, intFlag, optIntFlag } from '../flags.js';
+import { checkModelFlags, checkSamplingFlags, FLAGS, inFlagWords, inFlagWordsOf, intFlag, optIntFlag } from '../flags.js';
 import { checkMaxTokens } from '../../engine/validate.js';
 import { note } from '../../util/note.js';
 
