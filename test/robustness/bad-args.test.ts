@@ -186,7 +186,7 @@ const API: Row[] = [
   { id: 'E2', code: 'E_BAD_ARG', api: 'evalLogits', input: 'token nVocab / -1', error: /out of range/, run: () => ctx.evalLogits(new Int32Array([1, nVocab])) },
   { id: 'E3', code: 'E_BAD_ARG', api: 'evalLogits', input: 'tokens [1, 2.5]', error: /tokens\[1\] is not an integer/, run: () => ctx.evalLogits([1, 2.5] as never) },
   { id: 'E4', code: 'E_BAD_ARG', api: 'evalLogits', input: 'longer than the context', error: /longer than the context/, run: () => ctx.evalLogits(new Int32Array(ctx.props.nCtxSeq + 1).fill(1)) },
-  { id: 'E5', code: 'E_BAD_ARG', api: 'evalLogits', input: 'steer direction of the wrong length', error: /steering direction has length 2, the model's nEmbd is 64/, run: () => ctx.evalLogits(new Int32Array([1]), [{ layer: 1, direction: new Float32Array(2), alpha: 1 }]) },
+  { id: 'E5', code: 'E_BAD_ARG', api: 'evalLogits', input: 'steer direction of the wrong length', error: /steer\[0\]\.direction has length 2, the model's nEmbd is 64/, run: () => ctx.evalLogits(new Int32Array([1]), [{ layer: 1, direction: new Float32Array(2), alpha: 1 }]) },
   { id: 'E6', code: 'E_BAD_ARG', api: 'evalLogits', input: 'steer alpha NaN', error: /steer\[0\]\.alpha must be a finite number/, run: () => ctx.evalLogits(new Int32Array([1]), [{ layer: 1, direction: dir, alpha: NaN }]) },
   // control vectors
   { id: 'V1', code: 'E_BAD_ARG', api: 'writeControlVector', input: 'layer 0', error: /control vectors start at block 1/, run: () => writeControlVector(T('v.gguf'), new Map([[0, dir]])) },
