@@ -18,7 +18,7 @@ import type { Probe } from '../probes/probe.js';
 import { readNpy, writeNpy } from '../io/npy.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { io } from '../util/io-error.js';
-import { badField, EiaError } from '../util/errors.js';
+import { badField } from '../util/errors.js';
 import { ApiError, badRequest } from './api-error.js';
 
 export type VectorKind = 'probe' | 'control-vector';

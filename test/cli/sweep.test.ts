@@ -1,12 +1,12 @@
 // Steering sweeps through the CLI: planted concept end to end (synth -> probe -> steer -> score),
 // crash safety (SIGKILL + resume), SIGINT, bad input, and `score` on the paper's raw samples.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, ROOT, runCli } from '../helpers/cli.js';
+import { requireFreshDist } from '../helpers/dist.js';
 import { hasEmpatheticLanguage } from '../../lib/steering/scoring.js';
 
 let dir = '';
@@ -59,7 +59,7 @@ function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: Nod
 }
 
 beforeAll(async () => {
-  await promisify(execFile)('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT });
+  requireFreshDist();
   dir = mkdtempSync(join(tmpdir(), 'eia-sweep-'));
   model = join(dir, 'planted.gguf');
   await ok(['synth', '--planted', '--out', model]);
