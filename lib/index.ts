@@ -6,7 +6,7 @@
 
 // ---- engine: models, contexts, capture, generation with steering and monitors
 export { Model, type ModelInfo, type LoadOptions, type ChatMessage } from './engine/model.js';
-export { Context, generationContextOptions, type ContextOptions } from './engine/context.js';
+export { Context, generationContextOptions, type ContextOptions, type ResidualSupport } from './engine/context.js';
 export { rows, type Pooling, type CaptureOptions, type CaptureResult } from './engine/capture.js';
 export {
   GenerationHandle,

@@ -1,5 +1,6 @@
 // Every default of the engine API, in one place. The native binding takes every field explicitly
 // and adds none; the CLI and the pipelines read their defaults from here too.
+import { badField } from '../util/errors.js';
 import { addon } from './native.js';
 
 /** Sampling as the paper did it (Hugging Face generate: temperature 0.7), with HF's top-k 50. */
@@ -25,6 +26,45 @@ export const MAX_TOKENS_DEFAULTS = {
 
 /** Model.createContext rejects nCtx above 2^20 tokens (native/core/context.cpp; docs/reliability.md X2). */
 export const MAX_CONTEXT_TOKENS = 1 << 20;
+
+/** The sampling parameters whose range is checked before any work (SAMPLING_RANGES). */
+export type SamplingParameter = 'temperature' | 'topK' | 'topP' | 'minP';
+
+/**
+ * The range of each sampling parameter, the one rule for every caller (the CLI's flags, a sweep, a
+ * protocol, pair generation) so that a value is refused before anything is written rather than by
+ * the native sampler afterwards. The sampler holds them as 32-bit floats, so a value is judged as
+ * float32 too: 1e308 is infinity there and 1e-46 is 0.
+ */
+export const SAMPLING_RANGES: Record<SamplingParameter, { ok: (v: number) => boolean; range: string }> = {
+  temperature: { ok: (v) => Number.isFinite(Math.fround(v)) && v >= 0, range: 'a finite number >= 0 (0 = greedy)' },
+  topK: { ok: (v) => Number.isInteger(v) && v >= 0 && v <= 2 ** 31 - 1, range: 'a non-negative integer (0 = off)' },
+  topP: { ok: (v) => Math.fround(v) > 0 && v <= 1, range: 'in (0, 1]' },
+  minP: { ok: (v) => v >= 0 && v <= 1, range: 'in [0, 1]' },
+};
+
+/** Why a number that passes as a double fails as the sampler's float32 ('' when that is not the reason). */
+export function float32Reason(v: number): string {
+  if (!Number.isFinite(v)) return '';
+  const f = Math.fround(v);
+  if (!Number.isFinite(f)) return ' (a 32-bit float, as the sampler holds it, makes it infinite)';
+  if (f === 0 && v !== 0) return ' (a 32-bit float, as the sampler holds it, makes it 0)';
+  return '';
+}
+
+/**
+ * Checks the given sampling parameters: a FieldError (E_BAD_ARG) whose field is the parameter's
+ * name (`temperature`, `topK`, …), so that each front end names it in its own words (the CLI: --temp).
+ */
+export function checkSampling(s: Partial<Record<SamplingParameter, number>>): void {
+  for (const p of Object.keys(SAMPLING_RANGES) as SamplingParameter[]) {
+    const v = s[p];
+    if (v === undefined) continue;
+    if (typeof v !== 'number' || !SAMPLING_RANGES[p].ok(v)) {
+      throw badField(p, 'invalid_value', (n) => `${n(p)} must be ${SAMPLING_RANGES[p].range}, got ${String(v)}${typeof v === 'number' ? float32Reason(v) : ''}`);
+    }
+  }
+}
 
 export const GENERATION_DEFAULTS = {
   maxTokens: MAX_TOKENS_DEFAULTS.generate,

@@ -12,6 +12,22 @@ export interface RawModelInfo {
   path: string; arch: string; name: string; description: string;
   nLayer: number; nEmbd: number; nVocab: number; nCtxTrain: number; nHead: number; nHeadKv: number;
   bos: number; eos: number; addBos: boolean; chatTemplate: string; nParams: number; sizeBytes: number;
+  /** The tokenizer: 'spm', 'bpe', 'wpm', 'ugm', 'rwkv', 'plamo2' or 'none'. */
+  vocabType: string;
+  /** The longest text (UTF-8 bytes) one token stands for, special tokens' text included. */
+  maxTokenBytes: number;
+  /** Some token drops the ASCII whitespace beside it (lstrip/rstrip attribute). */
+  stripsWhitespace: boolean;
+  /** false: tokenizer 'no_vocab' (llama.cpp's test models): token ids in, no text out. */
+  hasVocab: boolean;
+  /** llama.cpp's model kinds: recurrent state (Mamba, RWKV), hybrid (attention + recurrent), diffusion (non-causal attention). */
+  recurrent: boolean; hybrid: boolean; diffusion: boolean;
+}
+
+/** The support check's finding (native/core/residual_support.h). */
+export interface RawResidualSupport {
+  supported: boolean; reason: string; tensor: string;
+  hits: Int32Array; found: Int32Array; missing: Int32Array; pruned: Int32Array;
 }
 
 export interface RawCaptureResult {
@@ -79,18 +95,22 @@ export interface RawContext {
   embeddingsPerToken(text: string, opts: { addSpecial: boolean }): Promise<{ nTokens: number; data: Float32Array }>;
   generate(seqs: RawSequenceSpec[], opts: { monitors: { layer: number; direction: Float32Array }[]; open: boolean }): RawGeneration;
   evalLogits(tokens: Int32Array, opts: { steer: RawSteerTerm[]; steerAt: Uint8Array | null }): Promise<Float32Array>;
+  tokenLogprobs(items: { prompt: Int32Array; continuation: Int32Array }[]): Promise<Float32Array[]>;
   setControlVector(data: Float32Array, ilStart: number, ilEnd: number): void;
   loadControlVectorFile(path: string, opts: { strength: number; layerStart: number; layerEnd: number }): void;
   clearControlVector(): void;
   abort(): void;
   busy(): boolean;
   props(): { nCtx: number; nBatch: number; nSeqMax: number; nThreads: number; kvUnified: boolean; nCtxSeq: number; backendSampling: boolean };
+  residualSupport(): RawResidualSupport;
+  requireResidual(what: string): void;
   free(): void;
 }
 
 export interface RawModel {
   info(): RawModelInfo;
   tokenize(text: string, opts: { addSpecial: boolean; parseSpecial: boolean }): Int32Array;
+  tokenizeAsync(text: string, opts: { addSpecial: boolean; parseSpecial: boolean }): Promise<Int32Array>;
   detokenize(tokens: ArrayLike<number>, opts: { removeSpecial: boolean; unparseSpecial: boolean }): string;
   tokenPiece(token: number): string;
   isEog(token: number): boolean;
@@ -125,11 +145,21 @@ export interface Addon {
   setErrorClass(cls: new (code: never, message: string) => Error): void;
   setLogLevel(level: number): void;
   synth(opts: { arch?: string; shape?: string; type?: string; seed?: number; planted?: boolean; out: string }): Promise<RawSynthResult>;
-  writeControlVector(path: string, cv: { modelHint?: string; layers: Record<number, Float32Array> }): void;
-  readControlVector(path: string): { modelHint: string; nEmbd: number; layers: Record<string, Float32Array> };
+  encodeControlVector(cv: { modelHint?: string; layers: Record<number, Float32Array>; meta?: Record<string, GgufMetaValue> }): Buffer;
+  readControlVector(path: string): { modelHint: string; nEmbd: number; layers: Record<string, Float32Array>; meta: Record<string, GgufMetaValue> };
   loadControlVectorLlama(path: string, strength?: number): { nEmbd: number; data: Float32Array };
   readGgufTensor(path: string, name: string): { shape: number[]; data: Float32Array };
+  quantizeTypes(): RawQuantType[];
+  quantize(opts: { in: string; out: string; type: string; threads: number; allowRequantize: boolean }): {
+    promise: Promise<RawQuantizeResult>; progress(): { done: number; total: number };
+  };
 }
+
+/** A GGUF metadata value of eia-native's namespace ("eia." keys): a scalar, or a non-empty array of numbers or of strings. */
+export type GgufMetaValue = string | number | boolean | number[] | string[];
+
+export interface RawQuantType { name: string; ftype: number; bitsPerWeight: number }
+export interface RawQuantizeResult { type: string; ftype: number; nTensors: number; inBytes: number; outBytes: number; arch: string }
 
 /** What scripts/build.mjs built: written next to the addon as eia-runtime.json. */
 export interface RuntimeManifest {

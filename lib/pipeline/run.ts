@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { SAMPLING_DEFAULTS } from '../engine/defaults.js';
+import { checkSampling, SAMPLING_DEFAULTS } from '../engine/defaults.js';
 import { Model } from '../engine/model.js';
 import { checkAlphas, checkContextFit, checkLayer, checkMaxTokens } from '../engine/validate.js';
 import { fileSha256 } from '../io/file-hash.js';
@@ -24,11 +24,12 @@ import { parsePairs, type ContrastivePair } from '../probes/dataset.js';
 import { runProbe } from '../probes/pipeline.js';
 import { residualNorms } from '../probes/residual-norm.js';
 import { readValidation, writeProbeRun, type ProbeReport } from '../probes/validation.js';
+import { recordDoseResponse } from '../steering/card-dose.js';
 import { readSweepRuns } from '../steering/merge/read.js';
 import { partialBanner, scoreSweep, sweepFacts } from '../steering/merge/score.js';
 import { SCENARIOS, steeringPrompt } from '../steering/scenarios.js';
 import { manifestShard, readManifest } from '../steering/sweep/manifest.js';
-import { checkShard, formatShard } from '../steering/sweep/shard.js';
+import { checkShard, checkShardCount, formatShard } from '../steering/sweep/shard.js';
 import { runSweep } from '../steering/sweep/run.js';
 import type { SweepOptions, SweepResult } from '../steering/sweep/options.js';
 import { doseResponseSeriesByScenario, renderTable2Markdown, type ScoreResult } from '../steering/tables.js';
@@ -107,18 +108,14 @@ const bad = (field: string, text: (n: FieldNamer) => string): never => { throw b
  * Stopped by `signal`: E_ABORTED (finished stages and samples are kept).
  */
 export async function runProtocol(options: RunOptions): Promise<RunResult> {
-  const o: Settings = {
-    ...options, randomBaseline: options.randomBaseline ?? PROBE_DEFAULTS.randomBaseline, permutations: options.permutations ?? PROBE_DEFAULTS.permutations,
-    bootstrap: options.bootstrap ?? PROBE_DEFAULTS.bootstrap, truncate: options.truncate ?? PROBE_DEFAULTS.truncate, temperature: options.temperature ?? SAMPLING_DEFAULTS.temperature,
-    topK: options.topK ?? SAMPLING_DEFAULTS.topK,
-  };
+  const o = settingsOf(options);
   checkLists(o);
   const inputs = readInputs(o);
   const log = o.log ?? note;
   const alert = o.log ?? warn;  // what must be seen even under EIA_NATIVE_QUIET
   return withRunLock(o.out, 'run', async () => {
     const p = await openRun(o, inputs, log, alert);
-    await checkAgainstModel(p);
+    await checkAgainstModel(o);
     const probe = await probeStage(p);
     if (o.signal?.aborted) throw new EiaError('E_ABORTED', 'interrupted after the probe stage; resume with the same command');
     const steerLayers = o.steerLayers ?? bestLayers(probe.layers, o.nBest ?? 3);
@@ -132,6 +129,44 @@ export async function runProtocol(options: RunOptions): Promise<RunResult> {
     }
     return { out: p.out, probe, steerLayers, sweep, score, reportPath, skipped: p.skipped };
   }, log);
+}
+
+/** The options with their defaults filled in. */
+function settingsOf(options: RunOptions): Settings {
+  return {
+    ...options, randomBaseline: options.randomBaseline ?? PROBE_DEFAULTS.randomBaseline, permutations: options.permutations ?? PROBE_DEFAULTS.permutations,
+    bootstrap: options.bootstrap ?? PROBE_DEFAULTS.bootstrap, truncate: options.truncate ?? PROBE_DEFAULTS.truncate, temperature: options.temperature ?? SAMPLING_DEFAULTS.temperature,
+    topK: options.topK ?? SAMPLING_DEFAULTS.topK,
+  };
+}
+
+/**
+ * Every check runProtocol makes before it opens the RUN folder (lists, input files, the model's
+ * blocks, steering strengths, context room), without writing anything: so that a program running
+ * several protocols (study) refuses bad input before its first write.
+ */
+export async function checkRun(options: RunOptions): Promise<void> {
+  const o = settingsOf(options);
+  checkLists(o);
+  readInputs(o);
+  await checkAgainstModel(o);
+}
+
+/**
+ * Every check runProtocol makes before its first write (checkRun's, and what the RUN folder holds),
+ * and no write: for a caller that must prepare files of its own first and may put them into the RUN
+ * only when the protocol will accept it (`demo`, whose planted model is written only then). Holds the
+ * RUN's lock while it looks (re-entrant: a caller holding it keeps it).
+ */
+export async function checkProtocol(options: RunOptions): Promise<void> {
+  const o = settingsOf(options);
+  checkLists(o);
+  const inputs = readInputs(o);
+  await withRunLock(o.out, 'run', async () => {
+    const p = await openRun(o, inputs, o.log ?? note, o.log ?? warn);
+    await checkAgainstModel(o);
+    probePlan(p);
+  });
 }
 
 /** The checks of lists and counts (no model, no files). */
@@ -153,8 +188,14 @@ function checkLists(o: Settings): void {
   for (const id of o.scenarios) if (!SCENARIOS.some((x) => x.id === id)) bad('scenarios', (n) => `${n('scenarios')}: unknown scenario '${id}' (known: ${SCENARIOS.map((x) => x.id).join(', ')})`);
   if (!Number.isInteger(o.samples) || o.samples < 1) bad('samples', (n) => `${n('samples')} must be a positive integer, got ${o.samples}`);
   checkMaxTokens(o.maxTokens, 'maxTokens');
+  checkSampling({ temperature: o.temperature, topK: o.topK, topP: o.topP });
   if (o.nBest !== undefined && (!Number.isInteger(o.nBest) || o.nBest < 1)) bad('nBest', (n) => `${n('nBest')} must be a positive integer, got ${o.nBest}`);
   if (o.shard) checkShard(o.shard);
+  if (o.shard && o.shard.count > 1) {
+    // the steered layers are chosen after probing; their number is known now (the shard count's bound, shard.ts)
+    const nSteer = o.steerLayers?.length ?? Math.min(Math.max(1, o.nBest ?? 3), o.probeLayers.length);
+    checkShardCount({ layers: Array.from({ length: nSteer }, (_, i) => i), alphas: o.alphas, scenarios: o.scenarios, samples: o.samples, maxTokens: o.maxTokens }, o.shard.count);
+  }
 }
 
 function readInputs(o: Settings): Inputs {
@@ -193,8 +234,7 @@ async function openRun(o: Settings, inputs: Inputs, log: (msg: string) => void, 
 }
 
 /** The checks that need the model: blocks in range, steering strengths within their bound, prompts + new tokens within the context. */
-async function checkAgainstModel(p: Protocol): Promise<void> {
-  const { o } = p;
+async function checkAgainstModel(o: Settings): Promise<void> {
   // on the CPU (mmap: cheap): one short sentence for the norms; the stages load the model as asked
   const model = await Model.load(o.modelPath);
   try {
@@ -212,20 +252,18 @@ async function checkAgainstModel(p: Protocol): Promise<void> {
 }
 
 /** 1. probes per layer + validation (skipped when done with the same parameters and data). */
-async function probeStage(p: Protocol): Promise<ProbeReport> {
-  const { o, out, state, log, inputs } = p;
-  const probesDir = join(out, RUN_FILES.probes);
-  const validationPath = join(out, RUN_FILES.validation);
+/**
+ * What the probe stage will do, decided without writing: skip it (done with the same parameters and
+ * data), or run it replacing `earlier` (results of other parameters; E_CONFLICT unless force).
+ */
+function probePlan(p: Protocol): { skip: true; params: object } | { skip: false; params: object; replaced: readonly string[]; earlier: string[] } {
+  const { o, out, state, inputs } = p;
   // the keys are part of the stage hash of existing RUNs: keep them as they are
   const params = {
     model: p.sha, train: inputs.sha.train, test: inputs.sha.test, ablated: inputs.sha.ablated,
     layers: o.probeLayers, randomBaseline: o.randomBaseline, permutations: o.permutations, bootstrap: o.bootstrap, seed: o.seed, maxTokens: o.truncate,
   };
-  if (state.stages.probe?.hash === hashOf(params) && existsSync(validationPath)) {
-    p.skipped.push('probe');
-    log(`probe: done earlier (${validationPath})`);
-    return readValidation(validationPath);
-  }
+  if (state.stages.probe?.hash === hashOf(params) && existsSync(join(out, RUN_FILES.validation))) return { skip: true, params };
   // probes of other parameters (or of unknown ones) and everything made from them stay unless asked
   const replaced = p.replacesRun ? [...PROBE_OUTPUTS, RUN_FILES.run] : PROBE_OUTPUTS;
   const earlier = existing(out, replaced);
@@ -233,6 +271,21 @@ async function probeStage(p: Protocol): Promise<ProbeReport> {
     throw new FieldError('E_CONFLICT', 'force', 'results_exist', (n) => `${out} holds results made with other probe parameters (${earlier.join(', ')}); ` +
       `use another RUN folder, the original parameters, or ${n('force')} to replace them`);
   }
+  return { skip: false, params, replaced, earlier };
+}
+
+async function probeStage(p: Protocol): Promise<ProbeReport> {
+  const { o, out, state, log, inputs } = p;
+  const probesDir = join(out, RUN_FILES.probes);
+  const validationPath = join(out, RUN_FILES.validation);
+  const plan = probePlan(p);
+  const params = plan.params;
+  if (plan.skip) {
+    p.skipped.push('probe');
+    log(`probe: done earlier (${validationPath})`);
+    return readValidation(validationPath);
+  }
+  const { replaced, earlier } = plan;
   const { train, test, ablated } = inputs;
   const total = new Set([...train, ...test, ...(ablated ?? [])].flatMap((x) => [x.empathicText, x.nonEmpathicText])).size;
   const bar = createProgress({ label: 'probe: capture', total, unit: 'items' });
@@ -280,6 +333,8 @@ function scoreStage(p: Protocol, sweep: SweepResult): ScoreResult {
   const { result: score, notScored } = scoreSweep(merged, { bootstrap: o.bootstrap, seed: o.seed });
   writeJsonAtomic(join(out, RUN_FILES.score), { ...score, dose_response_series: doseResponseSeriesByScenario(score), ...sweepFacts(merged, notScored) });
   writeFileAtomic(join(out, RUN_FILES.scoreMarkdown), partialBanner(merged, notScored) + renderTable2Markdown(score));
+  // the probes' cards gain what the sweep showed at their blocks (probes/vector-card.ts)
+  recordDoseResponse(join(out, RUN_FILES.probes), score, out);
   finishStage(out, state, 'score', hashOf(sweep.kept), { headline: score.headline });
   return score;
 }

@@ -13,6 +13,7 @@ import { permutationTestAuroc } from '../stats/permutation.js';
 import type { Rows } from '../stats/rows.js';
 import { EiaError } from '../util/errors.js';
 import { rankLayers } from './best-layer.js';
+import { requireModelResidual } from '../engine/residual-support.js';
 import { captureContextOptions, captureCtxSize, checkCaptureFinite, checkTextsFit } from './capture-context.js';
 import { PROBE_DEFAULTS } from './defaults.js';
 import { datasetHash, type ContrastivePair } from './dataset.js';
@@ -109,6 +110,7 @@ async function captureTexts(opts: RunProbeOptions, texts: string[], truncate: nu
     for (const l of opts.layers) {
       if (!Number.isInteger(l) || l < 0 || l >= model.nLayer) bad(`layer ${l} out of range [0, ${model.nLayer - 1}] for ${opts.modelPath}`);
     }
+    await requireModelResidual(model, 'probing (capture)', opts.threads);
     const ctxSize = opts.ctxSize ?? captureCtxSize(model);
     checkTextsFit(model, texts, truncate, ctxSize);
     const ctx = await model.createContext(captureContextOptions(model, opts.threads, ctxSize));
@@ -188,7 +190,7 @@ export async function runProbe(opts: RunProbeOptions): Promise<ProbeRun> {
   const seconds = res.ms / 1000;
   const report: ProbeReport = {
     format: 'eia-probe-validation', version: 1,
-    model: { path: opts.modelPath, sha256, arch: info.arch, n_layer: info.nLayer, n_embd: info.nEmbd },
+    model: { path: opts.modelPath, sha256, arch: info.arch, n_layer: info.nLayer, n_embd: info.nEmbd, name: info.name },
     // (the file's key stays max_tokens: validation.json's format, read by reports of older RUNs)
     method: s.method, pooling: 'mean', seed: s.seed, max_tokens: s.truncate,
     train: { n_pairs: opts.trainPairs.length, hash: trainHash },

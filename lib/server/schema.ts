@@ -15,7 +15,8 @@ export const vectorSpecSchema = {
   properties: {
     name: { type: 'string', maxLength: 1024 },
     data: vectorData,
-    scale: { type: 'number' },
+    // a number, or "tuned": the alpha `eia-native tune` recorded for a stored probe
+    scale: { anyOf: [{ type: 'number' }, { const: 'tuned' }] },
     layers: { type: ['integer', 'array'], items: layerInt, maxItems: 2 },
     apply: { enum: [...STEER_POSITIONS] },
     normalize: { type: 'boolean' },
@@ -71,6 +72,8 @@ const common = {
   ignore_eos: { type: 'boolean' },
   /** llama-server: token ids in the response (choices[].tokens, and per chunk). */
   return_tokens: { type: 'boolean' },
+  /** Ours: each token's text piece in the response (`pieces`, beside `tokens`; the playground colours tokens by them). */
+  return_pieces: { type: 'boolean' },
   steering: {
     type: 'object',
     additionalProperties: false,
@@ -78,7 +81,8 @@ const common = {
   },
   /** EasySteer's per-request field: one vector. */
   steer_vector_request: vectorSpecSchema,
-  monitor: { type: 'array', items: monitorSpecSchema, maxItems: 64 },
+  // counted against the server's maxMonitors (request.ts), which names its limit
+  monitor: { type: 'array', items: monitorSpecSchema },
   gate: gateSchema,
 } as const;
 
@@ -100,6 +104,7 @@ export const chatBodySchema = {
   required: ['messages'],
   properties: {
     ...common,
+    // bounds the template's work on the event loop (its text's size is checked before it runs)
     messages: { type: 'array', items: messageSchema, minItems: 1, maxItems: 4096 },
     max_completion_tokens: { type: ['integer', 'null'] },
   },
@@ -110,12 +115,12 @@ export const completionBodySchema = {
   required: ['prompt'],
   properties: {
     ...common,
-    // a string, strings, token ids, or lists of token ids (OpenAI's four forms)
+    // a string, strings, token ids, or lists of token ids (OpenAI's four forms); no count here: a
+    // flat list of ids is one prompt (bounded by the slot), a list of prompts by maxPrompts (prompts.ts)
     prompt: {
       type: ['string', 'array'],
       items: { type: ['string', 'integer', 'array'], items: { type: 'integer' } },
       minItems: 1,
-      maxItems: 256,
     },
   },
 } as const;

@@ -43,7 +43,7 @@ function addWarning(rc: ResolveContext, w: string | null): void {
 export interface VectorSpec {
   name?: string;
   data?: string | number[];
-  scale?: number;
+  scale?: number | 'tuned';
   layers?: number | number[];
   apply?: SteerPositions;
   normalize?: boolean;
@@ -148,6 +148,25 @@ function positionsOf(spec: VectorSpec, param: string): SteerPositions | undefine
 /** A steering term with the JSON fields its parts came from (for the validator's errors). */
 export interface ResolvedTerm { term: SteerTerm; param: string; layerField: string; sourceField: string }
 
+/**
+ * `scale: "tuned"`: the alpha `eia-native tune` recorded in a stored probe's sidecar (probes/tuned-alpha.ts);
+ * a 400 `no_tuned_scale` for inline data, a control vector, or a probe without one. Steering another
+ * block than the one it was tuned at is allowed and said in the response's warnings (an alpha tuned
+ * on another model is said by model-check.ts, as for the probe's own model record).
+ */
+function tunedScale(spec: VectorSpec, src: Source, rc: ResolveContext, param: string): number {
+  const t = src.stored?.tuned;
+  if (!t) {
+    const what = !src.stored ? 'inline data carries' : src.stored.kind !== 'probe' ? `control vector '${src.stored.name}' carries` : `vector '${src.stored.name}' carries`;
+    throw badRequest('no_tuned_scale', `${param}.scale`, `${param}.scale "tuned": ${what} no tuned alpha (eia-native tune --probes DIR records one in a probe's sidecar)`);
+  }
+  const layers = spec.layers ?? spec.target_layers;
+  if (layers !== undefined && !(typeof layers === 'number' ? layers === t.layer : layers.length > 0 && layers.every((l) => l === t.layer))) {
+    addWarning(rc, `${param}.scale "tuned": the alpha ${t.alpha} was tuned at block ${t.layer}; this request steers other blocks`);
+  }
+  return t.alpha;
+}
+
 /** One `steering.vectors[]` entry -> engine terms (a control vector gives one per block it covers). */
 export function resolveVector(spec: VectorSpec, rc: ResolveContext, param: string): ResolvedTerm[] {
   if (spec.algorithm !== undefined && spec.algorithm !== 'direct') {
@@ -155,7 +174,7 @@ export function resolveVector(spec: VectorSpec, rc: ResolveContext, param: strin
   }
   const src = sourceOf(spec, rc, param);
   const sourceField = `${param}.${spec.data !== undefined ? 'data' : spec.name !== undefined ? 'name' : 'steer_vector_local_path'}`;
-  const alpha = spec.scale ?? 1;
+  const alpha = spec.scale === 'tuned' ? tunedScale(spec, src, rc, param) : spec.scale ?? 1;
   const positions = positionsOf(spec, param);
   const normalize = spec.normalize ?? false;
   const given = layerRanges(spec, param);

@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { Model } from '../engine/model.js';
 import { generationContextOptions } from '../engine/context.js';
-import { engineLimits, MAX_TOKENS_DEFAULTS, SAMPLING_DEFAULTS } from '../engine/defaults.js';
+import { checkSampling, engineLimits, MAX_TOKENS_DEFAULTS, SAMPLING_DEFAULTS } from '../engine/defaults.js';
 import type { SequenceRequest } from '../engine/generate.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { splitPairs } from '../probes/dataset.js';
@@ -17,6 +17,7 @@ import { SCENARIOS, type Scenario } from './scenarios.js';
 import { badField, EiaError } from '../util/errors.js';
 import { sequencesPerContext } from './context-fit.js';
 import { checkContextFit, checkMaxTokens } from '../engine/validate.js';
+import { checkModelComputes } from '../probes/residual-norm.js';
 
 /** System prompt of the empathic side (our own wording of the paper's recipe). */
 export const EMPATHIC_SYSTEM_PROMPT =
@@ -119,6 +120,7 @@ function checkPairsInput(opts: PairsOptions): { scen: Scenario[]; testFraction: 
   const maxTokens = opts.maxTokens ?? PAIRS_DEFAULTS.maxTokens;
   checkMaxTokens(maxTokens, 'maxTokens');
   if (!Number.isInteger(opts.seed) || opts.seed < 0) bad(`seed must be a non-negative integer, got ${opts.seed}`);
+  checkSampling({ temperature: opts.temperature, topK: opts.topK, topP: opts.topP });
   return { scen, testFraction, maxTokens };
 }
 
@@ -189,6 +191,7 @@ export async function generatePairs(opts: PairsOptions): Promise<PairsResult> {
     if (!model.info.chatTemplate) throw new EiaError('E_BAD_ARG', `${opts.modelPath} has no chat template: pairs need an instruct model`);
     const promptLen = longestPrompt(model, scen);
     checkContextFit(promptLen, maxTokens, opts.ctxSize, model.info.nCtxTrain);
+    await checkModelComputes(model, opts.threads);  // a model that computes NaN would write pairs of token 0
     const sequences = pairSequences(opts, scen, maxTokens);
     const { texts, tokens, decodeMs, truncated } = await generateTexts(model, opts, sequences, promptLen, maxTokens);
     const generatedAt = opts.generatedAt ?? new Date().toISOString();

@@ -12,10 +12,11 @@ export type ErrorCode =
   | 'E_STATE'       // the object is closed, freed or finished
   | 'E_LOCKED'      // a RUN folder is in use by another process
   | 'E_CONFLICT'    // existing results differ from what was asked (another grid, other parameters)
+  | 'E_UNSUPPORTED_MODEL' // the model's graph lacks what the operation reads (the residual stream at every block), or its tokenizer
   | 'E_INTERNAL';   // a bug: please report it
 
 export const ERROR_CODES: readonly ErrorCode[] = [
-  'E_BAD_ARG', 'E_MODEL_LOAD', 'E_BUSY', 'E_ABORTED', 'E_IO', 'E_RUNTIME', 'E_FULL', 'E_STATE', 'E_LOCKED', 'E_CONFLICT', 'E_INTERNAL',
+  'E_BAD_ARG', 'E_MODEL_LOAD', 'E_BUSY', 'E_ABORTED', 'E_IO', 'E_RUNTIME', 'E_FULL', 'E_STATE', 'E_LOCKED', 'E_CONFLICT', 'E_UNSUPPORTED_MODEL', 'E_INTERNAL',
 ];
 
 export class EiaError extends Error {

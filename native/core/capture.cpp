@@ -106,6 +106,7 @@ CaptureResult capture_tokens(Context & ctx, std::vector<std::vector<llama_token>
     }
     // a negative count would make resize() below allocate without bound
     if (opt.truncate < 0) fail("truncate must be >= 0");
+    if (!opt.prefill_only) require_residual(ctx, "capture");
 
     CaptureResult res;
     res.layers = layers;
@@ -177,9 +178,9 @@ CaptureResult capture_tokens(Context & ctx, std::vector<std::vector<llama_token>
             if (batch.size() >= n_batch) break;
             if (a.off < (int) toks[a.text].size()) add_piece(a);
         }
-        // per-sequence streams: one text per decode call keeps rows in batch order (see context.cpp)
+        // one text per decode call where llama.cpp would reorder several (Context::one_sequence_per_batch)
         while (next < res.n_texts && !free_slots.empty() && batch.size() < n_batch &&
-               resident + (int64_t) toks[next].size() <= n_ctx && (ctx.kv_unified() || active.empty())) {
+               resident + (int64_t) toks[next].size() <= n_ctx && (!ctx.one_sequence_per_batch() || active.empty())) {
             Active a{next, free_slots.back(), 0};
             free_slots.pop_back();
             resident += (int64_t) toks[next].size();

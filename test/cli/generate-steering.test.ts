@@ -8,6 +8,7 @@ import { generationContextOptions } from '../../lib/engine/context.js';
 import { readNpy } from '../../lib/io/npy.js';
 import { runCli } from '../helpers/cli.js';
 import { synthTo, tempDir } from '../helpers/fixtures.js';
+import { requireFreshDist } from '../helpers/dist.js';
 
 const tmp = tempDir('eia-cli-steer-');
 afterAll(() => tmp.cleanup());
@@ -15,6 +16,7 @@ let model = '';
 let probe = '';
 
 beforeAll(async () => {
+  requireFreshDist();  // the CLI runs dist/: compiled by npm test before vitest, never here
   const r = await synthTo(tmp.dir, 'p', { planted: true, seed: 3 });
   model = r.path;
   probe = r.plantedNpy!;

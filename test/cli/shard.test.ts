@@ -89,9 +89,9 @@ function expectSame(actual: unknown, expected: unknown, path = '$'): void {
   }
 }
 
-/** score --json without the fields that name the inputs. */
+/** score --json without the fields that name the inputs (derived_from: the samples files it was computed from). */
 function table2(stdout: string): Record<string, unknown> {
-  const { source: _s, sources: _ss, sweep: _w, ...rest } = JSON.parse(stdout);
+  const { source: _s, sources: _ss, sweep: _w, derived_from: _d, ...rest } = JSON.parse(stdout);
   return rest;
 }
 

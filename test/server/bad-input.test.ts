@@ -13,6 +13,7 @@ import { isEiaError } from '../../lib/util/errors.js';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { eventually, libraryRun, metricValue, plantedSetup, postJson, PROBE_NAME, readSse, startServer, type Planted } from './server-fixtures.js';
+import { requireFreshDist } from '../helpers/dist.js';
 
 const tmp = tempDir('eia-serve-bad-');
 const CTX = 4096;
@@ -22,6 +23,7 @@ let server: ServerHandle;
 let url: string;
 
 beforeAll(async () => {
+  requireFreshDist();  // the CLI runs dist/: compiled by npm test before vitest, never here
   p = await plantedSetup(tmp.dir);
   ({ server, url } = await startServer({ model: p.model, vectors: p.vectorsDir, slots: 2, ctx: CTX, bodyLimit: BODY_LIMIT }));
 });

@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { readNpy, writeNpy } from '../../lib/io/npy.js';
 import { moveAside } from '../../lib/io/run-folder.js';
 import { bestLayers, dPrime, rankLayers } from '../../lib/probes/best-layer.js';
-import { normNote, unitDirection } from '../../lib/probes/direction.js';
+import { MAX_NORM, MIN_NORM, normNote, unitDirection } from '../../lib/probes/direction.js';
 import { loadProbe, saveProbe } from '../../lib/probes/probe-file.js';
 import { probeModelMismatch } from '../../lib/probes/probe-model.js';
 import { ALPHA_BOUND_FACTOR, checkAlphas, checkContextFit } from '../../lib/engine/validate.js';
@@ -32,6 +32,18 @@ describe('probe norms: one rule (unit direction, the norm kept as scale)', () =>
     expect(() => unitDirection(new Float32Array(3), 'p.npy')).toThrow(/zero vector/);
     expect(normNote(1.0002, 'x')).toBeNull();
     expect(normNote(7, 'probes/layer3.npy')).toMatch(/probes\/layer3\.npy has norm 7\.000: it is used as a unit direction/);
+  });
+
+  it('a norm whose square float32 cannot hold is refused; the bounds themselves are accepted (issue 23)', () => {
+    const scaled = (norm: number) => new Float32Array(64).fill(norm / 8);
+    expect(() => unitDirection(scaled(3e38), 'p.npy')).toThrow(/p\.npy: the direction's norm 3\.000e\+38 overflows 32-bit floats/);
+    expect(() => unitDirection(scaled(1e-42), 'p.npy')).toThrow(/p\.npy: the direction's norm 9\.\d+e-43 underflows 32-bit floats/);
+    expect(() => unitDirection(scaled(1e20), 'p')).toThrow(/overflows/);
+    expect(() => unitDirection(scaled(1e-20), 'p')).toThrow(/underflows/);
+    for (const n of [MIN_NORM * 1.01, 1e-10, 7, 1e10, MAX_NORM * 0.99]) expect(unitDirection(scaled(n), 'p').norm / n).toBeCloseTo(1, 5);
+    // the bounds: the square of each is a normal float32
+    expect(Math.fround(MIN_NORM ** 2)).toBe(2 ** -126);
+    expect(Number.isFinite(Math.fround((MAX_NORM * 0.999999) ** 2))).toBe(true);
   });
 
   it('a x7 probe file loads as its unit direction with scale 7; saving keeps the scale in the sidecar', () => {

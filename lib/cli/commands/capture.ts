@@ -5,6 +5,7 @@ import type { CommandModule } from 'yargs';
 import { POOLINGS, type Pooling } from '../../engine/capture.js';
 import { CAPTURE_DEFAULTS } from '../../engine/defaults.js';
 import { Model } from '../../engine/model.js';
+import { requireModelResidual } from '../../engine/residual-support.js';
 import { inputExists, inputName, isStdin, readInputText } from '../../io/input.js';
 import { parseJsonl } from '../../io/jsonl.js';
 import { writeNpy } from '../../io/npy.js';
@@ -71,7 +72,6 @@ export const captureCommand: CommandModule<object, Args> = {
   handler: async (a) => {
     checkModelFlags(a);
     const layers = parseIntList(a.layers, '--layers');
-    if (new Set(layers).size !== layers.length) throw new UsageError(`--layers: a block is listed twice (${a.layers})`);
     const truncate = intFlag(a.truncate, '--truncate', 0);
     if (!inputExists(a.input)) throw new UsageError(`--input: ${a.input} does not exist`);
     const dir = resolve(a.out);
@@ -81,6 +81,7 @@ export const captureCommand: CommandModule<object, Args> = {
     const texts = readTexts(a.input, a.field);
     const model = await Model.load(modelPathArg(a.model), { gpuLayers: a['gpu-layers'] });
     try {
+      await requireModelResidual(model, 'capture', a.threads);
       for (const l of layers) if (l < 0 || l >= model.nLayer) throw new UsageError(`--layers: ${l} out of range [0, ${model.nLayer - 1}]`);
       const ctxSize = a['ctx-size'] ?? captureCtxSize(model);
       try {

@@ -1,12 +1,15 @@
 // eia-native generate: one batch, one sequence per (alpha, sample), optional probe monitors.
 // Every direction (--probe, --monitor, --gate, --gate-steer) is a probe .npy or a llama.cpp
 // control-vector .gguf (its direction.L for block L), used as a unit vector (probes/direction.ts).
+// Each file's vector card (probes/vector-card.ts) is checked once against its use: another model,
+// or an alpha beyond the strongest coherent one, is a warning; a file without a card, a note.
 import { existsSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { readControlVector } from '../../engine/control-vector.js';
 import { engineLimits, GENERATION_DEFAULTS, MAX_CONTEXT_TOKENS, SAMPLING_DEFAULTS } from '../../engine/defaults.js';
 import { Model } from '../../engine/model.js';
 import { generationContextOptions } from '../../engine/context.js';
+import { requireModelResidual } from '../../engine/residual-support.js';
 import type { Gate, SequenceRequest, SteerPositions, SteerTerm } from '../../engine/generate.js';
 import { checkBlockRange, checkContextFit, checkGate, checkLayer, checkMaxTokens, checkMonitor, checkSteerTerm, STEER_POSITIONS } from '../../engine/validate.js';
 import { fileSha256 } from '../../io/file-hash.js';
@@ -14,7 +17,8 @@ import { inputExists, readInputText } from '../../io/input.js';
 import { readNpy } from '../../io/npy.js';
 import { normNote, unitDirection } from '../../probes/direction.js';
 import { loadProbe } from '../../probes/probe-file.js';
-import { probeModelMismatch } from '../../probes/probe-model.js';
+import type { TunedAlpha } from '../../probes/tuned-alpha.js';
+import { readVectorCards, vectorUseMessages } from '../../probes/vector-card.js';
 import { residualNorms as residualNormsOf } from '../../probes/residual-norm.js';
 import { note, warn } from '../../util/note.js';
 import { createProgress } from '../../util/progress.js';
@@ -53,20 +57,79 @@ function parseMonitor(spec: string): { layer: number; path: string } {
 
 const isGguf = (path: string) => /\.gguf$/i.test(path);
 
-/** Directions read from the files of this call, each once, with the model sha256 their sidecars record. */
+/**
+ * --alphas with `tuned` among its values: the alpha `eia-native tune` recorded for the --probe
+ * (its sidecar's `tuned`, probes/tuned-alpha.ts), and the block it was tuned at when --layer is not
+ * given. Checked before the model loads.
+ */
+function tunedAlphaArg(a: Args): { alphas: number[]; tuned: TunedAlpha | null } {
+  const items = String(a.alphas).split(',').map((x) => x.trim()).filter((x) => x !== '');
+  if (!items.includes('tuned')) return { alphas: parseNumberList(a.alphas, '--alphas'), tuned: null };
+  if (a.probe === undefined || isGguf(a.probe)) throw new UsageError('--alphas tuned needs --probe P.npy whose sidecar carries a tuned alpha (written by eia-native tune)');
+  if (!existsSync(a.probe)) throw new UsageError(`--probe: ${a.probe} does not exist`);
+  const tuned = loadProbe(a.probe).tuned;
+  if (!tuned) throw new UsageError(`--alphas tuned: ${a.probe} carries no tuned alpha (its sidecar has no "tuned" record; eia-native tune --probes DIR writes one)`);
+  if (a['layer-range'] !== undefined) throw new UsageError('--alphas tuned steers the block it was tuned at: give --layer (or nothing), not --layer-range');
+  if (a.layer === undefined) a.layer = tuned.layer;
+  else if (a.layer !== tuned.layer) warn(`warning: --alphas tuned: ${a.probe}'s alpha ${tuned.alpha} was tuned at block ${tuned.layer}, and --layer is ${a.layer}`);
+  const rest = items.filter((x) => x !== 'tuned').join(',');
+  const others = rest === '' ? [] : parseNumberList(rest, '--alphas');
+  return { alphas: items.map((x) => (x === 'tuned' ? tuned.alpha : others.shift()!)), tuned };
+}
+
+/** Directions read from the files of this call, each once, with how each file is used (its blocks and alphas) for its card's checks. */
 class Directions {
   private cvecs = new Map<string, Map<number, Float32Array>>();
   private npys = new Map<string, Float32Array>();
-  readonly recorded: { what: string; probe: ReturnType<typeof loadProbe> }[] = [];
+  private uses = new Map<string, { flag: string; layers: Set<number>; alphas: Set<number> }>();
   constructor(private nEmbd: number) {}
+
+  /** Records that `path` steers or reads block `layer` (with these alphas when it steers). */
+  private use(path: string, layer: number, flag: string, alphas: readonly number[]): void {
+    const u = this.uses.get(path) ?? { flag, layers: new Set<number>(), alphas: new Set<number>() };
+    u.layers.add(layer);
+    for (const a of alphas) if (a !== 0) u.alphas.add(a);
+    this.uses.set(path, u);
+  }
+
+  /** The files' cards (or their sidecars' model records) against this use: warnings and notes, each once per file. */
+  async cardMessages(modelPath: string): Promise<{ warnings: string[]; notes: string[] }> {
+    const checks = [...this.uses].map(([path, u]) => {
+      const cards = readVectorCards(path);
+      const recorded = !isGguf(path) && cards.size === 0 && existsSync(path.replace(/\.npy$/, '') + '.json') ? loadProbe(path).model : null;
+      return { path, u, cards, recorded };
+    });
+    const needSha = checks.some((c) => [...c.cards.values()].some((k) => k.model.sha256) || c.recorded?.sha256);
+    const sha = needSha ? await fileSha256(modelPath) : null;
+    const warnings = new Set<string>(), notes = new Set<string>();
+    for (const c of checks) {
+      const what = `${c.u.flag} ${c.path}`;
+      if (c.cards.size === 0) {
+        const m = vectorUseMessages({ what, card: null, modelSha256: sha, recorded: c.recorded });
+        m.warnings.forEach((w) => warnings.add(w));
+        m.notes.forEach((n) => notes.add(n));
+        continue;
+      }
+      for (const layer of c.u.layers) {
+        const card = c.cards.get(layer) ?? null;
+        if (!card) {
+          notes.add(`note: ${what} has no card for block ${layer}`);
+          continue;
+        }
+        vectorUseMessages({ what, card, modelSha256: sha, alphas: [...c.u.alphas] }).warnings.forEach((w) => warnings.add(w));
+      }
+    }
+    return { warnings: [...warnings], notes: [...notes] };
+  }
 
   /** The blocks a control vector holds. */
   cvecLayers(path: string, flag: string): number[] {
     return [...this.cvec(path, flag).keys()];
   }
 
-  /** The unit direction of `path` for block `layer` (a .gguf gives its direction.<layer>). */
-  get(path: string, layer: number, flag: string): Float32Array {
+  /** The unit direction of `path` for block `layer` (a .gguf gives its direction.<layer>); `alphas`: the strengths it steers with. */
+  get(path: string, layer: number, flag: string, alphas: readonly number[] = []): Float32Array {
+    this.use(path, layer, flag, alphas);
     if (isGguf(path)) {
       const v = this.cvec(path, flag).get(layer);
       if (!v) throw new UsageError(`${flag} ${path} has no direction for block ${layer} (it holds blocks ${this.cvecLayers(path, flag).join(', ')})`);
@@ -83,8 +146,6 @@ class Directions {
       if (n) warn(n);
       d = u.direction;
       this.npys.set(path, d);
-      const side = path.replace(/\.npy$/, '') + '.json';
-      if (existsSync(side)) this.recorded.push({ what: `${flag} ${path}`, probe: loadProbe(path) });
     }
     return d;
   }
@@ -129,7 +190,7 @@ export const generateCommand: CommandModule<object, Args> = {
       .option('prompt-file', { type: 'string', describe: 'read the prompt from a file (- = stdin)' })
       .option('probe', { type: 'string', describe: 'steering direction: a probe .npy (d_model floats) or a control-vector .gguf (its direction.L per block)' })
       .option('layer', { type: 'number', describe: 'block whose output is steered' })
-      .option('alphas', { type: 'string', default: '0', describe: 'comma-separated steering strengths (the size of the added vector)' })
+      .option('alphas', { type: 'string', default: '0', describe: 'comma-separated steering strengths (the size of the added vector); `tuned`: the alpha `eia-native tune` recorded in the --probe\'s sidecar' })
       .option('samples', { type: 'number', default: 1, describe: 'samples per alpha' })
       .option('temp', { type: 'number', default: SAMPLING_DEFAULTS.temperature, describe: 'sampling temperature (0 = greedy)' })
       .option('top-k', { type: 'number', default: SAMPLING_DEFAULTS.topK, describe: 'top-k (0 = off)' })
@@ -151,6 +212,7 @@ export const generateCommand: CommandModule<object, Args> = {
       .option('json', { ...FLAGS.json, describe: 'one JSON object per sequence per line on stdout' })
       .example('$0 generate --model m.gguf --prompt "Hi" --probe p.npy --layer 12 --alphas=-5,0,5 --samples 3', '9 sequences in one batch')
       .example('$0 generate --model m.gguf --prompt "Hi" --monitor 12:p.npy --json', 'per-token probe scores')
+      .example('$0 generate --model m.gguf --prompt "Hi" --probe probes/layer3.npy --alphas 0,tuned', 'unsteered and at the alpha (and block) `tune` chose for that probe')
       .example('$0 generate --model m.gguf --prompt "Hi" --probe p.npy --layer-range 8-14 --alphas 2 --normalize', 'the same direction on blocks 8..14, norm-preserving')
       .example('$0 generate -m m.gguf --prompt "Hi" --probe emp.gguf --alphas 4', 'a llama.cpp control vector: each of its blocks steered with its own direction')
       .example('$0 generate --model m.gguf --prompt "Hi" --gate 10:p.npy:-2:0 --gate-steer 12:p.npy:4 --json', 'steer only while the empathy projection at block 10 is low; records carry `gate` per token')
@@ -159,10 +221,11 @@ export const generateCommand: CommandModule<object, Args> = {
   handler: async (a) => {
     checkModelFlags(a);
     checkSamplingFlags(a);
+    if (a.prompt !== undefined && a['prompt-file'] !== undefined) throw new UsageError('give --prompt or --prompt-file, not both');
     if (a['prompt-file'] !== undefined && !inputExists(a['prompt-file'])) throw new UsageError(`--prompt-file: ${a['prompt-file']} does not exist`);
     const prompt = a['prompt-file'] !== undefined ? readInputText(a['prompt-file'], '--prompt-file') : a.prompt;
     if (typeof prompt !== 'string' || prompt.length === 0) throw new UsageError('--prompt (or --prompt-file) is required');
-    const alphas = parseNumberList(a.alphas, '--alphas');
+    const { alphas, tuned } = tunedAlphaArg(a);
     intFlag(a.samples, '--samples', 1);
     const maxTokens = inCliWords(() => checkMaxTokens(a['max-tokens'], 'maxTokens'));
     if (a.seed + a.samples - 1 > 2 ** 32 - 1) throw new UsageError('--seed + --samples - 1 must stay below 2^32 (sample i uses seed + i)');
@@ -176,6 +239,8 @@ export const generateCommand: CommandModule<object, Args> = {
       throw new UsageError('non-zero --alphas need --probe and --layer (or --layer-range; a control-vector .gguf --probe steers its own blocks)');
     }
     if (!a.gate !== !(a['gate-steer'] && a['gate-steer'].length > 0)) throw new UsageError('--gate and --gate-steer go together');
+    if (!a.gate && (a['gate-hold'] !== undefined || a['gate-budget'] !== undefined)) throw new UsageError('--gate-hold and --gate-budget shape the gate: they need --gate');
+    if (a.system !== undefined && !a.chat) throw new UsageError('--system is a message of the chat template: it needs --chat');
     let range: [number, number] | null = null;
     if (a['layer-range'] !== undefined) {
       const m = /^(\d+)-(\d+)$/.exec(String(a['layer-range']));
@@ -200,27 +265,31 @@ export const generateCommand: CommandModule<object, Args> = {
       const terms: Omit<SteerTerm, 'alpha'>[] = [];
       if (a.probe !== undefined) {
         if (range) {
-          for (let l = range[0]; l <= range[1]; l++) if (cvecProbe) terms.push({ layer: l, direction: dirs.get(a.probe, l, '--probe'), normalize: a.normalize });
-          if (!cvecProbe) terms.push({ layers: range, direction: dirs.get(a.probe, range[0], '--probe'), normalize: a.normalize });
+          for (let l = range[0]; l <= range[1]; l++) if (cvecProbe) terms.push({ layer: l, direction: dirs.get(a.probe, l, '--probe', alphas), normalize: a.normalize });
+          if (!cvecProbe) terms.push({ layers: range, direction: dirs.get(a.probe, range[0], '--probe', alphas), normalize: a.normalize });
         } else if (a.layer !== undefined) {
-          terms.push({ layer: a.layer, direction: dirs.get(a.probe, a.layer, '--probe'), normalize: a.normalize });
+          terms.push({ layer: a.layer, direction: dirs.get(a.probe, a.layer, '--probe', alphas), normalize: a.normalize });
         } else if (cvecProbe) {
           for (const l of dirs.cvecLayers(a.probe, '--probe')) {
             inCliWords(() => checkLayer(l, shape, 'cvecBlock'), { cvecBlock: `--probe ${a.probe} block` });
-            terms.push({ layer: l, direction: dirs.get(a.probe, l, '--probe'), normalize: a.normalize });
+            terms.push({ layer: l, direction: dirs.get(a.probe, l, '--probe', alphas), normalize: a.normalize });
           }
         }
       }
       const gate: Gate | undefined = gateSpec ? {
         layer: gateSpec.layer, direction: dirs.get(gateSpec.path, gateSpec.layer, '--gate'), on: gateSpec.on, off: gateSpec.off,
         minHold: a['gate-hold'], budget: a['gate-budget'],
-        steer: gateSteer.map((g) => ({ layer: g.layer, direction: dirs.get(g.path, g.layer, '--gate-steer'), alpha: g.alpha, normalize: a.normalize })),
+        steer: gateSteer.map((g) => ({ layer: g.layer, direction: dirs.get(g.path, g.layer, '--gate-steer', [g.alpha]), alpha: g.alpha, normalize: a.normalize })),
       } : undefined;
       const monitors = monitorSpecs.map((m) => ({ layer: m.layer, direction: dirs.get(m.path, m.layer, '--monitor'), name: m.path }));
       inCliWords(() => {
         checkGate(gate, { shape }, 'gate', positions);
         monitors.forEach((m, k) => checkMonitor(m, { shape }, `monitors[${k}]`));
       });
+      // steering, a gate and monitors read the residual stream: the model's refusal comes first
+      if (terms.length > 0 || gate || monitors.length > 0) {
+        await requireModelResidual(model, terms.length > 0 ? 'steering' : gate ? 'a probe gate' : 'probe monitors', a.threads);
+      }
       // steering strengths against their bound (the validator's rule; residual norms: probes/residual-norm.ts)
       const steered = [...new Set(terms.flatMap((t) => (t.layers ? Array.from({ length: t.layers[1] - t.layers[0] + 1 }, (_, i) => t.layers![0] + i) : [t.layer!])))];
       const residualNorms = await residualNormsOf(model, [...steered, ...gateSteer.map((g) => g.layer)], a.threads);
@@ -228,13 +297,14 @@ export const generateCommand: CommandModule<object, Args> = {
         for (const alpha of alphas) terms.forEach((t, k) => checkSteerTerm({ ...t, alpha } as SteerTerm, { shape, residualNorms }, `steer[${k}]`, positions));
         checkGate(gate, { shape, residualNorms }, 'gate', positions);
       });
-      // a probe of another model steers meaningless axes: say so
-      if (dirs.recorded.some((r) => r.probe.model?.sha256)) {
+      // a direction of another model steers meaningless axes, a strength past the coherent ones breaks the text: say so (once per file)
+      const said = await dirs.cardMessages(modelPath);
+      for (const w of said.warnings) warn(w);
+      for (const n of said.notes) note(n);
+      // a tuned alpha of another model means little: say so
+      if (tuned) {
         const sha = await fileSha256(modelPath);
-        for (const r of dirs.recorded) {
-          const w = probeModelMismatch(r.probe, sha, r.what);
-          if (w) warn(w);
-        }
+        if (tuned.model_sha256 !== sha) warn(`warning: --alphas tuned: the alpha ${tuned.alpha} was tuned on another model (sha256 ${tuned.model_sha256.slice(0, 12)}…)`);
       }
       const promptTokens = model.tokenize(a.chat ? model.applyChatTemplate([{ role: 'user', content: prompt }]) : prompt).length + 8;
       inCliWords(() => checkContextFit(promptTokens, maxTokens, a['ctx-size'], model.info.nCtxTrain));

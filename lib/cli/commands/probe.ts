@@ -57,7 +57,6 @@ export const probeCommand: CommandModule<object, Args> = {
   handler: async (a) => {
     checkModelFlags(a);
     const layers = parseIntList(a.layers, '--layers');
-    if (new Set(layers).size !== layers.length) throw new UsageError(`--layers: a block is listed twice (${a.layers})`);
     const truncate = intFlag(a.truncate, '--truncate', 0);
     const nBase = intFlag(a['random-baseline'], '--random-baseline', 0, MAX_RANDOM_DIRECTIONS);
     const nPerm = intFlag(a.permutations, '--permutations', 0, MAX_PERMUTATIONS);
@@ -79,7 +78,7 @@ export const probeCommand: CommandModule<object, Args> = {
       ablated = pairsArg(a.ablated, '--ablated');
       ablationSource = `file ${a.ablated}`;
     } else if (a['ablate-words'] !== undefined) {
-      const words = parseStringList(a['ablate-words']);
+      const words = parseStringList(a['ablate-words'], '--ablate-words');
       if (words.length === 0) throw new UsageError('--ablate-words: expected a comma-separated list of words');
       const ab = ablatePairs(test, words);
       ablated = ab.pairs;

@@ -10,7 +10,7 @@ import { runProtocol, type RunResult } from '../../pipeline/run.js';
 import { SYNTH_NAME_PREFIX } from '../../report/data.js';
 import { STEERING_SCENARIO_IDS } from '../../steering/scenarios.js';
 import { addHint, modelPathArg, parseIntList, parseNumberList, parseStringList, printJsonAsIs, UsageError, withModelOptions } from '../common.js';
-import { checkModelFlags, checkSamplingFlags, FLAGS, inFlagWords, inFlagWordsOf, intFlag } from '../flags.js';
+import { checkModelFlags, checkSamplingFlags, FLAGS, inFlagWords, inFlagWordsOf, intFlag, SAMPLING_FLAGS } from '../flags.js';
 import { checkMaxTokens } from '../../engine/validate.js';
 import { inputExists } from '../../io/input.js';
 import { note } from '../../util/note.js';
@@ -28,7 +28,7 @@ interface Args {
 /** Library option names as this command's flags (flags.ts inFlagWords); `layers` is the sweep's, run's steered blocks. */
 export const RUN_FLAG_NAMES = {
   alphas: '--alphas', maxTokens: '--max-tokens', ctxSize: '--ctx-size', probeLayers: '--layers', steerLayers: '--steer-layers',
-  samples: '--samples', scenarios: '--scenarios', force: '--force', shard: '--shard', layers: '--steer-layers', truncate: '--truncate',
+  samples: '--samples', scenarios: '--scenarios', force: '--force', shard: '--shard', layers: '--steer-layers', truncate: '--truncate', ...SAMPLING_FLAGS,
 };
 
 /** Evenly spread blocks (e.g. 5 layers of a 28-block model: 4, 9, 14, 18, 23). */
@@ -92,6 +92,12 @@ export const runCommand: CommandModule<object, Args> = {
     for (const [flag, f] of [['--train', a.train], ['--test', a.test], ['--ablated', a.ablated]] as const) {
       if (f !== undefined && !inputExists(f)) throw new UsageError(`${flag}: ${f} does not exist`);
     }
+    // every list is read before anything is loaded; an empty value (--layers=) is refused as everywhere
+    const layersArg = a.layers !== undefined ? parseIntList(a.layers, '--layers') : undefined;
+    const steerLayersArg = a['steer-layers'] !== undefined ? parseIntList(a['steer-layers'], '--steer-layers') : undefined;
+    const alphasArg = a.alphas !== undefined ? parseNumberList(a.alphas, '--alphas') : undefined;
+    const scenarios = parseStringList(a.scenarios, '--scenarios');
+    if (scenarios.length === 0) throw new UsageError('--scenarios: expected a comma-separated list of scenario ids');
     const path = modelPathArg(a.model);
     const entry = findModel(a.model);
     const m = await Model.load(path);  // mmap: cheap, and vocab-only loads report no layers
@@ -104,10 +110,10 @@ export const runCommand: CommandModule<object, Args> = {
       const d = await fetchPaperDataset().catch((e) => { throw addHint(e, 'E_IO', 'give --train and --test to use local pair files'); });
       train = d.train; test = d.test; ablated ??= d.ablated;
     }
-    const probeLayers = a.layers ? parseIntList(a.layers, '--layers') : entry?.probeLayers ?? spreadLayers(nLayer);
+    const probeLayers = layersArg ?? entry?.probeLayers ?? spreadLayers(nLayer);
     for (const l of probeLayers) if (l < 0 || l >= nLayer) throw new UsageError(`--layers: ${l} out of range [0, ${nLayer - 1}]`);
-    const steerLayers = a['steer-layers'] ? parseIntList(a['steer-layers'], '--steer-layers') : entry?.steerLayers;
-    const alphas = a.alphas ? parseNumberList(a.alphas, '--alphas') : entry?.alphas ?? [-10, -5, -3, 0, 3, 5, 10];
+    const steerLayers = steerLayersArg ?? entry?.steerLayers;
+    const alphas = alphasArg ?? entry?.alphas ?? [-10, -5, -3, 0, 3, 5, 10];
     const name = entry?.name ?? basename(path).replace(/\.gguf$/, '');
     const ac = new AbortController();
     const onSigint = () => ac.abort();
@@ -115,7 +121,7 @@ export const runCommand: CommandModule<object, Args> = {
     try {
       const r = await runProtocol({
         modelPath: path, modelKey: name, out: a.out ?? `runs/${name}${shard && shard.count > 1 ? `.shard-${shard.index}-of-${shard.count}` : ''}`, shard,
-        train: train!, test: test!, ablated, probeLayers, steerLayers, alphas, scenarios: parseStringList(a.scenarios),
+        train: train!, test: test!, ablated, probeLayers, steerLayers, alphas, scenarios,
         samples: a.samples, maxTokens: a['max-tokens'], temperature: a.temp, topK: a['top-k'],
         seed: a.seed, randomBaseline: a['random-baseline'], permutations: a.permutations, truncate: a.truncate,
         chat: a.chat, synthetic, threads: a.threads, gpuLayers: a['gpu-layers'], ctxSize: a['ctx-size'], force: a.force,

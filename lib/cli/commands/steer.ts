@@ -6,7 +6,7 @@ import { PROBE_SCORE_MODES, type ProbeScoreMode } from '../../steering/sweep/opt
 import { runSweep } from '../../steering/sweep/run.js';
 import { parseShard, type ShardSpec } from '../../steering/sweep/shard.js';
 import { modelKeyArg, modelPathArg, parseIntList, parseNumberList, parseStringList, printJson, UsageError, withModelOptions } from '../common.js';
-import { checkModelFlags, checkSamplingFlags, FLAGS, inFlagWords, inFlagWordsOf, intFlag, optIntFlag } from '../flags.js';
+import { checkModelFlags, checkSamplingFlags, FLAGS, inFlagWords, inFlagWordsOf, intFlag, optIntFlag, SAMPLING_FLAGS } from '../flags.js';
 import { checkMaxTokens } from '../../engine/validate.js';
 import { note } from '../../util/note.js';
 
@@ -28,7 +28,7 @@ export function shardArg(v: unknown): ShardSpec | undefined {
 }
 
 /** Library option names as this command's flags (flags.ts inFlagWords). */
-const FLAG_NAMES = { alphas: '--alphas', maxTokens: '--max-tokens', ctxSize: '--ctx-size', layers: '--layers', samples: '--samples', force: '--force', shard: '--shard' };
+const FLAG_NAMES = { alphas: '--alphas', maxTokens: '--max-tokens', ctxSize: '--ctx-size', layers: '--layers', samples: '--samples', force: '--force', shard: '--shard', scenarios: '--scenarios', ...SAMPLING_FLAGS };
 
 export const steerCommand: CommandModule<object, Args> = {
   command: 'steer',
@@ -69,7 +69,7 @@ export const steerCommand: CommandModule<object, Args> = {
     checkSamplingFlags(a);
     const layers = parseIntList(a.layers, '--layers');
     const alphas = parseNumberList(a.alphas, '--alphas');
-    const scenarios = parseStringList(a.scenarios);
+    const scenarios = parseStringList(a.scenarios, '--scenarios');
     if (scenarios.length === 0) throw new UsageError('--scenarios: expected a comma-separated list of scenario ids');
     intFlag(a.samples, '--samples', 1);
     inFlagWordsOf({ maxTokens: '--max-tokens' }, () => checkMaxTokens(a['max-tokens'], 'maxTokens'));

@@ -56,9 +56,10 @@ export function checkMergeTarget(m: MergedSweep, outIn: string, force = false): 
  */
 export async function writeMergedRun(m: MergedSweep, outIn: string, opts: MergeWriteOptions = {}): Promise<MergedRun> {
   const out = resolve(outIn);
-  checkMergeTarget(m, outIn, !!opts.force);  // before the lock creates the folder
+  // the lock first: a folder another process writes is E_LOCKED (exit 1, wait and retry), whatever it
+  // holds; what it holds is checked under the lock (a refused call removes the folder the lock created)
   return withRunLock(out, 'merge', () => {
-    const replace = checkMergeTarget(m, outIn, !!opts.force);  // again under the lock: another writer may have come first
+    const replace = checkMergeTarget(m, outIn, !!opts.force);
     // ---- writes from here on
     if (replace) (opts.alert ?? warn)(`--force: ${moveAside(out, SWEEP_OUTPUTS)} (a sweep merged or run earlier)`);
     const copied: string[] = [];

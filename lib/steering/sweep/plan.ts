@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { engineLimits, SAMPLING_DEFAULTS } from '../../engine/defaults.js';
+import { checkSampling, engineLimits, SAMPLING_DEFAULTS } from '../../engine/defaults.js';
 import { type Probe } from '../../probes/probe.js';
 import { loadProbes } from '../../probes/probe-file.js';
 import { badField, EiaError, type FieldNamer } from '../../util/errors.js';
@@ -122,8 +122,7 @@ function probeScoreMode(v: SweepOptions['probeScore']): ProbeScoreMode {
 function checkNumbers(opts: SweepOptions, sampling: SweepInput['sampling']): void {
   if (!Number.isInteger(opts.samples) || opts.samples < 1) badOption('samples', (n) => `${n('samples')} must be a positive integer, got ${opts.samples}`);
   checkMaxTokens(opts.maxTokens, 'maxTokens');
-  if (!(sampling.temperature >= 0)) bad(`temperature must be >= 0, got ${sampling.temperature}`);
-  if (!Number.isInteger(sampling.topK) || sampling.topK < 0) bad(`top-k must be a non-negative integer, got ${sampling.topK}`);
+  checkSampling(sampling);
   if (!Number.isInteger(opts.seed) || opts.seed < 0) bad(`seed must be a non-negative integer, got ${opts.seed}`);
 }
 
