@@ -20,6 +20,10 @@ export const MAX_TOKENS_DEFAULTS = {
   demo: 48,
   /** `pairs`: each side of a contrastive pair is a paragraph of its own. */
   pairs: 300,
+  /** `tune`: every search point costs points x samples x prompts x this many tokens of its budget; 64 keeps a point cheap and still shows the concept and the fluency. */
+  tune: 64,
+  /** The LLM judge's answer (a remote server's max_tokens): a short explanation and the rating. */
+  judge: 400,
   /** The server follows OpenAI: a completion without max_tokens may fill the rest of its slot's context. */
   server: 'the rest of the slot',
 } as const;

@@ -11,6 +11,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { MAX_TOKENS_DEFAULTS } from '../../engine/defaults.js';
 import { Model } from '../../engine/model.js';
 import { fileSha256 } from '../../io/file-hash.js';
 import { moveAside, RUN_FILES, TUNE_OUTPUTS } from '../../io/run-folder.js';
@@ -41,7 +42,7 @@ import { validateChoice, type Validation } from './validate.js';
 
 export const TUNE_DEFAULTS = {
   samples: 4,
-  maxTokens: 64,
+  maxTokens: MAX_TOKENS_DEFAULTS.tune,
   maxPplRatio: 1.5,
   /** The coarse grid: these fractions of the candidates' median residual norm (probes/residual-norm.ts). */
   coarseFractions: [0.125, 0.25, 0.5, 1] as readonly number[],

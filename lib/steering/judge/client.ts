@@ -6,6 +6,7 @@
 // MAX_RETRY_AFTER_MS) or else an exponential backoff with jitter; no retry on another 4xx (a wrong
 // key or model name will not heal). A reply that is not a chat completion is a failure, not an
 // answer. The API key goes in the Authorization header only, and never into a message.
+import { MAX_TOKENS_DEFAULTS } from '../../engine/defaults.js';
 import { badField, EiaError } from '../../util/errors.js';
 
 export interface JudgeClientOptions {
@@ -18,13 +19,13 @@ export interface JudgeClientOptions {
   timeoutMs?: number;
   /** Retries after the first attempt (default 4). */
   retries?: number;
-  /** Tokens the judge may write per answer (default 400: a short explanation and the rating). */
+  /** Tokens the judge may write per answer (default MAX_TOKENS_DEFAULTS.judge, 400: a short explanation and the rating). */
   maxTokens?: number;
   /** First backoff step when the server gives no Retry-After (default 500 ms; doubles per retry). */
   backoffMs?: number;
 }
 
-export const JUDGE_DEFAULTS = { timeoutMs: 60_000, retries: 4, maxTokens: 400, backoffMs: 500, concurrency: 4 } as const;
+export const JUDGE_DEFAULTS = { timeoutMs: 60_000, retries: 4, maxTokens: MAX_TOKENS_DEFAULTS.judge, backoffMs: 500, concurrency: 4 } as const;
 /** A Retry-After longer than this is cut to it (a server asking for an hour is not waited on for an hour). */
 export const MAX_RETRY_AFTER_MS = 120_000;
 
