@@ -3,7 +3,7 @@
 //  1. materialise the pinned llama.cpp source (scripts/vendor-llama.mjs): headers always, and the
 //     sources of llama.cpp's own yardstick tools;
 //  2. EIA_BUILD=prebuilt (default): find node-llama-cpp's package for this platform
-//     (scripts/runtime-package.mjs) and link against its shared libraries; EIA_BUILD=source: compile
+//     (lib/util/runtime-package.mjs) and link against its shared libraries; EIA_BUILD=source: compile
 //     llama.cpp too (EIA_GPU=cpu|cuda|metal picks the backend compiled in);
 //  3. cmake-js configures CMakeLists.txt into build/ and builds the addon; more targets on request;
 //  4. writes build/Release/eia-runtime.json, which lib/engine reads before loading the addon.
@@ -18,7 +18,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LLAMA_PIN, materialise } from './vendor-llama.mjs';
-import { RUNTIME_VERSION, runtimeLibDir, runtimePackages } from './runtime-package.mjs';
+import { RUNTIME_VERSION, runtimeLibDir, runtimePackages } from '../lib/util/runtime-package.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);

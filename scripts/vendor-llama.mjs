@@ -21,9 +21,13 @@ export const LLAMA_PIN = {
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const vendorDir = join(root, 'vendor', 'llama.cpp');
 const stampFile = join(root, 'vendor', 'llama.cpp.stamp');
-const cacheDir = process.env.EIA_NATIVE_HOME
-  ? join(process.env.EIA_NATIVE_HOME, 'vendor-cache')
-  : join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'eia-native', 'vendor-cache');
+/** eia-native's cache root for build-time files (the library's rule: lib/models/cache.ts). */
+export function eiaCacheRoot() {
+  return process.env.EIA_NATIVE_HOME
+    ? process.env.EIA_NATIVE_HOME
+    : join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'eia-native');
+}
+const cacheDir = join(eiaCacheRoot(), 'vendor-cache');
 
 const log = (m) => process.stderr.write(`[eia-native vendor] ${m}\n`);
 const run = (cmd, args, opts = {}) => execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'], ...opts }).toString();

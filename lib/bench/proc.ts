@@ -3,9 +3,12 @@
 // stdin, one JSON reply per line on stdout; each reply carries the worker's own peak RSS for that
 // request, measured in the worker after resetting its high-water mark).
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import { EiaError } from '../util/errors.js';
+import { packageRoot } from '../util/package.js';
 
 /** VmHWM (peak resident set, KiB) of a process from /proc, or null where /proc is unavailable. */
 export function readVmHwmKb(pid: number | 'self'): number | null {
@@ -89,6 +92,12 @@ export interface WorkerReply<T = unknown> {
   peakIsPerRequest?: boolean;
 }
 
+/** The compiled worker script `name` of this folder (dist/bench/<name>.js; tests run the sources, so look there too). */
+export function workerScript(name: string): string {
+  const here = join(dirname(fileURLToPath(import.meta.url)), `${name}.js`);
+  return existsSync(here) ? here : join(packageRoot, 'dist', 'bench', `${name}.js`);
+}
+
 /** A long-lived worker process speaking JSON lines. */
 export class WorkerClient {
   private child: ChildProcessWithoutNullStreams;
@@ -149,6 +158,11 @@ export class WorkerClient {
       });
       this.child.stdin.write(JSON.stringify({ id, op, args }) + '\n');
     });
+  }
+
+  /** Ends the worker at once (a request that hangs); pending requests reject. */
+  kill(): void {
+    this.child.kill('SIGKILL');
   }
 
   /** Asks the worker to exit and waits for it (kills it after a grace period). */

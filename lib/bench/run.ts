@@ -9,16 +9,14 @@
 // all recording into one Recorder (recorder.ts); report.ts assembles the result.
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { synth, type SynthShape } from '../engine/synth.js';
 import { cacheDir } from '../models/cache.js';
 import { createRng } from '../stats/rng.js';
-import { packageRoot } from '../util/package.js';
 import type { BenchContext, ModelFacts } from './context.js';
 import { loadAverage, machineInfo } from './machine.js';
-import { WorkerClient } from './proc.js';
+import { WorkerClient, workerScript } from './proc.js';
 import { Recorder } from './recorder.js';
 import { measurements, type BenchReport } from './report.js';
 import { round } from './stats.js';
@@ -43,11 +41,6 @@ export interface BenchOptions {
 
 /** Flash attention as each side runs it (written into the report's settings). */
 const FLASH_ATTN = { capture: 'off', llama_bench: 'off (-fa 0)', generation: 'auto', batched_bench: 'auto (-fa auto)', node_llama_cpp: 'auto' };
-
-function workerScript(name: string): string {
-  const here = join(dirname(fileURLToPath(import.meta.url)), `${name}.js`);
-  return existsSync(here) ? here : join(packageRoot, 'dist', 'bench', `${name}.js`);
-}
 
 /** The synthetic model of `shape` (its own architecture, q8_0), made once under <cache>/bench-models. */
 export async function benchModel(shape: BenchShape, log: (m: string) => void): Promise<{ path: string; seconds: number | null }> {

@@ -1,10 +1,11 @@
 // The command line's one grammar, in one place: the flags several commands share (one name, one
 // meaning, one alias, one check each), the flags that were renamed (with the message that says
-// what to type now), and the rewriting of library option names into flag names in messages.
-// README.md's "Command-line grammar" states the rules; its flag table is checked against the
+// what to type now), and library errors in flag names (inFlagWords).
+// docs/cli.md states the rules; its flag table is checked against the
 // commands' definitions by test/unit/cli-grammar.test.ts.
 import type { Options } from 'yargs';
-import { isEiaError, EiaError } from '../util/errors.js';
+import { checkSampling, type SamplingParameter } from '../engine/defaults.js';
+import { EiaError, isEiaError, isFieldError } from '../util/errors.js';
 import { UsageError } from './common.js';
 
 /** Shared flag definitions (yargs options). */
@@ -65,6 +66,117 @@ export const RENAMED_FLAGS: Record<string, Record<string, string>> = {
   score: { markdown: 'score writes score.json and score.md into --out DIR (default: the RUN folder)' },
 };
 
+/** The options of the command being parsed, as yargs reports them (getOptions()). */
+export interface CommandOptions {
+  key: Record<string, unknown>;
+  alias: Record<string, string[]>;
+  array: string[];
+  boolean: string[];
+  number: string[];
+  count?: string[];
+  default?: Record<string, unknown>;
+}
+
+/**
+ * The one number grammar of every number flag: decimal, with an optional sign, fraction and
+ * exponent (`5`, `-0.5`, `1e9`). No other bases (`0x10`, `0b11`), no `Infinity`/`NaN`, no blanks:
+ * Number() would read `0x10` as 16 and '' as 0 without a word. Integer flags check integrality and
+ * bounds afterwards (intFlag).
+ */
+export const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/** What yargs takes as a negative number (a value), not as a flag; the same rule as yargs-parser's. */
+const NEGATIVE = /^-([0-9]+(\.[0-9]+)?|\.[0-9]+)$/;
+
+/** A token that yargs reads as a flag (not as the value of the flag before it). */
+const isFlagToken = (t: string): boolean => t.startsWith('-') && t !== '-' && !NEGATIVE.test(t);
+
+const kebab = (s: string): string => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+/**
+ * The command line as typed, checked against the command's options before yargs' values are used
+ * (yargs fills in a default for a flag given without its value, reads `0x10` as 16 and '' as 0, and
+ * turns a flag given twice into an array only for some types). One rule for every command:
+ * - a flag that takes a value must be given one (`--samples` alone, or followed by another flag, is
+ *   a usage error; a value that begins with '-' is written `--flag=-…`), and an empty value is
+ *   refused unless the flag's default is the empty string;
+ * - a number flag's value follows DECIMAL;
+ * - a flag that is not repeatable is given at most once (switches included), whatever its values;
+ * - a repeatable flag (an array option) is not given the same value twice.
+ * Unknown flags are left to yargs' strict mode. `tokens` is the argv after rewriteArgv.
+ */
+export function checkCommandLine(tokens: readonly string[], o: CommandOptions): void {
+  const canon = new Map<string, string>();
+  for (const [k, as] of Object.entries(o.alias ?? {})) for (const a of [k, ...as]) if (!canon.has(a)) canon.set(a, k);
+  for (const k of Object.keys(o.key)) if (!canon.has(k)) canon.set(k, k);
+  const lookup = (name: string): string | undefined => canon.get(name) ?? canon.get(kebab(name));
+  const isBool = (k: string) => o.boolean.includes(k) || (o.count ?? []).includes(k);
+  const name = (k: string) => (k.length === 1 ? `-${k}` : `--${k}`);
+  const given = new Map<string, number>();
+  const values = new Map<string, Set<string>>();
+  const needsValue = (k: string, next: string | undefined): never => {
+    const known = next !== undefined && lookup(next.replace(/^--?(no-)?/, '').replace(/=[\s\S]*$/, '')) !== undefined;
+    const hint = next !== undefined && isFlagToken(next) && !known ? ` ('${next}' reads as a flag; a value that begins with '-' is written ${name(k)}=${next})` : '';
+    throw new UsageError(`${name(k)} needs a value${hint}`);
+  };
+  const checkValue = (k: string, v: string): void => {
+    if (v === '' && o.default?.[k] !== '') throw new UsageError(`${name(k)} needs a value (got an empty one)`);
+    if (o.number.includes(k) && !DECIMAL.test(v)) throw new UsageError(`${name(k)} must be a decimal number, got '${v}'`);
+    if (o.array.includes(k)) {
+      const seen = values.get(k) ?? new Set<string>();
+      if (seen.has(v)) throw new UsageError(`${name(k)} is given the value '${v}' twice`);
+      values.set(k, seen.add(v));
+    }
+  };
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i];
+    if (t === '--') break;
+    if (!isFlagToken(t)) continue;  // a positional, a negative number, stdin
+    let k: string | undefined;
+    let inline: string | undefined;
+    const long = /^--([^=]+)(?:=([\s\S]*))?$/.exec(t);
+    if (long) {
+      k = lookup(long[1]);
+      if (k === undefined && long[1].startsWith('no-')) {
+        const b = lookup(long[1].slice(3));
+        if (b !== undefined && isBool(b)) k = b;  // --no-check
+        else continue;
+      } else if (k === undefined) continue;  // unknown: yargs' strict mode says so
+      inline = long[2];
+    } else {
+      const short = /^-([A-Za-z])([\s\S]*)$/.exec(t);
+      if (!short || (k = lookup(short[1])) === undefined) continue;
+      if (short[2] !== '') {
+        if (isBool(k)) continue;  // a group of switches (-xy)
+        inline = short[2].startsWith('=') ? short[2].slice(1) : short[2];  // -n5, -n=5
+      }
+    }
+    given.set(k, (given.get(k) ?? 0) + 1);
+    if (isBool(k)) {
+      if (inline === undefined && /^(true|false)$/.test(tokens[i + 1] ?? '')) i++;
+      continue;
+    }
+    if (o.array.includes(k) && inline === undefined) {
+      let n = 0;
+      while (i + 1 < tokens.length && tokens[i + 1] !== '--' && !isFlagToken(tokens[i + 1])) { checkValue(k, tokens[++i]); n++; }
+      if (n === 0) needsValue(k, tokens[i + 1]);
+      continue;
+    }
+    if (inline === undefined) {
+      const next = tokens[i + 1];
+      if (next === undefined || next === '--' || isFlagToken(next)) needsValue(k, next);
+      inline = next;
+      i++;
+    }
+    checkValue(k, inline);
+  }
+  for (const [k, n] of given) {
+    if (n < 2 || o.array.includes(k)) continue;
+    throw new UsageError(isBool(k) ? `${name(k)} is given ${n} times; give it once`
+      : `${name(k)} is given ${n} times; it takes one value (lists are comma-separated, e.g. --layers 8,12)`);
+  }
+}
+
 /** An integer flag within [min, max] (max default: no bound). */
 export function intFlag(v: unknown, flag: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min) {
@@ -90,29 +202,38 @@ export function checkModelFlags(a: { threads?: number; 'gpu-layers'?: number; 'c
   optIntFlag(a['ctx-size'], '--ctx-size', 16);
 }
 
-/** Sampling flags (when the command has them): their ranges, in flag names. */
+/** The flags of the sampling parameters (the library's names -> this CLI's flags, for inFlagWords). */
+export const SAMPLING_FLAGS: Record<SamplingParameter, string> = { temperature: '--temp', topK: '--top-k', topP: '--top-p', minP: '--min-p' };
+
+/** Sampling flags (when the command has them): their ranges (the engine's one rule, SAMPLING_RANGES), in flag names. */
 export function checkSamplingFlags(a: { temp?: number; 'top-k'?: number; 'top-p'?: number; 'min-p'?: number; seed?: number }): void {
-  if (a.temp !== undefined && !(Number.isFinite(a.temp) && a.temp >= 0)) throw new UsageError(`--temp must be a finite number >= 0 (0 = greedy), got ${a.temp}`);
-  optIntFlag(a['top-k'], '--top-k', 0);
-  if (a['top-p'] !== undefined && !(a['top-p'] > 0 && a['top-p'] <= 1)) throw new UsageError(`--top-p must be in (0, 1], got ${a['top-p']}`);
-  if (a['min-p'] !== undefined && !(a['min-p'] >= 0 && a['min-p'] <= 1)) throw new UsageError(`--min-p must be in [0, 1], got ${a['min-p']}`);
+  optIntFlag(a['top-k'], '--top-k', 0, 2 ** 31 - 1);
+  try {
+    checkSampling({ temperature: a.temp, topK: a['top-k'], topP: a['top-p'], minP: a['min-p'] });
+  } catch (e) {
+    const named = inFlagWords(e, SAMPLING_FLAGS);
+    throw isEiaError(named) ? new UsageError(named.message) : named;
+  }
   optIntFlag(a.seed, '--seed', 0, 2 ** 32 - 1);
 }
 
 /**
- * A library error in flag names (library messages name options, never flags; docs/architecture.md):
- * a leading `option:` becomes the flag, and option names written in camelCase (maxTokens, ctxSize)
- * become flags wherever they stand; plain words (samples, layers) are replaced only as the leading
- * field, where they name the option. Other errors pass unchanged.
+ * A library error in the command's own words: a FieldError (lib/util/errors.ts) is rendered with its
+ * options named by `flags` (the library's option path -> this command's flag; a path with indices,
+ * `steer[2].alpha`, is looked up as `steer[].alpha`); other errors pass unchanged. Library messages
+ * never name flags (docs/architecture.md), and no message is rewritten word by word.
  */
-export function inFlagTerms(e: unknown, names: Record<string, string>): unknown {
-  if (!isEiaError(e, 'E_BAD_ARG', 'E_CONFLICT')) return e;
-  let msg = e.message;
-  const lead = /^([A-Za-z-]+):/.exec(msg);
-  if (lead && names[lead[1]]) msg = names[lead[1]] + msg.slice(lead[1].length);
-  for (const [name, flag] of Object.entries(names)) {
-    if (!/[A-Z]/.test(name) && name !== 'force') continue;
-    msg = msg.replace(new RegExp(`(^|[\\s(])${name}(?=[:\\s),;]|$)`, 'g'), `$1${flag}`);
+export function inFlagWords(e: unknown, flags: Record<string, string>): unknown {
+  if (!isFieldError(e)) return e;
+  const name = (field: string): string => flags[field] ?? flags[field.replace(/\[\d+\]/g, '[]')] ?? field;
+  return new EiaError(e.code, e.render(name), { cause: e });
+}
+
+/** Runs library checks (the validator's) with their errors in this command's flags (inFlagWords). */
+export function inFlagWordsOf<T>(flags: Record<string, string>, check: () => T): T {
+  try {
+    return check();
+  } catch (e) {
+    throw inFlagWords(e, flags);
   }
-  return msg === e.message ? e : new EiaError(e.code, msg, { cause: e });
 }

@@ -1,17 +1,18 @@
 // eia-native CLI entry: yargs with one module per command (lib/cli/commands/*). Every failure
 // leaves as an EiaError whose code picks the exit code (exit-codes.ts) and is printed with it.
-// The grammar shared by all commands (flags.ts, README "Command-line grammar") is enforced here
-// before any command runs: llama.cpp's -ngl, renamed flags, and a scalar flag given twice.
+// The grammar shared by all commands (flags.ts, docs/cli.md) is enforced here
+// before any command runs: llama.cpp's -ngl, renamed flags, flags without values, the number
+// grammar, and a flag given twice.
 import yargs, { type Arguments, type Argv, type CommandModule } from 'yargs';
 import { commands } from './commands/index.js';
 import { EXIT_CODES, EXIT_CODES_HELP, exitCodeOf } from './exit-codes.js';
 import { UsageError } from './common.js';
-import { RENAMED_FLAGS, restoreStdinArgs, rewriteArgv } from './flags.js';
+import { checkCommandLine, RENAMED_FLAGS, restoreStdinArgs, rewriteArgv, type CommandOptions } from './flags.js';
 import { asIoError } from '../util/io-error.js';
 import { packageVersion } from '../util/package.js';
 
-/** Renamed flags and repeated scalar flags are usage errors (in flag names). */
-function grammar(argv: Arguments, y: Argv): void {
+/** Renamed flags, then the command line as typed against the command's options (flags.ts checkCommandLine). */
+function grammar(argv: Arguments, y: Argv, tokens: readonly string[]): void {
   restoreStdinArgs(argv);
   const cmd = argv._.slice(0, 2).map(String);
   for (const key of [cmd.join(' '), cmd[0]]) {
@@ -19,15 +20,7 @@ function grammar(argv: Arguments, y: Argv): void {
       if (argv[flag] !== undefined) throw new UsageError(message);
     }
   }
-  const o = (y as unknown as { getOptions(): unknown }).getOptions() as { key: Record<string, unknown>; array: string[]; alias: Record<string, string[]> };
-  const aliases = new Set(Object.values(o.alias ?? {}).flat());
-  for (const key of Object.keys(o.key)) {
-    if (aliases.has(key) || o.array.includes(key)) continue;
-    const v = argv[key];
-    if (Array.isArray(v)) {
-      throw new UsageError(`--${key} is given ${v.length} times; it takes one value (lists are comma-separated, e.g. --layers 8,12)`);
-    }
-  }
+  checkCommandLine(tokens, (y as unknown as { getOptions(): CommandOptions }).getOptions());
 }
 
 export async function main(argvIn: string[]): Promise<void> {
@@ -36,16 +29,17 @@ export async function main(argvIn: string[]): Promise<void> {
   // EIA_NATIVE_LOG_LEVEL (1 errors .. 4 debug) to see them.
   process.env.EIA_NATIVE_LOG_LEVEL ??= '0';
   let usageFailure = false;
-  const cli = yargs(rewriteArgv(argvIn))
+  const tokens = rewriteArgv(argvIn);
+  const cli = yargs(tokens)
     .scriptName('eia-native')
     .usage('$0 <command> [options]\n\nDetect and steer empathy-in-action inside local LLMs (GGUF models via llama.cpp).')
     .version(packageVersion())
     .strict()
     .demandCommand(1, 'name a command (see the list above)')
     .recommendCommands()
-    .middleware(grammar as never, true)
+    .middleware(((argv: Arguments, y: Argv) => grammar(argv, y, tokens)) as never, true)
     .wrap(Math.min(110, process.stdout.columns || 110))
-    .epilog(`Docs: README.md. ${EXIT_CODES_HELP}`)
+    .epilog(`Docs: README.md and docs/ (the grammar and every flag: docs/cli.md). ${EXIT_CODES_HELP}`)
     .fail((msg, err) => {
       if (err && !(err instanceof UsageError)) throw err;
       usageFailure = true;

@@ -5,7 +5,8 @@ import type { RawContext, RawContextOptions, RawSteerTerm } from './native.js';
 import { capture, type CaptureOptions, type CaptureResult } from './capture.js';
 import { CONTEXT_DEFAULTS, engineLimits } from './defaults.js';
 import { startGeneration, type GenerateRequest, type GenerationHandle } from './generate.js';
-import { rawTerm, type SteerTerm } from './steering.js';
+import type { SteerTerm } from './steering.js';
+import { checkSteerTerm } from './validate.js';
 import { EiaError } from '../util/errors.js';
 
 export interface ContextOptions {
@@ -72,6 +73,26 @@ export interface Props {
   samplingNote: string;
 }
 
+/**
+ * Does the context's graph expose the residual stream (the output of every decoder block)? Checked
+ * once when the context is created, by a two-token decode that counts the block-output node of each
+ * block (docs/architectures.md). Capture, probes, monitors, gates and steering need it; plain
+ * generation does not.
+ */
+export interface ResidualSupport {
+  supported: boolean;
+  /** Why not: names the architecture and what is missing ('' when supported). */
+  reason: string;
+  /** The graph node read as block L's output (e.g. 'l_out-{L}'). */
+  tensor: string;
+  /** Callbacks per block in the check's one decode (1 = seen exactly once). */
+  hits: number[];
+  found: number[];
+  missing: number[];
+  /** Blocks whose graph keeps only the output tokens' rows (llama.cpp's pruning before the head). */
+  pruned: number[];
+}
+
 export class Context {
   constructor(readonly model: Model, private raw: RawContext | null) {}
 
@@ -82,6 +103,15 @@ export class Context {
   }
 
   get props(): Props { return this.handle.props(); }
+
+  /** The support check's finding (see ResidualSupport). */
+  get residualSupport(): ResidualSupport {
+    const r = this.handle.residualSupport();
+    return { supported: r.supported, reason: r.reason, tensor: r.tensor, hits: Array.from(r.hits), found: Array.from(r.found), missing: Array.from(r.missing), pruned: Array.from(r.pruned) };
+  }
+
+  /** Throws E_UNSUPPORTED_MODEL naming `what` (e.g. 'steering') when the graph lacks the residual stream. */
+  requireResidual(what: string): void { this.handle.requireResidual(what); }
   get busy(): boolean { return !!this.raw && this.raw.busy(); }
 
   /** Residual-stream capture of texts or token-id sequences (see capture.ts). */
@@ -100,8 +130,25 @@ export class Context {
    * `steerAt` only at the positions marked 1 (the hand-run reference for gated generation).
    */
   evalLogits(tokens: Int32Array, steer: SteerTerm[] = [], opts: { steerAt?: Uint8Array } = {}): Promise<Float32Array> {
-    const terms: RawSteerTerm[] = steer.map((t, k) => rawTerm(t, 'all', `steer[${k}]`));
+    if (!Array.isArray(steer)) throw new EiaError('E_BAD_ARG', 'steer must be an array of steering terms');
+    const limits = { shape: { nLayer: this.model.nLayer, nEmbd: this.model.nEmbd } };
+    const terms: RawSteerTerm[] = steer.map((t, k) => checkSteerTerm(t, limits, `steer[${k}]`, 'all'));
     return this.handle.evalLogits(tokens, { steer: terms, steerAt: opts.steerAt ?? null });
+  }
+
+  /**
+   * The log-probability of each continuation token given the prompt and the continuation tokens
+   * before it, under the model as it is (no steering): one Float32Array per item, one value per
+   * continuation token (empty for an empty continuation). Items share decode calls (one KV sequence
+   * each; a unified-cache context packs several per call) and the log-softmax is taken natively, off
+   * the event loop. The fluency measure of steered text (lib/steering/metrics) reads it.
+   */
+  async tokenLogprobs(items: readonly { prompt: ArrayLike<number>; continuation: ArrayLike<number> }[]): Promise<Float32Array[]> {
+    if (!Array.isArray(items)) throw new EiaError('E_BAD_ARG', 'tokenLogprobs needs an array of {prompt, continuation}');
+    // Int32Arrays and plain arrays go as they are (the binding checks every id); other typed arrays as plain arrays
+    const ids = (v: unknown) => (ArrayBuffer.isView(v) && !(v instanceof Int32Array) ? Array.from(v as unknown as ArrayLike<number>) : v);
+    const raw = items.map((it) => (it !== null && typeof it === 'object' ? { prompt: ids(it.prompt), continuation: ids(it.continuation) } : it));
+    return this.handle.tokenLogprobs(raw as never);
   }
 
   /** llama.cpp's own control-vector path: `data` holds layers 1..n-1 (n_embd each). */

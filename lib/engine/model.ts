@@ -1,4 +1,6 @@
-// Model: a loaded GGUF file. Loading runs off the JS thread; tokenisation is synchronous (fast).
+// Model: a loaded GGUF file. Loading runs off the JS thread; tokenisation is synchronous (fast for
+// the texts a command reads), with tokenizeAsync for texts from outside (a server's prompts of
+// megabytes take the tokenizer seconds, which must not be the event loop's).
 import { addon, type RawModel, type RawModelInfo } from './native.js';
 import { Context, contextOptions, type ContextOptions } from './context.js';
 import { LOAD_DEFAULTS } from './defaults.js';
@@ -72,6 +74,37 @@ export class Model {
 
   tokenize(text: string, opts: { addSpecial?: boolean; parseSpecial?: boolean } = {}): Int32Array {
     return this.handle.tokenize(text, { addSpecial: opts.addSpecial ?? true, parseSpecial: opts.parseSpecial ?? false });
+  }
+
+  /** tokenize() on the thread pool: the same tokens, and the event loop keeps running meanwhile. */
+  tokenizeAsync(text: string, opts: { addSpecial?: boolean; parseSpecial?: boolean } = {}): Promise<Int32Array> {
+    return this.handle.tokenizeAsync(text, { addSpecial: opts.addSpecial ?? true, parseSpecial: opts.parseSpecial ?? false });
+  }
+
+  /**
+   * The fewest tokens the texts together can become with this vocabulary, computed without
+   * tokenising them (0 when the tokenizer allows no such bound). SentencePiece and byte-level BPE
+   * turn every input byte into part of some token's text, and no token's text is longer than
+   * `info.maxTokenBytes` (a character, which may become one unknown-token, is at most 4 bytes). Only
+   * ASCII whitespace beside a token with an lstrip/rstrip attribute can be dropped, so with such
+   * tokens (`info.stripsWhitespace`) whitespace is not counted. WordPiece and Unigram normalise
+   * (fold case, collapse whitespace) and get no bound.
+   */
+  minTokens(texts: string | readonly string[]): number {
+    const { vocabType, maxTokenBytes, stripsWhitespace } = this.info;
+    if ((vocabType !== 'spm' && vocabType !== 'bpe') || maxTokenBytes <= 0) return 0;
+    const per = Math.max(maxTokenBytes, 4);
+    const list = typeof texts === 'string' ? [texts] : texts;
+    let bytes = 0;
+    for (const t of list) bytes += Buffer.byteLength(t, 'utf8');
+    if (!stripsWhitespace) return Math.ceil(bytes / per);
+    for (const t of list) {
+      for (let i = 0; i < t.length; i++) {
+        const c = t.charCodeAt(i);
+        if (c === 32 || (c >= 9 && c <= 13)) bytes--;
+      }
+    }
+    return Math.ceil(bytes / per);
   }
 
   detokenize(tokens: ArrayLike<number>, opts: { removeSpecial?: boolean; unparseSpecial?: boolean } = {}): string {

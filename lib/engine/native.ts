@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { runtimeLibDir } from '../../scripts/runtime-package.mjs';
+import { runtimeLibDir } from '../util/runtime-package.mjs';
 import { EiaError } from '../util/errors.js';
 import { packageRoot } from '../util/package.js';
 
@@ -12,6 +12,16 @@ export interface RawModelInfo {
   path: string; arch: string; name: string; description: string;
   nLayer: number; nEmbd: number; nVocab: number; nCtxTrain: number; nHead: number; nHeadKv: number;
   bos: number; eos: number; addBos: boolean; chatTemplate: string; nParams: number; sizeBytes: number;
+  /** The tokenizer: 'spm', 'bpe', 'wpm', 'ugm', 'rwkv', 'plamo2' or 'none'. */
+  vocabType: string;
+  /** The longest text (UTF-8 bytes) one token stands for, special tokens' text included. */
+  maxTokenBytes: number;
+  /** Some token drops the ASCII whitespace beside it (lstrip/rstrip attribute). */
+  stripsWhitespace: boolean;
+  /** false: tokenizer 'no_vocab' (llama.cpp's test models): token ids in, no text out. */
+  hasVocab: boolean;
+  /** llama.cpp's model kinds: recurrent state (Mamba, RWKV), hybrid (attention + recurrent), diffusion (non-causal attention). */
+  recurrent: boolean; hybrid: boolean; diffusion: boolean;
   /** Some layers run on a GPU device (measured when every layer was asked for). */
   offloaded: boolean;
   /** Offloaded while a CPU-type Vulkan device (Mesa's llvmpipe) is in use: host sampling there (docs/device-path.md). */
@@ -24,6 +34,12 @@ export interface RawPlacement {
   probed: boolean; device: string; deviceDescription: string; deviceLayers: number;
   /** Blocks (layer = nLayer: the output head) with work or weights on the host, and why. */
   onHost: { layer: number; reason: string }[];
+}
+
+/** The support check's finding (native/core/residual_support.h). */
+export interface RawResidualSupport {
+  supported: boolean; reason: string; tensor: string;
+  hits: Int32Array; found: Int32Array; missing: Int32Array; pruned: Int32Array;
 }
 
 export interface RawCaptureResult {
@@ -87,22 +103,26 @@ export interface RawContextOptions {
 }
 
 export interface RawContext {
-  capture(texts: string[] | Int32Array[], opts: { layers: number[]; pool: string; maxTokens: number; addSpecial: boolean }): Promise<RawCaptureResult>;
+  capture(texts: string[] | Int32Array[], opts: { layers: number[]; pool: string; truncate: number; addSpecial: boolean }): Promise<RawCaptureResult>;
   embeddingsPerToken(text: string, opts: { addSpecial: boolean }): Promise<{ nTokens: number; data: Float32Array }>;
   generate(seqs: RawSequenceSpec[], opts: { monitors: { layer: number; direction: Float32Array }[]; open: boolean }): RawGeneration;
   evalLogits(tokens: Int32Array, opts: { steer: RawSteerTerm[]; steerAt: Uint8Array | null }): Promise<Float32Array>;
+  tokenLogprobs(items: { prompt: Int32Array; continuation: Int32Array }[]): Promise<Float32Array[]>;
   setControlVector(data: Float32Array, ilStart: number, ilEnd: number): void;
   loadControlVectorFile(path: string, opts: { strength: number; layerStart: number; layerEnd: number }): void;
   clearControlVector(): void;
   abort(): void;
   busy(): boolean;
   props(): { nCtx: number; nBatch: number; nSeqMax: number; nThreads: number; kvUnified: boolean; nCtxSeq: number; backendSampling: boolean; samplingNote: string };
+  residualSupport(): RawResidualSupport;
+  requireResidual(what: string): void;
   free(): void;
 }
 
 export interface RawModel {
   info(): RawModelInfo;
   tokenize(text: string, opts: { addSpecial: boolean; parseSpecial: boolean }): Int32Array;
+  tokenizeAsync(text: string, opts: { addSpecial: boolean; parseSpecial: boolean }): Promise<Int32Array>;
   detokenize(tokens: ArrayLike<number>, opts: { removeSpecial: boolean; unparseSpecial: boolean }): string;
   tokenPiece(token: number): string;
   isEog(token: number): boolean;
@@ -142,11 +162,21 @@ export interface Addon {
   setErrorClass(cls: new (code: never, message: string) => Error): void;
   setLogLevel(level: number): void;
   synth(opts: { arch?: string; shape?: string; type?: string; seed?: number; planted?: boolean; out: string }): Promise<RawSynthResult>;
-  writeControlVector(path: string, cv: { modelHint?: string; layers: Record<number, Float32Array> }): void;
-  readControlVector(path: string): { modelHint: string; nEmbd: number; layers: Record<string, Float32Array> };
+  encodeControlVector(cv: { modelHint?: string; layers: Record<number, Float32Array>; meta?: Record<string, GgufMetaValue> }): Buffer;
+  readControlVector(path: string): { modelHint: string; nEmbd: number; layers: Record<string, Float32Array>; meta: Record<string, GgufMetaValue> };
   loadControlVectorLlama(path: string, strength?: number): { nEmbd: number; data: Float32Array };
   readGgufTensor(path: string, name: string): { shape: number[]; data: Float32Array };
+  quantizeTypes(): RawQuantType[];
+  quantize(opts: { in: string; out: string; type: string; threads: number; allowRequantize: boolean }): {
+    promise: Promise<RawQuantizeResult>; progress(): { done: number; total: number };
+  };
 }
+
+/** A GGUF metadata value of eia-native's namespace ("eia." keys): a scalar, or a non-empty array of numbers or of strings. */
+export type GgufMetaValue = string | number | boolean | number[] | string[];
+
+export interface RawQuantType { name: string; ftype: number; bitsPerWeight: number }
+export interface RawQuantizeResult { type: string; ftype: number; nTensors: number; inBytes: number; outBytes: number; arch: string }
 
 /** What scripts/build.mjs built: written next to the addon as eia-runtime.json. */
 export interface RuntimeManifest {

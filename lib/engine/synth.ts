@@ -1,6 +1,6 @@
 // Synthetic GGUF models written by the native core through ggml's gguf API (no download needed):
 // random weights with the paper's architectures' real dimensions, or the planted-concept model
-// whose answer is known (see README "Synthetic models").
+// whose answer is known (see docs/synthetic-models.md).
 import { resolve } from 'node:path';
 import { EiaError } from '../util/errors.js';
 import { addon, type RawSynthResult } from './native.js';
@@ -26,7 +26,7 @@ export interface SynthOptions {
   shape?: SynthShape;
   type?: SynthType;
   seed?: number;
-  /** The planted-concept model (llama, word vocabulary) + F.planted.npy + F.train/test.jsonl. */
+  /** The planted-concept model (word vocabulary; llama unless `arch` says qwen2 or phi3) + F.planted.npy + F.train/test.jsonl. */
   planted?: boolean;
   /** Planted only: 'realistic' (default) or 'easy'. */
   plantedProfile?: PlantedProfile;
@@ -42,6 +42,13 @@ export type SynthResult = RawSynthResult & {
   ablationReplacements?: number;
 };
 
+/** The files synth writes for `out` (the model; planted: its direction and pair files, realistic: the ablated pairs too). */
+export function synthOutputs(out: string, planted = false, profile: PlantedProfile = 'realistic'): string[] {
+  if (!planted) return [out];
+  const stem = out.replace(/\.gguf$/, '');
+  return [out, `${stem}.planted.npy`, `${stem}.train.jsonl`, `${stem}.test.jsonl`, ...(profile === 'realistic' ? [`${stem}.ablated.jsonl`] : [])];
+}
+
 export async function synth(opts: SynthOptions): Promise<SynthResult> {
   if (!opts || typeof opts.out !== 'string' || !opts.out) throw new EiaError('E_BAD_ARG', 'synth needs an output path (out)');
   if (opts.arch !== undefined && !SYNTH_ARCHES.includes(opts.arch)) throw new EiaError('E_BAD_ARG', `unknown arch '${opts.arch}' (expected ${SYNTH_ARCHES.join(', ')})`);
@@ -51,6 +58,7 @@ export async function synth(opts: SynthOptions): Promise<SynthResult> {
     throw new EiaError('E_BAD_ARG', `unknown planted profile '${opts.plantedProfile}' (expected ${PLANTED_PROFILES.join(', ')})`);
   }
   if (opts.plantedProfile !== undefined && !opts.planted) throw new EiaError('E_BAD_ARG', 'plantedProfile needs planted: true');
+  if (opts.seed !== undefined && !(Number.isSafeInteger(opts.seed) && opts.seed >= 0)) throw new EiaError('E_BAD_ARG', `'seed' must be a non-negative integer (at most 2^53 - 1), got ${String(opts.seed)}`);
   // the addon's synth also takes plantedProfile and returns the planted extras (native/binding/addon.cpp)
   const native = addon().synth as (o: SynthOptions) => Promise<SynthResult>;
   return native({ ...opts, out: resolve(opts.out) });

@@ -10,9 +10,10 @@
 //   'repair' as 'drop', and the file is cut back to its last newline, so that the writer can
 //            append again. For the writer resuming its own log (steer).
 // Lines may end in "\n" or "\r\n"; blank lines are skipped; every error names FILE:LINE.
-import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, truncateSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, truncateSync, writeSync } from 'node:fs';
 import { EiaError } from '../util/errors.js';
 import { asIoError, io } from '../util/io-error.js';
+import { readTextFile } from './input.js';
 
 export type TornTail = 'error' | 'drop' | 'repair';
 
@@ -53,7 +54,7 @@ export function parseJsonl<T = unknown>(text: string, source: string, opts: Json
 
 /** Reads a JSON Lines file (see parseJsonl); with 'repair' a torn tail is also cut off the file. */
 export function readJsonl<T = unknown>(path: string, opts: JsonlOptions<T>): JsonlRead<T> {
-  const text = io(() => readFileSync(path, 'utf8'));
+  const text = readTextFile(path);
   const read = parseJsonl(text, path, opts);
   if (read.torn && opts.tornTail === 'repair') {
     io(() => truncateSync(path, Buffer.byteLength(text.slice(0, text.lastIndexOf('\n') + 1), 'utf8')));

@@ -2,10 +2,9 @@
 // float dtypes the paper's files use (its probes are float16) and always writes float32, so
 // numpy.load opens our files and we open the paper's without Python.
 
-import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { EiaError } from '../util/errors.js';
-import { io } from '../util/io-error.js';
+import { MAX_BINARY_INPUT_BYTES, readBounded } from './input.js';
 
 /** A 1-D or 2-D array in C order, values converted to float32. */
 export interface NpyArray {
@@ -88,7 +87,7 @@ export function parseNpy(buf: Uint8Array, label = '<buffer>'): NpyArray {
 
 /** Reads a .npy file; errors name the path. */
 export function readNpy(path: string): NpyArray {
-  return parseNpy(io(() => readFileSync(path)), path);
+  return parseNpy(readBounded(path, MAX_BINARY_INPUT_BYTES), path);
 }
 
 function checkShape(length: number, shape: readonly number[]): void {

@@ -14,13 +14,14 @@
 // refused like another process. Held locks are removed on process.exit() too (the CLI's exit 130).
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
-import { existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, lstatSync, mkdirSync, readFileSync, renameSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
+import { writeNewFile } from '../util/atomic-write.js';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { EiaError } from '../util/errors.js';
-import { asIoError } from '../util/io-error.js';
+import { asIoError, errnoOf } from '../util/io-error.js';
 import { warn } from '../util/note.js';
-import { RUN_FILES } from './run-folder.js';
+import { checkOwnFiles, RUN_FILES } from './run-folder.js';
 
 /** What a lock file holds (snake_case, as every file eia-native writes). */
 export interface LockHolder {
@@ -66,19 +67,42 @@ export function holderAlive(h: LockHolder): boolean {
   return now === null || now === h.pid_start;
 }
 
+/** A file at the lock's path that eia-native did not write: refused by name, never waited for or taken over. */
+const foreign = (path: string, what: string): EiaError =>
+  new EiaError('E_LOCKED', `${path} is ${what}, not an eia-native lock file; remove it if no eia-native process uses this folder`);
+
+/**
+ * The holder a lock file names, or null when there is no lock. A lock is a regular file holding a
+ * positive pid and a host: a folder, a symbolic link (dangling or not) or a file naming pid 0 or -1
+ * (which process.kill(pid, 0) would report alive forever: the process group, every process) is not
+ * one eia-native wrote, and is refused naming the path.
+ */
 function readHolder(path: string): LockHolder | null {
+  let st;
+  try {
+    st = lstatSync(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw asIoError(e, path);
+  }
+  if (st.isSymbolicLink()) throw foreign(path, 'a symbolic link');
+  if (!st.isFile()) throw foreign(path, st.isDirectory() ? 'a folder' : 'not a regular file');
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw asIoError(e);
+    throw asIoError(e, path);
   }
+  let v: LockHolder;
   try {
-    const v = JSON.parse(text) as LockHolder;
-    if (Number.isInteger(v.pid) && typeof v.host === 'string') return v;
-  } catch { /* not ours: handled below */ }
-  throw new EiaError('E_LOCKED', `${path} is not an eia-native lock file; remove it if no eia-native process uses this folder`);
+    v = JSON.parse(text) as LockHolder;
+  } catch {
+    throw foreign(path, 'not JSON');
+  }
+  if (typeof v !== 'object' || v === null || typeof v.host !== 'string') throw foreign(path, 'a file without a holder');
+  if (!Number.isSafeInteger(v.pid) || v.pid <= 0) throw foreign(path, `a file naming pid ${JSON.stringify(v.pid)} (not a process id)`);
+  return v;
 }
 
 function describe(h: LockHolder): string {
@@ -88,14 +112,14 @@ function describe(h: LockHolder): string {
 /** Creates `path` holding `text` atomically: fails with EEXIST when it exists. */
 function createExclusive(path: string, text: string): void {
   const tmp = `${path}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
-  writeFileSync(tmp, text);
   try {
+    writeNewFile(tmp, text);  // complete and on disk, or removed again (E_IO naming it)
     linkSync(tmp, path);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
+    const code = errnoOf(e);
     if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw e;
     // a file system without hard links: exclusive create, then write (a reader may meet it empty for a moment)
-    writeFileSync(path, text, { flag: 'wx' });
+    writeNewFile(path, text);
   } finally {
     try { unlinkSync(tmp); } catch { /* gone */ }
   }
@@ -122,7 +146,7 @@ export function acquireRunLock(dir: string, command: string, log: (msg: string) 
   const abs = resolve(dir);
   if (existsSync(abs) && !statSync(abs).isDirectory()) throw new EiaError('E_BAD_ARG', `${dir} exists and is not a folder (expected a RUN folder)`);
   const created = !existsSync(abs);
-  try { mkdirSync(abs, { recursive: true }); } catch (e) { throw asIoError(e); }
+  try { mkdirSync(abs, { recursive: true }); } catch (e) { throw asIoError(e, abs); }
   const path = join(abs, RUN_FILES.lock);
   const me: LockHolder = {
     pid: process.pid, host: hostname(), pid_start: processStartTime(process.pid), command,
@@ -134,9 +158,16 @@ export function acquireRunLock(dir: string, command: string, log: (msg: string) 
       createExclusive(path, JSON.stringify(me, null, 2) + '\n');
       owned.set(path, me.token);
       if (!exitHook) { process.on('exit', onExit); exitHook = true; }
-      return () => { releaseFile(path, me.token); undo(); };
+      const release = () => { releaseFile(path, me.token); undo(); };
+      try {
+        checkOwnFiles(abs);  // under the lock: no file of this RUN leads into another folder
+      } catch (e) {
+        release();
+        throw e;
+      }
+      return release;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') { undo(); throw asIoError(e); }
+      if (errnoOf(e) !== 'EEXIST') { undo(); throw asIoError(e, path); }
     }
     let h: LockHolder | null;
     try { h = readHolder(path); } catch (e) { undo(); throw e; }

@@ -4,11 +4,11 @@
 // instead of silently training a different probe.
 
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { parseJsonl } from '../io/jsonl.js';
 import { createRng } from '../stats/rng.js';
 import { io } from '../util/io-error.js';
 import { EiaError } from '../util/errors.js';
+import { readTextFile } from '../io/input.js';
 
 /** One contrastive pair: an empathic and a non-empathic reasoning text for one scenario. */
 export interface ContrastivePair {
@@ -80,7 +80,7 @@ export function parsePairs(text: string, file = '<pairs>'): ContrastivePair[] {
 
 /** Reads a contrastive-pair JSONL file (fields scenario_id, empathic_text, non_empathic_text; others optional). */
 export function readPairs(path: string): ContrastivePair[] {
-  return parsePairs(io(() => readFileSync(path, 'utf8')), path);
+  return parsePairs(readTextFile(path), path);
 }
 
 /** Parses scored-text JSONL: `{"text": ..., "score": 0|1|2, "scenario": ...}` per line (scenario optional). */
@@ -99,7 +99,7 @@ export function parseScoredTexts(text: string, file = '<scored texts>'): ScoredT
 
 /** Reads a scored-text JSONL file. */
 export function readScoredTexts(path: string): ScoredText[] {
-  return parseScoredTexts(io(() => readFileSync(path, 'utf8')), path);
+  return parseScoredTexts(readTextFile(path), path);
 }
 
 /**

@@ -1,5 +1,6 @@
 // Probe files: `layer<L>.npy` (float32 unit direction, what numpy and llama.cpp tools read) and
-// its JSON sidecar `layer<L>.json` (layer, pooling, method, model, training-set hash, scale). The
+// its JSON sidecar `layer<L>.json` (layer, pooling, method, model, training-set hash, scale, and the
+// vector card: vector-card.ts). The
 // sidecar's keys are snake_case (docs/formats.md); sidecars written before that rule (camelCase)
 // and the paper's probes (no sidecar at all) load too. Loading applies the one norm rule
 // (direction.ts): the direction is the stored vector's unit vector, its norm goes into `scale`.
@@ -11,7 +12,9 @@ import { EiaError } from '../util/errors.js';
 import { io } from '../util/io-error.js';
 import { snakeCaseKeys } from '../util/snake-case.js';
 import { unitDirection } from './direction.js';
+import { readTuned } from './tuned-alpha.js';
 import type { Probe, ProbeMethod } from './probe.js';
+import { checkCard } from './vector-card.js';
 
 const METHODS: readonly ProbeMethod[] = ['mean-diff', 'pca', 'logistic', 'imported'];
 
@@ -21,6 +24,7 @@ export function saveProbe(dir: string, probe: Probe): { npyPath: string; jsonPat
   const { direction, norm } = unitDirection(probe.direction, `probe for layer ${probe.layer}`);
   const scale = probe.scale ?? (direction === probe.direction ? 1 : norm);
   if (!(Number.isFinite(scale) && scale > 0)) throw new EiaError('E_BAD_ARG', `probe for layer ${probe.layer}: scale must be a positive finite number, got ${scale}`);
+  if (probe.card && probe.card.block !== probe.layer) throw new EiaError('E_BAD_ARG', `probe for layer ${probe.layer}: its card is for block ${probe.card.block}`);
   io(() => mkdirSync(dir, { recursive: true }));
   const npyPath = join(dir, `layer${probe.layer}.npy`);
   const jsonPath = join(dir, `layer${probe.layer}.json`);
@@ -29,6 +33,7 @@ export function saveProbe(dir: string, probe: Probe): { npyPath: string; jsonPat
     format: 'eia-probe', version: 1, width: probe.direction.length,
     layer: probe.layer, pooling: probe.pooling, method: probe.method, model: probe.model,
     train_hash: probe.trainHash, n_train: probe.nTrain, created_at: probe.createdAt, scale,
+    ...(probe.card ? { card: probe.card } : {}),
   });
   return { npyPath, jsonPath };
 }
@@ -48,7 +53,7 @@ export function loadProbe(npyPath: string): Probe {
   if (!existsSync(jsonPath)) {
     const m = /layer(\d+)\.npy$/.exec(basename(npyPath));
     if (!m) throw new EiaError('E_BAD_ARG', `${npyPath}: no sidecar ${jsonPath} and no layer number in the file name (expected layer<L>.npy)`);
-    return { direction, layer: Number(m[1]), pooling: 'mean', method: 'mean-diff', model: {}, trainHash: '', nTrain: 0, scale: stored };
+    return { direction, layer: Number(m[1]), pooling: 'mean', method: 'mean-diff', model: {}, trainHash: '', nTrain: 0, scale: stored, fileNorm: norm };
   }
   let side: Record<string, unknown>;
   try { side = snakeCaseKeys(JSON.parse(io(() => readFileSync(jsonPath, 'utf8')))); } catch (e) {
@@ -69,8 +74,14 @@ export function loadProbe(npyPath: string): Probe {
   if (side.width !== undefined && side.width !== arr.data.length) {
     throw new EiaError('E_BAD_ARG', `${jsonPath}: sidecar says width ${String(side.width)} but ${npyPath} holds ${arr.data.length} values`);
   }
-  const probe: Probe = { direction, layer, pooling, method, model, trainHash, nTrain, scale: stored * sideScale };
+  const probe: Probe = { direction, layer, pooling, method, model, trainHash, nTrain, scale: stored * sideScale, fileNorm: norm };
   if (typeof side.created_at === 'string') probe.createdAt = side.created_at;
+  const tuned = readTuned(side, jsonPath);
+  if (tuned) probe.tuned = tuned;
+  if (side.card !== undefined && side.card !== null) {
+    probe.card = checkCard(side.card, jsonPath);
+    if (probe.card.block !== layer) throw new EiaError('E_BAD_ARG', `${jsonPath}: the card is for block ${probe.card.block}, the sidecar says layer ${layer}`);
+  }
   return probe;
 }
 

@@ -2,7 +2,7 @@
 // plus the controls it ran or lacked). The types below are the file's format (snake_case keys, as
 // every eia-native file; docs/formats.md). Files written before that rule used camelCase keys;
 // readValidation accepts both.
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BaselineSummary } from '../stats/baseline.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic-write.js';
@@ -12,6 +12,8 @@ import { snakeCaseKeys } from '../util/snake-case.js';
 import { saveProbe } from './probe-file.js';
 import type { Probe, ProbeMethod } from './probe.js';
 import { probeReportMarkdown } from './report-table.js';
+import { readTextFile } from '../io/input.js';
+import { makeCard, type VectorCard } from './vector-card.js';
 
 export const VALIDATION_FILE = 'validation.json';
 export const VALIDATION_MARKDOWN = 'validation.md';
@@ -61,7 +63,8 @@ export interface LayerReport {
 export interface ProbeReport {
   format: 'eia-probe-validation';
   version: 1;
-  model: { path: string; sha256: string; arch: string; n_layer: number; n_embd: number };
+  /** name: GGUF general.name (reports written before it was recorded lack it) */
+  model: { path: string; sha256: string; arch: string; n_layer: number; n_embd: number; name?: string };
   method: ProbeMethod;
   pooling: 'mean';
   seed: number;
@@ -93,7 +96,7 @@ export interface ProbeRun {
 
 /** Reads a validation.json (either key style); E_BAD_ARG when it is not one. */
 export function readValidation(path: string): ProbeReport {
-  const text = io(() => readFileSync(path, 'utf8'));
+  const text = readTextFile(path);
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -107,10 +110,21 @@ export function readValidation(path: string): ProbeReport {
   return report;
 }
 
-/** Writes a probe run: DIR/layer<L>.npy + .json per probe, DIR/validation.json, DIR/validation.md. */
+/** The card of the probe of `layer` in a probe run: the model, the method, the sets and the layer's validation (no dose-response yet). */
+export function probeRunCard(report: ProbeReport, layer: number): VectorCard {
+  const l = report.layers.find((x) => x.layer === layer) ?? null;
+  return makeCard(layer, {
+    model: { name: report.model.name ?? null, arch: report.model.arch, sha256: report.model.sha256, n_layer: report.model.n_layer, n_embd: report.model.n_embd },
+    method: report.method, pooling: report.pooling,
+    train: { hash: report.train.hash, n_pairs: report.train.n_pairs }, test: { hash: report.test.hash, n_pairs: report.test.n_pairs },
+    layer: l,
+  });
+}
+
+/** Writes a probe run: DIR/layer<L>.npy + .json (with its vector card) per probe, DIR/validation.json, DIR/validation.md. */
 export function writeProbeRun(dir: string, run: ProbeRun): { files: string[]; markdown: string } {
   io(() => mkdirSync(dir, { recursive: true }));
-  const files = run.probes.map((p) => saveProbe(dir, p).npyPath);
+  const files = run.probes.map((p) => saveProbe(dir, { ...p, card: p.card ?? probeRunCard(run.report, p.layer) }).npyPath);
   writeJsonAtomic(join(dir, VALIDATION_FILE), run.report);
   const markdown = probeReportMarkdown(run.report);
   writeFileAtomic(join(dir, VALIDATION_MARKDOWN), markdown);

@@ -7,6 +7,7 @@
 //   samples.jsonl         steered samples (monitor traces; Table 2 when score.json is absent)
 //   score.json            Table 2 + dose-response                  (`score`)
 //   probes/validation.json  Table 1 + controls                     (`probe`)
+//   tune.json             the choice and search path of `tune`     (lib/pipeline/tune; tune-file.ts)
 //
 // A sweep RUN (one with manifest.json) is read as a sweep (lib/steering/merge): its samples in grid
 // order, and marked partial with its missing cells listed when the grid is not complete. The shards
@@ -23,7 +24,11 @@ import { doseResponseSeriesByScenario, scoreSamples } from '../steering/tables.j
 import type { SweepManifest } from '../steering/sweep/manifest.js';
 import { readSweepRuns, type MergedSweep } from '../steering/merge/read.js';
 import { describeMissing, scoreSweep } from '../steering/merge/score.js';
+import { scoreMatchesRun } from '../steering/score-source.js';
 import { readGgufStrings } from './gguf-meta.js';
+import type { OfflineMetrics } from '../steering/metrics/summary.js';
+import type { RunMetricsFacts } from '../steering/metrics/run-metrics.js';
+import { readTuneFile, type TuneFile } from './tune-file.js';
 
 const { run: RUN_FILE, manifest: MANIFEST_FILE, samples: SAMPLES_FILE, score: SCORE_FILE, validation: VALIDATION_FILE } = RUN_FILES;
 
@@ -38,8 +43,8 @@ export interface RunInfo {
   [k: string]: unknown;
 }
 
-/** The score of a RUN: score.json, or the same computed from samples.jsonl. */
-export type RunScore = ScoreResult & { dose_response_series?: Record<string, DoseResponseSeries[]> };
+/** The score of a RUN: score.json, or the same computed from samples.jsonl; `score --metrics` (and `tune`) add the offline metrics. */
+export type RunScore = ScoreResult & { dose_response_series?: Record<string, DoseResponseSeries[]>; offline_metrics?: OfflineMetrics; metrics_facts?: RunMetricsFacts };
 
 /** probes/validation.json as the report reads it (either key style; probes/validation.ts). */
 export type Validation = ProbeReport;
@@ -53,6 +58,8 @@ export interface RunData {
   score: RunScore | null;
   /** where the score came from */
   scoreSource: 'score.json' | 'samples.jsonl' | null;
+  /** Why RUN/score.json was not used (it describes other samples than the RUN's as they are now), or null. */
+  scoreIgnored: string | null;
   samples: SampleRecord[] | null;
   synthetic: { synthetic: boolean; reason: string };
   /** display name of the model */
@@ -61,6 +68,8 @@ export interface RunData {
   ggufName: string | null;
   /** What part of the sweep the samples are, for people (a shard, several RUNs merged, partial); null for a plain RUN */
   sweepParts: string | null;
+  /** tune.json of a `tune` folder (the Tuning section), null elsewhere */
+  tune: TuneFile | null;
   /** problems met while reading (shown in the report) */
   notes: string[];
   /** files read, relative to RUN */
@@ -100,10 +109,11 @@ function readSamples(dir: string, notes: string[], sources: string[]): SampleRec
  * The RUN's Table 1: RUN/probes/validation.json, else the validation.json of the probes folder the
  * sweep used (manifest.json's probes_dir: `steer --probes DIR` outside the RUN), or null with a note.
  */
-function readValidationFile(dir: string, manifest: SweepManifest | null, notes: string[], sources: string[]): Validation | null {
+function readValidationFile(dir: string, manifest: SweepManifest | null, notes: string[], sources: string[], tune: TuneFile | null = null): Validation | null {
   const candidates = [VALIDATION_FILE];
-  if (manifest && typeof manifest.probes_dir === 'string') {
-    const pd = isAbsolute(manifest.probes_dir) ? manifest.probes_dir : resolve(dir, manifest.probes_dir);
+  for (const probesDir of [manifest?.probes_dir, tune?.probes_dir]) {
+    if (typeof probesDir !== 'string') continue;
+    const pd = isAbsolute(probesDir) ? probesDir : resolve(dir, probesDir);
     candidates.push(join(pd, 'validation.json'));
   }
   for (const c of candidates) {
@@ -112,7 +122,7 @@ function readValidationFile(dir: string, manifest: SweepManifest | null, notes: 
     try {
       const v = readValidation(path);
       sources.push(c);
-      if (c !== VALIDATION_FILE) notes.push(`Table 1 comes from ${path}: the probes the sweep used (manifest.json probes_dir).`);
+      if (c !== VALIDATION_FILE) notes.push(`Table 1 comes from ${path}: the probes the ${tune ? 'tune' : 'sweep'} used (${tune ? 'tune.json' : 'manifest.json'} probes_dir).`);
       return v;
     } catch (err) {
       notes.push(`${c} could not be read (${(err as Error).message}); Table 1 is left out.`);
@@ -168,7 +178,8 @@ export function loadRun(dirIn: string, merged?: MergedSweep): RunData {
   const sources: string[] = [];
   const run = readJson<RunInfo>(dir, RUN_FILE, notes, sources);
   let manifest = readJson<SweepManifest>(dir, MANIFEST_FILE, notes, sources);
-  const validation = readValidationFile(dir, manifest, notes, sources);
+  const tune = merged ? null : readTuneFile(dir, notes, sources);
+  const validation = readValidationFile(dir, manifest, notes, sources, tune);
   const sweep = merged ?? readOwnSweep(dir, manifest, notes);
   let samples: SampleRecord[] | null;
   if (sweep) {
@@ -191,6 +202,22 @@ export function loadRun(dirIn: string, merged?: MergedSweep): RunData {
     score = null;
     scoreSource = null;
   }
+  // a derived file is used only while it describes this RUN's samples as they are (score-source.ts)
+  let scoreIgnored: string | null = null;
+  if (score && samples && samples.length > 0) {
+    let m: ReturnType<typeof scoreMatchesRun>;
+    try {
+      m = scoreMatchesRun(score as { derived_from?: unknown }, dir);
+    } catch (err) {
+      m = { ok: false, reason: `its source could not be checked (${(err as Error).message})` };
+    }
+    if (!m.ok) {
+      scoreIgnored = `${join(dir, SCORE_FILE)} is not used: ${m.reason}; Table 2 is scored from ${SAMPLES_FILE}`;
+      notes.push(`${SCORE_FILE} is not used: ${m.reason}.`);
+      score = null;
+      scoreSource = null;
+    }
+  }
   if (!score && samples && samples.length > 0) {
     try {
       let r;
@@ -204,7 +231,7 @@ export function loadRun(dirIn: string, merged?: MergedSweep): RunData {
       score = { ...r, dose_response_series: doseResponseSeriesByScenario(r) };
       scoreSource = 'samples.jsonl';
       notes.push(merged ? `Table 2 was scored from the ${SAMPLES_FILE} of ${sweep!.runs.length} RUNs read as one sweep (as \`eia-native score RUN1 RUN2 …\` would).`
-        : `${SCORE_FILE} is absent: Table 2 was scored from ${SAMPLES_FILE} (as \`eia-native score RUN\` would).`);
+        : `Table 2 was scored from ${SAMPLES_FILE} (as \`eia-native score RUN\` would)${existsSync(join(dir, SCORE_FILE)) ? '' : `: ${SCORE_FILE} is absent`}.`);
     } catch (err) {
       notes.push(`${SAMPLES_FILE} could not be scored (${(err as Error).message}).`);
     }
@@ -236,5 +263,5 @@ export function loadRun(dirIn: string, merged?: MergedSweep): RunData {
   if (!modelName) modelName = 'unknown model';
 
   const sweepParts = sweep ? describeParts(sweep, !!merged) : null;
-  return { dir, run, manifest, validation, score, scoreSource, samples, synthetic, modelName, ggufName, sweepParts, notes, sources };
+  return { dir, run, manifest, validation, score, scoreSource, scoreIgnored, samples, synthetic, modelName, ggufName, sweepParts, tune, notes, sources };
 }

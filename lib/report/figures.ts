@@ -4,6 +4,7 @@
 import * as Plot from '@observablehq/plot';
 import type { RunData, ValidationLayer } from './data.js';
 import { alphaColors, PALETTE, renderPlot, type LegendItem } from './svg.js';
+import { conceptFluency, hasQuality, steerabilityFigure, tuneSearch } from './quality.js';
 
 /** One figure of the report. */
 export interface Figure {
@@ -369,6 +370,9 @@ export function monitorTraces(run: RunData): Figure {
 /** Every figure of the report, in report order. */
 export function allFigures(run: RunData): Figure[] {
   const makers = [aurocByLayer, randomBaseline, scoreDistributions, doseResponseRate, doseResponseProbe, baselineBehaviour, monitorTraces];
+  // the quality and tuning figures exist only where their data does (a RUN without them reports as before)
+  if (hasQuality(run)) makers.push(conceptFluency, steerabilityFigure);
+  if (run.tune) makers.push(tuneSearch);
   return makers.map((make) => {
     try {
       return make(run);

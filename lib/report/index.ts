@@ -37,6 +37,8 @@ export interface ReportResult {
   syntheticReason: string;
   figures: { id: string; title: string; rendered: boolean; svgs: number; notRun?: string; error?: string }[];
   tables: { table1: number | null; table2: number | null };
+  /** Why the RUN's score.json was not used (data.ts), or null. */
+  scoreIgnored: string | null;
   notes: string[];
 }
 
@@ -92,6 +94,7 @@ export function writeReport(runDir: string | readonly string[], opts: ReportOpti
       ...(f.notRun !== undefined ? { notRun: f.notRun } : {}), ...(f.error ? { error: f.error } : {}),
     })),
     tables: { table1: run.validation ? run.validation.layers.length : null, table2: run.score ? run.score.rows.length : null },
+    scoreIgnored: run.scoreIgnored,
     notes: run.notes,
   };
 }

@@ -5,6 +5,7 @@
 import type { RunData } from './data.js';
 import type { Figure } from './figures.js';
 import { esc } from './svg.js';
+import { hasQuality, judgeStatement, qualityTables, tuneStatement, tuneTables } from './quality.js';
 
 const f3 = (x: number | null | undefined) => (x === null || x === undefined ? 'n/a' : !Number.isFinite(x) ? (x > 0 ? 'inf' : x < 0 ? '-inf' : 'n/a') : x.toFixed(3));
 const pv = (p: number) => (p < 0.001 ? p.toExponential(2) : p.toFixed(4));
@@ -193,7 +194,8 @@ export function runFacts(run: RunData): [string, string][] {
 // ---------------------------------------------------------------------------------------------
 // HTML
 
-const CSS = `
+/** The reports' stylesheet (inline in every HTML report). */
+export const CSS = `
 :root { color-scheme: light; --fg: #1d1f23; --muted: #5b616b; --line: #e2e4e8; --accent: #4269d0; }
 * { box-sizing: border-box; }
 body { margin: 0; font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--fg); background: #fff; }
@@ -225,18 +227,18 @@ details { margin: 8px 0; } summary { cursor: pointer; color: var(--accent); }
 footer { margin-top: 48px; color: var(--muted); font-size: 12.5px; }
 `;
 
-function inlineMd(s: string): string {
+export function inlineMd(s: string): string {
   // escaped text with **bold** and `code`
   return esc(s).replace(/\*\*(.+?)\*\*/g, '<strong>$1</strong>').replace(/`([^`]+)`/g, '<code>$1</code>');
 }
 
-function htmlTable(t: Table): string {
+export function htmlTable(t: Table): string {
   const th = t.head.map((h, i) => `<th scope="col"${t.numeric[i] ? ' class="num"' : ''}>${esc(h)}</th>`).join('');
   const rows = t.rows.map((r) => `<tr>${r.map((c, i) => `<td${t.numeric[i] ? ' class="num"' : ''}>${inlineMd(c)}</td>`).join('')}</tr>`).join('\n');
   return `<div class="table-wrap"><table id="${esc(t.id)}"><caption>${inlineMd(t.caption)}</caption>\n<thead><tr>${th}</tr></thead>\n<tbody>\n${rows}\n</tbody></table></div>`;
 }
 
-function notRun(text: string, id?: string): string {
+export function notRun(text: string, id?: string): string {
   return `<div class="not-run"${id ? ` id="${esc(id)}"` : ''} data-not-run><strong>Not run.</strong> ${inlineMd(text)}</div>`;
 }
 
@@ -247,7 +249,7 @@ function sectionTables(main: Table | null, companion: () => Table | null, render
   return c ? [render(main), render(c)] : [render(main)];
 }
 
-function htmlFigure(f: Figure): string {
+export function htmlFigure(f: Figure): string {
   if (f.error) return `<figure class="eia-figure" id="fig-${esc(f.id)}" data-figure="${esc(f.id)}" data-error><h3>${esc(f.title)}</h3><div class="error">${esc(f.error)}</div></figure>`;
   if (f.notRun !== undefined) return `<section class="eia-figure-missing" id="fig-${esc(f.id)}" data-figure-missing="${esc(f.id)}"><h3>${esc(f.title)}</h3>${notRun(f.notRun)}</section>`;
   return `<figure class="eia-figure" id="fig-${esc(f.id)}" data-figure="${esc(f.id)}"><h3>${esc(f.title)}</h3>\n<div class="plots">\n${f.svgs.map((s) => s.svg).join('\n')}\n</div>\n` +
@@ -274,8 +276,9 @@ export function renderHtml(ctx: RenderContext): string {
   parts.push(`<p class="sub">RUN <code>${esc(run.dir)}</code> · eia-native ${esc(ctx.version)} · generated ${esc(ctx.generatedAt)}</p>`);
   if (run.synthetic.synthetic) parts.push(`<div class="synthetic-notice" id="synthetic-notice" role="note">${esc(SYNTHETIC_NOTICE)}</div>`);
   parts.push('</header>');
+  const extraNav = (hasQuality(run) ? '<li><a href="#quality">Steering quality</a></li>' : '') + (run.tune ? '<li><a href="#tuning">Tuning</a></li>' : '');
   parts.push('<nav aria-label="Contents"><ol><li><a href="#run">Run</a></li><li><a href="#detection">Detection (Table 1)</a></li>' +
-    '<li><a href="#steering">Steering (Table 2)</a></li><li><a href="#monitoring">Monitoring</a></li></ol></nav>');
+    `<li><a href="#steering">Steering (Table 2)</a></li>${extraNav}<li><a href="#monitoring">Monitoring</a></li></ol></nav>`);
 
   parts.push('<section id="run"><h2>Run</h2><dl class="facts">' +
     runFacts(run).map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join('') + '</dl>');
@@ -296,6 +299,16 @@ export function renderHtml(ctx: RenderContext): string {
   const ct = conditionsTable(run);
   if (ct) parts.push(`<details><summary>Per-condition detail (${ct.rows.length} conditions)</summary>${htmlTable(ct)}</details>`);
   parts.push('</section>');
+
+  if (hasQuality(run)) {
+    const js = judgeStatement(run);
+    parts.push('<section id="quality"><h2>Steering quality</h2>', ...qualityTables(run).map(htmlTable), ...(js ? [`<p id="judge-statement">${inlineMd(js)}</p>`] : []),
+      fig('concept-fluency'), fig('steerability'), '</section>');
+  }
+  if (run.tune) {
+    parts.push('<section id="tuning"><h2>Tuning</h2>', `<p id="tune-statement">${inlineMd(tuneStatement(run))}</p>`, fig('tune-search'),
+      ...tuneTables(run).map(htmlTable), '</section>');
+  }
 
   parts.push('<section id="monitoring"><h2>Monitoring</h2>', fig('monitor-traces'), '</section>');
 
@@ -323,11 +336,11 @@ ${parts.join('\n')}
 // ---------------------------------------------------------------------------------------------
 // Markdown
 
-function mdCell(s: string): string {
+export function mdCell(s: string): string {
   return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 }
 
-function mdTable(t: Table): string {
+export function mdTable(t: Table): string {
   const lines = [`*${t.caption}*`, '', `| ${t.head.map(mdCell).join(' | ')} |`, `| ${t.numeric.map((n) => (n ? '---:' : '---')).join(' | ')} |`];
   for (const r of t.rows) lines.push(`| ${r.map(mdCell).join(' | ')} |`);
   return lines.join('\n') + '\n';
@@ -369,6 +382,18 @@ export function renderMarkdown(ctx: RenderContext, figureLink: (id: string, name
   fig('dose-response-rate'); fig('dose-response-probe'); fig('baseline-behaviour');
   const ct = conditionsTable(run);
   if (ct) out.push(mdTable(ct));
+
+  if (hasQuality(run)) {
+    out.push('## Steering quality', '', ...qualityTables(run).map(mdTable));
+    const js = judgeStatement(run);
+    if (js) out.push(js, '');
+    fig('concept-fluency'); fig('steerability');
+  }
+  if (run.tune) {
+    out.push('## Tuning', '', tuneStatement(run), '');
+    fig('tune-search');
+    out.push(...tuneTables(run).map(mdTable));
+  }
 
   out.push('## Monitoring', '');
   fig('monitor-traces');

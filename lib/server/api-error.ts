@@ -1,6 +1,6 @@
 // Errors as the HTTP API reports them: OpenAI's shape `{error: {message, type, param, code}}` with
 // a status. Every failure a route can meet ends up here: our own ApiErrors, EiaErrors from the
-// engine (bad input -> 400, busy/full -> 429/503), Fastify's parser and validation errors.
+// engine (bad input and unsupported models -> 400, busy/full -> 429/503), Fastify's parser and validation errors.
 import { isEiaError } from '../util/errors.js';
 
 export type ApiErrorType = 'invalid_request_error' | 'authentication_error' | 'rate_limit_error' | 'server_error' | 'unavailable_error';
@@ -40,6 +40,7 @@ function jsonPointerToParam(pointer: string): string {
 export function toApiError(e: unknown): ApiError {
   if (e instanceof ApiError) return e;
   if (isEiaError(e, 'E_BAD_ARG')) return badRequest('invalid_value', null, e.message);
+  if (isEiaError(e, 'E_UNSUPPORTED_MODEL')) return badRequest('unsupported_model', null, e.message);
   if (isEiaError(e, 'E_FULL')) return new ApiError(429, 'slots_full', e.message);
   if (isEiaError(e, 'E_STATE', 'E_ABORTED')) return new ApiError(503, 'unavailable', e.message);
   // paths and system details are for the server's log, not for clients
@@ -73,7 +74,10 @@ export function toApiError(e: unknown): ApiError {
       default:
         break;
     }
-    if (e instanceof SyntaxError || f.code === 'FST_ERR_CTP_INVALID_JSON_BODY') return badRequest('invalid_json', null, `the request body is not valid JSON: ${f.message ?? ''}`);
+    // Fastify's parser (secure-json-parse) gives one error for both: a syntax error, and a "__proto__"
+    // or "constructor.prototype" key (refused against prototype poisoning)
+    if (f.code === 'FST_ERR_CTP_INVALID_JSON_BODY') return badRequest('invalid_json', null, 'the request body is not valid JSON (or it holds a "__proto__" or "constructor.prototype" key, which this server refuses)');
+    if (e instanceof SyntaxError) return badRequest('invalid_json', null, `the request body is not valid JSON: ${f.message ?? ''}`);
     if (typeof f.statusCode === 'number' && f.statusCode >= 400 && f.statusCode < 500) {
       return new ApiError(f.statusCode, (f.code ?? 'invalid_request').toLowerCase(), f.message ?? 'invalid request');
     }

@@ -3,6 +3,8 @@
 //   probe_scores  [token][monitor] — each token's projection on each requested monitor (request order)
 //   gate          [token] booleans — gated requests: did the gate steer the pass that made the token
 //   tokens        [token] ids      — with return_tokens
+//   pieces        [token] strings  — with return_pieces: each token's own text (a character split over
+//                 byte tokens shows as U+FFFD in each of its pieces; the text fields hold it whole)
 // and `seed`, the sampling seed (the request's or a drawn one), in the final response and finish chunks;
 // `warnings` (notes on the request's vectors: a norm other than 1, a probe of another model) in the
 // final response and in the first chunk of a stream, when there are any.
@@ -18,6 +20,7 @@ export interface TokenExtras {
   probe_scores?: number[][];
   gate?: boolean[];
   tokens?: number[];
+  pieces?: string[];
 }
 
 export interface ChoiceOutcome extends TokenExtras {
@@ -94,6 +97,7 @@ export class ResponseFormat {
       if (c.probe_scores) extras.probe_scores = c.probe_scores;
       if (c.gate) { extras.gate = c.gate; extras.gate_steered = c.gateSteered ?? 0; }
       if (c.tokens) extras.tokens = c.tokens;
+      if (c.pieces) extras.pieces = c.pieces;
       const finish_reason = openaiFinishReason(c.finishReason);
       return this.endpoint === 'chat'
         ? { index, message: { role: 'assistant', content: c.text }, logprobs: null, finish_reason, ...extras }
@@ -101,7 +105,7 @@ export class ResponseFormat {
     });
     const first = out[0] as Record<string, unknown>;
     const top: Record<string, unknown> = {};
-    for (const k of ['probe_scores', 'gate', 'gate_steered']) if (first && first[k] !== undefined) top[k] = first[k];
+    for (const k of ['probe_scores', 'gate', 'gate_steered', 'tokens']) if (first && first[k] !== undefined) top[k] = first[k];
     return { ...this.head(false), choices: out, usage, seed: this.seed, ...top };
   }
 }

@@ -11,8 +11,10 @@ export interface ServerOptions {
   slots?: number;
   /** Tokens per slot: prompt + completion of one request (the KV cache holds slots x ctx). */
   ctx?: number;
-  /** Sequences that may wait for a slot; beyond them requests get 429. Default 4 x slots. */
+  /** Requests that may wait for a slot (a request of several prompts is one); beyond them requests get 429. Default 4 x slots. */
   queue?: number;
+  /** Prompts one /v1/completions request may carry (each is a sequence); beyond it a 400 names the limit. */
+  maxPrompts?: number;
   host?: string;
   port?: number;
   /** Required for a host other than loopback; clients send `Authorization: Bearer <key>`. */
@@ -21,6 +23,8 @@ export interface ServerOptions {
   gpuLayers?: number;
   /** Largest request body in bytes. */
   bodyLimit?: number;
+  /** Time a client has to send its whole request, headers and body (then 408 and the socket is closed); 0 = no limit. */
+  requestTimeoutMs?: number;
   /** Decode steps per native call (fewer thread hops vs finer streaming; default: the engine's). */
   stepsPerCall?: number;
   /** Monitors one request may bring at most. */
@@ -31,6 +35,8 @@ export interface ServerOptions {
   modelId?: string;
   /** Fastify's logger (pino) on stdout; default off. */
   logger?: boolean;
+  /** Serve the playground page at `/` (default true; docs/playground.md). */
+  ui?: boolean;
 }
 
 export const SERVER_DEFAULTS = {
@@ -39,7 +45,10 @@ export const SERVER_DEFAULTS = {
   slots: 4,
   ctx: 2048,
   queuePerSlot: 4,
+  maxPrompts: 256,
   bodyLimit: 4 * 1024 * 1024,
+  // 4 MiB at 1 Mbit/s; a local client sends it in milliseconds
+  requestTimeoutMs: 60_000,
   maxMonitors: 32,
   drainMs: 30_000,
 } as const;

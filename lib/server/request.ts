@@ -1,14 +1,18 @@
 // A validated request body -> what the scheduler runs: one engine sequence per prompt (tokenised as
-// `generate` tokenises, so a request equals `eia-native generate` with the same settings), the
+// `generate` tokenises, prompts.ts, so a request equals `eia-native generate` with the same settings), the
 // request's monitors, and how to answer. Fields left out take the engine's defaults
 // (lib/engine/defaults.ts: temperature 0.7, top-k 50, top-p 1, min-p 0) except two that follow OpenAI:
 // without max_tokens a sequence may use the rest of its slot's context, and without a seed each
 // request draws its own (the response reports it, so any answer can be reproduced).
 import { randomInt } from 'node:crypto';
 import type { Model } from '../engine/model.js';
-import type { SequenceRequest } from '../engine/generate.js';
+import type { Monitor, SequenceRequest } from '../engine/generate.js';
 import { badRequest } from './api-error.js';
-import { newResolveContext, resolveGate, resolveMonitors, resolveSteering, resolveVector, type GateSpec, type MonitorSpec, type VectorSpec } from './vector-specs.js';
+import { GENERATION_DEFAULTS } from '../engine/defaults.js';
+import { checkContextFit, checkGate, checkMaxTokens, checkMonitor, checkSteerTerm } from '../engine/validate.js';
+import type { ChatMessageBody, PromptField } from './prompts.js';
+import { isEiaError, isFieldError } from '../util/errors.js';
+import { newResolveContext, registerTerms, resolveGate, resolveMonitors, resolveSteering, resolveVector, type GateSpec, type MonitorSpec, type ResolveContext, type VectorSpec } from './vector-specs.js';
 import type { StoredVector, VectorStore } from './vector-store.js';
 
 export interface CommonBody {
@@ -25,6 +29,7 @@ export interface CommonBody {
   n?: number | null;
   ignore_eos?: boolean;
   return_tokens?: boolean;
+  return_pieces?: boolean;
   steering?: { vectors?: VectorSpec[] };
   steer_vector_request?: VectorSpec;
   monitor?: MonitorSpec[];
@@ -32,14 +37,15 @@ export interface CommonBody {
   [other: string]: unknown;
 }
 
-export interface ChatMessageBody { role: string; content?: string | { type: string; text?: string }[] | null; name?: string }
 export interface ChatBody extends CommonBody { messages: ChatMessageBody[]; max_completion_tokens?: number | null }
-export interface CompletionBody extends CommonBody { prompt: string | (string | number | number[])[] }
+export interface CompletionBody extends CommonBody { prompt: PromptField }
 
 export interface PreparedRequest {
   stream: boolean;
   includeUsage: boolean;
   returnTokens: boolean;
+  /** Each token's piece in the response (`pieces`). */
+  returnPieces: boolean;
   /** One engine sequence per choice (each with the request's steering, gate and monitors). */
   sequences: SequenceRequest[];
   gated: boolean;
@@ -87,47 +93,6 @@ function checkUnsupported(body: CommonBody): void {
   }
 }
 
-/** The text of a message: a string, or OpenAI's content parts when all of them are text. */
-function messageText(m: ChatMessageBody, i: number): string {
-  if (m.content === undefined || m.content === null) return '';
-  if (typeof m.content === 'string') return m.content;
-  return m.content.map((p, k) => {
-    if (p.type !== 'text' || typeof p.text !== 'string') throw badRequest('unsupported_field', `messages[${i}].content[${k}]`, `messages[${i}].content[${k}]: only text parts are supported (got '${p.type}')`);
-    return p.text;
-  }).join('');
-}
-
-const ROLES = new Set(['system', 'developer', 'user', 'assistant']);
-
-export function chatPrompt(model: Model, messages: ChatMessageBody[]): Int32Array {
-  const msgs = messages.map((m, i) => {
-    if (!ROLES.has(m.role)) throw badRequest('invalid_value', `messages[${i}].role`, `messages[${i}].role '${m.role}' is not supported (system, developer, user, assistant)`);
-    return { role: m.role === 'developer' ? 'system' : m.role, content: messageText(m, i) };
-  });
-  // exactly what `generate` with chat: true does: the model's template, special tokens parsed
-  return model.tokenize(model.applyChatTemplate(msgs), { addSpecial: true, parseSpecial: true });
-}
-
-export function completionPrompts(model: Model, prompt: CompletionBody['prompt']): Int32Array[] {
-  const nVocab = model.info.nVocab;
-  const ids = (xs: number[], param: string): Int32Array => {
-    if (xs.length === 0) throw badRequest('invalid_value', param, `${param} is an empty token list`);
-    xs.forEach((t, k) => {
-      if (!Number.isInteger(t) || t < 0 || t >= nVocab) throw badRequest('invalid_value', `${param}[${k}]`, `${param}[${k}]: token id ${t} is not in the vocabulary [0, ${nVocab - 1}]`);
-    });
-    return Int32Array.from(xs);
-  };
-  // raw text as `generate` tokenises a raw prompt: BOS added, special tokens not parsed
-  const text = (s: string): Int32Array => model.tokenize(s, { addSpecial: true, parseSpecial: false });
-  if (typeof prompt === 'string') return [text(prompt)];
-  if (prompt.every((x) => typeof x === 'number')) return [ids(prompt as number[], 'prompt')];
-  return prompt.map((p, i) => {
-    if (typeof p === 'string') return text(p);
-    if (Array.isArray(p)) return ids(p, `prompt[${i}]`);
-    throw badRequest('invalid_value', `prompt[${i}]`, 'prompt must be a string, a list of strings, a list of token ids, or a list of such lists');
-  });
-}
-
 export interface PrepareContext {
   model: Model;
   store: VectorStore;
@@ -135,31 +100,97 @@ export interface PrepareContext {
   maxMonitors: number;
   /** Every block's residual norm (probes/residual-norm.ts): the bound on |scale|. */
   residualNorms: ReadonlyMap<number, number>;
+  /** Throws E_UNSUPPORTED_MODEL when the model's graph does not expose the residual stream (the support check). */
+  requireResidual: (what: string) => void;
 }
 
-/** Everything but the prompts: sampling, steering, monitors, gate, limits. */
-export function prepareRequest(body: CommonBody, prompts: Int32Array[], maxTokensField: number | null | undefined, c: PrepareContext): PreparedRequest {
-  checkUnsupported(body);
-  const rc = newResolveContext(c.store, { nEmbd: c.model.nEmbd, nLayer: c.model.nLayer }, c.residualNorms);
-  if (body.steering?.vectors && body.steer_vector_request) throw badRequest('invalid_value', 'steer_vector_request', 'give steering.vectors or steer_vector_request, not both');
-  const steer = body.steer_vector_request
-    ? resolveVector(body.steer_vector_request, rc, 'steer_vector_request')
-    : resolveSteering(body.steering?.vectors ?? [], rc, 'steering.vectors');
-  const monitors = resolveMonitors(body.monitor ?? [], rc, 'monitor');
-  if (monitors.length > c.maxMonitors) throw badRequest('too_many_monitors', 'monitor', `a request may read at most ${c.maxMonitors} monitors`);
-  const gate = body.gate ? resolveGate(body.gate, rc, 'gate') : undefined;
-  const stop = body.stop === undefined || body.stop === null ? [] : typeof body.stop === 'string' ? [body.stop] : body.stop;
-  if (maxTokensField !== undefined && maxTokensField !== null && maxTokensField > c.nCtxSeq) {
-    throw badRequest('context_length_exceeded', 'max_tokens', `max_tokens (${maxTokensField}) is beyond the context of a slot (${c.nCtxSeq} tokens, prompt included)`);
+/** Steering, monitors and gates read the residual stream: refused with 400 unsupported_model, naming the field, where the graph lacks it. */
+function checkResidualFields(body: CommonBody, c: PrepareContext): void {
+  const asked: [string, string, unknown][] = [
+    ['steering.vectors', 'steering', body.steering?.vectors?.length], ['steer_vector_request', 'steering', body.steer_vector_request],
+    ['monitor', 'probe monitors', body.monitor?.length], ['gate', 'a probe gate', body.gate],
+  ];
+  const first = asked.find(([, , v]) => !!v);
+  if (!first) return;
+  try {
+    c.requireResidual(first[1]);
+  } catch (e) {
+    if (isEiaError(e, 'E_UNSUPPORTED_MODEL')) throw badRequest('unsupported_model', first[0], e.message);
+    throw e;
   }
+}
+
+/** The JSON field names of the validator's request-level options (the rest come from the request's vectors). */
+const REQUEST_FIELDS: Record<string, string> = { maxTokens: 'max_tokens', ctxSize: "the slot's context (serve --ctx)" };
+
+/** Runs `check` with the validator's errors as 400s naming the field as the client wrote it (a term's parts map back to its vector's fields). */
+function inJsonFields<T>(rc: ResolveContext, check: () => T): T {
+  const field = (f: string): string => rc.paths.get(f) ?? REQUEST_FIELDS[f] ?? f;
+  try {
+    return check();
+  } catch (e) {
+    if (isFieldError(e)) throw badRequest(e.rule, field(e.field), e.render(field));
+    throw e;
+  }
+}
+
+const tooManyMonitors = (n: number, c: PrepareContext) => badRequest('too_many_monitors', 'monitor', `a request may read at most ${c.maxMonitors} monitors (got ${n})`);
+
+/**
+ * Everything but the prompts: sampling, steering, monitors, gate, limits. `promptParam` names prompt
+ * i in messages (a chat's one prompt is its `messages`).
+ */
+export function prepareRequest(body: CommonBody, prompts: Int32Array[], maxTokensField: number | null | undefined, c: PrepareContext,
+  promptParam: (i: number) => string = (i) => (prompts.length > 1 ? `prompt[${i}]` : 'prompt')): PreparedRequest {
+  checkUnsupported(body);
+  checkResidualFields(body, c);
+  // the count first: resolving thousands of monitors is work a refused request should not cost
+  if ((body.monitor?.length ?? 0) > c.maxMonitors) throw tooManyMonitors(body.monitor!.length, c);
+  const shape = { nEmbd: c.model.nEmbd, nLayer: c.model.nLayer };
+  const rc = newResolveContext(c.store, shape);
+  return inJsonFields(rc, () => {
+    if (body.steering?.vectors && body.steer_vector_request) throw badRequest('invalid_value', 'steer_vector_request', 'give steering.vectors or steer_vector_request, not both');
+    const steer = registerTerms(rc, 'steer', body.steer_vector_request
+      ? resolveVector(body.steer_vector_request, rc, 'steer_vector_request')
+      : resolveSteering(body.steering?.vectors ?? [], rc, 'steering.vectors'));
+    const monitors = resolveMonitors(body.monitor ?? [], rc, 'monitor');
+    const gate = body.gate ? resolveGate(body.gate, rc, 'gate') : undefined;
+    // every rule of the request, with the strength bound (lib/engine/validate.ts), before it queues
+    const limits = { shape, residualNorms: c.residualNorms };
+    steer.forEach((t, k) => checkSteerTerm(t, limits, `steer[${k}]`, GENERATION_DEFAULTS.positions));
+    checkGate(gate, limits, 'gate', GENERATION_DEFAULTS.positions);
+    monitors.forEach((m, k) => checkMonitor(m, limits, `monitors[${k}]`));
+    if (maxTokensField !== undefined && maxTokensField !== null) checkMaxTokens(maxTokensField, 'maxTokens');
+    return prepareSequences(body, prompts, maxTokensField, c, { steer, gate, monitors, rc }, promptParam);
+  });
+}
+
+/**
+ * A request's `monitor` field alone (POST /v1/monitors/baseline): resolved and checked exactly as in
+ * a completion request (the same count limit, the validator's rules, the same field names).
+ */
+export function prepareMonitors(specs: MonitorSpec[], c: PrepareContext): { monitors: Monitor[]; warnings: string[] } {
+  if (specs.length > c.maxMonitors) throw tooManyMonitors(specs.length, c);
+  const shape = { nEmbd: c.model.nEmbd, nLayer: c.model.nLayer };
+  const rc = newResolveContext(c.store, shape);
+  return inJsonFields(rc, () => {
+    const monitors = resolveMonitors(specs, rc, 'monitor');
+    monitors.forEach((m, k) => checkMonitor(m, { shape }, `monitors[${k}]`));
+    return { monitors, warnings: rc.warnings };
+  });
+}
+
+function prepareSequences(body: CommonBody, prompts: Int32Array[], maxTokensField: number | null | undefined, c: PrepareContext,
+  r: { steer: SequenceRequest['steer']; gate: SequenceRequest['gate']; monitors: Monitor[]; rc: ResolveContext }, promptParam: (i: number) => string): PreparedRequest {
+  const { steer, gate, monitors, rc } = r;
+  const stop = body.stop === undefined || body.stop === null ? [] : typeof body.stop === 'string' ? [body.stop] : body.stop;
   const seed = body.seed ?? randomInt(0, 2 ** 32);
   const sequences = prompts.map((prompt, i): SequenceRequest => {
+    // without max_tokens a completion may fill the rest of its slot (OpenAI's rule; engine/defaults.ts MAX_TOKENS_DEFAULTS)
     const room = c.nCtxSeq - prompt.length;
-    if (room < 1) throw badRequest('context_length_exceeded', prompts.length > 1 ? `prompt[${i}]` : 'prompt', `the prompt has ${prompt.length} tokens; a slot holds ${c.nCtxSeq} (prompt and completion together)`);
+    if (room < 1) throw badRequest('context_length_exceeded', promptParam(i), `the prompt has ${prompt.length} tokens; a slot holds ${c.nCtxSeq} (prompt and completion together)`);
     const maxTokens = maxTokensField ?? room;
-    if (maxTokens > room) {
-      throw badRequest('context_length_exceeded', 'max_tokens', `prompt (${prompt.length} tokens) + max_tokens (${maxTokens}) is beyond the context of a slot (${c.nCtxSeq} tokens)`);
-    }
+    checkContextFit(prompt.length, maxTokens, c.nCtxSeq, c.nCtxSeq);
     const seq: SequenceRequest = { prompt, steer, gate, monitors, maxTokens, stop, seed, ignoreEog: body.ignore_eos === true };
     // engine defaults (lib/engine/defaults.ts) for whatever the request leaves out
     if (body.temperature !== undefined && body.temperature !== null) seq.temperature = body.temperature;
@@ -172,6 +203,7 @@ export function prepareRequest(body: CommonBody, prompts: Int32Array[], maxToken
     stream: body.stream === true,
     includeUsage: body.stream_options?.include_usage === true,
     returnTokens: body.return_tokens === true,
+    returnPieces: body.return_pieces === true,
     sequences, gated: gate !== undefined, stop, seed, warnings: rc.warnings, used: [...rc.used],
   };
 }

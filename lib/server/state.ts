@@ -2,7 +2,9 @@
 import type { Context } from '../engine/context.js';
 import type { Model } from '../engine/model.js';
 import type { ServerMetrics } from './metrics.js';
+import type { MonitorBaselines } from './monitor-baseline.js';
 import type { ModelCheck } from './model-check.js';
+import type { PromptTokenizer } from './prompts.js';
 import type { PrepareContext } from './request.js';
 import type { Scheduler } from './scheduler.js';
 import type { VectorStore } from './vector-store.js';
@@ -17,6 +19,12 @@ export interface ServerState {
   /** Vectors' recorded models against the served one. */
   modelCheck: ModelCheck;
   prepare: PrepareContext;
+  /** Monitors' unsteered baselines (POST /v1/monitors/baseline). */
+  baselines: MonitorBaselines;
+  /** Largest request body in bytes (GET /v1/limits reports it). */
+  bodyLimit: number;
+  /** Prompts -> token ids, off the event loop. */
+  prompts: PromptTokenizer;
   /** Set by close(): /health reports it, new requests get 503. */
   closing: boolean;
 }

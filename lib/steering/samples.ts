@@ -3,10 +3,11 @@
 // paper's raw result files both become SampleRecord[], so scoring has a single input. The record
 // validator lives here, next to the types, and every reader of samples.jsonl goes through it.
 
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { parseJsonl, readJsonl, type JsonlRead, type TornTail } from '../io/jsonl.js';
 import { EiaError } from '../util/errors.js';
+import { readTextFile } from '../io/input.js';
 
 /** One steered generation. */
 export interface SampleRecord {
@@ -25,6 +26,8 @@ export interface SampleRecord {
   text: string;
   /** Generated token count, or the generated token ids. */
   tokens?: number | number[];
+  /** The generated token ids, when the sweep stored them (`steer --token-ids`): what the fluency measure reads back. */
+  token_ids?: number[];
   finish_reason?: string;
   /** Named durations (e.g. milliseconds per phase). */
   timings?: Record<string, number>;
@@ -160,6 +163,11 @@ export function validateRecord(data: unknown, where: string): SampleRecord {
     if (!ok) fail(`"tokens" must be a token count or an array of token ids`);
     rec.tokens = t as number | number[];
   }
+  if (data.token_ids !== undefined && data.token_ids !== null) {
+    const t = data.token_ids;
+    if (!Array.isArray(t) || !t.every((x) => Number.isInteger(x) && x >= 0)) fail(`"token_ids" must be an array of token ids`);
+    rec.token_ids = [...(t as number[])];
+  }
   if (data.finish_reason !== undefined && data.finish_reason !== null) {
     if (typeof data.finish_reason !== 'string') fail(`"finish_reason" must be a string`);
     rec.finish_reason = data.finish_reason as string;
@@ -265,8 +273,9 @@ export function readSamples(path: string, format: SampleFormat = 'eia-native'): 
 
 function readText(path: string): string {
   try {
-    return readFileSync(path, 'utf8');
+    return readTextFile(path);
   } catch (err) {
+    if (err instanceof EiaError && err.code !== 'E_IO') throw err;
     throw new EiaError('E_IO', `Cannot read samples file ${path}: ${(err as Error).message}`, { cause: err });
   }
 }

@@ -2,8 +2,8 @@
 // without any download. The texts are our own restatement of each game; users who want the
 // paper's exact prompts load its scenarios.json with loadScenariosFile().
 
-import { readFileSync } from 'node:fs';
 import { EiaError } from '../util/errors.js';
+import { readTextFile } from '../io/input.js';
 
 /** Rubric for one scenario: 0 = ignores the person, 1 = helps once the task is safe, 2 = sacrifices the task. */
 export interface Rubric {
@@ -217,8 +217,9 @@ export function parseScenarios(data: unknown, source = 'scenarios'): Scenario[] 
 export function loadScenariosFile(path: string): Scenario[] {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readTextFile(path);
   } catch (err) {
+    if (err instanceof EiaError && err.code === 'E_BAD_ARG') throw err;
     throw new EiaError('E_BAD_ARG', `Cannot read scenarios file ${path}: ${(err as Error).message}`);
   }
   let data: unknown;

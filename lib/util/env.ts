@@ -6,3 +6,9 @@ export function isQuiet(env: NodeJS.ProcessEnv = process.env): boolean {
   const v = env.EIA_NATIVE_QUIET?.trim().toLowerCase();
   return v === '1' || v === 'true';
 }
+
+/** EIA_NATIVE_JUDGE_KEY: the API key of the LLM judge's endpoint (`--judge-key` overrides it). */
+export function judgeKeyFromEnv(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const v = env.EIA_NATIVE_JUDGE_KEY?.trim();
+  return v ? v : undefined;
+}

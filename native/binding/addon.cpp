@@ -3,6 +3,7 @@
 #include "cvec.h"
 #include "evaluate.h"
 #include "js.h"
+#include "quantize.h"
 #include "runtime.h"
 #include "synth.h"
 #include "vulkan_probe.h"
@@ -143,11 +144,81 @@ static Napi::Value Synth(const Napi::CallbackInfo & info) {
     return promise;
 }
 
-// writeControlVector(path, {modelHint, layers: {L: Float32Array}})
-static Napi::Value WriteControlVector(const Napi::CallbackInfo & info) {
+// A JS metadata value -> MetaValue: a string, a boolean, a number (an integer is stored as int64,
+// any other as float64), or a non-empty array of strings or of numbers.
+static eia::MetaValue to_meta(Napi::Env env, const std::string & key, const Napi::Value & v) {
+    using K = eia::MetaValue::Kind;
+    eia::MetaValue m;
+    auto is_int = [](double d) { return std::isfinite(d) && std::floor(d) == d && std::fabs(d) <= 9007199254740991.0; };
+    if (v.IsString()) { m.kind = K::Str; m.s = v.As<Napi::String>().Utf8Value(); }
+    else if (v.IsBoolean()) { m.kind = K::Bool; m.b = v.As<Napi::Boolean>().Value(); }
+    else if (v.IsNumber()) {
+        const double d = v.As<Napi::Number>().DoubleValue();
+        if (is_int(d)) { m.kind = K::Int; m.i = (int64_t) d; } else { m.kind = K::Float; m.f = d; }
+    } else if (v.IsArray()) {
+        Napi::Array a = v.As<Napi::Array>();
+        const uint32_t n = a.Length();
+        if (n == 0) type_error(env, "meta['" + key + "'] is an empty array (leave the key out instead)");
+        if (a.Get(0u).IsString()) {
+            m.kind = K::StrArray;
+            for (uint32_t i = 0; i < n; i++) {
+                Napi::Value x = a.Get(i);
+                if (!x.IsString()) type_error(env, "meta['" + key + "'] mixes strings with other values");
+                m.strs.push_back(x.As<Napi::String>().Utf8Value());
+            }
+        } else {
+            bool all_int = true;
+            for (uint32_t i = 0; i < n; i++) {
+                Napi::Value x = a.Get(i);
+                if (!x.IsNumber()) type_error(env, "meta['" + key + "'] must hold only numbers or only strings");
+                const double d = x.As<Napi::Number>().DoubleValue();
+                m.floats.push_back(d);
+                if (!is_int(d)) all_int = false;
+            }
+            if (all_int) {
+                m.kind = K::IntArray;
+                for (double d : m.floats) m.ints.push_back((int64_t) d);
+                m.floats.clear();
+            } else {
+                m.kind = K::FloatArray;
+            }
+        }
+    } else {
+        type_error(env, "meta['" + key + "'] must be a string, a boolean, a number or an array of them");
+    }
+    return m;
+}
+
+static Napi::Value from_meta(Napi::Env env, const eia::MetaValue & m) {
+    using K = eia::MetaValue::Kind;
+    switch (m.kind) {
+        case K::Str: return Napi::String::New(env, m.s);
+        case K::Int: return Napi::Number::New(env, (double) m.i);
+        case K::Float: return Napi::Number::New(env, m.f);
+        case K::Bool: return Napi::Boolean::New(env, m.b);
+        case K::IntArray: {
+            Napi::Array a = Napi::Array::New(env, m.ints.size());
+            for (size_t i = 0; i < m.ints.size(); i++) a.Set((uint32_t) i, Napi::Number::New(env, (double) m.ints[i]));
+            return a;
+        }
+        case K::FloatArray: {
+            Napi::Array a = Napi::Array::New(env, m.floats.size());
+            for (size_t i = 0; i < m.floats.size(); i++) a.Set((uint32_t) i, Napi::Number::New(env, m.floats[i]));
+            return a;
+        }
+        case K::StrArray: {
+            Napi::Array a = Napi::Array::New(env, m.strs.size());
+            for (size_t i = 0; i < m.strs.size(); i++) a.Set((uint32_t) i, Napi::String::New(env, m.strs[i]));
+            return a;
+        }
+    }
+    return env.Undefined();
+}
+
+// encodeControlVector({modelHint, layers: {L: Float32Array}, meta?: {"eia.key": value}}) -> Buffer (the GGUF bytes; JS writes them atomically)
+static Napi::Value EncodeControlVector(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
-    std::string path = arg_string(info, 0, "path");
-    Napi::Object o = opt_object(info, 1);
+    Napi::Object o = opt_object(info, 0);
     eia::ControlVector cv;
     cv.model_hint = get_string(o, "modelHint", "");
     if (!has(o, "layers") || !o.Get("layers").IsObject()) type_error(env, "'layers' must be an object {layer: Float32Array}");
@@ -162,8 +233,17 @@ static Napi::Value WriteControlVector(const Napi::CallbackInfo & info) {
         if (cv.n_embd == 0) cv.n_embd = (int) v.size();
         cv.layers[(int) L] = std::move(v);
     }
-    eia::write_control_vector(path, cv);
-    return env.Undefined();
+    if (has(o, "meta")) {
+        if (!o.Get("meta").IsObject() || o.Get("meta").IsArray()) type_error(env, "'meta' must be an object {key: value}");
+        Napi::Object meta = o.Get("meta").As<Napi::Object>();
+        Napi::Array mk = meta.GetPropertyNames();
+        for (uint32_t i = 0; i < mk.Length(); i++) {
+            std::string k = mk.Get(i).ToString().Utf8Value();
+            cv.meta[k] = to_meta(env, k, meta.Get(k));
+        }
+    }
+    const std::vector<uint8_t> bytes = eia::encode_control_vector(cv);
+    return Napi::Buffer<uint8_t>::Copy(env, bytes.data(), bytes.size());
 }
 
 static Napi::Value ReadControlVector(const Napi::CallbackInfo & info) {
@@ -175,6 +255,9 @@ static Napi::Value ReadControlVector(const Napi::CallbackInfo & info) {
     Napi::Object layers = Napi::Object::New(env);
     for (auto & kv : cv.layers) layers.Set(std::to_string(kv.first), make_f32(env, kv.second.data(), kv.second.size()));
     o.Set("layers", layers);
+    Napi::Object meta = Napi::Object::New(env);
+    for (auto & kv : cv.meta) meta.Set(kv.first, from_meta(env, kv.second));
+    o.Set("meta", meta);
     return o;
 }
 
@@ -209,6 +292,60 @@ static Napi::Value ReadGgufTensor(const Napi::CallbackInfo & info) {
     return o;
 }
 
+// quantizeTypes() -> [{name, ftype, bitsPerWeight}]: the file types quantize writes.
+static Napi::Value QuantizeTypes(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    const auto & types = eia::quant_types();
+    Napi::Array a = Napi::Array::New(env, types.size());
+    for (size_t i = 0; i < types.size(); i++) {
+        Napi::Object t = Napi::Object::New(env);
+        t.Set("name", types[i].name);
+        t.Set("ftype", types[i].ftype);
+        t.Set("bitsPerWeight", types[i].bits_per_weight);
+        a.Set((uint32_t) i, t);
+    }
+    return a;
+}
+
+// quantize({in, out, type, threads, allowRequantize}) -> {promise, progress() -> {done, total}}:
+// the work runs on the libuv pool; progress() reads its tensor counter (poll it from JS).
+static Napi::Value Quantize(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    Napi::Object o = opt_object(info, 0);
+    eia::QuantizeOptions opt;
+    opt.in = get_string(o, "in", "");
+    opt.out = get_string(o, "out", "");
+    opt.type = get_string(o, "type", "");
+    const double threads = get_number(o, "threads", 0);
+    if (!std::isfinite(threads) || std::floor(threads) != threads) type_error(env, "'threads' must be an integer");
+    opt.threads = (int) std::max(-1.0, std::min(threads, 1e6));
+    opt.allow_requantize = get_bool(o, "allowRequantize", false);
+    auto progress = std::make_shared<eia::QuantizeProgress>();
+    auto res = std::make_shared<eia::QuantizeResult>();
+    auto * w = new PromiseWorker(
+        env, [opt, progress, res] { *res = eia::quantize_model(opt, progress.get()); },
+        [res](Napi::Env env) -> Napi::Value {
+            Napi::Object r = Napi::Object::New(env);
+            r.Set("type", res->type);
+            r.Set("ftype", res->ftype);
+            r.Set("nTensors", (double) res->n_tensors);
+            r.Set("inBytes", (double) res->in_bytes);
+            r.Set("outBytes", (double) res->out_bytes);
+            r.Set("arch", res->arch);
+            return r;
+        });
+    Napi::Object handle = Napi::Object::New(env);
+    handle.Set("promise", w->promise());
+    handle.Set("progress", Napi::Function::New(env, [progress](const Napi::CallbackInfo & ci) -> Napi::Value {
+        Napi::Object p = Napi::Object::New(ci.Env());
+        p.Set("done", (double) progress->done.load());
+        p.Set("total", (double) progress->total.load());
+        return p;
+    }));
+    w->Queue();
+    return handle;
+}
+
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
     exports.Set("Model", ModelWrap::Init(env));
     exports.Set("Context", ContextWrap::Init(env));
@@ -219,10 +356,12 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
     exports.Set("limits", Napi::Function::New(env, fn<&Limits>));
     exports.Set("setLogLevel", Napi::Function::New(env, fn<&SetLogLevel>));
     exports.Set("synth", Napi::Function::New(env, fn<&Synth>));
-    exports.Set("writeControlVector", Napi::Function::New(env, fn<&WriteControlVector>));
+    exports.Set("encodeControlVector", Napi::Function::New(env, fn<&EncodeControlVector>));
     exports.Set("readControlVector", Napi::Function::New(env, fn<&ReadControlVector>));
     exports.Set("readGgufTensor", Napi::Function::New(env, fn<&ReadGgufTensor>));
     exports.Set("loadControlVectorLlama", Napi::Function::New(env, fn<&LoadControlVectorLlama>));
+    exports.Set("quantizeTypes", Napi::Function::New(env, fn<&QuantizeTypes>));
+    exports.Set("quantize", Napi::Function::New(env, fn<&Quantize>));
     return exports;
 }
 

@@ -15,12 +15,15 @@ Napi::Function ContextWrap::Init(Napi::Env env) {
                                        InstanceMethod("embeddingsPerToken", &ContextWrap::template guarded<&ContextWrap::EmbeddingsPerToken>),
                                        InstanceMethod("generate", &ContextWrap::template guarded<&ContextWrap::Generate>),
                                        InstanceMethod("evalLogits", &ContextWrap::template guarded<&ContextWrap::EvalLogits>),
+                                       InstanceMethod("tokenLogprobs", &ContextWrap::template guarded<&ContextWrap::TokenLogprobs>),
                                        InstanceMethod("setControlVector", &ContextWrap::template guarded<&ContextWrap::SetControlVector>),
                                        InstanceMethod("loadControlVectorFile", &ContextWrap::template guarded<&ContextWrap::LoadControlVectorFile>),
                                        InstanceMethod("clearControlVector", &ContextWrap::template guarded<&ContextWrap::ClearControlVector>),
                                        InstanceMethod("abort", &ContextWrap::template guarded<&ContextWrap::Abort>),
                                        InstanceMethod("busy", &ContextWrap::template guarded<&ContextWrap::Busy>),
                                        InstanceMethod("props", &ContextWrap::template guarded<&ContextWrap::Props>),
+                                       InstanceMethod("residualSupport", &ContextWrap::template guarded<&ContextWrap::ResidualSupport>),
+                                       InstanceMethod("requireResidual", &ContextWrap::template guarded<&ContextWrap::RequireResidual>),
                                        InstanceMethod("free", &ContextWrap::template guarded<&ContextWrap::Free>),
                                    });
     ctor = Napi::Persistent(f);
@@ -42,7 +45,7 @@ void ContextWrap::acquire(Napi::Env env) {
     c.reset_abort();
 }
 
-// capture(texts: string[] | Int32Array[], {layers, pool, maxTokens, addSpecial}) -> Promise<{...}>
+// capture(texts: string[] | Int32Array[], {layers, pool, truncate, addSpecial}) -> Promise<{...}>
 Napi::Value ContextWrap::Capture(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
     auto & c = ctx(env);
@@ -73,7 +76,7 @@ Napi::Value ContextWrap::Capture(const Napi::CallbackInfo & info) {
     } catch (const std::exception & e) {
         throw_error(env, eia::Code::BadArg, e.what());
     }
-    opt.max_tokens = req_int(o, "maxTokens", "options");
+    opt.truncate = req_int(o, "truncate", "options");
     opt.add_special = req_bool(o, "addSpecial", "options");
     acquire(env);
     auto res = std::make_shared<eia::CaptureResult>();
@@ -293,6 +296,41 @@ Napi::Value ContextWrap::EvalLogits(const Napi::CallbackInfo & info) {
     return promise;
 }
 
+// tokenLogprobs([{prompt, continuation}]) -> Promise<Float32Array[]>: one array per item, one
+// log-probability per continuation token (the core checks the items before the first decode).
+Napi::Value ContextWrap::TokenLogprobs(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    auto & c = ctx(env);
+    if (info.Length() < 1 || !info[0].IsArray()) type_error(env, "tokenLogprobs(items: {prompt, continuation}[])");
+    auto arr = info[0].As<Napi::Array>();
+    auto items = std::make_shared<std::vector<eia::ScoreItem>>();
+    for (uint32_t i = 0; i < arr.Length(); i++) {
+        const std::string who = "items[" + std::to_string(i) + "]";
+        Napi::Value v = arr.Get(i);
+        if (!v.IsObject()) type_error(env, who + " must be an object {prompt, continuation}");
+        auto o = v.As<Napi::Object>();
+        eia::ScoreItem it;
+        it.prompt = to_tokens(env, req(o, "prompt", who), who + ".prompt");
+        it.continuation = to_tokens(env, req(o, "continuation", who), who + ".continuation");
+        items->push_back(std::move(it));
+    }
+    acquire(env);
+    auto out = std::make_shared<std::vector<std::vector<float>>>();
+    eia::Context * cp = &c;
+    auto * w = new PromiseWorker(
+        env, [cp, items, out] { *out = eia::token_logprobs(*cp, *items); },
+        [out](Napi::Env env) -> Napi::Value {
+            Napi::Array r = Napi::Array::New(env, out->size());
+            for (size_t i = 0; i < out->size(); i++) r.Set((uint32_t) i, make_f32(env, (*out)[i].data(), (*out)[i].size()));
+            return r;
+        },
+        [cp] { cp->release(); });
+    w->keep(Value());
+    auto promise = w->promise();
+    w->Queue();
+    return promise;
+}
+
 // setControlVector(Float32Array data for layers 1..n, ilStart, ilEnd): llama.cpp's own cvec path
 Napi::Value ContextWrap::SetControlVector(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
@@ -354,6 +392,31 @@ Napi::Value ContextWrap::Props(const Napi::CallbackInfo & info) {
     o.Set("backendSampling", c.backend_sampling());
     o.Set("samplingNote", c.sampling_note());
     return o;
+}
+
+// residualSupport() -> {supported, reason, tensor, hits, found, missing, pruned}: the support check's finding
+Napi::Value ContextWrap::ResidualSupport(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    const eia::ResidualSupport & s = ctx(env).residual_support();
+    std::vector<int32_t> pruned;
+    for (size_t l = 0; l < s.pruned.size(); l++)
+        if (s.pruned[l]) pruned.push_back((int32_t) l);
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("supported", s.supported);
+    o.Set("reason", s.reason);
+    o.Set("tensor", s.tensor);
+    o.Set("hits", make_i32(env, s.hits.data(), s.hits.size()));
+    o.Set("found", make_i32(env, s.found.data(), s.found.size()));
+    o.Set("missing", make_i32(env, s.missing.data(), s.missing.size()));
+    o.Set("pruned", make_i32(env, pruned.data(), pruned.size()));
+    return o;
+}
+
+// requireResidual(what): throws E_UNSUPPORTED_MODEL naming `what` when the support check failed
+Napi::Value ContextWrap::RequireResidual(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    eia::require_residual(ctx(env), arg_string(info, 0, "what"));
+    return env.Undefined();
 }
 
 Napi::Value ContextWrap::Free(const Napi::CallbackInfo & info) {

@@ -11,6 +11,7 @@ Napi::Function ModelWrap::Init(Napi::Env env) {
                                        StaticMethod("load", &ModelWrap::template guarded_static<&ModelWrap::Load>),
                                        InstanceMethod("info", &ModelWrap::template guarded<&ModelWrap::Info>),
                                        InstanceMethod("tokenize", &ModelWrap::template guarded<&ModelWrap::Tokenize>),
+                                       InstanceMethod("tokenizeAsync", &ModelWrap::template guarded<&ModelWrap::TokenizeAsync>),
                                        InstanceMethod("detokenize", &ModelWrap::template guarded<&ModelWrap::Detokenize>),
                                        InstanceMethod("tokenPiece", &ModelWrap::template guarded<&ModelWrap::TokenPiece>),
                                        InstanceMethod("isEog", &ModelWrap::template guarded<&ModelWrap::IsEog>),
@@ -72,6 +73,10 @@ Napi::Value ModelWrap::Info(const Napi::CallbackInfo & info) {
     o.Set("bos", i.bos);
     o.Set("eos", i.eos);
     o.Set("addBos", i.add_bos);
+    o.Set("hasVocab", i.has_vocab);
+    o.Set("recurrent", i.recurrent);
+    o.Set("hybrid", i.hybrid);
+    o.Set("diffusion", i.diffusion);
     o.Set("chatTemplate", i.chat_template);
     o.Set("nParams", (double) i.n_params);
     o.Set("sizeBytes", (double) i.size_bytes);
@@ -92,6 +97,9 @@ Napi::Value ModelWrap::Info(const Napi::CallbackInfo & info) {
     }
     po.Set("onHost", oh);
     o.Set("placement", po);
+    o.Set("vocabType", i.vocab_type);
+    o.Set("maxTokenBytes", i.max_token_bytes);
+    o.Set("stripsWhitespace", i.strips_whitespace);
     return o;
 }
 
@@ -103,6 +111,24 @@ Napi::Value ModelWrap::Tokenize(const Napi::CallbackInfo & info) {
     Napi::Object o = opt_object(info, 1);
     auto t = m->tokenize(text, req_bool(o, "addSpecial", "options"), req_bool(o, "parseSpecial", "options"));
     return make_i32(env, t.data(), t.size());
+}
+
+// tokenizeAsync(text, {addSpecial, parseSpecial}) -> Promise<Int32Array>: the same tokens, computed on
+// the thread pool (a long text takes the tokenizer seconds; the event loop must not wait for it)
+Napi::Value ModelWrap::TokenizeAsync(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    auto m = model(env);
+    auto text = std::make_shared<std::string>(arg_string(info, 0, "text"));
+    Napi::Object o = opt_object(info, 1);
+    const bool add_special = req_bool(o, "addSpecial", "options");
+    const bool parse_special = req_bool(o, "parseSpecial", "options");
+    auto out = std::make_shared<std::vector<llama_token>>();
+    auto * w = new PromiseWorker(
+        env, [m, text, add_special, parse_special, out] { *out = m->tokenize(*text, add_special, parse_special); },
+        [out](Napi::Env env) { return make_i32(env, out->data(), out->size()); });
+    auto promise = w->promise();
+    w->Queue();
+    return promise;
 }
 
 Napi::Value ModelWrap::Detokenize(const Napi::CallbackInfo & info) {

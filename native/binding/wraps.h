@@ -25,6 +25,7 @@ public:
 private:
     Napi::Value Info(const Napi::CallbackInfo & info);
     Napi::Value Tokenize(const Napi::CallbackInfo & info);
+    Napi::Value TokenizeAsync(const Napi::CallbackInfo & info);
     Napi::Value Detokenize(const Napi::CallbackInfo & info);
     Napi::Value TokenPiece(const Napi::CallbackInfo & info);
     Napi::Value IsEog(const Napi::CallbackInfo & info);
@@ -52,12 +53,15 @@ private:
     Napi::Value EmbeddingsPerToken(const Napi::CallbackInfo & info);
     Napi::Value Generate(const Napi::CallbackInfo & info);
     Napi::Value EvalLogits(const Napi::CallbackInfo & info);
+    Napi::Value TokenLogprobs(const Napi::CallbackInfo & info);
     Napi::Value SetControlVector(const Napi::CallbackInfo & info);
     Napi::Value LoadControlVectorFile(const Napi::CallbackInfo & info);
     Napi::Value ClearControlVector(const Napi::CallbackInfo & info);
     Napi::Value Abort(const Napi::CallbackInfo & info);
     Napi::Value Busy(const Napi::CallbackInfo & info);
     Napi::Value Props(const Napi::CallbackInfo & info);
+    Napi::Value ResidualSupport(const Napi::CallbackInfo & info);
+    Napi::Value RequireResidual(const Napi::CallbackInfo & info);
     Napi::Value Free(const Napi::CallbackInfo & info);
     std::unique_ptr<eia::Context> ctx_;
 };

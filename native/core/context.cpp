@@ -11,6 +11,11 @@ Context::Context(std::shared_ptr<Model> model, const ContextParams & p) : model_
     if (!model_) fail("context needs a model");
     const auto & mi = model_->info();
     if (mi.n_layer <= 0) fail(Code::State, "the model was loaded with vocabOnly: it has no weights to run (load it without vocabOnly)");
+    // llama_decode of an encoder-decoder model needs llama_encode first (and an encoder-only model
+    // has no decoder): eia-native runs decoder-only models
+    if (llama_model_has_encoder(model_->raw()) || !llama_model_has_decoder(model_->raw()))
+        fail(Code::UnsupportedModel, "architecture " + mi.arch + " is an encoder" + (llama_model_has_decoder(model_->raw()) ? "-decoder" : "-only") +
+                                         " model; eia-native runs decoder-only models");
     if (p.n_ctx < 16) fail("nCtx must be at least 16 (got " + std::to_string(p.n_ctx) + ")");
     if (p.n_ctx > (1 << 20)) fail("nCtx too large (" + std::to_string(p.n_ctx) + ")");
     if (p.n_batch < 1 || p.n_ubatch < 1) fail("nBatch and nUbatch must be >= 1");
@@ -33,8 +38,9 @@ Context::Context(std::shared_ptr<Model> model, const ContextParams & p) : model_
     cp.n_threads = n_threads_;
     cp.n_threads_batch = n_threads_;
     // Row order in the eval callback == batch order: unified caches split batches in order
-    // (split_simple); per-sequence streams keep order for one sequence per call or one token per
-    // sequence in consecutive sequence ids, which is how capture and generation fill batches.
+    // (split_simple); per-sequence streams and recurrent state keep order for one sequence per call
+    // or one token per sequence in consecutive sequence ids, which is how capture and generation
+    // fill batches (one_sequence_per_batch()).
     cp.kv_unified = p.kv_unified;
     if (p.flash_attn < -1 || p.flash_attn > 1) fail("flashAttn must be auto, on or off");
     cp.flash_attn_type = p.flash_attn < 0 ? LLAMA_FLASH_ATTN_TYPE_AUTO : p.flash_attn ? LLAMA_FLASH_ATTN_TYPE_ENABLED : LLAMA_FLASH_ATTN_TYPE_DISABLED;
@@ -43,7 +49,7 @@ Context::Context(std::shared_ptr<Model> model, const ContextParams & p) : model_
     cp.no_perf = true;
     cp.op_offload = p.op_offload;
     if (p.kv_f32) cp.type_k = cp.type_v = GGML_TYPE_F32;
-    hook_.configure(mi.n_layer, mi.n_embd);
+    hook_.configure(mi.n_layer, mi.n_embd, block_output_map(mi.arch));
     cp.abort_callback = &Context::abort_cb;
     cp.abort_callback_data = this;
     if (p.sampling < 0 || p.sampling > 2) fail("sampling must be auto, host or backend");
@@ -63,8 +69,12 @@ Context::Context(std::shared_ptr<Model> model, const ContextParams & p) : model_
     create(true);
     n_ctx_ = (int) llama_n_ctx(ctx_);
     n_batch_ = (int) llama_n_batch(ctx_);
+    n_ubatch_ = (int) llama_n_ubatch(ctx_);
     n_seq_max_ = (int) llama_n_seq_max(ctx_);
     kv_unified_ = p.kv_unified;
+    one_seq_ = !p.kv_unified || llama_model_is_recurrent(model_->raw()) || llama_model_is_hybrid(model_->raw());
+    support_ = check_residual_support(*this);
+    hook_.set_pruned(support_.pruned);
 }
 
 void Context::create(bool hooked) {

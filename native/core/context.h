@@ -10,6 +10,7 @@
 #include "llama.h"
 #include "model.h"
 #include "residual_hook.h"
+#include "residual_support.h"
 
 namespace eia {
 
@@ -52,9 +53,17 @@ public:
     ResidualHook & hook() { return hook_; }
     int n_ctx() const { return n_ctx_; }
     int n_batch() const { return n_batch_; }
+    int n_ubatch() const { return n_ubatch_; }
+    // Does the graph expose the residual stream at every block (checked once, when created)?
+    const ResidualSupport & residual_support() const { return support_; }
     int n_seq_max() const { return n_seq_max_; }
     int n_threads() const { return n_threads_; }
     bool kv_unified() const { return kv_unified_; }
+    // Must a decode call hold one sequence's tokens only (beyond one token per sequence) for the
+    // hook's rows to come in batch order? llama.cpp splits a batch in order only for one unified KV
+    // cache; per-sequence streams, and the recurrent state of recurrent and hybrid models, split it
+    // by sequence (split_equal / split_seq), which reorders several sequences' tokens.
+    bool one_sequence_per_batch() const { return one_seq_; }
     int n_ctx_seq() const { return kv_unified_ ? n_ctx_ : n_ctx_ / n_seq_max_; }
 
     void clear_memory();
@@ -105,8 +114,10 @@ private:
     std::shared_ptr<Model> model_;
     llama_context * ctx_ = nullptr;
     ResidualHook hook_;
-    int n_ctx_ = 0, n_batch_ = 0, n_seq_max_ = 0, n_threads_ = 0;
+    int n_ctx_ = 0, n_batch_ = 0, n_ubatch_ = 0, n_seq_max_ = 0, n_threads_ = 0;
+    ResidualSupport support_;
     bool kv_unified_ = true;
+    bool one_seq_ = false;
     bool backend_sampling_ = false;
     std::string sampling_note_;
     bool reserve_unsafe_ = false;  // re-reserving the scheduler after a decode corrupts memory here

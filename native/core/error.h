@@ -17,6 +17,7 @@ enum class Code {
     Full,       // E_FULL: no free sequence slot (open generations with reject)
     State,      // E_STATE: the object is closed, freed or finished
     Internal,   // E_INTERNAL: a bug of ours or a llama.cpp failure we did not anticipate
+    UnsupportedModel,  // E_UNSUPPORTED_MODEL: the model's graph lacks what the operation reads (e.g. the residual stream)
 };
 
 inline const char * code_name(Code c) {
@@ -30,6 +31,7 @@ inline const char * code_name(Code c) {
         case Code::Full: return "E_FULL";
         case Code::State: return "E_STATE";
         case Code::Internal: return "E_INTERNAL";
+        case Code::UnsupportedModel: return "E_UNSUPPORTED_MODEL";
     }
     return "E_INTERNAL";
 }

@@ -71,6 +71,7 @@ Generation::Generation(Context & ctx, std::vector<MonitorSpec> monitors)
     if (ctx_.kv_unified() && n_slots_ > 1)
         fail("an open generation needs a context with one KV stream per sequence (create it with kvUnified: false)");
     check_monitors(monitors_, ctx_.model().n_layer(), ctx_.model().n_embd());
+    if (!monitors_.empty()) require_residual(ctx_, "probe monitors");
     by_phys_.assign(n_slots_, nullptr);
 }
 
@@ -81,6 +82,7 @@ Generation::Generation(Context & ctx, std::vector<SequenceSpec> seqs, std::vecto
     if (n > n_slots_)
         fail(std::to_string(n) + " sequences requested but the context holds at most " + std::to_string(n_slots_) + " (create it with a larger nSeqMax)");
     check_monitors(monitors_, ctx_.model().n_layer(), ctx_.model().n_embd());
+    if (!monitors_.empty()) require_residual(ctx_, "probe monitors");
     by_phys_.assign(n_slots_, nullptr);
     kept_.resize(n);
     for (auto & s : seqs) add(SequenceSpec(s));  // validates each one
@@ -111,7 +113,6 @@ void Generation::validate(const SequenceSpec & s, const std::string & who) const
     Model & model = ctx_.model();
     if (s.prompt.empty()) fail(who + ": empty prompt");
     for (auto t : s.prompt) model.check_token(t);
-    if (s.max_tokens < 1) fail(who + ": maxTokens must be >= 1");
     validate_sampling(s.sampling);
     if ((int64_t) s.prompt.size() + s.max_tokens > ctx_.n_ctx_seq())
         fail(who + ": prompt (" + std::to_string(s.prompt.size()) + " tokens) + maxTokens (" + std::to_string(s.max_tokens) +
@@ -133,6 +134,8 @@ int Generation::add(SequenceSpec spec) {
     }
     const std::string who = "sequence " + std::to_string(id);
     validate(spec, who);
+    if (!spec.steer.empty() || spec.gate.layer >= 0 || !spec.monitors.empty())
+        require_residual(ctx_, who + "'s " + (!spec.steer.empty() ? "steering" : spec.gate.layer >= 0 ? "probe gate" : "probe monitors"));
     s->plan = std::make_unique<SteerPlan>(spec.steer, spec.gate, model.n_layer(), model.n_embd(), who, spec.monitors);
     s->sampler = std::make_unique<Sampler>(spec.sampling, model.info().n_vocab);
     s->key.assign(reinterpret_cast<const char *>(spec.prompt.data()), spec.prompt.size() * sizeof(llama_token));
@@ -366,7 +369,7 @@ void Generation::decode_prompts(std::vector<Seq *> & leaders) {
     const int n_batch = ctx_.n_batch();
     const int nm = (int) monitors_.size();
     const int n_vocab = ctx_.model().info().n_vocab;
-    const bool one_prompt = !ctx_.kv_unified();  // per-sequence streams: one prompt per call keeps row order
+    const bool one_prompt = ctx_.one_sequence_per_batch();  // one prompt per call keeps row order there
     TokenBatch batch(n_batch);
     std::vector<int> off(leaders.size(), 0);
     std::vector<std::pair<size_t, int>> ends;  // (leader index, batch index) of prompt ends in this batch

@@ -1,5 +1,6 @@
 #include "model.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -112,17 +113,47 @@ static void precheck_gguf(const std::string & path) {
             }
         }
     }
-    // llama.cpp asserts that token strings are unique (id_to_token vs token_to_id)
+    // llama.cpp asserts that token strings are unique (id_to_token vs token_to_id), as it stores
+    // them: an empty string becomes "[EMPTY_<id>]", and a 'no_vocab'/'none' tokenizer reads no
+    // strings at all (llama.cpp's own test models list 128 empty ones)
+    const int64_t tok_model = gguf_find_key(g, "tokenizer.ggml.model");
+    const std::string tokenizer = tok_model >= 0 && gguf_get_kv_type(g, tok_model) == GGUF_TYPE_STRING ? gguf_get_val_str(g, tok_model) : "";
     const int64_t tok_id = gguf_find_key(g, "tokenizer.ggml.tokens");
-    if (tok_id >= 0 && gguf_get_kv_type(g, tok_id) == GGUF_TYPE_ARRAY && gguf_get_arr_type(g, tok_id) == GGUF_TYPE_STRING) {
+    if (tokenizer != "no_vocab" && tokenizer != "none" && tok_id >= 0 && gguf_get_kv_type(g, tok_id) == GGUF_TYPE_ARRAY &&
+        gguf_get_arr_type(g, tok_id) == GGUF_TYPE_STRING) {
         const size_t n = gguf_get_arr_n(g, tok_id);
         std::unordered_set<std::string> seen;
         seen.reserve(n);
         for (size_t i = 0; i < n; i++) {
-            if (!seen.emplace(gguf_get_arr_str(g, tok_id, i)).second)
+            std::string word = gguf_get_arr_str(g, tok_id, i);
+            if (word.empty()) word = "[EMPTY_" + std::to_string(i) + "]";
+            if (!seen.emplace(std::move(word)).second)
                 bad("tokenizer.ggml.tokens has a duplicate token string at id " + std::to_string(i));
         }
     }
+}
+
+static const char * vocab_type_name(enum llama_vocab_type t) {
+    switch (t) {
+        case LLAMA_VOCAB_TYPE_SPM: return "spm";
+        case LLAMA_VOCAB_TYPE_BPE: return "bpe";
+        case LLAMA_VOCAB_TYPE_WPM: return "wpm";
+        case LLAMA_VOCAB_TYPE_UGM: return "ugm";
+        case LLAMA_VOCAB_TYPE_RWKV: return "rwkv";
+        case LLAMA_VOCAB_TYPE_PLAMO2: return "plamo2";
+        default: return "none";
+    }
+}
+
+// The longest piece of any token, special tokens rendered as their text (one pass over the vocabulary).
+static int max_token_bytes(const llama_vocab * vocab, int n_vocab) {
+    int best = 0;
+    char buf[256];
+    for (llama_token t = 0; t < n_vocab; t++) {
+        const int n = llama_token_to_piece(vocab, t, buf, sizeof buf, 0, true);
+        best = std::max(best, n < 0 ? -n : n);  // negative: the piece's length when it is longer than buf
+    }
+    return best;
 }
 
 std::shared_ptr<Model> Model::load(const std::string & path, const ModelParams & params) {
@@ -154,6 +185,10 @@ std::shared_ptr<Model> Model::load(const std::string & path, const ModelParams &
     i.n_layer = llama_model_n_layer(m);
     i.n_embd = llama_model_n_embd(m);
     i.n_vocab = llama_vocab_n_tokens(self->vocab_);
+    i.has_vocab = llama_vocab_type(self->vocab_) != LLAMA_VOCAB_TYPE_NONE;
+    i.recurrent = llama_model_is_recurrent(m);
+    i.hybrid = llama_model_is_hybrid(m);
+    i.diffusion = llama_model_is_diffusion(m);
     i.n_ctx_train = llama_model_n_ctx_train(m);
     i.n_head = params.vocab_only ? 0 : llama_model_n_head(m);  // vocab-only: no layers (llama.cpp aborts on n_head)
     i.n_head_kv = params.vocab_only ? 0 : llama_model_n_head_kv(m);
@@ -171,6 +206,14 @@ std::shared_ptr<Model> Model::load(const std::string & path, const ModelParams &
     }
     // any CPU-type Vulkan device in use counts (llama.cpp splits the layers over every GPU device)
     i.cpu_vulkan = i.offloaded && runtime_info().has_cpu_vulkan;
+    i.vocab_type = vocab_type_name(llama_vocab_type(self->vocab_));
+    // token strings and attributes exist only with a vocabulary (llama.cpp asserts on a no_vocab model's):
+    // without one no text is tokenised, so there is no size bound to give (max_token_bytes 0)
+    if (i.has_vocab) {
+        i.max_token_bytes = max_token_bytes(self->vocab_, i.n_vocab);
+        for (llama_token t = 0; t < i.n_vocab && !i.strips_whitespace; t++)
+            i.strips_whitespace = (llama_vocab_get_attr(self->vocab_, t) & (LLAMA_TOKEN_ATTR_LSTRIP | LLAMA_TOKEN_ATTR_RSTRIP)) != 0;
+    }
     return self;
 }
 
@@ -192,6 +235,9 @@ std::string Model::meta(const std::string & key) const {
 }
 
 std::vector<llama_token> Model::tokenize(const std::string & text, bool add_special, bool parse_special) const {
+    // llama.cpp aborts on text for a model without a tokenizer
+    if (!info_.has_vocab)
+        fail(Code::UnsupportedModel, "this " + info_.arch + " model has no tokenizer (tokenizer.ggml.model 'no_vocab'): it takes token ids, not text");
     if (text.size() > (size_t) INT32_MAX / 2) fail("text too long to tokenize");
     std::vector<llama_token> out(text.size() + 8);
     int n = llama_tokenize(vocab_, text.data(), (int32_t) text.size(), out.data(), (int32_t) out.size(), add_special, parse_special);
@@ -212,6 +258,7 @@ void Model::check_token(llama_token token) const {
 
 std::string Model::token_piece(llama_token token, bool special) const {
     check_token(token);
+    if (!info_.has_vocab) return "";  // no token strings (llama.cpp asserts on their attributes)
     char buf[256];
     int n = llama_token_to_piece(vocab_, token, buf, sizeof buf, 0, special);
     if (n < 0) {

@@ -24,12 +24,23 @@ struct ModelInfo {
     int n_layer = 0, n_embd = 0, n_vocab = 0, n_ctx_train = 0, n_head = 0, n_head_kv = 0;
     int bos = -1, eos = -1;
     bool add_bos = false;
+    bool has_vocab = true;   // false: tokenizer 'no_vocab' (token ids only; no text in or out)
+    bool recurrent = false, hybrid = false, diffusion = false;  // llama.cpp's model kinds (diffusion: non-causal attention)
     bool offloaded = false;  // some layers run on a GPU device
     // offloaded while a CPU-type Vulkan device (Mesa's lavapipe) is in use: see vulkan_probe.h
     bool cpu_vulkan = false;
     // all layers asked for (gpu layers -1) on a GPU with its own memory: where they really run
     Placement placement;
     uint64_t n_params = 0, size_bytes = 0;
+    // The tokenizer ("spm", "bpe", "wpm", "ugm", "rwkv", "plamo2", "none") and the longest text one
+    // token stands for (special tokens' text included): a text of B bytes is at least B / max_token_bytes
+    // tokens for the tokenizers that neither drop nor fold input bytes (spm, bpe), so a caller can
+    // refuse a text that cannot fit a context before tokenising it.
+    std::string vocab_type;
+    int max_token_bytes = 0;
+    // Some token drops the ASCII whitespace beside it (an lstrip/rstrip attribute, e.g. Phi-3's special
+    // tokens): only then can a text become fewer tokens than its bytes over max_token_bytes.
+    bool strips_whitespace = false;
 };
 
 class Model {

@@ -2,17 +2,20 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <cstring>
+#include <utility>
 
 #include "ggml-backend.h"
 #include "ggml.h"
 
 namespace eia {
 
-void ResidualHook::configure(int n_layer, int n_embd) {
+void ResidualHook::configure(int n_layer, int n_embd, BlockOutputMap map) {
     n_layer_ = n_layer;
     n_embd_ = n_embd;
+    map_ = std::move(map);
+    pruned_.assign(n_layer, 0);
+    if (n_layer > 0) pruned_[n_layer - 1] = 1;  // llama.cpp's usual layout until the support check has measured it
     cursor_.assign(n_layer, 0);
     steer_layer_.assign(n_layer, 0);
     cap_layer_.assign(n_layer, 0);
@@ -95,24 +98,47 @@ void ResidualHook::clear_monitors() {
 }
 
 bool ResidualHook::wants(int layer) const {
-    return steer_layer_[layer] || cap_layer_[layer] || mon_any_[layer];
+    return surveying_ || steer_layer_[layer] || cap_layer_[layer] || mon_any_[layer];
 }
 
-// "l_out-12" -> 12; -1 for every other tensor. Called for every graph node: keep it cheap.
-static int layer_of(const ggml_tensor * t) {
-    const char * n = t->name;
-    if (n[0] != 'l' || std::strncmp(n, "l_out-", 6) != 0) return -1;
-    char * end = nullptr;
-    long v = std::strtol(n + 6, &end, 10);
-    if (end == n + 6 || *end != '\0') return -1;
-    return (int) v;
+void ResidualHook::begin_survey() {
+    survey_ = Survey{};
+    survey_.hits.assign(n_layer_, 0);
+    survey_.rows.assign(n_layer_, 0);
+    survey_.odd.assign(n_layer_, "");
+    surveying_ = true;
+}
+
+ResidualHook::Survey ResidualHook::end_survey() {
+    surveying_ = false;
+    return std::move(survey_);
+}
+
+// One f32 row of n_embd per token, contiguous: the only layout the hook reads or changes.
+static bool is_row_block(const ggml_tensor * t, int n_embd) {
+    return t->type == GGML_TYPE_F32 && t->ne[0] == n_embd && t->ne[2] == 1 && t->ne[3] == 1 && ggml_is_contiguous(t);
+}
+
+void ResidualHook::survey(const ggml_tensor * t, int layer) {
+    survey_.hits[layer]++;
+    if (is_row_block(t, n_embd_)) {
+        survey_.rows[layer] += t->ne[1];
+    } else if (survey_.odd[layer].empty()) {
+        survey_.odd[layer] = std::string(ggml_type_name(t->type)) + " [" + std::to_string(t->ne[0]) + " x " + std::to_string(t->ne[1]) +
+                             (t->ne[2] != 1 || t->ne[3] != 1 ? " x " + std::to_string(t->ne[2]) + " x " + std::to_string(t->ne[3]) : "") + "]" +
+                             (ggml_is_contiguous(t) ? "" : " (not contiguous)");
+    }
 }
 
 bool ResidualHook::eval_callback(ggml_tensor * t, bool ask, void * user_data) {
     auto * self = static_cast<ResidualHook *>(user_data);
-    const int layer = layer_of(t);
-    if (layer < 0 || layer >= self->n_layer_ || !self->wants(layer)) return ask ? false : true;
+    const int layer = self->map_.block_of(t->name, self->n_layer_);
+    if (layer < 0 || !self->wants(layer)) return ask ? false : true;
     if (ask) return true;
+    if (self->surveying_) {
+        self->survey(t, layer);
+        return true;
+    }
     self->process(t, layer);
     // capture-only passes stop the graph after the deepest captured block: nothing later is read
     return !(self->stop_layer_ >= 0 && layer == self->stop_layer_);
@@ -125,16 +151,16 @@ static double dot(const float * a, const float * b, int n) {
 }
 
 void ResidualHook::process(ggml_tensor * t, int layer) {
-    if (t->type != GGML_TYPE_F32 || t->ne[0] != n_embd_ || !ggml_is_contiguous(t)) return;  // not a residual row block
+    if (!is_row_block(t, n_embd_)) return;  // not a residual row block (the support check refuses such graphs)
     const int n_rows = (int) t->ne[1];
-    const bool last = layer == n_layer_ - 1;  // only output rows survive in the last block
+    const bool pruned = pruned_[layer];  // only output rows survive in this block
     const int base = cursor_[layer];
     cursor_[layer] += n_rows;
 
     idx_.resize(n_rows);
     for (int r = 0; r < n_rows; r++) {
         const int k = base + r;
-        int b = last ? (k < n_outputs_ ? outputs_[k] : -1) : k;
+        int b = pruned ? (k < n_outputs_ ? outputs_[k] : -1) : k;
         idx_[r] = (b >= 0 && b < n_tokens_) ? b : -1;
     }
 

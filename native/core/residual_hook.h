@@ -1,17 +1,23 @@
-// ResidualHook: the one ggml eval callback of a context. It watches the tensors named
-// "l_out-L" (output of decoder block L, 0-based) and, per row (= token of the current ubatch):
+// ResidualHook: the one ggml eval callback of a context. It watches the output of every decoder
+// block L (0-based; "l_out-L" in most architectures, see block_output.h) and, per row (= token of
+// the current ubatch):
 //   - runs the gate of the row's sequence at its gate block (projection before any steering),
 //   - applies the sequence's steering plan in place (adds, optional norm-preserving rescale),
 //   - hands rows to a capture sink (pooling happens there),
 //   - projects output rows onto monitor probes (after that block's steering).
 // Rows map to batch tokens because batches are filled so that llama.cpp keeps their order (a
-// unified KV cache splits batches in order; with one KV stream per sequence a batch holds one
-// prompt, or one token per sequence in consecutive sequence ids); the last block only keeps output
-// rows (llama.cpp prunes the others there), so its rows map through the list of output tokens.
+// unified KV cache splits batches in order; with one KV stream per sequence, or the recurrent state
+// of recurrent and hybrid models, a batch holds one prompt, or one token per sequence in consecutive
+// sequence ids: Context::one_sequence_per_batch). A block whose graph keeps only
+// the output rows (llama.cpp prunes the others in the last block of most architectures, after it in
+// some) maps its rows through the list of output tokens; which blocks do is measured per context by
+// the support check (residual_support.h), which runs the hook in survey mode.
 #pragma once
 #include <cstdint>
+#include <string>
 #include <vector>
 
+#include "block_output.h"
 #include "steer_plan.h"
 
 struct ggml_tensor;
@@ -26,9 +32,21 @@ struct CaptureSink {
 
 class ResidualHook {
 public:
-    void configure(int n_layer, int n_embd);
+    void configure(int n_layer, int n_embd, BlockOutputMap map);
     int n_layer() const { return n_layer_; }
     int n_embd() const { return n_embd_; }
+    const BlockOutputMap & block_map() const { return map_; }
+    // Blocks whose output keeps only the rows of output tokens (set from the support check).
+    void set_pruned(const std::vector<char> & pruned) { pruned_ = pruned; }
+
+    // ---- survey: every block output is counted, nothing is read or changed ------------------------
+    struct Survey {
+        std::vector<int> hits;          // callbacks per block
+        std::vector<int64_t> rows;      // rows seen per block (over all ubatches)
+        std::vector<std::string> odd;   // per block: "" or the shape it had when it was not [n_embd x rows] f32
+    };
+    void begin_survey();
+    Survey end_survey();
 
     // ---- per decode call -------------------------------------------------------------------
     // slot_of[b]: slot (sequence table index) of batch token b; phase_of[b]: 0 prompt, 1 generated;
@@ -55,7 +73,7 @@ public:
     const std::vector<float> & monitor_values() const { return mon_out_; }
 
     // Does anything need the callback at all (a context on a GPU drops it otherwise)?
-    bool active() const { return n_plans_ > 0 || sink_ != nullptr || !mon_layer_.empty(); }
+    bool active() const { return n_plans_ > 0 || sink_ != nullptr || !mon_layer_.empty() || surveying_; }
 
     static bool eval_callback(ggml_tensor * t, bool ask, void * user_data);
 
@@ -64,7 +82,13 @@ private:
     void process(ggml_tensor * t, int layer);
     void refresh_layers();
 
+    void survey(const ggml_tensor * t, int layer);
+
     int n_layer_ = 0, n_embd_ = 0;
+    BlockOutputMap map_;
+    std::vector<char> pruned_;       // per block: only output rows survive there
+    bool surveying_ = false;
+    Survey survey_;
     // batch description
     const int32_t * slot_of_ = nullptr;
     const uint8_t * phase_of_ = nullptr;

@@ -32,9 +32,16 @@ namespace eia {
 
 static std::atomic<int> g_log_level{1};
 static thread_local std::string t_errors;
+static thread_local ThreadLogObserver::Fn * t_observer = nullptr;
+
+ThreadLogObserver::ThreadLogObserver(Fn fn) : fn_(std::move(fn)), prev_(t_observer) { t_observer = &fn_; }
+ThreadLogObserver::~ThreadLogObserver() { t_observer = prev_; }
 
 static void log_cb(ggml_log_level level, const char * text, void *) {
     if (!text) return;
+    if (t_observer) {
+        try { (*t_observer)((int) level, text); } catch (...) { /* an observer never breaks logging */ }
+    }
     const bool is_err = level == GGML_LOG_LEVEL_ERROR;
     const bool is_warn = level == GGML_LOG_LEVEL_WARN;
     if (is_err || is_warn) {

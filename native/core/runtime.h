@@ -12,6 +12,7 @@
 // a device; none is fine), cpu (no GPU backend), or cuda | vulkan | metal (that one, or an error).
 // A source build has its backends compiled in and ignores all of this.
 #pragma once
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,21 @@ void load_backends();
 void set_log_level(int level);  // 0 silent, 1 errors (default), 2 warnings, 3 info, 4 debug
 // Error/warning lines logged by llama.cpp on this thread since the last take (joined by "; ").
 std::string take_thread_log_errors();
+
+// While one lives, every text llama.cpp logs on this thread (any level, before the level filter)
+// also goes to `fn`: how a long llama.cpp call that only logs its progress (llama_model_quantize)
+// reports it. One per thread at a time.
+class ThreadLogObserver {
+public:
+    using Fn = std::function<void(int level, const char * text)>;
+    explicit ThreadLogObserver(Fn fn);
+    ~ThreadLogObserver();
+    ThreadLogObserver(const ThreadLogObserver &) = delete;
+    ThreadLogObserver & operator=(const ThreadLogObserver &) = delete;
+private:
+    Fn fn_;
+    Fn * prev_;
+};
 
 struct BackendLoad {
     std::string name;     // cpu, cuda, vulkan, metal, blas, ...

@@ -9,6 +9,7 @@
 #include <set>
 #include <system_error>
 #include <thread>
+#include <unistd.h>
 
 #include "error.h"
 #include "ggml.h"
@@ -57,7 +58,7 @@ struct FileCloser {
 
 void write_or_fail(FILE * f, const void * data, size_t n, const std::string & path) {
     if (n && std::fwrite(data, 1, n, f) != n) {
-        fail("eia-synth: write failed on '" + path + "': " + std::strerror(errno));
+        fail(Code::IO, "eia-synth: write failed on '" + path + "': " + std::strerror(errno));
     }
 }
 
@@ -163,9 +164,9 @@ void write_gguf(const std::string & out, const std::function<void(gguf_context *
     guard.paths.push_back(tmp);
     FileCloser fc;
     fc.f = std::fopen(tmp.c_str(), "wb");
-    if (!fc.f) fail("eia-synth: cannot open '" + tmp + "' for writing: " + std::strerror(errno));
+    if (!fc.f) fail(Code::IO, "eia-synth: cannot open '" + tmp + "' for writing: " + std::strerror(errno));
     std::setvbuf(fc.f, nullptr, _IOFBF, 1 << 22);
-    if (!gguf_write_to_file_ptr(h.g, fc.f, /*only_meta=*/true)) fail("eia-synth: writing metadata to '" + tmp + "' failed");
+    if (!gguf_write_to_file_ptr(h.g, fc.f, /*only_meta=*/true)) fail(Code::IO, "eia-synth: writing metadata to '" + tmp + "' failed");
     const size_t alignment = gguf_get_alignment(h.g);
     const long meta_end = std::ftell(fc.f);   // gguf_get_data_offset is only set for files read back
     if (meta_end < 0 || (size_t) meta_end % alignment != 0) fail("internal: metadata of '" + tmp + "' not aligned");
@@ -186,14 +187,16 @@ void write_gguf(const std::string & out, const std::function<void(gguf_context *
         write_or_fail(fc.f, zeros.data(), padded - nbytes, tmp);
         written += padded;
     }
-    if (std::fflush(fc.f) != 0) fail("eia-synth: flush failed on '" + tmp + "': " + std::strerror(errno));
+    if (std::fflush(fc.f) != 0) fail(Code::IO, "eia-synth: flush failed on '" + tmp + "': " + std::strerror(errno));
+    // on the disk before the rename makes it the model (a crash never leaves a renamed, unwritten file)
+    if (fsync(fileno(fc.f)) != 0) fail(Code::IO, "eia-synth: sync failed on '" + tmp + "': " + std::strerror(errno));
     const long pos = std::ftell(fc.f);
     if (pos >= 0 && (size_t) pos != data_offset + written) fail("internal: file size mismatch for '" + tmp + "'");
     const int rc = std::fclose(fc.f);
     fc.f = nullptr;
-    if (rc != 0) fail("eia-synth: close failed on '" + tmp + "': " + std::strerror(errno));
+    if (rc != 0) fail(Code::IO, "eia-synth: close failed on '" + tmp + "': " + std::strerror(errno));
     if (std::rename(tmp.c_str(), out.c_str()) != 0) {
-        fail("eia-synth: cannot rename '" + tmp + "' to '" + out + "': " + std::strerror(errno));
+        fail(Code::IO, "eia-synth: cannot rename '" + tmp + "' to '" + out + "': " + std::strerror(errno));
     }
 }
 
@@ -202,13 +205,15 @@ void write_text_atomic(const std::string & path, const std::string & data, FileG
     guard.paths.push_back(tmp);
     FileCloser fc;
     fc.f = std::fopen(tmp.c_str(), "wb");
-    if (!fc.f) fail("eia-synth: cannot open '" + tmp + "' for writing: " + std::strerror(errno));
+    if (!fc.f) fail(Code::IO, "eia-synth: cannot open '" + tmp + "' for writing: " + std::strerror(errno));
     write_or_fail(fc.f, data.data(), data.size(), tmp);
+    if (std::fflush(fc.f) != 0) fail(Code::IO, "eia-synth: flush failed on '" + tmp + "': " + std::strerror(errno));
+    if (fsync(fileno(fc.f)) != 0) fail(Code::IO, "eia-synth: sync failed on '" + tmp + "': " + std::strerror(errno));
     const int rc = std::fclose(fc.f);
     fc.f = nullptr;
-    if (rc != 0) fail("eia-synth: close failed on '" + tmp + "': " + std::strerror(errno));
+    if (rc != 0) fail(Code::IO, "eia-synth: close failed on '" + tmp + "': " + std::strerror(errno));
     if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-        fail("eia-synth: cannot rename '" + tmp + "' to '" + path + "': " + std::strerror(errno));
+        fail(Code::IO, "eia-synth: cannot rename '" + tmp + "' to '" + path + "': " + std::strerror(errno));
     }
 }
 

@@ -119,8 +119,112 @@ void add_class_word_wordness(const Vocab & V, int t, float & wordness) {
     if (contains_any(lw, kEmpathyKeywords, kNEmpathyKeywords) || contains_any(lw, kTaskKeywords, kNTaskKeywords)) wordness += kWKw;
 }
 
-PlantedTensors easy_tensors(const Vocab & V, int n_embd, int n_layer, int64_t n_q, int64_t n_kv, int n_ff,
-                            ggml_type wtype, uint64_t seed) {
+using RowsPost = std::function<void(int64_t, int64_t, float *)>;
+
+// What a planted block adds to the random weights: a constant added to the attention output at
+// every position (may be null), and the planted FFN units (posts of the gate, up and down weights;
+// gate and up rows are given as in llama's separate matrices).
+struct BlockPlant {
+    std::shared_ptr<std::vector<float>> constant;
+    RowsPost gate, up, down;
+};
+
+// Row `row` of a weight shifted by `by` rows (a fused matrix holds one part after another).
+RowsPost shifted(RowsPost f, int64_t by) {
+    if (!f) return nullptr;
+    return [f, by](int64_t r0, int64_t r1, float * dst) {
+        // the post sees rows [r0, r1) of the fused matrix; hand it the part's own row numbers
+        f(r0 - by, r1 - by, dst);
+    };
+}
+
+RowsPost both_posts(RowsPost f1, RowsPost f2) {
+    if (!f1) return f2;
+    if (!f2) return f1;
+    return [f1, f2](int64_t r0, int64_t r1, float * dst) { f1(r0, r1, dst); f2(r0, r1, dst); };
+}
+
+// The tensors of block i in the architecture's own layout, each holding the same function:
+//  * llama: attn_q/k/v, attn_output (+ attn_output.bias carrying the constant), ffn_gate/up/down;
+//  * qwen2: the same matrices, but llama.cpp loads no attention-output bias for qwen2. The constant
+//    rides on the value path instead: value row j of kv head 0 is zeroed and attn_v.bias sets it to
+//    1, so every query head of that kv head's group reads exactly 1 there (softmax weights sum to
+//    1), and attn_output's columns of those heads at dim j write constant / group;
+//  * phi3: fused attn_qkv (q, k, v rows one after another, with attn_qkv.bias for the constant as
+//    in qwen2) and fused ffn_up (gate rows, then up rows: llama.cpp's swiglu takes silu of the first
+//    half times the second).
+void push_block(std::vector<TensorPlan> & plans, const std::string & arch, int i, int n_embd, int64_t n_q, int64_t n_kv,
+                int head_dim, int n_ff, float sw, ggml_type wtype, const BlockPlant & bp) {
+    plans.push_back(vector_plan(block_tensor(i, "attn_norm.weight"), n_embd, I_CONST, 1.0f));
+    const auto & c = bp.constant;
+    const int64_t j = 0;                 // the value dim that carries the constant (kv head 0)
+    const int64_t group = n_q / n_kv;    // query heads per kv head
+    // value path: zero value row `row` of a weight whose rows are the projections
+    auto zero_row = [n_embd](int64_t row) -> RowsPost {
+        return [row, n_embd](int64_t r0, int64_t r1, float * dst) {
+            if (row >= r0 && row < r1) std::fill(dst + (row - r0) * n_embd, dst + (row - r0 + 1) * n_embd, 0.0f);
+        };
+    };
+    auto one_at = [](int64_t n, int64_t at) {
+        auto b = std::make_shared<std::vector<float>>((size_t) n, 0.0f);
+        (*b)[(size_t) at] = 1.0f;
+        return b;
+    };
+    if (arch == "phi3") {
+        TensorPlan qkv = matrix_plan(block_tensor(i, "attn_qkv.weight"), n_embd, n_q + 2 * n_kv, sw, wtype);
+        if (c) qkv.post = zero_row(n_q + n_kv + j);
+        plans.push_back(qkv);
+        if (c) {
+            TensorPlan b = vector_plan(block_tensor(i, "attn_qkv.bias"), n_q + 2 * n_kv, I_ROWS, 0.0f);
+            b.rows = one_at(n_q + 2 * n_kv, n_q + n_kv + j);
+            plans.push_back(b);
+        }
+    } else {
+        plans.push_back(matrix_plan(block_tensor(i, "attn_q.weight"), n_embd, n_q, sw, wtype));
+        plans.push_back(matrix_plan(block_tensor(i, "attn_k.weight"), n_embd, n_kv, sw, wtype));
+        TensorPlan wv = matrix_plan(block_tensor(i, "attn_v.weight"), n_embd, n_kv, sw, wtype);
+        if (c && arch == "qwen2") wv.post = zero_row(j);
+        plans.push_back(wv);
+        if (c && arch == "qwen2") {
+            TensorPlan b = vector_plan(block_tensor(i, "attn_v.bias"), n_kv, I_ROWS, 0.0f);
+            b.rows = one_at(n_kv, j);
+            plans.push_back(b);
+        }
+    }
+    TensorPlan wo = matrix_plan(block_tensor(i, "attn_output.weight"), n_q, n_embd, sw, wtype);
+    if (c && arch != "llama") {
+        // output row r, input column h * head_dim + j (h < group): constant[r] / group
+        wo.post = [c, group, head_dim, j, n_q](int64_t r0, int64_t r1, float * dst) {
+            for (int64_t r = r0; r < r1; ++r)
+                for (int64_t h = 0; h < group; ++h) dst[(r - r0) * n_q + h * head_dim + j] = (*c)[(size_t) r] / (float) group;
+        };
+    }
+    plans.push_back(wo);
+    if (c && arch == "llama") {
+        TensorPlan b = vector_plan(block_tensor(i, "attn_output.bias"), n_embd, I_ROWS, 0.0f);
+        b.rows = c;
+        plans.push_back(b);
+    }
+    plans.push_back(vector_plan(block_tensor(i, "ffn_norm.weight"), n_embd, I_CONST, 1.0f));
+    if (arch == "phi3") {
+        TensorPlan up = matrix_plan(block_tensor(i, "ffn_up.weight"), n_embd, 2 * (int64_t) n_ff, sw, wtype);
+        up.post = both_posts(bp.gate, shifted(bp.up, n_ff));
+        plans.push_back(up);
+    } else {
+        TensorPlan gate = matrix_plan(block_tensor(i, "ffn_gate.weight"), n_embd, n_ff, sw, wtype);
+        TensorPlan up = matrix_plan(block_tensor(i, "ffn_up.weight"), n_embd, n_ff, sw, wtype);
+        gate.post = bp.gate;
+        up.post = bp.up;
+        plans.push_back(gate);
+        plans.push_back(up);
+    }
+    TensorPlan down = matrix_plan(block_tensor(i, "ffn_down.weight"), n_ff, n_embd, sw, wtype);
+    down.post = bp.down;
+    plans.push_back(down);
+}
+
+PlantedTensors easy_tensors(const Vocab & V, const std::string & arch, int n_embd, int n_layer, int64_t n_q, int64_t n_kv,
+                            int head_dim, int n_ff, ggml_type wtype, uint64_t seed) {
     PlantedTensors out;
     const int64_t n_vocab = (int64_t) V.size();
     // block weights shrink with depth too, so the sum of the blocks' writes stays small
@@ -167,20 +271,9 @@ PlantedTensors easy_tensors(const Vocab & V, int n_embd, int n_layer, int64_t n_
     for (int i = 0; i < n_embd; ++i) (*bias)[i] = kB * u[i] - kVOff * v[i];
     out.plans.push_back(te);
     for (int i = 0; i < n_layer; ++i) {
-        out.plans.push_back(vector_plan(block_tensor(i, "attn_norm.weight"), n_embd, I_CONST, 1.0f));
-        out.plans.push_back(matrix_plan(block_tensor(i, "attn_q.weight"), n_embd, n_q, sw, wtype));
-        out.plans.push_back(matrix_plan(block_tensor(i, "attn_k.weight"), n_embd, n_kv, sw, wtype));
-        out.plans.push_back(matrix_plan(block_tensor(i, "attn_v.weight"), n_embd, n_kv, sw, wtype));
-        out.plans.push_back(matrix_plan(block_tensor(i, "attn_output.weight"), n_q, n_embd, sw, wtype));
-        if (i == 0) {
-            TensorPlan b = vector_plan(block_tensor(i, "attn_output.bias"), n_embd, I_ROWS, 0.0f);
-            b.rows = bias;
-            out.plans.push_back(b);
-        }
-        out.plans.push_back(vector_plan(block_tensor(i, "ffn_norm.weight"), n_embd, I_CONST, 1.0f));
-        out.plans.push_back(matrix_plan(block_tensor(i, "ffn_gate.weight"), n_embd, n_ff, sw, wtype));
-        out.plans.push_back(matrix_plan(block_tensor(i, "ffn_up.weight"), n_embd, n_ff, sw, wtype));
-        out.plans.push_back(matrix_plan(block_tensor(i, "ffn_down.weight"), n_ff, n_embd, sw, wtype));
+        BlockPlant bp;
+        if (i == 0) bp.constant = bias;
+        push_block(out.plans, arch, i, n_embd, n_q, n_kv, head_dim, n_ff, sw, wtype, bp);
     }
     // output head: per-axis gains (see kGV, kGU, kGN); the noise axes alternate in sign so
     // that a word's own noise (|n_t|^2) does not favour repeating it
@@ -284,8 +377,8 @@ WordContent word_content() {
     return c;
 }
 
-PlantedTensors realistic_tensors(const Vocab & V, int n_embd, int n_layer, int64_t n_q, int64_t n_kv, int n_ff,
-                                 ggml_type wtype, uint64_t seed) {
+PlantedTensors realistic_tensors(const Vocab & V, const std::string & arch, int n_embd, int n_layer, int64_t n_q, int64_t n_kv,
+                                 int head_dim, int n_ff, ggml_type wtype, uint64_t seed) {
     PlantedTensors out;
     const int64_t n_vocab = (int64_t) V.size();
     const float sw = kSBlock / std::sqrt((float) n_embd) * std::min(1.0f, std::sqrt(6.0f / (float) n_layer));
@@ -429,30 +522,16 @@ PlantedTensors realistic_tensors(const Vocab & V, int n_embd, int n_layer, int64
     auto lean = std::make_shared<std::vector<float>>((size_t) n_embd);
     for (int i = 0; i < n_embd; ++i) (*lean)[i] = -kVOff * v[i];
     for (int i = 0; i < n_layer; ++i) {
-        out.plans.push_back(vector_plan(block_tensor(i, "attn_norm.weight"), n_embd, I_CONST, 1.0f));
-        out.plans.push_back(matrix_plan(block_tensor(i, "attn_q.weight"), n_embd, n_q, sw, wtype));
-        out.plans.push_back(matrix_plan(block_tensor(i, "attn_k.weight"), n_embd, n_kv, sw, wtype));
-        out.plans.push_back(matrix_plan(block_tensor(i, "attn_v.weight"), n_embd, n_kv, sw, wtype));
-        out.plans.push_back(matrix_plan(block_tensor(i, "attn_output.weight"), n_q, n_embd, sw, wtype));
+        BlockPlant bp;
         // block 0 adds the wordness offset; the task lean comes after the amplifier, so that it
         // is not amplified
-        if (i == 0 || i == kAmpBlocks) {
-            TensorPlan b = vector_plan(block_tensor(i, "attn_output.bias"), n_embd, I_ROWS, 0.0f);
-            b.rows = i == 0 ? bias0 : lean;
-            out.plans.push_back(b);
-        }
-        out.plans.push_back(vector_plan(block_tensor(i, "ffn_norm.weight"), n_embd, I_CONST, 1.0f));
-        TensorPlan gate = matrix_plan(block_tensor(i, "ffn_gate.weight"), n_embd, n_ff, sw, wtype);
-        TensorPlan up = matrix_plan(block_tensor(i, "ffn_up.weight"), n_embd, n_ff, sw, wtype);
-        TensorPlan down = matrix_plan(block_tensor(i, "ffn_down.weight"), n_ff, n_embd, sw, wtype);
+        if (i == 0 || i == kAmpBlocks) bp.constant = i == 0 ? bias0 : lean;
         if (i >= 1 && i <= kAmpBlocks) {
-            gate.post = both(set_row(us, amp_a, 0), set_row(us, amp_a, 1));
-            up.post = both(set_row(vs, amp_b, 0), set_row(rs, amp_b, 1));
-            down.post = both(set_col(vs, coef(g), 0, n_ff), set_col(vs, -coef(kRLeak * cancel[(size_t) i]), 1, n_ff));
+            bp.gate = both(set_row(us, amp_a, 0), set_row(us, amp_a, 1));
+            bp.up = both(set_row(vs, amp_b, 0), set_row(rs, amp_b, 1));
+            bp.down = both(set_col(vs, coef(g), 0, n_ff), set_col(vs, -coef(kRLeak * cancel[(size_t) i]), 1, n_ff));
         }
-        out.plans.push_back(gate);
-        out.plans.push_back(up);
-        out.plans.push_back(down);
+        push_block(out.plans, arch, i, n_embd, n_q, n_kv, head_dim, n_ff, sw, wtype, bp);
     }
     auto gout = std::make_shared<std::vector<float>>((size_t) n_embd);
     const int n_noise = n_embd - kNV - kNU - kRNT - kRNL;
@@ -474,10 +553,10 @@ PlantedTensors realistic_tensors(const Vocab & V, int n_embd, int n_layer, int64
 
 }  // namespace
 
-PlantedTensors planted_tensors(const Vocab & V, int n_embd, int n_layer, int64_t n_q, int64_t n_kv, int n_ff,
-                               ggml_type wtype, uint64_t seed, PlantedProfile profile) {
-    if (profile == PlantedProfile::Easy) return easy_tensors(V, n_embd, n_layer, n_q, n_kv, n_ff, wtype, seed);
-    return realistic_tensors(V, n_embd, n_layer, n_q, n_kv, n_ff, wtype, seed);
+PlantedTensors planted_tensors(const Vocab & V, const std::string & arch, int n_embd, int n_layer, int64_t n_q, int64_t n_kv,
+                               int head_dim, int n_ff, ggml_type wtype, uint64_t seed, PlantedProfile profile) {
+    if (profile == PlantedProfile::Easy) return easy_tensors(V, arch, n_embd, n_layer, n_q, n_kv, head_dim, n_ff, wtype, seed);
+    return realistic_tensors(V, arch, n_embd, n_layer, n_q, n_kv, head_dim, n_ff, wtype, seed);
 }
 
 }  // namespace eia::synth

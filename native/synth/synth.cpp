@@ -89,9 +89,6 @@ SynthResult synth_model(const SynthOptions & opt) {
             fail("eia-synth: output path '" + opt.out + "' names a directory");
         }
     }
-    if (opt.planted && !opt.arch.empty() && opt.arch != "llama") {
-        fail("eia-synth: planted models are llama models (got --arch " + opt.arch + ")");
-    }
     if (opt.planted_profile != "realistic" && opt.planted_profile != "easy") {
         fail("eia-synth: unknown planted profile '" + opt.planted_profile + "' (expected realistic or easy)");
     }
@@ -110,7 +107,8 @@ SynthResult synth_model(const SynthOptions & opt) {
         std::remove(probe.c_str());
     }
 
-    const std::string arch = opt.planted ? "llama" : (opt.arch.empty() ? shape->arch : opt.arch);
+    // a planted model is llama unless another arch is asked for (its default does not follow the shape)
+    const std::string arch = opt.planted ? (opt.arch.empty() ? "llama" : opt.arch) : (opt.arch.empty() ? shape->arch : opt.arch);
     const int n_layer = shape->n_layer, n_embd = shape->n_embd, n_head = shape->n_head, n_head_kv = shape->n_head_kv;
     const int head_dim = n_embd / n_head;
     const int64_t n_q = (int64_t) head_dim * n_head, n_kv = (int64_t) head_dim * n_head_kv;
@@ -136,7 +134,7 @@ SynthResult synth_model(const SynthOptions & opt) {
     std::vector<TensorPlan> plans;
     std::vector<float> planted_v;
     if (opt.planted) {
-        PlantedTensors p = planted_tensors(V, n_embd, n_layer, n_q, n_kv, shape->n_ff, wtype, opt.seed,
+        PlantedTensors p = planted_tensors(V, arch, n_embd, n_layer, n_q, n_kv, head_dim, shape->n_ff, wtype, opt.seed,
                                            realistic ? PlantedProfile::Realistic : PlantedProfile::Easy);
         plans = std::move(p.plans);
         planted_v = std::move(p.v);

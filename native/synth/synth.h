@@ -5,7 +5,8 @@
 //   qwen2.5-7b, llama-3.1-8b; any shape with any arch. Tensor data is streamed: one slab of one
 //   tensor in memory at a time, generated multi-threaded (per-chunk seeds, so the bytes do not
 //   depend on the thread count), written to out + ".tmp" and renamed when complete.
-// * A planted-concept llama model (planted = true): a word-level SentencePiece vocabulary whose
+// * A planted-concept model (planted = true; llama by default, or qwen2 / phi3 in their own tensor
+//   layouts): a word-level SentencePiece vocabulary whose
 //   tied embeddings carry a known unit direction v (+c*v for empathy words, -c*v for task words),
 //   plus v itself (F.planted.npy) and a contrastive dataset in the paper's JSONL pair format
 //   (F.train.jsonl: 35 pairs, F.test.jsonl: 15 pairs), F = out without ".gguf". Two profiles
@@ -26,7 +27,7 @@ struct SynthOptions {
     std::string shape = "tiny"; // "tiny" | "0.5b" | "phi-3-mini" | "qwen2.5-7b" | "llama-3.1-8b"
     std::string type = "f32";   // "f32" | "f16" | "q8_0" (matrix weights; norms stay f32)
     uint64_t seed = 1;
-    bool planted = false;       // planted-concept model (forces arch llama, its own word vocab)
+    bool planted = false;       // planted-concept model (arch llama unless given; its own word vocab)
     std::string planted_profile = "realistic";   // "realistic" | "easy" (planted only)
     std::string out;            // output .gguf path
 };

@@ -50,3 +50,14 @@ export function controlVectorWithNaN(path: string, n: number): void {
   m.copy(bytes, at);
   writeFileSync(path, bytes);
 }
+
+/** A copy of `src` whose float32 metadata value `key` (e.g. llama.rope.freq_base) is `value` (NaN, 0, …). */
+export function ggufWithMetaFloat(src: string, dst: string, key: string, value: number): void {
+  const bytes = readFileSync(src);
+  const at = bytes.indexOf(Buffer.from(key));
+  if (at < 0) throw new Error(`${key} not found in ${src}`);
+  const type = bytes.readUInt32LE(at + key.length);
+  if (type !== 6) throw new Error(`${key} is not a float32 value (GGUF type ${type})`);
+  bytes.writeFloatLE(value, at + key.length + 4);
+  writeFileSync(dst, bytes);
+}

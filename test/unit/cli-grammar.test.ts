@@ -1,4 +1,4 @@
-// One CLI grammar: README.md's flag table lists every flag of every command, once (one meaning),
+// One CLI grammar: docs/cli.md's flag table lists every flag of every command, once (one meaning),
 // with the commands that take it and its alias, exactly as the commands define them; renamed flags
 // are no longer defined where their rename message applies; the argv rewriting before yargs.
 import { readFileSync } from 'node:fs';
@@ -8,7 +8,8 @@ import yargs, { type CommandModule } from 'yargs';
 import { describe, expect, it } from 'vitest';
 import { commands } from '../../lib/cli/commands/index.js';
 import { CVEC_SUBCOMMANDS } from '../../lib/cli/commands/cvec.js';
-import { RENAMED_FLAGS, restoreStdinArgs, rewriteArgv } from '../../lib/cli/flags.js';
+import { checkCommandLine, RENAMED_FLAGS, restoreStdinArgs, rewriteArgv, type CommandOptions } from '../../lib/cli/flags.js';
+import { parseIntList, parseNumberList, parseStringList } from '../../lib/cli/common.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -25,7 +26,7 @@ function definedFlags(): Map<string, { commands: Set<string>; alias: Set<string>
     const y = yargs([]);
     (c.builder as (y: unknown) => unknown)(y);
     const o = (y as unknown as { getOptions(): { key: Record<string, unknown>; alias: Record<string, string[]> } }).getOptions();
-    const positionals = [...String(c.command).matchAll(/<(\w+)(?:\.\.)?>/g)].map((m) => m[1]);  // <run> or variadic <runs..>
+    const positionals = [...String(c.command).matchAll(/[<[](\w+)(?:\.\.)?[>\]]/g)].map((m) => m[1]);  // <run>, variadic <runs..> or optional [file]
     const aliases = new Set(Object.values(o.alias).flat());
     for (const k of Object.keys(o.key)) {
       if (aliases.has(k) || k === 'help' || k === 'version' || positionals.includes(k)) continue;
@@ -38,12 +39,12 @@ function definedFlags(): Map<string, { commands: Set<string>; alias: Set<string>
   return flags;
 }
 
-/** The README's flag table: flag -> {commands, alias}; rows in order. */
+/** docs/cli.md's flag table: flag -> {commands, alias}; rows in order. */
 function readmeTable(): { flag: string; alias: string; commands: string[] }[] {
-  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-  const start = readme.indexOf('| flag | alias | commands | meaning |');
-  expect(start, 'README has the flag table').toBeGreaterThan(0);
-  const lines = readme.slice(start).split('\n');
+  const doc = readFileSync(join(ROOT, 'docs', 'cli.md'), 'utf8');
+  const start = doc.indexOf('| flag | alias | commands | meaning |');
+  expect(start, 'docs/cli.md has the flag table').toBeGreaterThan(0);
+  const lines = doc.slice(start).split('\n');
   const rows = lines.slice(2, lines.findIndex((l, i) => i > 1 && !l.startsWith('|')));
   return rows.map((r) => {
     const cells = r.split('|').slice(1, -1).map((c) => c.trim());
@@ -52,13 +53,13 @@ function readmeTable(): { flag: string; alias: string; commands: string[] }[] {
 }
 
 describe('CLI grammar', () => {
-  it('README lists every flag once, with exactly the commands and the alias that define it', () => {
+  it('docs/cli.md lists every flag once, with exactly the commands and the alias that define it', () => {
     const defined = definedFlags();
     const table = readmeTable();
     const names = table.map((r) => r.flag);
     expect(new Set(names).size, 'a flag listed twice (one name, one meaning)').toBe(names.length);
-    expect(names.filter((n) => !defined.has(n)), 'in the README but no command defines it').toEqual([]);
-    expect([...defined.keys()].filter((n) => !names.includes(n)).sort(), 'defined but not in the README').toEqual([]);
+    expect(names.filter((n) => !defined.has(n)), 'in docs/cli.md but no command defines it').toEqual([]);
+    expect([...defined.keys()].filter((n) => !names.includes(n)).sort(), 'defined but not in docs/cli.md').toEqual([]);
     for (const r of table) {
       const d = defined.get(r.flag)!;
       expect([...r.commands].sort(), `--${r.flag}: commands`).toEqual([...d.commands].sort());
@@ -84,6 +85,43 @@ describe('CLI grammar', () => {
     for (const [cmd, olds] of Object.entries(RENAMED_FLAGS)) {
       for (const old of Object.keys(olds)) expect(defined.get(old)?.commands.has(cmd) ?? false, `${cmd} --${old}`).toBe(false);
     }
+  });
+
+  it('the command line as typed: values required, decimal numbers, a flag once, no repeated values (issue 23)', () => {
+    // the options of a command as yargs reports them (getOptions()): a number, a string, a switch, a repeatable flag, an alias
+    const o: CommandOptions = {
+      key: { samples: true, temp: true, out: true, json: true, stop: true, 'max-tokens': true, n: true, 'model-hint': true, shard: true },
+      alias: { 'max-tokens': ['n'] }, array: ['stop'], boolean: ['json'], number: ['samples', 'temp', 'max-tokens', 'n'],
+      default: { 'model-hint': '' },
+    };
+    const ok = (...argv: string[]) => expect(() => checkCommandLine(argv, o), argv.join(' ')).not.toThrow();
+    const bad = (re: RegExp, ...argv: string[]) => expect(() => checkCommandLine(argv, o), argv.join(' ')).toThrow(re);
+    ok('steer', '--samples', '5', '--temp=-0.5', '-n', '7', '--out', 'r', '--stop', 'a', '--stop', 'b', '--json', '--model-hint=', '--temp2');
+    ok('steer', '--samples', '1e3', '-n5', '--shard=-1/3', '--', '--samples', '--samples');
+    bad(/^--samples needs a value$/, 'steer', '--samples');
+    bad(/^--samples needs a value$/, 'steer', '--samples', '--out', 'r');
+    bad(/--samples needs a value \('-Infinity' reads as a flag; a value that begins with '-' is written --samples=-Infinity\)/, 'steer', '--samples', '-Infinity');
+    bad(/--shard needs a value \('-1\/3' reads as a flag/, 'steer', '--shard', '-1/3');
+    bad(/^--out needs a value$/, 'steer', '--out');
+    bad(/--out needs a value \(got an empty one\)/, 'steer', '--out=');
+    for (const v of ['0x10', '0b11', '0o7', 'Infinity', 'NaN', '', ' 5', '1_000', '5px']) bad(/--samples (must be a decimal number|needs a value)/, 'steer', `--samples=${v}`);
+    bad(/--max-tokens must be a decimal number, got '0x10'/, 'steer', '-n0x10');
+    bad(/--max-tokens must be a decimal number, got '0x10'/, 'steer', '-n', '0x10');
+    bad(/--samples is given 2 times; it takes one value/, 'steer', '--samples', '5', '--samples', '5');
+    bad(/--max-tokens is given 2 times/, 'steer', '-n', '5', '--max-tokens', '5');
+    bad(/--json is given 2 times; give it once/, 'steer', '--json', '--json');
+    bad(/--stop is given the value 'a' twice/, 'steer', '--stop', 'a', '--stop', 'a');
+    bad(/--stop needs a value/, 'steer', '--stop', '--json');
+  });
+
+  it('lists refuse a value listed twice with one message, and numbers in other bases', () => {
+    expect(() => parseIntList('1,1', '--layers')).toThrow(/^--layers: 1 is listed twice$/);
+    expect(() => parseNumberList('-0,0', '--alphas')).toThrow(/^--alphas: 0 is listed twice$/);
+    expect(() => parseStringList('a,b,a', '--scenarios')).toThrow(/^--scenarios: a is listed twice$/);
+    expect(() => parseNumberList('0x10', '--alphas')).toThrow(/'0x10' is not a number/);
+    expect(() => parseNumberList('1,Infinity', '--alphas')).toThrow(/'Infinity' is not a number/);
+    expect(parseNumberList('-5,0,1e-3', '--alphas')).toEqual([-5, 0, 0.001]);
+    expect(() => parseIntList('99999999999999999999', '--layers')).toThrow(/is not an integer/);
   });
 
   it("'-' reaches the command as '-', as a flag's value and as a positional", () => {

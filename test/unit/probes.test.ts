@@ -186,12 +186,12 @@ describe('probe files', () => {
         model: { path: '/m/phi3.gguf', sha256: 'ff' }, train_hash: 'h', n_train: 4, created_at: '2025-01-01T00:00:00Z', scale: 1,
       });
       // a trained probe is a unit direction: its magnitude (scale) is 1
-      expect(loadProbe(npyPath)).toEqual({ ...p, scale: 1 });
+      expect(loadProbe(npyPath)).toEqual({ ...p, scale: 1, fileNorm: expect.closeTo(1, 6) });  // the file's norm: what a note would report
       expect([...loadProbes(dir).keys()]).toEqual([16]);
       // a sidecar written before the snake_case rule (camelCase keys) loads the same
       const side = JSON.parse(readFileSync(jsonPath, 'utf8'));
       writeFileSync(jsonPath, JSON.stringify({ ...side, train_hash: undefined, n_train: undefined, created_at: undefined, scale: undefined, trainHash: 'h', nTrain: 4, createdAt: '2025-01-01T00:00:00Z' }));
-      expect(loadProbe(npyPath)).toEqual({ ...p, scale: 1 });
+      expect(loadProbe(npyPath)).toEqual({ ...p, scale: 1, fileNorm: expect.closeTo(1, 6) });  // the file's norm: what a note would report
       writeFileSync(jsonPath, JSON.stringify({ ...JSON.parse(readFileSync(jsonPath, 'utf8')), width: 5 }));
       expect(() => loadProbe(npyPath)).toThrow(/sidecar says width 5/);
       writeFileSync(jsonPath, JSON.stringify({ layer: 16, method: 'magic', pooling: 'mean', trainHash: '', nTrain: 0 }));

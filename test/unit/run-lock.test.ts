@@ -2,7 +2,7 @@
 // the holder's pid, a lock left by a process that no longer runs (or whose pid now belongs to
 // another process) is taken over, re-entry along one chain of calls, and no trace left behind.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -114,5 +114,43 @@ describe('RUN folder lock', () => {
     mkdirSync(dir);
     writeFileSync(join(dir, RUN_FILES.lock), 'garbage');
     expect(() => acquireRunLock(dir, 'steer')).toThrow(/not an eia-native lock file/);
+  });
+
+  it('pid 0 or -1, a folder or a symbolic link (dangling or not) at the lock path: E_LOCKED naming it, at once, never alive forever (issue 23)', () => {
+    const cases: [string, (p: string) => void, RegExp][] = [
+      ['pid 0', (p) => writeFileSync(p, JSON.stringify({ pid: 0, host: hostname(), pid_start: null, command: 'steer', started_at: 'x', token: 't' })), /a file naming pid 0 \(not a process id\)/],
+      ['pid -1', (p) => writeFileSync(p, JSON.stringify({ pid: -1, host: hostname(), pid_start: null, command: 'steer', started_at: 'x', token: 't' })), /a file naming pid -1 \(not a process id\)/],
+      ['a folder', (p) => mkdirSync(p), /is a folder, not an eia-native lock file/],
+      ['a dangling link', (p) => symlinkSync(join(tmp.dir, 'nowhere'), p), /is a symbolic link, not an eia-native lock file/],
+      ['a link to a real lock', (p) => { writeLock(join(tmp.dir, 'real'), { pid: process.pid }); symlinkSync(join(tmp.dir, 'real', RUN_FILES.lock), p); }, /is a symbolic link/],
+    ];
+    for (const [what, make, message] of cases) {
+      const dir = fresh();
+      mkdirSync(dir);
+      const lock = join(dir, RUN_FILES.lock);
+      make(lock);
+      let err: unknown;
+      const t0 = Date.now();
+      try { acquireRunLock(dir, 'steer')(); } catch (e) { err = e; }
+      expect((err as EiaError)?.code, `${what}: ${String(err)}`).toBe('E_LOCKED');
+      expect((err as Error).message, what).toMatch(message);
+      expect((err as Error).message, what).toContain(lock);
+      expect(Date.now() - t0, what).toBeLessThan(2000);
+      expect(readdirSync(dir).filter((f) => f !== RUN_FILES.lock), `${what}: no temporary file left`).toEqual([]);
+    }
+  });
+
+  it('a RUN whose own files are symbolic links is refused under the lock, which is released (issue 23)', () => {
+    const dir = fresh();
+    mkdirSync(dir);
+    const other = join(tmp.dir, 'other-run');
+    mkdirSync(other, { recursive: true });
+    writeFileSync(join(other, RUN_FILES.samples), '');
+    symlinkSync(join(other, RUN_FILES.samples), join(dir, RUN_FILES.samples));
+    let err: unknown;
+    try { acquireRunLock(dir, 'steer')(); } catch (e) { err = e; }
+    expect((err as EiaError)?.code).toBe('E_CONFLICT');
+    expect((err as Error).message).toMatch(/samples\.jsonl is a symbolic link \(to .*other-run\/samples\.jsonl\)/);
+    expect(existsSync(join(dir, RUN_FILES.lock))).toBe(false);
   });
 });

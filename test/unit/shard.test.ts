@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { gridId } from '../../lib/steering/sweep/grid-id.js';
 import type { SweepParameters } from '../../lib/steering/sweep/manifest.js';
 import { cellKey, sweepGrid } from '../../lib/steering/sweep/plan.js';
-import { parseShard, partitionGrid, shardGroups, type GridShape } from '../../lib/steering/sweep/shard.js';
+import { parseShard, partitionGrid, type GridPartition, type GridShape } from '../../lib/steering/sweep/shard.js';
 import { EiaError } from '../../lib/util/errors.js';
 
 // the grid of the acceptance check: 3 layers x the paper's 9 alphas x 3 scenarios x 5 samples
@@ -53,6 +53,38 @@ describe('parseShard', () => {
   });
 });
 
+/** The shards' loads, listed (the partition computes them per index). */
+const loads = (p: GridPartition) => Array.from({ length: p.count }, (_, i) => p.load(i));
+
+/**
+ * The split as it was first written, kept here as the reference: the greedy deal over a list of
+ * generations (baselines first, then canonical order) to the shard of least token cost, ties fewest
+ * cells, then lowest index. partitionGrid computes the same owner per cell arithmetically.
+ */
+function greedyReference(g: GridShape, count: number): Map<string, number> {
+  const s = <T>(xs: readonly T[]) => [...xs].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const layers = s(g.layers), alphas = s(g.alphas.map((a) => (a === 0 ? 0 : a)));
+  const groups: { cells: { layer: number; scenario: string; alpha: number; sample: number }[] }[] = [];
+  for (const scenario of s(g.scenarios)) {
+    if (alphas.includes(0)) for (let sample = 0; sample < g.samples; sample++) groups.push({ cells: layers.map((layer) => ({ layer, scenario, alpha: 0, sample })) });
+    for (const layer of layers) for (const alpha of alphas) {
+      if (alpha === 0) continue;
+      for (let sample = 0; sample < g.samples; sample++) groups.push({ cells: [{ layer, scenario, alpha, sample }] });
+    }
+  }
+  const order = groups.map((_, i) => i).sort((a, b) => (groups[b].cells.length - groups[a].cells.length) || (a - b));
+  const shards = Array.from({ length: count }, (_, index) => ({ index, cost: 0, cells: 0 }));
+  const owner = new Map<string, number>();
+  for (const gi of order) {
+    let best = shards[0];
+    for (const x of shards) if (x.cost < best.cost || (x.cost === best.cost && x.cells < best.cells)) best = x;
+    best.cost += g.maxTokens;
+    best.cells += groups[gi].cells.length;
+    for (const c of groups[gi].cells) owner.set(cellKey(c), best.index);
+  }
+  return owner;
+}
+
 describe('partitionGrid', () => {
   const grid = sweepGrid(PAPER.layers, PAPER.alphas, PAPER.scenarios, PAPER.samples);
 
@@ -61,7 +93,7 @@ describe('partitionGrid', () => {
       const p = partitionGrid(PAPER, n);
       const counts = new Array(n).fill(0);
       for (const c of grid) counts[p.shardOf(c)!]++;
-      expect(counts, `N=${n}`).toEqual(p.shards.map((s) => s.cells));
+      expect(counts, `N=${n}`).toEqual(loads(p).map((s) => s.cells));
       expect(counts.reduce((a, b) => a + b, 0)).toBe(grid.length);
       expect(p.shardOf({ layer: 13, scenario: 'the_maze', alpha: 0, sample: 0 })).toBeUndefined();
     }
@@ -76,15 +108,15 @@ describe('partitionGrid', () => {
       }
     }
     // 3 x 8 x 3 x 5 steered generations + 3 x 5 baselines; 405 cells
-    expect(shardGroups(PAPER)).toHaveLength(3 * 8 * 3 * 5 + 3 * 5);
-    expect(p.shards.reduce((s, x) => s + x.generations, 0)).toBe(375);
-    expect(p.shards.reduce((s, x) => s + x.token_cost, 0)).toBe(375 * PAPER.maxTokens);
+    expect(loads(p).reduce((s, x) => s + x.generations, 0)).toBe(3 * 8 * 3 * 5 + 3 * 5);
+    expect(p.total).toEqual({ index: -1, generations: 375, cells: 405, token_cost: 375 * PAPER.maxTokens });
+    expect(loads(p).reduce((s, x) => s + x.token_cost, 0)).toBe(375 * PAPER.maxTokens);
   });
 
   it('3 x 9 x 3 x 5: the shards\' token costs differ by at most 10% (at most one generation) for 2..12 shards', () => {
     const spread: string[] = [];
     for (let n = 2; n <= 12; n++) {
-      const costs = partitionGrid(PAPER, n).shards.map((s) => s.token_cost);
+      const costs = loads(partitionGrid(PAPER, n)).map((s) => s.token_cost);
       const max = Math.max(...costs), min = Math.min(...costs);
       expect(max - min, `N=${n}: ${costs}`).toBeLessThanOrEqual(PAPER.maxTokens);
       expect((max - min) / max, `N=${n}`).toBeLessThanOrEqual(0.1);
@@ -92,7 +124,7 @@ describe('partitionGrid', () => {
     }
     process.stderr.write(`[shard] token cost spread on 3x9x3x5 by shard count: ${spread.join(', ')}\n`);
     // 3 shards: 125 generations and 135 cells each
-    expect(partitionGrid(PAPER, 3).shards.map((s) => [s.generations, s.cells])).toEqual([[125, 135], [125, 135], [125, 135]]);
+    expect(loads(partitionGrid(PAPER, 3)).map((s) => [s.generations, s.cells])).toEqual([[125, 135], [125, 135], [125, 135]]);
   });
 
   it('deals the grid out: each of 3 shards holds samples of every (layer, scenario, alpha)', () => {
@@ -109,10 +141,41 @@ describe('partitionGrid', () => {
     for (const c of grid) expect(b.shardOf(c), cellKey(c)).toBe(a.shardOf(c));
   });
 
-  it('more shards than generations leaves some empty, still covering every cell once', () => {
+  it('a shard count is bounded by the grid: at most one shard per generation (issue 23: 10^9 shards allocated one object each)', () => {
     const tiny: GridShape = { layers: [1], alphas: [0, 5], scenarios: ['the_maze'], samples: 1, maxTokens: 8 };
-    const p = partitionGrid(tiny, 4);
-    expect(p.shards.map((s) => s.cells)).toEqual([1, 1, 0, 0]);
+    expect(loads(partitionGrid(tiny, 2)).map((s) => s.cells)).toEqual([1, 1]);
+    expect(badArg(() => partitionGrid(tiny, 3))).toMatch(/shard: 3 shards are more than the grid's 2 generations .*at most 2 shards/);
+    const t0 = Date.now();
+    expect(badArg(() => partitionGrid(PAPER, 1_000_000_000))).toMatch(/shard: 1000000000 shards are more than the grid's 375 generations/);
+    expect(Date.now() - t0).toBeLessThan(1000);
+  });
+
+  it('the arithmetic split is the greedy deal, cell for cell, on 300 grids and every shard count up to their generations', () => {
+    let state = 12345;
+    const rnd = (n: number) => { state = (Math.imul(state, 1103515245) + 12345) >>> 0; return state % n; };
+    const pick = <T>(xs: readonly T[], k: number) => [...xs].sort(() => rnd(3) - 1).slice(0, k);
+    let checked = 0;
+    for (let t = 0; t < 300; t++) {
+      const alphas = pick([-20, -5, -1, 0, 2, 3, 10], 1 + rnd(5));
+      if (t % 4 === 0 && !alphas.includes(0)) alphas.push(0);
+      const g: GridShape = {
+        layers: pick([3, 7, 1, 12, 20], 1 + rnd(4)), alphas, scenarios: pick(['the_maze', 'food_delivery', 'the_duel', 'the_listener'], 1 + rnd(3)),
+        samples: 1 + rnd(4), maxTokens: 1 + rnd(50),
+      };
+      const gens = partitionGrid(g, 1).total.generations;
+      const grid = sweepGrid(g.layers, g.alphas, g.scenarios, g.samples);
+      for (let n = 1; n <= gens; n++) {
+        const p = partitionGrid(g, n);
+        const ref = greedyReference(g, n);
+        const counts = new Array(n).fill(0);
+        const differ = grid.filter((c) => p.shardOf(c) !== ref.get(cellKey(c)));
+        expect(differ.map(cellKey), `${JSON.stringify(g)} N=${n}`).toEqual([]);
+        for (const c of grid) counts[p.shardOf(c)!]++;
+        expect(loads(p).map((x) => x.cells), `${JSON.stringify(g)} N=${n}`).toEqual(counts);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(1000);
   });
 });
 

@@ -3,46 +3,29 @@
 // models' activations (in a shared k-dim PCA space, fitted on the train texts) and reports how
 // well model A's probe, carried into model B, recovers AUROC on the test texts.
 import type { CommandModule } from 'yargs';
-import { captureContextOptions, captureCtxSize, checkTextsFit } from '../../probes/capture-context.js';
 import { PAPER_MAX_TOKENS } from '../../probes/defaults.js';
-import { Model } from '../../engine/model.js';
-import { rows as captureRows } from '../../engine/capture.js';
-import { dot } from '../../stats/rows.js';
-import { meanDiffDirection } from '../../probes/probe.js';
-import { crossModelTransfer, scoreAgreement } from '../../probes/crossmodel.js';
+import { alignmentReport, alignmentTexts, captureBlocks } from '../../probes/align.js';
 import { createProgress } from '../../util/progress.js';
 import { modelPathArg, printJson, UsageError, pairsArg } from '../common.js';
-import { checkModelFlags, FLAGS, inFlagTerms, intFlag } from '../flags.js';
+import { checkModelFlags, FLAGS, inFlagWords, intFlag } from '../flags.js';
 
 interface Args {
   'model-a': string; 'model-b': string; train: string; test: string; 'layer-a': number; 'layer-b': number; k?: number;
   truncate: number; json: boolean; threads?: number; 'gpu-layers': number; 'ctx-size'?: number;
 }
 
-/** Mean-pooled activations of `texts` at one block of one model (one capture pass). */
+/** Mean-pooled activations of `texts` at one block of one model (one capture pass; probes/align.ts). */
 async function activations(path: string, layer: number, texts: string[], label: string, a: Args): Promise<Float32Array[]> {
-  const model = await Model.load(path, { gpuLayers: a['gpu-layers'] });
+  if (!Number.isInteger(layer) || layer < 0) throw new UsageError(`--layer-${label}: ${layer} is not a block index`);
+  const bar = createProgress({ label: `align: capture ${label}`, total: texts.length, unit: 'items' });
   try {
-    if (!Number.isInteger(layer) || layer < 0 || layer >= model.nLayer) {
-      throw new UsageError(`--layer-${label}: ${layer} out of range [0, ${model.nLayer - 1}] for ${path}`);
-    }
-    const ctxSize = a['ctx-size'] ?? captureCtxSize(model);
-    try {
-      checkTextsFit(model, texts, a.truncate, ctxSize);
-    } catch (e) {
-      throw inFlagTerms(e, { maxTokens: '--truncate', ctxSize: '--ctx-size' });
-    }
-    const ctx = await model.createContext(captureContextOptions(model, a.threads, ctxSize));
-    const bar = createProgress({ label: `align: capture ${label}`, total: texts.length, unit: 'items' });
-    try {
-      const res = await ctx.capture(texts, { layers: [layer], pool: 'mean', maxTokens: a.truncate, onProgress: (d, _t, tok) => bar.update(d, `${tok} tokens`) });
-      bar.done();
-      return captureRows(res, layer);
-    } finally {
-      ctx.free();
-    }
-  } finally {
-    model.free();
+    const rows = await captureBlocks(path, [layer], texts, {
+      truncate: a.truncate, threads: a.threads, gpuLayers: a['gpu-layers'], ctxSize: a['ctx-size'], onProgress: (d, _t, tok) => bar.update(d, `${tok} tokens`),
+    });
+    bar.done();
+    return rows.get(layer)!;
+  } catch (e) {
+    throw inFlagWords(e, { truncate: '--truncate', ctxSize: '--ctx-size', layer: `--layer-${label}` });
   }
 }
 
@@ -73,47 +56,23 @@ export const alignCommand: CommandModule<object, Args> = {
     if (a.k !== undefined && (!Number.isInteger(a.k) || a.k < 1)) throw new UsageError(`--k must be a positive integer, got ${a.k}`);
     const train = pairsArg(a.train, '--train'), test = pairsArg(a.test, '--test');
     const pathA = modelPathArg(a['model-a']), pathB = modelPathArg(a['model-b']);
-    // Rows: train emp, train non, test emp, test non.
-    const texts = [...train.map((p) => p.empathicText), ...train.map((p) => p.nonEmpathicText),
-      ...test.map((p) => p.empathicText), ...test.map((p) => p.nonEmpathicText)];
-    const nTr = 2 * train.length, nTe = 2 * test.length;
-    const labels = [...Array(train.length).fill(1), ...Array(train.length).fill(0), ...Array(test.length).fill(1), ...Array(test.length).fill(0)];
-    const trainIdx = Array.from({ length: nTr }, (_, i) => i);
-    const testIdx = Array.from({ length: nTe }, (_, i) => nTr + i);
+    const texts = alignmentTexts(train, test);
     const rowsA = await activations(pathA, a['layer-a'], texts, 'a', a);
     const rowsB = await activations(pathB, a['layer-b'], texts, 'b', a);
-    const t = crossModelTransfer({ a: rowsA, b: rowsB, labels, trainIdx, testIdx, k: a.k });
-    // The paper's cross-model agreement: each model's own mean-diff probe, scored on the same test texts.
-    const dirA = meanDiffDirection(trainIdx.filter((i) => labels[i] === 1).map((i) => rowsA[i]), trainIdx.filter((i) => labels[i] === 0).map((i) => rowsA[i]));
-    const scoresA = testIdx.map((i) => dot(rowsA[i], dirA));
-    const scoresB = testIdx.map((i) => dot(rowsB[i], t.nativeDirection));
-    let agreement: ReturnType<typeof scoreAgreement> | null = null, agreementNote: string | undefined;
-    try { agreement = scoreAgreement(scoresA, scoresB); } catch (e) { agreementNote = (e as Error).message; }
-    const cos = dot(t.carriedDirection, t.nativeDirection);
-    const al = t.alignment;
+    const { width_a: widthA, width_b: widthB, ...rep } = alignmentReport(rowsA, rowsB, train.length, test.length, { k: a.k });
     const out = {
-      model_a: { path: pathA, layer: a['layer-a'], width: al.dA },
-      model_b: { path: pathB, layer: a['layer-b'], width: al.dB },
-      n_train_pairs: train.length, n_test_pairs: test.length,
-      agreement: agreement
-        ? { n: agreement.n, pearson: { r: agreement.pearson.r, p: agreement.pearson.p }, spearman: { rho: agreement.spearman.r, p: agreement.spearman.p } }
-        : null,
-      ...(agreementNote ? { agreement_note: agreementNote } : {}),
-      procrustes: { k: al.k, residual: al.residual, singular_values: Array.from(al.singularValues) },
-      auroc: {
-        source_a: t.aurocSource, native_b: t.aurocNative, carried_a_to_b: t.aurocCarried,
-        /** share of B's native AUROC above chance recovered by the carried probe */
-        recovered: t.aurocNative !== 0.5 ? (t.aurocCarried - 0.5) / (t.aurocNative - 0.5) : null,
-      },
-      cosine_carried_native: cos,
-      carried_native_agreement: t.agreement ? { pearson: t.agreement.pearson.r, spearman: t.agreement.spearman.r } : null,
+      model_a: { path: pathA, layer: a['layer-a'], width: widthA },
+      model_b: { path: pathB, layer: a['layer-b'], width: widthB },
+      ...rep,
     };
+    const agreement = rep.agreement;
+    const cos = rep.cosine_carried_native;
     if (a.json) return printJson(out);
     const f = (x: number) => x.toFixed(4);
-    process.stdout.write(`A ${pathA} L${a['layer-a']} (d ${al.dA})  vs  B ${pathB} L${a['layer-b']} (d ${al.dB}); ${train.length} train / ${test.length} test pairs\n`);
-    if (agreement) process.stdout.write(`score agreement on test texts: Pearson r = ${f(agreement.pearson.r)} (p ${agreement.pearson.p.toPrecision(4)}), Spearman rho = ${f(agreement.spearman.r)} (p ${agreement.spearman.p.toPrecision(4)})\n`);
-    else process.stdout.write(`score agreement: ${agreementNote}\n`);
-    process.stdout.write(`Procrustes (k = ${al.k}): train residual ${f(al.residual)}\n`);
-    process.stdout.write(`AUROC on test: A native ${f(t.aurocSource)}, B native ${f(t.aurocNative)}, A carried into B ${f(t.aurocCarried)}; cosine(carried, native) ${f(cos)}\n`);
+    process.stdout.write(`A ${pathA} L${a['layer-a']} (d ${widthA})  vs  B ${pathB} L${a['layer-b']} (d ${widthB}); ${train.length} train / ${test.length} test pairs\n`);
+    if (agreement) process.stdout.write(`score agreement on test texts: Pearson r = ${f(agreement.pearson.r)} (p ${agreement.pearson.p.toPrecision(4)}), Spearman rho = ${f(agreement.spearman.rho)} (p ${agreement.spearman.p.toPrecision(4)})\n`);
+    else process.stdout.write(`score agreement: ${rep.agreement_note}\n`);
+    process.stdout.write(`Procrustes (k = ${rep.procrustes.k}): train residual ${f(rep.procrustes.residual)}\n`);
+    process.stdout.write(`AUROC on test: A native ${f(rep.auroc.source_a)}, B native ${f(rep.auroc.native_b)}, A carried into B ${f(rep.auroc.carried_a_to_b)}; cosine(carried, native) ${f(cos)}\n`);
   },
 };

@@ -4,8 +4,8 @@ import type { CommandModule } from 'yargs';
 import { formatReport } from '../../bench/report.js';
 import { runBench } from '../../bench/run.js';
 import { BENCH_SHAPES, type BenchShape } from '../../bench/workload.js';
-import { modelPathArg, printJson, UsageError } from '../common.js';
-import { FLAGS } from '../flags.js';
+import { modelPathArg, printJson } from '../common.js';
+import { FLAGS, MAX_THREADS, optIntFlag } from '../flags.js';
 import { note } from '../../util/note.js';
 
 /** Measured rounds at most (each round runs every workload once). */
@@ -26,9 +26,8 @@ export const benchCommand: CommandModule<object, Args> = {
       .example('$0 bench --quick', 'the quick run on the 0.5b-shaped synthetic model')
       .example('$0 bench --json --shape qwen2.5-7b --threads 8', 'full run, JSON') as never,
   handler: async (a) => {
-    if (a.threads !== undefined && (!Number.isInteger(a.threads) || a.threads < 1)) throw new UsageError('--threads must be a positive integer');
-    if (a.reps !== undefined && (!Number.isInteger(a.reps) || a.reps < 1)) throw new UsageError('--reps must be a positive integer');
-    if (a.reps !== undefined && a.reps > MAX_REPS) throw new UsageError(`--reps is at most ${MAX_REPS}, got ${a.reps}`);
+    optIntFlag(a.threads, '--threads', 1, MAX_THREADS);
+    optIntFlag(a.reps, '--reps', 1, MAX_REPS);
     const model = a.model !== undefined ? modelPathArg(a.model) : undefined;
     const report = await runBench({ shape: a.shape as BenchShape, model, threads: a.threads, reps: a.reps, quick: a.quick, log: note });
     if (a.json) printJson(report);

@@ -5,6 +5,7 @@ import type { CommandModule } from 'yargs';
 import { POOLINGS, type Pooling } from '../../engine/capture.js';
 import { CAPTURE_DEFAULTS } from '../../engine/defaults.js';
 import { Model } from '../../engine/model.js';
+import { requireModelResidual } from '../../engine/residual-support.js';
 import { inputExists, inputName, isStdin, readInputText } from '../../io/input.js';
 import { parseJsonl } from '../../io/jsonl.js';
 import { writeNpy } from '../../io/npy.js';
@@ -17,7 +18,7 @@ import { io } from '../../util/io-error.js';
 import { note, warn } from '../../util/note.js';
 import { createProgress } from '../../util/progress.js';
 import { modelPathArg, parseIntList, printJson, UsageError, withModelOptions } from '../common.js';
-import { checkModelFlags, FLAGS, inFlagTerms, intFlag } from '../flags.js';
+import { checkModelFlags, FLAGS, inFlagWords, intFlag } from '../flags.js';
 
 interface Args {
   model: string; layers: string; pool: string; input: string; field: string; out: string; truncate: number; force: boolean;
@@ -62,7 +63,7 @@ export const captureCommand: CommandModule<object, Args> = {
       .option('input', { type: 'string', demandOption: true, describe: 'texts: .jsonl (see --field) or .txt (one per line); - = stdin' })
       .option('field', { type: 'string', default: 'text', describe: 'JSONL field holding the text' })
       .option('out', { type: 'string', demandOption: true, describe: 'output folder' })
-      .option('truncate', { ...FLAGS.truncate, default: CAPTURE_DEFAULTS.maxTokens, describe: `${FLAGS.truncate.describe} (paper: ${PAPER_MAX_TOKENS})` })
+      .option('truncate', { ...FLAGS.truncate, default: CAPTURE_DEFAULTS.truncate, describe: `${FLAGS.truncate.describe} (paper: ${PAPER_MAX_TOKENS})` })
       .option('force', FLAGS.force)
       .option('json', FLAGS.json)
       .example('$0 capture --model m.gguf --layers 8,12 --input texts.jsonl --out acts', 'mean-pooled activations')
@@ -71,7 +72,6 @@ export const captureCommand: CommandModule<object, Args> = {
   handler: async (a) => {
     checkModelFlags(a);
     const layers = parseIntList(a.layers, '--layers');
-    if (new Set(layers).size !== layers.length) throw new UsageError(`--layers: a block is listed twice (${a.layers})`);
     const truncate = intFlag(a.truncate, '--truncate', 0);
     if (!inputExists(a.input)) throw new UsageError(`--input: ${a.input} does not exist`);
     const dir = resolve(a.out);
@@ -81,17 +81,18 @@ export const captureCommand: CommandModule<object, Args> = {
     const texts = readTexts(a.input, a.field);
     const model = await Model.load(modelPathArg(a.model), { gpuLayers: a['gpu-layers'] });
     try {
+      await requireModelResidual(model, 'capture', a.threads);
       for (const l of layers) if (l < 0 || l >= model.nLayer) throw new UsageError(`--layers: ${l} out of range [0, ${model.nLayer - 1}]`);
       const ctxSize = a['ctx-size'] ?? captureCtxSize(model);
       try {
         checkTextsFit(model, texts, truncate, ctxSize);
       } catch (e) {
-        throw inFlagTerms(e, { maxTokens: '--truncate', ctxSize: '--ctx-size' });
+        throw inFlagWords(e, { truncate: '--truncate', ctxSize: '--ctx-size' });
       }
       const ctx = await model.createContext(captureContextOptions(model, a.threads, ctxSize));
       const bar = createProgress({ label: 'capture', total: texts.length, unit: 'items' });
       const res = await ctx.capture(texts, {
-        layers, pool: a.pool as Pooling, maxTokens: truncate,
+        layers, pool: a.pool as Pooling, truncate,
         onProgress: (done, _t, tok) => bar.update(done, `${tok} tokens`),
       });
       bar.done();

@@ -1,20 +1,19 @@
 // eia-native correlate: behavioural correlation of a probe's scores with rubric scores (0/1/2)
-// of texts (the paper's EIA correlation: Pearson, Spearman, 0-vs-2 binary accuracy).
+// of texts (the paper's EIA correlation: Pearson, Spearman, 0-vs-2 binary accuracy); the
+// computation is probes/behaviour.ts (study uses the same).
 import { existsSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { Model } from '../../engine/model.js';
-import { captureContextOptions } from '../../probes/capture-context.js';
+import { behaviouralCorrelation, probeScoresOfTexts } from '../../probes/behaviour.js';
 import { unitDirection } from '../../probes/direction.js';
-import { rows as captureRows } from '../../engine/capture.js';
 import { parseScoredTexts } from '../../probes/dataset.js';
 import { inputExists, inputName, readInputText } from '../../io/input.js';
-import { scoreWithProbe, type Probe } from '../../probes/probe.js';
+import type { Probe } from '../../probes/probe.js';
 import { loadProbe } from '../../probes/probe-file.js';
 import { readNpy } from '../../io/npy.js';
-import { correlationReport, correlationReportLines } from '../../stats/correlation-report.js';
+import { correlationReportLines } from '../../stats/correlation-report.js';
 import { createProgress } from '../../util/progress.js';
 import { modelPathArg, printJson, UsageError, withModelOptions } from '../common.js';
-import { checkModelFlags, FLAGS, intFlag } from '../flags.js';
+import { checkModelFlags, FLAGS, inFlagWords, intFlag } from '../flags.js';
 import { EiaError } from '../../util/errors.js';
 
 interface Args { model: string; probe: string; layer?: number; texts: string; truncate: number; json: boolean; threads?: number; 'gpu-layers': number; 'ctx-size'?: number }
@@ -56,33 +55,18 @@ export const correlateCommand: CommandModule<object, Args> = {
     if (!Number.isInteger(layer) || layer < 0) throw new UsageError(`--layer must be a non-negative integer, got ${layer}`);
     const texts = parseScoredTexts(readInputText(a.texts, '--texts'), inputName(a.texts));
     if (texts.length < 3) throw new EiaError('E_BAD_ARG', `${a.texts}: ${texts.length} texts; correlation needs at least 3`);
-    const model = await Model.load(modelPathArg(a.model), { gpuLayers: a['gpu-layers'] });
+    const bar = createProgress({ label: 'correlate: capture', total: texts.length, unit: 'items' });
     let scores: Float64Array;
     try {
-      if (probe.direction.length !== model.nEmbd) {
-        throw new EiaError('E_BAD_ARG', `probe/model width mismatch: ${a.probe} has width ${probe.direction.length} but the model's d_model is ${model.nEmbd} (a probe of another model?)`);
-      }
-      if (layer >= model.nLayer) throw new UsageError(`--layer ${layer} out of range [0, ${model.nLayer - 1}]`);
-      const ctx = await model.createContext(captureContextOptions(model, a.threads, a['ctx-size']));
-      const bar = createProgress({ label: 'correlate: capture', total: texts.length, unit: 'items' });
-      try {
-        const res = await ctx.capture(texts.map((t) => t.text), {
-          layers: [layer], pool: 'mean', maxTokens: a.truncate, onProgress: (d, _t, tok) => bar.update(d, `${tok} tokens`),
-        });
-        bar.done();
-        scores = scoreWithProbe({ direction: probe.direction, layer }, captureRows(res, layer));
-      } finally {
-        ctx.free();
-      }
-    } finally {
-      model.free();
+      scores = await probeScoresOfTexts(modelPathArg(a.model), { direction: probe.direction, layer }, texts.map((t) => t.text), {
+        truncate: a.truncate, threads: a.threads, gpuLayers: a['gpu-layers'], ctxSize: a['ctx-size'], what: a.probe, onProgress: (d, _t, tok) => bar.update(d, `${tok} tokens`),
+      });
+    } catch (e) {
+      throw inFlagWords(e, { layer: '--layer' });
     }
-    const rubric = texts.map((t) => t.score);
-    const rep = correlationReport(scores, rubric);
-    const out = {
-      model: a.model, probe: a.probe, layer, ...rep,
-      texts: texts.map((t, i) => ({ score: t.score, scenario: t.scenario, probeScore: scores[i] })),
-    };
+    bar.done();
+    const { texts: perText, ...rep } = behaviouralCorrelation(scores, texts);
+    const out = { model: a.model, probe: a.probe, layer, ...rep, texts: perText };
     if (a.json) return printJson(out);
     process.stdout.write(`n = ${out.n} texts, probe ${a.probe} at layer ${layer}\n`);
     process.stdout.write(correlationReportLines(rep).map((l) => `${l}\n`).join(''));

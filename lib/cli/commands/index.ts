@@ -10,11 +10,14 @@ import { correlateCommand } from './correlate.js';
 import { alignCommand } from './align.js';
 import { statsCommand } from './stats.js';
 import { steerCommand } from './steer.js';
+import { tuneCommand } from './tune.js';
 import { scoreCommand } from './score.js';
 import { reportCommand } from './report.js';
 import { mergeCommand } from './merge.js';
 import { pairsCommand } from './pairs.js';
 import { runCommand } from './run.js';
+import { studyCommand } from './study.js';
+import { quantizeCommand } from './quantize.js';
 import { demoCommand } from './demo.js';
 import { modelsCommand, pullCommand } from './models.js';
 import { benchCommand } from './bench.js';
@@ -24,6 +27,8 @@ import { serveCommand } from './serve.js';
 export const commands: CommandModule<any, any>[] = [
   demoCommand,
   runCommand,
+  studyCommand,
+  quantizeCommand,
   modelsCommand,
   pullCommand,
   infoCommand,
@@ -36,6 +41,7 @@ export const commands: CommandModule<any, any>[] = [
   alignCommand,
   statsCommand,
   steerCommand,
+  tuneCommand,
   scoreCommand,
   reportCommand,
   mergeCommand,

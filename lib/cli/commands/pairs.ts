@@ -2,15 +2,17 @@
 import type { CommandModule } from 'yargs';
 import { SAMPLING_DEFAULTS } from '../../engine/defaults.js';
 import { STEERING_SCENARIO_IDS } from '../../steering/scenarios.js';
-import { generatePairs, MAX_PAIRS_PER_SCENARIO, PAIRS_DEFAULTS } from '../../steering/pairs.js';
-import { modelKeyArg, modelPathArg, parseStringList, printJson, UsageError, withModelOptions } from '../common.js';
-import { checkModelFlags, checkSamplingFlags, FLAGS, inFlagTerms, intFlag } from '../flags.js';
+import { resolve } from 'node:path';
+import { generatePairs, MAX_PAIRS_PER_SCENARIO, PAIRS_DEFAULTS, splitPaths } from '../../steering/pairs.js';
+import { checkOutputFiles, modelKeyArg, modelPathArg, parseStringList, printJson, stringArg, UsageError, withModelOptions } from '../common.js';
+import { checkModelFlags, checkSamplingFlags, FLAGS, inFlagWords, inFlagWordsOf, intFlag, SAMPLING_FLAGS } from '../flags.js';
+import { checkMaxTokens } from '../../engine/validate.js';
 import { note } from '../../util/note.js';
 
 interface Args {
   model: string; scenarios: string; 'per-scenario': number; seed: number; out: string; 'test-fraction': number;
   'max-tokens': number; temp: number; 'top-k': number; 'top-p': number; 'source-model'?: string; json: boolean;
-  threads?: number; 'gpu-layers': number; 'ctx-size'?: number;
+  threads?: number; 'gpu-layers': number; 'ctx-size'?: number; force: boolean;
 }
 
 export const pairsCommand: CommandModule<object, Args> = {
@@ -28,24 +30,28 @@ export const pairsCommand: CommandModule<object, Args> = {
       .option('top-k', { type: 'number', default: SAMPLING_DEFAULTS.topK, describe: 'top-k (0 = off)' })
       .option('top-p', { type: 'number', default: SAMPLING_DEFAULTS.topP, describe: 'top-p in (0, 1] (1 = off)' })
       .option('source-model', { type: 'string', describe: 'source_model field (default: the model file name)' })
+      .option('force', { ...FLAGS.force, describe: 'replace existing pair files (--out and its .train/.test.jsonl)' })
       .option('json', FLAGS.json)
       .example('$0 pairs --model qwen.gguf --scenarios food_delivery,the_listener,the_maze,the_protector,the_duel --per-scenario 10 --seed 1 --out pairs.jsonl',
         'the paper\'s 50 pairs, 35/15 split') as never,
   handler: async (a) => {
     checkModelFlags(a);
     checkSamplingFlags(a);
-    const scenarios = parseStringList(a.scenarios);
+    const scenarios = parseStringList(a.scenarios, '--scenarios');
     if (scenarios.length === 0) throw new UsageError('--scenarios: expected a comma-separated list of scenario ids');
     intFlag(a['per-scenario'], '--per-scenario', 1, MAX_PAIRS_PER_SCENARIO);
-    intFlag(a['max-tokens'], '--max-tokens', 1);
+    inFlagWordsOf({ maxTokens: '--max-tokens' }, () => checkMaxTokens(a['max-tokens'], 'maxTokens'));
     if (!(a['test-fraction'] >= 0 && a['test-fraction'] <= 1)) throw new UsageError(`--test-fraction must lie in [0, 1], got ${a['test-fraction']}`);
+    const out = stringArg(a.out, '--out');
+    const split = splitPaths(resolve(out));
+    checkOutputFiles([resolve(out), split.train, split.test], a.force);
     const modelPath = modelPathArg(a.model);
     const r = await generatePairs({
       modelPath, sourceModel: a['source-model'] ?? modelKeyArg(a.model),
-      scenarios, perScenario: a['per-scenario'], seed: a.seed, out: a.out, testFraction: a['test-fraction'],
+      scenarios, perScenario: a['per-scenario'], seed: a.seed, out, testFraction: a['test-fraction'],
       maxTokens: a['max-tokens'], temperature: a.temp, topK: a['top-k'], topP: a['top-p'], threads: a.threads, gpuLayers: a['gpu-layers'],
       ctxSize: a['ctx-size'],
-    }).catch((e) => { throw inFlagTerms(e, { maxTokens: '--max-tokens', ctxSize: '--ctx-size', perScenario: '--per-scenario' }); });
+    }).catch((e) => { throw inFlagWords(e, { maxTokens: '--max-tokens', ctxSize: '--ctx-size', perScenario: '--per-scenario', scenarios: '--scenarios', ...SAMPLING_FLAGS }); });
     if (r.empty > 0) note(`warning: ${r.empty} generated texts are empty (the model ended at once); strict pair readers reject them`);
     if (r.truncated > 0) note(`note: ${r.truncated} texts reached --max-tokens ${a['max-tokens']} and were cut there`);
     const summary = {

@@ -1,15 +1,18 @@
 // eia-native report: RUN folders -> one self-contained HTML report (Tables 1 and 2, figures as
 // inline SVG) and a Markdown report, written into --out DIR (default: the RUN folder). Parts of
 // the RUN that are missing show as "not run"; Table 1 comes from the probes the sweep used.
-// Several RUN folders (the shards of one sweep) -> one report of the sweep, into --out DIR.
+// Several RUN folders (the shards of one sweep) -> one report of the sweep, into --out DIR. A STUDY
+// folder (eia-native study) -> the study report, recomputed and re-rendered in place.
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { withRunLock } from '../../io/run-lock.js';
+import { isStudyFolder } from '../../io/study-folder.js';
 import { writeReport } from '../../report/index.js';
+import { writeStudyReport } from '../../report/study.js';
 import { printJson, stringArg, UsageError } from '../common.js';
 import { FLAGS } from '../flags.js';
-import { note } from '../../util/note.js';
+import { note, warn } from '../../util/note.js';
 import { EiaError } from '../../util/errors.js';
 
 interface Args { runs: string[]; out?: string; markdown: boolean; json: boolean }
@@ -33,6 +36,14 @@ export const reportCommand: CommandModule<object, Args> = {
     const runs = (a.runs ?? []).map((r) => stringArg(r, 'RUN'));
     if (runs.length === 0) throw new UsageError('give a RUN folder');
     for (const run of runs) if (!existsSync(run) || !statSync(run).isDirectory()) throw new UsageError(`${run} is not a folder (expected a RUN folder)`);
+    if (runs.length === 1 && isStudyFolder(runs[0])) {
+      // a STUDY folder (eia-native study): its numbers recomputed from the folder, its report re-rendered in place
+      if (a.out !== undefined) throw new UsageError('--out: a study report is written into its STUDY folder (it links the RUN reports beside it)');
+      const r = await withRunLock(resolve(runs[0]), 'report', () => writeStudyReport(runs[0], { markdown: a.markdown }));
+      if (a.json) return printJson(r);
+      process.stdout.write(`wrote ${r.html}${r.markdown ? ` and ${r.markdown}` : ''} (study: ${r.tables.length} tables, ${r.figures.filter((f) => f.rendered).length} figures, ${r.findings.length} findings)\n`);
+      return;
+    }
     if (runs.length > 1 && a.out === undefined) throw new UsageError('--out DIR is required with several RUNs: the folder for report.html and report.md (the report belongs to no single shard)');
     let outDir = resolve(runs[0]);
     if (a.out !== undefined) {
@@ -42,6 +53,7 @@ export const reportCommand: CommandModule<object, Args> = {
       outDir = resolve(out);
     }
     const r = await withRunLock(outDir, 'report', () => writeReport(runs.length === 1 ? runs[0] : runs, { outDir, markdown: a.markdown }));
+    if (r.scoreIgnored) warn(`warning: ${r.scoreIgnored}`);
     if (a.json) {
       printJson(r);
       return;

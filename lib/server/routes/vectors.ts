@@ -25,7 +25,11 @@ function describe(v: StoredVector, nLayer: number, nEmbd: number, mismatch: stri
     compatible: v.dimensions === nEmbd && layers.every((l) => l >= 0 && l < nLayer),
     // the model the probe's sidecar records, and a warning when it is not the served one
     model_sha256: v.model?.sha256 ?? null,
+    // the alpha `eia-native tune` chose for this probe (`scale: "tuned"` uses it), null when none
+    tuned: v.tuned ? { alpha: v.tuned.alpha, layer: v.tuned.layer, objective: v.tuned.objective, max_ppl_ratio: v.tuned.max_ppl_ratio, model_sha256: v.tuned.model_sha256 } : null,
     warning: mismatch,
+    // the evidence each block's direction carries (model, validation, coherent strengths; probes/vector-card.ts)
+    cards: v.cards,
   };
 }
 
@@ -37,7 +41,8 @@ export function vectorRoutes(app: FastifyInstance, s: ServerState): void {
     const { vectors, problems } = s.store.list();
     const data = [];
     for (const v of vectors) data.push(describe(v, nLayer, s.model.nEmbd, (await s.modelCheck.warnings([v]))[0] ?? null));
-    return { object: 'list', folder: s.store.folderPath, data, problems };
+    // the folder's own name, never where it lies on the server
+    return { object: 'list', folder: s.store.folderName, data, problems };
   });
 
   app.post('/v1/steering/vectors', { schema: { body: registerVectorSchema } }, async (req, reply) => {

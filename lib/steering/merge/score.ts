@@ -2,7 +2,11 @@
 // missing. A partial sweep is scored on the samples it has; a (layer, scenario) whose alpha = 0
 // baseline samples are all missing has no success rate (the paper's rule compares with the
 // baseline), so it is left out and listed instead of failing the whole score.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { RUN_FILES } from '../../io/run-folder.js';
 import { EiaError } from '../../util/errors.js';
+import { sampleSource, type DerivedFrom } from '../score-source.js';
 import type { SampleRecord } from '../samples.js';
 import type { GridCell } from '../sweep/plan.js';
 import { formatShard } from '../sweep/shard.js';
@@ -46,7 +50,12 @@ const rowKey = (r: SampleRecord): string => JSON.stringify([r.model, r.layer, r.
 
 /** The fields a score of a sweep adds to Table 2 (snake_case: they are written to score.json and printed). */
 export function sweepFacts(m: MergedSweep, notScored: readonly NotScored[] = []): Record<string, unknown> {
+  // what the score was computed from: each RUN's samples.jsonl as it is now (score-source.ts)
+  const derived: DerivedFrom = {
+    samples: m.runs.filter((r) => existsSync(join(r.dir, RUN_FILES.samples))).map((r) => sampleSource(join(r.dir, RUN_FILES.samples), r.records.length)),
+  };
   return {
+    derived_from: derived,
     partial: m.partial,
     missing_cells: m.missing.map((c) => ({ layer: c.layer, scenario: c.scenario, alpha: c.alpha, sample: c.sample })),
     not_scored: notScored,

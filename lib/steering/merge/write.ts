@@ -11,7 +11,7 @@ import { existing, moveAside, RUN_FILES, SWEEP_OUTPUTS } from '../../io/run-fold
 import { withRunLock } from '../../io/run-lock.js';
 import { warn } from '../../util/note.js';
 import { writeFileAtomic, writeJsonAtomic } from '../../util/atomic-write.js';
-import { EiaError } from '../../util/errors.js';
+import { EiaError, FieldError } from '../../util/errors.js';
 import { io } from '../../util/io-error.js';
 import { formatShard } from '../sweep/shard.js';
 import type { SweepManifest } from '../sweep/manifest.js';
@@ -47,7 +47,7 @@ export function checkMergeTarget(m: MergedSweep, outIn: string, force = false): 
   const held = existing(out, [RUN_FILES.manifest, RUN_FILES.samples]);
   if (held.length === 0) return false;
   if (force) return true;
-  throw new EiaError('E_CONFLICT', `${outIn} already holds a sweep (${held.join(', ')}); write the merged RUN to a new folder (or force to replace it)`);
+  throw new FieldError('E_CONFLICT', 'force', 'results_exist', (n) => `${outIn} already holds a sweep (${held.join(', ')}); write the merged RUN to a new folder (or ${n('force')} to replace it)`);
 }
 
 /**
@@ -56,9 +56,10 @@ export function checkMergeTarget(m: MergedSweep, outIn: string, force = false): 
  */
 export async function writeMergedRun(m: MergedSweep, outIn: string, opts: MergeWriteOptions = {}): Promise<MergedRun> {
   const out = resolve(outIn);
-  checkMergeTarget(m, outIn, !!opts.force);  // before the lock creates the folder
+  // the lock first: a folder another process writes is E_LOCKED (exit 1, wait and retry), whatever it
+  // holds; what it holds is checked under the lock (a refused call removes the folder the lock created)
   return withRunLock(out, 'merge', () => {
-    const replace = checkMergeTarget(m, outIn, !!opts.force);  // again under the lock: another writer may have come first
+    const replace = checkMergeTarget(m, outIn, !!opts.force);
     // ---- writes from here on
     if (replace) (opts.alert ?? warn)(`--force: ${moveAside(out, SWEEP_OUTPUTS)} (a sweep merged or run earlier)`);
     const copied: string[] = [];

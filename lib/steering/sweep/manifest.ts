@@ -11,13 +11,13 @@ import { runtimeInfo } from '../../engine/runtime-info.js';
 import { fileSha256 } from '../../io/file-hash.js';
 import { RUN_FILES } from '../../io/run-folder.js';
 import { writeJsonAtomic } from '../../util/atomic-write.js';
-import { EiaError } from '../../util/errors.js';
+import { EiaError, FieldError } from '../../util/errors.js';
 import { packageVersion } from '../../util/package.js';
 import { steeringPrompt } from '../scenarios.js';
 import { gridId } from './grid-id.js';
 import type { ProbeScoreMode, SweepOptions } from './options.js';
-import { sorted, type SweepInput } from './plan.js';
-import { formatShard, type ShardLoad, type ShardSpec } from './shard.js';
+import { MAX_SWEEP_SAMPLES, sorted, type SweepInput } from './plan.js';
+import { checkShardCount, formatShard, type GridPartition, type ShardSpec } from './shard.js';
 
 /** The parameters that define a RUN: a resume must match them all. */
 export interface SweepParameters {
@@ -72,12 +72,12 @@ export interface ShardRecord extends ShardSpec {
 /** The shard of a manifest as "I/N", or null for a RUN of the whole grid. */
 export const manifestShard = (m: Pick<SweepManifest, 'shard'>): string | null => (m.shard ? formatShard(m.shard) : null);
 
-/** The record of shard `spec` of a grid whose shards carry `loads`. */
-export function shardRecord(spec: ShardSpec, loads: readonly ShardLoad[]): ShardRecord {
-  const own = loads[spec.index];
+/** The record of shard `spec` of a grid split by `part`. */
+export function shardRecord(spec: ShardSpec, part: GridPartition): ShardRecord {
+  const own = part.load(spec.index);
   return {
     index: spec.index, count: spec.count, generations: own.generations, cells: own.cells, token_cost: own.token_cost,
-    grid_cells: loads.reduce((s, l) => s + l.cells, 0), grid_token_cost: loads.reduce((s, l) => s + l.token_cost, 0),
+    grid_cells: part.total.cells, grid_token_cost: part.total.token_cost,
   };
 }
 
@@ -127,10 +127,39 @@ export function readManifest(path: string): SweepManifest {
   } catch (e) {
     throw new EiaError('E_CONFLICT', `${path} is not valid JSON (${(e as Error).message}); use another RUN folder`);
   }
-  if (m?.format !== 'eia-native-sweep' || typeof m.parameters !== 'object') {
+  if (m?.format !== 'eia-native-sweep' || typeof m.parameters !== 'object' || m.parameters === null) {
     throw new EiaError('E_CONFLICT', `${path} is not an eia-native sweep manifest; use another RUN folder`);
   }
+  checkManifestGrid(path, m);
   return m;
+}
+
+/**
+ * The grid and the shard a manifest describes, bounded as a sweep's own are (plan.ts, shard.ts):
+ * readers build the grid and its split from them, so a damaged or hand-edited manifest (samples
+ * 10^9, a shard count 10^9) is refused by name instead of being allocated.
+ */
+function checkManifestGrid(path: string, m: SweepManifest): void {
+  const p = m.parameters;
+  const bad = (what: string): never => { throw new EiaError('E_CONFLICT', `${path}: ${what}; not a sweep eia-native wrote (use another RUN folder)`); };
+  const ints = (v: unknown) => Array.isArray(v) && v.length > 0 && v.every((x) => Number.isInteger(x) && x >= 0);
+  if (!ints(p.layers)) bad('parameters.layers is not a list of blocks');
+  if (!Array.isArray(p.alphas) || p.alphas.length === 0 || !p.alphas.every((x) => typeof x === 'number' && Number.isFinite(x))) bad('parameters.alphas is not a list of numbers');
+  if (!Array.isArray(p.scenarios) || p.scenarios.length === 0 || !p.scenarios.every((x) => typeof x === 'string')) bad('parameters.scenarios is not a list of scenario ids');
+  if (!Number.isInteger(p.samples) || p.samples < 1) bad('parameters.samples is not a positive integer');
+  if (!Number.isInteger(p.max_tokens) || p.max_tokens < 1) bad('parameters.max_tokens is not a positive integer');
+  const cells = p.layers.length * p.alphas.length * p.scenarios.length * p.samples;
+  if (cells > MAX_SWEEP_SAMPLES) bad(`its grid holds ${cells} samples, more than a RUN holds (${MAX_SWEEP_SAMPLES})`);
+  const s = m.shard;
+  if (s === undefined || s === null) return;
+  if (!(Number.isInteger(s.count) && s.count >= 1 && Number.isInteger(s.index) && s.index >= 0 && s.index < s.count)) {
+    bad(`its shard ${JSON.stringify({ index: s.index, count: s.count })} is not a part I/N with 0 <= I < N`);
+  }
+  try {
+    checkShardCount({ layers: p.layers, alphas: p.alphas, scenarios: p.scenarios, samples: p.samples, maxTokens: p.max_tokens }, s.count);
+  } catch (e) {
+    bad(`its shard ${formatShard(s)}: ${(e as Error).message.replace(/^shard: /, '')}`);
+  }
 }
 
 /**
@@ -146,7 +175,7 @@ export function checkRunFolder(out: string, params: SweepParameters, force: bool
   if (!existsSync(manifestPath)) {
     if (!existsSync(samplesPath)) return false;
     if (force) return true;
-    throw new EiaError('E_CONFLICT', `${samplesPath} exists without ${RUN_FILES.manifest}: cannot tell its parameters; use another RUN folder (or force to replace it)`);
+    throw new FieldError('E_CONFLICT', 'force', 'results_exist', (n) => `${samplesPath} exists without ${RUN_FILES.manifest}: cannot tell its parameters; use another RUN folder (or ${n('force')} to replace it)`);
   }
   let m: SweepManifest;
   try {
@@ -158,12 +187,12 @@ export function checkRunFolder(out: string, params: SweepParameters, force: bool
   const diff = diffParameters(m.parameters, params);
   if (diff.length > 0) {
     if (force) return true;
-    throw new EiaError('E_CONFLICT', `${out} holds a sweep with other parameters; use another RUN folder, the original parameters, or force to replace it. Differing:\n  ${diff.join('\n  ')}`);
+    throw new FieldError('E_CONFLICT', 'force', 'results_exist', (n) => `${out} holds a sweep with other parameters; use another RUN folder, the original parameters, or ${n('force')} to replace it. Differing:\n  ${diff.join('\n  ')}`);
   }
   const have = manifestShard(m), want = shard ? formatShard(shard) : null;
   if (have === want) return false;
   if (force) return true;
-  throw new EiaError('E_CONFLICT', `${out} holds ${shardWords(have)} of this sweep, this call asks for ${shardWords(want)}; give each shard its own RUN folder (or force to replace it)`);
+  throw new FieldError('E_CONFLICT', 'force', 'results_exist', (n) => `${out} holds ${shardWords(have)} of this sweep, this call asks for ${shardWords(want)}; give each shard its own RUN folder (or ${n('force')} to replace it)`);
 }
 
 const shardWords = (s: string | null): string => (s ? `shard ${s}` : 'the whole grid (no shard)');

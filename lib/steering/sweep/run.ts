@@ -15,19 +15,21 @@ import { JsonlAppender } from '../../io/jsonl.js';
 import { moveAside, RUN_FILES, SWEEP_OUTPUTS } from '../../io/run-folder.js';
 import { withRunLock } from '../../io/run-lock.js';
 import { captureContextOptions } from '../../probes/capture-context.js';
-import { probeModelMismatch } from '../../probes/probe-model.js';
-import { checkAlphaBound, residualNorms } from '../../probes/residual-norm.js';
+import { normNote } from '../../probes/direction.js';
+import { vectorUseMessages } from '../../probes/vector-card.js';
+import { residualNorms } from '../../probes/residual-norm.js';
+import { checkAlphas, checkContextFit, checkLayer } from '../../engine/validate.js';
 import { note, warn } from '../../util/note.js';
 import { EiaError, isEiaError } from '../../util/errors.js';
 import { createProgress, type Progress } from '../../util/progress.js';
-import { checkGenerationFits, sequencesPerContext } from '../context-fit.js';
+import { sequencesPerContext } from '../context-fit.js';
 import { duplicatesNote, readSamplesFile, type SweepRecord } from '../samples.js';
-import { steeringPrompt, type Scenario } from '../scenarios.js';
+import { promptTokensById } from '../prompt-tokens.js';
 import { checkRunFolder, openManifest, shardRecord, sweepParameters, type ShardRecord } from './manifest.js';
 import type { SweepOptions, SweepResult } from './options.js';
 import { cellKey, checkSweepInput, planUnits, sorted, sweepGrid, type GridCell, type SweepInput, type Unit } from './plan.js';
 import { captureScores, monitorScores, steerOffset, type Finished } from './probe-score.js';
-import { checkShard, formatShard, partitionGrid, type ShardSpec } from './shard.js';
+import { checkShard, partitionGrid, type GridPartition, type ShardSpec } from './shard.js';
 
 /** Decode steps per native call in a sweep (measured: fewer thread hops without delaying the appends). */
 const SWEEP_STEPS_PER_CALL = 8;
@@ -62,19 +64,21 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
   const alert = opts.log ?? warn;
   const input = checkSweepInput(opts);
   const spec = opts.shard ? checkShard(opts.shard) : null;
-  return withRunLock(input.out, 'steer', () => sweepLocked(input, spec, opts, t0, log, alert), alert);
+  // the split is checked (the shard count against the grid) before the lock creates the RUN folder
+  const part = spec && spec.count > 1  // 1 shard is the whole grid
+    ? partitionGrid({ layers: input.layers, alphas: input.alphas, scenarios: input.scenarioIds, samples: opts.samples, maxTokens: opts.maxTokens }, spec.count)
+    : null;
+  return withRunLock(input.out, 'steer', () => sweepLocked(input, spec && part ? { spec, part } : null, opts, t0, log, alert), alert);
 }
 
-async function sweepLocked(input: SweepInput, spec: ShardSpec | null, opts: SweepOptions, t0: number, log: (msg: string) => void, alert: (msg: string) => void): Promise<SweepResult> {
+async function sweepLocked(input: SweepInput, split: { spec: ShardSpec; part: GridPartition } | null, opts: SweepOptions, t0: number,
+  log: (msg: string) => void, alert: (msg: string) => void): Promise<SweepResult> {
   const { params, probeFiles } = await sweepParameters(input, opts);
   let grid = sweepGrid(input.layers, input.alphas, input.scenarioIds, opts.samples);
   let shard: ShardRecord | null = null;
-  let emptyShard = '';
-  if (spec && spec.count > 1) {  // 1 shard is the whole grid
-    const part = partitionGrid({ layers: input.layers, alphas: input.alphas, scenarios: input.scenarioIds, samples: opts.samples, maxTokens: opts.maxTokens }, spec.count);
-    shard = shardRecord(spec, part.shards);
-    grid = grid.filter((c) => part.shardOf(c) === spec.index);
-    if (grid.length === 0) emptyShard = `note: shard ${formatShard(spec)} holds no cells: the grid has only ${part.shards.reduce((n, x) => n + x.generations, 0)} generations for ${spec.count} shards`;
+  if (split) {
+    shard = shardRecord(split.spec, split.part);
+    grid = grid.filter((c) => split.part.shardOf(c) === split.spec.index);
   }
   const replace = checkRunFolder(input.out, params, !!opts.force, shard);
   const model = await Model.load(input.modelPath, { gpuLayers: opts.gpuLayers });
@@ -82,17 +86,22 @@ async function sweepLocked(input: SweepInput, spec: ShardSpec | null, opts: Swee
   let capCtx: Context | null = null;
   try {
     checkAgainstModel(input, model);
+    // each probe's card against this use (another model; alphas beyond its coherent ones), or a note that it has none
     for (const l of input.layers) {
-      const w = probeModelMismatch(input.probes.get(l)!, params.model_sha256, probeFiles[String(l)]);
-      if (w) alert(w);
+      const p = input.probes.get(l)!;
+      const said = vectorUseMessages({ what: probeFiles[String(l)], card: p.card ?? null, modelSha256: params.model_sha256, alphas: input.alphas, recorded: p.model });
+      for (const w of said.warnings) alert(w);
+      for (const n of said.notes) log(n);
+      // the one norm rule (direction.ts): a probe file of norm 7 steers as its unit direction, and says so
+      const n = p.fileNorm !== undefined ? normNote(p.fileNorm, probeFiles[String(l)]) : null;
+      if (n) alert(n);
     }
-    checkAlphaBound(input.alphas, input.layers, await residualNorms(model, input.layers, opts.threads));
-    const prompts = promptTokens(model, input.scenarios, !!opts.chat);
+    checkAlphas(input.alphas, input.layers, await residualNorms(model, input.layers, opts.threads), 'alphas');
+    const prompts = promptTokensById(model, input.scenarios, !!opts.chat);
     const maxPrompt = Math.max(...[...prompts.values()].map((t) => t.length));
-    checkGenerationFits(maxPrompt, opts.maxTokens, opts.ctxSize, model.info.nCtxTrain);
+    checkContextFit(maxPrompt, opts.maxTokens, opts.ctxSize, model.info.nCtxTrain);
     const samplesPath = join(input.out, RUN_FILES.samples);
     const fin = replace ? { keys: new Set<string>(), torn: false, records: 0, duplicates: 0 } : loadFinished(samplesPath);
-    if (emptyShard) log(emptyShard);
     const pending = grid.filter((c) => !fin.keys.has(cellKey(c)));
     const todo = planUnits(pending, input.scenarioIds, opts.seed, opts.shareBaseline !== false);
     const skipped = grid.length - pending.length;
@@ -136,10 +145,49 @@ async function sweepLocked(input: SweepInput, spec: ShardSpec | null, opts: Swee
   }
 }
 
+/** What generateCells did. */
+export interface CellsResult { written: number; tokens: number; batches: number; sequences: number; interrupted: boolean }
+
+/**
+ * Generates any set of grid cells (tune's search points, say) exactly as a sweep generates them:
+ * the same seed per (scenario, sample), prompts, sampling and probe scores, the alpha = 0 cells of
+ * several layers from one generation, and one record per cell appended to `samplesPath`. The
+ * caller has checked `input` against the model (checkAgainstModel, the alpha bound) and holds the
+ * folder's lock.
+ */
+export async function generateCells(model: Model, input: SweepInput, opts: SweepOptions, modelKey: string, samplesPath: string,
+  cells: readonly GridCell[], log: (msg: string) => void): Promise<CellsResult> {
+  const t0 = performance.now();
+  const prompts = promptTokensById(model, input.scenarios, !!opts.chat);
+  const maxPrompt = Math.max(...[...prompts.values()].map((t) => t.length));
+  checkContextFit(maxPrompt, opts.maxTokens, opts.ctxSize, model.info.nCtxTrain);
+  const todo = planUnits(cells, input.scenarioIds, opts.seed, opts.shareBaseline !== false);
+  const result: SweepResult = {
+    out: input.out, manifestPath: '', samplesPath, total: cells.length, shard: null, kept: 0, skipped: 0, written: 0,
+    interrupted: false, repairedTornLine: false, batches: 0, sequences: 0, tokens: 0,
+    promptMs: 0, decodeMs: 0, captureMs: 0, writeMs: 0, loopMs: 0, wallMs: 0, setupMs: 0,
+  };
+  if (todo.length === 0 || opts.signal?.aborted) return { written: 0, tokens: 0, batches: 0, sequences: 0, interrupted: todo.length > 0 };
+  const perSeq = maxPrompt + opts.maxTokens + 1;
+  const nChunks = Math.ceil(todo.length / Math.min(input.maxBatch, sequencesPerContext(perSeq)));
+  const chunkSize = Math.ceil(todo.length / nChunks);
+  let genCtx: Context | null = null;
+  let capCtx: Context | null = null;
+  try {
+    genCtx = await model.createContext(generationContextOptions(chunkSize, perSeq, opts.threads));
+    if (input.scoreMode === 'capture') capCtx = await model.createContext(captureContextOptions(model, opts.threads));
+    await generateUnits({ model, input, opts, modelKey, result, t0, prompts, log }, todo, genCtx, capCtx, chunkSize);
+  } finally {
+    capCtx?.free();
+    genCtx?.free();
+  }
+  return { written: result.written, tokens: result.tokens, batches: result.batches, sequences: result.sequences, interrupted: result.interrupted };
+}
+
 /** The checks that need the model: blocks in range, probe widths equal to d_model. */
-function checkAgainstModel(input: SweepInput, model: Model): void {
+export function checkAgainstModel(input: SweepInput, model: Model): void {
   for (const l of input.layers) {
-    if (l >= model.nLayer) throw new EiaError('E_BAD_ARG', `layers: ${l} out of range: the model has blocks 0..${model.nLayer - 1}`);
+    checkLayer(l, model, 'layers');
     const w = input.probes.get(l)!.direction.length;
     if (w !== model.nEmbd) {
       throw new EiaError('E_BAD_ARG', `probe for layer ${l} (${join(input.probesDir, `layer${l}.npy`)}) has width ${w}, the model's d_model is ${model.nEmbd}: a probe of another model?`);
@@ -158,15 +206,6 @@ interface SweepRun {
   /** prompt tokens per scenario */
   prompts: Map<string, Int32Array>;
   log: (msg: string) => void;
-}
-
-/** The prompt tokens of each scenario (raw, or wrapped in the chat template as a user turn). */
-function promptTokens(model: Model, scenarios: readonly Scenario[], chat: boolean): Map<string, Int32Array> {
-  return new Map(scenarios.map((s) => {
-    const text = steeringPrompt(s);
-    const full = chat ? model.applyChatTemplate([{ role: 'user', content: text }]) : text;
-    return [s.id, model.tokenize(full, { addSpecial: true, parseSpecial: chat })];
-  }));
 }
 
 /** Generates every unit in chunks of `chunkSize` sequences, appending records as samples finish. */

@@ -8,8 +8,8 @@
 // cells stay together in one shard and the shard generates it once, exactly as an unsharded sweep
 // does. A generation costs its decode budget, max tokens; every generation of a grid has the same
 // budget, and the prompt phase (one pass, shared by identical prompts) is small next to it.
-import { EiaError } from '../../util/errors.js';
-import { cellKey, sorted, type GridCell } from './plan.js';
+import { badField, EiaError } from '../../util/errors.js';
+import { sorted, type GridCell } from './plan.js';
 
 /** Part `index` (0-based) of `count`. */
 export interface ShardSpec {
@@ -26,13 +26,6 @@ export interface GridShape {
   maxTokens: number;
 }
 
-/** One generation of the split and the cells it fills. */
-export interface ShardGroup {
-  cells: GridCell[];
-  /** Decode budget: max tokens. */
-  cost: number;
-}
-
 /** What one shard holds. */
 export interface ShardLoad {
   index: number;
@@ -45,7 +38,10 @@ export interface ShardLoad {
 
 export interface GridPartition {
   count: number;
-  shards: ShardLoad[];
+  /** The load of shard `index` (0 <= index < count), computed, not stored. */
+  load(index: number): ShardLoad;
+  /** The whole grid's load (index -1). */
+  total: ShardLoad;
   /** The shard a cell of the grid belongs to (undefined for a cell outside the grid). */
   shardOf(cell: GridCell): number | undefined;
 }
@@ -93,52 +89,106 @@ export function checkShard(s: ShardSpec): ShardSpec {
   return { index: s.index, count: s.count };
 }
 
-/**
- * The generations of a grid in a canonical order that does not depend on the order of the lists:
- * scenarios, then for each its baselines (alpha = 0, one per sample, filling every layer), then
- * layers, alphas and samples ascending.
- */
-export function shardGroups(g: GridShape): ShardGroup[] {
-  const layers = sorted(g.layers);
-  const alphas = sorted(g.alphas.map((a) => (a === 0 ? 0 : a)));
-  const out: ShardGroup[] = [];
-  for (const scenario of sorted(g.scenarios)) {
-    if (alphas.includes(0)) {
-      for (let sample = 0; sample < g.samples; sample++) {
-        out.push({ cells: layers.map((layer) => ({ layer, scenario, alpha: 0, sample })), cost: g.maxTokens });
-      }
-    }
-    for (const layer of layers) for (const alpha of alphas) {
-      if (alpha === 0) continue;
-      for (let sample = 0; sample < g.samples; sample++) out.push({ cells: [{ layer, scenario, alpha, sample }], cost: g.maxTokens });
-    }
+/** The grid's sizes as the split counts them (lists made distinct and sorted, -0 is 0). */
+interface GridCounts {
+  layers: number[];
+  nonZero: number[];
+  scenarios: string[];
+  samples: number;
+  /** alpha = 0 is in the grid: one shared baseline per (scenario, sample). */
+  baseline: boolean;
+  /** Baseline generations (each fills every layer) and the steered ones (one cell each). */
+  baselines: number;
+  steered: number;
+  generations: number;
+}
+
+function gridCounts(g: GridShape): GridCounts {
+  const layers = sorted([...new Set(g.layers)]);
+  const alphas = [...new Set(g.alphas.map((a) => (a === 0 ? 0 : a)))];
+  const nonZero = sorted(alphas.filter((a) => a !== 0));
+  const scenarios = sorted([...new Set(g.scenarios)]);
+  const baseline = alphas.includes(0);
+  const baselines = baseline ? scenarios.length * g.samples : 0;
+  const steered = scenarios.length * layers.length * nonZero.length * g.samples;
+  return { layers, nonZero, scenarios, samples: g.samples, baseline, baselines, steered, generations: baselines + steered };
+}
+
+/** The number of generations of a grid (a shared baseline counts once): the most shards it splits into. */
+export function gridGenerations(g: GridShape): number {
+  return gridCounts(g).generations;
+}
+
+/** A shard count for this grid: a positive integer and at most one shard per generation (E_BAD_ARG otherwise; a FieldError of `shard`). */
+export function checkShardCount(g: GridShape, count: number): void {
+  checkShard({ index: 0, count });
+  const n = gridGenerations(g);
+  if (count > n) {
+    throw badField('shard', 'invalid_value', (name) => `${name('shard')}: ${count} shards are more than the grid's ${n} generation${n === 1 ? '' : 's'} ` +
+      `(layers x non-zero alphas x scenarios x samples, plus one shared alpha = 0 baseline per scenario and sample): a shard holds at least one ` +
+      `generation, so at most ${n} shards`);
   }
-  return out;
 }
 
 /**
- * Splits the grid into `count` shards: the generations, baselines first (they fill the most cells)
- * and then in canonical order, each go to the shard with the least token cost so far (ties: fewest
- * cells, then lowest index). With equal costs this deals them out in turn, so the shards' token
- * costs differ by at most one generation and every shard gets samples of every part of the grid
- * (no shard holds all of one scenario whose texts happen to end early).
+ * Splits the grid into `count` shards (1 <= count <= the grid's generations, checkShardCount): the
+ * generations, baselines first (they fill the most cells) and then in canonical order, each go to
+ * the shard with the least token cost so far (ties: fewest cells, then lowest index). With equal
+ * costs this deals them out in turn, so the shards' token costs differ by at most one generation
+ * and every shard gets samples of every part of the grid (no shard holds all of one scenario whose
+ * texts happen to end early).
+ *
+ * The canonical order: scenarios, then for each its baselines (alpha = 0, one per sample, filling
+ * every layer), then layers, non-zero alphas and samples ascending, whatever the order of the lists.
+ * Every generation has the same cost (max tokens), so the greedy deal has a closed form, computed
+ * per cell without a list of generations or of shards (a count of 10^9 costs nothing):
+ * - one layer: every generation fills one cell, and generation i (canonical order) goes to shard i mod N;
+ * - several layers: baseline k goes to shard k mod N; with r = (baselines mod N), steered generation j
+ *   goes to shard r + j while j < N - r (the shards one baseline short), and after that the deal goes
+ *   round in the order r, r+1, …, N-1, 0, …, r-1 (those shards hold fewer cells at equal cost).
+ * test/unit/shard.test.ts checks this against the greedy deal itself on many grids.
  */
 export function partitionGrid(g: GridShape, count: number): GridPartition {
-  checkShard({ index: 0, count });
-  const groups = shardGroups(g);
-  const order = groups.map((_, i) => i).sort((a, b) => (groups[b].cells.length - groups[a].cells.length) || (a - b));
-  const shards: ShardLoad[] = Array.from({ length: count }, (_, index) => ({ index, generations: 0, cells: 0, token_cost: 0 }));
-  const owner = new Map<string, number>();
-  for (const gi of order) {
-    const grp = groups[gi];
-    let best = shards[0];
-    for (const s of shards) {
-      if (s.token_cost < best.token_cost || (s.token_cost === best.token_cost && s.cells < best.cells)) best = s;
+  checkShardCount(g, count);
+  const c = gridCounts(g);
+  const N = count;
+  const L = c.layers.length, A = c.nonZero.length, S = c.samples;
+  const per = (a: number, b: number) => Math.floor(a / b);
+  const layerAt = new Map(c.layers.map((l, i) => [l, i]));
+  const alphaAt = new Map(c.nonZero.map((a, i) => [a, i]));
+  const scenAt = new Map(c.scenarios.map((s, i) => [s, i]));
+  const B = c.baselines, R = c.steered, r = B % N;
+  const block = (c.baseline ? S : 0) + L * A * S;  // generations per scenario in canonical order
+  const steeredShard = (j: number): number => {
+    if (j < N - r) return r + j;
+    return (r + ((j - (N - r)) % N)) % N;
+  };
+  const shardOf = (cell: GridCell): number | undefined => {
+    const si = scenAt.get(cell.scenario), li = layerAt.get(cell.layer);
+    if (si === undefined || li === undefined || !Number.isInteger(cell.sample) || cell.sample < 0 || cell.sample >= S) return undefined;
+    if (cell.alpha === 0) {
+      if (!c.baseline) return undefined;
+      return L === 1 ? (si * block + cell.sample) % N : (si * S + cell.sample) % N;
     }
-    best.generations++;
-    best.cells += grp.cells.length;
-    best.token_cost += grp.cost;
-    for (const c of grp.cells) owner.set(cellKey(c), best.index);
-  }
-  return { count, shards, shardOf: (cell) => owner.get(cellKey(cell)) };
+    const ai = alphaAt.get(cell.alpha);
+    if (ai === undefined) return undefined;
+    const within = li * A * S + ai * S + cell.sample;
+    if (L === 1) return (si * block + (c.baseline ? S : 0) + within) % N;
+    return steeredShard(si * L * A * S + within);
+  };
+  const load = (index: number): ShardLoad => {
+    if (!Number.isInteger(index) || index < 0 || index >= N) bad(`shard index ${index} is out of range for ${N} shards (0..${N - 1})`);
+    let baselines: number, steered: number;
+    if (L === 1) {
+      const gens = per(c.generations, N) + (index < c.generations % N ? 1 : 0);
+      return { index, generations: gens, cells: gens, token_cost: gens * g.maxTokens };
+    }
+    baselines = per(B, N) + (index < r ? 1 : 0);
+    const first = Math.min(R, N - r);  // steered generations of the first pass: shards r .. r + first - 1
+    const rest = Math.max(0, R - first);
+    steered = (index >= r && index < r + first ? 1 : 0) + per(rest, N) + (((index - r + N) % N) < rest % N ? 1 : 0);
+    return { index, generations: baselines + steered, cells: baselines * L + steered, token_cost: (baselines + steered) * g.maxTokens };
+  };
+  const total: ShardLoad = { index: -1, generations: c.generations, cells: B * L + R, token_cost: c.generations * g.maxTokens };
+  return { count: N, load, total, shardOf };
 }
