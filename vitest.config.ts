@@ -7,7 +7,7 @@ import { defineConfig } from 'vitest/config';
 // timings and thread pools do not fight, and give model-loading tests room.
 export default defineConfig({
   test: {
-    include: ['test/{unit,engine,cli,server,robustness,paper}/**/*.test.ts'],
+    include: ['test/{unit,engine,cli,server,robustness,paper,device}/**/*.test.ts'],
     fileParallelism: false,
     testTimeout: 120_000,
     hookTimeout: 300_000,

@@ -1,7 +1,8 @@
-// eia-native's public API: what a program needs to detect and steer empathy-in-action with a
-// local model. Deliberately small (the README's Library section lists it): the engine, probes,
-// the statistics results, sweeps, scoring, reports and the model registry. Internal math (linear
-// algebra, ranks, random numbers), file plumbing and the CLI stay internal.
+// eia-native's root export, for embedding in Node apps: load a model, capture and generate with
+// steering, gates and monitors; train and use probes; the statistics of the detection analysis;
+// steering sweeps and their scoring; EiaError. Kept under 60 names (test/unit/public-api.test.ts);
+// the rest of the public API lives in subpath entries (lib/entry/: `eia-native/server`,
+// `eia-native/report`, …). docs/library.md lists every name of every entry.
 
 // ---- engine: models, contexts, capture, generation with steering and monitors
 export { Model, type ModelInfo, type LoadOptions, type ChatMessage } from './engine/model.js';
@@ -14,65 +15,24 @@ export {
   type SequenceResult, type FinishReason, type GenerationStats,
 } from './engine/generate.js';
 export { engineLimits, SAMPLING_DEFAULTS, type EngineLimits } from './engine/defaults.js';
-export { synth, PLANTED_PROFILES, type PlantedProfile, type SynthOptions, type SynthResult } from './engine/synth.js';
-export { writeControlVector, readControlVector, type ControlVector } from './engine/control-vector.js';
-export { quantizeModel, quantTypes, type QuantizeOptions, type QuantizeResult } from './engine/quantize.js';
-export { runtimeInfo, type RuntimeInfo } from './engine/runtime-info.js';
-export { EiaError, isEiaError, type ErrorCode } from './util/errors.js';
+export { EiaError, FieldError, isEiaError, type ErrorCode } from './util/errors.js';
 
-// ---- probes: datasets, directions, the detection analysis (Table 1), cross-model transfer
-export { readPairs, parsePairs, splitPairs, readScoredTexts, type ContrastivePair, type ScoredText } from './probes/dataset.js';
-export { trainProbe, probeDirection, scoreWithProbe, type Probe, type ProbeMethod, type TrainOptions } from './probes/probe.js';
-export { loadProbe, loadProbes, saveProbe } from './probes/probe-file.js';
+// ---- probes: pairs, directions, the detection analysis (Table 1)
+export { readPairs, type ContrastivePair } from './probes/dataset.js';
+export { trainProbe, type Probe } from './probes/probe.js';
+export { loadProbe, saveProbe } from './probes/probe-file.js';
 export { runProbe, type RunProbeOptions } from './probes/pipeline.js';
-export { readValidation, writeProbeRun, type ProbeRun, type ProbeReport, type LayerReport } from './probes/validation.js';
-export { ablatePairs } from './probes/ablation.js';
-export { checkPlantedControls, type PlantedControls, type ControlCheck } from './probes/planted-controls.js';
-export { scoreAgreement, crossModelTransfer, type ScoreAgreement, type CrossModelTransfer } from './probes/crossmodel.js';
-export { readVectorCards, updateVectorCard, cardWarnings, type VectorCard } from './probes/vector-card.js';
+export type { ProbeRun } from './probes/validation.js';
 
-// ---- statistics results (the validation figures on scores computed anywhere)
-export { auroc, evaluateScores, type ScoreEvaluation } from './stats/auroc.js';
+// ---- statistics (the validation figures on scores computed anywhere)
+export { auroc } from './stats/auroc.js';
 export { bootstrapAuroc, type BootstrapResult } from './stats/bootstrap.js';
 export { permutationTestAuroc, type PermutationResult } from './stats/permutation.js';
-export { randomDirectionBaseline, summariseBaseline, type BaselineSummary } from './stats/baseline.js';
-export { pearson, spearman, binaryAccuracy02, binaryAccuracyAllItems, type CorrelationResult, type BinaryAccuracy, type BinaryConvention } from './stats/correlation.js';
-export { correlationReport, type CorrelationReport } from './stats/correlation-report.js';
+export { randomDirectionBaseline } from './stats/baseline.js';
+export { pearson, spearman, type CorrelationResult } from './stats/correlation.js';
 
-// ---- steering: scenarios, sweeps, samples, scoring (Table 2)
-export { SCENARIOS, STEERING_SCENARIO_IDS, steeringPrompt, loadScenariosFile, type Scenario } from './steering/scenarios.js';
+// ---- steering sweeps and their scoring (Table 2)
 export { runSweep } from './steering/sweep/run.js';
-export type { SweepOptions, SweepResult, ProbeScoreMode } from './steering/sweep/options.js';
-export type { SweepManifest } from './steering/sweep/manifest.js';
-export { parseShard, partitionGrid, type ShardSpec } from './steering/sweep/shard.js';
-export { readSweepRuns, type MergedSweep } from './steering/merge/read.js';
-export { scoreSweep } from './steering/merge/score.js';
-export { writeMergedRun } from './steering/merge/write.js';
-export { readSamples, readSamplesJsonl, type SampleRecord, type SweepRecord, type SampleFormat } from './steering/samples.js';
-export { scoreSamples, renderTable2Markdown, type ScoreResult, type ScoreOptions, type Table2Row } from './steering/tables.js';
-export { scoreSample, type SampleScore } from './steering/scoring.js';
-export { generatePairs, type PairsOptions, type PairsResult } from './steering/pairs.js';
-export { computeSampleMetrics, type SampleMetrics } from './steering/metrics/compute.js';
-export { summarizeMetrics, type OfflineMetrics } from './steering/metrics/summary.js';
-export { JudgeClient } from './steering/judge/client.js';
-export { judgeSamples } from './steering/judge/judge.js';
-export type { JudgeVerdict } from './steering/judge/verdict.js';
-
-// ---- the whole protocol, reports
-export { runProtocol, type RunOptions, type RunResult } from './pipeline/run.js';
-export { runTune, type TuneOptions, type TuneResult } from './pipeline/tune/index.js';
-export { writeReport, type ReportOptions, type ReportResult } from './report/index.js';
-export { runStudy, type StudyOptions, type StudyModel, type StudyResult } from './pipeline/study.js';
-export { writeStudyReport, type StudyReportResult } from './report/study.js';
-
-// ---- models: registry, cache, downloads, the paper's dataset
-export { listModels, findModel, getModel, type ModelEntry } from './models/registry.js';
-export { cacheDir, resolveModel } from './models/cache.js';
-export { pull, type PullOptions, type PullResult } from './models/pull.js';
-export { fetchPaperDataset } from './data/paper-dataset.js';
-
-// ---- files
-export { readNpy, writeNpy } from './io/npy.js';
-
-// ---- the OpenAI-compatible server (eia-native serve)
-export { createServer, SERVER_DEFAULTS, type ServerOptions, type ServerHandle, type ServerAddress } from './server/index.js';
+export type { SweepOptions, SweepResult } from './steering/sweep/options.js';
+export { readSamplesJsonl, type SampleRecord } from './steering/samples.js';
+export { scoreSamples, type ScoreResult } from './steering/tables.js';

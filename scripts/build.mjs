@@ -3,12 +3,12 @@
 //  1. materialise the pinned llama.cpp source (scripts/vendor-llama.mjs): headers always, and the
 //     sources of llama.cpp's own yardstick tools;
 //  2. EIA_BUILD=prebuilt (default): find node-llama-cpp's package for this platform
-//     (scripts/runtime-package.mjs) and link against its shared libraries; EIA_BUILD=source: compile
+//     (lib/util/runtime-package.mjs) and link against its shared libraries; EIA_BUILD=source: compile
 //     llama.cpp too (EIA_GPU=cpu|cuda|metal picks the backend compiled in);
 //  3. cmake-js configures CMakeLists.txt into build/ and builds the addon; more targets on request;
 //  4. writes build/Release/eia-runtime.json, which lib/engine reads before loading the addon.
 // Flags: --quiet (print the build log only on failure); --targets a,b (also build these CMake
-// targets); --for-tests (the addon, the native test/bench/synth tools, llama.cpp's yardsticks, and
+// targets); --for-tests (the addon, the native test/bench/synth/device-check tools, llama.cpp's yardsticks, and
 // the sanitizer build: everything `npm test` runs, so no test ever compiles); --sanitize (ASan/UBSan
 // build of our C++ and the native tests into build-asan/; a source build instruments llama.cpp too).
 import { spawnSync } from 'node:child_process';
@@ -18,7 +18,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LLAMA_PIN, materialise } from './vendor-llama.mjs';
-import { RUNTIME_VERSION, runtimeLibDir, runtimePackages } from './runtime-package.mjs';
+import { RUNTIME_VERSION, runtimeLibDir, runtimePackages } from '../lib/util/runtime-package.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
@@ -35,7 +35,7 @@ const gpu = process.env.EIA_GPU || (process.platform === 'darwin' ? 'metal' : 'c
 if (mode === 'source' && !['cpu', 'cuda', 'metal'].includes(gpu)) die(`EIA_GPU must be cpu, cuda or metal for a source build (got '${gpu}')`, 2);
 
 const extraTargets = (valueOf('--targets') ?? '').split(',').filter(Boolean);
-if (forTests) extraTargets.push('eia-native-test', 'eia-bench', 'eia-synth', 'eia-synth-check', 'llama-bench', 'llama-batched-bench');
+if (forTests) extraTargets.push('eia-native-test', 'eia-device-check', 'eia-bench', 'eia-synth', 'eia-synth-check', 'llama-bench', 'llama-batched-bench');
 const sanitize = flag('--sanitize') || forTests;
 
 const t0 = Date.now();

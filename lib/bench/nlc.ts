@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cacheDir } from '../models/cache.js';
-import { RUNTIME_VERSION, runtimePackages } from '../../scripts/runtime-package.mjs';
+import { RUNTIME_VERSION, runtimePackages } from '../util/runtime-package.mjs';
 
 /** The node-llama-cpp release whose prebuilt libraries eia-native itself links against. */
 export const NLC_VERSION = RUNTIME_VERSION;

@@ -128,15 +128,15 @@ serveWorker({
     return (a.ids as number[][]).map((ids) => m.detokenize(ids));
   },
 
-  /** Capture at `layers`, mean pool, texts truncated to `maxTokens` (one text per 512-token batch). */
+  /** Capture at `layers`, mean pool, texts truncated to `truncate` tokens (one text per 512-token batch). */
   async capture(a) {
     const texts = a.texts as string[];
     const layers = a.layers as number[];
-    const maxTokens = num(a.maxTokens);
+    const truncate = num(a.truncate);
     const batch = num(a.batch, 512);
     const ctx = await context(`capture:${batch}`, { nCtx: Math.max(1024, 2 * batch), nBatch: batch, nUbatch: batch, nSeqMax: 4, nThreads: threads });
     const t0 = performance.now();
-    const r = await ctx.capture(texts, { layers, pool: 'mean', maxTokens });
+    const r = await ctx.capture(texts, { layers, pool: 'mean', truncate });
     const wallMs = performance.now() - t0;
     return { tokens: r.tokensTotal, nativeMs: r.ms, wallMs, decodeCalls: r.decodeCalls, minTokens: Math.min(...r.nTokens), maxTokens: Math.max(...r.nTokens) };
   },
@@ -201,7 +201,7 @@ serveWorker({
       }
     }
     const tGen = performance.now() - t0;
-    for (const layer of grid.probeLayers) for (const text of grid.texts) await ctx.capture([text], { layers: [layer], pool: 'mean', maxTokens: grid.textTokens });
+    for (const layer of grid.probeLayers) for (const text of grid.texts) await ctx.capture([text], { layers: [layer], pool: 'mean', truncate: grid.textTokens });
     const ms = performance.now() - t0;
     return { ms, generateMs: tGen, captureMs: ms - tGen, generated };
   },
@@ -222,7 +222,7 @@ serveWorker({
     const cctx = await context('eia:capture', { nCtx: 2048, nBatch: 512, nUbatch: 512, nSeqMax: 8, nThreads: threads });
     const setup = performance.now() - t1;
     const t2 = performance.now();
-    await cctx.capture(grid.texts, { layers: grid.probeLayers, pool: 'mean', maxTokens: grid.textTokens });
+    await cctx.capture(grid.texts, { layers: grid.probeLayers, pool: 'mean', truncate: grid.textTokens });
     const tCap = performance.now() - t2;
     return { ms: tGen + tCap, generateMs: tGen, captureMs: tCap, setupMs: setup, generated: g.generatedTokens };
   },

@@ -1,11 +1,11 @@
 // The command line's one grammar, in one place: the flags several commands share (one name, one
 // meaning, one alias, one check each), the flags that were renamed (with the message that says
-// what to type now), and the rewriting of library option names into flag names in messages.
-// README.md's "Command-line grammar" states the rules; its flag table is checked against the
+// what to type now), and library errors in flag names (inFlagWords).
+// docs/cli.md states the rules; its flag table is checked against the
 // commands' definitions by test/unit/cli-grammar.test.ts.
 import type { Options } from 'yargs';
 import { checkSampling, type SamplingParameter } from '../engine/defaults.js';
-import { isEiaError, EiaError } from '../util/errors.js';
+import { EiaError, isEiaError, isFieldError } from '../util/errors.js';
 import { UsageError } from './common.js';
 
 /** Shared flag definitions (yargs options). */
@@ -202,34 +202,38 @@ export function checkModelFlags(a: { threads?: number; 'gpu-layers'?: number; 'c
   optIntFlag(a['ctx-size'], '--ctx-size', 16);
 }
 
-/** The flags of the sampling parameters. */
-const SAMPLING_FLAGS: Record<SamplingParameter, string> = { temperature: '--temp', topK: '--top-k', topP: '--top-p', minP: '--min-p' };
+/** The flags of the sampling parameters (the library's names -> this CLI's flags, for inFlagWords). */
+export const SAMPLING_FLAGS: Record<SamplingParameter, string> = { temperature: '--temp', topK: '--top-k', topP: '--top-p', minP: '--min-p' };
 
 /** Sampling flags (when the command has them): their ranges (the engine's one rule, SAMPLING_RANGES), in flag names. */
 export function checkSamplingFlags(a: { temp?: number; 'top-k'?: number; 'top-p'?: number; 'min-p'?: number; seed?: number }): void {
   optIntFlag(a['top-k'], '--top-k', 0, 2 ** 31 - 1);
   try {
-    checkSampling({ temperature: a.temp, topK: a['top-k'], topP: a['top-p'], minP: a['min-p'] }, (p) => SAMPLING_FLAGS[p]);
+    checkSampling({ temperature: a.temp, topK: a['top-k'], topP: a['top-p'], minP: a['min-p'] });
   } catch (e) {
-    throw isEiaError(e) ? new UsageError(e.message) : e;
+    const named = inFlagWords(e, SAMPLING_FLAGS);
+    throw isEiaError(named) ? new UsageError(named.message) : named;
   }
   optIntFlag(a.seed, '--seed', 0, 2 ** 32 - 1);
 }
 
 /**
- * A library error in flag names (library messages name options, never flags; docs/architecture.md):
- * a leading `option:` becomes the flag, and option names written in camelCase (maxTokens, ctxSize)
- * become flags wherever they stand; plain words (samples, layers) are replaced only as the leading
- * field, where they name the option. Other errors pass unchanged.
+ * A library error in the command's own words: a FieldError (lib/util/errors.ts) is rendered with its
+ * options named by `flags` (the library's option path -> this command's flag; a path with indices,
+ * `steer[2].alpha`, is looked up as `steer[].alpha`); other errors pass unchanged. Library messages
+ * never name flags (docs/architecture.md), and no message is rewritten word by word.
  */
-export function inFlagTerms(e: unknown, names: Record<string, string>): unknown {
-  if (!isEiaError(e, 'E_BAD_ARG', 'E_CONFLICT')) return e;
-  let msg = e.message;
-  const lead = /^([A-Za-z-]+):/.exec(msg);
-  if (lead && names[lead[1]]) msg = names[lead[1]] + msg.slice(lead[1].length);
-  for (const [name, flag] of Object.entries(names)) {
-    if (!/[A-Z]/.test(name) && name !== 'force') continue;
-    msg = msg.replace(new RegExp(`(^|[\\s(])${name}(?=[:\\s),;]|$)`, 'g'), `$1${flag}`);
+export function inFlagWords(e: unknown, flags: Record<string, string>): unknown {
+  if (!isFieldError(e)) return e;
+  const name = (field: string): string => flags[field] ?? flags[field.replace(/\[\d+\]/g, '[]')] ?? field;
+  return new EiaError(e.code, e.render(name), { cause: e });
+}
+
+/** Runs library checks (the validator's) with their errors in this command's flags (inFlagWords). */
+export function inFlagWordsOf<T>(flags: Record<string, string>, check: () => T): T {
+  try {
+    return check();
+  } catch (e) {
+    throw inFlagWords(e, flags);
   }
-  return msg === e.message ? e : new EiaError(e.code, msg, { cause: e });
 }

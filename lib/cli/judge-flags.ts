@@ -5,7 +5,7 @@ import { JUDGE_DEFAULTS, JudgeClient } from '../steering/judge/client.js';
 import { judgeKeyFromEnv } from '../util/env.js';
 import { isEiaError } from '../util/errors.js';
 import { UsageError } from './common.js';
-import { intFlag } from './flags.js';
+import { inFlagWords, intFlag } from './flags.js';
 
 export interface JudgeArgs { judge?: string; 'judge-model'?: string; 'judge-key'?: string; 'judge-concurrency': number; 'judge-timeout': number }
 
@@ -32,7 +32,8 @@ export function judgeClientArg(a: JudgeArgs): { client: JudgeClient; concurrency
   try {
     return { client: new JudgeClient({ url: a.judge, model: a['judge-model'], apiKey: a['judge-key'] ?? judgeKeyFromEnv(), timeoutMs: Math.max(1, Math.round(t * 1000)) }), concurrency };
   } catch (e) {
-    if (isEiaError(e, 'E_BAD_ARG')) throw new UsageError(`--${e.message}`);
-    throw e;
+    const named = inFlagWords(e, { judge: '--judge' });
+    if (isEiaError(named, 'E_BAD_ARG')) throw new UsageError(named.message);
+    throw named;
   }
 }

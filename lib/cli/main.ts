@@ -1,6 +1,6 @@
 // eia-native CLI entry: yargs with one module per command (lib/cli/commands/*). Every failure
 // leaves as an EiaError whose code picks the exit code (exit-codes.ts) and is printed with it.
-// The grammar shared by all commands (flags.ts, README "Command-line grammar") is enforced here
+// The grammar shared by all commands (flags.ts, docs/cli.md) is enforced here
 // before any command runs: llama.cpp's -ngl, renamed flags, flags without values, the number
 // grammar, and a flag given twice.
 import yargs, { type Arguments, type Argv, type CommandModule } from 'yargs';
@@ -39,7 +39,7 @@ export async function main(argvIn: string[]): Promise<void> {
     .recommendCommands()
     .middleware(((argv: Arguments, y: Argv) => grammar(argv, y, tokens)) as never, true)
     .wrap(Math.min(110, process.stdout.columns || 110))
-    .epilog(`Docs: README.md. ${EXIT_CODES_HELP}`)
+    .epilog(`Docs: README.md and docs/ (the grammar and every flag: docs/cli.md). ${EXIT_CODES_HELP}`)
     .fail((msg, err) => {
       if (err && !(err instanceof UsageError)) throw err;
       usageFailure = true;

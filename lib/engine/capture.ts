@@ -14,8 +14,8 @@ export interface CaptureOptions {
   layers: number[];
   /** mean over all positions (the paper), the last position, or every position. */
   pool?: Pooling;
-  /** Keep the first maxTokens tokens of each text (paper: 512). 0/undefined: no truncation. */
-  maxTokens?: number;
+  /** Keep the first `truncate` tokens of each text (paper: 512). 0/undefined: no truncation. */
+  truncate?: number;
   /** Add BOS as the tokenizer does by default (default true). */
   addSpecial?: boolean;
   /** Texts per native call when reporting progress (default: all at once without onProgress, 32 with). */
@@ -74,8 +74,12 @@ export async function capture(ctx: Context, texts: string[] | Int32Array[], opts
   }
   const pool = opts.pool ?? CAPTURE_DEFAULTS.pool;
   if (!POOLINGS.includes(pool)) throw new EiaError('E_BAD_ARG', `unknown pooling '${pool}' (expected mean, last or tokens)`);
-  const maxTokens = opts.maxTokens ?? CAPTURE_DEFAULTS.maxTokens;
-  if (!Number.isInteger(maxTokens) || maxTokens < 0) throw new EiaError('E_BAD_ARG', 'maxTokens must be a non-negative integer');
+  // maxTokens is the number of NEW tokens everywhere (generate); it was capture's truncation once
+  if ((opts as { maxTokens?: unknown }).maxTokens !== undefined) {
+    throw new EiaError('E_BAD_ARG', 'capture takes truncate (keep the first N tokens of each text); maxTokens is the number of new tokens a generation makes');
+  }
+  const truncate = opts.truncate ?? CAPTURE_DEFAULTS.truncate;
+  if (!Number.isInteger(truncate) || truncate < 0) throw new EiaError('E_BAD_ARG', 'truncate must be a non-negative integer');
   const chunk = opts.chunkSize ?? (opts.onProgress || opts.signal ? 32 : texts.length);
   if (!Number.isInteger(chunk) || chunk < 1) throw new EiaError('E_BAD_ARG', 'chunkSize must be a positive integer');
 
@@ -87,7 +91,7 @@ export async function capture(ctx: Context, texts: string[] | Int32Array[], opts
     for (let i = 0; i < texts.length; i += chunk) {
       if (opts.signal?.aborted) throw new EiaError('E_ABORTED', 'capture aborted');
       const r = await ctx.handle.capture(texts.slice(i, i + chunk) as string[] | Int32Array[], {
-        layers: opts.layers, pool, maxTokens, addSpecial: opts.addSpecial ?? CAPTURE_DEFAULTS.addSpecial,
+        layers: opts.layers, pool, truncate, addSpecial: opts.addSpecial ?? CAPTURE_DEFAULTS.addSpecial,
       });
       if (r.aborted) throw new EiaError('E_ABORTED', 'capture aborted');
       parts.push(r);

@@ -5,7 +5,8 @@ import type { RawContext, RawContextOptions, RawSteerTerm } from './native.js';
 import { capture, type CaptureOptions, type CaptureResult } from './capture.js';
 import { CONTEXT_DEFAULTS, engineLimits } from './defaults.js';
 import { startGeneration, type GenerateRequest, type GenerationHandle } from './generate.js';
-import { rawTerm, type SteerTerm } from './steering.js';
+import type { SteerTerm } from './steering.js';
+import { checkSteerTerm } from './validate.js';
 import { EiaError } from '../util/errors.js';
 
 export interface ContextOptions {
@@ -31,7 +32,8 @@ export interface ContextOptions {
   /**
    * Where tokens are drawn: 'auto' (default: in llama.cpp's graph when the model runs on a GPU, so
    * only token ids come back per step), 'host', or 'backend'. Each is deterministic for a seed; the
-   * two draw different tokens for the same seed.
+   * two draw different tokens for the same seed. On a CPU-type Vulkan device (Mesa's llvmpipe) tokens
+   * are drawn on the host whatever is asked, and `props.samplingNote` says why (docs/device-path.md).
    */
   sampling?: 'auto' | 'host' | 'backend';
 }
@@ -65,7 +67,11 @@ export function generationContextOptions(nSeqs: number, tokensPerSeq: number, nT
   return { nSeqMax: nSeqs, nCtx: perSeq * nSeqs, nBatch: 512, kvUnified: false, flashAttn: 'auto', nThreads };
 }
 
-export interface Props { nCtx: number; nBatch: number; nSeqMax: number; nThreads: number; kvUnified: boolean; nCtxSeq: number; backendSampling: boolean }
+export interface Props {
+  nCtx: number; nBatch: number; nSeqMax: number; nThreads: number; kvUnified: boolean; nCtxSeq: number; backendSampling: boolean;
+  /** Why backend sampling (asked for, or chosen by 'auto') is off on this device; '' when it is not. */
+  samplingNote: string;
+}
 
 /**
  * Does the context's graph expose the residual stream (the output of every decoder block)? Checked
@@ -124,7 +130,9 @@ export class Context {
    * `steerAt` only at the positions marked 1 (the hand-run reference for gated generation).
    */
   evalLogits(tokens: Int32Array, steer: SteerTerm[] = [], opts: { steerAt?: Uint8Array } = {}): Promise<Float32Array> {
-    const terms: RawSteerTerm[] = steer.map((t, k) => rawTerm(t, 'all', `steer[${k}]`));
+    if (!Array.isArray(steer)) throw new EiaError('E_BAD_ARG', 'steer must be an array of steering terms');
+    const limits = { shape: { nLayer: this.model.nLayer, nEmbd: this.model.nEmbd } };
+    const terms: RawSteerTerm[] = steer.map((t, k) => checkSteerTerm(t, limits, `steer[${k}]`, 'all'));
     return this.handle.evalLogits(tokens, { steer: terms, steerAt: opts.steerAt ?? null });
   }
 

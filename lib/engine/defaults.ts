@@ -1,10 +1,35 @@
 // Every default of the engine API, in one place. The native binding takes every field explicitly
 // and adds none; the CLI and the pipelines read their defaults from here too.
-import { EiaError } from '../util/errors.js';
+import { badField } from '../util/errors.js';
 import { addon } from './native.js';
 
 /** Sampling as the paper did it (Hugging Face generate: temperature 0.7), with HF's top-k 50. */
 export const SAMPLING_DEFAULTS = { temperature: 0.7, topK: 50, topP: 1, minP: 0, seed: 0 } as const;
+
+/**
+ * New tokens per sequence when a caller gives none: the one table of these defaults. They differ
+ * on purpose, each for its reason; whether a value is allowed (an integer >= 1 that fits the
+ * context) is the validator's rule (lib/engine/validate.ts), the same for every front end.
+ */
+export const MAX_TOKENS_DEFAULTS = {
+  /** The engine API (`ctx.generate`) and `eia-native generate`: a short completion to read or inspect. */
+  generate: 128,
+  /** `steer`, `run` and `runSweep`: the paper generated up to 200 new tokens per steering sample. */
+  sweep: 200,
+  /** `demo`: the planted model's keyword share settles well within 48 tokens, and the demo stays short. */
+  demo: 48,
+  /** `pairs`: each side of a contrastive pair is a paragraph of its own. */
+  pairs: 300,
+  /** `tune`: every search point costs points x samples x prompts x this many tokens of its budget; 64 keeps a point cheap and still shows the concept and the fluency. */
+  tune: 64,
+  /** The LLM judge's answer (a remote server's max_tokens): a short explanation and the rating. */
+  judge: 400,
+  /** The server follows OpenAI: a completion without max_tokens may fill the rest of its slot's context. */
+  server: 'the rest of the slot',
+} as const;
+
+/** Model.createContext rejects nCtx above 2^20 tokens (native/core/context.cpp; docs/reliability.md X2). */
+export const MAX_CONTEXT_TOKENS = 1 << 20;
 
 /** The sampling parameters whose range is checked before any work (SAMPLING_RANGES). */
 export type SamplingParameter = 'temperature' | 'topK' | 'topP' | 'minP';
@@ -31,19 +56,22 @@ export function float32Reason(v: number): string {
   return '';
 }
 
-/** Checks the given sampling parameters (E_BAD_ARG `name(p) must be …, got v`); `name` lets a front end use its own names. */
-export function checkSampling(s: Partial<Record<SamplingParameter, number>>, name: (p: SamplingParameter) => string = (p) => p): void {
+/**
+ * Checks the given sampling parameters: a FieldError (E_BAD_ARG) whose field is the parameter's
+ * name (`temperature`, `topK`, …), so that each front end names it in its own words (the CLI: --temp).
+ */
+export function checkSampling(s: Partial<Record<SamplingParameter, number>>): void {
   for (const p of Object.keys(SAMPLING_RANGES) as SamplingParameter[]) {
     const v = s[p];
     if (v === undefined) continue;
     if (typeof v !== 'number' || !SAMPLING_RANGES[p].ok(v)) {
-      throw new EiaError('E_BAD_ARG', `${name(p)} must be ${SAMPLING_RANGES[p].range}, got ${String(v)}${typeof v === 'number' ? float32Reason(v) : ''}`);
+      throw badField(p, 'invalid_value', (n) => `${n(p)} must be ${SAMPLING_RANGES[p].range}, got ${String(v)}${typeof v === 'number' ? float32Reason(v) : ''}`);
     }
   }
 }
 
 export const GENERATION_DEFAULTS = {
-  maxTokens: 128,
+  maxTokens: MAX_TOKENS_DEFAULTS.generate,
   positions: 'all' as const,
   /** Decode steps per native call when streaming (fewer thread hops vs finer streaming). */
   stepsPerCall: 4,
@@ -67,7 +95,7 @@ export const CONTEXT_DEFAULTS = {
 
 export const LOAD_DEFAULTS = { gpuLayers: 0, mmap: true, vocabOnly: false } as const;
 
-export const CAPTURE_DEFAULTS = { pool: 'mean' as const, maxTokens: 0, addSpecial: true } as const;
+export const CAPTURE_DEFAULTS = { pool: 'mean' as const, truncate: 0, addSpecial: true } as const;
 
 export interface EngineLimits {
   /** Sequences one context can hold (llama.cpp's LLAMA_MAX_SEQ). */

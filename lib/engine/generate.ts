@@ -10,7 +10,8 @@
 import type { Context } from './context.js';
 import { GENERATION_DEFAULTS, SAMPLING_DEFAULTS } from './defaults.js';
 import type { RawGeneration, RawGenStats, RawSeqResult, RawSequenceSpec } from './native.js';
-import { rawGate, rawTerm, type Gate, type SteerPositions, type SteerTerm } from './steering.js';
+import type { Gate, SteerPositions, SteerTerm } from './steering.js';
+import { checkGate, checkMaxTokens, checkMonitor, checkPositions, checkSteerTerm, type RequestLimits } from './validate.js';
 import { EiaError, isEiaError } from '../util/errors.js';
 
 export type { Gate, SteerPositions, SteerTerm } from './steering.js';
@@ -132,8 +133,8 @@ export function sequenceSpec(ctx: Context, s: SequenceRequest, who: string): Raw
   } else {
     throw new EiaError('E_BAD_ARG', `${who}.prompt must be a string or an Int32Array`);
   }
-  const positions = s.positions ?? GENERATION_DEFAULTS.positions;
-  if (!['all', 'prompt', 'generated'].includes(positions)) throw new EiaError('E_BAD_ARG', `${who}.positions must be all, prompt or generated`);
+  const limits: RequestLimits = { shape: { nLayer: model.nLayer, nEmbd: model.nEmbd } };
+  const positions = checkPositions(s.positions ?? GENERATION_DEFAULTS.positions, `${who}.positions`);
   if (s.steer !== undefined && !Array.isArray(s.steer)) throw new EiaError('E_BAD_ARG', `${who}.steer must be an array of steering terms`);
   if (s.stop !== undefined && (!Array.isArray(s.stop) || s.stop.some((x) => typeof x !== 'string'))) {
     throw new EiaError('E_BAD_ARG', `${who}.stop must be an array of strings`);
@@ -141,24 +142,19 @@ export function sequenceSpec(ctx: Context, s: SequenceRequest, who: string): Raw
   if (s.monitors !== undefined && !Array.isArray(s.monitors)) throw new EiaError('E_BAD_ARG', `${who}.monitors must be an array of {layer, direction}`);
   return {
     prompt,
-    steer: (s.steer ?? []).map((t, k) => rawTerm(t, positions, `${who}.steer[${k}]`)),
-    gate: rawGate(s.gate, positions, `${who}.gate`),
-    monitors: (s.monitors ?? []).map((m, k) => rawMonitor(m, `${who}.monitors[${k}]`)),
+    steer: (s.steer ?? []).map((t, k) => checkSteerTerm(t, limits, `${who}.steer[${k}]`, positions)),
+    gate: checkGate(s.gate, limits, `${who}.gate`, positions),
+    monitors: (s.monitors ?? []).map((m, k) => checkMonitor(m, limits, `${who}.monitors[${k}]`)),
     temperature: s.temperature ?? SAMPLING_DEFAULTS.temperature,
     topK: s.topK ?? SAMPLING_DEFAULTS.topK,
     topP: s.topP ?? SAMPLING_DEFAULTS.topP,
     minP: s.minP ?? SAMPLING_DEFAULTS.minP,
     seed: s.seed ?? SAMPLING_DEFAULTS.seed,
-    maxTokens: s.maxTokens ?? GENERATION_DEFAULTS.maxTokens,
+    maxTokens: checkMaxTokens(s.maxTokens ?? GENERATION_DEFAULTS.maxTokens, `${who}.maxTokens`),
     stop: s.stop ?? [],
     ignoreEog: !!s.ignoreEog,
     keepLogits: !!s.keepLogits,
   };
-}
-
-function rawMonitor(m: Monitor, who: string): { layer: number; direction: Float32Array } {
-  if (!m || typeof m !== 'object' || !(m.direction instanceof Float32Array)) throw new EiaError('E_BAD_ARG', `${who} must be {layer, direction: Float32Array}`);
-  return { layer: m.layer, direction: m.direction };
 }
 
 function toResult(r: RawSeqResult, tag: unknown): SequenceResult {
@@ -389,7 +385,8 @@ export function startGeneration(ctx: Context, req: GenerateRequest): GenerationH
   if (!open && seqs.length === 0) throw new EiaError('E_BAD_ARG', 'generate needs at least one sequence');
   if (req.monitors !== undefined && !Array.isArray(req.monitors)) throw new EiaError('E_BAD_ARG', 'monitors must be an array of {layer, direction}');
   const specs = seqs.map((s, i) => sequenceSpec(ctx, s, `sequences[${i}]`));
-  const monitors = (req.monitors ?? []).map((m, i) => rawMonitor(m, `monitors[${i}]`));
+  const limits: RequestLimits = { shape: { nLayer: ctx.model.nLayer, nEmbd: ctx.model.nEmbd } };
+  const monitors = (req.monitors ?? []).map((m, i) => checkMonitor(m, limits, `monitors[${i}]`));
   const raw = ctx.handle.generate(specs, { monitors, open });
   const h = new GenerationHandle(raw, ctx, req, seqs.map((s) => s.tag));
   specs.forEach((s, i) => { if (s.gate) h.gated.add(i); });

@@ -5,6 +5,15 @@ import { addon, type RawModel, type RawModelInfo } from './native.js';
 import { Context, contextOptions, type ContextOptions } from './context.js';
 import { LOAD_DEFAULTS } from './defaults.js';
 import { EiaError } from '../util/errors.js';
+import { note, warn } from '../util/note.js';
+
+// device facts repeat for every context of a run: say each once per process
+const noted = new Set<string>();
+function noteOnce(msg: string): void {
+  if (!msg || noted.has(msg)) return;
+  noted.add(msg);
+  note(`note: ${msg}`);
+}
 
 export type ModelInfo = RawModelInfo;
 
@@ -19,6 +28,16 @@ export interface LoadOptions {
 
 export interface ChatMessage { role: string; content: string }
 
+/** One line naming the blocks of an all-layers GPU load that do not run on the device, and why; '' when all do. */
+export function placementWarning(info: ModelInfo): string {
+  const p = info.placement;
+  if (!p.probed || p.onHost.length === 0) return '';
+  const where = p.device ? `${p.device} (${p.deviceDescription})` : 'the GPU';
+  const name = (l: number) => (l === info.nLayer ? 'output head' : `block ${l}`);
+  return `warning: ${p.deviceLayers} of ${info.nLayer} blocks run on ${where}; not on the device: ` +
+    p.onHost.map((h) => `${name(h.layer)}: ${h.reason}`).join('; ');
+}
+
 export class Model {
   private raw: RawModel | null;
   /** Model facts (architecture, sizes, special tokens, chat template). */
@@ -29,13 +48,20 @@ export class Model {
     this.info = raw.info();
   }
 
-  /** Loads a GGUF file. Rejects with a clear message for missing, non-GGUF or broken files. */
+  /**
+   * Loads a GGUF file. Rejects with a clear message for missing, non-GGUF or broken files. With
+   * every layer asked for on a GPU (gpuLayers -1), where they run is measured (`info.placement`),
+   * and blocks that do not run on the device are named on stderr with the reason.
+   */
   static async load(path: string, opts: LoadOptions = {}): Promise<Model> {
     if (typeof path !== 'string' || path.length === 0) throw new EiaError('E_BAD_ARG', 'model path must be a non-empty string');
     if (opts === null || typeof opts !== 'object') throw new EiaError('E_BAD_ARG', 'load options must be an object');
-    return new Model(await addon().Model.load(path, {
+    const model = new Model(await addon().Model.load(path, {
       gpuLayers: opts.gpuLayers ?? LOAD_DEFAULTS.gpuLayers, mmap: opts.mmap ?? LOAD_DEFAULTS.mmap, vocabOnly: opts.vocabOnly ?? LOAD_DEFAULTS.vocabOnly,
     }));
+    const off = placementWarning(model.info);
+    if (off) warn(off);
+    return model;
   }
 
   private get handle(): RawModel {
@@ -100,7 +126,9 @@ export class Model {
   /** Creates an inference context (KV cache, threads) over this model. */
   async createContext(opts: ContextOptions = {}): Promise<Context> {
     if (opts === null || typeof opts !== 'object') throw new EiaError('E_BAD_ARG', 'context options must be an object');
-    return new Context(this, await this.handle.createContext(contextOptions(opts, this.info.nCtxTrain)));
+    const ctx = new Context(this, await this.handle.createContext(contextOptions(opts, this.info.nCtxTrain)));
+    noteOnce(ctx.props.samplingNote);
+    return ctx;
   }
 
   /** Releases the weights once no context uses them. Later calls on this object throw. */

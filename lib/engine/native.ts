@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { runtimeLibDir } from '../../scripts/runtime-package.mjs';
+import { runtimeLibDir } from '../util/runtime-package.mjs';
 import { EiaError } from '../util/errors.js';
 import { packageRoot } from '../util/package.js';
 
@@ -22,6 +22,18 @@ export interface RawModelInfo {
   hasVocab: boolean;
   /** llama.cpp's model kinds: recurrent state (Mamba, RWKV), hybrid (attention + recurrent), diffusion (non-causal attention). */
   recurrent: boolean; hybrid: boolean; diffusion: boolean;
+  /** Some layers run on a GPU device (measured when every layer was asked for). */
+  offloaded: boolean;
+  /** Offloaded while a CPU-type Vulkan device (Mesa's llvmpipe) is in use: host sampling there (docs/device-path.md). */
+  cpuVulkan: boolean;
+  placement: RawPlacement;
+}
+
+/** Where an offloaded model's blocks run (measured when every layer was asked for; native/core/placement.h). */
+export interface RawPlacement {
+  probed: boolean; device: string; deviceDescription: string; deviceLayers: number;
+  /** Blocks (layer = nLayer: the output head) with work or weights on the host, and why. */
+  onHost: { layer: number; reason: string }[];
 }
 
 /** The support check's finding (native/core/residual_support.h). */
@@ -91,7 +103,7 @@ export interface RawContextOptions {
 }
 
 export interface RawContext {
-  capture(texts: string[] | Int32Array[], opts: { layers: number[]; pool: string; maxTokens: number; addSpecial: boolean }): Promise<RawCaptureResult>;
+  capture(texts: string[] | Int32Array[], opts: { layers: number[]; pool: string; truncate: number; addSpecial: boolean }): Promise<RawCaptureResult>;
   embeddingsPerToken(text: string, opts: { addSpecial: boolean }): Promise<{ nTokens: number; data: Float32Array }>;
   generate(seqs: RawSequenceSpec[], opts: { monitors: { layer: number; direction: Float32Array }[]; open: boolean }): RawGeneration;
   evalLogits(tokens: Int32Array, opts: { steer: RawSteerTerm[]; steerAt: Uint8Array | null }): Promise<Float32Array>;
@@ -101,7 +113,7 @@ export interface RawContext {
   clearControlVector(): void;
   abort(): void;
   busy(): boolean;
-  props(): { nCtx: number; nBatch: number; nSeqMax: number; nThreads: number; kvUnified: boolean; nCtxSeq: number; backendSampling: boolean };
+  props(): { nCtx: number; nBatch: number; nSeqMax: number; nThreads: number; kvUnified: boolean; nCtxSeq: number; backendSampling: boolean; samplingNote: string };
   residualSupport(): RawResidualSupport;
   requireResidual(what: string): void;
   free(): void;
@@ -134,14 +146,19 @@ export interface RawBackendLoad {
 export interface RawRuntimeInfo {
   llamaCommit: string; runtime: 'prebuilt' | 'source'; gpuBuild: string; gpuPolicy: string; libDir: string; backendDir: string;
   backends: RawBackendLoad[];
-  devices: { name: string; description: string; type: string; memoryTotal: number; memoryFree: number }[];
+  devices: { name: string; description: string; type: string; memoryTotal: number; memoryFree: number; cpuVulkan: boolean }[];
   hasGpu: boolean; systemInfo: string; error: string;
+}
+
+export interface RawVulkanProbe {
+  loader: boolean; error: string; devices: { index: number; name: string; type: 'cpu' | 'discrete' | 'integrated' | 'virtual' | 'other' }[];
 }
 
 export interface Addon {
   Model: { load(path: string, opts: { gpuLayers: number; mmap: boolean; vocabOnly: boolean }): Promise<RawModel> };
   limits(): { maxSequences: number; kvPadding: number };
   info(): RawRuntimeInfo;
+  vulkanDevices(): RawVulkanProbe;
   setErrorClass(cls: new (code: never, message: string) => Error): void;
   setLogLevel(level: number): void;
   synth(opts: { arch?: string; shape?: string; type?: string; seed?: number; planted?: boolean; out: string }): Promise<RawSynthResult>;

@@ -1,9 +1,10 @@
 // What runs: the llama.cpp release, whether it is node-llama-cpp's prebuilt runtime or a source
 // build, which backends loaded (the CPU variant this processor runs, a GPU backend or why not) and
 // the devices found. `info` prints it; sweeps and benches record it.
-import { addon, runtimeManifest, type RuntimeManifest } from './native.js';
+import { addon, runtimeManifest, type RawVulkanProbe, type RuntimeManifest } from './native.js';
 
 export { runtimeManifest, type RuntimeManifest };
+export type VulkanProbe = RawVulkanProbe;
 
 export interface BackendLoad {
   /** cpu, cuda, vulkan, metal, blas, ... */
@@ -18,7 +19,11 @@ export interface BackendLoad {
   devices: number;
 }
 
-export interface DeviceInfo { name: string; description: string; type: string; memoryTotal: number; memoryFree: number }
+export interface DeviceInfo {
+  name: string; description: string; type: string; memoryTotal: number; memoryFree: number;
+  /** A CPU-type Vulkan device (Mesa's llvmpipe): the device path, run on the CPU (docs/device-path.md). */
+  cpuVulkan: boolean;
+}
 
 export interface RuntimeInfo {
   llamaCommit: string;
@@ -65,6 +70,14 @@ export function runtimeInfo(): RuntimeInfo {
     error: r.error,
   };
   return cached;
+}
+
+/**
+ * The Vulkan devices the system's Vulkan loader lists, without loading ggml's backends (so a caller
+ * can still choose GGML_VK_VISIBLE_DEVICES): ggml-vulkan skips the CPU-type ones unless named there.
+ */
+export function vulkanDevices(): VulkanProbe {
+  return addon().vulkanDevices();
 }
 
 /** The pinned llama.cpp release (from the build's manifest). */

@@ -1,6 +1,6 @@
 // Synthetic GGUF models written by the native core through ggml's gguf API (no download needed):
 // random weights with the paper's architectures' real dimensions, or the planted-concept model
-// whose answer is known (see README "Synthetic models").
+// whose answer is known (see docs/synthetic-models.md).
 import { resolve } from 'node:path';
 import { EiaError } from '../util/errors.js';
 import { addon, type RawSynthResult } from './native.js';

@@ -13,6 +13,7 @@ import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { checkSampling, SAMPLING_DEFAULTS } from '../engine/defaults.js';
 import { Model } from '../engine/model.js';
+import { checkAlphas, checkContextFit, checkLayer, checkMaxTokens } from '../engine/validate.js';
 import { fileSha256 } from '../io/file-hash.js';
 import { inputName, readInputBytes, readInputText } from '../io/input.js';
 import { existing, moveAside, PROBE_OUTPUTS, RUN_FILES } from '../io/run-folder.js';
@@ -21,12 +22,11 @@ import { bestLayers } from '../probes/best-layer.js';
 import { PROBE_DEFAULTS } from '../probes/defaults.js';
 import { parsePairs, type ContrastivePair } from '../probes/dataset.js';
 import { runProbe } from '../probes/pipeline.js';
-import { checkAlphaBound, residualNorms } from '../probes/residual-norm.js';
+import { residualNorms } from '../probes/residual-norm.js';
 import { readValidation, writeProbeRun, type ProbeReport } from '../probes/validation.js';
 import { recordDoseResponse } from '../steering/card-dose.js';
 import { readSweepRuns } from '../steering/merge/read.js';
 import { partialBanner, scoreSweep, sweepFacts } from '../steering/merge/score.js';
-import { checkGenerationFits } from '../steering/context-fit.js';
 import { SCENARIOS, steeringPrompt } from '../steering/scenarios.js';
 import { manifestShard, readManifest } from '../steering/sweep/manifest.js';
 import { checkShard, checkShardCount, formatShard } from '../steering/sweep/shard.js';
@@ -35,7 +35,7 @@ import type { SweepOptions, SweepResult } from '../steering/sweep/options.js';
 import { doseResponseSeriesByScenario, renderTable2Markdown, type ScoreResult } from '../steering/tables.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic-write.js';
 import { note, warn } from '../util/note.js';
-import { EiaError } from '../util/errors.js';
+import { badField, EiaError, FieldError, type FieldNamer } from '../util/errors.js';
 import { createProgress } from '../util/progress.js';
 import { finishStage, hashOf, loadState, type RunState } from './run-state.js';
 
@@ -60,8 +60,8 @@ export interface RunOptions extends Pick<SweepOptions, 'alphas' | 'scenarios' | 
   randomBaseline?: number;
   permutations?: number;
   bootstrap?: number;
-  /** Truncation for capture (default 512, the paper's). */
-  captureMaxTokens?: number;
+  /** Keep the first N tokens of each text the probes capture (default 512, the paper's; 0 = off). */
+  truncate?: number;
   /**
    * Replace results in `out` made with other parameters instead of refusing (E_CONFLICT): they move
    * to out/replaced-<time>/ (probes of other parameters take every later stage with them).
@@ -84,7 +84,7 @@ export interface RunResult {
 }
 
 /** The options with their defaults. */
-type Settings = RunOptions & Required<Pick<RunOptions, 'randomBaseline' | 'permutations' | 'bootstrap' | 'captureMaxTokens' | 'temperature' | 'topK'>>;
+type Settings = RunOptions & Required<Pick<RunOptions, 'randomBaseline' | 'permutations' | 'bootstrap' | 'truncate' | 'temperature' | 'topK'>>;
 
 /** One protocol call: its settings, RUN folder and run.json. */
 interface Protocol {
@@ -99,7 +99,7 @@ interface Inputs {
   sha: { train: string; test: string; ablated: string | null };
 }
 
-const bad = (msg: string): never => { throw new EiaError('E_BAD_ARG', msg); };
+const bad = (field: string, text: (n: FieldNamer) => string): never => { throw badField(field, 'invalid_value', text); };
 
 /**
  * Runs (or resumes) the whole protocol. Every check (inputs, the model's layers, the steering
@@ -135,7 +135,7 @@ export async function runProtocol(options: RunOptions): Promise<RunResult> {
 function settingsOf(options: RunOptions): Settings {
   return {
     ...options, randomBaseline: options.randomBaseline ?? PROBE_DEFAULTS.randomBaseline, permutations: options.permutations ?? PROBE_DEFAULTS.permutations,
-    bootstrap: options.bootstrap ?? PROBE_DEFAULTS.bootstrap, captureMaxTokens: options.captureMaxTokens ?? PROBE_DEFAULTS.maxTokens, temperature: options.temperature ?? SAMPLING_DEFAULTS.temperature,
+    bootstrap: options.bootstrap ?? PROBE_DEFAULTS.bootstrap, truncate: options.truncate ?? PROBE_DEFAULTS.truncate, temperature: options.temperature ?? SAMPLING_DEFAULTS.temperature,
     topK: options.topK ?? SAMPLING_DEFAULTS.topK,
   };
 }
@@ -171,24 +171,25 @@ export async function checkProtocol(options: RunOptions): Promise<void> {
 
 /** The checks of lists and counts (no model, no files). */
 function checkLists(o: Settings): void {
+  if ((o as { captureMaxTokens?: unknown }).captureMaxTokens !== undefined) bad('truncate', () => 'runProtocol takes truncate (keep the first N tokens of each text the probes capture); captureMaxTokens is gone: maxTokens is the number of new tokens a generation makes');
   const distinct = (xs: readonly unknown[], what: string) => {
-    if (xs.length === 0) bad(`${what}: the list is empty`);
-    if (new Set(xs.map((x) => JSON.stringify(x))).size !== xs.length) bad(`${what}: a value is listed twice`);
+    if (xs.length === 0) bad(what, (n) => `${n(what)}: the list is empty`);
+    if (new Set(xs.map((x) => JSON.stringify(x))).size !== xs.length) bad(what, (n) => `${n(what)}: a value is listed twice`);
   };
   distinct(o.probeLayers, 'probeLayers');
-  for (const l of o.probeLayers) if (!Number.isInteger(l) || l < 0) bad(`probeLayers: ${l} is not a block index`);
+  for (const l of o.probeLayers) if (!Number.isInteger(l) || l < 0) bad('probeLayers', (n) => `${n('probeLayers')}: ${l} is not a block index`);
   if (o.steerLayers) {
     distinct(o.steerLayers, 'steerLayers');
-    for (const l of o.steerLayers) if (!o.probeLayers.includes(l)) bad(`steerLayers: ${l} is not probed (probed: ${o.probeLayers.join(', ')})`);
+    for (const l of o.steerLayers) if (!o.probeLayers.includes(l)) bad('steerLayers', (n) => `${n('steerLayers')}: ${l} is not probed (probed: ${o.probeLayers.join(', ')})`);
   }
   distinct(o.alphas, 'alphas');
-  for (const a of o.alphas) if (!Number.isFinite(a)) bad(`alphas: ${a} is not a finite number`);
+  checkAlphas(o.alphas, [], undefined, 'alphas');
   distinct(o.scenarios, 'scenarios');
-  for (const id of o.scenarios) if (!SCENARIOS.some((x) => x.id === id)) bad(`scenarios: unknown scenario '${id}' (known: ${SCENARIOS.map((x) => x.id).join(', ')})`);
-  if (!Number.isInteger(o.samples) || o.samples < 1) bad(`samples must be a positive integer, got ${o.samples}`);
-  if (!Number.isInteger(o.maxTokens) || o.maxTokens < 1) bad(`maxTokens must be a positive integer, got ${o.maxTokens}`);
+  for (const id of o.scenarios) if (!SCENARIOS.some((x) => x.id === id)) bad('scenarios', (n) => `${n('scenarios')}: unknown scenario '${id}' (known: ${SCENARIOS.map((x) => x.id).join(', ')})`);
+  if (!Number.isInteger(o.samples) || o.samples < 1) bad('samples', (n) => `${n('samples')} must be a positive integer, got ${o.samples}`);
+  checkMaxTokens(o.maxTokens, 'maxTokens');
   checkSampling({ temperature: o.temperature, topK: o.topK, topP: o.topP });
-  if (o.nBest !== undefined && (!Number.isInteger(o.nBest) || o.nBest < 1)) bad(`nBest must be a positive integer, got ${o.nBest}`);
+  if (o.nBest !== undefined && (!Number.isInteger(o.nBest) || o.nBest < 1)) bad('nBest', (n) => `${n('nBest')} must be a positive integer, got ${o.nBest}`);
   if (o.shard) checkShard(o.shard);
   if (o.shard && o.shard.count > 1) {
     // the steered layers are chosen after probing; their number is known now (the shard count's bound, shard.ts)
@@ -214,7 +215,7 @@ async function openRun(o: Settings, inputs: Inputs, log: (msg: string) => void, 
   let state = loadState(out);
   const replacesRun = !!state && state.model.sha256 !== sha;
   if (replacesRun) {
-    if (!o.force) throw new EiaError('E_CONFLICT', `${out} holds a run of another model (sha256 ${state!.model.sha256.slice(0, 12)}…); use a new RUN folder (or force to replace it)`);
+    if (!o.force) throw new FieldError('E_CONFLICT', 'force', 'results_exist', (n) => `${out} holds a run of another model (sha256 ${state!.model.sha256.slice(0, 12)}…); use a new RUN folder (or ${n('force')} to replace it)`);
     state = null;
   }
   // a RUN of one shard resumes only as that shard (checked here too, before the probe stage writes)
@@ -224,7 +225,7 @@ async function openRun(o: Settings, inputs: Inputs, log: (msg: string) => void, 
     const want = o.shard && o.shard.count > 1 ? formatShard(o.shard) : null;
     if (have !== want) {
       const words = (s: string | null) => (s ? `shard ${s}` : 'the whole grid (no shard)');
-      throw new EiaError('E_CONFLICT', `${out} holds the sweep of ${words(have)}, this call asks for ${words(want)}; give each shard its own RUN folder (or force to replace it)`);
+      throw new FieldError('E_CONFLICT', 'force', 'results_exist', (n) => `${out} holds the sweep of ${words(have)}, this call asks for ${words(want)}; give each shard its own RUN folder (or ${n('force')} to replace it)`);
     }
   }
   state ??= { format: 'eia-native-run', version: 1, model: { path: resolve(o.modelPath), sha256: sha, key }, synthetic: !!o.synthetic, stages: {} };
@@ -237,13 +238,13 @@ async function checkAgainstModel(o: Settings): Promise<void> {
   // on the CPU (mmap: cheap): one short sentence for the norms; the stages load the model as asked
   const model = await Model.load(o.modelPath);
   try {
-    for (const l of o.probeLayers) if (l >= model.nLayer) bad(`probeLayers: ${l} out of range [0, ${model.nLayer - 1}]`);
+    for (const l of o.probeLayers) checkLayer(l, model, 'probeLayers');
     // the steered layers are chosen after probing: every candidate must accept the alphas
     const candidates = o.steerLayers ?? o.probeLayers;
-    checkAlphaBound(o.alphas, candidates, await residualNorms(model, candidates, o.threads));
+    checkAlphas(o.alphas, candidates, await residualNorms(model, candidates, o.threads), 'alphas');
     for (const s of SCENARIOS.filter((x) => o.scenarios.includes(x.id))) {
       const text = o.chat ? model.applyChatTemplate([{ role: 'user', content: steeringPrompt(s) }]) : steeringPrompt(s);
-      checkGenerationFits(model.tokenize(text, { addSpecial: true, parseSpecial: !!o.chat }).length, o.maxTokens, o.ctxSize, model.info.nCtxTrain);
+      checkContextFit(model.tokenize(text, { addSpecial: true, parseSpecial: !!o.chat }).length, o.maxTokens, o.ctxSize, model.info.nCtxTrain);
     }
   } finally {
     model.free();
@@ -260,15 +261,15 @@ function probePlan(p: Protocol): { skip: true; params: object } | { skip: false;
   // the keys are part of the stage hash of existing RUNs: keep them as they are
   const params = {
     model: p.sha, train: inputs.sha.train, test: inputs.sha.test, ablated: inputs.sha.ablated,
-    layers: o.probeLayers, randomBaseline: o.randomBaseline, permutations: o.permutations, bootstrap: o.bootstrap, seed: o.seed, maxTokens: o.captureMaxTokens,
+    layers: o.probeLayers, randomBaseline: o.randomBaseline, permutations: o.permutations, bootstrap: o.bootstrap, seed: o.seed, maxTokens: o.truncate,
   };
   if (state.stages.probe?.hash === hashOf(params) && existsSync(join(out, RUN_FILES.validation))) return { skip: true, params };
   // probes of other parameters (or of unknown ones) and everything made from them stay unless asked
   const replaced = p.replacesRun ? [...PROBE_OUTPUTS, RUN_FILES.run] : PROBE_OUTPUTS;
   const earlier = existing(out, replaced);
   if (earlier.length > 0 && !o.force) {
-    throw new EiaError('E_CONFLICT', `${out} holds results made with other probe parameters (${earlier.join(', ')}); ` +
-      'use another RUN folder, the original parameters, or force to replace them');
+    throw new FieldError('E_CONFLICT', 'force', 'results_exist', (n) => `${out} holds results made with other probe parameters (${earlier.join(', ')}); ` +
+      `use another RUN folder, the original parameters, or ${n('force')} to replace them`);
   }
   return { skip: false, params, replaced, earlier };
 }
@@ -292,7 +293,7 @@ async function probeStage(p: Protocol): Promise<ProbeReport> {
   const run = await runProbe({
     modelPath: o.modelPath, trainPairs: train, testPairs: test, ablatedPairs: ablated, ablationSource: o.ablated,
     layers: o.probeLayers, randomBaseline: o.randomBaseline, permutations: o.permutations, bootstrap: o.bootstrap,
-    seed: o.seed, maxTokens: o.captureMaxTokens, threads: o.threads, gpuLayers: o.gpuLayers, ctxSize: o.ctxSize,
+    seed: o.seed, truncate: o.truncate, threads: o.threads, gpuLayers: o.gpuLayers, ctxSize: o.ctxSize,
     onProgress: (done, _t, tok) => bar.update(done, `${tok} tokens, ${(tok / Math.max(0.001, (Date.now() - t0) / 1000)).toFixed(0)} tok/s`),
   });
   bar.done();

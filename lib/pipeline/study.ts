@@ -27,7 +27,7 @@ import { PROBE_DEFAULTS } from '../probes/defaults.js';
 import { loadProbe } from '../probes/probe-file.js';
 import { formatShard } from '../steering/sweep/shard.js';
 import { writeJsonAtomic } from '../util/atomic-write.js';
-import { EiaError } from '../util/errors.js';
+import { badField, EiaError, FieldError, isFieldError, type FieldNamer } from '../util/errors.js';
 import { io } from '../util/io-error.js';
 import { note, warn } from '../util/note.js';
 import { createProgress } from '../util/progress.js';
@@ -51,7 +51,7 @@ export interface StudyModel {
 /** The study's options: run's shared grid and inputs, the models, and the cross-model extras. */
 export interface StudyOptions extends Pick<RunOptions, 'scenarios' | 'samples' | 'maxTokens' | 'temperature' | 'topK' | 'topP' | 'seed' | 'chat' | 'threads'
   | 'gpuLayers' | 'signal' | 'log' | 'ctxSize' | 'shard' | 'train' | 'test' | 'ablated' | 'nBest' | 'randomBaseline' | 'permutations' | 'bootstrap'
-  | 'captureMaxTokens' | 'force'> {
+  | 'truncate' | 'force'> {
   models: StudyModel[];
   out: string;
   /** rubric-scored texts (JSONL: text, score 0/1/2) for the behavioural correlation; absent: not measured */
@@ -74,7 +74,8 @@ export interface StudyResult {
 }
 
 const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
-const bad = (msg: string): never => { throw new EiaError('E_BAD_ARG', msg); };
+/** An E_BAD_ARG about the option `field` (a FieldError: front ends name it in their own words). */
+const badOption = (field: string, text: (n: FieldNamer) => string): never => { throw badField(field, 'invalid_value', text); };
 const sha = (bytes: Uint8Array | string) => createHash('sha256').update(bytes).digest('hex');
 
 /** A study model's run options (its RUN folder under the study; a shard has its own folder, as `run --shard`'s default). */
@@ -84,24 +85,24 @@ function runOptionsOf(o: StudyOptions, m: StudyModel, steerLayers: number[] | un
     modelPath: m.path, modelKey: m.name, out: join(resolve(o.out), m.name + shardSuffix), train: o.train, test: o.test, ablated: o.ablated,
     probeLayers: m.probeLayers, steerLayers, nBest: o.nBest, alphas: m.alphas, scenarios: o.scenarios, samples: o.samples, maxTokens: o.maxTokens,
     temperature: o.temperature, topK: o.topK, topP: o.topP, seed: o.seed, chat: o.chat, threads: o.threads, gpuLayers: o.gpuLayers, ctxSize: o.ctxSize,
-    randomBaseline: o.randomBaseline, permutations: o.permutations, bootstrap: o.bootstrap, captureMaxTokens: o.captureMaxTokens,
+    randomBaseline: o.randomBaseline, permutations: o.permutations, bootstrap: o.bootstrap, truncate: o.truncate,
     force: o.force, shard: o.shard, synthetic: m.synthetic, signal: o.signal, log: o.log, report: o.runReport,
   };
 }
 
 /** The checks that need no model: names, inputs (read once; stdin cannot be read once per model). */
 function checkPlan(o: StudyOptions): { texts: ScoredText[] | null; nTrain: number; nTest: number; inputSha: StudyState['plan']['inputs'] } {
-  if (!Array.isArray(o.models) || o.models.length === 0) bad('models: the list is empty');
+  if (!Array.isArray(o.models) || o.models.length === 0) badOption('models', (n) => `${n('models')}: the list is empty`);
   const seen = new Set<string>();
   for (const m of o.models) {
     if (typeof m.name !== 'string' || !NAME.test(m.name) || RESERVED_STUDY_NAMES.includes(m.name) || m.name.startsWith(RUN_FILES.replacedPrefix)) {
-      bad(`models: '${m.name}' cannot name a model's folder (letters, digits, '.', '_', '-'; not ${RESERVED_STUDY_NAMES.join(', ')})`);
+      badOption('models', (n) => `${n('models')}: '${m.name}' cannot name a model's folder (letters, digits, '.', '_', '-'; not ${RESERVED_STUDY_NAMES.join(', ')})`);
     }
-    if (seen.has(m.name)) bad(`models: the name '${m.name}' is given twice (give each model its own name: name=path)`);
+    if (seen.has(m.name)) badOption('models', (n) => `${n('models')}: the name '${m.name}' is given twice (give each model its own name: name=path)`);
     seen.add(m.name);
   }
   for (const [what, f] of [['train', o.train], ['test', o.test], ['ablated', o.ablated], ['texts', o.texts]] as const) {
-    if (f === '-') bad(`${what}: a study reads its inputs once per model; give a file, not stdin`);
+    if (f === '-') badOption(what, (n) => `${n(what)}: a study reads its inputs once per model; give a file, not stdin`);
   }
   const bytes = (f: string) => readInputBytes(f, f);
   const train = parsePairs(Buffer.from(bytes(o.train)).toString('utf8'), o.train);
@@ -109,9 +110,10 @@ function checkPlan(o: StudyOptions): { texts: ScoredText[] | null; nTrain: numbe
   let texts: ScoredText[] | null = null;
   if (o.texts !== undefined) {
     texts = parseScoredTexts(Buffer.from(bytes(o.texts)).toString('utf8'), o.texts);
-    if (texts.length < 3) bad(`texts: ${o.texts} holds ${texts.length} texts; the correlation needs at least 3`);
+    const n = texts.length;
+    if (n < 3) badOption('texts', (name) => `${name('texts')}: ${o.texts} holds ${n} texts; the correlation needs at least 3`);
   }
-  if (o.k !== undefined && (!Number.isInteger(o.k) || o.k < 1)) bad(`k must be a positive integer, got ${o.k}`);
+  if (o.k !== undefined && (!Number.isInteger(o.k) || o.k < 1)) badOption('k', (n) => `${n('k')} must be a positive integer, got ${o.k}`);
   return {
     texts, nTrain: train.length, nTest: test.length,
     inputSha: { train: sha(bytes(o.train)), test: sha(bytes(o.test)), ablated: o.ablated ? sha(bytes(o.ablated)) : null, texts: o.texts ? sha(bytes(o.texts)) : null },
@@ -139,7 +141,7 @@ export async function runStudy(o: StudyOptions): Promise<StudyResult> {
   const grid = {
     scenarios: o.scenarios, samples: o.samples, max_tokens: o.maxTokens, temperature: o.temperature ?? null, top_k: o.topK ?? null, top_p: o.topP ?? null,
     seed: o.seed, chat: !!o.chat, n_best: o.nBest ?? null, random_baseline: o.randomBaseline ?? null, permutations: o.permutations ?? null,
-    bootstrap: o.bootstrap ?? null, truncate: o.captureMaxTokens ?? null, ctx_size: o.ctxSize ?? null, k: o.k ?? null,
+    bootstrap: o.bootstrap ?? null, truncate: o.truncate ?? null, ctx_size: o.ctxSize ?? null, k: o.k ?? null,
   };
   const plan: StudyState['plan'] = {
     models: o.models.map((m, i) => ({ name: m.name, path: resolve(m.path), sha256: facts[i].sha256, probe_layers: m.probeLayers, steer_layers: m.steerLayers ?? null, alphas: m.alphas })),
@@ -151,7 +153,7 @@ export async function runStudy(o: StudyOptions): Promise<StudyResult> {
     const statePath = join(out, STUDY_FILES.study);
     let state = existsSync(statePath) ? readStudyState(out) : null;
     if (state && state.plan_hash !== planHash && !o.force) {
-      throw new EiaError('E_CONFLICT', `${out} holds a study of another plan (${describePlanChange(state.plan, plan)}); use a new STUDY folder, the original plan, or force to replace it`);
+      throw new FieldError('E_CONFLICT', 'force', 'results_exist', (n) => `${out} holds a study of another plan (${describePlanChange(state!.plan, plan)}); use a new STUDY folder, the original plan, or ${n('force')} to replace it`);
     }
     // ---- writes from here on
     if (!state || state.plan_hash !== planHash) {
@@ -203,7 +205,7 @@ export async function runStudy(o: StudyOptions): Promise<StudyResult> {
     const train = parsePairs(Buffer.from(readInputBytes(o.train, o.train)).toString('utf8'), o.train);
     const test = parsePairs(Buffer.from(readInputBytes(o.test, o.test)).toString('utf8'), o.test);
     const texts = alignmentTexts(train, test);
-    const truncate = o.captureMaxTokens ?? PROBE_DEFAULTS.maxTokens;
+    const truncate = o.truncate ?? PROBE_DEFAULTS.truncate;
     for (const [i, m] of o.models.entries()) {
       if (o.signal?.aborted) throw new EiaError('E_ABORTED', 'interrupted in the capture stage; resume with the same command');
       const dir = activationsDir(out, m.name);
@@ -274,6 +276,8 @@ export async function runStudy(o: StudyOptions): Promise<StudyResult> {
 /** An error of one model's part, naming the model (its code kept). */
 function prefixed(e: unknown, name: string): unknown {
   if (!(e instanceof EiaError) || e.message.startsWith(`${name}: `)) return e;
+  // an error about an option stays one (a front end still names the option in its own words)
+  if (isFieldError(e)) return new FieldError(e.code, e.field, e.rule, (n) => `${name}: ${e.render(n)}`, { cause: e });
   return new EiaError(e.code, `${name}: ${e.message}`, { cause: e });
 }
 

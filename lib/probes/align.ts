@@ -6,7 +6,7 @@
 import { rows as captureRows } from '../engine/capture.js';
 import { Model } from '../engine/model.js';
 import { dot, type Rows } from '../stats/rows.js';
-import { EiaError } from '../util/errors.js';
+import { badField } from '../util/errors.js';
 import { captureContextOptions, captureCtxSize, checkCaptureFinite, checkTextsFit } from './capture-context.js';
 import { crossModelTransfer, scoreAgreement, type ScoreAgreement } from './crossmodel.js';
 import type { ContrastivePair } from './dataset.js';
@@ -26,20 +26,22 @@ export interface CaptureBlocksOptions {
 /**
  * Mean-pooled activations of `texts` at each of `layers` of one model, in one capture pass: the
  * capture of `align` (one block) and of `study` (all probed blocks); a block's rows do not depend
- * on which other blocks are captured with it. E_BAD_ARG for a block out of range or a text that
- * does not fit (naming maxTokens and ctxSize).
+ * on which other blocks are captured with it. A FieldError for a block out of range (`layer`) or a
+ * text that does not fit (naming truncate and ctxSize).
  */
 export async function captureBlocks(path: string, layers: readonly number[], texts: readonly string[], o: CaptureBlocksOptions): Promise<Map<number, Float32Array[]>> {
   const model = await Model.load(path, { gpuLayers: o.gpuLayers ?? 0 });
   try {
     for (const layer of layers) {
-      if (!Number.isInteger(layer) || layer < 0 || layer >= model.nLayer) throw new EiaError('E_BAD_ARG', `layer: ${layer} out of range [0, ${model.nLayer - 1}] for ${path}`);
+      if (!Number.isInteger(layer) || layer < 0 || layer >= model.nLayer) {
+        throw badField('layer', 'layer_out_of_range', (n) => `${n('layer')}: ${layer} out of range [0, ${model.nLayer - 1}] for ${path}`);
+      }
     }
     const ctxSize = o.ctxSize ?? captureCtxSize(model);
     checkTextsFit(model, texts, o.truncate, ctxSize);
     const ctx = await model.createContext(captureContextOptions(model, o.threads, ctxSize));
     try {
-      const res = await ctx.capture([...texts], { layers: [...layers], pool: 'mean', maxTokens: o.truncate, onProgress: o.onProgress });
+      const res = await ctx.capture([...texts], { layers: [...layers], pool: 'mean', truncate: o.truncate, onProgress: o.onProgress });
       checkCaptureFinite(res, path);
       return new Map(layers.map((l) => [l, captureRows(res, l)]));
     } finally {

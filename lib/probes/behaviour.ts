@@ -4,7 +4,7 @@
 import { rows as captureRows } from '../engine/capture.js';
 import { Model } from '../engine/model.js';
 import { correlationReport, type CorrelationReport } from '../stats/correlation-report.js';
-import { EiaError } from '../util/errors.js';
+import { badField, EiaError } from '../util/errors.js';
 import { captureContextOptions, checkCaptureFinite } from './capture-context.js';
 import type { ScoredText } from './dataset.js';
 import { scoreWithProbe } from './probe.js';
@@ -23,7 +23,8 @@ export interface ProbeScoresOptions {
 
 /**
  * The probe's score (dot with its unit direction) of each text's mean-pooled activation at its
- * block. E_BAD_ARG when the probe's width is not the model's or its block is out of range.
+ * block. E_BAD_ARG when the probe's width is not the model's, a FieldError (`layer`) when its block
+ * is out of range.
  */
 export async function probeScoresOfTexts(modelPath: string, probe: { direction: Float32Array; layer: number }, texts: readonly string[], o: ProbeScoresOptions): Promise<Float64Array> {
   const model = await Model.load(modelPath, { gpuLayers: o.gpuLayers ?? 0 });
@@ -31,10 +32,12 @@ export async function probeScoresOfTexts(modelPath: string, probe: { direction: 
     if (probe.direction.length !== model.nEmbd) {
       throw new EiaError('E_BAD_ARG', `probe/model width mismatch: ${o.what ?? 'the probe'} has width ${probe.direction.length} but the model's d_model is ${model.nEmbd} (a probe of another model?)`);
     }
-    if (!Number.isInteger(probe.layer) || probe.layer < 0 || probe.layer >= model.nLayer) throw new EiaError('E_BAD_ARG', `layer: ${probe.layer} out of range [0, ${model.nLayer - 1}]`);
+    if (!Number.isInteger(probe.layer) || probe.layer < 0 || probe.layer >= model.nLayer) {
+      throw badField('layer', 'layer_out_of_range', (n) => `${n('layer')}: ${probe.layer} out of range [0, ${model.nLayer - 1}]`);
+    }
     const ctx = await model.createContext(captureContextOptions(model, o.threads, o.ctxSize));
     try {
-      const res = await ctx.capture([...texts], { layers: [probe.layer], pool: 'mean', maxTokens: o.truncate, onProgress: o.onProgress });
+      const res = await ctx.capture([...texts], { layers: [probe.layer], pool: 'mean', truncate: o.truncate, onProgress: o.onProgress });
       checkCaptureFinite(res, model.info.path);
       return scoreWithProbe(probe, captureRows(res, probe.layer));
     } finally {

@@ -4,7 +4,7 @@
 import type { ContextOptions } from '../engine/context.js';
 import type { CaptureResult } from '../engine/capture.js';
 import type { Model } from '../engine/model.js';
-import { EiaError } from '../util/errors.js';
+import { badField, EiaError } from '../util/errors.js';
 
 /** Room for one text by default: the model's training context within 2048..8192 tokens. */
 export function captureCtxSize(model: Model): number {
@@ -22,16 +22,16 @@ export function captureContextOptions(model: Model, nThreads?: number, ctxSize?:
 
 /**
  * Checks, before any capture, that every text fits the capture context once truncated to
- * `truncate` tokens (0 = off). The error names the options (maxTokens, ctxSize) so that a front end
- * can put its flag names in.
+ * `truncate` tokens (0 = off). A FieldError naming the options (truncate, ctxSize), which a front end
+ * names in its own words.
  */
 export function checkTextsFit(model: Model, texts: readonly string[], truncate: number, ctxSize: number): void {
   texts.forEach((t, i) => {
     let n = model.tokenize(t).length;
     if (truncate > 0) n = Math.min(n, truncate);
     if (n > ctxSize) {
-      throw new EiaError('E_BAD_ARG', `text ${i} has ${n} tokens, more than the context of ${ctxSize} tokens per text (ctxSize); ` +
-        `truncate the texts (maxTokens) or raise ctxSize`);
+      throw badField('ctxSize', 'context_length_exceeded', (name) => `text ${i} has ${n} tokens, more than the context of ${ctxSize} tokens per text (${name('ctxSize')}); ` +
+        `truncate the texts (${name('truncate')}) or raise ${name('ctxSize')}`);
     }
   });
 }

@@ -13,7 +13,8 @@ export const PROBE_DEFAULTS = {
   permutations: 1000,
   /** Bootstrap resamples of the AUROC CI. */
   bootstrap: 1000,
-  maxTokens: PAPER_MAX_TOKENS,
+  /** Keep the first 512 tokens of each text (the paper's truncation). */
+  truncate: PAPER_MAX_TOKENS,
   seed: 0,
 } as const;
 

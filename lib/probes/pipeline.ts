@@ -42,7 +42,7 @@ export interface RunProbeOptions {
   /** seed of every random step (default 0) */
   seed?: number;
   /** truncate each text to this many tokens (default 512, the paper's; 0 = off) */
-  maxTokens?: number;
+  truncate?: number;
   /** L2 penalty of the logistic probe (default 1) */
   l2?: number;
   threads?: number;
@@ -55,7 +55,7 @@ export interface RunProbeOptions {
 }
 
 /** The options with their defaults, checked. */
-interface Settings { method: ProbeMethod; nBaseline: number; nPerm: number; nBoot: number; seed: number; maxTokens: number }
+interface Settings { method: ProbeMethod; nBaseline: number; nPerm: number; nBoot: number; seed: number; truncate: number }
 
 const bad = (msg: string): never => { throw new EiaError('E_BAD_ARG', msg); };
 
@@ -64,6 +64,8 @@ function checkPairs(pairs: readonly ContrastivePair[] | undefined, what: string)
 }
 
 function settings(opts: RunProbeOptions): Settings {
+  // maxTokens is the number of NEW tokens everywhere; truncating the texts is `truncate`
+  if ((opts as { maxTokens?: unknown }).maxTokens !== undefined) bad('runProbe takes truncate (keep the first N tokens of each text); maxTokens is the number of new tokens a generation makes');
   checkPairs(opts.trainPairs, 'train set');
   checkPairs(opts.testPairs, 'test set');
   if (opts.ablatedPairs !== undefined) checkPairs(opts.ablatedPairs, 'ablated set');
@@ -72,9 +74,9 @@ function settings(opts: RunProbeOptions): Settings {
   const s: Settings = {
     method: opts.method ?? PROBE_DEFAULTS.method, nBaseline: opts.randomBaseline ?? PROBE_DEFAULTS.randomBaseline,
     nPerm: opts.permutations ?? PROBE_DEFAULTS.permutations, nBoot: opts.bootstrap ?? PROBE_DEFAULTS.bootstrap,
-    seed: opts.seed ?? PROBE_DEFAULTS.seed, maxTokens: opts.maxTokens ?? PROBE_DEFAULTS.maxTokens,
+    seed: opts.seed ?? PROBE_DEFAULTS.seed, truncate: opts.truncate ?? PROBE_DEFAULTS.truncate,
   };
-  for (const [v, what] of [[s.nBaseline, 'randomBaseline'], [s.nPerm, 'permutations'], [s.maxTokens, 'maxTokens']] as const) {
+  for (const [v, what] of [[s.nBaseline, 'randomBaseline'], [s.nPerm, 'permutations'], [s.truncate, 'truncate']] as const) {
     if (!Number.isInteger(v) || v < 0) bad(`${what} must be a non-negative integer, got ${v}`);
   }
   if (!Number.isInteger(s.nBoot) || s.nBoot < 1) bad(`bootstrap must be a positive integer, got ${s.nBoot}`);
@@ -102,7 +104,7 @@ function textGroups(opts: RunProbeOptions): { unique: string[]; index: number[][
 }
 
 /** One capture pass over `texts` at every layer; the model is loaded here unless given. */
-async function captureTexts(opts: RunProbeOptions, texts: string[], maxTokens: number): Promise<{ res: CaptureResult; model: Model; passes: number }> {
+async function captureTexts(opts: RunProbeOptions, texts: string[], truncate: number): Promise<{ res: CaptureResult; model: Model; passes: number }> {
   const model = opts.model ?? await Model.load(opts.modelPath, { gpuLayers: opts.gpuLayers ?? 0 });
   try {
     for (const l of opts.layers) {
@@ -110,12 +112,12 @@ async function captureTexts(opts: RunProbeOptions, texts: string[], maxTokens: n
     }
     await requireModelResidual(model, 'probing (capture)', opts.threads);
     const ctxSize = opts.ctxSize ?? captureCtxSize(model);
-    checkTextsFit(model, texts, maxTokens, ctxSize);
+    checkTextsFit(model, texts, truncate, ctxSize);
     const ctx = await model.createContext(captureContextOptions(model, opts.threads, ctxSize));
     let passes = 0;
     try {
       passes++;
-      const res = await ctx.capture(texts, { layers: opts.layers, pool: 'mean', maxTokens, onProgress: opts.onProgress });
+      const res = await ctx.capture(texts, { layers: opts.layers, pool: 'mean', truncate, onProgress: opts.onProgress });
       checkCaptureFinite(res, opts.modelPath);
       return { res, model, passes };
     } finally {
@@ -171,7 +173,7 @@ export async function runProbe(opts: RunProbeOptions): Promise<ProbeRun> {
   const { unique, index, total } = textGroups(opts);
   const shaPromise = fileSha256(opts.modelPath); // hashed while the capture runs
   shaPromise.catch(() => {}); // awaited below; avoid an unhandled rejection if capture fails first
-  const { res, model, passes } = await captureTexts(opts, unique, s.maxTokens);
+  const { res, model, passes } = await captureTexts(opts, unique, s.truncate);
   const info = model.info;
   const sha256 = await shaPromise;
   const trainHash = datasetHash(opts.trainPairs);
@@ -189,7 +191,8 @@ export async function runProbe(opts: RunProbeOptions): Promise<ProbeRun> {
   const report: ProbeReport = {
     format: 'eia-probe-validation', version: 1,
     model: { path: opts.modelPath, sha256, arch: info.arch, n_layer: info.nLayer, n_embd: info.nEmbd, name: info.name },
-    method: s.method, pooling: 'mean', seed: s.seed, max_tokens: s.maxTokens,
+    // (the file's key stays max_tokens: validation.json's format, read by reports of older RUNs)
+    method: s.method, pooling: 'mean', seed: s.seed, max_tokens: s.truncate,
     train: { n_pairs: opts.trainPairs.length, hash: trainHash },
     test: { n_pairs: opts.testPairs.length, hash: datasetHash(opts.testPairs) },
     ablation: opts.ablatedPairs ? { source: opts.ablationSource ?? 'pairs', n_pairs: opts.ablatedPairs.length } : null,

@@ -84,7 +84,7 @@ export async function checkPlantedControls(m: SynthResult, opts: PlantedControls
     const L = run.report.best_layer;
     const ctx = await model.createContext({ nThreads: threads, nCtx: 4096, nBatch: 512, nSeqMax: 32 });
     try {
-      const cap = await ctx.capture([...test.map((p) => p.empathicText), ...test.map((p) => p.nonEmpathicText)], { layers: [L], pool: 'mean', maxTokens: 512 });
+      const cap = await ctx.capture([...test.map((p) => p.empathicText), ...test.map((p) => p.nonEmpathicText)], { layers: [L], pool: 'mean', truncate: 512 });
       const r = captureRows(cap, L);
       share = classVarianceShare(r.slice(0, test.length), r.slice(test.length));
     } finally {

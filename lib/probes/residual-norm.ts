@@ -1,22 +1,15 @@
-// The stated bound on steering strength. Adding alpha * d (d a unit direction, direction.ts) to a
-// block's output makes sense while alpha is comparable to the residual stream it is added to; far
-// beyond it the activations overflow and the model emits control characters. The bound:
-//
-//     |alpha| <= ALPHA_BOUND_FACTOR (100) x r_L
-//
-// where r_L is the residual norm of block L: the median L2 norm of block L's output over the tokens
-// of a fixed neutral sentence (NEUTRAL_TEXT, BOS excluded: the first position is an attention sink
-// whose norm is often far larger; neutral-rows.ts), measured with one capture pass of that sentence
-// on the model in use (the same pass refuses a model that computes NaN: neutral-rows.ts). Typical
-// steering strengths sit well inside: the paper's |alpha| <= 20 on 7-8B models, the demo's
-// |alpha| <= 10 on the planted model (r_L ~ 15). A layer range is bounded by its smallest r_L.
+// The residual norms that set the steering-strength bound. Adding alpha * d (d a unit direction,
+// direction.ts) to a block's output makes sense while alpha is comparable to the residual stream it
+// is added to; the bound itself, |alpha| <= 100 x r_L, is the validator's rule
+// (lib/engine/validate.ts, ALPHA_BOUND_FACTOR). Here: r_L, the residual norm of block L, the median
+// L2 norm of block L's output over the tokens of a fixed neutral sentence (NEUTRAL_TEXT, BOS excluded:
+// the first position is an attention sink whose norm is often far larger; neutral-rows.ts), measured
+// with one capture pass of that sentence on the model in use (the planted model: r_L ~ 15); the same
+// pass refuses a model that computes NaN (neutral-rows.ts).
 import type { Model } from '../engine/model.js';
-import { EiaError } from '../util/errors.js';
 import { NEUTRAL_TEXT, neutralRows } from './neutral-rows.js';
 
 export { NEUTRAL_TEXT };
-
-export const ALPHA_BOUND_FACTOR = 100;
 
 /**
  * r_L for each of `layers` (see the module comment), from one capture pass of NEUTRAL_TEXT in a small
@@ -42,27 +35,4 @@ export async function residualNorms(model: Model, layers: readonly number[], thr
 /** The check of residualNorms alone: the model computes finite numbers (E_BAD_ARG otherwise). */
 export async function checkModelComputes(model: Model, threads?: number): Promise<void> {
   await residualNorms(model, [], threads);
-}
-
-/** The largest |alpha| allowed at a block of residual norm `norm`. */
-export function alphaBound(norm: number): number {
-  return ALPHA_BOUND_FACTOR * norm;
-}
-
-/**
- * Checks steering strengths against the bound; E_BAD_ARG starting with `field:` (the option's name,
- * which a front end may replace by its own) naming the alpha, the block and the bound.
- */
-export function checkAlphaBound(alphas: readonly number[], layers: readonly number[], norms: ReadonlyMap<number, number>, field = 'alphas'): void {
-  const worst = Math.max(...alphas.map((a) => Math.abs(a)));
-  if (!(worst > 0)) return;
-  for (const l of layers) {
-    const r = norms.get(l);
-    if (r === undefined) throw new EiaError('E_INTERNAL', `no residual norm measured for block ${l}`);
-    if (worst > alphaBound(r)) {
-      const a = alphas.find((x) => Math.abs(x) === worst)!;
-      throw new EiaError('E_BAD_ARG', `${field}: ${a} is beyond the bound at block ${l}: |alpha| <= ${ALPHA_BOUND_FACTOR} x the block's ` +
-        `residual norm (${r.toPrecision(4)}) = ${alphaBound(r).toPrecision(4)}`);
-    }
-  }
 }

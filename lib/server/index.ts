@@ -11,7 +11,7 @@ import { engineLimits, GENERATION_DEFAULTS } from '../engine/defaults.js';
 import { Model } from '../engine/model.js';
 import { resolveModel } from '../models/cache.js';
 import { residualNorms } from '../probes/residual-norm.js';
-import { EiaError } from '../util/errors.js';
+import { badField, EiaError } from '../util/errors.js';
 import { warn } from '../util/note.js';
 import { buildApp } from './app.js';
 import { ApiKeyCheck, isLoopback } from './auth.js';
@@ -59,7 +59,7 @@ export interface ServerHandle {
 
 function positiveInt(v: number | undefined, fallback: number, what: string, max = Number.MAX_SAFE_INTEGER): number {
   const x = v ?? fallback;
-  if (!Number.isInteger(x) || x < 1 || x > max) throw new EiaError('E_BAD_ARG', `${what} must be an integer in [1, ${max}] (got ${String(v)})`);
+  if (!Number.isInteger(x) || x < 1 || x > max) throw badField(what, 'invalid_value', (n) => `${n(what)} must be an integer in [1, ${max}] (got ${String(v)})`);
   return x;
 }
 
@@ -78,18 +78,18 @@ export async function createServer(options: ServerOptions): Promise<ServerHandle
   const slots = positiveInt(options.slots, SERVER_DEFAULTS.slots, 'slots', engineLimits().maxSequences);
   const ctxTokens = positiveInt(options.ctx, SERVER_DEFAULTS.ctx, 'ctx');
   const queue = options.queue ?? SERVER_DEFAULTS.queuePerSlot * slots;
-  if (!Number.isInteger(queue) || queue < 0) throw new EiaError('E_BAD_ARG', `queue must be an integer >= 0 (got ${String(options.queue)})`);
+  if (!Number.isInteger(queue) || queue < 0) throw badField('queue', 'invalid_value', (n) => `${n('queue')} must be an integer >= 0 (got ${String(options.queue)})`);
   const bodyLimit = positiveInt(options.bodyLimit, SERVER_DEFAULTS.bodyLimit, 'bodyLimit');
   const maxPrompts = positiveInt(options.maxPrompts, SERVER_DEFAULTS.maxPrompts, 'maxPrompts', 65_536);
   const requestTimeoutMs = options.requestTimeoutMs ?? SERVER_DEFAULTS.requestTimeoutMs;
   if (!Number.isInteger(requestTimeoutMs) || requestTimeoutMs < 0 || requestTimeoutMs > 2 ** 31 - 1) {
-    throw new EiaError('E_BAD_ARG', `requestTimeoutMs must be an integer in [0, ${2 ** 31 - 1}] ms, 0 for no limit (got ${String(options.requestTimeoutMs)})`);
+    throw badField('requestTimeoutMs', 'invalid_value', (n) => `${n('requestTimeoutMs')} must be an integer in [0, ${2 ** 31 - 1}] ms, 0 for no limit (got ${String(options.requestTimeoutMs)})`);
   }
   const stepsPerCall = positiveInt(options.stepsPerCall, GENERATION_DEFAULTS.stepsPerCall, 'stepsPerCall', 1024);
   const maxMonitors = positiveInt(options.maxMonitors, SERVER_DEFAULTS.maxMonitors, 'maxMonitors', 1024);
   const drainMs = options.drainMs ?? SERVER_DEFAULTS.drainMs;
   const store = new VectorStore(options.vectors ?? null);
-  if (options.ui !== undefined && typeof options.ui !== 'boolean') throw new EiaError('E_BAD_ARG', `ui must be a boolean (got ${String(options.ui)})`);
+  if (options.ui !== undefined && typeof options.ui !== 'boolean') throw badField('ui', 'invalid_value', (n) => `${n('ui')} must be a boolean (got ${String(options.ui)})`);
   const ui = options.ui === false ? null : loadUiAssets();
 
   const owned = typeof options.model === 'string';

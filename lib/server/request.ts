@@ -6,11 +6,13 @@
 // request draws its own (the response reports it, so any answer can be reproduced).
 import { randomInt } from 'node:crypto';
 import type { Model } from '../engine/model.js';
-import type { SequenceRequest } from '../engine/generate.js';
+import type { Monitor, SequenceRequest } from '../engine/generate.js';
 import { badRequest } from './api-error.js';
+import { GENERATION_DEFAULTS } from '../engine/defaults.js';
+import { checkContextFit, checkGate, checkMaxTokens, checkMonitor, checkSteerTerm } from '../engine/validate.js';
 import type { ChatMessageBody, PromptField } from './prompts.js';
-import { isEiaError } from '../util/errors.js';
-import { newResolveContext, resolveGate, resolveMonitors, resolveSteering, resolveVector, type GateSpec, type MonitorSpec, type VectorSpec } from './vector-specs.js';
+import { isEiaError, isFieldError } from '../util/errors.js';
+import { newResolveContext, registerTerms, resolveGate, resolveMonitors, resolveSteering, resolveVector, type GateSpec, type MonitorSpec, type ResolveContext, type VectorSpec } from './vector-specs.js';
 import type { StoredVector, VectorStore } from './vector-store.js';
 
 export interface CommonBody {
@@ -118,6 +120,22 @@ function checkResidualFields(body: CommonBody, c: PrepareContext): void {
   }
 }
 
+/** The JSON field names of the validator's request-level options (the rest come from the request's vectors). */
+const REQUEST_FIELDS: Record<string, string> = { maxTokens: 'max_tokens', ctxSize: "the slot's context (serve --ctx)" };
+
+/** Runs `check` with the validator's errors as 400s naming the field as the client wrote it (a term's parts map back to its vector's fields). */
+function inJsonFields<T>(rc: ResolveContext, check: () => T): T {
+  const field = (f: string): string => rc.paths.get(f) ?? REQUEST_FIELDS[f] ?? f;
+  try {
+    return check();
+  } catch (e) {
+    if (isFieldError(e)) throw badRequest(e.rule, field(e.field), e.render(field));
+    throw e;
+  }
+}
+
+const tooManyMonitors = (n: number, c: PrepareContext) => badRequest('too_many_monitors', 'monitor', `a request may read at most ${c.maxMonitors} monitors (got ${n})`);
+
 /**
  * Everything but the prompts: sampling, steering, monitors, gate, limits. `promptParam` names prompt
  * i in messages (a chat's one prompt is its `messages`).
@@ -127,26 +145,52 @@ export function prepareRequest(body: CommonBody, prompts: Int32Array[], maxToken
   checkUnsupported(body);
   checkResidualFields(body, c);
   // the count first: resolving thousands of monitors is work a refused request should not cost
-  if ((body.monitor?.length ?? 0) > c.maxMonitors) throw badRequest('too_many_monitors', 'monitor', `a request may read at most ${c.maxMonitors} monitors (got ${body.monitor!.length})`);
-  const rc = newResolveContext(c.store, { nEmbd: c.model.nEmbd, nLayer: c.model.nLayer }, c.residualNorms);
-  if (body.steering?.vectors && body.steer_vector_request) throw badRequest('invalid_value', 'steer_vector_request', 'give steering.vectors or steer_vector_request, not both');
-  const steer = body.steer_vector_request
-    ? resolveVector(body.steer_vector_request, rc, 'steer_vector_request')
-    : resolveSteering(body.steering?.vectors ?? [], rc, 'steering.vectors');
-  const monitors = resolveMonitors(body.monitor ?? [], rc, 'monitor');
-  const gate = body.gate ? resolveGate(body.gate, rc, 'gate') : undefined;
+  if ((body.monitor?.length ?? 0) > c.maxMonitors) throw tooManyMonitors(body.monitor!.length, c);
+  const shape = { nEmbd: c.model.nEmbd, nLayer: c.model.nLayer };
+  const rc = newResolveContext(c.store, shape);
+  return inJsonFields(rc, () => {
+    if (body.steering?.vectors && body.steer_vector_request) throw badRequest('invalid_value', 'steer_vector_request', 'give steering.vectors or steer_vector_request, not both');
+    const steer = registerTerms(rc, 'steer', body.steer_vector_request
+      ? resolveVector(body.steer_vector_request, rc, 'steer_vector_request')
+      : resolveSteering(body.steering?.vectors ?? [], rc, 'steering.vectors'));
+    const monitors = resolveMonitors(body.monitor ?? [], rc, 'monitor');
+    const gate = body.gate ? resolveGate(body.gate, rc, 'gate') : undefined;
+    // every rule of the request, with the strength bound (lib/engine/validate.ts), before it queues
+    const limits = { shape, residualNorms: c.residualNorms };
+    steer.forEach((t, k) => checkSteerTerm(t, limits, `steer[${k}]`, GENERATION_DEFAULTS.positions));
+    checkGate(gate, limits, 'gate', GENERATION_DEFAULTS.positions);
+    monitors.forEach((m, k) => checkMonitor(m, limits, `monitors[${k}]`));
+    if (maxTokensField !== undefined && maxTokensField !== null) checkMaxTokens(maxTokensField, 'maxTokens');
+    return prepareSequences(body, prompts, maxTokensField, c, { steer, gate, monitors, rc }, promptParam);
+  });
+}
+
+/**
+ * A request's `monitor` field alone (POST /v1/monitors/baseline): resolved and checked exactly as in
+ * a completion request (the same count limit, the validator's rules, the same field names).
+ */
+export function prepareMonitors(specs: MonitorSpec[], c: PrepareContext): { monitors: Monitor[]; warnings: string[] } {
+  if (specs.length > c.maxMonitors) throw tooManyMonitors(specs.length, c);
+  const shape = { nEmbd: c.model.nEmbd, nLayer: c.model.nLayer };
+  const rc = newResolveContext(c.store, shape);
+  return inJsonFields(rc, () => {
+    const monitors = resolveMonitors(specs, rc, 'monitor');
+    monitors.forEach((m, k) => checkMonitor(m, { shape }, `monitors[${k}]`));
+    return { monitors, warnings: rc.warnings };
+  });
+}
+
+function prepareSequences(body: CommonBody, prompts: Int32Array[], maxTokensField: number | null | undefined, c: PrepareContext,
+  r: { steer: SequenceRequest['steer']; gate: SequenceRequest['gate']; monitors: Monitor[]; rc: ResolveContext }, promptParam: (i: number) => string): PreparedRequest {
+  const { steer, gate, monitors, rc } = r;
   const stop = body.stop === undefined || body.stop === null ? [] : typeof body.stop === 'string' ? [body.stop] : body.stop;
-  if (maxTokensField !== undefined && maxTokensField !== null && maxTokensField > c.nCtxSeq) {
-    throw badRequest('context_length_exceeded', 'max_tokens', `max_tokens (${maxTokensField}) is beyond the context of a slot (${c.nCtxSeq} tokens, prompt included)`);
-  }
   const seed = body.seed ?? randomInt(0, 2 ** 32);
   const sequences = prompts.map((prompt, i): SequenceRequest => {
+    // without max_tokens a completion may fill the rest of its slot (OpenAI's rule; engine/defaults.ts MAX_TOKENS_DEFAULTS)
     const room = c.nCtxSeq - prompt.length;
     if (room < 1) throw badRequest('context_length_exceeded', promptParam(i), `the prompt has ${prompt.length} tokens; a slot holds ${c.nCtxSeq} (prompt and completion together)`);
     const maxTokens = maxTokensField ?? room;
-    if (maxTokens > room) {
-      throw badRequest('context_length_exceeded', 'max_tokens', `prompt (${prompt.length} tokens) + max_tokens (${maxTokens}) is beyond the context of a slot (${c.nCtxSeq} tokens)`);
-    }
+    checkContextFit(prompt.length, maxTokens, c.nCtxSeq, c.nCtxSeq);
     const seq: SequenceRequest = { prompt, steer, gate, monitors, maxTokens, stop, seed, ignoreEog: body.ignore_eos === true };
     // engine defaults (lib/engine/defaults.ts) for whatever the request leaves out
     if (body.temperature !== undefined && body.temperature !== null) seq.temperature = body.temperature;

@@ -1,7 +1,9 @@
 // JSON schemas of the request bodies (Fastify validates them before a handler runs; types only and
 // ranges that need no model). OpenAI's own fields allow unknown siblings (clients send many), our
 // extensions do not: a misspelt steering field is a 400 naming it, never silently ignored.
-// Checks that need the model (vector widths, layers, context room) are in request.ts / vector-specs.ts.
+// The rules of what a request asks of the engine (max tokens, positions, gate holds and budgets, blocks,
+// widths, strengths, context room) are the validator's (lib/engine/validate.ts), run by request.ts.
+import { GATE_POSITIONS, STEER_POSITIONS } from '../engine/validate.js';
 
 const vectorData = { type: ['string', 'array'], items: { type: 'number' }, maxItems: 1 << 16 } as const;
 const layerInt = { type: 'integer' } as const;
@@ -16,7 +18,7 @@ export const vectorSpecSchema = {
     // a number, or "tuned": the alpha `eia-native tune` recorded for a stored probe
     scale: { anyOf: [{ type: 'number' }, { const: 'tuned' }] },
     layers: { type: ['integer', 'array'], items: layerInt, maxItems: 2 },
-    apply: { enum: ['all', 'prompt', 'generated'] },
+    apply: { enum: [...STEER_POSITIONS] },
     normalize: { type: 'boolean' },
     // EasySteer
     target_layers: { type: 'array', items: layerInt, maxItems: 1024 },
@@ -46,9 +48,9 @@ const gateSchema = {
     layer: layerInt,
     on: { type: 'number' },
     off: { type: 'number' },
-    min_hold: { type: 'integer', minimum: 1 },
-    budget: { type: 'integer', minimum: 0 },
-    positions: { enum: ['all', 'generated'] },
+    min_hold: { type: 'integer' },
+    budget: { type: 'integer' },
+    positions: { enum: [...GATE_POSITIONS] },
     vectors: { type: 'array', items: vectorSpecSchema, maxItems: 64 },
   },
 } as const;
@@ -58,7 +60,7 @@ const common = {
   model: { type: 'string' },
   stream: { type: 'boolean' },
   stream_options: { type: ['object', 'null'], properties: { include_usage: { type: 'boolean' } } },
-  max_tokens: { type: ['integer', 'null'], minimum: 1 },
+  max_tokens: { type: ['integer', 'null'] },
   temperature: { type: ['number', 'null'], minimum: 0 },
   top_p: { type: ['number', 'null'], exclusiveMinimum: 0, maximum: 1 },
   top_k: { type: 'integer', minimum: 0 },
@@ -104,7 +106,7 @@ export const chatBodySchema = {
     ...common,
     // bounds the template's work on the event loop (its text's size is checked before it runs)
     messages: { type: 'array', items: messageSchema, minItems: 1, maxItems: 4096 },
-    max_completion_tokens: { type: ['integer', 'null'], minimum: 1 },
+    max_completion_tokens: { type: ['integer', 'null'] },
   },
 } as const;
 

@@ -1,39 +1,38 @@
 // The request extensions that name vectors — `steering.vectors[]`, `monitor[]`, `gate` — turned into
-// the engine's steering terms, monitors and gate, with every check done here (width, finite values,
-// layers in range, gate rules) so that a bad vector is a 400 naming the field before the request
-// queues. EasySteer's field names are accepted where they map onto ours: target_layers -> layers,
-// prefill/generate_trigger_tokens [-1] -> apply, steer_vector_local_path -> name, algorithm 'direct'.
+// the engine's steering terms, monitors and gate. This file translates (names, inline data, control
+// vectors, EasySteer's field names) and records which JSON field each part of a term came from; the
+// rules (blocks in range, widths, strengths within their bound, the gate's thresholds) are the
+// validator's (lib/engine/validate.ts), run by request.ts before the request queues, and its errors
+// name the field as the client wrote it. EasySteer's field names are accepted where they map onto
+// ours: target_layers -> layers, prefill/generate_trigger_tokens [-1] -> apply,
+// steer_vector_local_path -> name, algorithm 'direct'.
 //
 // The project's one rule for probe norms holds here as in `generate`, `steer` and `cvec`
 // (lib/probes/direction.ts): every direction — a folder probe, a control vector's block, inline
 // data — is used as its unit vector, so `scale` is the L2 norm of what is added at each position
-// (a norm other than 1 is reported in the response's `warnings`); and |scale| is bounded by 100 x
-// the steered block's residual norm (lib/probes/residual-norm.ts), measured once when the server
-// starts: beyond it a 400 `alpha_out_of_range` naming the field.
+// (a norm other than 1 is reported in the response's `warnings`).
 import type { Gate, Monitor, SteerPositions, SteerTerm } from '../engine/generate.js';
 import { normNote, unitDirection } from '../probes/direction.js';
-import { checkAlphaBound } from '../probes/residual-norm.js';
+import { checkLayer, type ModelShape } from '../engine/validate.js';
 import { isEiaError } from '../util/errors.js';
 import { badRequest } from './api-error.js';
 import { decodeVectorData } from './vector-data.js';
 import type { StoredVector, VectorStore } from './vector-store.js';
 
-export interface ModelShape { nEmbd: number; nLayer: number }
-
 /** What resolving a request's vectors needs and what it reports besides the engine terms. */
 export interface ResolveContext {
   store: VectorStore;
   shape: ModelShape;
-  /** Residual norm of every block (probes/residual-norm.ts): the alpha bound. */
-  residualNorms: ReadonlyMap<number, number>;
+  /** The validator's option path of each part of a term, gate or monitor -> the JSON field it came from. */
+  paths: Map<string, string>;
   /** Notes for the response (a direction's norm other than 1), each once. */
   warnings: string[];
   /** The stored vectors the request uses (their sidecars' model records are checked by the caller). */
   used: Set<StoredVector>;
 }
 
-export function newResolveContext(store: VectorStore, shape: ModelShape, residualNorms: ReadonlyMap<number, number>): ResolveContext {
-  return { store, shape, residualNorms, warnings: [], used: new Set() };
+export function newResolveContext(store: VectorStore, shape: ModelShape): ResolveContext {
+  return { store, shape, paths: new Map(), warnings: [], used: new Set() };
 }
 
 function addWarning(rc: ResolveContext, w: string | null): void {
@@ -102,35 +101,29 @@ function sourceOf(spec: { name?: string; data?: string | number[]; steer_vector_
   return { stored, direction: stored.kind === 'probe' ? stored.directions.get(stored.layer!)! : null, label: stored.name };
 }
 
-function checkLayer(l: number, shape: ModelShape, param: string): number {
-  if (!Number.isInteger(l) || l < 0 || l >= shape.nLayer) {
-    throw badRequest('layer_out_of_range', param, `${param}: layer ${l} is out of range [0, ${shape.nLayer - 1}] for this model`);
-  }
-  return l;
-}
-
-/** `layers` (n or [a, b]) or EasySteer's `target_layers` (a list) -> inclusive ranges, or null when neither is given. */
-function layerRanges(spec: VectorSpec, shape: ModelShape, param: string): [number, number][] | null {
+/**
+ * `layers` (n or [a, b]) or EasySteer's `target_layers` (a list) -> inclusive ranges, with the field
+ * they came from, or null when neither is given. Whether the blocks exist is the validator's check.
+ */
+function layerRanges(spec: VectorSpec, param: string): { ranges: [number, number][]; field: string } | null {
   if (spec.layers !== undefined && spec.target_layers !== undefined) throw badRequest('invalid_value', `${param}.target_layers`, `${param}: give layers or target_layers, not both`);
   if (spec.layers !== undefined) {
     const p = `${param}.layers`;
-    if (typeof spec.layers === 'number') return [[checkLayer(spec.layers, shape, p), spec.layers]];
+    if (typeof spec.layers === 'number') return { ranges: [[spec.layers, spec.layers]], field: p };
     if (spec.layers.length !== 2) throw badRequest('invalid_value', p, `${p} must be a layer or [first, last]`);
-    const [a, b] = [checkLayer(spec.layers[0], shape, p), checkLayer(spec.layers[1], shape, p)];
-    if (b < a) throw badRequest('invalid_value', p, `${p}: last (${b}) is before first (${a})`);
-    return [[a, b]];
+    return { ranges: [[spec.layers[0], spec.layers[1]]], field: p };
   }
   if (spec.target_layers !== undefined) {
     const p = `${param}.target_layers`;
     if (spec.target_layers.length === 0) throw badRequest('invalid_value', p, `${p} is empty`);
-    const ls = [...new Set(spec.target_layers.map((l) => checkLayer(l, shape, p)))].sort((x, y) => x - y);
+    const ls = [...new Set(spec.target_layers)].sort((x, y) => x - y);
     // consecutive blocks become one range (one engine term)
     const runs: [number, number][] = [];
     for (const l of ls) {
       const last = runs[runs.length - 1];
       if (last && last[1] === l - 1) last[1] = l; else runs.push([l, l]);
     }
-    return runs;
+    return { ranges: runs, field: p };
   }
   return null;
 }
@@ -152,16 +145,8 @@ function positionsOf(spec: VectorSpec, param: string): SteerPositions | undefine
   throw badRequest('invalid_value', `${param}.prefill_trigger_tokens`, `${param}: the trigger lists steer no position`);
 }
 
-/** One `steering.vectors[]` entry -> engine terms (a control vector gives one per block it covers). */
-/** 400 `alpha_out_of_range` when |alpha| is beyond the bound at any of the blocks (a range: its smallest residual norm). */
-function checkScale(alpha: number, blocks: number[], rc: ResolveContext, param: string): void {
-  try {
-    checkAlphaBound([alpha], blocks, rc.residualNorms, param);
-  } catch (e) {
-    if (isEiaError(e, 'E_BAD_ARG')) throw badRequest('alpha_out_of_range', param, e.message);
-    throw e;
-  }
-}
+/** A steering term with the JSON fields its parts came from (for the validator's errors). */
+export interface ResolvedTerm { term: SteerTerm; param: string; layerField: string; sourceField: string }
 
 /**
  * `scale: "tuned"`: the alpha `eia-native tune` recorded in a stored probe's sidecar (probes/tuned-alpha.ts);
@@ -182,78 +167,87 @@ function tunedScale(spec: VectorSpec, src: Source, rc: ResolveContext, param: st
   return t.alpha;
 }
 
-export function resolveVector(spec: VectorSpec, rc: ResolveContext, param: string): SteerTerm[] {
-  const { shape } = rc;
+/** One `steering.vectors[]` entry -> engine terms (a control vector gives one per block it covers). */
+export function resolveVector(spec: VectorSpec, rc: ResolveContext, param: string): ResolvedTerm[] {
   if (spec.algorithm !== undefined && spec.algorithm !== 'direct') {
     throw badRequest('unsupported_field', `${param}.algorithm`, `${param}.algorithm '${spec.algorithm}' is not supported (only 'direct': add scale * vector)`);
   }
   const src = sourceOf(spec, rc, param);
+  const sourceField = `${param}.${spec.data !== undefined ? 'data' : spec.name !== undefined ? 'name' : 'steer_vector_local_path'}`;
   const alpha = spec.scale === 'tuned' ? tunedScale(spec, src, rc, param) : spec.scale ?? 1;
   const positions = positionsOf(spec, param);
   const normalize = spec.normalize ?? false;
-  const ranges = layerRanges(spec, shape, param);
-  const term = (direction: Float32Array, r: [number, number]): SteerTerm => {
-    checkScale(alpha, Array.from({ length: r[1] - r[0] + 1 }, (_, i) => r[0] + i), rc, `${param}.scale`);
-    return r[0] === r[1]
-      ? { layer: r[0], direction, alpha, normalize, positions }
-      : { layers: r, direction, alpha, normalize, positions };
-  };
+  const given = layerRanges(spec, param);
+  const term = (direction: Float32Array, r: [number, number], layerField: string): ResolvedTerm => ({
+    term: r[0] === r[1] ? { layer: r[0], direction, alpha, normalize, positions } : { layers: r, direction, alpha, normalize, positions },
+    param, layerField, sourceField,
+  });
   if (src.direction) {
-    const rs = ranges ?? (src.stored?.layer !== null && src.stored?.layer !== undefined ? [[checkLayer(src.stored.layer, shape, `${param}.name`), src.stored.layer] as [number, number]] : null);
-    if (!rs) throw badRequest('missing_layers', `${param}.layers`, `${param}.layers is required with inline data (the block(s) to steer)`);
-    return rs.map((r) => term(src.direction!, r));
+    if (given) return given.ranges.map((r) => term(src.direction!, r, given.field));
+    const own = src.stored?.layer;
+    if (own === null || own === undefined) throw badRequest('missing_layers', `${param}.layers`, `${param}.layers is required with inline data (the block(s) to steer)`);
+    return [term(src.direction, [own, own], sourceField)];
   }
   // a control vector: its own direction at every block it holds, within `layers` when given
   const cv = src.stored!;
-  const inRange = (l: number) => ranges === null || ranges.some(([a, b]) => l >= a && l <= b);
-  const terms: SteerTerm[] = [];
-  for (const [l, d] of cv.directions) {
-    if (!inRange(l)) continue;
-    checkLayer(l, shape, `${param}.name`);
-    terms.push(term(d, [l, l]));
-  }
+  const inRange = (l: number) => given === null || given.ranges.some(([a, b]) => l >= a && l <= b);
+  const terms = [...cv.directions].filter(([l]) => inRange(l)).map(([l, d]) => term(d, [l, l], sourceField));
   if (terms.length === 0) throw badRequest('invalid_value', `${param}.layers`, `control vector '${cv.name}' has no direction in the requested layers (it has blocks ${[...cv.directions.keys()].join(', ')})`);
   return terms;
 }
 
-export function resolveSteering(specs: VectorSpec[], rc: ResolveContext, param: string): SteerTerm[] {
+export function resolveSteering(specs: VectorSpec[], rc: ResolveContext, param: string): ResolvedTerm[] {
   return specs.flatMap((s, i) => resolveVector(s, rc, `${param}[${i}]`));
 }
 
+/** The terms as the validator's `prefix[k]` (steer, gate.steer), with the JSON field of each part recorded. */
+export function registerTerms(rc: ResolveContext, prefix: string, resolved: ResolvedTerm[]): SteerTerm[] {
+  return resolved.map((r, k) => {
+    const at = `${prefix}[${k}]`;
+    rc.paths.set(at, r.param);
+    rc.paths.set(`${at}.alpha`, `${r.param}.scale`);
+    rc.paths.set(`${at}.layer`, r.layerField);
+    rc.paths.set(`${at}.layers`, r.layerField);
+    rc.paths.set(`${at}.direction`, r.sourceField);
+    rc.paths.set(`${at}.positions`, `${r.param}.apply`);
+    return r.term;
+  });
+}
+
 /** The direction read at `layer` (a monitor or a gate): a probe's own block by default; a control vector's block must be given. */
-function readout(spec: { name?: string; data?: string | number[]; layer?: number }, rc: ResolveContext, param: string): { layer: number; direction: Float32Array; label: string } {
-  const { shape } = rc;
+function readout(spec: { name?: string; data?: string | number[]; layer?: number }, rc: ResolveContext, param: string): { layer: number; direction: Float32Array; label: string; layerField: string; sourceField: string } {
   const src = sourceOf(spec, rc, param);
+  const sourceField = `${param}.${spec.data !== undefined ? 'data' : 'name'}`;
   if (src.direction) {
     const layer = spec.layer ?? src.stored?.layer;
     if (layer === undefined || layer === null) throw badRequest('missing_layers', `${param}.layer`, `${param}.layer is required with inline data`);
-    return { layer: checkLayer(layer, shape, `${param}.layer`), direction: src.direction, label: src.label };
+    return { layer, direction: src.direction, label: src.label, layerField: spec.layer !== undefined ? `${param}.layer` : sourceField, sourceField };
   }
   const cv = src.stored!;
   if (spec.layer === undefined) throw badRequest('missing_layers', `${param}.layer`, `${param}.layer is required for control vector '${cv.name}' (blocks ${[...cv.directions.keys()].join(', ')})`);
-  const d = cv.directions.get(checkLayer(spec.layer, shape, `${param}.layer`));
+  const d = cv.directions.get(checkLayer(spec.layer, rc.shape, `${param}.layer`));
   if (!d) throw badRequest('invalid_value', `${param}.layer`, `control vector '${cv.name}' has no direction for block ${spec.layer}`);
-  return { layer: spec.layer, direction: d, label: cv.name };
+  return { layer: spec.layer, direction: d, label: cv.name, layerField: `${param}.layer`, sourceField };
 }
 
-/** `monitor[]` -> the sequence's own engine monitors (in request order: probe_scores follow it). */
+/** `monitor[]` -> the sequence's own engine monitors (in request order: probe_scores follow it), as the validator's `monitors[k]`. */
 export function resolveMonitors(specs: MonitorSpec[], rc: ResolveContext, param: string): Monitor[] {
   return specs.map((s, i) => {
     const r = readout(s, rc, `${param}[${i}]`);
+    rc.paths.set(`monitors[${i}]`, `${param}[${i}]`);
+    rc.paths.set(`monitors[${i}].layer`, r.layerField);
+    rc.paths.set(`monitors[${i}].direction`, r.sourceField);
     return { layer: r.layer, direction: r.direction, name: r.label };
   });
 }
 
+/** `gate` -> the engine's gate, as the validator's `gate` (its rules are checked there). */
 export function resolveGate(spec: GateSpec, rc: ResolveContext, param: string): Gate {
-  const { shape } = rc;
   const r = readout(spec, rc, param);
-  if (r.layer > shape.nLayer - 2) throw badRequest('layer_out_of_range', `${param}.layer`, `${param}.layer ${r.layer} is out of range [0, ${shape.nLayer - 2}] (the gate reads a block below the last)`);
-  if (!(spec.on < spec.off)) throw badRequest('invalid_value', `${param}.on`, `${param}: on (${spec.on}) must be below off (${spec.off})`);
-  if (spec.vectors.length === 0) throw badRequest('invalid_value', `${param}.vectors`, `${param}.vectors: a gate needs at least one steering vector`);
-  const steer = resolveSteering(spec.vectors, rc, `${param}.vectors`);
-  steer.forEach((t) => {
-    const first = t.layer ?? t.layers![0];
-    if (first < r.layer) throw badRequest('invalid_value', `${param}.vectors`, `${param}.vectors: steering at block ${first} is below the gate's block ${r.layer} (the gate switches blocks at or after the one it reads)`);
-  });
+  for (const [lib, json] of [['', ''], ['.layer', r.layerField], ['.direction', r.sourceField], ['.on', `${param}.on`], ['.off', `${param}.off`],
+    ['.minHold', `${param}.min_hold`], ['.budget', `${param}.budget`], ['.positions', `${param}.positions`], ['.steer', `${param}.vectors`]] as const) {
+    rc.paths.set(`gate${lib}`, json || param);
+  }
+  const steer = registerTerms(rc, 'gate.steer', resolveSteering(spec.vectors, rc, `${param}.vectors`));
   return { layer: r.layer, direction: r.direction, on: spec.on, off: spec.off, minHold: spec.min_hold, budget: spec.budget, positions: spec.positions, steer };
 }

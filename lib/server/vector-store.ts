@@ -23,7 +23,7 @@ import { cardsFromGgufMeta, makeCard, type VectorCard } from '../probes/vector-c
 import { readNpy, writeNpy } from '../io/npy.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { io } from '../util/io-error.js';
-import { EiaError } from '../util/errors.js';
+import { badField } from '../util/errors.js';
 import { ApiError, badRequest } from './api-error.js';
 
 export type VectorKind = 'probe' | 'control-vector';
@@ -90,7 +90,7 @@ export class VectorStore {
       this.root = null;
       return;
     }
-    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new EiaError('E_BAD_ARG', `vectors: folder ${dir} does not exist or is not a folder`);
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw badField('vectors', 'invalid_value', (n) => `${n('vectors')}: folder ${dir} does not exist or is not a folder`);
     this.root = realpathSync(dir);
     this.rescan();
   }

@@ -8,14 +8,15 @@ import { mkdirSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { Model } from '../engine/model.js';
 import { generationContextOptions } from '../engine/context.js';
-import { checkSampling, engineLimits, SAMPLING_DEFAULTS } from '../engine/defaults.js';
+import { checkSampling, engineLimits, MAX_TOKENS_DEFAULTS, SAMPLING_DEFAULTS } from '../engine/defaults.js';
 import type { SequenceRequest } from '../engine/generate.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { splitPairs } from '../probes/dataset.js';
 import { createProgress } from '../util/progress.js';
 import { SCENARIOS, type Scenario } from './scenarios.js';
-import { EiaError } from '../util/errors.js';
-import { checkGenerationFits, sequencesPerContext } from './context-fit.js';
+import { badField, EiaError } from '../util/errors.js';
+import { sequencesPerContext } from './context-fit.js';
+import { checkContextFit, checkMaxTokens } from '../engine/validate.js';
 import { checkModelComputes } from '../probes/residual-norm.js';
 
 /** System prompt of the empathic side (our own wording of the paper's recipe). */
@@ -101,7 +102,7 @@ export function pairSeed(seed: number, scenario: string, index: number, side: 'e
 const toJsonl = (rows: readonly PairRecord[]) => rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : '');
 
 /** Pairs' own defaults (sampling comes from the engine's defaults). */
-export const PAIRS_DEFAULTS = { testFraction: 0.3, maxTokens: 300 } as const;
+export const PAIRS_DEFAULTS = { testFraction: 0.3, maxTokens: MAX_TOKENS_DEFAULTS.pairs } as const;
 
 /** Pairs per scenario at most (the paper used 10; this bounds the one batched call's bookkeeping). */
 export const MAX_PAIRS_PER_SCENARIO = 10_000;
@@ -110,14 +111,14 @@ export const MAX_PAIRS_PER_SCENARIO = 10_000;
 function checkPairsInput(opts: PairsOptions): { scen: Scenario[]; testFraction: number; maxTokens: number } {
   const bad = (msg: string): never => { throw new EiaError('E_BAD_ARG', msg); };
   const scen = opts.scenarios.map((id) => SCENARIOS.find((x) => x.id === id) ?? bad(`unknown scenario '${id}' (known: ${SCENARIOS.map((x) => x.id).join(', ')})`));
-  if (new Set(opts.scenarios).size !== opts.scenarios.length) bad('scenarios: an id is listed twice');
+  if (new Set(opts.scenarios).size !== opts.scenarios.length) throw badField('scenarios', 'invalid_value', (n) => `${n('scenarios')}: an id is listed twice`);
   if (!Number.isInteger(opts.perScenario) || opts.perScenario < 1 || opts.perScenario > MAX_PAIRS_PER_SCENARIO) {
-    bad(`perScenario must be an integer in [1, ${MAX_PAIRS_PER_SCENARIO}], got ${opts.perScenario}`);
+    throw badField('perScenario', 'invalid_value', (n) => `${n('perScenario')} must be an integer in [1, ${MAX_PAIRS_PER_SCENARIO}], got ${opts.perScenario}`);
   }
   const testFraction = opts.testFraction ?? PAIRS_DEFAULTS.testFraction;
   if (!(testFraction >= 0 && testFraction <= 1)) bad(`test fraction must lie in [0, 1], got ${testFraction}`);
   const maxTokens = opts.maxTokens ?? PAIRS_DEFAULTS.maxTokens;
-  if (!Number.isInteger(maxTokens) || maxTokens < 1) bad(`max tokens must be a positive integer, got ${maxTokens}`);
+  checkMaxTokens(maxTokens, 'maxTokens');
   if (!Number.isInteger(opts.seed) || opts.seed < 0) bad(`seed must be a non-negative integer, got ${opts.seed}`);
   checkSampling({ temperature: opts.temperature, topK: opts.topK, topP: opts.topP });
   return { scen, testFraction, maxTokens };
@@ -189,7 +190,7 @@ export async function generatePairs(opts: PairsOptions): Promise<PairsResult> {
   try {
     if (!model.info.chatTemplate) throw new EiaError('E_BAD_ARG', `${opts.modelPath} has no chat template: pairs need an instruct model`);
     const promptLen = longestPrompt(model, scen);
-    checkGenerationFits(promptLen, maxTokens, opts.ctxSize, model.info.nCtxTrain);
+    checkContextFit(promptLen, maxTokens, opts.ctxSize, model.info.nCtxTrain);
     await checkModelComputes(model, opts.threads);  // a model that computes NaN would write pairs of token 0
     const sequences = pairSequences(opts, scen, maxTokens);
     const { texts, tokens, decodeMs, truncated } = await generateTexts(model, opts, sequences, promptLen, maxTokens);

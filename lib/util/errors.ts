@@ -32,3 +32,50 @@ export class EiaError extends Error {
 export function isEiaError(e: unknown, ...codes: ErrorCode[]): e is EiaError {
   return e instanceof EiaError && (codes.length === 0 || codes.includes(e.code));
 }
+
+/** Names an option path (`maxTokens`, `steer[1].alpha`) in a front end's own words: a flag, a JSON field. */
+export type FieldNamer = (field: string) => string;
+
+/** Which rule a FieldError broke (the server uses them as its error codes). */
+export type FieldRule =
+  | 'invalid_value'            // a value of the wrong kind or outside its allowed set
+  | 'layer_out_of_range'       // a block outside the model
+  | 'alpha_out_of_range'       // a steering strength beyond its bound
+  | 'vector_length'            // a direction of the wrong width
+  | 'vector_not_finite'        // a direction holding NaN or infinity
+  | 'context_length_exceeded'  // prompt and new tokens do not fit the context
+  | 'results_exist';           // a RUN folder holds other results (E_CONFLICT; `force` replaces them)
+
+/**
+ * An error about one option of a call. `field` is the option's path in the library's names
+ * (`maxTokens`, `steer[1].alpha`, `gate.on`) and `rule` the rule it broke. The message is written
+ * by `text` from a namer: the library's message names library options; a front end calls
+ * `render(namer)` to name them in its own words (docs/architecture.md: library messages never name
+ * a CLI flag), so no message is ever rewritten word by word.
+ */
+export class FieldError extends EiaError {
+  readonly field: string;
+  readonly rule: FieldRule;
+  private readonly text: (name: FieldNamer) => string;
+  constructor(code: ErrorCode, field: string, rule: FieldRule, text: (name: FieldNamer) => string, options?: { cause?: unknown }) {
+    super(code, text((f) => f), options);
+    this.name = 'FieldError';
+    this.field = field;
+    this.rule = rule;
+    this.text = text;
+  }
+
+  /** The message with every option named by `name`. */
+  render(name: FieldNamer): string {
+    return this.text(name);
+  }
+}
+
+/** An E_BAD_ARG FieldError (the common case). */
+export function badField(field: string, rule: FieldRule, text: (name: FieldNamer) => string): FieldError {
+  return new FieldError('E_BAD_ARG', field, rule, text);
+}
+
+export function isFieldError(e: unknown): e is FieldError {
+  return e instanceof FieldError;
+}

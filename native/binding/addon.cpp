@@ -6,6 +6,7 @@
 #include "quantize.h"
 #include "runtime.h"
 #include "synth.h"
+#include "vulkan_probe.h"
 #include "wraps.h"
 
 namespace eiajs {
@@ -44,12 +45,33 @@ static Napi::Value Info(const Napi::CallbackInfo & info) {
         x.Set("type", d.type);
         x.Set("memoryTotal", (double) d.memory_total);
         x.Set("memoryFree", (double) d.memory_free);
+        x.Set("cpuVulkan", d.cpu_vulkan);
         dv.Set((uint32_t) i, x);
     }
     o.Set("devices", dv);
     o.Set("hasGpu", r.has_gpu);
     o.Set("systemInfo", r.system_info);
     o.Set("error", r.error);
+    return o;
+}
+
+// vulkanDevices() -> the Vulkan loader's devices ({loader, error, devices: [{index, name, type}]}),
+// seen without loading ggml's backends (so a caller can pick GGML_VK_VISIBLE_DEVICES first).
+static Napi::Value VulkanDevices(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    const auto & p = eia::probe_vulkan();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("loader", p.loader);
+    o.Set("error", p.error);
+    Napi::Array dv = Napi::Array::New(env, p.devices.size());
+    for (size_t i = 0; i < p.devices.size(); i++) {
+        Napi::Object x = Napi::Object::New(env);
+        x.Set("index", p.devices[i].index);
+        x.Set("name", p.devices[i].name);
+        x.Set("type", p.devices[i].type);
+        dv.Set((uint32_t) i, x);
+    }
+    o.Set("devices", dv);
     return o;
 }
 
@@ -329,6 +351,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
     exports.Set("Context", ContextWrap::Init(env));
     exports.Set("Generation", GenerationWrap::Init(env));
     exports.Set("info", Napi::Function::New(env, fn<&Info>));
+    exports.Set("vulkanDevices", Napi::Function::New(env, fn<&VulkanDevices>));
     exports.Set("setErrorClass", Napi::Function::New(env, fn<&SetErrorClass>));
     exports.Set("limits", Napi::Function::New(env, fn<&Limits>));
     exports.Set("setLogLevel", Napi::Function::New(env, fn<&SetLogLevel>));

@@ -45,7 +45,7 @@ void ContextWrap::acquire(Napi::Env env) {
     c.reset_abort();
 }
 
-// capture(texts: string[] | Int32Array[], {layers, pool, maxTokens, addSpecial}) -> Promise<{...}>
+// capture(texts: string[] | Int32Array[], {layers, pool, truncate, addSpecial}) -> Promise<{...}>
 Napi::Value ContextWrap::Capture(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
     auto & c = ctx(env);
@@ -76,7 +76,7 @@ Napi::Value ContextWrap::Capture(const Napi::CallbackInfo & info) {
     } catch (const std::exception & e) {
         throw_error(env, eia::Code::BadArg, e.what());
     }
-    opt.max_tokens = req_int(o, "maxTokens", "options");
+    opt.truncate = req_int(o, "truncate", "options");
     opt.add_special = req_bool(o, "addSpecial", "options");
     acquire(env);
     auto res = std::make_shared<eia::CaptureResult>();
@@ -390,6 +390,7 @@ Napi::Value ContextWrap::Props(const Napi::CallbackInfo & info) {
     o.Set("kvUnified", c.kv_unified());
     o.Set("nCtxSeq", c.n_ctx_seq());
     o.Set("backendSampling", c.backend_sampling());
+    o.Set("samplingNote", c.sampling_note());
     return o;
 }
 

@@ -80,6 +80,23 @@ Napi::Value ModelWrap::Info(const Napi::CallbackInfo & info) {
     o.Set("chatTemplate", i.chat_template);
     o.Set("nParams", (double) i.n_params);
     o.Set("sizeBytes", (double) i.size_bytes);
+    o.Set("offloaded", i.offloaded);
+    o.Set("cpuVulkan", i.cpu_vulkan);
+    const auto & pl = i.placement;
+    Napi::Object po = Napi::Object::New(env);
+    po.Set("probed", pl.probed);
+    po.Set("device", pl.device);
+    po.Set("deviceDescription", pl.device_description);
+    po.Set("deviceLayers", pl.device_layers);
+    Napi::Array oh = Napi::Array::New(env, pl.on_host.size());
+    for (size_t k = 0; k < pl.on_host.size(); k++) {
+        Napi::Object x = Napi::Object::New(env);
+        x.Set("layer", pl.on_host[k].layer);
+        x.Set("reason", pl.on_host[k].reason);
+        oh.Set((uint32_t) k, x);
+    }
+    po.Set("onHost", oh);
+    o.Set("placement", po);
     o.Set("vocabType", i.vocab_type);
     o.Set("maxTokenBytes", i.max_token_bytes);
     o.Set("stripsWhitespace", i.strips_whitespace);

@@ -104,7 +104,8 @@ CaptureResult capture_tokens(Context & ctx, std::vector<std::vector<llama_token>
         std::sort(sorted.begin(), sorted.end());
         if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) fail("capture layers must be distinct");
     }
-    if (opt.max_tokens < 0) fail("maxTokens must be >= 0");
+    // a negative count would make resize() below allocate without bound
+    if (opt.truncate < 0) fail("truncate must be >= 0");
     if (!opt.prefill_only) require_residual(ctx, "capture");
 
     CaptureResult res;
@@ -117,11 +118,11 @@ CaptureResult capture_tokens(Context & ctx, std::vector<std::vector<llama_token>
     for (size_t i = 0; i < toks.size(); i++) {
         auto & t = toks[i];
         for (auto id : t) model.check_token(id);
-        if (opt.max_tokens > 0 && (int) t.size() > opt.max_tokens) t.resize(opt.max_tokens);
+        if (opt.truncate > 0 && (int) t.size() > opt.truncate) t.resize(opt.truncate);
         if (t.empty()) fail("text " + std::to_string(i) + " has no tokens (empty text)");
         if ((int) t.size() > n_ctx)
             fail("text " + std::to_string(i) + " has " + std::to_string(t.size()) + " tokens, more than the context (" +
-                 std::to_string(n_ctx) + "); set maxTokens to truncate or use a larger nCtx");
+                 std::to_string(n_ctx) + "); set truncate to cut the texts or use a larger nCtx");
         res.n_tokens[i] = (int) t.size();
         res.tokens_total += (int64_t) t.size();
     }

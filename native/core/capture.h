@@ -19,7 +19,7 @@ Pool parse_pool(const std::string & s);
 struct CaptureOptions {
     std::vector<int> layers;
     Pool pool = Pool::Mean;
-    int max_tokens = 0;        // > 0: keep the first max_tokens tokens (paper: 512); 0: no truncation
+    int truncate = 0;          // > 0: keep the first `truncate` tokens of each text (paper: 512); 0: no truncation
     bool add_special = true;   // BOS as the tokenizer does by default
     bool parse_special = false;
     bool prefill_only = false;  // decode the same batches without reading any layer (the baseline for capture cost)

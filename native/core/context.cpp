@@ -47,11 +47,24 @@ Context::Context(std::shared_ptr<Model> model, const ContextParams & p) : model_
     cp.embeddings = p.embeddings;
     if (p.embeddings) cp.pooling_type = LLAMA_POOLING_TYPE_NONE;
     cp.no_perf = true;
+    cp.op_offload = p.op_offload;
+    if (p.kv_f32) cp.type_k = cp.type_v = GGML_TYPE_F32;
     hook_.configure(mi.n_layer, mi.n_embd, block_output_map(mi.arch));
     cp.abort_callback = &Context::abort_cb;
     cp.abort_callback_data = this;
     if (p.sampling < 0 || p.sampling > 2) fail("sampling must be auto, host or backend");
     backend_sampling_ = p.sampling == 2 || (p.sampling == 0 && mi.offloaded);
+    reserve_unsafe_ = mi.cpu_vulkan;
+    if (backend_sampling_ && reserve_unsafe_) {
+        // llama_set_sampler after a decode re-reserves the scheduler: on lavapipe that double-frees
+        // a driver object and corrupts the heap (docs/device-path.md). Host sampling never attaches.
+        backend_sampling_ = false;
+        std::string dev = "lavapipe";
+        for (const auto & d : runtime_info().devices)
+            if (d.cpu_vulkan) { dev = d.description; break; }
+        sampling_note_ = "sampling on the host: in-graph (backend) sampling is off on a CPU-type Vulkan device ('" + dev +
+                         "'), where attaching a sampler after a decode corrupts memory in Mesa's lavapipe driver (docs/device-path.md)";
+    }
     cp_ = cp;
     create(true);
     n_ctx_ = (int) llama_n_ctx(ctx_);
@@ -77,6 +90,7 @@ void Context::create(bool hooked) {
     if (ctx_) llama_free(ctx_);
     ctx_ = c;
     hooked_ = hooked;
+    computed_ = false;
     if (!cvec_.empty()) llama_set_adapter_cvec(ctx_, cvec_.data(), cvec_.size(), model_->n_embd(), cvec_start_, cvec_end_);
 }
 
@@ -93,14 +107,21 @@ Context::~Context() {
 
 bool Context::abort_cb(void * data) { return static_cast<Context *>(data)->abort_.load(); }
 
-void Context::clear_memory() { llama_memory_clear(llama_get_memory(ctx_), true); }
-void Context::seq_rm(int seq) { llama_memory_seq_rm(llama_get_memory(ctx_), seq, -1, -1); }
-void Context::seq_rm_from(int seq, int pos) { llama_memory_seq_rm(llama_get_memory(ctx_), seq, pos, -1); }
-void Context::seq_cp(int src, int dst) { llama_memory_seq_cp(llama_get_memory(ctx_), src, dst, -1, -1); }
+// A recreation that failed (out of device memory) leaves no llama_context: say so instead of crashing.
+llama_context * Context::live() const {
+    if (!ctx_) fail(Code::State, "the context lost its llama.cpp context when recreating it failed (free it and create a new one)");
+    return ctx_;
+}
+
+void Context::clear_memory() { llama_memory_clear(llama_get_memory(live()), true); }
+void Context::seq_rm(int seq) { llama_memory_seq_rm(llama_get_memory(live()), seq, -1, -1); }
+void Context::seq_rm_from(int seq, int pos) { llama_memory_seq_rm(llama_get_memory(live()), seq, pos, -1); }
+void Context::seq_cp(int src, int dst) { llama_memory_seq_cp(llama_get_memory(live()), src, dst, -1, -1); }
 
 bool Context::decode(llama_batch & batch) {
     take_thread_log_errors();
-    const int rc = llama_decode(ctx_, batch);
+    computed_ = true;
+    const int rc = llama_decode(live(), batch);
     if (rc == 0) return true;
     if (rc == 2) return false;  // aborted through abort_cb
     std::string why = take_thread_log_errors();
@@ -112,17 +133,29 @@ void Context::set_control_vector(const std::vector<float> & data, int il_start, 
     const int n_embd = model_->n_embd();
     if (data.size() % (size_t) n_embd != 0) fail("control vector size is not a multiple of nEmbd");
     take_thread_log_errors();
-    if (llama_set_adapter_cvec(ctx_, data.data(), data.size(), n_embd, il_start, il_end) != 0) {
+    if (llama_set_adapter_cvec(live(), data.data(), data.size(), n_embd, il_start, il_end) != 0) {
         fail("llama_set_adapter_cvec failed: " + take_thread_log_errors());
     }
     cvec_ = data;
     cvec_start_ = il_start;
     cvec_end_ = il_end;
+    recreate_if_reserve_unsafe();
 }
 
 void Context::clear_control_vector() {
-    llama_set_adapter_cvec(ctx_, nullptr, 0, model_->n_embd(), -1, -1);
+    const bool had = !cvec_.empty();
+    llama_set_adapter_cvec(live(), nullptr, 0, model_->n_embd(), -1, -1);
     cvec_.clear();
+    if (had) recreate_if_reserve_unsafe();
+}
+
+void Context::recreate_if_reserve_unsafe() {
+    // llama_set_adapter_cvec has validated the vector and marked the scheduler for a re-reserve:
+    // with a decode behind it, do that reserve on a new llama_context (create() applies cvec_)
+    if (!reserve_unsafe_ || !computed_) return;
+    llama_free(ctx_);  // first: two KV caches of a large model may not fit on the device
+    ctx_ = nullptr;
+    create(hooked_);
 }
 
 Context::Busy::Busy(Context & c) : c_(c) {

@@ -31,6 +31,13 @@ struct ContextParams {
     // Where sequences are sampled: 0 auto (in the graph when the model runs on a GPU), 1 host,
     // 2 backend (llama.cpp's in-graph sampling; only the drawn tokens come back).
     int sampling = 0;
+    // llama.cpp's op offload: with a GPU present, an op over >= 32 tokens whose weights stay in
+    // host memory runs on the GPU anyway. false keeps a CPU model on the CPU (the device oracles'
+    // reference run; not exposed to JS).
+    bool op_offload = true;
+    // f32 KV cache instead of llama.cpp's f16: attention in f32 on every backend, so that two
+    // backends' results differ by arithmetic order only (the device oracles; not exposed to JS)
+    bool kv_f32 = false;
 };
 
 class Context {
@@ -64,6 +71,8 @@ public:
     void seq_rm_from(int seq, int pos);  // drop positions >= pos
     void seq_cp(int src, int dst);       // every cell of src (a full stream copy across streams)
     bool backend_sampling() const { return backend_sampling_; }
+    // Why backend sampling was asked for (or chosen by auto) and is off: one line for people, "" if not.
+    const std::string & sampling_note() const { return sampling_note_; }
     // On a GPU the eval callback costs a synchronisation per graph split even when it reads
     // nothing: an operation that needs no hook runs on a llama_context created without it. The
     // switch recreates the llama_context (the KV cache is lost: callers start from empty memory).
@@ -97,6 +106,11 @@ public:
 private:
     static bool abort_cb(void * data);
     void create(bool hooked);
+    // A llama_context whose scheduler must not be re-reserved after a decode (a CPU-type Vulkan
+    // device, see vulkan_probe.h) gets a control-vector change on a fresh llama_context instead: every
+    // operation starts from empty memory, so nothing is lost.
+    void recreate_if_reserve_unsafe();
+    llama_context * live() const;
     std::shared_ptr<Model> model_;
     llama_context * ctx_ = nullptr;
     ResidualHook hook_;
@@ -105,6 +119,9 @@ private:
     bool kv_unified_ = true;
     bool one_seq_ = false;
     bool backend_sampling_ = false;
+    std::string sampling_note_;
+    bool reserve_unsafe_ = false;  // re-reserving the scheduler after a decode corrupts memory here
+    bool computed_ = false;        // a decode ran on the current llama_context
     bool hooked_ = true;
     llama_context_params cp_{};
     std::vector<float> cvec_;  // llama.cpp control vector in use (re-applied when the context is recreated)

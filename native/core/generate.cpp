@@ -106,14 +106,13 @@ Generation::~Generation() {
     h.clear_plans();
     h.clear_monitors();
     for (auto & [id, s] : active_)
-        if (s->backend) llama_set_sampler(ctx_.raw(), s->phys, nullptr);
+        if (s->backend && ctx_.raw()) llama_set_sampler(ctx_.raw(), s->phys, nullptr);  // raw(): null after a failed recreation
 }
 
 void Generation::validate(const SequenceSpec & s, const std::string & who) const {
     Model & model = ctx_.model();
     if (s.prompt.empty()) fail(who + ": empty prompt");
     for (auto t : s.prompt) model.check_token(t);
-    if (s.max_tokens < 1) fail(who + ": maxTokens must be >= 1");
     validate_sampling(s.sampling);
     if ((int64_t) s.prompt.size() + s.max_tokens > ctx_.n_ctx_seq())
         fail(who + ": prompt (" + std::to_string(s.prompt.size()) + " tokens) + maxTokens (" + std::to_string(s.max_tokens) +
@@ -543,7 +542,7 @@ void Generation::finish(Seq & s, Finish why, StepOutput & out) {
     s.res.finish = why;
     s.res.gate_steered = std::max(s.res.gate_steered, s.gate.used);
     const int freed = s.phys;
-    if (s.backend) llama_set_sampler(ctx_.raw(), freed, nullptr);
+    if (s.backend && ctx_.raw()) llama_set_sampler(ctx_.raw(), freed, nullptr);
     ctx_.hook().set_plan(freed, nullptr, nullptr);
     by_phys_[freed] = nullptr;
     ctx_.seq_rm(freed);
@@ -558,7 +557,7 @@ void Generation::finish(Seq & s, Finish why, StepOutput & out) {
             ctx_.seq_rm(j);
             by_phys_[j] = nullptr;
             ctx_.hook().set_plan(j, nullptr, nullptr);
-            if (m.backend) {
+            if (m.backend && ctx_.raw()) {
                 // a chain is attached once: hand the slot a copy with the same state
                 llama_set_sampler(ctx_.raw(), j, nullptr);
                 auto moved = m.backend->clone();

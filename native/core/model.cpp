@@ -9,9 +9,22 @@
 
 #include "error.h"
 #include "gguf.h"
+#include "ggml-backend.h"
 #include "runtime.h"
 
 namespace eia {
+
+// A GPU device whose buffers are not host memory (CUDA, Vulkan; not Metal's unified memory): only
+// there does a buffer's location tell where an op ran (placement.h).
+static bool discrete_gpu_present() {
+    for (size_t i = 0; i < ggml_backend_dev_count(); i++) {
+        ggml_backend_dev_t d = ggml_backend_dev_get(i);
+        const auto t = ggml_backend_dev_type(d);
+        if ((t == GGML_BACKEND_DEVICE_TYPE_GPU || t == GGML_BACKEND_DEVICE_TYPE_IGPU) && !ggml_backend_buft_is_host(ggml_backend_dev_buffer_type(d)))
+            return true;
+    }
+    return false;
+}
 
 // Checked before llama.cpp sees the path, so the common mistakes get plain messages.
 static void precheck_file(const std::string & path) {
@@ -186,6 +199,13 @@ std::shared_ptr<Model> Model::load(const std::string & path, const ModelParams &
     i.size_bytes = llama_model_size(m);
     i.offloaded = !params.vocab_only && mp.n_gpu_layers > 0 && runtime_info().has_gpu;
     if ((!params.vocab_only && (i.n_layer <= 0 || i.n_embd <= 0)) || i.n_vocab <= 0) fail(Code::ModelLoad, "model '" + path + "' has no usable layers/vocabulary");
+    if (i.offloaded && params.n_gpu_layers < 0 && discrete_gpu_present()) {
+        // "every layer" was asked for: measure where they run instead of trusting the request
+        i.placement = probe_placement(m, i.n_layer);
+        i.offloaded = !i.placement.device.empty();
+    }
+    // any CPU-type Vulkan device in use counts (llama.cpp splits the layers over every GPU device)
+    i.cpu_vulkan = i.offloaded && runtime_info().has_cpu_vulkan;
     i.vocab_type = vocab_type_name(llama_vocab_type(self->vocab_));
     // token strings and attributes exist only with a vocabulary (llama.cpp asserts on a no_vocab model's):
     // without one no text is tokenised, so there is no size bound to give (max_token_bytes 0)

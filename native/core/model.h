@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "llama.h"
+#include "placement.h"
 
 namespace eia {
 
@@ -26,6 +27,10 @@ struct ModelInfo {
     bool has_vocab = true;   // false: tokenizer 'no_vocab' (token ids only; no text in or out)
     bool recurrent = false, hybrid = false, diffusion = false;  // llama.cpp's model kinds (diffusion: non-causal attention)
     bool offloaded = false;  // some layers run on a GPU device
+    // offloaded while a CPU-type Vulkan device (Mesa's lavapipe) is in use: see vulkan_probe.h
+    bool cpu_vulkan = false;
+    // all layers asked for (gpu layers -1) on a GPU with its own memory: where they really run
+    Placement placement;
     uint64_t n_params = 0, size_bytes = 0;
     // The tokenizer ("spm", "bpe", "wpm", "ugm", "rwkv", "plamo2", "none") and the longest text one
     // token stands for (special tokens' text included): a text of B bytes is at least B / max_token_bytes

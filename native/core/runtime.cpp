@@ -10,6 +10,7 @@
 #include "error.h"
 #include "ggml-backend.h"
 #include "llama.h"
+#include "vulkan_probe.h"
 
 #if defined(EIA_BACKEND_DL) && !defined(_WIN32)
 #include <dlfcn.h>
@@ -170,6 +171,26 @@ static BackendLoad load_cpu(const fs::path & dir) {
     return b;
 }
 
+// ggml-vulkan lists no CPU-type device unless GGML_VK_VISIBLE_DEVICES names it: say which index
+// enables the one this machine has (Mesa's llvmpipe: the device path on the CPU, for tests).
+static std::string vulkan_no_device_hint() {
+    const VulkanProbe & p = probe_vulkan();
+    if (!p.loader) return "; " + p.error + " (Linux: install the GPU driver, or mesa-vulkan-drivers for a CPU-type device)";
+    std::string cpu;
+    int first = -1;
+    for (const auto & d : p.devices) {
+        if (d.type != "cpu") continue;
+        if (first < 0) first = d.index;
+        cpu += (cpu.empty() ? "" : ", ") + ("'" + d.name + "' (index " + std::to_string(d.index) + ")");
+    }
+    if (cpu.empty())
+        return p.devices.empty() ? "; the Vulkan loader lists no device (install a Vulkan driver, or mesa-vulkan-drivers for a CPU-type device)" : "";
+    const char * set = std::getenv("GGML_VK_VISIBLE_DEVICES");
+    return "; ggml-vulkan skips CPU-type Vulkan devices, and this machine has " + cpu + ": set GGML_VK_VISIBLE_DEVICES=" +
+           std::to_string(first) + " to run the device path on the CPU through Vulkan (slow; for tests)" +
+           (set && *set ? std::string(" (GGML_VK_VISIBLE_DEVICES is '") + set + "' now)" : "");
+}
+
 static bool is_gpu_name(const std::string & n) {
     return n == "cuda" || n == "vulkan" || n == "metal" || n == "hip" || n == "sycl" || n == "opencl" || n == "musa";
 }
@@ -227,6 +248,7 @@ static void load_dynamic() {
             } else {
                 b = load_one(name, path);
                 have_gpu = b.status == "loaded";
+                if (name == "vulkan" && b.status == "no-device") b.error += vulkan_no_device_hint();
             }
             g_rt.loads.push_back(b);
         }
@@ -273,6 +295,11 @@ static void load_backends_once() {
             default: di.type = "accel";
         }
         ggml_backend_dev_memory(d, &di.memory_free, &di.memory_total);
+        ggml_backend_reg_t reg = ggml_backend_dev_backend_reg(d);
+        if (reg && std::strcmp(ggml_backend_reg_name(reg), "Vulkan") == 0 && is_cpu_vulkan_device(di.description)) {
+            di.cpu_vulkan = true;
+            g_rt.has_cpu_vulkan = true;
+        }
         g_rt.devices.push_back(di);
     }
 }

@@ -53,6 +53,9 @@ struct BackendLoad {
 struct DeviceInfo {
     std::string name, description, type;  // type: cpu | gpu | igpu | accel
     size_t memory_total = 0, memory_free = 0;
+    // a Vulkan device that the Vulkan loader lists as CPU-type (Mesa's llvmpipe/lavapipe): it runs
+    // the device code path on the CPU (correct, slow) and needs the workarounds in vulkan_probe.h
+    bool cpu_vulkan = false;
 };
 
 struct RuntimeInfo {
@@ -66,6 +69,7 @@ struct RuntimeInfo {
     std::vector<DeviceInfo> devices;
     std::string system_info;
     bool has_gpu = false;
+    bool has_cpu_vulkan = false;  // some device is a CPU-type Vulkan device (DeviceInfo::cpu_vulkan)
     std::string error;        // non-empty: the runtime cannot run (what every operation then reports)
 };
 RuntimeInfo runtime_info();

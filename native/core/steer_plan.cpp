@@ -29,6 +29,12 @@ static void key_add(std::string & k, const T & v) {
     k.append(reinterpret_cast<const char *>(&v), sizeof(T));
 }
 
+// Only the checks that protect memory and the sampler live here: block indices (they index by_layer_
+// and the hook's per-block tables), vector widths (rows are read and written n_embd floats at a
+// time), and non-finite values (NaN or infinity in the residual stream reach the sampler's
+// distribution). The rules of a request (a gate's thresholds, hold and budget, which blocks a gate
+// may switch, positions, strength bounds) are lib/engine/validate.ts's, checked before a call
+// reaches the addon.
 SteerPlan::SteerPlan(const std::vector<SteerTerm> & terms, const GateSpec & gate, int n_layer, int n_embd, const std::string & who,
                      const std::vector<SeqMonitor> & monitors)
     : by_layer_(n_layer), monitor_layer_(n_layer, 0) {
@@ -57,11 +63,6 @@ SteerPlan::SteerPlan(const std::vector<SteerTerm> & terms, const GateSpec & gate
             fail(who + ": gate layer " + std::to_string(gate.layer) + " out of range [0, " + std::to_string(n_layer - 2) +
                  "] (the gate reads a block below the last)");
         check_vector(gate.direction, n_embd, who + ": gate direction");
-        if (!std::isfinite(gate.on) || !std::isfinite(gate.off)) fail(who + ": gate thresholds must be finite numbers");
-        if (!(gate.on < gate.off)) fail(who + ": gate on (" + std::to_string(gate.on) + ") must be below off (" + std::to_string(gate.off) + ")");
-        if (gate.min_hold < 1) fail(who + ": gate minHold must be >= 1");
-        if (gate.budget < -1) fail(who + ": gate budget must be >= 0");
-        if (gate.steer.empty()) fail(who + ": a gate needs at least one steering term");
         gate_layer_ = gate.layer;
         gate_dir_ = gate.direction;
         on_ = gate.on;
@@ -76,10 +77,7 @@ SteerPlan::SteerPlan(const std::vector<SteerTerm> & terms, const GateSpec & gate
     for (auto & [tp, gated] : all) {
         const SteerTerm & t = *tp;
         auto [a, b] = range(t, gated ? "gate steering" : "steering", 0);
-        if (gated && a < gate_layer_)
-            fail(who + ": gate steering layer " + std::to_string(a) + " is below the gate layer " + std::to_string(gate_layer_) +
-                 " (the gate can only switch blocks at or after the one it reads)");
-        if (gated && a == gate_layer_) lagged_ = true;
+        if (gated && a <= gate_layer_) lagged_ = true;  // a term at (or, unchecked here, below) the gate's block acts from the next token
         if (t.alpha == 0.0f) continue;  // adds nothing: bit-identical to no term
         std::vector<float> v(n_embd);
         for (int j = 0; j < n_embd; j++) v[j] = t.alpha * t.direction[j];

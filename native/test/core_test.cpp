@@ -31,6 +31,7 @@
 #include "generate.h"
 #include "gguf.h"
 #include "model.h"
+#include "placement.h"
 #include "quantize.h"
 #include "runtime.h"
 #include "../tools/unit_vector.h"
@@ -159,6 +160,14 @@ int main(int argc, char ** argv) {
         std::string a = argv[i];
         if (a == "--filter" && i + 1 < argc) g_filter = argv[++i];
         else if (a == "--keep") keep = true;
+        else if (a == "--plant-leak") {
+            // LeakSanitizer's positive control (test/engine/native-core.test.ts): lose one allocation
+            // and exit, so a clean run means LSan looked and found nothing, not that it never looked
+            void * p = std::malloc(4096);
+            std::printf("planted a 4096-byte leak at %p\n", p);
+            p = nullptr;
+            return 0;
+        }
     }
     set_log_level(0);
     char tmpl[] = "/tmp/eia-native-test-XXXXXX";
@@ -363,13 +372,13 @@ int main(int argc, char ** argv) {
         o.layers = {-1}; EXPECT_ERROR(capture_texts(ctx, {"x"}, o), "out of range");
         o.layers = {n_layer}; EXPECT_ERROR(capture_texts(ctx, {"x"}, o), "out of range");
         o.layers = {1, 1}; EXPECT_ERROR(capture_texts(ctx, {"x"}, o), "distinct");
-        o.layers = {0}; o.max_tokens = -1; EXPECT_ERROR(capture_texts(ctx, {"x"}, o), "maxTokens");
-        o.max_tokens = 0; o.add_special = false;
+        o.layers = {0}; o.truncate = -1; EXPECT_ERROR(capture_texts(ctx, {"x"}, o), "truncate");
+        o.truncate = 0; o.add_special = false;
         EXPECT_ERROR(capture_texts(ctx, {""}, o), "no tokens");
         std::string long_text;
         for (int i = 0; i < ctx.n_ctx_seq() + 10; i++) long_text += "word ";
         EXPECT_ERROR(capture_texts(ctx, {long_text}, o), "more than the context");
-        o.max_tokens = 16;
+        o.truncate = 16;
         CHECK(capture_texts(ctx, {long_text}, o).n_tokens[0] == 16);
         EXPECT_ERROR(capture_tokens(ctx, {{1, 2, -3}}, o), "out of range");
         EXPECT_ERROR(capture_tokens(ctx, {{n_vocab}}, o), "out of range");
@@ -533,7 +542,6 @@ int main(int argc, char ** argv) {
         EXPECT_ERROR(Generation(ctx, mk([](SequenceSpec & s) { s.prompt.clear(); }), {}), "empty prompt");
         EXPECT_ERROR(Generation(ctx, mk([&](SequenceSpec & s) { s.prompt.push_back(n_vocab); }), {}), "out of range");
         EXPECT_ERROR(Generation(ctx, mk([&](SequenceSpec & s) { s.prompt.push_back(-1); }), {}), "out of range");
-        EXPECT_ERROR(Generation(ctx, mk([](SequenceSpec & s) { s.max_tokens = 0; }), {}), "maxTokens");
         EXPECT_ERROR(Generation(ctx, mk([](SequenceSpec & s) { s.max_tokens = 1 << 30; }), {}), "exceeds");
         EXPECT_ERROR(Generation(ctx, mk([](SequenceSpec & s) { s.sampling.temperature = NAN; }), {}), "temperature");
         EXPECT_ERROR(Generation(ctx, mk([](SequenceSpec & s) { s.sampling.temperature = -1; }), {}), "temperature");
@@ -789,6 +797,22 @@ int main(int argc, char ** argv) {
         s.steer.push_back({1, unit_vector(pm->n_embd(), 1), 4.0f});
         auto g = generate_all(ctx, {s}, {{2, unit_vector(pm->n_embd(), 2)}});
         CHECK(g[0].tokens.size() == 6);
+    });
+
+    run("placement: the detector names every block when all run on the CPU (ops and weights)", [&] {
+        // the negative case of the device-placement check (placement.h): here nothing is on a device
+        auto pl = probe_placement(model->raw(), n_layer);
+        CHECK(pl.probed && pl.device.empty() && pl.device_layers == 0);
+        CHECK((int) pl.on_host.size() == n_layer + 1);  // every block and the output head
+        for (int l = 0; l <= n_layer; l++) {
+            CHECK(pl.on_host[l].layer == l);
+            CHECK(pl.on_host[l].reason.find("ran on the CPU: ") != std::string::npos);
+            CHECK(pl.on_host[l].reason.find("weights in host memory") != std::string::npos);
+        }
+        CHECK(pl.on_host[0].reason.find("MUL_MAT") != std::string::npos);
+        CHECK(pl.on_host[0].reason.find("blk.0.") != std::string::npos);
+        CHECK(pl.on_host[n_layer].reason.find("output") != std::string::npos);  // output.weight (f32)
+        CHECK(!model->info().placement.probed && !model->info().cpu_vulkan);  // a CPU load is not measured
     });
 
     model.reset();

@@ -1,19 +1,18 @@
 // The bench's arithmetic, its parsers for llama.cpp's tools (on captured outputs) and the JSON
 // shape of `bench --quick --shape tiny --json`. Figures themselves are never asserted.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { alternate, median, medianOverhead, medianRatio, rate, round, roundRate } from '../../lib/bench/stats.js';
 import { batchedBenchTgRate, llamaBenchPromptRate, parseBatchedBench, parseLlamaBenchJson } from '../../lib/bench/parse.js';
 import { benchSettings, randomTokens, spreadIndices, spreadLayers, SWEEP_ALPHAS, unitVector } from '../../lib/bench/workload.js';
 import { prebuiltPackage } from '../../lib/bench/nlc.js';
 import { RATIO_KEYS } from '../../lib/bench/recorder.js';
 import { createRng } from '../../lib/stats/rng.js';
+import { runCli } from '../helpers/cli.js';
+import { requireFreshDist } from '../helpers/dist.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 
 // `llama-bench -m tiny.gguf -p 512 -n 0 -t 1 -b 512 -ub 512 -fa 0 -ngl 0 -r 2 -o json` (trimmed keys)
 const LLAMA_BENCH_JSON = `[
@@ -181,14 +180,14 @@ describe('bench --quick --shape tiny --json', () => {
   let report: any;
   let stderr = '';
 
-  beforeAll(() => {
-    const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { cwd: root, encoding: 'utf8' });
-    if (!existsSync(join(root, 'dist', 'cli', 'commands', 'bench.js'))) throw new Error(`tsc did not emit the bench command: ${tsc.stdout}${tsc.stderr}`);
+  beforeAll(async () => {
+    requireFreshDist();
     home = mkdtempSync(join(tmpdir(), 'bench-test-'));
     // node-llama-cpp: used if the bench installed it before (the user's cache), never installed by the test
     const deps = process.env.EIA_NATIVE_BENCH_DEPS ?? join(homedir(), '.cache', 'eia-native', 'bench-deps');
-    const r = spawnSync(process.execPath, ['bin/eia-native.js', 'bench', '--quick', '--shape', 'tiny', '--json', '--threads', '1', '--reps', '1'], {
-      cwd: root, encoding: 'utf8', maxBuffer: 64 << 20, timeout: 280_000,
+    // a child process that runs for minutes: asynchronous, so the vitest worker stays responsive
+    const r = await runCli(['bench', '--quick', '--shape', 'tiny', '--json', '--threads', '1', '--reps', '1'], {
+      timeoutMs: 280_000,
       env: { ...process.env, EIA_NATIVE_HOME: home, EIA_NATIVE_BENCH_DEPS: deps, EIA_NATIVE_BENCH_INSTALL: '0', EIA_NATIVE_QUIET: '' },
     });
     stderr = r.stderr;
@@ -217,7 +216,17 @@ describe('bench --quick --shape tiny --json', () => {
     // llama.cpp's tools are built with the addon, so these two always run here
     expect(typeof report.ratios.capture_vs_llama_bench).toBe('number');
     expect(typeof report.ratios.steer_vs_batched_bench).toBe('number');
-    expect(report.node_llama_cpp.status === 'ok' ? typeof report.ratios.plain_vs_node_llama_cpp : 'object').toBe(report.node_llama_cpp.status === 'ok' ? 'number' : 'object');
+    // node-llama-cpp: measured when it loaded, else null with the reason the report gives for it
+    const nlc = report.node_llama_cpp;
+    if (nlc.status === 'ok') {
+      expect(typeof report.ratios.plain_vs_node_llama_cpp).toBe('number');
+      expect(nlc.version).toBe('3.21.1');
+    } else {
+      expect(['unavailable', 'failed']).toContain(nlc.status);
+      expect(report.ratios.plain_vs_node_llama_cpp).toBeNull();
+      expect(typeof nlc.detail).toBe('string');
+      expect(report.null_reasons.plain_vs_node_llama_cpp).toBe(nlc.detail);
+    }
   });
 
   it('reports machine, model, settings, absolute rates and peak RSS per step', () => {

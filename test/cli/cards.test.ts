@@ -12,6 +12,7 @@ import { loadControlVectorWithLlama, readControlVector } from '../../lib/engine/
 import { readNpy } from '../../lib/io/npy.js';
 import { CLI, ROOT } from '../helpers/cli.js';
 import { tempDir } from '../helpers/fixtures.js';
+import { requireFreshDist } from '../helpers/dist.js';
 
 function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done, fail) => {
@@ -37,6 +38,7 @@ const side = (l: number) => JSON.parse(readFileSync(T(`RUN/probes/layer${l}.json
 let steered: number[] = [];
 
 beforeAll(async () => {
+  requireFreshDist();  // the CLI runs dist/: compiled by npm test before vitest, never here
   await ok(['synth', '--planted', '--planted-profile', 'easy', '--seed', '7', '--no-check', '--out', T('p.gguf')]);
   await ok(['synth', '--planted', '--planted-profile', 'easy', '--seed', '8', '--no-check', '--out', T('q.gguf')]);
   const r = JSON.parse((await ok(['run', '--model', T('p.gguf'), '--train', T('p.train.jsonl'), '--test', T('p.test.jsonl'), '--layers', '1,2,3',

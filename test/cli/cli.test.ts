@@ -1,5 +1,5 @@
 // Every subcommand through the real CLI (spawned `node bin/eia-native.js`), on synthetic models.
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -11,6 +11,7 @@ import { LLAMA_PIN } from '../../scripts/vendor-llama.mjs';
 import { commands } from '../../lib/cli/commands/index.js';
 import { ensureChromium, figureStats, launchChromium, openReport } from '../helpers/chromium.js';
 import { tempDir } from '../helpers/fixtures.js';
+import { requireFreshDist } from '../helpers/dist.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const tmp = tempDir('eia-cli-');
@@ -32,9 +33,9 @@ async function ok(args: string[], env: Record<string, string> = {}) {
   return r.stdout;
 }
 
-beforeAll(() => {
-  execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: root });
-  execFileSync(process.execPath, ['bin/eia-native.js', 'synth', '--planted', '--no-check', '--seed', '2', '--out', join(T, 'p.gguf')], { cwd: root, env: { ...process.env, EIA_NATIVE_QUIET: '1' } });
+beforeAll(async () => {
+  requireFreshDist();
+  await ok(['synth', '--planted', '--no-check', '--seed', '2', '--out', join(T, 'p.gguf')]);
 }, 300_000);
 
 describe('CLI', () => {

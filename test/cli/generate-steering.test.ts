@@ -8,6 +8,7 @@ import { generationContextOptions } from '../../lib/engine/context.js';
 import { readNpy } from '../../lib/io/npy.js';
 import { runCli } from '../helpers/cli.js';
 import { synthTo, tempDir } from '../helpers/fixtures.js';
+import { requireFreshDist } from '../helpers/dist.js';
 
 const tmp = tempDir('eia-cli-steer-');
 afterAll(() => tmp.cleanup());
@@ -15,6 +16,7 @@ let model = '';
 let probe = '';
 
 beforeAll(async () => {
+  requireFreshDist();  // the CLI runs dist/: compiled by npm test before vitest, never here
   const r = await synthTo(tmp.dir, 'p', { planted: true, seed: 3 });
   model = r.path;
   probe = r.plantedNpy!;
@@ -76,11 +78,11 @@ describe('generate: gates, block ranges, norm-preserving steering', () => {
   it('bad specs are usage errors (exit 2) naming the flag', async () => {
     const bad: [string[], RegExp][] = [
       [['--gate', `1:${probe}:0.5`, '--gate-steer', `3:${probe}:5`], /--gate '.*': expected LM:PROBE\.npy:ON:OFF/],
-      [['--gate', `1:${probe}:0.5:0.1`, '--gate-steer', `3:${probe}:5`], /--gate: ON \(0\.5\) must be below OFF \(0\.1\)/],
-      [['--gate', `3:${probe}:0:1`, '--gate-steer', `1:${probe}:5`], /--gate-steer layer 1 is below the --gate layer 3/],
+      [['--gate', `1:${probe}:0.5:0.1`, '--gate-steer', `3:${probe}:5`], /--gate: on \(0\.5\) must be below off \(0\.1\)/],
+      [['--gate', `3:${probe}:0:1`, '--gate-steer', `1:${probe}:5`], /--gate-steer layer 1 is below the --gate layer 3 \(a gate switches blocks at or after the one it reads\)/],
       [['--gate', `1:${probe}:0:1`], /--gate and --gate-steer go together/],
-      [['--gate', `1:${probe}:0:1`, '--gate-steer', `3:${probe}:5`, '--gate-budget', '-1'], /--gate-budget must be a non-negative integer/],
-      [['--probe', probe, '--layer-range', '4-1', '--alphas', '1'], /--layer-range '4-1': expected A-B with A <= B/],
+      [['--gate', `1:${probe}:0:1`, '--gate-steer', `3:${probe}:5`, '--gate-budget', '-1'], /--gate-budget must be >= 0 \(leave it out for no limit\)/],
+      [['--probe', probe, '--layer-range', '4-1', '--alphas', '1'], /--layer-range: last \(1\) is before first \(4\)/],
       [['--probe', probe, '--layer-range', '1-4', '--layer', '2', '--alphas', '1'], /--layer and --layer-range exclude each other/],
       [['--gate', `1:${join(tmp.dir, 'missing.npy')}:0:1`, '--gate-steer', `3:${probe}:5`], /ENOENT|does not exist|missing/],
     ];

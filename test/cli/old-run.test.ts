@@ -3,12 +3,12 @@
 // the way eia-native wrote them before (camelCase keys in probes/validation.json and in the probe
 // sidecars layer<L>.json), with the sweep interrupted (samples missing, a torn last line, no
 // score.json) as a kill would leave it.
-import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, runCli } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/fixtures.js';
+import { requireFreshDist } from '../helpers/dist.js';
 
 const tmp = tempDir('eia-old-run-');
 afterAll(() => tmp.cleanup());
@@ -38,7 +38,7 @@ const RUN_ARGS = () => ['run', '--model', join(T, 'p.gguf'), '--train', join(T, 
 let full: string[] = [];
 
 beforeAll(async () => {
-  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: ROOT });
+  requireFreshDist();
   await ok(['synth', '--planted', '--seed', '4', '--out', join(T, 'p.gguf')]);
   await ok(RUN_ARGS());
   // rewrite the files whose keys changed as the old version wrote them

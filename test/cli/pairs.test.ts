@@ -1,15 +1,14 @@
 // `eia-native pairs` on the planted model (it has a chat template): the paper's JSONL pair format,
 // the requested counts, a seeded split and deterministic texts.
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, runCli } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
 import { readPairs, splitPairs } from '../../lib/probes/dataset.js';
 import { EMPATHIC_SYSTEM_PROMPT, NON_EMPATHIC_SYSTEM_PROMPT, pairUserMessage, splitPaths } from '../../lib/steering/pairs.js';
 import { SCENARIOS } from '../../lib/steering/scenarios.js';
+import { requireFreshDist } from '../helpers/dist.js';
 
 let dir = '';
 let model = '';
@@ -23,7 +22,7 @@ function readJsonl(path: string): Record<string, unknown>[] {
 const FIELDS = ['scenario_id', 'scenario_title', 'empathic_text', 'non_empathic_text', 'source_model', 'run_id', 'generated_at', 'format'];
 
 beforeAll(async () => {
-  await promisify(execFile)('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT });
+  requireFreshDist();
   dir = mkdtempSync(join(tmpdir(), 'eia-pairs-'));
   model = join(dir, 'planted.gguf');
   const r = await cli(['synth', '--planted', '--out', model]);

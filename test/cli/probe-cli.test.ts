@@ -1,33 +1,30 @@
 // End to end through the CLI (spawned): the planted-concept model's probes must recover the
 // planted direction at every layer, with one capture pass; bad input must fail clearly.
 import { beforeAll, afterAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { readNpy, writeNpy } from '../../lib/io/npy.js';
 import { datasetHash, readPairs } from '../../lib/probes/dataset.js';
 import { ablateText } from '../../lib/probes/ablation.js';
+import { runCli } from '../helpers/cli.js';
+import { requireFreshDist } from '../helpers/dist.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-
-function cli(args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['bin/eia-native.js', ...args], {
-    cwd: root, encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, EIA_NATIVE_QUIET: '' },
-  });
+/** The CLI as a child process, asynchronously (a long spawnSync would stall the vitest worker's RPC). */
+async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const r = await runCli(args, { env: { ...process.env, EIA_NATIVE_QUIET: '' } });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
-function ok(args: string[]): { stdout: string; stderr: string } {
-  const r = cli(args);
+async function ok(args: string[]): Promise<{ stdout: string; stderr: string }> {
+  const r = await cli(args);
   if (r.code !== 0) throw new Error(`eia-native ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
   return r;
 }
 
-function fails(args: string[], message: string | RegExp): void {
-  const r = cli(args);
+async function fails(args: string[], message: string | RegExp): Promise<void> {
+  const r = await cli(args);
   expect([1, 2]).toContain(r.code);
   if (typeof message === 'string') expect(r.stderr).toContain(message);
   else expect(r.stderr).toMatch(message);
@@ -40,17 +37,16 @@ let nEmbd = 0;
 let probeJson: any;
 let probeSeconds = 0;
 
-beforeAll(() => {
-  const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { cwd: root, encoding: 'utf8' });
-  if (tsc.status !== 0) throw new Error(`tsc failed: ${tsc.stdout}${tsc.stderr}`);
+beforeAll(async () => {
+  requireFreshDist();
   T = mkdtempSync(join(tmpdir(), 'probe-cli-'));
-  ok(['synth', '--planted', '--planted-profile', 'easy', '--no-check', '--out', join(T, 'p.gguf')]);
-  const info = JSON.parse(ok(['info', '--model', join(T, 'p.gguf'), '--json']).stdout);
+  await ok(['synth', '--planted', '--planted-profile', 'easy', '--no-check', '--out', join(T, 'p.gguf')]);
+  const info = JSON.parse((await ok(['info', '--model', join(T, 'p.gguf'), '--json'])).stdout);
   nLayer = info.model.n_layer;
   nEmbd = info.model.n_embd;
   const layers = Array.from({ length: nLayer }, (_, i) => i).join(',');
   const t0 = Date.now();
-  const r = ok(['probe', '--model', join(T, 'p.gguf'), '--train', join(T, 'p.train.jsonl'), '--test', join(T, 'p.test.jsonl'),
+  const r = await ok(['probe', '--model', join(T, 'p.gguf'), '--train', join(T, 'p.train.jsonl'), '--test', join(T, 'p.test.jsonl'),
     '--layers', layers, '--random-baseline', '100', '--permutations', '1000', '--seed', '1', '--out', join(T, 'probes'), '--json']);
   probeSeconds = (Date.now() - t0) / 1000;
   probeJson = JSON.parse(r.stdout);
@@ -62,7 +58,7 @@ afterAll(() => {
 });
 
 describe('probe on the planted-concept model', () => {
-  it('recovers the planted direction at every layer', () => {
+  it('recovers the planted direction at every layer', async () => {
     const planted = readNpy(join(T, 'p.planted.npy')).data;
     expect(planted.length).toBe(nEmbd);
     expect(probeJson.layers.map((l: any) => l.layer)).toEqual(Array.from({ length: nLayer }, (_, i) => i));
@@ -89,7 +85,7 @@ describe('probe on the planted-concept model', () => {
     process.stderr.write(`[probe-cli] ${lines.join('; ')}\n`);
   });
 
-  it('captures every text exactly once, all layers in one pass', () => {
+  it('captures every text exactly once, all layers in one pass', async () => {
     const train = readPairs(join(T, 'p.train.jsonl')), test = readPairs(join(T, 'p.test.jsonl'));
     const texts = [...train, ...test].flatMap((p) => [p.empathicText, p.nonEmpathicText]);
     expect(probeJson.capture_passes).toBe(1);
@@ -99,7 +95,7 @@ describe('probe on the planted-concept model', () => {
     expect(probeJson.tokens).toBeGreaterThan(0);
   });
 
-  it('writes probes with sidecars, validation.json and validation.md (Table 1 layout)', () => {
+  it('writes probes with sidecars, validation.json and validation.md (Table 1 layout)', async () => {
     const dir = join(T, 'probes');
     const sha = createHash('sha256').update(readFileSync(join(T, 'p.gguf'))).digest('hex');
     const trainHash = datasetHash(readPairs(join(T, 'p.train.jsonl')));
@@ -119,8 +115,8 @@ describe('probe on the planted-concept model', () => {
     expect(md).toContain('Permutation test');
   });
 
-  it('scores lexically ablated test texts with the same probes', () => {
-    const r = ok(['probe', '--model', join(T, 'p.gguf'), '--train', join(T, 'p.train.jsonl'), '--test', join(T, 'p.test.jsonl'),
+  it('scores lexically ablated test texts with the same probes', async () => {
+    const r = await ok(['probe', '--model', join(T, 'p.gguf'), '--train', join(T, 'p.train.jsonl'), '--test', join(T, 'p.test.jsonl'),
       '--layers', '1', '--random-baseline', '0', '--permutations', '0', '--ablate-words', 'sorry,help=aid', '--out', join(T, 'abl'), '--json']);
     const j = JSON.parse(r.stdout);
     expect(j.capture_passes).toBe(1);
@@ -130,15 +126,15 @@ describe('probe on the planted-concept model', () => {
     expect(ablateText('Help! I help, helpful.', ['help=aid'])).toEqual({ text: 'Aid! I aid, helpful.', replacements: 2 });
   });
 
-  it('correlates probe scores with rubric scores', () => {
+  it('correlates probe scores with rubric scores', async () => {
     const test = readPairs(join(T, 'p.test.jsonl'));
     // the paper's layout: five 2s, five 0s, two 1s
     const lines = test.slice(0, 6).flatMap((p, i) => [
       { text: p.empathicText, score: i < 5 ? 2 : 1 }, { text: p.nonEmpathicText, score: i < 5 ? 0 : 1 },
     ]);
     writeFileSync(join(T, 'scored.jsonl'), lines.map((o) => JSON.stringify(o)).join('\n') + '\n');
-    const j = JSON.parse(ok(['correlate', '--model', join(T, 'p.gguf'), '--probe', join(T, 'probes', 'layer2.npy'), '--layer', '2',
-      '--texts', join(T, 'scored.jsonl'), '--json']).stdout);
+    const j = JSON.parse((await ok(['correlate', '--model', join(T, 'p.gguf'), '--probe', join(T, 'probes', 'layer2.npy'), '--layer', '2',
+      '--texts', join(T, 'scored.jsonl'), '--json'])).stdout);
     expect(j.n).toBe(12);
     expect(j.pearson.r).toBeGreaterThan(0.7);
     expect(j.pearson.p).toBeLessThan(0.05);
@@ -147,10 +143,10 @@ describe('probe on the planted-concept model', () => {
     expect(j.binary_accuracy.n).toBe(10);
   });
 
-  it('aligns two planted models with different planted directions (Procrustes)', () => {
-    ok(['synth', '--planted', '--planted-profile', 'easy', '--no-check', '--seed', '2', '--out', join(T, 'q.gguf')]);
-    const j = JSON.parse(ok(['align', '--model-a', join(T, 'p.gguf'), '--model-b', join(T, 'q.gguf'), '--train', join(T, 'p.train.jsonl'),
-      '--test', join(T, 'p.test.jsonl'), '--layer-a', '3', '--layer-b', '2', '--k', '8', '--json']).stdout);
+  it('aligns two planted models with different planted directions (Procrustes)', async () => {
+    await ok(['synth', '--planted', '--planted-profile', 'easy', '--no-check', '--seed', '2', '--out', join(T, 'q.gguf')]);
+    const j = JSON.parse((await ok(['align', '--model-a', join(T, 'p.gguf'), '--model-b', join(T, 'q.gguf'), '--train', join(T, 'p.train.jsonl'),
+      '--test', join(T, 'p.test.jsonl'), '--layer-a', '3', '--layer-b', '2', '--k', '8', '--json'])).stdout);
     expect(j.procrustes.k).toBe(8);
     expect(j.auroc.source_a).toBe(1);
     expect(j.auroc.native_b).toBe(1);
@@ -161,22 +157,22 @@ describe('probe on the planted-concept model', () => {
 });
 
 describe('stats on scores computed elsewhere', () => {
-  it('auroc and both accuracies follow scikit-learn\'s definitions (with ties)', () => {
+  it('auroc and both accuracies follow scikit-learn\'s definitions (with ties)', async () => {
     // pos {2, 3}, neg {1, 2}: AUROC = (1.5 + 2) / 4; median 2 (>=): 3/4; midpoint 2 (>): 3/4
     writeFileSync(join(T, 'ties.jsonl'), [[1, 0], [2, 1], [2, 0], [3, 1]].map(([s, l]) => JSON.stringify({ score: s, label: l })).join('\n'));
-    const j = JSON.parse(ok(['stats', 'auroc', '--input', join(T, 'ties.jsonl'), '--json']).stdout);
+    const j = JSON.parse((await ok(['stats', 'auroc', '--input', join(T, 'ties.jsonl'), '--json'])).stdout);
     expect(j.auroc).toBeCloseTo(0.875, 12);
     expect(j.accuracy_median).toEqual({ threshold: 2, accuracy: 0.75 });
     expect(j.accuracy_midpoint).toEqual({ threshold: 2, accuracy: 0.75 });
     // no ties: scores 0.1 0.4 0.35 0.8, labels 0 0 1 1 (sklearn's doc example): AUROC 0.75
     writeFileSync(join(T, 'sk.json'), JSON.stringify({ scores: [0.1, 0.4, 0.35, 0.8], labels: [0, 0, 1, 1] }));
-    const k = JSON.parse(ok(['stats', 'auroc', '--input', join(T, 'sk.json'), '--json']).stdout);
+    const k = JSON.parse((await ok(['stats', 'auroc', '--input', join(T, 'sk.json'), '--json'])).stdout);
     expect(k.auroc).toBeCloseTo(0.75, 12);
     expect(k.accuracy_median.accuracy).toBe(0.5); // median 0.375: 0.4 (neg) and 0.35 (pos) on the wrong side
   });
 
-  it('documents its input formats in --help', () => {
-    const h = ok(['stats', 'auroc', '--help']).stdout;
+  it('documents its input formats in --help', async () => {
+    const h = (await ok(['stats', 'auroc', '--help'])).stdout;
     expect(h).toContain('"score"');
     expect(h).toContain('random_baseline_proper.json');
     expect(h).toContain('eia_correlation.json');
@@ -184,41 +180,41 @@ describe('stats on scores computed elsewhere', () => {
 });
 
 describe('bad input gives clear errors', () => {
-  it('pairs with a missing field name the line and field', () => {
+  it('pairs with a missing field name the line and field', async () => {
     const good = readFileSync(join(T, 'p.train.jsonl'), 'utf8').split('\n').filter(Boolean);
     const bad = JSON.parse(good[1]);
     delete bad.empathic_text;
     writeFileSync(join(T, 'bad.jsonl'), [good[0], JSON.stringify(bad), good[2]].join('\n') + '\n');
-    fails(['probe', '--model', join(T, 'p.gguf'), '--train', join(T, 'bad.jsonl'), '--test', join(T, 'p.test.jsonl'),
+    await fails(['probe', '--model', join(T, 'p.gguf'), '--train', join(T, 'bad.jsonl'), '--test', join(T, 'p.test.jsonl'),
       '--layers', '1', '--out', join(T, 'x')], `bad.jsonl:2: missing field "empathic_text"`);
   });
 
-  it('a probe of another width is refused', () => {
+  it('a probe of another width is refused', async () => {
     writeNpy(join(T, 'narrow.npy'), new Float32Array(nEmbd / 2).fill(1 / Math.sqrt(nEmbd / 2)));
     writeFileSync(join(T, 'three.jsonl'), ['a b c', 'help me', 'win the game'].map((t, i) => JSON.stringify({ text: t, score: i })).join('\n'));
-    fails(['correlate', '--model', join(T, 'p.gguf'), '--probe', join(T, 'narrow.npy'), '--layer', '1', '--texts', join(T, 'three.jsonl')],
+    await fails(['correlate', '--model', join(T, 'p.gguf'), '--probe', join(T, 'narrow.npy'), '--layer', '1', '--texts', join(T, 'three.jsonl')],
       `probe/model width mismatch: ${join(T, 'narrow.npy')} has width ${nEmbd / 2} but the model's d_model is ${nEmbd}`);
   });
 
-  it('an empty class is refused', () => {
+  it('an empty class is refused', async () => {
     writeFileSync(join(T, 'onecls.jsonl'), [1, 2, 3].map((s) => JSON.stringify({ score: s, label: 1 })).join('\n'));
-    fails(['stats', 'auroc', '--input', join(T, 'onecls.jsonl')], 'the negative class is empty');
+    await fails(['stats', 'auroc', '--input', join(T, 'onecls.jsonl')], 'the negative class is empty');
     writeFileSync(join(T, 'empty.jsonl'), '\n');
-    fails(['probe', '--model', join(T, 'p.gguf'), '--train', join(T, 'empty.jsonl'), '--test', join(T, 'p.test.jsonl'),
+    await fails(['probe', '--model', join(T, 'p.gguf'), '--train', join(T, 'empty.jsonl'), '--test', join(T, 'p.test.jsonl'),
       '--layers', '1', '--out', join(T, 'x')], 'no pairs (the empathic and non-empathic classes are empty)');
   });
 
-  it('constant scores: correlation undefined, never NaN', () => {
+  it('constant scores: correlation undefined, never NaN', async () => {
     writeFileSync(join(T, 'const.jsonl'), [1, 2, 3, 4].map((y) => JSON.stringify({ x: 0.5, y })).join('\n'));
-    fails(['stats', 'correlate', '--input', join(T, 'const.jsonl')], 'correlation is undefined: x is constant');
-    fails(['stats', 'correlate', '--input', join(T, 'const.jsonl'), '--json'], 'correlation is undefined: x is constant');
+    await fails(['stats', 'correlate', '--input', join(T, 'const.jsonl')], 'correlation is undefined: x is constant');
+    await fails(['stats', 'correlate', '--input', join(T, 'const.jsonl'), '--json'], 'correlation is undefined: x is constant');
     writeFileSync(join(T, 'allsame.jsonl'), ['a b c', 'help me', 'win the game'].map((t) => JSON.stringify({ text: t, score: 2 })).join('\n'));
-    fails(['correlate', '--model', join(T, 'p.gguf'), '--probe', join(T, 'probes', 'layer1.npy'), '--texts', join(T, 'allsame.jsonl')],
+    await fails(['correlate', '--model', join(T, 'p.gguf'), '--probe', join(T, 'probes', 'layer1.npy'), '--texts', join(T, 'allsame.jsonl')],
       'correlation is undefined: y is constant');
   });
 
-  it('usage errors exit 2', () => {
-    const r = cli(['probe', '--model', join(T, 'p.gguf'), '--train', join(T, 'p.train.jsonl'), '--test', join(T, 'p.test.jsonl'),
+  it('usage errors exit 2', async () => {
+    const r = await cli(['probe', '--model', join(T, 'p.gguf'), '--train', join(T, 'p.train.jsonl'), '--test', join(T, 'p.test.jsonl'),
       '--layers', '1,x', '--out', join(T, 'x')]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("--layers: 'x' is not an integer");

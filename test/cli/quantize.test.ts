@@ -14,6 +14,7 @@ import { writeControlVector } from '../../lib/engine/control-vector.js';
 import { rows as captureRows } from '../../lib/engine/capture.js';
 import { cosine, synthTo, tempDir } from '../helpers/fixtures.js';
 import { CLI, ROOT } from '../helpers/cli.js';
+import { requireFreshDist } from '../helpers/dist.js';
 
 function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done, fail) => {
@@ -49,6 +50,7 @@ async function acts(path: string): Promise<Float32Array[]> {
 }
 
 beforeAll(async () => {
+  requireFreshDist();  // the CLI runs dist/: compiled by npm test before vitest, never here
   P = (await synthTo(tmp.dir, 'p', { planted: true, plantedProfile: 'easy', seed: 4 })).path;
 });
 afterAll(() => tmp.cleanup());

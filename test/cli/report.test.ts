@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BrowserContext } from 'playwright-core';
 import { ensureChromium, figureStats, launchChromium, openReport } from '../helpers/chromium.js';
+import { requireFreshDist } from '../helpers/dist.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -53,14 +54,7 @@ async function timed<R>(name: string, f: () => Promise<R>): Promise<R> {
 }
 
 beforeAll(async () => {
-  // Fresh dist/ for the CLI. `npm test` type-checks the whole tree before vitest; here only errors in
-  // the report's own files fail (tsc still emits JS for files with type errors elsewhere).
-  const tsc = await timed('tsc', () => run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json']));
-  if (tsc.code !== 0) {
-    const out = tsc.stdout + tsc.stderr;
-    if (/lib\/report\/|lib\/cli\/commands\/(report|index)\.ts|lib\/cli\/main\.ts/.test(out) || !/error TS/.test(out)) throw new Error(`tsc failed: ${out}`);
-    process.stderr.write(`[report] tsc reported errors outside the report (ignored here; npm test checks them):\n${out}\n`);
-  }
+  requireFreshDist();
   T = mkdtempSync(join(tmpdir(), 'report-test-'));
   RUN = join(T, 'RUN');
   const model = join(T, 'p.gguf');

@@ -2,7 +2,7 @@
 // merged equal the unsharded sweep (samples, tokens, Table 2); a shard killed with SIGKILL resumes
 // exactly; --shard auto/N reads the scheduler's index; score, report and merge refuse shards of
 // another grid, of another shard count, a shard given twice and duplicated samples; an incomplete
-// set is scored as partial; `run --shard`; and the README's GNU parallel block, the SLURM script and
+// set is scored as partial; `run --shard`; and docs/scale-out.md's GNU parallel block, the SLURM script and
 // the Kubernetes Job of examples/ run as written.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -11,6 +11,7 @@ import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { processStartTime } from '../../lib/io/run-lock.js';
 import { CLI, ROOT } from '../helpers/cli.js';
+import { requireFreshDist } from '../helpers/dist.js';
 
 let T = '';
 let model = '';
@@ -115,8 +116,7 @@ let full: Map<string, unknown>;
 let fullScore: Record<string, unknown>;
 
 beforeAll(async () => {
-  const tsc = await spawnCmd(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json']).done;
-  if (tsc.status !== 0) throw new Error(`tsc failed: ${tsc.stdout}${tsc.stderr}`);
+  requireFreshDist();
   T = mkdtempSync(join(tmpdir(), 'eia-shard-'));
   shim = join(T, 'bin');
   mkdirSync(shim);
@@ -417,7 +417,7 @@ describe('run --shard', () => {
   });
 });
 
-describe('the README and examples/, as written', () => {
+describe('docs/scale-out.md and examples/, as written', () => {
   function parallelInstalled(): boolean {
     return (process.env.PATH ?? '').split(delimiter).some((d) => existsSync(join(d, 'parallel')));
   }
@@ -445,11 +445,11 @@ describe('the README and examples/, as written', () => {
 }
 `;
 
-  it(`README: the GNU parallel block (3 shards on one machine, score, merge)${parallelInstalled() ? '' : ' [GNU parallel not installed: the stand-in runs the same commands]'}`, async () => {
-    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-    const at = readme.indexOf('<!-- test/cli/shard.test.ts runs this block as it is -->');
+  it(`docs/scale-out.md: the GNU parallel block (3 shards on one machine, score, merge)${parallelInstalled() ? '' : ' [GNU parallel not installed: the stand-in runs the same commands]'}`, async () => {
+    const doc = readFileSync(join(ROOT, 'docs', 'scale-out.md'), 'utf8');
+    const at = doc.indexOf('<!-- test/cli/shard.test.ts runs this block as it is -->');
     expect(at).toBeGreaterThan(0);
-    const block = /```bash\n([\s\S]*?)```/.exec(readme.slice(at))![1];
+    const block = /```bash\n([\s\S]*?)```/.exec(doc.slice(at))![1];
     expect(block).toMatch(/^parallel -j 3 eia-native steer [\s\S]*--shard \{\}\/3/m);
     const dir = workdir('readme');
     const r = await bash(`set -euo pipefail\n${parallelInstalled() ? '' : PARALLEL_STANDIN}${block}`, dir);

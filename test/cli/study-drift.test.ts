@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { driftGroups, modelFacts } from '../../lib/probes/model-family.js';
 import { CLI, ROOT } from '../helpers/cli.js';
 import { tempDir } from '../helpers/fixtures.js';
+import { requireFreshDist } from '../helpers/dist.js';
 
 function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done, fail) => {
@@ -34,6 +35,7 @@ const T = (f: string) => join(tmp.dir, f);
 let R: any;
 
 beforeAll(async () => {
+  requireFreshDist();  // the CLI runs dist/: compiled by npm test before vitest, never here
   await ok(['synth', '--planted', '--seed', '5', '--no-check', '--out', T('p.gguf')]);
   await ok(['synth', '--planted', '--seed', '6', '--no-check', '--out', T('other.gguf')]);
   await ok(['quantize', T('p.gguf'), '--type', 'q8_0', '--out', T('p.q8_0.gguf')]);

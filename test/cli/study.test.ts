@@ -12,6 +12,7 @@ import type { BrowserContext } from 'playwright-core';
 import { CLI, ROOT } from '../helpers/cli.js';
 import { ensureChromium, figureStats, launchChromium, openReport } from '../helpers/chromium.js';
 import { tempDir } from '../helpers/fixtures.js';
+import { requireFreshDist } from '../helpers/dist.js';
 
 function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done, fail) => {
@@ -40,6 +41,7 @@ let A: any;  // results.json of the straight study
 let summaryA: any;
 
 beforeAll(async () => {
+  requireFreshDist();  // the CLI runs dist/: compiled by npm test before vitest, never here
   await ok(['synth', '--planted', '--seed', '1', '--no-check', '--out', T('p1.gguf')]);
   await ok(['synth', '--planted', '--planted-profile', 'easy', '--seed', '2', '--no-check', '--out', T('p2.gguf')]);
   await ok(['synth', '--planted', '--seed', '3', '--no-check', '--out', T('p3.gguf')]);

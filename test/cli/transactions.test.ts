@@ -3,10 +3,9 @@
 // one count per sample key in `score`, `report RUN` following the probes the sweep used, interrupts
 // printing only our own messages, stdin inputs, the one probe-norm rule across generate / cvec,
 // one best-layer rule, results on stdout, and one key style in every file and --json output.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readControlVector } from '../../lib/engine/control-vector.js';
 import { synth } from '../../lib/engine/synth.js';
@@ -15,6 +14,7 @@ import { RUN_FILES } from '../../lib/io/run-folder.js';
 import { rankLayers } from '../../lib/probes/best-layer.js';
 import { CLI, ROOT, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/fixtures.js';
+import { requireFreshDist } from '../helpers/dist.js';
 
 const tmp = tempDir('eia-txn-');
 afterAll(() => tmp.cleanup());
@@ -73,7 +73,7 @@ const SWEEP = (samples = 8) => ['steer', '--model', model, '--probes', probes, '
   '--samples', String(samples), '--max-tokens', '64', '--temp', '0.7', '--seed', '3', '--threads', '1'];
 
 beforeAll(async () => {
-  await promisify(execFile)(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { cwd: ROOT });
+  requireFreshDist();
   const m = await synth({ planted: true, seed: 3, out: T('planted.gguf') });
   model = m.path;
   probes = T('probes');

@@ -4,13 +4,12 @@
 // monotonically with |alpha|; `tune` picks a best-detecting block and an alpha within the fluency
 // limit, writes tune.json, the report's Tuning section and the probe's tuned alpha, resumes without
 // generating or measuring anything again, refuses other parameters; `generate --alphas tuned` uses it.
-import { execFile } from 'node:child_process';
 import { cpSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, runCli } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/fixtures.js';
+import { requireFreshDist } from '../helpers/dist.js';
 
 const tmp = tempDir('eia-tune-');
 afterAll(() => tmp.cleanup());
@@ -34,7 +33,7 @@ const SCORE_KEYS = ['rows', 'headline', 'num_samples', 'thresholds', 'dose_respo
 const REPORT_FIGURES = ['auroc-by-layer', 'random-baseline', 'score-distributions', 'dose-response-rate', 'dose-response-probe', 'baseline-behaviour', 'monitor-traces'];
 
 beforeAll(async () => {
-  await promisify(execFile)(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: ROOT });
+  requireFreshDist();  // the CLI runs dist/: compiled by npm test before vitest, never here
   await ok(['synth', '--planted', '--seed', '1', '--out', MODEL]);
   await ok(['probe', '--model', MODEL, '--train', join(T, 'p.train.jsonl'), '--test', join(T, 'p.test.jsonl'), '--layers', '1,2,3', '--out', PROBES,
     '--random-baseline', '0', '--permutations', '0', '--bootstrap', '10', '--threads', '1']);

@@ -20,12 +20,14 @@ import { ARCH_MODELS, ARCH_MODELS_DIR, archModel, itWithArchModels } from '../he
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { treeHash } from '../helpers/files.js';
+import { requireFreshDist } from '../helpers/dist.js';
 
 const tmp = tempDir('eia-archs-');
 afterAll(() => tmp.cleanup());
 
 const reports = new Map<string, ArchReport>();   // by file name
 beforeAll(async () => {
+  requireFreshDist();  // the CLI runs dist/: compiled by npm test before vitest, never here
   if (!ARCH_MODELS) return;  // every test below is skipped with the reason (itWithArchModels)
   const t0 = Date.now();
   const all = await runArchitectureTable(ARCH_MODELS.models.map((m) => join(ARCH_MODELS_DIR, m.file)), { threads: 1 });

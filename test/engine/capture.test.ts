@@ -102,7 +102,7 @@ describe('planted concept', () => {
     const ctx = await model.createContext({ nCtx: 4096, nBatch: 512, nSeqMax: 32 });
     const layers = Array.from({ length: model.nLayer }, (_, i) => i);
     const texts = [...pairs.map((p) => p.empathicText), ...pairs.map((p) => p.nonEmpathicText)];
-    const cap = await ctx.capture(texts, { layers, pool: 'mean', maxTokens: 512 });
+    const cap = await ctx.capture(texts, { layers, pool: 'mean', truncate: 512 });
     for (const L of layers) {
       const all = rows(cap, L);
       const dir = meanDiffDirection(all.slice(0, pairs.length), all.slice(pairs.length));
@@ -138,20 +138,20 @@ describe('bad input gives a JS error and the process lives', () => {
   it('layer out of range', async () => {
     const ctx = await model.createContext({ nCtx: 256, nThreads: 1 });
     await expect(ctx.capture(['hi'], { layers: [model.nLayer] })).rejects.toThrow(/out of range/);
-    await expect(ctx.handle.capture(['hi'], { layers: [-1], pool: 'mean', maxTokens: 0, addSpecial: true })).rejects.toThrow(/out of range/);
+    await expect(ctx.handle.capture(['hi'], { layers: [-1], pool: 'mean', truncate: 0, addSpecial: true })).rejects.toThrow(/out of range/);
     ctx.free();
   });
   it('empty text list, empty text', async () => {
     const ctx = await model.createContext({ nCtx: 256, nThreads: 1 });
     await expect(ctx.capture([], { layers: [0] })).rejects.toThrow(/non-empty list/);
-    await expect(ctx.handle.capture([], { layers: [0], pool: 'mean', maxTokens: 0, addSpecial: true })).rejects.toThrow(/at least one text/);
-    await expect(ctx.handle.capture([''], { layers: [0], pool: 'mean', maxTokens: 0, addSpecial: false })).rejects.toThrow(/no tokens/);
+    await expect(ctx.handle.capture([], { layers: [0], pool: 'mean', truncate: 0, addSpecial: true })).rejects.toThrow(/at least one text/);
+    await expect(ctx.handle.capture([''], { layers: [0], pool: 'mean', truncate: 0, addSpecial: false })).rejects.toThrow(/no tokens/);
     ctx.free();
   });
   it('unknown pooling', async () => {
     const ctx = await model.createContext({ nCtx: 256, nThreads: 1 });
     await expect(ctx.capture(['hi'], { layers: [0], pool: 'max' as never })).rejects.toThrow(/unknown pooling/);
-    expect(() => ctx.handle.capture(['hi'], { layers: [0], pool: 'max', maxTokens: 0, addSpecial: true })).toThrow(/unknown pooling/);
+    expect(() => ctx.handle.capture(['hi'], { layers: [0], pool: 'max', truncate: 0, addSpecial: true })).toThrow(/unknown pooling/);
     ctx.free();
   });
   it('text longer than the context with truncation off; truncation makes it fit', async () => {
@@ -160,7 +160,9 @@ describe('bad input gives a JS error and the process lives', () => {
     let long = TEXTS.join(' ');
     while (model.tokenize(long).length <= nCtx) long += ' ' + TEXTS.join(' ');
     await expect(ctx.capture([long], { layers: [0] })).rejects.toThrow(/more than the context/);
-    const ok = await ctx.capture([long], { layers: [0], maxTokens: 32 });
+    const ok = await ctx.capture([long], { layers: [0], truncate: 32 });
+    // maxTokens is the number of NEW tokens everywhere: capture refuses it with the name to use
+    await expect(ctx.capture([long], { layers: [0], maxTokens: 32 } as never)).rejects.toThrow(/capture takes truncate/);
     expect(ok.nTokens[0]).toBe(32);
     ctx.free();
   });

@@ -200,15 +200,15 @@ describe('probe-gated steering', () => {
     const ctx = await model.createContext(generationContextOptions(1, 64, 1));
     const g = (over: Partial<Gate>): SequenceRequest => ({ prompt: 'Hi', maxTokens: 2, gate: { layer: 1, direction: v, on: 0, off: 1, steer: [{ layer: 2, direction: v, alpha: 1 }], ...over } });
     const bad: [Partial<Gate>, RegExp][] = [
-      [{ on: 1, off: 1 }, /gate on \(1\.0+\) must be below off \(1\.0+\)/],
+      [{ on: 1, off: 1 }, /^sequences\[0\]\.gate: on \(1\) must be below off \(1\)$/],
       [{ on: 2, off: 1 }, /must be below off/],
-      [{ layer: model.nLayer - 1 }, /gate layer \d+ out of range \[0, \d+\]/],
-      [{ layer: -1 }, /gate layer -1 out of range/],
-      [{ layer: 3, steer: [{ layer: 2, direction: v, alpha: 1 }] }, /gate steering layer 2 is below the gate layer 3/],
+      [{ layer: model.nLayer - 1 }, /gate\.layer \d+ out of range \[0, \d+\] \(the gate reads a block below the last\)/],
+      [{ layer: -1 }, /gate\.layer -1 out of range/],
+      [{ layer: 3, steer: [{ layer: 2, direction: v, alpha: 1 }] }, /gate\.steer\[0\]\.layer 2 is below the sequences\[0\]\.gate\.layer 3/],
       [{ budget: -1 }, /budget must be >= 0/],
       [{ minHold: 0 }, /minHold must be >= 1/],
       [{ on: NaN }, /gate\.on must be a finite number/],
-      [{ direction: new Float32Array(3) }, /gate direction has length 3/],
+      [{ direction: new Float32Array(3) }, /gate\.direction has length 3/],
       [{ steer: [] }, /a gate needs at least one steering term/],
     ];
     for (const [over, re] of bad) {

@@ -6,7 +6,8 @@
 //     (`node scripts/build.mjs --for-tests`): no test ever compiles anything, so a slow build can never
 //     stall vitest's worker. Run with ASAN_OPTIONS=detect_leaks=1 (LeakSanitizer). Where the sandbox
 //     stops LeakSanitizer ("LeakSanitizer has encountered a fatal error", e.g. no ptrace), the leak
-//     test is reported as skipped with that reason and ASan/UBSan still run with detect_leaks=0.
+//     test is reported as skipped with that reason and ASan/UBSan still run with detect_leaks=0. The
+//     leak test first runs a planted leak (core_test --plant-leak), so a clean run means LSan looked.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -61,32 +62,43 @@ describe('native core tests (C++, no Node)', () => {
   }, 10 * 60_000);
 });
 
-describe('native core tests under AddressSanitizer / UBSan / LeakSanitizer (build-asan/)', () => {
-  let lsanWorks: boolean | null = null;
-  let lsanWhy = '';
+/** The sanitizer build's one full run, shared by the tests below (each awaits it; none relies on another having run). */
+interface SanitizerRun { r: Run; lsanWorks: boolean; lsanWhy: string }
+let sanitizerRun: Promise<SanitizerRun> | null = null;
+const SAN_ENV = { UBSAN_OPTIONS: 'print_stacktrace=1', ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=0' };
+const LSAN_FATAL = /LeakSanitizer has encountered a fatal error/;
 
+function runSanitizers(): Promise<SanitizerRun> {
+  sanitizerRun ??= (async () => {
+    // LeakSanitizer on; if the sandbox cannot run it, say so and run ASan + UBSan without it
+    const r = await runTest(ASAN, SAN_ENV);
+    if (!LSAN_FATAL.test(r.out)) return { r, lsanWorks: true, lsanWhy: '' };
+    const lsanWhy = r.out.split('\n').filter((l) => /LeakSanitizer|HINT|ptrace/i.test(l)).slice(0, 3).join(' | ');
+    process.stderr.write(`[native-core] LeakSanitizer cannot run here (${lsanWhy}); rerunning with detect_leaks=0\n`);
+    return { r: await runTest(ASAN, { ...SAN_ENV, ASAN_OPTIONS: 'detect_leaks=0:abort_on_error=0' }), lsanWorks: false, lsanWhy };
+  })();
+  return sanitizerRun;
+}
+
+describe('native core tests under AddressSanitizer / UBSan / LeakSanitizer (build-asan/)', () => {
   it('ASan + UBSan: build-asan/bin/eia-native-test passes with no sanitizer report', async () => {
     expect(existsSync(ASAN), `${ASAN} missing: \`npm test\` builds it first (node scripts/build.mjs --for-tests)`).toBe(true);
-    // LeakSanitizer first; if the sandbox cannot run it, say so and run ASan without it
-    const env = { UBSAN_OPTIONS: 'print_stacktrace=1', ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=0' };
-    let r = await runTest(ASAN, env);
-    if (/LeakSanitizer has encountered a fatal error/.test(r.out)) {
-      lsanWorks = false;
-      lsanWhy = r.out.split('\n').filter((l) => /LeakSanitizer|HINT|ptrace/i.test(l)).slice(0, 3).join(' | ');
-      process.stderr.write(`[native-core] LeakSanitizer cannot run here (${lsanWhy}); rerunning with detect_leaks=0\n`);
-      r = await runTest(ASAN, { ...env, ASAN_OPTIONS: 'detect_leaks=0:abort_on_error=0' });
-    } else {
-      lsanWorks = true;
-    }
+    const { r, lsanWorks } = await runSanitizers();
     process.stderr.write(`[native-core] sanitizer run (${lsanWorks ? 'ASan+UBSan+LSan' : 'ASan+UBSan, LSan unavailable'}): `
       + `${summary(r.out) ? `${summary(r.out)!.passed} passed, ${summary(r.out)!.failed} failed` : 'no summary'} in ${r.secs.toFixed(1)} s\n`);
     expectClean(r, `eia-native-test (sanitizers${lsanWorks ? ' incl. LSan' : ', LSan unavailable'})`);
   }, 20 * 60_000);
 
-  it('LeakSanitizer: no leaks reported (detect_leaks=1)', (ctx) => {
-    if (lsanWorks === false) ctx.skip(`LeakSanitizer cannot run in this sandbox: ${lsanWhy}`);
-    expect(lsanWorks, 'the ASan run above did not complete').toBe(true);
-    // the run above had detect_leaks=1 and was clean: LSan reports make the process exit non-zero
-    // with "ERROR: LeakSanitizer", which expectClean rejects
-  });
+  it('LeakSanitizer: it reports a planted leak, and reports none in the core tests (detect_leaks=1)', async (ctx) => {
+    expect(existsSync(ASAN), `${ASAN} missing: \`npm test\` builds it first (node scripts/build.mjs --for-tests)`).toBe(true);
+    // the positive control first: one lost malloc, then exit (native/test/core_test.cpp --plant-leak)
+    const planted = await exec(ASAN, ['--plant-leak'], { env: { ...process.env, ...SAN_ENV }, timeout: 60_000 });
+    if (LSAN_FATAL.test(planted.out)) ctx.skip(`LeakSanitizer cannot run in this sandbox: ${planted.out.split('\n').filter((l) => /LeakSanitizer|HINT|ptrace/i.test(l)).slice(0, 3).join(' | ')}`);
+    expect(planted.out, 'LSan finds the planted leak').toMatch(/ERROR: LeakSanitizer: detected memory leaks[\s\S]*4096 byte\(s\) leaked/);
+    expect(planted.code, 'a leak makes the process fail').not.toBe(0);
+    const { r, lsanWorks, lsanWhy } = await runSanitizers();
+    expect(lsanWorks, `LSan ran on the planted leak but not on the core tests: ${lsanWhy}`).toBe(true);
+    expect(r.out).not.toMatch(/ERROR: LeakSanitizer/);
+    expectClean(r, 'eia-native-test (detect_leaks=1)');
+  }, 20 * 60_000);
 });

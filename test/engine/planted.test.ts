@@ -3,19 +3,16 @@
 // do, and its lexical ablation is the paper's; the easy profile (fast tests) fails those controls,
 // which shows that the checks can fail. Seeds are chosen here: model seed 1 (the demo's default).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { promisify } from 'node:util';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { synth } from '../../lib/engine/synth.js';
 import { readPairs } from '../../lib/probes/dataset.js';
 import { checkPlantedControls, plantedControlsLines, type PlantedControls } from '../../lib/probes/planted-controls.js';
 import { EMPATHY_KEYWORDS, TASK_KEYWORDS } from '../../lib/steering/scoring.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { runCli } from '../helpers/cli.js';
+import { requireFreshDist } from '../helpers/dist.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const tmp = tempDir('eia-planted-');
 afterAll(() => tmp.cleanup());
 
@@ -140,8 +137,8 @@ describe('easy profile and the synth statement', () => {
   });
 
   it('`synth --planted --planted-profile easy` states that its controls fail (the checks can fail); --no-check measures nothing', async () => {
+    requireFreshDist();
     // child processes run asynchronously: a long spawnSync would stall the vitest worker's RPC
-    await promisify(execFile)(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { cwd: root });
     const cli = runCli;
     const r = await cli(['synth', '--planted', '--planted-profile', 'easy', '--seed', '1', '--out', join(tmp.dir, 'easy-cli.gguf')]);
     expect(r.status, r.stderr).toBe(0);

@@ -290,7 +290,7 @@ async function runOne(addon, path) {
     const info = model.info();
     const ctx = await model.createContext({ nCtx: 64, nBatch: 32, nUbatch: 32, nSeqMax: 1, nThreads: 1, embeddings: false, kvUnified: true, flashAttn: 'off', sampling: 'host' });
     try {
-      await ctx.capture(['hello world'], { layers: [0, info.nLayer - 1], pool: 'mean', maxTokens: 0, addSpecial: true });
+      await ctx.capture(['hello world'], { layers: [0, info.nLayer - 1], pool: 'mean', truncate: 0, addSpecial: true });
     } finally {
       ctx.free();
     }

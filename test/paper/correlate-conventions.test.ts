@@ -2,8 +2,6 @@
 // reports both, labelled, and says which one reproduces a file's own figure. The paper's files are
 // read from ../shared/reference/empathy-probes (those tests are skipped, saying why, when absent).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -11,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { binaryAccuracy02, binaryAccuracyAllItems } from '../../lib/stats/correlation.js';
 import { correlationReport } from '../../lib/stats/correlation-report.js';
 import { runCli } from '../helpers/cli.js';
+import { requireFreshDist } from '../helpers/dist.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const refDir = resolve(root, '../shared/reference/empathy-probes');
@@ -28,7 +27,7 @@ async function ok(args: string[]): Promise<string> {
 
 let T = '';
 beforeAll(async () => {
-  await promisify(execFile)(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { cwd: root });
+  requireFreshDist();
   T = mkdtempSync(join(tmpdir(), 'correlate-conv-'));
 }, 120_000);
 afterAll(() => { if (T) rmSync(T, { recursive: true, force: true }); });

@@ -12,6 +12,7 @@ import { loadProbe } from '../../lib/probes/probe-file.js';
 import { readNpy } from '../../lib/io/npy.js';
 import { loadControlVectorWithLlama } from '../../lib/engine/control-vector.js';
 import { itWithPaper, PAPER_DIR as refDir, paperPresent } from '../helpers/paper.js';
+import { requireFreshDist } from '../helpers/dist.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const probesDir = join(refDir, 'results', 'probes');
@@ -30,8 +31,7 @@ const layerFiles = (m: string) => readdirSync(join(probesDir, m)).filter((f) => 
 let T = '';
 beforeAll(() => {
   if (!present) return;
-  const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { cwd: root, encoding: 'utf8' });
-  if (tsc.status !== 0) throw new Error(`tsc failed: ${tsc.stdout}${tsc.stderr}`);
+  requireFreshDist();
   T = mkdtempSync(join(tmpdir(), 'paper-probes-'));
 });
 afterAll(() => { if (T) rmSync(T, { recursive: true, force: true }); });

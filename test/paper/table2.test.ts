@@ -2,16 +2,15 @@
 // steering_success_summary.csv and the published headlines, through the library and through
 // `eia-native score`. Skipped, with the reason, where the paper's data is absent.
 
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { beforeAll, describe, expect } from 'vitest';
 import { readSamples } from '../../lib/steering/samples.js';
 import { loadScenariosFile, SCENARIOS } from '../../lib/steering/scenarios.js';
 import { renderTable2Markdown, scoreSamples, type ScoreResult } from '../../lib/steering/tables.js';
-import { ROOT, runCli } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
 import { itWithPaper, PAPER_DIR as refDir, paperPresent } from '../helpers/paper.js';
+import { requireFreshDist } from '../helpers/dist.js';
 
 const steeringDir = path.join(refDir, 'results/steering');
 const FILES = ['qwen2.5-7b', 'dolphin-llama-3.1-8b', 'phi-3-mini-4k'];
@@ -136,7 +135,7 @@ describe('Table 2 from the paper\'s raw samples', () => {
 
 describe('eia-native score --format empathy-probes', () => {
   beforeAll(async () => {
-    if (paperPresent) await promisify(execFile)('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT });
+    if (paperPresent) requireFreshDist();
   });
 
   itWithPaper('reproduces every row of the paper\'s summary CSV and the headlines', async () => {

@@ -7,11 +7,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type ServerHandle } from '../../lib/server/index.js';
 import { encodeVectorData } from '../../lib/server/vector-data.js';
-import { alphaBound, residualNorms } from '../../lib/probes/residual-norm.js';
+import { residualNorms } from '../../lib/probes/residual-norm.js';
+import { alphaBound } from '../../lib/engine/validate.js';
 import { isEiaError } from '../../lib/util/errors.js';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { eventually, libraryRun, metricValue, plantedSetup, postJson, PROBE_NAME, readSse, startServer, type Planted } from './server-fixtures.js';
+import { requireFreshDist } from '../helpers/dist.js';
 
 const tmp = tempDir('eia-serve-bad-');
 const CTX = 4096;
@@ -21,6 +23,7 @@ let server: ServerHandle;
 let url: string;
 
 beforeAll(async () => {
+  requireFreshDist();  // the CLI runs dist/: compiled by npm test before vitest, never here
   p = await plantedSetup(tmp.dir);
   ({ server, url } = await startServer({ model: p.model, vectors: p.vectorsDir, slots: 2, ctx: CTX, bodyLimit: BODY_LIMIT }));
 });

@@ -6,10 +6,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { saveProbe } from '../../lib/probes/probe-file.js';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, ROOT, runCli } from '../helpers/cli.js';
 import { synthTo, tempDir } from '../helpers/fixtures.js';
 import { postJson, readSse } from './server-fixtures.js';
+import { requireFreshDist } from '../helpers/dist.js';
+
+// the CLI runs dist/: compiled by npm test before vitest, never here
+beforeAll(() => requireFreshDist());
 
 const tmp = tempDir('eia-serve-cli-');
 afterAll(() => tmp.cleanup());

@@ -80,7 +80,7 @@ describe('openai client', () => {
     expect(usage?.completion_tokens).toBe(20);
   });
 
-  it('a streamed, steered chat with probe scores (the README example): tokens and scores = the library run', async () => {
+  it('a streamed, steered chat with probe scores (the docs/server.md example): tokens and scores = the library run', async () => {
     const ref = await libraryRun(p.model, CTX, { prompt: PROMPT, chat: true, temperature: 0.7, seed: 7, maxTokens: 24, steer: [{ layer: 3, direction: p.v, alpha: 4 }] }, [{ layer: 3, direction: p.v }]);
     const stream = await client.chat.completions.create({
       model: server.modelId, stream: true, max_tokens: 24, seed: 7, temperature: 0.7, messages: [{ role: 'user', content: PROMPT }],

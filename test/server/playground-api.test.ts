@@ -19,6 +19,7 @@ import { encodeVectorData } from '../../lib/server/vector-data.js';
 import { CLI, ROOT } from '../helpers/cli.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { CVEC_NAME, PLANTED_LAYER, plantedSetup, postJson, PROBE_NAME, readSse, startServer, type Planted } from './server-fixtures.js';
+import { requireFreshDist } from '../helpers/dist.js';
 
 const tmp = tempDir('eia-playground-api-');
 const KEY = 'playground-key';
@@ -30,6 +31,7 @@ const built = loadUiAssets();
 if ('problem' in built) throw new Error(`these tests need the built page: ${built.problem}`);
 
 beforeAll(async () => {
+  requireFreshDist();  // the CLI runs dist/: compiled by npm test before vitest, never here
   p = await plantedSetup(tmp.dir);
   ({ server, url } = await startServer({ model: p.model, vectors: p.vectorsDir, slots: 2, ctx: 256 }));
   ({ server: keyed, url: keyedUrl } = await startServer({ model: p.model, vectors: p.vectorsDir, slots: 1, ctx: 128, apiKey: KEY }));

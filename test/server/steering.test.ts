@@ -19,6 +19,7 @@ import {
   CVEC_NAME, eventually, libraryRun, OTHER_MODEL_PATH, OTHER_MODEL_PROBE, OTHER_MODEL_SHA, PLANTED_LAYER, plantedSetup, postJson, PROBE_AUROC, PROBE_NAME,
   RAW_NORM, RAW_PROBE_NAME, readSse, SCALED_CVEC_NAME, SCALED_NORM, startServer, type Planted,
 } from './server-fixtures.js';
+import { requireFreshDist } from '../helpers/dist.js';
 
 const tmp = tempDir('eia-serve-steer-');
 const CTX = 256;
@@ -28,6 +29,7 @@ let server: ServerHandle;
 let url: string;
 
 beforeAll(async () => {
+  requireFreshDist();  // the CLI runs dist/: compiled by npm test before vitest, never here
   p = await plantedSetup(tmp.dir);
   ({ server, url } = await startServer({ model: p.model, vectors: p.vectorsDir, slots: 8, ctx: CTX }));
 });

@@ -16,6 +16,7 @@ import type { SampleRecord } from '../../lib/steering/samples.js';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { CVEC_NAME, OTHER_MODEL_PROBE, PLANTED_LAYER, plantedSetup, postJson, PROBE_NAME, startServer, type Planted } from './server-fixtures.js';
+import { requireFreshDist } from '../helpers/dist.js';
 
 const tmp = tempDir('eia-tuned-judge-');
 const TUNED = 4.5;
@@ -24,6 +25,7 @@ let server: ServerHandle;
 let url: string;
 
 beforeAll(async () => {
+  requireFreshDist();  // the CLI runs dist/: compiled by npm test before vitest, never here
   p = await plantedSetup(tmp.dir);
   const npy = join(p.vectorsDir, `${PROBE_NAME}.npy`);
   writeTunedAlpha(npy, loadProbe(npy), {

@@ -1,4 +1,4 @@
-// One CLI grammar: README.md's flag table lists every flag of every command, once (one meaning),
+// One CLI grammar: docs/cli.md's flag table lists every flag of every command, once (one meaning),
 // with the commands that take it and its alias, exactly as the commands define them; renamed flags
 // are no longer defined where their rename message applies; the argv rewriting before yargs.
 import { readFileSync } from 'node:fs';
@@ -39,12 +39,12 @@ function definedFlags(): Map<string, { commands: Set<string>; alias: Set<string>
   return flags;
 }
 
-/** The README's flag table: flag -> {commands, alias}; rows in order. */
+/** docs/cli.md's flag table: flag -> {commands, alias}; rows in order. */
 function readmeTable(): { flag: string; alias: string; commands: string[] }[] {
-  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-  const start = readme.indexOf('| flag | alias | commands | meaning |');
-  expect(start, 'README has the flag table').toBeGreaterThan(0);
-  const lines = readme.slice(start).split('\n');
+  const doc = readFileSync(join(ROOT, 'docs', 'cli.md'), 'utf8');
+  const start = doc.indexOf('| flag | alias | commands | meaning |');
+  expect(start, 'docs/cli.md has the flag table').toBeGreaterThan(0);
+  const lines = doc.slice(start).split('\n');
   const rows = lines.slice(2, lines.findIndex((l, i) => i > 1 && !l.startsWith('|')));
   return rows.map((r) => {
     const cells = r.split('|').slice(1, -1).map((c) => c.trim());
@@ -53,13 +53,13 @@ function readmeTable(): { flag: string; alias: string; commands: string[] }[] {
 }
 
 describe('CLI grammar', () => {
-  it('README lists every flag once, with exactly the commands and the alias that define it', () => {
+  it('docs/cli.md lists every flag once, with exactly the commands and the alias that define it', () => {
     const defined = definedFlags();
     const table = readmeTable();
     const names = table.map((r) => r.flag);
     expect(new Set(names).size, 'a flag listed twice (one name, one meaning)').toBe(names.length);
-    expect(names.filter((n) => !defined.has(n)), 'in the README but no command defines it').toEqual([]);
-    expect([...defined.keys()].filter((n) => !names.includes(n)).sort(), 'defined but not in the README').toEqual([]);
+    expect(names.filter((n) => !defined.has(n)), 'in docs/cli.md but no command defines it').toEqual([]);
+    expect([...defined.keys()].filter((n) => !names.includes(n)).sort(), 'defined but not in docs/cli.md').toEqual([]);
     for (const r of table) {
       const d = defined.get(r.flag)!;
       expect([...r.commands].sort(), `--${r.flag}: commands`).toEqual([...d.commands].sort());

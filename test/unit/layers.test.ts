@@ -47,4 +47,12 @@ describe('lib/ follows docs/architecture.md', () => {
     expect(edges.length).toBeGreaterThan(300);  // the scan sees lib's imports
     expect(layerViolations(edges, ranks)).toEqual([]);
   });
+
+  it('lib/ imports nothing outside lib/ (scripts/ runs at install time; what both need lives in lib/)', () => {
+    const edges = importEdges(LIB);
+    const outside = edges.filter((e) => e.to.startsWith('../')).map((e) => `${e.from}:${e.line} imports ${e.spec}`);
+    expect(outside).toEqual([]);
+    // the scan does see such an import (an edge that leaves the scanned root is reported as '../…')
+    expect(importEdges(join(LIB, 'engine')).filter((e) => e.to.startsWith('../')).length).toBeGreaterThan(0);
+  });
 });

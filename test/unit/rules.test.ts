@@ -1,8 +1,8 @@
 // The shared rules of issue 14, each in its one library home: the probe-norm rule
 // (probes/direction.ts), the best-layer ranking (probes/best-layer.ts), the steering-strength bound
-// (probes/residual-norm.ts), the context fit (steering/context-fit.ts), one count per sample key
-// (steering/samples.ts), --force moving results aside (io/run-folder.ts), and the CLI's
-// library-name-to-flag rewriting (cli/flags.ts).
+// and the context fit (engine/validate.ts, the one validator of issue 24), one count per sample key
+// (steering/samples.ts), --force moving results aside (io/run-folder.ts), and library errors in the
+// CLI's flag names (cli/flags.ts, inFlagWords: FieldErrors rendered, never rewritten).
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -12,11 +12,10 @@ import { bestLayers, dPrime, rankLayers } from '../../lib/probes/best-layer.js';
 import { MAX_NORM, MIN_NORM, normNote, unitDirection } from '../../lib/probes/direction.js';
 import { loadProbe, saveProbe } from '../../lib/probes/probe-file.js';
 import { probeModelMismatch } from '../../lib/probes/probe-model.js';
-import { ALPHA_BOUND_FACTOR, checkAlphaBound } from '../../lib/probes/residual-norm.js';
-import { checkGenerationFits } from '../../lib/steering/context-fit.js';
+import { ALPHA_BOUND_FACTOR, checkAlphas, checkContextFit } from '../../lib/engine/validate.js';
 import { dropDuplicateSamples, parseSamplesJsonl, sampleKey } from '../../lib/steering/samples.js';
-import { inFlagTerms, intFlag } from '../../lib/cli/flags.js';
-import { EiaError } from '../../lib/util/errors.js';
+import { inFlagWords, intFlag } from '../../lib/cli/flags.js';
+import { badField, EiaError } from '../../lib/util/errors.js';
 import { tempDir } from '../helpers/fixtures.js';
 
 const tmp = tempDir('eia-rules-');
@@ -88,19 +87,22 @@ describe('best layer: one tie-break', () => {
 describe('steering strength bound', () => {
   const norms = new Map([[2, 14.76], [3, 0.2]]);
   it(`|alpha| <= ${ALPHA_BOUND_FACTOR} x the block's residual norm`, () => {
-    expect(() => checkAlphaBound([-10, 0, 10], [2], norms)).not.toThrow();
-    expect(() => checkAlphaBound([1476], [2], norms)).not.toThrow();
-    expect(() => checkAlphaBound([1e30], [2], norms)).toThrow(/^alphas: 1e\+30 is beyond the bound at block 2: \|alpha\| <= 100 x the block's residual norm \(14\.76\) = 1476$/);
-    expect(() => checkAlphaBound([-21], [2, 3], norms)).toThrow(/-21 is beyond the bound at block 3/);
+    expect(() => checkAlphas([-10, 0, 10], [2], norms, 'alphas')).not.toThrow();
+    expect(() => checkAlphas([1476], [2], norms, 'alphas')).not.toThrow();
+    expect(() => checkAlphas([1e30], [2], norms, 'alphas')).toThrow(/^alphas: 1e\+30 is beyond the bound at block 2: \|alpha\| <= 100 x the block's residual norm \(14\.76\) = 1476$/);
+    expect(() => checkAlphas([-21], [2, 3], norms, 'alphas')).toThrow(/-21 is beyond the bound at block 3/);
+    expect(() => checkAlphas([Number.NaN], [2], norms, 'steer[0].alpha')).toThrow(/^steer\[0\]\.alpha must be a finite number$/);
+    // without residual norms (the bare engine API) only finiteness is checked
+    expect(() => checkAlphas([1e30], [2], undefined, 'alphas')).not.toThrow();
   });
 });
 
 describe('context fit', () => {
-  it('prompt + new tokens must fit ctxSize (default: the training context)', () => {
-    expect(() => checkGenerationFits(100, 1947, undefined, 2048)).not.toThrow();
-    expect(() => checkGenerationFits(100, 1948, undefined, 2048)).toThrow(/^maxTokens: the prompt \(100 tokens\) \+ 1948 new tokens exceed the context of 2048 tokens per sequence \(the model's training context; a larger ctxSize allows more\)$/);
-    expect(() => checkGenerationFits(100, 5000, 8192, 2048)).not.toThrow();
-    expect(() => checkGenerationFits(100, 1e9, 2 ** 31, 2048)).toThrow(/engine's largest context/);
+  it('prompt + new tokens must fit ctxSize (default: the training context); the last sampled token needs no cell', () => {
+    expect(() => checkContextFit(100, 1948, undefined, 2048)).not.toThrow();
+    expect(() => checkContextFit(100, 1949, undefined, 2048)).toThrow(/^maxTokens: the prompt \(100 tokens\) \+ 1949 new tokens exceed the context of 2048 tokens per sequence \(the model's training context; a larger ctxSize allows more\)$/);
+    expect(() => checkContextFit(100, 5000, 8192, 2048)).not.toThrow();
+    expect(() => checkContextFit(100, 1e9, 2 ** 31, 2048)).toThrow(/engine's largest context/);
   });
 });
 
@@ -140,11 +142,18 @@ describe('probe of another model', () => {
 });
 
 describe('CLI messages in flag names', () => {
-  it('rewrites library option names into the command\'s flags, leaving other errors alone', () => {
-    const e = inFlagTerms(new EiaError('E_BAD_ARG', 'maxTokens: the prompt (9 tokens) + 5 new tokens exceed 8 (a larger ctxSize allows more)'), { maxTokens: '--max-tokens', ctxSize: '--ctx-size' });
-    expect((e as Error).message).toBe('--max-tokens: the prompt (9 tokens) + 5 new tokens exceed 8 (a larger --ctx-size allows more)');
-    const io = new EiaError('E_IO', 'maxTokens: x');
-    expect(inFlagTerms(io, { maxTokens: '--max-tokens' })).toBe(io);
+  it('renders a FieldError with the command\'s flags (paths with indices too), leaving other errors alone', () => {
+    let fit: unknown;
+    try { checkContextFit(9, 5, undefined, 8); } catch (x) { fit = x; }
+    expect((fit as Error).message).toBe("maxTokens: the prompt (9 tokens) + 5 new tokens exceed the context of 8 tokens per sequence (the model's training context; a larger ctxSize allows more)");
+    const e = inFlagWords(fit, { maxTokens: '--max-tokens', ctxSize: '--ctx-size' });
+    expect((e as EiaError).code).toBe('E_BAD_ARG');
+    expect((e as Error).message).toBe("--max-tokens: the prompt (9 tokens) + 5 new tokens exceed the context of 8 tokens per sequence (the model's training context; a larger --ctx-size allows more)");
+    const alpha = badField('gate.steer[2].alpha', 'alpha_out_of_range', (n) => `${n('gate.steer[2].alpha')}: too strong`);
+    expect((inFlagWords(alpha, { 'gate.steer[].alpha': '--gate-steer' }) as Error).message).toBe('--gate-steer: too strong');
+    // a library error that is no FieldError names no option: it passes as it is (no word is rewritten)
+    const plain = new EiaError('E_BAD_ARG', 'maxTokens: x');
+    expect(inFlagWords(plain, { maxTokens: '--max-tokens' })).toBe(plain);
     expect(() => intFlag(-1, '--seed', 0)).toThrow('--seed must be a non-negative integer, got -1');
     expect(() => intFlag(1e9, '--permutations', 0, 1_000_000)).toThrow('--permutations is at most 1000000, got 1000000000');
     expect(() => intFlag(1.5, '--samples', 1)).toThrow('--samples must be a positive integer, got 1.5');

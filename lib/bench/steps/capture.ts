@@ -16,14 +16,14 @@ export async function captureStep(b: BenchContext): Promise<void> {
     const texts = (await w.request<string[]>('texts', { ids })).result;
     const capture = async (tx: string[]) => {
       const r = await w.request<{ tokens: number; wallMs: number; minTokens: number }>('capture', {
-        texts: tx, layers: b.captureLayers, maxTokens: S.capture.textTokens, batch: S.capture.batch,
+        texts: tx, layers: b.captureLayers, truncate: S.capture.textTokens, batch: S.capture.batch,
       });
       if (r.result.minTokens < S.capture.textTokens) throw new EiaError('E_RUNTIME', `capture texts came out shorter than ${S.capture.textTokens} tokens (${r.result.minTokens})`);
       rec.workerPeak('capture', r);
       return rate(r.result.tokens, r.result.wallMs);
     };
     // warm-up: a short text through the same context and layers
-    await w.request('capture', { texts: [texts[0]], layers: b.captureLayers, maxTokens: 64, batch: S.capture.batch });
+    await w.request('capture', { texts: [texts[0]], layers: b.captureLayers, truncate: 64, batch: S.capture.batch });
     const lb = b.tools['llama-bench'];
     const pairs: Pair[] = [];
     for (let r = 0; r < S.rounds; r++) {

@@ -7,7 +7,7 @@ import { PAPER_MAX_TOKENS } from '../../probes/defaults.js';
 import { alignmentReport, alignmentTexts, captureBlocks } from '../../probes/align.js';
 import { createProgress } from '../../util/progress.js';
 import { modelPathArg, printJson, UsageError, pairsArg } from '../common.js';
-import { checkModelFlags, FLAGS, inFlagTerms, intFlag } from '../flags.js';
+import { checkModelFlags, FLAGS, inFlagWords, intFlag } from '../flags.js';
 
 interface Args {
   'model-a': string; 'model-b': string; train: string; test: string; 'layer-a': number; 'layer-b': number; k?: number;
@@ -25,7 +25,7 @@ async function activations(path: string, layer: number, texts: string[], label: 
     bar.done();
     return rows.get(layer)!;
   } catch (e) {
-    throw inFlagTerms(e, { maxTokens: '--truncate', ctxSize: '--ctx-size', layer: `--layer-${label}` });
+    throw inFlagWords(e, { truncate: '--truncate', ctxSize: '--ctx-size', layer: `--layer-${label}` });
   }
 }
 

@@ -18,7 +18,7 @@ import { io } from '../../util/io-error.js';
 import { note, warn } from '../../util/note.js';
 import { createProgress } from '../../util/progress.js';
 import { modelPathArg, parseIntList, printJson, UsageError, withModelOptions } from '../common.js';
-import { checkModelFlags, FLAGS, inFlagTerms, intFlag } from '../flags.js';
+import { checkModelFlags, FLAGS, inFlagWords, intFlag } from '../flags.js';
 
 interface Args {
   model: string; layers: string; pool: string; input: string; field: string; out: string; truncate: number; force: boolean;
@@ -63,7 +63,7 @@ export const captureCommand: CommandModule<object, Args> = {
       .option('input', { type: 'string', demandOption: true, describe: 'texts: .jsonl (see --field) or .txt (one per line); - = stdin' })
       .option('field', { type: 'string', default: 'text', describe: 'JSONL field holding the text' })
       .option('out', { type: 'string', demandOption: true, describe: 'output folder' })
-      .option('truncate', { ...FLAGS.truncate, default: CAPTURE_DEFAULTS.maxTokens, describe: `${FLAGS.truncate.describe} (paper: ${PAPER_MAX_TOKENS})` })
+      .option('truncate', { ...FLAGS.truncate, default: CAPTURE_DEFAULTS.truncate, describe: `${FLAGS.truncate.describe} (paper: ${PAPER_MAX_TOKENS})` })
       .option('force', FLAGS.force)
       .option('json', FLAGS.json)
       .example('$0 capture --model m.gguf --layers 8,12 --input texts.jsonl --out acts', 'mean-pooled activations')
@@ -87,12 +87,12 @@ export const captureCommand: CommandModule<object, Args> = {
       try {
         checkTextsFit(model, texts, truncate, ctxSize);
       } catch (e) {
-        throw inFlagTerms(e, { maxTokens: '--truncate', ctxSize: '--ctx-size' });
+        throw inFlagWords(e, { truncate: '--truncate', ctxSize: '--ctx-size' });
       }
       const ctx = await model.createContext(captureContextOptions(model, a.threads, ctxSize));
       const bar = createProgress({ label: 'capture', total: texts.length, unit: 'items' });
       const res = await ctx.capture(texts, {
-        layers, pool: a.pool as Pooling, maxTokens: truncate,
+        layers, pool: a.pool as Pooling, truncate,
         onProgress: (done, _t, tok) => bar.update(done, `${tok} tokens`),
       });
       bar.done();

@@ -13,7 +13,7 @@ import { readNpy } from '../../io/npy.js';
 import { correlationReportLines } from '../../stats/correlation-report.js';
 import { createProgress } from '../../util/progress.js';
 import { modelPathArg, printJson, UsageError, withModelOptions } from '../common.js';
-import { checkModelFlags, FLAGS, inFlagTerms, intFlag } from '../flags.js';
+import { checkModelFlags, FLAGS, inFlagWords, intFlag } from '../flags.js';
 import { EiaError } from '../../util/errors.js';
 
 interface Args { model: string; probe: string; layer?: number; texts: string; truncate: number; json: boolean; threads?: number; 'gpu-layers': number; 'ctx-size'?: number }
@@ -62,7 +62,7 @@ export const correlateCommand: CommandModule<object, Args> = {
         truncate: a.truncate, threads: a.threads, gpuLayers: a['gpu-layers'], ctxSize: a['ctx-size'], what: a.probe, onProgress: (d, _t, tok) => bar.update(d, `${tok} tokens`),
       });
     } catch (e) {
-      throw inFlagTerms(e, { layer: '--layer' });
+      throw inFlagWords(e, { layer: '--layer' });
     }
     bar.done();
     const { texts: perText, ...rep } = behaviouralCorrelation(scores, texts);

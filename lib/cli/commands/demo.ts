@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync } from
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
+import { MAX_TOKENS_DEFAULTS } from '../../engine/defaults.js';
 import { synth, SYNTH_ARCHES, type SynthArch, type SynthResult } from '../../engine/synth.js';
 import { fileSha256 } from '../../io/file-hash.js';
 import { moveAside } from '../../io/run-folder.js';
@@ -14,7 +15,7 @@ import { asIoError, io } from '../../util/io-error.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
 import { MAX_BINARY_INPUT_BYTES, readBounded } from '../../io/input.js';
 import { UsageError } from '../common.js';
-import { FLAGS, inFlagTerms, intFlag, MAX_THREADS, optIntFlag } from '../flags.js';
+import { FLAGS, inFlagWords, intFlag, MAX_THREADS, optIntFlag } from '../flags.js';
 import { checkProtocol, runProtocol, type RunOptions } from '../../pipeline/run.js';
 import { STEERING_SCENARIO_IDS } from '../../steering/scenarios.js';
 import { note, warn } from '../../util/note.js';
@@ -60,7 +61,7 @@ function moveModel(m: SynthResult, dir: string): SynthResult {
 export const DEMO_SETTINGS = {
   alphas: [-10, -5, -2, 0, 2, 5, 10],
   samples: 3,
-  maxTokens: 48,
+  maxTokens: MAX_TOKENS_DEFAULTS.demo,
   nBest: 2,
 } as const;
 
@@ -101,7 +102,7 @@ export const demoCommand: CommandModule<object, Args> = {
         if (other && !a.force) {
           throw new EiaError('E_CONFLICT', `${out} holds a demo of another planted model (another --seed or --arch); use another --out, the original --seed and --arch, or add --force`);
         }
-        await checkProtocol(protocol(staged)).catch((e) => { throw inFlagTerms(e, { force: '--force' }); });
+        await checkProtocol(protocol(staged)).catch((e) => { throw inFlagWords(e, { force: '--force' }); });
         // ---- writes from here on
         if (other) warn(`--force: ${moveAside(out, ['model'])} (the planted model of another --seed)`);
         const m = moveModel(staged, join(out, 'model'));
@@ -109,7 +110,7 @@ export const demoCommand: CommandModule<object, Args> = {
         const onSigint = () => ac.abort();
         process.once('SIGINT', onSigint);
         try {
-          const r = await runProtocol({ ...protocol(m), signal: ac.signal }).catch((e) => { throw inFlagTerms(e, { force: '--force' }); });
+          const r = await runProtocol({ ...protocol(m), signal: ac.signal }).catch((e) => { throw inFlagWords(e, { force: '--force' }); });
           printRunSummary(r, a.json);
           note(`demo finished in ${((Date.now() - t0) / 1000).toFixed(0)} s (synthetic model: the figures show the method works, not how real LLMs behave)`);
         } finally {

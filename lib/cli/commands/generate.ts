@@ -6,11 +6,12 @@
 import { existsSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { readControlVector } from '../../engine/control-vector.js';
-import { engineLimits, GENERATION_DEFAULTS, SAMPLING_DEFAULTS } from '../../engine/defaults.js';
+import { engineLimits, GENERATION_DEFAULTS, MAX_CONTEXT_TOKENS, SAMPLING_DEFAULTS } from '../../engine/defaults.js';
 import { Model } from '../../engine/model.js';
 import { generationContextOptions } from '../../engine/context.js';
 import { requireModelResidual } from '../../engine/residual-support.js';
-import type { SequenceRequest, SteerTerm } from '../../engine/generate.js';
+import type { Gate, SequenceRequest, SteerPositions, SteerTerm } from '../../engine/generate.js';
+import { checkBlockRange, checkContextFit, checkGate, checkLayer, checkMaxTokens, checkMonitor, checkSteerTerm, STEER_POSITIONS } from '../../engine/validate.js';
 import { fileSha256 } from '../../io/file-hash.js';
 import { inputExists, readInputText } from '../../io/input.js';
 import { readNpy } from '../../io/npy.js';
@@ -18,12 +19,11 @@ import { normNote, unitDirection } from '../../probes/direction.js';
 import { loadProbe } from '../../probes/probe-file.js';
 import type { TunedAlpha } from '../../probes/tuned-alpha.js';
 import { readVectorCards, vectorUseMessages } from '../../probes/vector-card.js';
-import { checkAlphaBound, residualNorms } from '../../probes/residual-norm.js';
-import { checkGenerationFits, MAX_CONTEXT_TOKENS } from '../../steering/context-fit.js';
+import { residualNorms as residualNormsOf } from '../../probes/residual-norm.js';
 import { note, warn } from '../../util/note.js';
 import { createProgress } from '../../util/progress.js';
 import { modelPathArg, parseNumberList, UsageError, withModelOptions } from '../common.js';
-import { checkModelFlags, checkSamplingFlags, FLAGS, inFlagTerms, intFlag, optIntFlag } from '../flags.js';
+import { checkModelFlags, checkSamplingFlags, FLAGS, inFlagWordsOf, intFlag } from '../flags.js';
 
 interface Args {
   model: string; prompt?: string; 'prompt-file'?: string; probe?: string; layer?: number; alphas: string; samples: number;
@@ -169,6 +169,18 @@ class Directions {
   }
 }
 
+/** The validator's option paths (lib/engine/validate.ts) as this command's flags (flags.ts inFlagWords). */
+const FLAG_NAMES: Record<string, string> = {
+  'steer[].layer': '--layer', 'steer[].layers': '--layer-range', 'steer[].alpha': '--alphas', 'steer[].direction': '--probe', 'steer[].positions': '--positions',
+  gate: '--gate', 'gate.layer': '--gate layer', 'gate.direction': '--gate', 'gate.on': '--gate', 'gate.off': '--gate', 'gate.minHold': '--gate-hold',
+  'gate.budget': '--gate-budget', 'gate.steer': '--gate-steer', 'gate.steer[].layer': '--gate-steer layer', 'gate.steer[].alpha': '--gate-steer',
+  'gate.steer[].direction': '--gate-steer', 'monitors[].layer': '--monitor layer', 'monitors[].direction': '--monitor',
+  maxTokens: '--max-tokens', ctxSize: '--ctx-size',
+};
+
+/** Runs validator checks with their errors in this command's flags. */
+const inCliWords = <T>(check: () => T, more: Record<string, string> = {}): T => inFlagWordsOf({ ...FLAG_NAMES, ...more }, check);
+
 export const generateCommand: CommandModule<object, Args> = {
   command: 'generate',
   describe: 'Generate with per-sequence steering (one batch: alphas x samples) and live probe monitoring',
@@ -186,7 +198,7 @@ export const generateCommand: CommandModule<object, Args> = {
       .option('min-p', { type: 'number', default: SAMPLING_DEFAULTS.minP, describe: 'min-p in [0, 1] (0 = off)' })
       .option('seed', { type: 'number', default: 0, describe: 'sample i uses seed + i (same across alphas)' })
       .option('max-tokens', { ...FLAGS['max-tokens'], default: GENERATION_DEFAULTS.maxTokens })
-      .option('positions', { choices: ['all', 'prompt', 'generated'], default: GENERATION_DEFAULTS.positions, describe: 'where steering is added' })
+      .option('positions', { choices: STEER_POSITIONS, default: GENERATION_DEFAULTS.positions, describe: 'where steering is added' })
       .option('layer-range', { type: 'string', describe: 'A-B: steer every block A..B with the --probe direction (instead of --layer)' })
       .option('normalize', { type: 'boolean', default: false, describe: 'rescale each steered row to its norm before the add (norm-preserving steering)' })
       .option('gate', { type: 'string', describe: 'LM:PROBE.npy:ON:OFF — probe-gated steering: read PROBE at block LM; steer (--gate-steer) while the projection is below ON, until it rises above OFF' })
@@ -205,7 +217,7 @@ export const generateCommand: CommandModule<object, Args> = {
       .example('$0 generate -m m.gguf --prompt "Hi" --probe emp.gguf --alphas 4', 'a llama.cpp control vector: each of its blocks steered with its own direction')
       .example('$0 generate --model m.gguf --prompt "Hi" --gate 10:p.npy:-2:0 --gate-steer 12:p.npy:4 --json', 'steer only while the empathy projection at block 10 is low; records carry `gate` per token')
       .epilog('Directions are used as unit vectors: alpha is the size of the vector added at each position. |alpha| is bounded by 100 x the ' +
-        'steered block\'s residual norm (README: "Steering strength").') as never,
+        'steered block\'s residual norm (docs/cli.md: "Steering strength").') as never,
   handler: async (a) => {
     checkModelFlags(a);
     checkSamplingFlags(a);
@@ -215,7 +227,7 @@ export const generateCommand: CommandModule<object, Args> = {
     if (typeof prompt !== 'string' || prompt.length === 0) throw new UsageError('--prompt (or --prompt-file) is required');
     const { alphas, tuned } = tunedAlphaArg(a);
     intFlag(a.samples, '--samples', 1);
-    intFlag(a['max-tokens'], '--max-tokens', 1);
+    const maxTokens = inCliWords(() => checkMaxTokens(a['max-tokens'], 'maxTokens'));
     if (a.seed + a.samples - 1 > 2 ** 32 - 1) throw new UsageError('--seed + --samples - 1 must stay below 2^32 (sample i uses seed + i)');
     const { maxSequences } = engineLimits();
     if (alphas.length * a.samples > maxSequences) {
@@ -229,12 +241,10 @@ export const generateCommand: CommandModule<object, Args> = {
     if (!a.gate !== !(a['gate-steer'] && a['gate-steer'].length > 0)) throw new UsageError('--gate and --gate-steer go together');
     if (!a.gate && (a['gate-hold'] !== undefined || a['gate-budget'] !== undefined)) throw new UsageError('--gate-hold and --gate-budget shape the gate: they need --gate');
     if (a.system !== undefined && !a.chat) throw new UsageError('--system is a message of the chat template: it needs --chat');
-    optIntFlag(a['gate-hold'], '--gate-hold', 1);
-    optIntFlag(a['gate-budget'], '--gate-budget', 0);
     let range: [number, number] | null = null;
     if (a['layer-range'] !== undefined) {
       const m = /^(\d+)-(\d+)$/.exec(String(a['layer-range']));
-      if (!m || Number(m[2]) < Number(m[1])) throw new UsageError(`--layer-range '${a['layer-range']}': expected A-B with A <= B (e.g. 8-14)`);
+      if (!m) throw new UsageError(`--layer-range '${a['layer-range']}': expected A-B with A <= B (e.g. 8-14)`);
       range = [Number(m[1]), Number(m[2])];
     }
     const gateSpec = a.gate ? parseGate(a.gate) : null;
@@ -243,9 +253,13 @@ export const generateCommand: CommandModule<object, Args> = {
     const modelPath = modelPathArg(a.model);
     const model = await Model.load(modelPath, { gpuLayers: a['gpu-layers'] });
     try {
-      const nL = model.nLayer;
-      if (a.layer !== undefined && (!Number.isInteger(a.layer) || a.layer < 0 || a.layer >= nL)) throw new UsageError(`--layer ${a.layer} out of range [0, ${nL - 1}]`);
-      if (range && range[1] >= nL) throw new UsageError(`--layer-range ${range[0]}-${range[1]} out of range [0, ${nL - 1}]`);
+      const shape = { nLayer: model.nLayer, nEmbd: model.nEmbd };
+      const positions = a.positions as SteerPositions;
+      // the request's blocks first (the validator's rules), then the files they read
+      inCliWords(() => {
+        if (a.layer !== undefined) checkLayer(a.layer, shape, 'steer[0].layer');
+        if (range) checkBlockRange(range, shape, 'steer[0].layers');
+      });
       const dirs = new Directions(model.nEmbd);
       // the steering terms of a non-zero alpha (alpha filled in per sequence)
       const terms: Omit<SteerTerm, 'alpha'>[] = [];
@@ -257,40 +271,32 @@ export const generateCommand: CommandModule<object, Args> = {
           terms.push({ layer: a.layer, direction: dirs.get(a.probe, a.layer, '--probe', alphas), normalize: a.normalize });
         } else if (cvecProbe) {
           for (const l of dirs.cvecLayers(a.probe, '--probe')) {
-            if (l >= nL) throw new UsageError(`--probe ${a.probe} steers block ${l}, the model has blocks 0..${nL - 1}`);
+            inCliWords(() => checkLayer(l, shape, 'cvecBlock'), { cvecBlock: `--probe ${a.probe} block` });
             terms.push({ layer: l, direction: dirs.get(a.probe, l, '--probe', alphas), normalize: a.normalize });
           }
         }
       }
-      if (gateSpec && gateSpec.layer >= nL - 1) throw new UsageError(`--gate layer ${gateSpec.layer} out of range [0, ${nL - 2}] (the gate reads a block below the last)`);
-      for (const g of gateSteer) {
-        if (g.layer >= nL) throw new UsageError(`--gate-steer layer ${g.layer} out of range [0, ${nL - 1}]`);
-        if (gateSpec && g.layer < gateSpec.layer) throw new UsageError(`--gate-steer layer ${g.layer} is below the --gate layer ${gateSpec.layer}`);
-      }
-      if (gateSpec && !(gateSpec.on < gateSpec.off)) throw new UsageError(`--gate: ON (${gateSpec.on}) must be below OFF (${gateSpec.off})`);
-      const gate = gateSpec ? {
+      const gate: Gate | undefined = gateSpec ? {
         layer: gateSpec.layer, direction: dirs.get(gateSpec.path, gateSpec.layer, '--gate'), on: gateSpec.on, off: gateSpec.off,
         minHold: a['gate-hold'], budget: a['gate-budget'],
         steer: gateSteer.map((g) => ({ layer: g.layer, direction: dirs.get(g.path, g.layer, '--gate-steer', [g.alpha]), alpha: g.alpha, normalize: a.normalize })),
       } : undefined;
-      const monitors = monitorSpecs.map((m) => {
-        if (m.layer >= nL) throw new UsageError(`--monitor layer ${m.layer} out of range [0, ${nL - 1}]`);
-        return { layer: m.layer, direction: dirs.get(m.path, m.layer, '--monitor'), name: m.path };
+      const monitors = monitorSpecs.map((m) => ({ layer: m.layer, direction: dirs.get(m.path, m.layer, '--monitor'), name: m.path }));
+      inCliWords(() => {
+        checkGate(gate, { shape }, 'gate', positions);
+        monitors.forEach((m, k) => checkMonitor(m, { shape }, `monitors[${k}]`));
       });
       // steering, a gate and monitors read the residual stream: the model's refusal comes first
       if (terms.length > 0 || gate || monitors.length > 0) {
         await requireModelResidual(model, terms.length > 0 ? 'steering' : gate ? 'a probe gate' : 'probe monitors', a.threads);
       }
-      // steering strengths against their bound (probes/residual-norm.ts)
-      const steered = [...new Set(terms.flatMap((t) => ('layers' in t && t.layers ? Array.from({ length: t.layers[1] - t.layers[0] + 1 }, (_, i) => t.layers![0] + i) : [t.layer!])))];
-      const gateLayers = gateSteer.map((g) => g.layer);
-      const norms = await residualNorms(model, [...steered, ...gateLayers], a.threads);
-      try {
-        checkAlphaBound(alphas, steered, norms, 'alphas');
-        for (const g of gateSteer) checkAlphaBound([g.alpha], [g.layer], norms, 'gate-steer');
-      } catch (e) {
-        throw inFlagTerms(e, { alphas: '--alphas', 'gate-steer': '--gate-steer' });
-      }
+      // steering strengths against their bound (the validator's rule; residual norms: probes/residual-norm.ts)
+      const steered = [...new Set(terms.flatMap((t) => (t.layers ? Array.from({ length: t.layers[1] - t.layers[0] + 1 }, (_, i) => t.layers![0] + i) : [t.layer!])))];
+      const residualNorms = await residualNormsOf(model, [...steered, ...gateSteer.map((g) => g.layer)], a.threads);
+      inCliWords(() => {
+        for (const alpha of alphas) terms.forEach((t, k) => checkSteerTerm({ ...t, alpha } as SteerTerm, { shape, residualNorms }, `steer[${k}]`, positions));
+        checkGate(gate, { shape, residualNorms }, 'gate', positions);
+      });
       // a direction of another model steers meaningless axes, a strength past the coherent ones breaks the text: say so (once per file)
       const said = await dirs.cardMessages(modelPath);
       for (const w of said.warnings) warn(w);
@@ -301,11 +307,7 @@ export const generateCommand: CommandModule<object, Args> = {
         if (tuned.model_sha256 !== sha) warn(`warning: --alphas tuned: the alpha ${tuned.alpha} was tuned on another model (sha256 ${tuned.model_sha256.slice(0, 12)}…)`);
       }
       const promptTokens = model.tokenize(a.chat ? model.applyChatTemplate([{ role: 'user', content: prompt }]) : prompt).length + 8;
-      try {
-        checkGenerationFits(promptTokens, a['max-tokens'], a['ctx-size'], model.info.nCtxTrain);
-      } catch (e) {
-        throw inFlagTerms(e, { maxTokens: '--max-tokens', ctxSize: '--ctx-size' });
-      }
+      inCliWords(() => checkContextFit(promptTokens, maxTokens, a['ctx-size'], model.info.nCtxTrain));
       const sequences: SequenceRequest[] = [];
       for (const alpha of alphas) {
         for (let s = 0; s < a.samples; s++) {
@@ -313,17 +315,17 @@ export const generateCommand: CommandModule<object, Args> = {
             prompt, chat: a.chat, system: a.system,
             steer: alpha !== 0 ? terms.map((t) => ({ ...t, alpha }) as SteerTerm) : [],
             gate,
-            positions: a.positions as 'all', temperature: a.temp, topK: a['top-k'], topP: a['top-p'], minP: a['min-p'],
-            seed: a.seed + s, maxTokens: a['max-tokens'], stop: a.stop, tag: { alpha, sample: s },
+            positions, temperature: a.temp, topK: a['top-k'], topP: a['top-p'], minP: a['min-p'],
+            seed: a.seed + s, maxTokens, stop: a.stop, tag: { alpha, sample: s },
           });
         }
       }
-      const perSeq = promptTokens + a['max-tokens'];
+      const perSeq = promptTokens + maxTokens;
       if (perSeq * sequences.length > MAX_CONTEXT_TOKENS) {
         throw new UsageError(`--alphas x --samples = ${sequences.length} sequences of ${perSeq} tokens exceed the engine's largest context (${MAX_CONTEXT_TOKENS} tokens); lower --samples or --max-tokens`);
       }
       const ctx = await model.createContext(generationContextOptions(sequences.length, perSeq, a.threads));
-      const total = sequences.length * a['max-tokens'];
+      const total = sequences.length * maxTokens;
       const bar = createProgress({ label: 'generate', total, unit: 'tokens' });
       const gen = ctx.generate({ sequences, monitors });
       let n = 0;

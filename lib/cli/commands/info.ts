@@ -83,7 +83,9 @@ export const infoCommand: CommandModule<object, Args> = {
           : `${b.status}${b.path ? ` ${b.path}` : ''}: ${b.error}`;
         w(`backend`, `${b.name}: ${what}`);
       }
-      for (const d of rt.devices) w('device', `${d.name} (${d.description}, ${d.type}${d.memoryTotal ? `, ${mib(d.memoryTotal)}` : ''})`);
+      for (const d of rt.devices) {
+        w('device', `${d.name} (${d.description}, ${d.type}${d.cpuVulkan ? ', CPU-type Vulkan: the device path run on the CPU, for tests' : ''}${d.memoryTotal ? `, ${mib(d.memoryTotal)}` : ''})`);
+      }
       w('runs on', rt.gpu ? `${rt.gpu} (--gpu-layers -1 offloads every layer)` : `CPU${rt.gpuPolicy === 'cpu' ? ' (EIA_GPU=cpu)' : ' (no GPU backend loaded)'}`);
       w('system', rt.systemInfo.trim());
       if (model) {

@@ -8,11 +8,11 @@ import { writeMergedRun } from '../../steering/merge/write.js';
 import { formatShard } from '../../steering/sweep/shard.js';
 import { note, warn } from '../../util/note.js';
 import { printJson, stringArg, UsageError } from '../common.js';
-import { FLAGS, inFlagTerms } from '../flags.js';
+import { FLAGS, inFlagWords } from '../flags.js';
 
 interface Args { runs: string[]; out?: string; force: boolean; json: boolean }
 
-/** Library option names as this command's flags (flags.ts inFlagTerms). */
+/** Library option names as this command's flags (flags.ts inFlagWords). */
 const FLAG_NAMES = { force: '--force', out: '--out' };
 
 export const mergeCommand: CommandModule<object, Args> = {
@@ -37,7 +37,7 @@ export const mergeCommand: CommandModule<object, Args> = {
       merged = readSweepRuns(runs);
       r = await writeMergedRun(merged, outArg, { force: a.force });
     } catch (e) {
-      throw inFlagTerms(e, FLAG_NAMES);
+      throw inFlagWords(e, FLAG_NAMES);
     }
     for (const n of merged.notes) note(n);
     for (const w of merged.warnings) warn(w);

@@ -5,7 +5,8 @@ import { STEERING_SCENARIO_IDS } from '../../steering/scenarios.js';
 import { resolve } from 'node:path';
 import { generatePairs, MAX_PAIRS_PER_SCENARIO, PAIRS_DEFAULTS, splitPaths } from '../../steering/pairs.js';
 import { checkOutputFiles, modelKeyArg, modelPathArg, parseStringList, printJson, stringArg, UsageError, withModelOptions } from '../common.js';
-import { checkModelFlags, checkSamplingFlags, FLAGS, inFlagTerms, intFlag } from '../flags.js';
+import { checkModelFlags, checkSamplingFlags, FLAGS, inFlagWords, inFlagWordsOf, intFlag, SAMPLING_FLAGS } from '../flags.js';
+import { checkMaxTokens } from '../../engine/validate.js';
 import { note } from '../../util/note.js';
 
 interface Args {
@@ -39,7 +40,7 @@ export const pairsCommand: CommandModule<object, Args> = {
     const scenarios = parseStringList(a.scenarios, '--scenarios');
     if (scenarios.length === 0) throw new UsageError('--scenarios: expected a comma-separated list of scenario ids');
     intFlag(a['per-scenario'], '--per-scenario', 1, MAX_PAIRS_PER_SCENARIO);
-    intFlag(a['max-tokens'], '--max-tokens', 1);
+    inFlagWordsOf({ maxTokens: '--max-tokens' }, () => checkMaxTokens(a['max-tokens'], 'maxTokens'));
     if (!(a['test-fraction'] >= 0 && a['test-fraction'] <= 1)) throw new UsageError(`--test-fraction must lie in [0, 1], got ${a['test-fraction']}`);
     const out = stringArg(a.out, '--out');
     const split = splitPaths(resolve(out));
@@ -50,7 +51,7 @@ export const pairsCommand: CommandModule<object, Args> = {
       scenarios, perScenario: a['per-scenario'], seed: a.seed, out, testFraction: a['test-fraction'],
       maxTokens: a['max-tokens'], temperature: a.temp, topK: a['top-k'], topP: a['top-p'], threads: a.threads, gpuLayers: a['gpu-layers'],
       ctxSize: a['ctx-size'],
-    }).catch((e) => { throw inFlagTerms(e, { maxTokens: '--max-tokens', ctxSize: '--ctx-size', perScenario: '--per-scenario' }); });
+    }).catch((e) => { throw inFlagWords(e, { maxTokens: '--max-tokens', ctxSize: '--ctx-size', perScenario: '--per-scenario', scenarios: '--scenarios', ...SAMPLING_FLAGS }); });
     if (r.empty > 0) note(`warning: ${r.empty} generated texts are empty (the model ended at once); strict pair readers reject them`);
     if (r.truncated > 0) note(`note: ${r.truncated} texts reached --max-tokens ${a['max-tokens']} and were cut there`);
     const summary = {

@@ -12,7 +12,7 @@ import { VALIDATION_FILE, VALIDATION_MARKDOWN, writeProbeRun } from '../../probe
 import { ablatePairs } from '../../probes/ablation.js';
 import type { ProbeMethod } from '../../probes/probe.js';
 import { modelPathArg, parseIntList, parseStringList, printJson, UsageError, withModelOptions, pairsArg } from '../common.js';
-import { checkModelFlags, FLAGS, inFlagTerms, intFlag } from '../flags.js';
+import { checkModelFlags, FLAGS, inFlagWords, intFlag } from '../flags.js';
 import { EiaError } from '../../util/errors.js';
 import { note, warn } from '../../util/note.js';
 
@@ -45,7 +45,7 @@ export const probeCommand: CommandModule<object, Args> = {
       .option('ablated', { type: 'string', describe: 'lexically ablated test pairs JSONL, scored by the same probes' })
       .option('ablate-words', { type: 'string', describe: 'comma-separated words (word or word=replacement) ablated from the test texts' })
       .option('seed', { type: 'number', default: PROBE_DEFAULTS.seed, describe: 'seed of the baseline, permutations and bootstrap' })
-      .option('truncate', { ...FLAGS.truncate, default: PROBE_DEFAULTS.maxTokens, describe: `${FLAGS.truncate.describe} (paper: ${PAPER_MAX_TOKENS})` })
+      .option('truncate', { ...FLAGS.truncate, default: PROBE_DEFAULTS.truncate, describe: `${FLAGS.truncate.describe} (paper: ${PAPER_MAX_TOKENS})` })
       .option('out', { type: 'string', demandOption: true, describe: 'output folder' })
       .option('force', { ...FLAGS.force, describe: 'replace the probes of an earlier run in --out (moved to OUT/replaced-<time>/)' })
       .option('json', { ...FLAGS.json, describe: 'print validation.json on stdout' })
@@ -57,7 +57,7 @@ export const probeCommand: CommandModule<object, Args> = {
   handler: async (a) => {
     checkModelFlags(a);
     const layers = parseIntList(a.layers, '--layers');
-    const maxTokens = intFlag(a.truncate, '--truncate', 0);
+    const truncate = intFlag(a.truncate, '--truncate', 0);
     const nBase = intFlag(a['random-baseline'], '--random-baseline', 0, MAX_RANDOM_DIRECTIONS);
     const nPerm = intFlag(a.permutations, '--permutations', 0, MAX_PERMUTATIONS);
     const nBoot = intFlag(a.bootstrap, '--bootstrap', 1, MAX_RESAMPLES);
@@ -90,12 +90,12 @@ export const probeCommand: CommandModule<object, Args> = {
     const { report, probes } = await runProbe({
       modelPath, trainPairs: train, testPairs: test, layers, method: a.method as ProbeMethod,
       randomBaseline: nBase, permutations: nPerm, bootstrap: nBoot, ablatedPairs: ablated, ablationSource,
-      seed: a.seed, maxTokens, threads: a.threads, gpuLayers: a['gpu-layers'], ctxSize: a['ctx-size'],
+      seed: a.seed, truncate, threads: a.threads, gpuLayers: a['gpu-layers'], ctxSize: a['ctx-size'],
       onProgress: (done, _t, tok) => {
         const s = (Date.now() - t0) / 1000;
         bar.update(done, `${tok} tokens, ${s > 0 ? (tok / s).toFixed(0) : '-'} tok/s`);
       },
-    }).catch((e) => { throw inFlagTerms(e, { maxTokens: '--truncate', ctxSize: '--ctx-size' }); });
+    }).catch((e) => { throw inFlagWords(e, { truncate: '--truncate', ctxSize: '--ctx-size' }); });
     bar.done(`${report.tokens} tokens, ${report.tokens_per_second.toFixed(0)} tok/s`);
     // ---- writes from here on
     if (earlier.length > 0) warn(`--force: ${moveAside(dir, earlier)} (probes of an earlier run)`);

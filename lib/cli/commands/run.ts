@@ -3,14 +3,15 @@ import { basename } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { PROBE_DEFAULTS } from '../../probes/defaults.js';
 import { fetchPaperDataset } from '../../data/paper-dataset.js';
-import { SAMPLING_DEFAULTS } from '../../engine/defaults.js';
+import { MAX_TOKENS_DEFAULTS, SAMPLING_DEFAULTS } from '../../engine/defaults.js';
 import { findModel } from '../../models/registry.js';
 import { Model } from '../../engine/model.js';
 import { runProtocol, type RunResult } from '../../pipeline/run.js';
 import { SYNTH_NAME_PREFIX } from '../../report/data.js';
 import { STEERING_SCENARIO_IDS } from '../../steering/scenarios.js';
 import { addHint, modelPathArg, parseIntList, parseNumberList, parseStringList, printJsonAsIs, UsageError, withModelOptions } from '../common.js';
-import { checkModelFlags, checkSamplingFlags, FLAGS, inFlagTerms, intFlag } from '../flags.js';
+import { checkModelFlags, checkSamplingFlags, FLAGS, inFlagWords, inFlagWordsOf, intFlag, SAMPLING_FLAGS } from '../flags.js';
+import { checkMaxTokens } from '../../engine/validate.js';
 import { inputExists } from '../../io/input.js';
 import { note } from '../../util/note.js';
 import { MAX_PERMUTATIONS, MAX_RANDOM_DIRECTIONS, PAPER_MAX_TOKENS } from '../../probes/defaults.js';
@@ -24,10 +25,10 @@ interface Args {
   shard?: string;
 }
 
-/** Library option names as this command's flags (flags.ts inFlagTerms). */
+/** Library option names as this command's flags (flags.ts inFlagWords); `layers` is the sweep's, run's steered blocks. */
 export const RUN_FLAG_NAMES = {
   alphas: '--alphas', maxTokens: '--max-tokens', ctxSize: '--ctx-size', probeLayers: '--layers', steerLayers: '--steer-layers',
-  samples: '--samples', scenarios: '--scenarios', force: '--force', shard: '--shard',
+  samples: '--samples', scenarios: '--scenarios', force: '--force', shard: '--shard', layers: '--steer-layers', truncate: '--truncate', ...SAMPLING_FLAGS,
 };
 
 /** Evenly spread blocks (e.g. 5 layers of a 28-block model: 4, 9, 14, 18, 23). */
@@ -65,7 +66,7 @@ export const runCommand: CommandModule<object, Args> = {
       .option('alphas', { type: 'string', describe: 'steering strengths (default: models.json, else -10,-5,-3,0,3,5,10)' })
       .option('scenarios', { type: 'string', default: STEERING_SCENARIO_IDS.join(','), describe: 'EIA scenarios to steer' })
       .option('samples', { type: 'number', default: 5, describe: 'samples per (layer, scenario, alpha)' })
-      .option('max-tokens', { ...FLAGS['max-tokens'], default: 200 })
+      .option('max-tokens', { ...FLAGS['max-tokens'], default: MAX_TOKENS_DEFAULTS.sweep })
       .option('truncate', { ...FLAGS.truncate, default: PAPER_MAX_TOKENS, describe: `${FLAGS.truncate.describe}, for probing (paper: ${PAPER_MAX_TOKENS})` })
       .option('temp', { type: 'number', describe: `sampling temperature (default ${SAMPLING_DEFAULTS.temperature}, the paper's; 0 = greedy)` })
       .option('top-k', { type: 'number', describe: `top-k (default ${SAMPLING_DEFAULTS.topK}; 0 = off)` })
@@ -82,7 +83,7 @@ export const runCommand: CommandModule<object, Args> = {
     checkModelFlags(a);
     checkSamplingFlags(a);
     intFlag(a.samples, '--samples', 1);
-    intFlag(a['max-tokens'], '--max-tokens', 1);
+    inFlagWordsOf({ maxTokens: '--max-tokens' }, () => checkMaxTokens(a['max-tokens'], 'maxTokens'));
     intFlag(a.truncate, '--truncate', 0);
     intFlag(a['random-baseline'], '--random-baseline', 0, MAX_RANDOM_DIRECTIONS);
     intFlag(a.permutations, '--permutations', 0, MAX_PERMUTATIONS);
@@ -122,10 +123,10 @@ export const runCommand: CommandModule<object, Args> = {
         modelPath: path, modelKey: name, out: a.out ?? `runs/${name}${shard && shard.count > 1 ? `.shard-${shard.index}-of-${shard.count}` : ''}`, shard,
         train: train!, test: test!, ablated, probeLayers, steerLayers, alphas, scenarios,
         samples: a.samples, maxTokens: a['max-tokens'], temperature: a.temp, topK: a['top-k'],
-        seed: a.seed, randomBaseline: a['random-baseline'], permutations: a.permutations, captureMaxTokens: a.truncate,
+        seed: a.seed, randomBaseline: a['random-baseline'], permutations: a.permutations, truncate: a.truncate,
         chat: a.chat, synthetic, threads: a.threads, gpuLayers: a['gpu-layers'], ctxSize: a['ctx-size'], force: a.force,
         signal: ac.signal, report: renderRunReport,
-      }).catch((e) => { throw inFlagTerms(e, RUN_FLAG_NAMES); });
+      }).catch((e) => { throw inFlagWords(e, RUN_FLAG_NAMES); });
       printRunSummary(r, a.json);
     } finally {
       process.removeListener('SIGINT', onSigint);

@@ -19,7 +19,7 @@ import { writeFileAtomic, writeJsonAtomic } from '../../util/atomic-write.js';
 import { EiaError } from '../../util/errors.js';
 import { io } from '../../util/io-error.js';
 import { modelPathArg, stringArg, UsageError } from '../common.js';
-import { checkModelFlags, FLAGS, inFlagTerms, intFlag } from '../flags.js';
+import { checkModelFlags, FLAGS, inFlagWords, intFlag } from '../flags.js';
 import { judgeClientArg, withJudgeOptions, type JudgeArgs } from '../judge-flags.js';
 import { renderMetricsMarkdown } from '../../steering/metrics/markdown.js';
 import { runMetrics } from '../../steering/metrics/run-metrics.js';
@@ -48,7 +48,7 @@ async function extrasOf(x: Extras, records: readonly SampleRecord[], a: Args): P
     }
     return { json: { offline_metrics: offline, metrics_facts: facts }, md: renderMetricsMarkdown(offline, facts) };
   } catch (e) {
-    throw inFlagTerms(e, { model: '--model', probes: '--probes' });
+    throw inFlagWords(e, { model: '--model', probes: '--probes' });
   }
 }
 

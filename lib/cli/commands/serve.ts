@@ -11,7 +11,7 @@ import { isLoopback } from '../../server/auth.js';
 import { engineLimits } from '../../engine/defaults.js';
 import { note, warn } from '../../util/note.js';
 import { modelPathArg, UsageError } from '../common.js';
-import { checkModelFlags, FLAGS, inFlagTerms, intFlag, optIntFlag } from '../flags.js';
+import { checkModelFlags, FLAGS, inFlagWords, intFlag, optIntFlag } from '../flags.js';
 
 /** After a second signal: how long the cut requests get to receive their error before the process exits regardless. */
 const FORCED_EXIT_MS = 5000;
@@ -49,7 +49,7 @@ export const serveCommand: CommandModule<object, Args> = {
       .example('$0 serve -m p.gguf --vectors probes', 'http://127.0.0.1:8080/v1 (OpenAI clients: baseURL)')
       .example('EIA_NATIVE_API_KEY=secret $0 serve --model qwen2.5-0.5b --host 0.0.0.0 --slots 8 --ctx 4096', 'reachable from the network, with a key')
       .epilog('Directions are used as unit vectors: a request\'s scale is the size of the vector added at each position, bounded by 100 x the ' +
-        'steered block\'s residual norm (README: "Steering strength"); beyond it the request gets a 400.') as never,
+        'steered block\'s residual norm (docs/cli.md: "Steering strength"); beyond it the request gets a 400.') as never,
   handler: async (a) => {
     checkModelFlags(a);
     const apiKey = a['api-key'] ?? process.env.EIA_NATIVE_API_KEY ?? null;
@@ -69,7 +69,7 @@ export const serveCommand: CommandModule<object, Args> = {
         apiKey, threads: a.threads, gpuLayers: a['gpu-layers'], bodyLimit: a['body-limit'], requestTimeoutMs: a['request-timeout-ms'], drainMs: a['drain-ms'], logger: a.log, ui: a.ui,
       });
     } catch (e) {
-      throw inFlagTerms(e, OPTION_FLAGS);
+      throw inFlagWords(e, OPTION_FLAGS);
     }
     // probes of another model in the folder: a warning line each (stderr, or the request log with --log)
     await server.vectorWarnings();

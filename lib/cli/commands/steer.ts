@@ -1,12 +1,13 @@
 // eia-native steer: a resumable steering sweep (layers x alphas x scenarios x samples) into RUN/.
 import type { CommandModule } from 'yargs';
-import { engineLimits, SAMPLING_DEFAULTS } from '../../engine/defaults.js';
+import { engineLimits, MAX_TOKENS_DEFAULTS, SAMPLING_DEFAULTS } from '../../engine/defaults.js';
 import { STEERING_SCENARIO_IDS } from '../../steering/scenarios.js';
 import { PROBE_SCORE_MODES, type ProbeScoreMode } from '../../steering/sweep/options.js';
 import { runSweep } from '../../steering/sweep/run.js';
 import { parseShard, type ShardSpec } from '../../steering/sweep/shard.js';
 import { modelKeyArg, modelPathArg, parseIntList, parseNumberList, parseStringList, printJson, UsageError, withModelOptions } from '../common.js';
-import { checkModelFlags, checkSamplingFlags, FLAGS, inFlagTerms, intFlag, optIntFlag } from '../flags.js';
+import { checkModelFlags, checkSamplingFlags, FLAGS, inFlagWords, inFlagWordsOf, intFlag, optIntFlag, SAMPLING_FLAGS } from '../flags.js';
+import { checkMaxTokens } from '../../engine/validate.js';
 import { note } from '../../util/note.js';
 
 interface Args {
@@ -26,8 +27,8 @@ export function shardArg(v: unknown): ShardSpec | undefined {
   }
 }
 
-/** Library option names as this command's flags (flags.ts inFlagTerms). */
-const FLAG_NAMES = { alphas: '--alphas', maxTokens: '--max-tokens', ctxSize: '--ctx-size', layers: '--layers', samples: '--samples', force: '--force', shard: '--shard' };
+/** Library option names as this command's flags (flags.ts inFlagWords). */
+const FLAG_NAMES = { alphas: '--alphas', maxTokens: '--max-tokens', ctxSize: '--ctx-size', layers: '--layers', samples: '--samples', force: '--force', shard: '--shard', scenarios: '--scenarios', ...SAMPLING_FLAGS };
 
 export const steerCommand: CommandModule<object, Args> = {
   command: 'steer',
@@ -39,7 +40,7 @@ export const steerCommand: CommandModule<object, Args> = {
       .option('alphas', { type: 'string', default: '-20,-10,-5,-3,0,3,5,10,20', describe: 'steering strengths (write --alphas=-20,... for negatives); include 0 for the baseline' })
       .option('scenarios', { type: 'string', default: STEERING_SCENARIO_IDS.join(','), describe: 'scenario ids (food_delivery, the_listener, the_maze, the_protector, the_duel)' })
       .option('samples', { type: 'number', default: 5, describe: 'samples per (layer, scenario, alpha)' })
-      .option('max-tokens', { ...FLAGS['max-tokens'], default: 200 })
+      .option('max-tokens', { ...FLAGS['max-tokens'], default: MAX_TOKENS_DEFAULTS.sweep })
       .option('temp', { type: 'number', default: SAMPLING_DEFAULTS.temperature, describe: 'sampling temperature (0 = greedy)' })
       .option('top-k', { type: 'number', default: SAMPLING_DEFAULTS.topK, describe: 'top-k (0 = off)' })
       .option('top-p', { type: 'number', default: SAMPLING_DEFAULTS.topP, describe: 'top-p in (0, 1] (1 = off)' })
@@ -71,7 +72,7 @@ export const steerCommand: CommandModule<object, Args> = {
     const scenarios = parseStringList(a.scenarios, '--scenarios');
     if (scenarios.length === 0) throw new UsageError('--scenarios: expected a comma-separated list of scenario ids');
     intFlag(a.samples, '--samples', 1);
-    intFlag(a['max-tokens'], '--max-tokens', 1);
+    inFlagWordsOf({ maxTokens: '--max-tokens' }, () => checkMaxTokens(a['max-tokens'], 'maxTokens'));
     optIntFlag(a.batch, '--batch', 1, engineLimits().maxSequences);
     if (!alphas.some((x) => x === 0)) note('note: --alphas has no 0: the paper\'s success rate needs the alpha = 0 baseline');
     const ps = a['probe-score'] === false ? 'off' : a['probe-score'] === true ? 'capture' : String(a['probe-score']);
@@ -115,7 +116,7 @@ export const steerCommand: CommandModule<object, Args> = {
         else note(`score it: eia-native score ${a.out}`);
       }
     } catch (e) {
-      throw inFlagTerms(e, FLAG_NAMES);
+      throw inFlagWords(e, FLAG_NAMES);
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);

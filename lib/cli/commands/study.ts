@@ -6,7 +6,8 @@
 import { basename } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { fetchPaperDataset } from '../../data/paper-dataset.js';
-import { SAMPLING_DEFAULTS } from '../../engine/defaults.js';
+import { MAX_TOKENS_DEFAULTS, SAMPLING_DEFAULTS } from '../../engine/defaults.js';
+import { checkMaxTokens } from '../../engine/validate.js';
 import { Model } from '../../engine/model.js';
 import { inputExists } from '../../io/input.js';
 import { readStudyFile, type StudyFileModel } from '../../io/study-file.js';
@@ -18,7 +19,7 @@ import { writeStudyReport, type StudyReportResult } from '../../report/study.js'
 import { STEERING_SCENARIO_IDS } from '../../steering/scenarios.js';
 import { note } from '../../util/note.js';
 import { addHint, modelPathArg, parseIntList, parseNumberList, parseStringList, printJsonAsIs, UsageError } from '../common.js';
-import { checkModelFlags, checkSamplingFlags, FLAGS, inFlagTerms, intFlag, optIntFlag } from '../flags.js';
+import { checkModelFlags, checkSamplingFlags, FLAGS, inFlagWords, inFlagWordsOf, intFlag, optIntFlag, SAMPLING_FLAGS } from '../flags.js';
 import { renderRunReport } from './report-hook.js';
 import { RUN_FLAG_NAMES, spreadLayers } from './run.js';
 import { shardArg } from './steer.js';
@@ -31,6 +32,11 @@ interface Args {
 }
 
 const DEFAULT_ALPHAS = [-10, -5, -3, 0, 3, 5, 10];
+
+/** Library option names as this command's flags (flags.ts inFlagWords): run's, and the study's own. */
+const STUDY_FLAG_NAMES = {
+  ...RUN_FLAG_NAMES, ...SAMPLING_FLAGS, k: '--k', texts: '--texts', models: '--models', train: '--train', test: '--test', ablated: '--ablated',
+};
 
 /** "name=path", a models.json name, or a GGUF path -> the model's name and file. */
 function modelSpec(m: StudyFileModel): { name: string; path: string; entry: ReturnType<typeof findModel> } {
@@ -58,7 +64,7 @@ export const studyCommand: CommandModule<object, Args> = {
       .option('alphas', { type: 'string', describe: `steering strengths (default: models.json, else ${DEFAULT_ALPHAS.join(',')})` })
       .option('scenarios', { type: 'string', describe: `EIA scenarios to steer (default ${STEERING_SCENARIO_IDS.join(',')})` })
       .option('samples', { type: 'number', describe: 'samples per (layer, scenario, alpha) (default 5)' })
-      .option('max-tokens', { ...FLAGS['max-tokens'], describe: `${FLAGS['max-tokens'].describe} (default 200)` })
+      .option('max-tokens', { ...FLAGS['max-tokens'], describe: `${FLAGS['max-tokens'].describe} (default ${MAX_TOKENS_DEFAULTS.sweep})` })
       .option('truncate', { ...FLAGS.truncate, describe: `${FLAGS.truncate.describe}, for probing and the cross-model capture (paper: ${PAPER_MAX_TOKENS})` })
       .option('temp', { type: 'number', describe: `sampling temperature (default ${SAMPLING_DEFAULTS.temperature}, the paper's; 0 = greedy)` })
       .option('top-k', { type: 'number', describe: `top-k (default ${SAMPLING_DEFAULTS.topK}; 0 = off)` })
@@ -90,7 +96,7 @@ export const studyCommand: CommandModule<object, Args> = {
     const out = pick(a.out, f?.out);
     if (!out) throw new UsageError('--out STUDY is required (the study folder; or `out:` in the study file)');
     const samples = intFlag(pick(a.samples, f?.samples) ?? 5, '--samples', 1);
-    const maxTokens = intFlag(pick(a['max-tokens'], f?.max_tokens) ?? 200, '--max-tokens', 1);
+    const maxTokens = inFlagWordsOf(STUDY_FLAG_NAMES, () => checkMaxTokens(pick(a['max-tokens'], f?.max_tokens) ?? MAX_TOKENS_DEFAULTS.sweep, 'maxTokens'));
     const truncate = intFlag(pick(a.truncate, f?.truncate) ?? PAPER_MAX_TOKENS, '--truncate', 0);
     const seed = intFlag(pick(a.seed, f?.seed) ?? 0, '--seed', 0, 2 ** 32 - 1);
     const randomBaseline = intFlag(pick(a['random-baseline'], f?.random_baseline) ?? PROBE_DEFAULTS.randomBaseline, '--random-baseline', 0, MAX_RANDOM_DIRECTIONS);
@@ -140,13 +146,13 @@ export const studyCommand: CommandModule<object, Args> = {
     try {
       const r = await runStudy({
         models, out, train: train!, test: test!, ablated, texts, k, scenarios, samples, maxTokens, temperature, topK, seed, randomBaseline, permutations,
-        captureMaxTokens: truncate, chat: pick(a.chat, f?.chat), threads, gpuLayers: a['gpu-layers'], ctxSize: a['ctx-size'], force: a.force, shard,
+        truncate, chat: pick(a.chat, f?.chat), threads, gpuLayers: a['gpu-layers'], ctxSize: a['ctx-size'], force: a.force, shard,
         signal: ac.signal, runReport: renderRunReport,
         report: async (dir) => {
           report = writeStudyReport(dir);
           return { html: report.html, markdown: report.markdown };
         },
-      }).catch((e) => { throw inFlagTerms(e, { ...RUN_FLAG_NAMES, k: '--k', texts: '--texts', models: '--models' }); });
+      }).catch((e) => { throw inFlagWords(e, STUDY_FLAG_NAMES); });
       const rep = report as StudyReportResult | null;
       const summary = {
         out: r.out, shard: r.shard,

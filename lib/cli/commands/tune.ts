@@ -8,7 +8,8 @@ import { MAX_RESAMPLES } from '../../probes/defaults.js';
 import { SCENARIO_IDS, STEERING_SCENARIO_IDS } from '../../steering/scenarios.js';
 import { note, warn } from '../../util/note.js';
 import { modelKeyArg, modelPathArg, parseIntList, parseNumberList, parseStringList, printJson, UsageError, withModelOptions } from '../common.js';
-import { checkModelFlags, checkSamplingFlags, FLAGS, inFlagTerms, intFlag, optIntFlag } from '../flags.js';
+import { checkModelFlags, checkSamplingFlags, FLAGS, inFlagWords, inFlagWordsOf, intFlag, optIntFlag, SAMPLING_FLAGS } from '../flags.js';
+import { checkMaxTokens } from '../../engine/validate.js';
 import { judgeClientArg, withJudgeOptions, type JudgeArgs } from '../judge-flags.js';
 
 interface Args extends JudgeArgs {
@@ -17,8 +18,11 @@ interface Args extends JudgeArgs {
   seed: number; chat: boolean; bootstrap: number; card: boolean; force: boolean; json: boolean; threads?: number; 'gpu-layers': number; 'ctx-size'?: number;
 }
 
-const FLAG_NAMES = { alphas: '--alphas', layers: '--layers', samples: '--samples', maxTokens: '--max-tokens', ctxSize: '--ctx-size', train: '--scenarios',
-  'held-out': '--held-out', budget: '--budget-tokens', force: '--force' };
+/** Library option names as this command's flags (flags.ts inFlagWords). */
+const FLAG_NAMES = {
+  alphas: '--alphas', layers: '--layers', samples: '--samples', maxTokens: '--max-tokens', ctxSize: '--ctx-size', train: '--scenarios', scenarios: '--scenarios',
+  heldOut: '--held-out', budgetTokens: '--budget-tokens', maxPplRatio: '--max-ppl-ratio', force: '--force', ...SAMPLING_FLAGS,
+};
 
 export const tuneCommand: CommandModule<object, Args> = {
   command: 'tune',
@@ -55,7 +59,7 @@ export const tuneCommand: CommandModule<object, Args> = {
     checkModelFlags(a);
     checkSamplingFlags(a);
     intFlag(a.samples, '--samples', 1);
-    intFlag(a['max-tokens'], '--max-tokens', 1);
+    inFlagWordsOf(FLAG_NAMES, () => checkMaxTokens(a['max-tokens'], 'maxTokens'));
     intFlag(a.bootstrap, '--bootstrap', 1, MAX_RESAMPLES);
     optIntFlag(a['budget-tokens'], '--budget-tokens', 1);
     if (!(Number.isFinite(a['max-ppl-ratio']) && a['max-ppl-ratio'] > 1)) throw new UsageError(`--max-ppl-ratio must be a number above 1, got ${a['max-ppl-ratio']}`);
@@ -103,7 +107,7 @@ export const tuneCommand: CommandModule<object, Args> = {
         note(`wrote ${a.out}/tune.json and ${rep.html}`);
       }
     } catch (e) {
-      throw inFlagTerms(e, FLAG_NAMES);
+      throw inFlagWords(e, FLAG_NAMES);
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);

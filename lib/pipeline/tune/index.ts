@@ -11,13 +11,16 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { MAX_TOKENS_DEFAULTS } from '../../engine/defaults.js';
 import { Model } from '../../engine/model.js';
 import { fileSha256 } from '../../io/file-hash.js';
 import { moveAside, RUN_FILES, TUNE_OUTPUTS } from '../../io/run-folder.js';
 import { withRunLock } from '../../io/run-lock.js';
 import { loadProbes } from '../../probes/probe-file.js';
 import { probeModelMismatch } from '../../probes/probe-model.js';
-import { checkAlphaBound, residualNorms } from '../../probes/residual-norm.js';
+import { residualNorms } from '../../probes/residual-norm.js';
+import { checkAlphas, checkContextFit } from '../../engine/validate.js';
+import { promptTokensById } from '../../steering/prompt-tokens.js';
 import { writeTunedAlpha, type TunedAlpha } from '../../probes/tuned-alpha.js';
 import { readValidation, VALIDATION_FILE } from '../../probes/validation.js';
 import type { JudgeClient } from '../../steering/judge/client.js';
@@ -30,7 +33,7 @@ import { checkSweepInput, sorted } from '../../steering/sweep/plan.js';
 import type { SweepOptions } from '../../steering/sweep/options.js';
 import { scoreSamples } from '../../steering/tables.js';
 import { writeJsonAtomic } from '../../util/atomic-write.js';
-import { EiaError } from '../../util/errors.js';
+import { badField, EiaError, FieldError, type FieldNamer } from '../../util/errors.js';
 import { note, warn } from '../../util/note.js';
 import { packageVersion } from '../../util/package.js';
 import { evaluatePoints, type EvalContext } from './evaluate.js';
@@ -39,7 +42,7 @@ import { validateChoice, type Validation } from './validate.js';
 
 export const TUNE_DEFAULTS = {
   samples: 4,
-  maxTokens: 64,
+  maxTokens: MAX_TOKENS_DEFAULTS.tune,
   maxPplRatio: 1.5,
   /** The coarse grid: these fractions of the candidates' median residual norm (probes/residual-norm.ts). */
   coarseFractions: [0.125, 0.25, 0.5, 1] as readonly number[],
@@ -131,11 +134,13 @@ export interface TuneResult {
 }
 
 const bad = (msg: string): never => { throw new EiaError('E_BAD_ARG', msg); };
+/** An E_BAD_ARG about the option `field` (a FieldError: front ends name it in their own words). */
+const badOption = (field: string, text: (n: FieldNamer) => string): never => { throw badField(field, 'invalid_value', text); };
 
 function checkScenarios(xs: readonly string[], what: string): void {
-  if (xs.length === 0) bad(`${what}: the list is empty`);
-  for (const x of xs) if (!(SCENARIO_IDS as readonly string[]).includes(x)) bad(`${what}: unknown scenario '${x}' (known: ${SCENARIO_IDS.join(', ')})`);
-  if (new Set(xs).size !== xs.length) bad(`${what}: a scenario is listed twice`);
+  if (xs.length === 0) badOption(what, (n) => `${n(what)}: the list is empty`);
+  for (const x of xs) if (!(SCENARIO_IDS as readonly string[]).includes(x)) badOption(what, (n) => `${n(what)}: unknown scenario '${x}' (known: ${SCENARIO_IDS.join(', ')})`);
+  if (new Set(xs).size !== xs.length) badOption(what, (n) => `${n(what)}: a scenario is listed twice`);
 }
 
 function diff(have: Record<string, unknown>, want: Record<string, unknown>): string[] {
@@ -151,16 +156,20 @@ export async function runTune(o: TuneOptions): Promise<TuneResult> {
   const train = [...(o.train ?? STEERING_SCENARIO_IDS)];
   const heldOut = [...(o.heldOut ?? SCENARIO_IDS.filter((s) => !train.includes(s)))];
   checkScenarios(train, 'train');
-  checkScenarios(heldOut, 'held-out');
-  if (train.some((s) => heldOut.includes(s))) bad(`held-out: ${train.filter((s) => heldOut.includes(s)).join(', ')} is also a train prompt (the two sets must not overlap)`);
+  checkScenarios(heldOut, 'heldOut');
+  if (train.some((s) => heldOut.includes(s))) badOption('heldOut', (n) => `${n('heldOut')}: ${train.filter((s) => heldOut.includes(s)).join(', ')} is also a train prompt (the two sets must not overlap)`);
   const samples = o.samples ?? TUNE_DEFAULTS.samples;
   const maxTokens = o.maxTokens ?? TUNE_DEFAULTS.maxTokens;
   const objective: Objective = o.judge ? 'judge_harmonic' : 'keyword_share';
   const limit = o.maxPplRatio ?? TUNE_DEFAULTS.maxPplRatio;
-  if (!(Number.isFinite(limit) && limit > 1)) bad(`max perplexity ratio must be a number above 1, got ${limit}`);
+  if (!(Number.isFinite(limit) && limit > 1)) badOption('maxPplRatio', (n) => `${n('maxPplRatio')} must be a number above 1, got ${limit}`);
   const maxPplRatio = objective === 'keyword_share' ? limit : null;
-  if (o.alphas) for (const a of o.alphas) if (!(Number.isFinite(a) && a > 0)) bad(`alphas: ${a} is not a positive number (tune searches positive strengths: toward the concept)`);
-  if (o.budgetTokens !== undefined && !(Number.isInteger(o.budgetTokens) && o.budgetTokens >= 1)) bad(`budget: ${o.budgetTokens} is not a positive number of tokens`);
+  if (o.alphas) {
+    // finite is the validator's rule (the bound is checked against the model below); positive is tune's own
+    checkAlphas(o.alphas, [], undefined, 'alphas');
+    for (const a of o.alphas) if (!(a > 0)) badOption('alphas', (n) => `${n('alphas')}: ${a} is not a positive number (tune searches positive strengths: toward the concept)`);
+  }
+  if (o.budgetTokens !== undefined && !(Number.isInteger(o.budgetTokens) && o.budgetTokens >= 1)) badOption('budgetTokens', (n) => `${n('budgetTokens')}: ${o.budgetTokens} is not a positive number of tokens`);
   const resamples = o.resamples ?? TUNE_DEFAULTS.resamples;
   let layers = o.layers;
   if (!layers) {
@@ -198,7 +207,10 @@ async function tuneLocked(o: TuneOptions, input: ReturnType<typeof checkSweepInp
     const normList = sorted(input.layers.map((l) => norms.get(l)!));
     const median = normList.length % 2 ? normList[normList.length >> 1] : (normList[normList.length / 2 - 1] + normList[normList.length / 2]) / 2;
     const grid = o.alphas ? sorted([...new Set(o.alphas)]) : TUNE_DEFAULTS.coarseFractions.map((f) => Number((f * median).toPrecision(3)));
-    checkAlphaBound(grid, input.layers, norms);
+    checkAlphas(grid, input.layers, norms, 'alphas');
+    // every prompt (train and held-out) with its new tokens fits the context: checked before the first write
+    const prompts = promptTokensById(model, input.scenarios, !!o.chat);
+    checkContextFit(Math.max(...[...prompts.values()].map((t) => t.length)), r.maxTokens, o.ctxSize, model.info.nCtxTrain);
     const coarse = new Map(input.layers.map((l) => [l, grid]));
     const auroc = new Map<number, number>();
     const vpath = join(input.probesDir, VALIDATION_FILE);
@@ -222,11 +234,11 @@ async function tuneLocked(o: TuneOptions, input: ReturnType<typeof checkSweepInp
       try { have = JSON.parse(readFileSync(paramsPath, 'utf8')); } catch { have = {}; }
       const d = diff(have, params as unknown as Record<string, unknown>);
       if (d.length > 0) {
-        if (!o.force) throw new EiaError('E_CONFLICT', `${out} holds a tune with other parameters; use another folder, the original parameters, or force to replace it. Differing:\n  ${d.join('\n  ')}`);
+        if (!o.force) throw new FieldError('E_CONFLICT', 'force', 'results_exist', (n) => `${out} holds a tune with other parameters; use another folder, the original parameters, or ${n('force')} to replace it. Differing:\n  ${d.join('\n  ')}`);
         replace = true;
       }
     } else if (existsSync(join(out, RUN_FILES.samples))) {
-      if (!o.force) throw new EiaError('E_CONFLICT', `${join(out, RUN_FILES.samples)} exists without ${RUN_FILES.tuneParameters}: not a tune folder; use another folder (or force to replace it)`);
+      if (!o.force) throw new FieldError('E_CONFLICT', 'force', 'results_exist', (n) => `${join(out, RUN_FILES.samples)} exists without ${RUN_FILES.tuneParameters}: not a tune folder; use another folder (or ${n('force')} to replace it)`);
       replace = true;
     }
     // ---- writes from here on

@@ -20,7 +20,7 @@
 // Tokens are counted as generated: every point's cost is known once it ran; a level runs only when
 // its worst-case cost (points x tokens per point) fits what is left of the budget after the
 // held-out validation's reserve.
-import { EiaError } from '../../util/errors.js';
+import { badField, EiaError } from '../../util/errors.js';
 
 export type Objective = 'keyword_share' | 'judge_harmonic';
 
@@ -154,7 +154,10 @@ export async function search(s: SearchSettings, evaluate: Evaluate): Promise<Sea
   };
 
   // the unsteered baseline (the fluency reference and the steerability partners of every block)
-  if (left() < s.pointCost) throw new EiaError('E_BAD_ARG', `budget: ${s.budgetTokens} tokens cannot pay for the unsteered baseline and the validation (${s.pointCost + s.reserve} tokens at most)`);
+  if (left() < s.pointCost) {
+    throw badField('budgetTokens', 'invalid_value', (n) => `${n('budgetTokens')}: ${s.budgetTokens} tokens cannot pay for the unsteered baseline and the validation ` +
+      `(${s.pointCost + s.reserve} tokens at most)`);
+  }
   add(await evaluate(s.candidates.map((layer) => ({ layer, alpha: 0 })), 'baseline'), 'baseline');
 
   const active = new Set(s.candidates);

@@ -1,13 +1,15 @@
 // POST /v1/monitors/baseline {monitor: [...]} (the `monitor` field of a completion request, same
-// names, data and layers, same checks): each monitor's unsteered baseline, the median and quartiles
-// of its projection over the neutral sentence's tokens on the served model (monitor-baseline.ts).
+// names, data and layers, same checks: request.ts prepareMonitors): each monitor's unsteered
+// baseline, the median and quartiles of its projection over the neutral sentence's tokens on the
+// served model (monitor-baseline.ts).
 // The playground centres its diverging colour scale on the median.
 import type { FastifyInstance } from 'fastify';
 import { NEUTRAL_TEXT } from '../../probes/neutral-rows.js';
-import { ApiError, badRequest } from '../api-error.js';
+import { ApiError } from '../api-error.js';
+import { prepareMonitors } from '../request.js';
 import { chatBodySchema } from '../schema.js';
 import type { ServerState } from '../state.js';
-import { newResolveContext, resolveMonitors, type MonitorSpec } from '../vector-specs.js';
+import type { MonitorSpec } from '../vector-specs.js';
 
 const baselineBodySchema = {
   type: 'object',
@@ -20,16 +22,13 @@ export function baselineRoutes(app: FastifyInstance, s: ServerState): void {
   app.post('/v1/monitors/baseline', { schema: { body: baselineBodySchema } }, async (req) => {
     if (s.closing) throw new ApiError(503, 'shutting_down', 'the server is shutting down');
     const specs = (req.body as { monitor: MonitorSpec[] }).monitor;
-    const c = s.prepare;
-    if (specs.length > c.maxMonitors) throw badRequest('too_many_monitors', 'monitor', `a request may read at most ${c.maxMonitors} monitors`);
-    const rc = newResolveContext(c.store, { nEmbd: c.model.nEmbd, nLayer: c.model.nLayer }, c.residualNorms);
-    const monitors = resolveMonitors(specs, rc, 'monitor');
+    const { monitors, warnings } = prepareMonitors(specs, s.prepare);
     const sums = await s.baselines.summaries(monitors.map((m, i) => ({ layer: m.layer, direction: m.direction, label: `monitor[${i}]` })));
     return {
       object: 'list',
       neutral_text: NEUTRAL_TEXT,
       data: monitors.map((m, i) => ({ name: m.name ?? 'inline', layer: m.layer, median: sums[i].median, q1: sums[i].q1, q3: sums[i].q3, n_tokens: sums[i].n })),
-      ...(rc.warnings.length > 0 ? { warnings: rc.warnings } : {}),
+      ...(warnings.length > 0 ? { warnings } : {}),
     };
   });
 }

@@ -1,10 +1,12 @@
 // GET /v1/limits: what a client must stay within, so that it can respect the server's limits before
 // it sends (the playground sets its sliders and inputs from it): the slot's context, slots and
 // queue, the body limit, how many vectors and monitors a request may bring, and the bound on a
-// steering scale per block (100 x the block's residual norm, probes/residual-norm.ts; a range of
-// blocks is bounded by its smallest). The server still checks everything itself.
+// steering scale per block (the validator's bound, lib/engine/validate.ts: 100 x the block's
+// residual norm, probes/residual-norm.ts; a range of blocks is bounded by its smallest). The
+// server still checks everything itself.
 import type { FastifyInstance } from 'fastify';
-import { ALPHA_BOUND_FACTOR, alphaBound, NEUTRAL_TEXT } from '../../probes/residual-norm.js';
+import { ALPHA_BOUND_FACTOR, alphaBound } from '../../engine/validate.js';
+import { NEUTRAL_TEXT } from '../../probes/residual-norm.js';
 import { chatBodySchema } from '../schema.js';
 import type { ServerState } from '../state.js';
 

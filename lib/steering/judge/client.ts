@@ -6,7 +6,8 @@
 // MAX_RETRY_AFTER_MS) or else an exponential backoff with jitter; no retry on another 4xx (a wrong
 // key or model name will not heal). A reply that is not a chat completion is a failure, not an
 // answer. The API key goes in the Authorization header only, and never into a message.
-import { EiaError } from '../../util/errors.js';
+import { MAX_TOKENS_DEFAULTS } from '../../engine/defaults.js';
+import { badField, EiaError } from '../../util/errors.js';
 
 export interface JudgeClientOptions {
   /** Base URL (…/v1), a server root, or the full …/chat/completions URL. */
@@ -18,25 +19,28 @@ export interface JudgeClientOptions {
   timeoutMs?: number;
   /** Retries after the first attempt (default 4). */
   retries?: number;
-  /** Tokens the judge may write per answer (default 400: a short explanation and the rating). */
+  /** Tokens the judge may write per answer (default MAX_TOKENS_DEFAULTS.judge, 400: a short explanation and the rating). */
   maxTokens?: number;
   /** First backoff step when the server gives no Retry-After (default 500 ms; doubles per retry). */
   backoffMs?: number;
 }
 
-export const JUDGE_DEFAULTS = { timeoutMs: 60_000, retries: 4, maxTokens: 400, backoffMs: 500, concurrency: 4 } as const;
+export const JUDGE_DEFAULTS = { timeoutMs: 60_000, retries: 4, maxTokens: MAX_TOKENS_DEFAULTS.judge, backoffMs: 500, concurrency: 4 } as const;
 /** A Retry-After longer than this is cut to it (a server asking for an hour is not waited on for an hour). */
 export const MAX_RETRY_AFTER_MS = 120_000;
 
-/** The chat-completions URL of `url` (see JudgeClientOptions.url). */
+/**
+ * The chat-completions URL of `url` (see JudgeClientOptions.url). A URL that is none is a FieldError
+ * of the option `judge` (the judge's endpoint), which a front end names in its own words.
+ */
 export function chatCompletionsUrl(url: string): string {
   let u: URL;
   try {
     u = new URL(url);
   } catch {
-    throw new EiaError('E_BAD_ARG', `judge: '${url}' is not a URL (expected e.g. http://127.0.0.1:8080/v1)`);
+    throw badField('judge', 'invalid_value', (n) => `${n('judge')}: '${url}' is not a URL (expected e.g. http://127.0.0.1:8080/v1)`);
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new EiaError('E_BAD_ARG', `judge: '${url}' is not an http(s) URL`);
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw badField('judge', 'invalid_value', (n) => `${n('judge')}: '${url}' is not an http(s) URL`);
   const path = u.pathname.replace(/\/+$/, '');
   u.pathname = path.endsWith('/chat/completions') ? path : path.endsWith('/v1') ? `${path}/chat/completions` : `${path}/v1/chat/completions`;
   return u.toString();

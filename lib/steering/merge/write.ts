@@ -11,7 +11,7 @@ import { existing, moveAside, RUN_FILES, SWEEP_OUTPUTS } from '../../io/run-fold
 import { withRunLock } from '../../io/run-lock.js';
 import { warn } from '../../util/note.js';
 import { writeFileAtomic, writeJsonAtomic } from '../../util/atomic-write.js';
-import { EiaError } from '../../util/errors.js';
+import { EiaError, FieldError } from '../../util/errors.js';
 import { io } from '../../util/io-error.js';
 import { formatShard } from '../sweep/shard.js';
 import type { SweepManifest } from '../sweep/manifest.js';
@@ -47,7 +47,7 @@ export function checkMergeTarget(m: MergedSweep, outIn: string, force = false): 
   const held = existing(out, [RUN_FILES.manifest, RUN_FILES.samples]);
   if (held.length === 0) return false;
   if (force) return true;
-  throw new EiaError('E_CONFLICT', `${outIn} already holds a sweep (${held.join(', ')}); write the merged RUN to a new folder (or force to replace it)`);
+  throw new FieldError('E_CONFLICT', 'force', 'results_exist', (n) => `${outIn} already holds a sweep (${held.join(', ')}); write the merged RUN to a new folder (or ${n('force')} to replace it)`);
 }
 
 /**

@@ -152,7 +152,7 @@ export async function computeSampleMetrics(records: readonly SampleRecord[], o: 
         const keep = mine.filter((_, j) => toks[j].length > 0);
         const nonEmpty = toks.filter((t) => t.length > 0);
         if (nonEmpty.length === 0) continue;
-        const cap = await capCtx!.capture(nonEmpty, { layers: [layer], pool: 'mean', maxTokens: PAPER_MAX_TOKENS, addSpecial: false });
+        const cap = await capCtx!.capture(nonEmpty, { layers: [layer], pool: 'mean', truncate: PAPER_MAX_TOKENS, addSpecial: false });
         const d = o.probes!.get(layer)!.direction;
         keep.forEach(([ri], j) => {
           const v = dot(cap.data.get(layer)!.subarray(j * cap.nEmbd, (j + 1) * cap.nEmbd), d);

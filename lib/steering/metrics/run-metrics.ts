@@ -11,7 +11,7 @@ import { fileSha256 } from '../../io/file-hash.js';
 import { RUN_FILES } from '../../io/run-folder.js';
 import { loadProbes } from '../../probes/probe-file.js';
 import type { Probe } from '../../probes/probe.js';
-import { EiaError } from '../../util/errors.js';
+import { badField, EiaError } from '../../util/errors.js';
 import type { JudgeClient } from '../judge/client.js';
 import { judgeSamples } from '../judge/judge.js';
 import type { SampleRecord } from '../samples.js';
@@ -55,10 +55,10 @@ export async function runMetrics(dir: string, records: readonly SampleRecord[], 
   let metrics: SampleMetrics[];
   if (o.metrics) {
     const modelPath = o.modelPath ?? manifest?.model?.path;
-    if (!modelPath) throw new EiaError('E_BAD_ARG', `model: ${dir} has no manifest naming its model; give the model the samples were generated with`);
-    if (!existsSync(modelPath)) throw new EiaError('E_BAD_ARG', `model: ${modelPath} does not exist${o.modelPath ? '' : ` (the model ${dir}/manifest.json names)`}; give the model the samples were generated with`);
+    if (!modelPath) throw badField('model', 'invalid_value', (n) => `${n('model')}: ${dir} has no manifest naming its model; give the model the samples were generated with`);
+    if (!existsSync(modelPath)) throw badField('model', 'invalid_value', (n) => `${n('model')}: ${modelPath} does not exist${o.modelPath ? '' : ` (the model ${dir}/manifest.json names)`}; give the model the samples were generated with`);
     const probesDir = o.probesDir ?? (manifest?.probes_dir && existsSync(manifest.probes_dir) ? manifest.probes_dir : undefined);
-    if (o.probesDir && !(existsSync(o.probesDir) && statSync(o.probesDir).isDirectory())) throw new EiaError('E_BAD_ARG', `probes: folder ${o.probesDir} does not exist`);
+    if (o.probesDir && !(existsSync(o.probesDir) && statSync(o.probesDir).isDirectory())) throw badField('probes', 'invalid_value', (n) => `${n('probes')}: folder ${o.probesDir} does not exist`);
     let probes: Map<number, Probe> | null = null;
     if (probesDir) probes = loadProbes(probesDir);
     if (records.some((r) => r.probe_score === undefined) && !probes) {
@@ -66,7 +66,7 @@ export async function runMetrics(dir: string, records: readonly SampleRecord[], 
     }
     const sha = await fileSha256(modelPath);
     if (manifest?.model?.sha256 && manifest.model.sha256 !== sha) {
-      throw new EiaError('E_BAD_ARG', `model: ${modelPath} is not the model ${dir} was generated with (sha256 ${sha.slice(0, 12)}…, the manifest records ${manifest.model.sha256.slice(0, 12)}…)`);
+      throw badField('model', 'invalid_value', (n) => `${n('model')}: ${modelPath} is not the model ${dir} was generated with (sha256 ${sha.slice(0, 12)}…, the manifest records ${manifest.model!.sha256.slice(0, 12)}…)`);
     }
     const chat = !!manifest?.parameters?.chat;
     if (manifest?.parameters?.prompts_sha256 && manifest.parameters.scenarios && promptsSha256(manifest.parameters.scenarios) !== manifest.parameters.prompts_sha256) {

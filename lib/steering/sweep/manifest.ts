@@ -11,7 +11,7 @@ import { runtimeInfo } from '../../engine/runtime-info.js';
 import { fileSha256 } from '../../io/file-hash.js';
 import { RUN_FILES } from '../../io/run-folder.js';
 import { writeJsonAtomic } from '../../util/atomic-write.js';
-import { EiaError } from '../../util/errors.js';
+import { EiaError, FieldError } from '../../util/errors.js';
 import { packageVersion } from '../../util/package.js';
 import { steeringPrompt } from '../scenarios.js';
 import { gridId } from './grid-id.js';
@@ -175,7 +175,7 @@ export function checkRunFolder(out: string, params: SweepParameters, force: bool
   if (!existsSync(manifestPath)) {
     if (!existsSync(samplesPath)) return false;
     if (force) return true;
-    throw new EiaError('E_CONFLICT', `${samplesPath} exists without ${RUN_FILES.manifest}: cannot tell its parameters; use another RUN folder (or force to replace it)`);
+    throw new FieldError('E_CONFLICT', 'force', 'results_exist', (n) => `${samplesPath} exists without ${RUN_FILES.manifest}: cannot tell its parameters; use another RUN folder (or ${n('force')} to replace it)`);
   }
   let m: SweepManifest;
   try {
@@ -187,12 +187,12 @@ export function checkRunFolder(out: string, params: SweepParameters, force: bool
   const diff = diffParameters(m.parameters, params);
   if (diff.length > 0) {
     if (force) return true;
-    throw new EiaError('E_CONFLICT', `${out} holds a sweep with other parameters; use another RUN folder, the original parameters, or force to replace it. Differing:\n  ${diff.join('\n  ')}`);
+    throw new FieldError('E_CONFLICT', 'force', 'results_exist', (n) => `${out} holds a sweep with other parameters; use another RUN folder, the original parameters, or ${n('force')} to replace it. Differing:\n  ${diff.join('\n  ')}`);
   }
   const have = manifestShard(m), want = shard ? formatShard(shard) : null;
   if (have === want) return false;
   if (force) return true;
-  throw new EiaError('E_CONFLICT', `${out} holds ${shardWords(have)} of this sweep, this call asks for ${shardWords(want)}; give each shard its own RUN folder (or force to replace it)`);
+  throw new FieldError('E_CONFLICT', 'force', 'results_exist', (n) => `${out} holds ${shardWords(have)} of this sweep, this call asks for ${shardWords(want)}; give each shard its own RUN folder (or ${n('force')} to replace it)`);
 }
 
 const shardWords = (s: string | null): string => (s ? `shard ${s}` : 'the whole grid (no shard)');

@@ -12,7 +12,8 @@ import { resolve } from 'node:path';
 import { checkSampling, engineLimits, SAMPLING_DEFAULTS } from '../../engine/defaults.js';
 import { type Probe } from '../../probes/probe.js';
 import { loadProbes } from '../../probes/probe-file.js';
-import { EiaError } from '../../util/errors.js';
+import { badField, EiaError, type FieldNamer } from '../../util/errors.js';
+import { checkAlphas, checkMaxTokens } from '../../engine/validate.js';
 import { SCENARIOS, type Scenario } from '../scenarios.js';
 import { PROBE_SCORE_MODES, type ProbeScoreMode, type SweepOptions } from './options.js';
 
@@ -96,16 +97,18 @@ export function planUnits(pending: readonly GridCell[], scenarioIds: readonly st
 }
 
 const bad = (msg: string): never => { throw new EiaError('E_BAD_ARG', msg); };
+/** An E_BAD_ARG about the option `field` (FieldError: front ends name it in their own words). */
+const badOption = (field: string, text: (n: FieldNamer) => string): never => { throw badField(field, 'invalid_value', text); };
 
 /** The largest grid one RUN holds (layers x alphas x scenarios x samples): the paper's largest sweep had 1,650 samples. */
 export const MAX_SWEEP_SAMPLES = 1_000_000;
 
 function checkList<T>(xs: readonly T[], what: string): void {
-  if (xs.length === 0) bad(`${what}: the list is empty`);
+  if (xs.length === 0) badOption(what, (n) => `${n(what)}: the list is empty`);
   const seen = new Set<string>();
   for (const x of xs) {
     const k = JSON.stringify(x);
-    if (seen.has(k)) bad(`${what}: ${k} is listed twice`);
+    if (seen.has(k)) badOption(what, (n) => `${n(what)}: ${k} is listed twice`);
     seen.add(k);
   }
 }
@@ -117,8 +120,8 @@ function probeScoreMode(v: SweepOptions['probeScore']): ProbeScoreMode {
 }
 
 function checkNumbers(opts: SweepOptions, sampling: SweepInput['sampling']): void {
-  if (!Number.isInteger(opts.samples) || opts.samples < 1) bad(`samples must be a positive integer, got ${opts.samples}`);
-  if (!Number.isInteger(opts.maxTokens) || opts.maxTokens < 1) bad(`max tokens must be a positive integer, got ${opts.maxTokens}`);
+  if (!Number.isInteger(opts.samples) || opts.samples < 1) badOption('samples', (n) => `${n('samples')} must be a positive integer, got ${opts.samples}`);
+  checkMaxTokens(opts.maxTokens, 'maxTokens');
   checkSampling(sampling);
   if (!Number.isInteger(opts.seed) || opts.seed < 0) bad(`seed must be a non-negative integer, got ${opts.seed}`);
 }
@@ -148,15 +151,15 @@ export function checkSweepInput(opts: SweepOptions): SweepInput {
   checkList(layers, 'layers');
   checkList(alphas, 'alphas');
   checkList(scenarioIds, 'scenarios');
-  for (const l of layers) if (!Number.isInteger(l) || l < 0) bad(`layers: ${l} is not a block index`);
-  for (const a of alphas) if (typeof a !== 'number' || !Number.isFinite(a)) bad(`alphas: ${String(a)} is not a number`);
+  for (const l of layers) if (!Number.isInteger(l) || l < 0) badOption('layers', (n) => `${n('layers')}: ${l} is not a block index`);
+  checkAlphas(alphas, [], undefined, 'alphas');
   const sampling = {
     temperature: opts.temperature ?? SAMPLING_DEFAULTS.temperature, topK: opts.topK ?? SAMPLING_DEFAULTS.topK,
     topP: opts.topP ?? SAMPLING_DEFAULTS.topP, minP: opts.minP ?? SAMPLING_DEFAULTS.minP,
   };
   checkNumbers(opts, sampling);
   const cells = layers.length * alphas.length * scenarioIds.length * opts.samples;
-  if (cells > MAX_SWEEP_SAMPLES) bad(`samples: the grid holds ${cells} samples (layers x alphas x scenarios x samples); one RUN holds at most ${MAX_SWEEP_SAMPLES}`);
+  if (cells > MAX_SWEEP_SAMPLES) badOption('samples', (n) => `${n('samples')}: the grid holds ${cells} samples (layers x alphas x scenarios x samples); one RUN holds at most ${MAX_SWEEP_SAMPLES}`);
   const { maxSequences } = engineLimits();
   const maxBatch = opts.maxBatch ?? maxSequences;
   if (!Number.isInteger(maxBatch) || maxBatch < 1 || maxBatch > maxSequences) bad(`batch must be an integer in 1..${maxSequences}, got ${maxBatch}`);

@@ -30,7 +30,7 @@ export async function captureScores(capCtx: Context, model: Model, done: readonl
   const idx = done.map((d, i) => (bos.length + d.res.tokens.length > 0 ? i : -1)).filter((i) => i >= 0);
   if (idx.length === 0) return scores;
   const toks = idx.map((i) => Int32Array.from([...bos, ...done[i].res.tokens]));
-  const cap = await capCtx.capture(toks, { layers: needLayers, pool: 'mean', maxTokens: PAPER_MAX_TOKENS, addSpecial: false });
+  const cap = await capCtx.capture(toks, { layers: needLayers, pool: 'mean', truncate: PAPER_MAX_TOKENS, addSpecial: false });
   idx.forEach((di, i) => {
     for (const c of done[di].unit.cells) {
       const row = cap.data.get(c.layer)!.subarray(i * cap.nEmbd, (i + 1) * cap.nEmbd);

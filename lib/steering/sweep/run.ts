@@ -17,11 +17,12 @@ import { withRunLock } from '../../io/run-lock.js';
 import { captureContextOptions } from '../../probes/capture-context.js';
 import { normNote } from '../../probes/direction.js';
 import { vectorUseMessages } from '../../probes/vector-card.js';
-import { checkAlphaBound, residualNorms } from '../../probes/residual-norm.js';
+import { residualNorms } from '../../probes/residual-norm.js';
+import { checkAlphas, checkContextFit, checkLayer } from '../../engine/validate.js';
 import { note, warn } from '../../util/note.js';
 import { EiaError, isEiaError } from '../../util/errors.js';
 import { createProgress, type Progress } from '../../util/progress.js';
-import { checkGenerationFits, sequencesPerContext } from '../context-fit.js';
+import { sequencesPerContext } from '../context-fit.js';
 import { duplicatesNote, readSamplesFile, type SweepRecord } from '../samples.js';
 import { promptTokensById } from '../prompt-tokens.js';
 import { checkRunFolder, openManifest, shardRecord, sweepParameters, type ShardRecord } from './manifest.js';
@@ -95,10 +96,10 @@ async function sweepLocked(input: SweepInput, split: { spec: ShardSpec; part: Gr
       const n = p.fileNorm !== undefined ? normNote(p.fileNorm, probeFiles[String(l)]) : null;
       if (n) alert(n);
     }
-    checkAlphaBound(input.alphas, input.layers, await residualNorms(model, input.layers, opts.threads));
+    checkAlphas(input.alphas, input.layers, await residualNorms(model, input.layers, opts.threads), 'alphas');
     const prompts = promptTokensById(model, input.scenarios, !!opts.chat);
     const maxPrompt = Math.max(...[...prompts.values()].map((t) => t.length));
-    checkGenerationFits(maxPrompt, opts.maxTokens, opts.ctxSize, model.info.nCtxTrain);
+    checkContextFit(maxPrompt, opts.maxTokens, opts.ctxSize, model.info.nCtxTrain);
     const samplesPath = join(input.out, RUN_FILES.samples);
     const fin = replace ? { keys: new Set<string>(), torn: false, records: 0, duplicates: 0 } : loadFinished(samplesPath);
     const pending = grid.filter((c) => !fin.keys.has(cellKey(c)));
@@ -159,7 +160,7 @@ export async function generateCells(model: Model, input: SweepInput, opts: Sweep
   const t0 = performance.now();
   const prompts = promptTokensById(model, input.scenarios, !!opts.chat);
   const maxPrompt = Math.max(...[...prompts.values()].map((t) => t.length));
-  checkGenerationFits(maxPrompt, opts.maxTokens, opts.ctxSize, model.info.nCtxTrain);
+  checkContextFit(maxPrompt, opts.maxTokens, opts.ctxSize, model.info.nCtxTrain);
   const todo = planUnits(cells, input.scenarioIds, opts.seed, opts.shareBaseline !== false);
   const result: SweepResult = {
     out: input.out, manifestPath: '', samplesPath, total: cells.length, shard: null, kept: 0, skipped: 0, written: 0,
@@ -186,7 +187,7 @@ export async function generateCells(model: Model, input: SweepInput, opts: Sweep
 /** The checks that need the model: blocks in range, probe widths equal to d_model. */
 export function checkAgainstModel(input: SweepInput, model: Model): void {
   for (const l of input.layers) {
-    if (l >= model.nLayer) throw new EiaError('E_BAD_ARG', `layers: ${l} out of range: the model has blocks 0..${model.nLayer - 1}`);
+    checkLayer(l, model, 'layers');
     const w = input.probes.get(l)!.direction.length;
     if (w !== model.nEmbd) {
       throw new EiaError('E_BAD_ARG', `probe for layer ${l} (${join(input.probesDir, `layer${l}.npy`)}) has width ${w}, the model's d_model is ${model.nEmbd}: a probe of another model?`);

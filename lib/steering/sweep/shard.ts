@@ -8,7 +8,7 @@
 // cells stay together in one shard and the shard generates it once, exactly as an unsharded sweep
 // does. A generation costs its decode budget, max tokens; every generation of a grid has the same
 // budget, and the prompt phase (one pass, shared by identical prompts) is small next to it.
-import { EiaError } from '../../util/errors.js';
+import { badField, EiaError } from '../../util/errors.js';
 import { sorted, type GridCell } from './plan.js';
 
 /** Part `index` (0-based) of `count`. */
@@ -119,13 +119,14 @@ export function gridGenerations(g: GridShape): number {
   return gridCounts(g).generations;
 }
 
-/** A shard count for this grid: a positive integer and at most one shard per generation (E_BAD_ARG otherwise). */
+/** A shard count for this grid: a positive integer and at most one shard per generation (E_BAD_ARG otherwise; a FieldError of `shard`). */
 export function checkShardCount(g: GridShape, count: number): void {
   checkShard({ index: 0, count });
   const n = gridGenerations(g);
   if (count > n) {
-    bad(`shard: ${count} shards are more than the grid's ${n} generation${n === 1 ? '' : 's'} (layers x non-zero alphas x scenarios x samples, ` +
-      `plus one shared alpha = 0 baseline per scenario and sample): a shard holds at least one generation, so at most ${n} shards`);
+    throw badField('shard', 'invalid_value', (name) => `${name('shard')}: ${count} shards are more than the grid's ${n} generation${n === 1 ? '' : 's'} ` +
+      `(layers x non-zero alphas x scenarios x samples, plus one shared alpha = 0 baseline per scenario and sample): a shard holds at least one ` +
+      `generation, so at most ${n} shards`);
   }
 }
 

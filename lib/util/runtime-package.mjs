@@ -3,6 +3,9 @@
 // lists them as optionalDependencies pinned to RUNTIME_VERSION, so npm fetches only those whose
 // os/cpu/libc match. Used by scripts/build.mjs (what to link) and written into the runtime manifest
 // next to the addon (what lib/engine/native.ts checks and which GPU packages it hands the loader).
+//
+// Plain JavaScript (types in JSDoc) because scripts/build.mjs imports it during `npm install`, before
+// `prepare` has compiled lib/ to dist/; tsc (allowJs) copies it to dist/util/ for the library.
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -25,9 +28,14 @@ function glibc() {
   return !!header?.glibcVersionRuntime;
 }
 
-/** The runtime packages for this platform, or null when none is published for it. */
+/**
+ * The runtime packages for this platform, or null when none is published for it.
+ * @param {string} [platform]
+ * @param {string} [arch]
+ * @returns {{ cpu: string, gpu: string[] } | null}
+ */
 export function runtimePackages(platform = process.platform, arch = process.arch) {
-  const p = PLATFORMS[`${platform}-${arch}`];
+  const p = /** @type {Record<string, { cpu: string, gpu: string[] }>} */ (PLATFORMS)[`${platform}-${arch}`];
   if (!p || (platform === 'linux' && !glibc())) return null;
   return { cpu: `${RUNTIME_SCOPE}/${p.cpu}`, gpu: p.gpu.map((g) => `${RUNTIME_SCOPE}/${g}`) };
 }
@@ -35,6 +43,9 @@ export function runtimePackages(platform = process.platform, arch = process.arch
 /**
  * The folder holding a runtime package's libraries (`bins/<name>`), resolved from `fromDir` the way
  * Node resolves dependencies (hoisted or nested), or null when the package is not installed.
+ * @param {string} pkg
+ * @param {string} fromDir
+ * @returns {string | null}
  */
 export function runtimeLibDir(pkg, fromDir) {
   let entry;
