@@ -49,8 +49,13 @@ export function recordDoseResponse(probesDir: string, score: Pick<ScoreResult, '
     if (!dose) continue;
     const have = readVectorCards(npy).get(layer);
     if (have && JSON.stringify(have.dose_response) === JSON.stringify(dose)) continue;  // a resumed run: the card already says this
-    const base = have ?? (validation?.layers.some((l) => l.layer === layer) ? probeRunCard(validation, layer) : makeCard(layer));
-    updateVectorCard(npy, layer, { ...base, dose_response: dose });
+    if (have) {
+      updateVectorCard(npy, layer, { dose_response: dose });
+    } else {
+      // a new card of what is known; its empty `tuned` left out, so a tuned alpha the sidecar already holds (older files) is kept
+      const { tuned: _none, ...base } = validation?.layers.some((l) => l.layer === layer) ? probeRunCard(validation, layer) : makeCard(layer);
+      updateVectorCard(npy, layer, { ...base, dose_response: dose });
+    }
     written.push(layer);
   }
   return written;
