@@ -13,7 +13,7 @@ import { io } from '../util/io-error.js';
 import { snakeCaseKeys } from '../util/snake-case.js';
 import { unitDirection } from './direction.js';
 import type { Probe, ProbeMethod } from './probe.js';
-import { makeCard, sidecarCard } from './vector-card.js';
+import { sidecarCard } from './vector-card.js';
 
 const METHODS: readonly ProbeMethod[] = ['mean-diff', 'pca', 'logistic', 'imported'];
 
@@ -86,11 +86,11 @@ export function loadProbe(npyPath: string): Probe {
 }
 
 /**
- * Gives the probe file `npyPath` a sidecar with a card when it has none (the paper's .npy files),
- * so that a command can record evidence in its card (updateVectorCard): the sidecar holds what
- * loadProbe assumed of the bare file (its block from the file name, mean-diff, mean pooling) and a
- * card of that. The file's own norm stays its magnitude (scale 1 on top of it). Returns the sidecar's
- * path; an existing sidecar is left as it is.
+ * Gives the probe file `npyPath` a sidecar when it has none (the paper's .npy files), so that a
+ * command can record evidence in its card (updateVectorCard, which makes the card): the sidecar holds
+ * what loadProbe assumed of the bare file (its block from the file name, mean-diff, mean pooling).
+ * The file's own norm stays its magnitude (scale 1 on top of it). Returns the sidecar's path; an
+ * existing sidecar is left as it is.
  */
 export function ensureProbeSidecar(npyPath: string): string {
   const jsonPath = join(dirname(npyPath), basename(npyPath).replace(/\.npy$/, '') + '.json');
@@ -99,7 +99,6 @@ export function ensureProbeSidecar(npyPath: string): string {
   writeJsonAtomic(jsonPath, {
     format: 'eia-probe', version: 1, width: p.direction.length, layer: p.layer, pooling: p.pooling, method: p.method, model: p.model,
     train_hash: p.trainHash, n_train: p.nTrain, scale: 1,
-    card: makeCard(p.layer, { method: p.method, pooling: p.pooling }),
   });
   return jsonPath;
 }

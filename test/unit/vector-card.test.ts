@@ -13,6 +13,7 @@ import {
   cardLines, cardsFromGgufMeta, cardsToGgufMeta, cardWarnings, checkCard, chooseTuned, makeCard, readTunedAlphas, readVectorCards, strongestCoherentAlphas,
   updateVectorCard, vectorUseMessages, type TunedAlpha, type VectorCard,
 } from '../../lib/probes/vector-card.js';
+import { probeRunCardFields } from '../../lib/probes/validation.js';
 import { tempDir, unitRandom } from '../helpers/fixtures.js';
 import { cardDoseResponse } from '../../lib/steering/card-dose.js';
 import { headlineCi } from '../../lib/steering/headline-ci.js';
@@ -220,6 +221,26 @@ describe('the tuned alpha in the card', () => {
     }
     // the made card holds what the sidecar knew
     expect(readVectorCards(n1).get(1)!.model.sha256).toBe('c'.repeat(64));
+  });
+
+  it('a card-less sidecar in a probe run gets its card from validation.json (probeRunCardFields) with the patch, keeping an older top-level tuned', () => {
+    const dir = join(tmp.dir, 'run-probes');
+    const d = unitRandom(16, 5);
+    for (const l of [1, 2]) saveProbe(dir, { direction: d, layer: l, pooling: 'mean', method: 'mean-diff', model: {}, trainHash: 'h', nTrain: 4 });
+    const f2 = join(dir, 'layer2.json');
+    writeFileSync(f2, JSON.stringify({ ...JSON.parse(readFileSync(f2, 'utf8')), tuned: tunedAt(2, 2.5) }));
+    const report = {
+      model: { path: '/m.gguf', sha256: 'd'.repeat(64), arch: 'llama', n_layer: 6, n_embd: 16 }, method: 'mean-diff', pooling: 'mean',
+      train: { hash: 'h', n_pairs: 2 }, test: { hash: 't', n_pairs: 2 }, layers: [{ layer: 1, auroc: 0.8 }, { layer: 2, auroc: 0.9 }],
+    } as unknown as Parameters<typeof probeRunCardFields>[0];
+    expect(probeRunCardFields(report, 3)).toEqual({});
+    expect(probeRunCardFields(null, 1)).toEqual({});
+    expect('tuned' in probeRunCardFields(report, 1)).toBe(false);
+    updateVectorCard(join(dir, 'layer1.npy'), 1, { ...probeRunCardFields(report, 1), tuned: tunedAt(1, 4) });
+    updateVectorCard(join(dir, 'layer2.npy'), 2, { ...probeRunCardFields(report, 2), auroc: 0.9 });
+    const c1 = readVectorCards(join(dir, 'layer1.npy')).get(1)!, c2 = readVectorCards(join(dir, 'layer2.npy')).get(2)!;
+    expect(c1).toMatchObject({ auroc: 0.8, model: { sha256: 'd'.repeat(64) }, tuned: tunedAt(1, 4) });
+    expect(c2).toMatchObject({ auroc: 0.9, tuned: tunedAt(2, 2.5) });
   });
 
   it('a control vector carries one per block; updateVectorCard writes a block\'s tuned into its eia.card metadata', () => {

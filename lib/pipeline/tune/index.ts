@@ -22,8 +22,8 @@ import { probeModelMismatch } from '../../probes/probe-model.js';
 import { residualNorms } from '../../probes/residual-norm.js';
 import { checkAlphas, checkContextFit } from '../../engine/validate.js';
 import { promptTokensById } from '../../steering/prompt-tokens.js';
-import { readValidation, VALIDATION_FILE } from '../../probes/validation.js';
-import { updateVectorCard, type TunedAlpha } from '../../probes/vector-card.js';
+import { probeRunCardFields, readValidation, VALIDATION_FILE } from '../../probes/validation.js';
+import { readVectorCards, updateVectorCard, type TunedAlpha } from '../../probes/vector-card.js';
 import type { JudgeClient } from '../../steering/judge/client.js';
 import { computeSampleMetrics } from '../../steering/metrics/compute.js';
 import { summarizeMetrics, type OfflineMetrics } from '../../steering/metrics/summary.js';
@@ -215,7 +215,8 @@ async function tuneLocked(o: TuneOptions, input: ReturnType<typeof checkSweepInp
     const coarse = new Map(input.layers.map((l) => [l, grid]));
     const auroc = new Map<number, number>();
     const vpath = join(input.probesDir, VALIDATION_FILE);
-    if (existsSync(vpath)) for (const l of readValidation(vpath).layers) auroc.set(l.layer, l.auroc);
+    const validationReport = existsSync(vpath) ? readValidation(vpath) : null;
+    if (validationReport) for (const l of validationReport.layers) auroc.set(l.layer, l.auroc);
     else log(`note: ${vpath} is absent: blocks that steer alike are told apart by their index, not by detection AUROC`);
     const params: TuneParameters = {
       model_sha256: sha, probes: probeHashes, layers: sorted(input.layers), alphas: Object.fromEntries([...coarse].map(([l, a]) => [String(l), a])),
@@ -285,10 +286,12 @@ async function tuneLocked(o: TuneOptions, input: ReturnType<typeof checkSweepInp
         alpha: res.choice.alpha, layer: res.choice.layer, objective: r.objective, max_ppl_ratio: r.maxPplRatio, model_sha256: sha,
         tune_json: join(out, RUN_FILES.tune), created_at: created,
       };
-      // into the probe's card; a probe without a sidecar (the paper's .npy) gets one with a card first
+      // into the probe's card; a probe without a sidecar (the paper's .npy) gets one first, and a sidecar
+      // without a card a card of the folder's validation.json (else of what the sidecar records)
       const npy = join(input.probesDir, `layer${res.choice.layer}.npy`);
       card = ensureProbeSidecar(npy);
-      updateVectorCard(npy, res.choice.layer, { tuned });
+      const fresh = readVectorCards(npy).has(res.choice.layer) ? {} : probeRunCardFields(validationReport, res.choice.layer);
+      updateVectorCard(npy, res.choice.layer, { ...fresh, tuned });
     }
     const { choice, reason, ...searchRest } = res;
     const result: TuneResult = {
