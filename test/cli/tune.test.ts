@@ -5,7 +5,7 @@
 // limit, writes tune.json, the report's Tuning section and the tuned alpha into the probe's vector
 // card, resumes without generating or measuring anything again, refuses other parameters;
 // `generate --alphas tuned` uses it, from the probe and from the control vector `cvec export` makes
-// of it (the card carries it), and `info --vector` prints it.
+// of it (the card carries it, and `cvec import` brings it back), and `info --vector` prints it.
 import { cpSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -195,6 +195,9 @@ describe('tune', () => {
     const cards = readVectorCards(gguf);
     expect(cards.get(t.layer)!.tuned).toEqual(readVectorCards(npy).get(t.layer)!.tuned);
     expect((await ok(['info', '--vector', gguf])).stdout).toMatch(/ {2}tuned {5}alpha /);
+    // and back: cvec import writes it into the imported probe's card
+    await ok(['cvec', 'import', gguf, '--out', join(T, 'imported')]);
+    expect(readVectorCards(join(T, 'imported', `layer${t.layer}.npy`)).get(t.layer)!.tuned).toEqual(cards.get(t.layer)!.tuned);
     const gen = async (args: string[]) => (await ok(['generate', '-m', MODEL, '--prompt', 'The user is upset and', ...args, '--samples', '2', '--seed', '3',
       '--max-tokens', '12', '--threads', '1', '--json'])).stdout.trim().split('\n').map((l) => JSON.parse(l) as { alpha: number; layer: number; tokens: number[] });
     const fromGguf = await gen(['--probe', gguf, '--alphas', 'tuned']);
