@@ -2,4 +2,4 @@
 // and the vector cards they carry (what a vector is, which model it is of, how strongly it steers coherently: docs/study.md).
 export { readNpy, writeNpy } from '../io/npy.js';
 export { writeControlVector, readControlVector, type ControlVector } from '../engine/control-vector.js';
-export { readVectorCards, updateVectorCard, cardWarnings, type VectorCard } from '../probes/vector-card.js';
+export { readVectorCards, readTunedAlphas, updateVectorCard, cardWarnings, type TunedAlpha, type VectorCard } from '../probes/vector-card.js';

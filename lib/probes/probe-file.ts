@@ -12,9 +12,8 @@ import { EiaError } from '../util/errors.js';
 import { io } from '../util/io-error.js';
 import { snakeCaseKeys } from '../util/snake-case.js';
 import { unitDirection } from './direction.js';
-import { readTuned } from './tuned-alpha.js';
 import type { Probe, ProbeMethod } from './probe.js';
-import { checkCard } from './vector-card.js';
+import { sidecarCard } from './vector-card.js';
 
 const METHODS: readonly ProbeMethod[] = ['mean-diff', 'pca', 'logistic', 'imported'];
 
@@ -76,13 +75,32 @@ export function loadProbe(npyPath: string): Probe {
   }
   const probe: Probe = { direction, layer, pooling, method, model, trainHash, nTrain, scale: stored * sideScale, fileNorm: norm };
   if (typeof side.created_at === 'string') probe.createdAt = side.created_at;
-  const tuned = readTuned(side, jsonPath);
-  if (tuned) probe.tuned = tuned;
-  if (side.card !== undefined && side.card !== null) {
-    probe.card = checkCard(side.card, jsonPath);
-    if (probe.card.block !== layer) throw new EiaError('E_BAD_ARG', `${jsonPath}: the card is for block ${probe.card.block}, the sidecar says layer ${layer}`);
+  // the card, and the tuned alpha (the card's, or a top-level `tuned` of a sidecar written before cards)
+  const { card, tuned } = sidecarCard(side, jsonPath);
+  if (card) {
+    if (card.block !== layer) throw new EiaError('E_BAD_ARG', `${jsonPath}: the card is for block ${card.block}, the sidecar says layer ${layer}`);
+    probe.card = card;
   }
+  if (tuned) probe.tuned = tuned;
   return probe;
+}
+
+/**
+ * Gives the probe file `npyPath` a sidecar when it has none (the paper's .npy files), so that a
+ * command can record evidence in its card (updateVectorCard, which makes the card): the sidecar holds
+ * what loadProbe assumed of the bare file (its block from the file name, mean-diff, mean pooling).
+ * The file's own norm stays its magnitude (scale 1 on top of it). Returns the sidecar's path; an
+ * existing sidecar is left as it is.
+ */
+export function ensureProbeSidecar(npyPath: string): string {
+  const jsonPath = join(dirname(npyPath), basename(npyPath).replace(/\.npy$/, '') + '.json');
+  if (existsSync(jsonPath)) return jsonPath;
+  const p = loadProbe(npyPath);
+  writeJsonAtomic(jsonPath, {
+    format: 'eia-probe', version: 1, width: p.direction.length, layer: p.layer, pooling: p.pooling, method: p.method, model: p.model,
+    train_hash: p.trainHash, n_train: p.nTrain, scale: 1,
+  });
+  return jsonPath;
 }
 
 /** Loads every `layer<L>.npy` in dir, keyed by layer, ascending. */

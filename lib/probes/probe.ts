@@ -2,12 +2,11 @@
 // activations. 'mean-diff' is the paper's method; 'pca' and 'logistic' are the usual alternatives
 // so that the choice of estimator can itself be tested. Files: probe-file.ts.
 
-import type { TunedAlpha } from './tuned-alpha.js';
 import { createRng } from '../stats/rng.js';
 import { EiaError } from '../util/errors.js';
 import { choleskySolve, zeros } from '../stats/linalg.js';
 import { checkRows, dot, scoreRows, type Rows } from '../stats/rows.js';
-import type { VectorCard } from './vector-card.js';
+import type { TunedAlpha, VectorCard } from './vector-card.js';
 
 /** How a direction is estimated from the two classes. */
 /** 'imported': read from elsewhere (e.g. a llama.cpp control vector), estimator unknown. */
@@ -38,7 +37,7 @@ export interface Probe {
   scale?: number;
   /** The L2 norm of the vector as stored in its file (loadProbe; 1 for a unit file): what normNote reports. */
   fileNorm?: number;
-  /** The steering strength `tune` chose for this probe (tuned-alpha.ts), when it ran. */
+  /** The steering strength `tune` chose for this probe, when it ran: its card's `tuned` (or the top-level `tuned` of a sidecar written before cards; vector-card.ts sidecarCard). */
   tuned?: TunedAlpha;
   /** the evidence the direction carries (vector-card.ts); absent for the paper's probes and older files */
   card?: VectorCard;

@@ -121,6 +121,18 @@ export function probeRunCard(report: ProbeReport, layer: number): VectorCard {
   });
 }
 
+/**
+ * The fields a probe of this run whose sidecar has no card yet gets as its card (updateVectorCard's
+ * patch): probeRunCard without its empty `tuned`, so that a tuned alpha an older sidecar holds is
+ * kept. Empty when there is no report or it lacks the block (updateVectorCard then makes a card of
+ * what the sidecar records).
+ */
+export function probeRunCardFields(report: ProbeReport | null, layer: number): Partial<VectorCard> {
+  if (!report || !report.layers.some((l) => l.layer === layer)) return {};
+  const { tuned: _none, ...fields } = probeRunCard(report, layer);
+  return fields;
+}
+
 /** Writes a probe run: DIR/layer<L>.npy + .json (with its vector card) per probe, DIR/validation.json, DIR/validation.md. */
 export function writeProbeRun(dir: string, run: ProbeRun): { files: string[]; markdown: string } {
   io(() => mkdirSync(dir, { recursive: true }));

@@ -8,9 +8,15 @@
 // block's card is flattened into metadata keys of eia-native's own namespace,
 // `eia.card.<block>.<field path>` (nested objects joined with '.', arrays of numbers or strings as
 // GGUF arrays, null fields left out), so llama.cpp's control-vector loader, which reads only the
-// tensors, still loads the file. A command may add its own fields (e.g. a tuned alpha): they travel
-// through both forms as long as they are strings, numbers, booleans, nested objects or non-empty
-// arrays of numbers or strings; updateVectorCard() writes them.
+// tensors, still loads the file. A command may add its own fields: they travel through both forms as
+// long as they are strings, numbers, booleans, nested objects or non-empty arrays of numbers or
+// strings; updateVectorCard() writes them.
+//
+// The steering strength `eia-native tune` chose is the card's `tuned` field (TunedAlpha): `tune`
+// writes it, `generate --alphas tuned` and the server's `scale: "tuned"` read it (chooseTuned picks
+// the one a use steers with), and it travels with the card into control vectors (`cvec export`).
+// Sidecars of the version before (issue 26 alone) hold it as a top-level `tuned`: read as a fallback
+// and moved into the card by the next updateVectorCard.
 import { existsSync, readFileSync } from 'node:fs';
 import { readControlVector, writeControlVector, GGUF_META_PREFIX, type GgufMetaValue } from '../engine/control-vector.js';
 import { runtimeInfo } from '../engine/runtime-info.js';
@@ -48,6 +54,22 @@ export interface CardDoseResponse {
   run: string | null;
 }
 
+/** The steering strength `eia-native tune` chose for a direction (the card's `tuned`). */
+export interface TunedAlpha {
+  /** The steering strength (the size of the unit direction's add). */
+  alpha: number;
+  /** The block it was tuned at (the card's own block). */
+  layer: number;
+  /** What was maximised, and the fluency limit it was held to (null with a judge). */
+  objective: string;
+  max_ppl_ratio: number | null;
+  /** The model it was tuned on (sha256 of its file). */
+  model_sha256: string;
+  /** The tune.json that records the search and the held-out validation. */
+  tune_json: string;
+  created_at: string;
+}
+
 /** One direction's card. Fields other commands add are kept as they are. */
 export interface VectorCard {
   format: typeof CARD_FORMAT;
@@ -65,6 +87,8 @@ export interface VectorCard {
   auroc_ci: { lower: number; upper: number; confidence: number } | null;
   random_baseline_p: number | null;
   dose_response: CardDoseResponse | null;
+  /** the alpha `eia-native tune` chose at this block (null until it ran) */
+  tuned: TunedAlpha | null;
   eia_native_version: string;
   llama_commit: string;
   created_at: string;
@@ -98,7 +122,7 @@ export function makeCard(block: number, src: Partial<CardSource> = {}): VectorCa
     auroc: l ? l.auroc : null,
     auroc_ci: l?.auroc_ci ? { lower: l.auroc_ci.lower, upper: l.auroc_ci.upper, confidence: l.auroc_ci.confidence } : null,
     random_baseline_p: l?.random_baseline ? l.random_baseline.empirical_p : null,
-    dose_response: null,
+    dose_response: null, tuned: null,
     eia_native_version: packageVersion(), llama_commit: llamaCommit(), created_at: new Date().toISOString(),
   };
 }
@@ -110,12 +134,38 @@ const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object
 const numOrNull = (v: unknown) => v === null || v === undefined || (typeof v === 'number' && Number.isFinite(v));
 const strOrNull = (v: unknown) => v === null || v === undefined || typeof v === 'string';
 
+type Bad = (field: string, want: string) => never;
+
+/**
+ * A `tuned` record, checked (absent or null: null). GGUF metadata leaves null fields out, so an
+ * absent `max_ppl_ratio` reads as null. `block`: the block of the card that holds it (its `layer`
+ * must be that block). `bad` names the field (`tuned.alpha`…) in its caller's words.
+ */
+function checkTuned(raw: unknown, bad: Bad, block: number | null): TunedAlpha | null {
+  if (raw === null || raw === undefined) return null;
+  if (!isObj(raw)) bad('tuned', 'an object or null');
+  const t = raw as Record<string, unknown>;
+  if (typeof t.alpha !== 'number' || !Number.isFinite(t.alpha)) bad('tuned.alpha', 'a finite number');
+  if (!Number.isInteger(t.layer) || (t.layer as number) < 0) bad('tuned.layer', 'a non-negative integer');
+  if (block !== null && t.layer !== block) bad('tuned.layer', `the card's block (${block})`);
+  if (typeof t.objective !== 'string') bad('tuned.objective', 'a string');
+  if (!numOrNull(t.max_ppl_ratio)) bad('tuned.max_ppl_ratio', 'a number or null');
+  if (typeof t.model_sha256 !== 'string') bad('tuned.model_sha256', 'a string');
+  for (const k of ['tune_json', 'created_at']) if (!strOrNull(t[k])) bad(`tuned.${k}`, 'a string');
+  const out: TunedAlpha = {
+    alpha: t.alpha as number, layer: t.layer as number, objective: t.objective as string, max_ppl_ratio: (t.max_ppl_ratio as number | undefined) ?? null,
+    model_sha256: t.model_sha256 as string, tune_json: (t.tune_json as string | undefined) ?? '', created_at: (t.created_at as string | undefined) ?? '',
+  };
+  for (const [k, v] of Object.entries(t)) if (!(k in out)) (out as unknown as Record<string, unknown>)[k] = v;
+  return out;
+}
+
 /**
  * A card as read from a file, checked: format and version, the block, and the type of every known
  * field (absent nullable fields become null). E_BAD_ARG naming `where` and the field otherwise.
  */
 export function checkCard(raw: unknown, where: string): VectorCard {
-  const bad = (field: string, want: string): never => {
+  const bad: Bad = (field, want) => {
     throw new EiaError('E_BAD_ARG', `${where}: card field "${field}" must be ${want}`);
   };
   if (!isObj(raw)) bad('card', 'an object');
@@ -168,6 +218,7 @@ export function checkCard(raw: unknown, where: string): VectorCard {
     };
     for (const [k, v] of Object.entries(dd)) if (!(k in dose)) (dose as unknown as Record<string, unknown>)[k] = v;
   }
+  const tuned = checkTuned(c.tuned, bad, c.block as number);
   for (const k of ['eia_native_version', 'llama_commit', 'created_at']) if (!strOrNull(c[k])) bad(k, 'a string');
   // the known fields first, in their order; fields other commands added after them
   const card: VectorCard = {
@@ -179,7 +230,7 @@ export function checkCard(raw: unknown, where: string): VectorCard {
     block: c.block as number, method: c.method as string, pooling: (c.pooling as string | undefined) ?? null,
     train: set(c.train, 'train'), test: set(c.test, 'test'),
     auroc: (c.auroc as number | undefined) ?? null, auroc_ci: ci, random_baseline_p: (c.random_baseline_p as number | undefined) ?? null,
-    dose_response: dose,
+    dose_response: dose, tuned,
     eia_native_version: (c.eia_native_version as string | undefined) ?? '', llama_commit: (c.llama_commit as string | undefined) ?? '',
     created_at: (c.created_at as string | undefined) ?? '',
   };
@@ -248,42 +299,115 @@ export function cardsFromGgufMeta(meta: Record<string, GgufMetaValue>, where: st
 
 const sidecarOf = (npyPath: string) => npyPath.replace(/\.npy$/, '') + '.json';
 
-/** The cards of a vector file: a probe .npy (its sidecar's card) or a control-vector .gguf (one per block); empty when it has none. */
-export function readVectorCards(path: string): Map<number, VectorCard> {
-  if (/\.gguf$/i.test(path)) return cardsFromGgufMeta(readControlVector(path).meta, path);
-  const side = sidecarOf(path);
-  if (!existsSync(side)) return new Map();
+/** A probe sidecar's JSON (keys in snake_case: sidecars written before that rule load too, as loadProbe reads them); null when there is none. */
+function readSidecarJson(side: string): Record<string, unknown> | null {
+  if (!existsSync(side)) return null;
   let json: unknown;
-  // sidecars written before the snake_case rule load too (as loadProbe reads them)
   try { json = snakeCaseKeys(JSON.parse(io(() => readFileSync(side, 'utf8')))); } catch (e) {
     if (e instanceof EiaError) throw e;
     throw new EiaError('E_BAD_ARG', `${side}: invalid JSON (${(e as Error).message})`);
   }
-  if (!isObj(json) || json.card === undefined || json.card === null) return new Map();
-  const card = checkCard(json.card, side);
-  return new Map([[card.block, card]]);
+  if (!isObj(json)) throw new EiaError('E_BAD_ARG', `${side}: a probe sidecar must be a JSON object`);
+  return json;
+}
+
+/**
+ * The card and the tuned alpha of a probe sidecar's JSON, checked (`where`: the sidecar, for errors).
+ * The tuned alpha is the card's `tuned`; a sidecar written before cards carried it (issue 26 alone)
+ * holds a top-level `tuned` instead: read as a fallback and, when the sidecar has a card without
+ * one, put into that card (the next updateVectorCard writes it there).
+ */
+export function sidecarCard(side: Record<string, unknown>, where: string): { card: VectorCard | null; tuned: TunedAlpha | null } {
+  const card = side.card === undefined || side.card === null ? null : checkCard(side.card, where);
+  if (card?.tuned || side.tuned === undefined || side.tuned === null) return { card, tuned: card?.tuned ?? null };
+  const block = card ? card.block : Number.isInteger(side.layer) ? side.layer as number : null;
+  const legacy = checkTuned(side.tuned, (field, want) => {
+    throw new EiaError('E_BAD_ARG', `${where}: field "${field}" must be ${want}`);
+  }, block);
+  if (card) card.tuned = legacy;
+  return { card, tuned: legacy };
+}
+
+/** The cards of a vector file: a probe .npy (its sidecar's card) or a control-vector .gguf (one per block); empty when it has none. */
+export function readVectorCards(path: string): Map<number, VectorCard> {
+  if (/\.gguf$/i.test(path)) return cardsFromGgufMeta(readControlVector(path).meta, path);
+  const side = sidecarOf(path);
+  const json = readSidecarJson(side);
+  const card = json ? sidecarCard(json, side).card : null;
+  return card ? new Map([[card.block, card]]) : new Map();
+}
+
+/**
+ * The tuned alphas a vector file carries (its cards' `tuned`, by block ascending; a probe sidecar of
+ * the version before cards carried them: its top-level `tuned`). Empty when it carries none.
+ */
+export function readTunedAlphas(path: string): TunedAlpha[] {
+  if (/\.gguf$/i.test(path)) return [...readVectorCards(path).values()].flatMap((c) => (c.tuned ? [c.tuned] : []));
+  const side = sidecarOf(path);
+  const json = readSidecarJson(side);
+  const tuned = json ? sidecarCard(json, side).tuned : null;
+  return tuned ? [tuned] : [];
+}
+
+/** Which tuned alpha a use steers with (chooseTuned). */
+export type TunedChoice =
+  /** `tuned`: the one; `otherBlocks`: the steered blocks are not only the block it was tuned at */
+  | { kind: 'found'; tuned: TunedAlpha; otherBlocks: boolean }
+  /** no card carries a tuned alpha */
+  | { kind: 'none' }
+  /** several blocks carry one and the steered blocks do not single one out */
+  | { kind: 'ambiguous'; blocks: number[] };
+
+/**
+ * The tuned alpha of a use that steers `steered` blocks (null: the use names no blocks, so the tuned
+ * block is what it steers) of a vector carrying `tuned` (readTunedAlphas; a control vector may carry
+ * one per block). The steered blocks' own tuned alpha when exactly one of them has one; otherwise the
+ * vector's only one, said to be of another block; several candidates are ambiguous.
+ */
+export function chooseTuned(tuned: readonly TunedAlpha[], steered: readonly number[] | null): TunedChoice {
+  if (tuned.length === 0) return { kind: 'none' };
+  const at = steered === null ? [] : tuned.filter((t) => steered.includes(t.layer));
+  const pick = at.length > 0 ? at : tuned;
+  if (pick.length > 1) return { kind: 'ambiguous', blocks: pick.map((t) => t.layer) };
+  const t = pick[0];
+  return { kind: 'found', tuned: t, otherBlocks: steered !== null && steered.some((l) => l !== t.layer) };
 }
 
 /**
  * Adds or replaces fields of the card of `block` in a vector file (a probe sidecar, or a control
  * vector rewritten whole, atomically) and returns the new card. A file without a card for that block
- * gets a new one (makeCard) first. For commands that add evidence later (a dose-response, a tuned alpha).
+ * gets a new one first (makeCard; for a sidecar, with the method, pooling and model it records), and
+ * a sidecar's top-level `tuned` of the version before cards moves into the card. Every other sidecar
+ * field is kept. For commands that add evidence later (a dose-response, a tuned alpha).
  */
 export function updateVectorCard(path: string, block: number, patch: Partial<VectorCard> & Record<string, unknown>): VectorCard {
-  const cards = readVectorCards(path);
-  const card = checkCard({ ...(cards.get(block) ?? makeCard(block)), ...patch, format: CARD_FORMAT, version: CARD_VERSION, block }, `${path} (block ${block})`);
+  const fix = (base: VectorCard) => checkCard({ ...base, ...patch, format: CARD_FORMAT, version: CARD_VERSION, block }, `${path} (block ${block})`);
   if (/\.gguf$/i.test(path)) {
+    const cards = readVectorCards(path);
+    const card = fix(cards.get(block) ?? makeCard(block));
     const cv = readControlVector(path);
     if (!cv.layers.has(block)) throw new EiaError('E_BAD_ARG', `${path} has no direction for block ${block}`);
     cards.set(block, card);
     const meta = Object.fromEntries(Object.entries(cv.meta).filter(([k]) => !k.startsWith(CARD_META_PREFIX)));
     writeControlVector(path, cv.layers, cv.modelHint, { ...meta, ...cardsToGgufMeta(cards) });
-  } else {
-    const side = sidecarOf(path);
-    if (!existsSync(side)) throw new EiaError('E_BAD_ARG', `${path} has no sidecar ${side} to hold a card`);
-    const json = JSON.parse(io(() => readFileSync(side, 'utf8'))) as Record<string, unknown>;
-    writeJsonAtomic(side, { ...json, card });
+    return card;
   }
+  const side = sidecarOf(path);
+  const json = readSidecarJson(side);
+  if (!json) throw new EiaError('E_BAD_ARG', `${path} has no sidecar ${side} to hold a card`);
+  const had = sidecarCard(json, side);
+  if (had.card && had.card.block !== block) throw new EiaError('E_BAD_ARG', `${side}: its card is for block ${had.card.block}, not ${block}`);
+  const model = isObj(json.model) ? json.model : {};
+  const card = fix(had.card ?? {
+    ...makeCard(block, {
+      method: typeof json.method === 'string' ? json.method : undefined, pooling: typeof json.pooling === 'string' ? json.pooling : null,
+      model: { sha256: typeof model.sha256 === 'string' ? model.sha256 : null },
+    }),
+    tuned: had.tuned,
+  });
+  // the sidecar as written (its own keys); a top-level `tuned` of the version before is in the card now
+  const { tuned: _moved, ...rest } = JSON.parse(io(() => readFileSync(side, 'utf8'))) as Record<string, unknown>;
+  writeJsonAtomic(side, { ...rest, card });
   return card;
 }
 
@@ -384,7 +508,12 @@ export function cardLines(card: VectorCard): string[] {
   } else {
     lines.push('  steering  not measured (no dose-response in the card)');
   }
-  const known = new Set(['format', 'version', 'model', 'block', 'method', 'pooling', 'train', 'test', 'auroc', 'auroc_ci', 'random_baseline_p', 'dose_response', 'eia_native_version', 'llama_commit', 'created_at']);
+  const t = card.tuned;
+  lines.push(t
+    ? `  tuned     alpha ${t.alpha} (${t.objective}${t.max_ppl_ratio !== null ? `, perplexity ratio <= ${t.max_ppl_ratio}` : ''}; ` +
+      `model sha256 ${t.model_sha256.slice(0, 12)}…${t.tune_json ? `; ${t.tune_json}` : ''})`
+    : '  tuned     not tuned (eia-native tune writes the alpha it chooses here)');
+  const known = new Set(['format', 'version', 'model', 'block', 'method', 'pooling', 'train', 'test', 'auroc', 'auroc_ci', 'random_baseline_p', 'dose_response', 'tuned', 'eia_native_version', 'llama_commit', 'created_at']);
   for (const [k, v] of Object.entries(card)) if (!known.has(k)) lines.push(`  ${k.padEnd(9)} ${JSON.stringify(v)}`);
   lines.push(`  made by   eia-native ${card.eia_native_version || '?'}, llama.cpp ${card.llama_commit || '?'}, ${card.created_at || '?'}`);
   return lines;

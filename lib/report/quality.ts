@@ -172,6 +172,6 @@ export function tuneStatement(run: RunData): string {
   const stops = t.search.stopped.map((s) => (s.layer >= 0 ? `block ${s.layer} after round ${s.round - 1}: ${s.reason}` : s.reason));
   return t.layer === null
     ? `**No choice:** ${t.reason}.`
-    : `**Chosen: block ${t.layer}, alpha ${t.alpha}**: ${t.reason}.${t.card ? ` The alpha is recorded in \`${t.card}\` (\`generate --alphas tuned\`, \`"scale": "tuned"\`).` : ''}` +
+    : `**Chosen: block ${t.layer}, alpha ${t.alpha}**: ${t.reason}.${t.card ? ` The alpha is recorded in the vector card of \`${t.card}\` (\`card.tuned\`; \`generate --alphas tuned\`, \`"scale": "tuned"\`).` : ''}` +
       `${stops.length ? ` Stopped: ${stops.join('; ')}.` : ''}`;
 }

@@ -24,12 +24,12 @@ export class ModelCheck {
 
   /** Hashes the model in the background when some vector already records a model. */
   prime(vectors: StoredVector[]): void {
-    if (vectors.some((v) => v.model?.sha256 || v.tuned)) this.sha256().catch(() => {});
+    if (vectors.some((v) => v.model?.sha256 || v.tuned.length > 0)) this.sha256().catch(() => {});
   }
 
-  /** One warning per vector whose sidecar records another model, or a tuned alpha of another model (none when unrecorded or equal). */
+  /** One warning per vector whose card (or sidecar) records another model, and per tuned alpha of another model (none when unrecorded or equal). */
   async warnings(vectors: Iterable<StoredVector>): Promise<string[]> {
-    const recorded = [...vectors].filter((v) => v.model?.sha256 || v.tuned);
+    const recorded = [...vectors].filter((v) => v.model?.sha256 || v.tuned.length > 0);
     if (recorded.length === 0) return [];
     let sha: string;
     try {
@@ -40,7 +40,9 @@ export class ModelCheck {
     const out: string[] = [];
     for (const v of recorded) {
       const what = `vector '${v.name}'`;
-      if (v.tuned && v.tuned.model_sha256 !== sha) out.push(`warning: ${what}'s tuned alpha (${v.tuned.alpha}) was tuned on another model (sha256 ${v.tuned.model_sha256.slice(0, 12)}…)`);
+      for (const t of v.tuned) {
+        if (t.model_sha256 !== sha) out.push(`warning: ${what}'s tuned alpha (${t.alpha}${v.kind === 'control-vector' ? `, block ${t.layer}` : ''}) was tuned on another model (sha256 ${t.model_sha256.slice(0, 12)}…)`);
+      }
       if (!v.model?.sha256) continue;
       const forClient = probeModelMismatch({ model: { sha256: v.model!.sha256 } }, sha, what);
       if (!forClient) continue;

@@ -15,7 +15,7 @@ export const vectorSpecSchema = {
   properties: {
     name: { type: 'string', maxLength: 1024 },
     data: vectorData,
-    // a number, or "tuned": the alpha `eia-native tune` recorded for a stored probe
+    // a number, or "tuned": the alpha `eia-native tune` recorded in a stored vector's card (vector-specs.ts tunedScale)
     scale: { anyOf: [{ type: 'number' }, { const: 'tuned' }] },
     layers: { type: ['integer', 'array'], items: layerInt, maxItems: 2 },
     apply: { enum: [...STEER_POSITIONS] },

@@ -13,6 +13,7 @@
 // (a norm other than 1 is reported in the response's `warnings`).
 import type { Gate, Monitor, SteerPositions, SteerTerm } from '../engine/generate.js';
 import { normNote, unitDirection } from '../probes/direction.js';
+import { chooseTuned } from '../probes/vector-card.js';
 import { checkLayer, type ModelShape } from '../engine/validate.js';
 import { isEiaError } from '../util/errors.js';
 import { badRequest } from './api-error.js';
@@ -149,22 +150,38 @@ function positionsOf(spec: VectorSpec, param: string): SteerPositions | undefine
 export interface ResolvedTerm { term: SteerTerm; param: string; layerField: string; sourceField: string }
 
 /**
- * `scale: "tuned"`: the alpha `eia-native tune` recorded in a stored probe's sidecar (probes/tuned-alpha.ts);
- * a 400 `no_tuned_scale` for inline data, a control vector, or a probe without one. Steering another
- * block than the one it was tuned at is allowed and said in the response's warnings (an alpha tuned
- * on another model is said by model-check.ts, as for the probe's own model record).
+ * `scale: "tuned"`: the alpha `eia-native tune` recorded in a stored vector's card (`tuned`; a probe
+ * sidecar written before cards: its top-level `tuned`), chosen for the blocks the request steers
+ * (chooseTuned, as `generate --alphas tuned`): a probe's own block, or `layers` when given; a
+ * control vector without `layers` steers only its tuned block. A 400 `no_tuned_scale` for inline data
+ * or a vector whose cards carry none, `ambiguous_tuned_scale` when several blocks of a control vector
+ * carry one and `layers` does not single one out. Steering other blocks than the tuned one is allowed
+ * and said in the response's warnings (an alpha tuned on another model is said by model-check.ts).
+ * Returns the alpha and, for a control vector without `layers`, the block to steer.
  */
-function tunedScale(spec: VectorSpec, src: Source, rc: ResolveContext, param: string): number {
-  const t = src.stored?.tuned;
-  if (!t) {
-    const what = !src.stored ? 'inline data carries' : src.stored.kind !== 'probe' ? `control vector '${src.stored.name}' carries` : `vector '${src.stored.name}' carries`;
-    throw badRequest('no_tuned_scale', `${param}.scale`, `${param}.scale "tuned": ${what} no tuned alpha (eia-native tune --probes DIR records one in a probe's sidecar)`);
+function tunedScale(src: Source, given: { ranges: [number, number][]; field: string } | null, rc: ResolveContext, param: string): { alpha: number; block: number | null } {
+  const stored = src.stored;
+  const tuned = stored?.tuned ?? [];
+  // the blocks steered (clamped to the model's: out-of-range blocks are the validator's refusal, later)
+  const steered = given
+    ? given.ranges.flatMap(([a, b]) => {
+      const lo = Math.max(0, a), hi = Math.min(rc.shape.nLayer - 1, b);
+      return hi >= lo ? Array.from({ length: hi - lo + 1 }, (_, i) => lo + i) : [a];
+    })
+    : stored?.kind === 'probe' && stored.layer !== null ? [stored.layer] : null;
+  const choice = chooseTuned(tuned, steered);
+  if (choice.kind === 'none') {
+    const what = !stored ? 'inline data carries' : `${stored.kind === 'probe' ? 'vector' : 'control vector'} '${stored.name}' carries`;
+    throw badRequest('no_tuned_scale', `${param}.scale`, `${param}.scale "tuned": ${what} no tuned alpha (eia-native tune --probes DIR records one in a probe's card; cvec export carries it into a control vector)`);
   }
-  const layers = spec.layers ?? spec.target_layers;
-  if (layers !== undefined && !(typeof layers === 'number' ? layers === t.layer : layers.length > 0 && layers.every((l) => l === t.layer))) {
-    addWarning(rc, `${param}.scale "tuned": the alpha ${t.alpha} was tuned at block ${t.layer}; this request steers other blocks`);
+  if (choice.kind === 'ambiguous') {
+    const field = given?.field ?? `${param}.layers`;
+    throw badRequest('ambiguous_tuned_scale', field,
+      `${param}.scale "tuned": control vector '${stored!.name}' carries tuned alphas for blocks ${choice.blocks.join(', ')}${given ? ' (the requested layers do not single one out)' : ''}; give ${field} with one of them`);
   }
-  return t.alpha;
+  const t = choice.tuned;
+  if (choice.otherBlocks) addWarning(rc, `${param}.scale "tuned": the alpha ${t.alpha} was tuned at block ${t.layer}; this request steers other blocks`);
+  return { alpha: t.alpha, block: stored?.kind === 'control-vector' && !given ? t.layer : null };
 }
 
 /** One `steering.vectors[]` entry -> engine terms (a control vector gives one per block it covers). */
@@ -174,16 +191,22 @@ export function resolveVector(spec: VectorSpec, rc: ResolveContext, param: strin
   }
   const src = sourceOf(spec, rc, param);
   const sourceField = `${param}.${spec.data !== undefined ? 'data' : spec.name !== undefined ? 'name' : 'steer_vector_local_path'}`;
-  const alpha = spec.scale === 'tuned' ? tunedScale(spec, src, rc, param) : spec.scale ?? 1;
+  let given = layerRanges(spec, param);
+  let alpha = typeof spec.scale === 'number' ? spec.scale : 1;
+  if (spec.scale === 'tuned') {
+    const t = tunedScale(src, given, rc, param);
+    alpha = t.alpha;
+    // a control vector at its tuned alpha steers the block it was tuned at (the strength was chosen for that block alone)
+    if (t.block !== null) given = { ranges: [[t.block, t.block]], field: `${param}.scale` };
+  }
   const positions = positionsOf(spec, param);
   const normalize = spec.normalize ?? false;
-  const given = layerRanges(spec, param);
   const term = (direction: Float32Array, r: [number, number], layerField: string): ResolvedTerm => ({
     term: r[0] === r[1] ? { layer: r[0], direction, alpha, normalize, positions } : { layers: r, direction, alpha, normalize, positions },
     param, layerField, sourceField,
   });
   if (src.direction) {
-    if (given) return given.ranges.map((r) => term(src.direction!, r, given.field));
+    if (given) return given.ranges.map((r) => term(src.direction!, r, given!.field));
     const own = src.stored?.layer;
     if (own === null || own === undefined) throw badRequest('missing_layers', `${param}.layers`, `${param}.layers is required with inline data (the block(s) to steer)`);
     return [term(src.direction, [own, own], sourceField)];

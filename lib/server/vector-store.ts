@@ -18,8 +18,7 @@ import { readControlVector } from '../engine/control-vector.js';
 import { unitDirection } from '../probes/direction.js';
 import { loadProbe } from '../probes/probe-file.js';
 import type { Probe } from '../probes/probe.js';
-import type { TunedAlpha } from '../probes/tuned-alpha.js';
-import { cardsFromGgufMeta, makeCard, type VectorCard } from '../probes/vector-card.js';
+import { cardsFromGgufMeta, makeCard, type TunedAlpha, type VectorCard } from '../probes/vector-card.js';
 import { readNpy, writeNpy } from '../io/npy.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { io } from '../util/io-error.js';
@@ -47,8 +46,12 @@ export interface StoredVector {
   fileNorms: Map<number, number>;
   /** The model the direction was trained on, as its card (or an older sidecar) records it (null: not recorded). */
   model: Probe['model'] | null;
-  /** The steering strength `eia-native tune` recorded in the probe's sidecar (`scale: "tuned"`), null when none. */
-  tuned: TunedAlpha | null;
+  /**
+   * The steering strengths `eia-native tune` recorded in its cards (`scale: "tuned"`), by block
+   * ascending: a probe's card's (or an older sidecar's top-level `tuned`), a control vector's per block
+   * whose card has one; empty when none.
+   */
+  tuned: TunedAlpha[];
   /** The vector cards of its blocks (probes/vector-card.ts): the evidence it carries; empty when it has none. */
   cards: VectorCard[];
 }
@@ -158,7 +161,7 @@ export class VectorStore {
     }
     const v: StoredVector = {
       name, kind: 'probe', source: 'memory', directions: new Map([[layer, direction]]), layer,
-      dimensions: direction.length, method, auroc: null, file: null, fileNorms: new Map(), model: null, tuned: null, cards: [],
+      dimensions: direction.length, method, auroc: null, file: null, fileNorms: new Map(), model: null, tuned: [], cards: [],
     };
     this.memory.set(name, v);
     return v;
@@ -303,7 +306,7 @@ export class VectorStore {
       name, kind: 'probe', source: 'folder', directions: new Map([[p.layer, p.direction]]), layer: p.layer,
       dimensions: p.direction.length, method: p.method, auroc: p.card?.auroc ?? validationAuroc(path, p.layer), file,
       fileNorms: new Map(Math.abs(norm - 1) > 1e-6 ? [[p.layer, norm]] : []),
-      model: cardSha ? { ...p.model, sha256: cardSha } : p.model?.sha256 ? p.model : null, tuned: p.tuned ?? null,
+      model: cardSha ? { ...p.model, sha256: cardSha } : p.model?.sha256 ? p.model : null, tuned: p.tuned ? [p.tuned] : [],
       cards: p.card ? [p.card] : [],
     };
   }
@@ -323,7 +326,8 @@ export class VectorStore {
     const sha = cards.find((c) => c.model.sha256)?.model.sha256;
     return {
       name, kind: 'control-vector', source: 'folder', directions, layer: null,
-      dimensions: cv.nEmbd, method: cards[0]?.method ?? null, auroc: null, file, fileNorms, model: sha ? { sha256: sha } : null, tuned: null, cards,
+      dimensions: cv.nEmbd, method: cards[0]?.method ?? null, auroc: null, file, fileNorms, model: sha ? { sha256: sha } : null,
+      tuned: cards.flatMap((c) => (c.tuned ? [c.tuned] : [])), cards,
     };
   }
 }

@@ -3,8 +3,8 @@
 // strongest coherent alpha on each side), and writing it into the cards of the probes the sweep used.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { probeRunCard, readValidation } from '../probes/validation.js';
-import { makeCard, readVectorCards, strongestCoherentAlphas, updateVectorCard, type CardDoseResponse } from '../probes/vector-card.js';
+import { probeRunCardFields, readValidation } from '../probes/validation.js';
+import { readVectorCards, strongestCoherentAlphas, updateVectorCard, type CardDoseResponse } from '../probes/vector-card.js';
 import { DEGEN_CONDITION_SHARE } from './scoring.js';
 import type { ScoreResult } from './tables.js';
 
@@ -36,7 +36,7 @@ export function cardDoseResponse(score: Pick<ScoreResult, 'rows'>, layer: number
 /**
  * Writes the dose-response of every steered layer into the card of its probe in `probesDir`
  * (layer<L>.npy's sidecar). A sidecar without a card gets one first, from the folder's
- * validation.json when there is one. Returns the layers whose cards were written.
+ * validation.json when it has the block (else of what the sidecar records). Returns the layers whose cards were written.
  */
 export function recordDoseResponse(probesDir: string, score: Pick<ScoreResult, 'rows'>, runDir: string | null): number[] {
   const validationPath = join(probesDir, 'validation.json');
@@ -49,8 +49,8 @@ export function recordDoseResponse(probesDir: string, score: Pick<ScoreResult, '
     if (!dose) continue;
     const have = readVectorCards(npy).get(layer);
     if (have && JSON.stringify(have.dose_response) === JSON.stringify(dose)) continue;  // a resumed run: the card already says this
-    const base = have ?? (validation?.layers.some((l) => l.layer === layer) ? probeRunCard(validation, layer) : makeCard(layer));
-    updateVectorCard(npy, layer, { ...base, dose_response: dose });
+    // a sidecar without a card gets one of its run's validation (else of what the sidecar records) first
+    updateVectorCard(npy, layer, { ...(have ? {} : probeRunCardFields(validation, layer)), dose_response: dose });
     written.push(layer);
   }
   return written;

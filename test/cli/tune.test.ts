@@ -2,11 +2,15 @@
 // --metrics/--judge is exactly what it was (no new key, file, section or figure); `score --metrics`
 // measures every sample once (a second call measures nothing) and the perplexity ratio rises
 // monotonically with |alpha|; `tune` picks a best-detecting block and an alpha within the fluency
-// limit, writes tune.json, the report's Tuning section and the probe's tuned alpha, resumes without
-// generating or measuring anything again, refuses other parameters; `generate --alphas tuned` uses it.
+// limit, writes tune.json, the report's Tuning section and the tuned alpha into the probe's vector
+// card, resumes without generating or measuring anything again, refuses other parameters;
+// `generate --alphas tuned` uses it, from the probe and from the control vector `cvec export` makes
+// of it (the card carries it, and `cvec import` brings it back), and `info --vector` prints it.
 import { cpSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readControlVector } from '../../lib/engine/control-vector.js';
+import { readVectorCards } from '../../lib/probes/vector-card.js';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { requireFreshDist } from '../helpers/dist.js';
@@ -138,8 +142,17 @@ describe('tune', () => {
     expect(v.prompts).toEqual(['the_maze']);
     expect(v.keyword_share.lower).toBeLessThanOrEqual(v.keyword_share.estimate);
     expect(v.keyword_share.estimate).toBeGreaterThan(v.baseline_keyword_share.estimate);
+    // the tuned alpha is the chosen probe's card's `tuned` (no second, top-level record); the other probes' cards have none
     const side = JSON.parse(readFileSync(join(TP, `layer${t.layer}.json`), 'utf8'));
-    expect(side.tuned).toMatchObject({ alpha: t.alpha, layer: t.layer, objective: 'keyword_share', max_ppl_ratio: 1.5 });
+    expect(side.tuned).toBeUndefined();
+    const card = readVectorCards(join(TP, `layer${t.layer}.npy`)).get(t.layer)!;
+    expect(card.tuned).toEqual({
+      alpha: t.alpha, layer: t.layer, objective: 'keyword_share', max_ppl_ratio: 1.5, model_sha256: saved.model.sha256,
+      tune_json: join(OUT, 'tune.json'), created_at: saved.created_at,
+    });
+    expect(card.auroc).toBe(auroc[String(t.layer)]);  // the rest of the card is the probe run's, kept
+    for (const l of [1, 2, 3].filter((x) => x !== t.layer)) expect(readVectorCards(join(TP, `layer${l}.npy`)).get(l)!.tuned).toBeNull();
+    expect(saved.card).toBe(join(TP, `layer${t.layer}.json`));
     const html = readFileSync(join(OUT, 'report.html'), 'utf8');
     expect(html).toMatch(/<section id="tuning">/);
     expect(html).toMatch(/data-figure="tune-search"/);
@@ -166,5 +179,41 @@ describe('tune', () => {
     const r = await runCli(['generate', '-m', MODEL, '--prompt', 'Hello', '--probe', join(TP, `layer${other}.npy`), '--alphas', 'tuned', '--max-tokens', '4']);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/carries no tuned alpha/);
+  });
+
+  it('info --vector prints the tuned line; cvec export carries it into the GGUF card; generate --probe X.gguf --alphas tuned steers with it', async () => {
+    const npy = join(TP, `layer${t.layer}.npy`);
+    const info = (await ok(['info', '--vector', npy])).stdout;
+    expect(info).toMatch(new RegExp(`\\n {2}tuned {5}alpha ${String(t.alpha).replace('.', '\\.')} \\(keyword_share, perplexity ratio <= 1\\.5; `));
+    const others = [1, 2, 3].filter((l) => l !== t.layer);
+    const gguf = join(T, 'tuned.gguf');
+    // every block of the folder: the GGUF holds three cards, one of them with `tuned`
+    await ok(['cvec', 'export', ...[1, 2, 3].flatMap((l) => ['--probe', join(TP, `layer${l}.npy`)]), '--out', gguf]);
+    const meta = readControlVector(gguf).meta;
+    expect(meta[`eia.card.${t.layer}.tuned.alpha`]).toBe(t.alpha);
+    for (const l of others) expect(meta[`eia.card.${l}.tuned.alpha`]).toBeUndefined();
+    const cards = readVectorCards(gguf);
+    expect(cards.get(t.layer)!.tuned).toEqual(readVectorCards(npy).get(t.layer)!.tuned);
+    expect((await ok(['info', '--vector', gguf])).stdout).toMatch(/ {2}tuned {5}alpha /);
+    // and back: cvec import writes it into the imported probe's card
+    await ok(['cvec', 'import', gguf, '--out', join(T, 'imported')]);
+    expect(readVectorCards(join(T, 'imported', `layer${t.layer}.npy`)).get(t.layer)!.tuned).toEqual(cards.get(t.layer)!.tuned);
+    const gen = async (args: string[]) => (await ok(['generate', '-m', MODEL, '--prompt', 'The user is upset and', ...args, '--samples', '2', '--seed', '3',
+      '--max-tokens', '12', '--threads', '1', '--json'])).stdout.trim().split('\n').map((l) => JSON.parse(l) as { alpha: number; layer: number; tokens: number[] });
+    const fromGguf = await gen(['--probe', gguf, '--alphas', 'tuned']);
+    const explicit = await gen(['--probe', gguf, '--layer', String(t.layer), '--alphas', String(t.alpha)]);
+    const fromNpy = await gen(['--probe', npy, '--alphas', 'tuned']);
+    const weaker = await gen(['--probe', gguf, '--layer', String(t.layer), '--alphas', String(t.alpha / 4)]);
+    expect(fromGguf.map((x) => [x.alpha, x.layer])).toEqual([[t.alpha, t.layer], [t.alpha, t.layer]]);
+    expect(fromGguf.map((x) => x.tokens)).toEqual(explicit.map((x) => x.tokens));
+    expect(fromGguf.map((x) => x.tokens)).toEqual(fromNpy.map((x) => x.tokens));
+    expect(fromGguf.map((x) => x.tokens)).not.toEqual(weaker.map((x) => x.tokens));  // the comparison can fail
+    // the GGUF holds other blocks: the tuned block alone is steered, and that is said; another --layer is warned about
+    const said = await runCli(['generate', '-m', MODEL, '--prompt', 'Hi', '--probe', gguf, '--alphas', 'tuned', '--max-tokens', '2', '--threads', '1'], { env: { ...process.env, EIA_NATIVE_QUIET: '' } });
+    expect(said.status, said.stderr).toBe(0);
+    expect(said.stderr).toMatch(new RegExp(`steers block ${t.layer} only, the block its alpha .* was tuned at`));
+    const other = await runCli(['generate', '-m', MODEL, '--prompt', 'Hi', '--probe', gguf, '--layer', String(others[0]), '--alphas', 'tuned', '--max-tokens', '2', '--threads', '1']);
+    expect(other.status, other.stderr).toBe(0);
+    expect(other.stderr).toMatch(new RegExp(`alpha .* was tuned at block ${t.layer}, and --layer is ${others[0]}`));
   });
 });

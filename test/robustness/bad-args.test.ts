@@ -23,7 +23,7 @@ import { acquireRunLock, processStartTime } from '../../lib/io/run-lock.js';
 import { saveProbe } from '../../lib/probes/probe-file.js';
 import { JudgeClient } from '../../lib/steering/judge/client.js';
 import { loadRubric } from '../../lib/steering/judge/rubric.js';
-import { checkCard, makeCard, readVectorCards } from '../../lib/probes/vector-card.js';
+import { cardsToGgufMeta, checkCard, makeCard, readVectorCards } from '../../lib/probes/vector-card.js';
 import { quantizeModel } from '../../lib/engine/quantize.js';
 import { EiaError, type ErrorCode } from '../../lib/util/errors.js';
 import { synthTo, tempDir } from '../helpers/fixtures.js';
@@ -71,6 +71,12 @@ beforeAll(async () => {
   // issue 25's cases: two scored texts (a correlation needs three), a control vector whose card sits under another block
   writeFileSync(T('two-texts.jsonl'), '{"text":"I care","score":2}\n{"text":"Win now","score":0}\n');
   writeControlVector(T('cv-card.gguf'), new Map([[1, dir]]), 'llama', { 'eia.card.1.format': 'eia-vector-card', 'eia.card.1.version': 1, 'eia.card.1.block': 2, 'eia.card.1.method': 'mean-diff' });
+  // the tuned alpha in cards: two blocks tuned (which one?), a damaged tuned field in a GGUF card and in a sidecar card
+  const tunedAt = (layer: number, alpha: unknown) => ({ alpha, layer, objective: 'keyword_share', max_ppl_ratio: 1.5, model_sha256: 'a'.repeat(64), tune_json: '/t/tune.json', created_at: '2026-01-01T00:00:00Z' });
+  writeControlVector(T('cv-two-tuned.gguf'), new Map([[1, dir], [2, dir]]), 'llama', cardsToGgufMeta(new Map([[1, { ...makeCard(1), tuned: tunedAt(1, 2) }], [2, { ...makeCard(2), tuned: tunedAt(2, 3) }]]) as never));
+  writeControlVector(T('cv-bad-tuned.gguf'), new Map([[1, dir]]), 'llama', { ...cardsToGgufMeta(new Map([[1, { ...makeCard(1), tuned: tunedAt(1, 2) }]]) as never), 'eia.card.1.tuned.alpha': 'strong' });
+  saveProbe(T('badtuned'), { direction: dir, layer: 1, pooling: 'mean', method: 'mean-diff', model: {}, trainHash: '', nTrain: 0, card: makeCard(1) });
+  writeFileSync(T('badtuned/layer1.json'), JSON.stringify({ ...JSON.parse(readFileSync(T('badtuned/layer1.json'), 'utf8')), card: { ...makeCard(1), tuned: tunedAt(2, 2) } }));
   // issue 14's cases: probes of this model and of another one, a x7 probe, NaN files, a locked RUN, duplicated samples
   const sha = await fileSha256(modelPath);
   const unitDir = new Float32Array(nEmbd).fill(1 / Math.sqrt(nEmbd));
@@ -453,6 +459,8 @@ const CLI: CliRow[] = [
   { id: 'C140', cmd: 'tune', args: () => ['tune', '--model', M(), '--probes', T('tprobes'), '--out', T('tune-a'), '--scenarios', 'food_delivery', '--held-out', 'food_delivery,the_maze'], exit: 2, code: 'E_BAD_ARG', error: /--held-out: food_delivery is also a train prompt \(the two sets must not overlap\)/, tree: () => [T('tune-a')] },
   { id: 'C141', cmd: 'tune', args: () => ['tune', '--model', M(), '--probes', T('tprobes'), '--out', T('tune-other'), '--threads', '1'], exit: 2, code: 'E_CONFLICT', error: /tune-other holds a tune with other parameters; use another folder, the original parameters, or --force to replace it\. Differing:[\s\S]*seed/, tree: () => [T('tune-other')] },
   { id: 'C142', cmd: 'generate', args: () => ['generate', '--model', M(), '--prompt', 'Hi', '--probe', T('tprobes/layer1.npy'), '--alphas', 'tuned'], exit: 2, code: 'E_BAD_ARG', error: /--alphas tuned: .*layer1\.npy carries no tuned alpha/ },
+  { id: 'C143', cmd: 'generate', args: () => ['generate', '--model', M(), '--prompt', 'Hi', '--probe', T('cv-two-tuned.gguf'), '--alphas', 'tuned'], exit: 2, code: 'E_BAD_ARG', error: /--alphas tuned: .*cv-two-tuned\.gguf carries tuned alphas for blocks 1, 2: give --layer with one of them/ },
+  { id: 'C144', cmd: 'generate', args: () => ['generate', '--model', M(), '--prompt', 'Hi', '--probe', T('badtuned/layer1.npy'), '--alphas', 'tuned'], exit: 2, code: 'E_BAD_ARG', error: /badtuned\/layer1\.json: card field "tuned\.layer" must be the card's block \(1\)/ },
   // issue 25: quantize, study, info --vector
   { id: 'Q1', cmd: 'quantize', args: () => ['quantize', M(), '--type', 'q9_9', '--out', T('q1.gguf')], exit: 2, code: 'E_BAD_ARG', error: /--type 'q9_9' is not a type quantize writes/, tree: () => [T('q1.gguf')] },
   { id: 'Q2', cmd: 'quantize', args: () => ['quantize', M(), '--type', 'q8_0', '--out', T('cv.gguf')], exit: 2, code: 'E_CONFLICT', error: /--out .*cv\.gguf already exists; use another path or --force to replace it/, tree: () => [T('cv.gguf')] },
@@ -466,6 +474,7 @@ const CLI: CliRow[] = [
   { id: 'Q10', cmd: 'info', args: () => ['info', '--vector', T('missing.npy')], exit: 2, code: 'E_BAD_ARG', error: /--vector: .*missing\.npy does not exist/ },
   { id: 'Q11', cmd: 'info', args: () => ['info', '--vector', T('ok.jsonl')], exit: 2, code: 'E_BAD_ARG', error: /--vector: .*ok\.jsonl is neither a probe \.npy nor a control-vector \.gguf/ },
   { id: 'Q12', cmd: 'info', args: () => ['info', '--vector', T('cv-card.gguf')], exit: 2, code: 'E_BAD_ARG', error: /the card under eia\.card\.1 says block 2/ },
+  { id: 'Q13', cmd: 'info', args: () => ['info', '--vector', T('cv-bad-tuned.gguf')], exit: 2, code: 'E_BAD_ARG', error: /cv-bad-tuned\.gguf \(block 1\): card field "tuned\.alpha" must be a finite number/ },
 ];
 
 /** C114's tiny tmpfs: why the full-disk row is skipped (null: mounted). */

@@ -26,7 +26,7 @@ const ALLOWED: { file: string; rule: string; why: string }[] = [
   { file: 'lib/steering/scoring.ts', rule: 'alpha', why: 'the alpha of a row being scored: file contents, not a request to the engine' },
   { file: 'lib/steering/metrics/cache.ts', rule: 'alpha', why: "a metrics.jsonl record's alpha: file contents, not a request to the engine" },
   { file: 'lib/steering/judge/cache.ts', rule: 'alpha', why: "a judge.jsonl record's alpha: file contents, not a request to the engine" },
-  { file: 'lib/probes/tuned-alpha.ts', rule: 'alpha', why: "a probe sidecar's tuned record: file contents; the alpha is checked by the validator where it steers (generate --alphas tuned, the server's scale \"tuned\")" },
+  { file: 'lib/probes/vector-card.ts', rule: 'alpha', why: "a vector card's tuned record: file contents; the alpha is checked by the validator where it steers (generate --alphas tuned, the server's scale \"tuned\")" },
   { file: 'native/binding/context_wrap.cpp', rule: 'alpha', why: 'JS number -> float: a value beyond float\'s range is undefined behaviour in C++ (memory)' },
   { file: 'native/core/steer_plan.cpp', rule: 'alpha', why: 'NaN or infinity in the residual stream reach the sampler\'s distribution (memory)' },
   { file: 'native/core/steer_plan.cpp', rule: 'positions', why: 'parse_positions: the binding\'s string -> enum conversion (the validator refused any other value first)' },

@@ -1,10 +1,20 @@
 // Vector cards without a model: their checks, the GGUF metadata form (flatten and back), the
-// strongest coherent alphas, the warnings of a use, the dose-response summary of a score, and the
-// headline CI of Table 2 (known answers on hand-made samples).
-import { describe, expect, it } from 'vitest';
+// strongest coherent alphas, the warnings of a use, the tuned alpha as a card field (checked, in
+// both forms, chosen for a use, written into a sidecar's card; a sidecar of the version before cards
+// still read), the dose-response summary of a score, and the headline CI of Table 2 (known answers
+// on hand-made samples).
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { readControlVector, writeControlVector } from '../../lib/engine/control-vector.js';
+import { writeNpy } from '../../lib/io/npy.js';
+import { ensureProbeSidecar, loadProbe, saveProbe } from '../../lib/probes/probe-file.js';
 import {
-  cardsFromGgufMeta, cardsToGgufMeta, cardWarnings, checkCard, makeCard, strongestCoherentAlphas, vectorUseMessages, type VectorCard,
+  cardLines, cardsFromGgufMeta, cardsToGgufMeta, cardWarnings, checkCard, chooseTuned, makeCard, readTunedAlphas, readVectorCards, strongestCoherentAlphas,
+  updateVectorCard, vectorUseMessages, type TunedAlpha, type VectorCard,
 } from '../../lib/probes/vector-card.js';
+import { probeRunCardFields } from '../../lib/probes/validation.js';
+import { tempDir, unitRandom } from '../helpers/fixtures.js';
 import { cardDoseResponse } from '../../lib/steering/card-dose.js';
 import { headlineCi } from '../../lib/steering/headline-ci.js';
 import { scoreSamples } from '../../lib/steering/tables.js';
@@ -85,6 +95,164 @@ describe('vector cards', () => {
     // a sidecar from before cards still gets the model check
     const old = vectorUseMessages({ what: 'old.npy', card: null, modelSha256: 'a'.repeat(64), recorded: { sha256: 'e'.repeat(64), path: '/m.gguf' } });
     expect(old.warnings[0]).toMatch(/old\.npy was trained on another model \(sha256 eeeeeeeeeeee…, \/m\.gguf\)/);
+  });
+});
+
+const tunedAt = (layer: number, alpha: number, ratio: number | null = 1.5): TunedAlpha => ({
+  alpha, layer, objective: 'keyword_share', max_ppl_ratio: ratio, model_sha256: 'a'.repeat(64), tune_json: '/t/tune.json', created_at: '2026-01-01T00:00:00Z',
+});
+
+describe('the tuned alpha in the card', () => {
+  const tmp = tempDir('eia-card-tuned-');
+  afterAll(() => tmp.cleanup());
+
+  it('is a checked card field (null when absent), printed by cardLines, and travels through the GGUF form with a null ratio read back as null', () => {
+    expect(makeCard(2).tuned).toBeNull();
+    expect(checkCard({ ...makeCard(2), tuned: undefined }, 't').tuned).toBeNull();
+    const withRatio = checkCard({ ...fullCard(3), tuned: tunedAt(3, 5.715) }, 't');
+    const judged = checkCard({ ...fullCard(4), tuned: { ...tunedAt(4, 2), objective: 'judge_harmonic', max_ppl_ratio: null } }, 't');
+    expect(withRatio.tuned).toEqual(tunedAt(3, 5.715));
+    const meta = cardsToGgufMeta(new Map([[3, withRatio], [4, judged]]));
+    expect(meta['eia.card.3.tuned.alpha']).toBe(5.715);
+    expect(meta['eia.card.3.tuned.max_ppl_ratio']).toBe(1.5);
+    expect('eia.card.4.tuned.max_ppl_ratio' in meta).toBe(false);  // GGUF holds no null
+    const back = cardsFromGgufMeta(meta, 'x.gguf');
+    expect(back.get(3)!.tuned).toEqual(tunedAt(3, 5.715));
+    expect(back.get(4)!.tuned).toEqual({ ...tunedAt(4, 2), objective: 'judge_harmonic', max_ppl_ratio: null });
+    expect(back.get(4)).toEqual(judged);
+    const lines = cardLines(withRatio).join('\n');
+    expect(lines).toMatch(/ {2}tuned {5}alpha 5\.715 \(keyword_share, perplexity ratio <= 1\.5; model sha256 aaaaaaaaaaaa…; \/t\/tune\.json\)/);
+    expect(cardLines(judged).join('\n')).toMatch(/tuned {5}alpha 2 \(judge_harmonic; /);
+    expect(cardLines(makeCard(1)).join('\n')).toMatch(/tuned {5}not tuned/);
+  });
+
+  it('a damaged tuned field is E_BAD_ARG naming the field, in a sidecar card and in GGUF metadata', () => {
+    const c = fullCard(3);
+    const bad = (tuned: unknown) => () => checkCard({ ...c, tuned }, 'f.json');
+    expect(bad({ ...tunedAt(3, 1), alpha: 'strong' })).toThrow(/f\.json: card field "tuned\.alpha" must be a finite number/);
+    expect(bad({ ...tunedAt(3, 1), alpha: null })).toThrow(/"tuned\.alpha"/);
+    expect(bad({ ...tunedAt(3, 1), layer: 4 })).toThrow(/"tuned\.layer" must be the card's block \(3\)/);
+    expect(bad({ ...tunedAt(3, 1), max_ppl_ratio: 'x' })).toThrow(/"tuned\.max_ppl_ratio" must be a number or null/);
+    expect(bad({ ...tunedAt(3, 1), model_sha256: 7 })).toThrow(/"tuned\.model_sha256"/);
+    expect(bad({ ...tunedAt(3, 1), objective: undefined })).toThrow(/"tuned\.objective"/);
+    expect(bad(4.5)).toThrow(/"tuned" must be an object or null/);
+    try { bad({ ...tunedAt(3, 1), alpha: 'strong' })(); } catch (e) { expect((e as { code?: string }).code).toBe('E_BAD_ARG'); }
+    const meta = cardsToGgufMeta(new Map([[3, { ...c, tuned: tunedAt(3, 2) }]]));
+    expect(() => cardsFromGgufMeta({ ...meta, 'eia.card.3.tuned.alpha': 'x' }, 'v.gguf')).toThrow(/v\.gguf \(block 3\): card field "tuned\.alpha" must be a finite number/);
+  });
+
+  it('chooseTuned: the steered block\'s own, the only one (said to be of another block), none, or ambiguous', () => {
+    const t2 = tunedAt(2, 4), t5 = tunedAt(5, 7);
+    expect(chooseTuned([], null)).toEqual({ kind: 'none' });
+    expect(chooseTuned([], [2])).toEqual({ kind: 'none' });
+    expect(chooseTuned([t2], null)).toEqual({ kind: 'found', tuned: t2, otherBlocks: false });
+    expect(chooseTuned([t2], [2])).toEqual({ kind: 'found', tuned: t2, otherBlocks: false });
+    expect(chooseTuned([t2], [3])).toEqual({ kind: 'found', tuned: t2, otherBlocks: true });
+    expect(chooseTuned([t2], [2, 3])).toEqual({ kind: 'found', tuned: t2, otherBlocks: true });
+    expect(chooseTuned([t2, t5], [5])).toEqual({ kind: 'found', tuned: t5, otherBlocks: false });
+    expect(chooseTuned([t2, t5], null)).toEqual({ kind: 'ambiguous', blocks: [2, 5] });
+    expect(chooseTuned([t2, t5], [3])).toEqual({ kind: 'ambiguous', blocks: [2, 5] });
+    expect(chooseTuned([t2, t5], [2, 3, 4, 5])).toEqual({ kind: 'ambiguous', blocks: [2, 5] });
+  });
+
+  it('written into a probe\'s card with updateVectorCard: every other sidecar field kept; a bare .npy gets a sidecar and card first (its norm kept)', () => {
+    const dir = join(tmp.dir, 'w');
+    const d = unitRandom(16, 1);
+    saveProbe(dir, { direction: d, layer: 2, pooling: 'mean', method: 'mean-diff', model: { sha256: 'b'.repeat(64) }, trainHash: 'h', nTrain: 10, card: makeCard(2, { method: 'mean-diff' }) });
+    const npy = join(dir, 'layer2.npy');
+    const before = JSON.parse(readFileSync(join(dir, 'layer2.json'), 'utf8'));
+    updateVectorCard(npy, 2, { tuned: tunedAt(2, 3.5) });
+    const after = JSON.parse(readFileSync(join(dir, 'layer2.json'), 'utf8'));
+    const { card: _a, ...restAfter } = after;
+    const { card: _b, ...restBefore } = before;
+    expect(restAfter).toEqual(restBefore);
+    expect(after.card.tuned).toEqual(tunedAt(2, 3.5));
+    expect(after.card.method).toBe('mean-diff');
+    expect(readVectorCards(npy).get(2)!.tuned).toEqual(tunedAt(2, 3.5));
+    expect(readTunedAlphas(npy)).toEqual([tunedAt(2, 3.5)]);
+    expect(loadProbe(npy).tuned).toEqual(tunedAt(2, 3.5));
+    // the paper's kind of file: no sidecar, a norm of 7 (its magnitude)
+    const bare = join(tmp.dir, 'paper', 'layer4.npy');
+    mkdirSync(join(tmp.dir, 'paper'));
+    writeNpy(bare, d.map((x) => 7 * x), [16]);
+    expect(readTunedAlphas(bare)).toEqual([]);
+    const scaleBefore = loadProbe(bare).scale!;
+    const side = ensureProbeSidecar(bare);
+    expect(ensureProbeSidecar(bare)).toBe(side);  // an existing sidecar is left as it is
+    updateVectorCard(bare, 4, { tuned: tunedAt(4, 2) });
+    const p = loadProbe(bare);
+    expect(p.scale).toBeCloseTo(scaleBefore, 5);
+    expect(scaleBefore).toBeCloseTo(7, 4);
+    expect(p.card!.tuned).toEqual(tunedAt(4, 2));
+    expect(p.card!.method).toBe('mean-diff');
+    expect(p.tuned).toEqual(tunedAt(4, 2));
+  });
+
+  it('a sidecar of the version before cards carried it (top-level `tuned`) is still read, and the next update moves it into the card', () => {
+    const dir = join(tmp.dir, 'legacy');
+    const d = unitRandom(16, 2);
+    // no card at all (a paper probe that tune gave a sidecar), and a card beside a top-level tuned (a probe of issue 25 + 26 before this change)
+    saveProbe(dir, { direction: d, layer: 1, pooling: 'mean', method: 'mean-diff', model: { sha256: 'c'.repeat(64) }, trainHash: '', nTrain: 0 });
+    saveProbe(dir, { direction: d, layer: 3, pooling: 'mean', method: 'mean-diff', model: {}, trainHash: '', nTrain: 0, card: makeCard(3) });
+    for (const l of [1, 3]) {
+      const f = join(dir, `layer${l}.json`);
+      writeFileSync(f, JSON.stringify({ ...JSON.parse(readFileSync(f, 'utf8')), tuned: tunedAt(l, l + 0.5) }));
+    }
+    const n1 = join(dir, 'layer1.npy'), n3 = join(dir, 'layer3.npy');
+    expect(readTunedAlphas(n1)).toEqual([tunedAt(1, 1.5)]);
+    expect(loadProbe(n1).tuned).toEqual(tunedAt(1, 1.5));
+    expect(readVectorCards(n1).size).toBe(0);  // still a file without a card
+    expect(readTunedAlphas(n3)).toEqual([tunedAt(3, 3.5)]);
+    expect(readVectorCards(n3).get(3)!.tuned).toEqual(tunedAt(3, 3.5));
+    // a damaged legacy record names the field
+    const f3 = join(dir, 'layer3.json');
+    const good = readFileSync(f3, 'utf8');
+    writeFileSync(f3, JSON.stringify({ ...JSON.parse(good), tuned: { ...tunedAt(3, 1), alpha: 'x' } }));
+    expect(() => loadProbe(n3)).toThrow(/layer3\.json: field "tuned\.alpha" must be a finite number/);
+    writeFileSync(f3, good);
+    // an update of another field moves the record into the card and drops the top-level one
+    updateVectorCard(n1, 1, { auroc: 0.9 });
+    updateVectorCard(n3, 3, { auroc: 0.8 });
+    for (const [n, l] of [[n1, 1], [n3, 3]] as const) {
+      const side = JSON.parse(readFileSync(join(dir, `layer${l}.json`), 'utf8'));
+      expect(side.tuned).toBeUndefined();
+      expect(side.card.tuned).toEqual(tunedAt(l, l + 0.5));
+      expect(readTunedAlphas(n)).toEqual([tunedAt(l, l + 0.5)]);
+    }
+    // the made card holds what the sidecar knew
+    expect(readVectorCards(n1).get(1)!.model.sha256).toBe('c'.repeat(64));
+  });
+
+  it('a card-less sidecar in a probe run gets its card from validation.json (probeRunCardFields) with the patch, keeping an older top-level tuned', () => {
+    const dir = join(tmp.dir, 'run-probes');
+    const d = unitRandom(16, 5);
+    for (const l of [1, 2]) saveProbe(dir, { direction: d, layer: l, pooling: 'mean', method: 'mean-diff', model: {}, trainHash: 'h', nTrain: 4 });
+    const f2 = join(dir, 'layer2.json');
+    writeFileSync(f2, JSON.stringify({ ...JSON.parse(readFileSync(f2, 'utf8')), tuned: tunedAt(2, 2.5) }));
+    const report = {
+      model: { path: '/m.gguf', sha256: 'd'.repeat(64), arch: 'llama', n_layer: 6, n_embd: 16 }, method: 'mean-diff', pooling: 'mean',
+      train: { hash: 'h', n_pairs: 2 }, test: { hash: 't', n_pairs: 2 }, layers: [{ layer: 1, auroc: 0.8 }, { layer: 2, auroc: 0.9 }],
+    } as unknown as Parameters<typeof probeRunCardFields>[0];
+    expect(probeRunCardFields(report, 3)).toEqual({});
+    expect(probeRunCardFields(null, 1)).toEqual({});
+    expect('tuned' in probeRunCardFields(report, 1)).toBe(false);
+    updateVectorCard(join(dir, 'layer1.npy'), 1, { ...probeRunCardFields(report, 1), tuned: tunedAt(1, 4) });
+    updateVectorCard(join(dir, 'layer2.npy'), 2, { ...probeRunCardFields(report, 2), auroc: 0.9 });
+    const c1 = readVectorCards(join(dir, 'layer1.npy')).get(1)!, c2 = readVectorCards(join(dir, 'layer2.npy')).get(2)!;
+    expect(c1).toMatchObject({ auroc: 0.8, model: { sha256: 'd'.repeat(64) }, tuned: tunedAt(1, 4) });
+    expect(c2).toMatchObject({ auroc: 0.9, tuned: tunedAt(2, 2.5) });
+  });
+
+  it('a control vector carries one per block; updateVectorCard writes a block\'s tuned into its eia.card metadata', () => {
+    const f = join(tmp.dir, 'cv.gguf');
+    writeControlVector(f, new Map([[1, unitRandom(16, 3)], [2, unitRandom(16, 4)]]), 'llama', cardsToGgufMeta(new Map([[1, makeCard(1)], [2, makeCard(2)]])));
+    expect(readTunedAlphas(f)).toEqual([]);
+    updateVectorCard(f, 2, { tuned: tunedAt(2, 6, null) });
+    expect(readTunedAlphas(f)).toEqual([tunedAt(2, 6, null)]);
+    expect(readControlVector(f).meta['eia.card.2.tuned.alpha']).toBe(6);
+    updateVectorCard(f, 1, { tuned: tunedAt(1, 3) });
+    expect(readTunedAlphas(f).map((t) => t.layer)).toEqual([1, 2]);
+    expect(chooseTuned(readTunedAlphas(f), null).kind).toBe('ambiguous');
   });
 });
 

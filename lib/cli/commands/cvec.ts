@@ -2,8 +2,9 @@
 // one norm rule (probes/direction.ts): a probe is a unit direction plus its scale; export writes
 // direction x scale x --scale, import stores the unit direction and the file's norm as the scale,
 // so import -> export gives back the same vectors. Each block's vector card (probes/vector-card.ts)
-// travels with it: export writes it into the GGUF's eia.card.<block>.* metadata (a probe without a
-// card gets one of what its sidecar knows), import writes it back into the sidecar.
+// travels with it, the alpha `tune` chose (`tuned`) included: export writes it into the GGUF's
+// eia.card.<block>.* metadata (a probe without a card gets one of what its sidecar knows), import
+// writes it back into the sidecar.
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
@@ -34,8 +35,9 @@ function storedVector(path: string, layerGiven: number | null): { layer: number;
     const stored = Math.sqrt(raw.reduce((s, x) => s + x * x, 0));
     const sideScale = (p.scale ?? 1) / (Math.abs(stored - 1) <= 1e-6 ? 1 : stored);
     const layer = layerGiven ?? p.layer;
+    // a probe's tuned alpha (its card's, or an older sidecar's top-level one) goes with it when it stays at its block
     const card = p.card && p.card.block === layer ? p.card
-      : makeCard(layer, { method: p.method, pooling: p.pooling, model: { sha256: p.model?.sha256 ?? null } });
+      : { ...makeCard(layer, { method: p.method, pooling: p.pooling, model: { sha256: p.model?.sha256 ?? null } }), tuned: p.tuned?.layer === layer ? p.tuned : null };
     return { layer, vector: raw, scale: sideScale, card };
   }
   const a = readNpy(path);

@@ -17,8 +17,7 @@ import { inputExists, readInputText } from '../../io/input.js';
 import { readNpy } from '../../io/npy.js';
 import { normNote, unitDirection } from '../../probes/direction.js';
 import { loadProbe } from '../../probes/probe-file.js';
-import type { TunedAlpha } from '../../probes/tuned-alpha.js';
-import { readVectorCards, vectorUseMessages } from '../../probes/vector-card.js';
+import { chooseTuned, readTunedAlphas, readVectorCards, vectorUseMessages, type TunedAlpha } from '../../probes/vector-card.js';
 import { residualNorms as residualNormsOf } from '../../probes/residual-norm.js';
 import { note, warn } from '../../util/note.js';
 import { createProgress } from '../../util/progress.js';
@@ -58,20 +57,32 @@ function parseMonitor(spec: string): { layer: number; path: string } {
 const isGguf = (path: string) => /\.gguf$/i.test(path);
 
 /**
- * --alphas with `tuned` among its values: the alpha `eia-native tune` recorded for the --probe
- * (its sidecar's `tuned`, probes/tuned-alpha.ts), and the block it was tuned at when --layer is not
- * given. Checked before the model loads.
+ * --alphas with `tuned` among its values: the alpha `eia-native tune` recorded in the --probe's
+ * vector card (`card.tuned` of a probe's sidecar, or of the block's card in a control-vector .gguf;
+ * a sidecar written before cards: its top-level `tuned`), chosen by chooseTuned for the block
+ * steered; without --layer the tuned block is the one steered (of a .gguf too, not all its blocks).
+ * Checked before the model loads.
  */
 function tunedAlphaArg(a: Args): { alphas: number[]; tuned: TunedAlpha | null } {
   const items = String(a.alphas).split(',').map((x) => x.trim()).filter((x) => x !== '');
   if (!items.includes('tuned')) return { alphas: parseNumberList(a.alphas, '--alphas'), tuned: null };
-  if (a.probe === undefined || isGguf(a.probe)) throw new UsageError('--alphas tuned needs --probe P.npy whose sidecar carries a tuned alpha (written by eia-native tune)');
+  if (a.probe === undefined) throw new UsageError('--alphas tuned needs --probe (a probe .npy or control-vector .gguf whose card carries a tuned alpha, written by eia-native tune)');
   if (!existsSync(a.probe)) throw new UsageError(`--probe: ${a.probe} does not exist`);
-  const tuned = loadProbe(a.probe).tuned;
-  if (!tuned) throw new UsageError(`--alphas tuned: ${a.probe} carries no tuned alpha (its sidecar has no "tuned" record; eia-native tune --probes DIR writes one)`);
   if (a['layer-range'] !== undefined) throw new UsageError('--alphas tuned steers the block it was tuned at: give --layer (or nothing), not --layer-range');
-  if (a.layer === undefined) a.layer = tuned.layer;
-  else if (a.layer !== tuned.layer) warn(`warning: --alphas tuned: ${a.probe}'s alpha ${tuned.alpha} was tuned at block ${tuned.layer}, and --layer is ${a.layer}`);
+  const choice = chooseTuned(readTunedAlphas(a.probe), a.layer === undefined ? null : [a.layer]);
+  if (choice.kind === 'none') {
+    throw new UsageError(`--alphas tuned: ${a.probe} carries no tuned alpha (no card of it has a "tuned" record; eia-native tune --probes DIR writes one, cvec export carries it into a .gguf)`);
+  }
+  if (choice.kind === 'ambiguous') {
+    throw new UsageError(`--alphas tuned: ${a.probe} carries tuned alphas for blocks ${choice.blocks.join(', ')}${a.layer !== undefined ? `, none for --layer ${a.layer}` : ''}: give --layer with one of them`);
+  }
+  const tuned = choice.tuned;
+  if (a.layer === undefined) {
+    a.layer = tuned.layer;
+    if (isGguf(a.probe) && readControlVector(a.probe).layers.size > 1) note(`note: --alphas tuned: ${a.probe} steers block ${tuned.layer} only, the block its alpha ${tuned.alpha} was tuned at`);
+  } else if (choice.otherBlocks) {
+    warn(`warning: --alphas tuned: ${a.probe}'s alpha ${tuned.alpha} was tuned at block ${tuned.layer}, and --layer is ${a.layer}`);
+  }
   const rest = items.filter((x) => x !== 'tuned').join(',');
   const others = rest === '' ? [] : parseNumberList(rest, '--alphas');
   return { alphas: items.map((x) => (x === 'tuned' ? tuned.alpha : others.shift()!)), tuned };
@@ -190,7 +201,7 @@ export const generateCommand: CommandModule<object, Args> = {
       .option('prompt-file', { type: 'string', describe: 'read the prompt from a file (- = stdin)' })
       .option('probe', { type: 'string', describe: 'steering direction: a probe .npy (d_model floats) or a control-vector .gguf (its direction.L per block)' })
       .option('layer', { type: 'number', describe: 'block whose output is steered' })
-      .option('alphas', { type: 'string', default: '0', describe: 'comma-separated steering strengths (the size of the added vector); `tuned`: the alpha `eia-native tune` recorded in the --probe\'s sidecar' })
+      .option('alphas', { type: 'string', default: '0', describe: 'comma-separated steering strengths (the size of the added vector); `tuned`: the alpha `eia-native tune` recorded in the --probe\'s vector card (a .npy\'s sidecar or a .gguf\'s eia.card.* metadata)' })
       .option('samples', { type: 'number', default: 1, describe: 'samples per alpha' })
       .option('temp', { type: 'number', default: SAMPLING_DEFAULTS.temperature, describe: 'sampling temperature (0 = greedy)' })
       .option('top-k', { type: 'number', default: SAMPLING_DEFAULTS.topK, describe: 'top-k (0 = off)' })

@@ -29,7 +29,7 @@ export const tuneCommand: CommandModule<object, Args> = {
   describe: 'Choose the block and alpha to steer with: a budgeted search for the most concept within a fluency limit (or the best LLM-judge score), validated on held-out prompts',
   builder: (y) =>
     withJudgeOptions(withModelOptions(y, 'default: the model\'s training context; the KV cache holds prompt + --max-tokens'))
-      .option('probes', { type: 'string', demandOption: true, describe: 'folder of layer<L>.npy probes (from `probe`); validation.json beside them ranks the blocks; the chosen probe\'s sidecar gets the tuned alpha' })
+      .option('probes', { type: 'string', demandOption: true, describe: 'folder of layer<L>.npy probes (from `probe`); validation.json beside them ranks the blocks; the chosen probe\'s card (in its sidecar) gets the tuned alpha' })
       .option('out', { type: 'string', demandOption: true, describe: 'folder for tune.json, the samples and their measures, score.json and the report; rerun the same command to resume' })
       .option('layers', { type: 'string', describe: 'candidate blocks, comma-separated (default: every block with a probe)' })
       .option('alphas', { type: 'string', describe: `the coarse alpha grid, positive, comma-separated (default: ${TUNE_DEFAULTS.coarseFractions.join(', ')} x the candidates' median residual norm)` })
@@ -46,10 +46,10 @@ export const tuneCommand: CommandModule<object, Args> = {
       .option('seed', { type: 'number', default: 0, describe: 'sample seeds derive from (seed, scenario, sample), as in steer' })
       .option('chat', { type: 'boolean', default: false, describe: 'wrap the prompt in the chat template (default: the paper\'s raw prompt)' })
       .option('bootstrap', { type: 'number', default: TUNE_DEFAULTS.resamples, describe: `bootstrap resamples of the held-out CIs (at most ${MAX_RESAMPLES})` })
-      .option('card', { type: 'boolean', default: true, describe: 'write the chosen alpha into the chosen probe\'s sidecar (--no-card: leave the probes folder as it is)' })
+      .option('card', { type: 'boolean', default: true, describe: 'write the chosen alpha into the chosen probe\'s vector card (its sidecar\'s card.tuned; --no-card: leave the probes folder as it is)' })
       .option('force', { ...FLAGS.force, describe: 'replace a tune of other parameters in --out (its files move to OUT/replaced-<time>/)' })
       .option('json', FLAGS.json)
-      .example('$0 tune -m planted.gguf --probes probes --out tune', 'every probe block; writes tune/tune.json, tune/report.html and probes/layer<L>.json\'s tuned alpha')
+      .example('$0 tune -m planted.gguf --probes probes --out tune', 'every probe block; writes tune/tune.json, tune/report.html and the tuned alpha into probes/layer<L>.json\'s card')
       .example('$0 tune -m q.gguf --probes probes --layers 12,16,20 --budget-tokens 60000 --out tune', 'three candidate blocks within 60k generated tokens')
       .example('$0 tune -m q.gguf --probes probes --out tune --judge http://127.0.0.1:8081/v1 --judge-model judge', 'maximise the AxBench harmonic mean of an LLM judge')
       .epilog('Then steer with it: `generate --probe probes/layer<L>.npy --alphas tuned`, or `"scale": "tuned"` in a server request. ' +
@@ -103,7 +103,7 @@ export const tuneCommand: CommandModule<object, Args> = {
           `tokens: ${r.tokens.search} search + ${r.tokens.validation} validation = ${r.tokens.total} of a budget of ${r.tokens.budget}\n`);
         if (!v.fluent) warn(`warning: on the held-out prompts the perplexity ratio ${v.ppl_ratio?.estimate.toFixed(3)} exceeds the limit ${r.max_ppl_ratio}`);
         if (!v.effect_above_zero) warn('warning: on the held-out prompts the effect\'s CI does not lie above 0');
-        if (r.card) note(`the tuned alpha is in ${r.card}: generate --probe ${a.probes}/layer${r.layer}.npy --alphas tuned`);
+        if (r.card) note(`the tuned alpha is in the vector card of ${r.card} (card.tuned; eia-native info --vector ${a.probes}/layer${r.layer}.npy): generate --probe ${a.probes}/layer${r.layer}.npy --alphas tuned`);
         note(`wrote ${a.out}/tune.json and ${rep.html}`);
       }
     } catch (e) {

@@ -4,7 +4,8 @@
 // (perplexity ratio to the unsteered text <= 1.5 by default), or the AxBench harmonic mean when a
 // judge is given; validates the choice on held-out prompts with bootstrap CIs (validate.ts); and
 // writes OUT/tune.json, OUT/score.json (Table 2 and the offline metrics of every sample it made),
-// and the chosen alpha into the chosen probe's sidecar (probes/tuned-alpha.ts). OUT holds the
+// and the chosen alpha into the chosen probe's vector card (its sidecar's `card.tuned`,
+// probes/vector-card.ts). OUT holds the
 // samples (samples.jsonl), their measures (metrics.jsonl) and the judge's answers (judge.jsonl): the
 // same command resumes where a kill left it, and a call with other parameters is refused (E_CONFLICT)
 // unless forced. Every check runs before the first write.
@@ -16,13 +17,13 @@ import { Model } from '../../engine/model.js';
 import { fileSha256 } from '../../io/file-hash.js';
 import { moveAside, RUN_FILES, TUNE_OUTPUTS } from '../../io/run-folder.js';
 import { withRunLock } from '../../io/run-lock.js';
-import { loadProbes } from '../../probes/probe-file.js';
+import { ensureProbeSidecar, loadProbes } from '../../probes/probe-file.js';
 import { probeModelMismatch } from '../../probes/probe-model.js';
 import { residualNorms } from '../../probes/residual-norm.js';
 import { checkAlphas, checkContextFit } from '../../engine/validate.js';
 import { promptTokensById } from '../../steering/prompt-tokens.js';
-import { writeTunedAlpha, type TunedAlpha } from '../../probes/tuned-alpha.js';
-import { readValidation, VALIDATION_FILE } from '../../probes/validation.js';
+import { probeRunCardFields, readValidation, VALIDATION_FILE } from '../../probes/validation.js';
+import { readVectorCards, updateVectorCard, type TunedAlpha } from '../../probes/vector-card.js';
 import type { JudgeClient } from '../../steering/judge/client.js';
 import { computeSampleMetrics } from '../../steering/metrics/compute.js';
 import { summarizeMetrics, type OfflineMetrics } from '../../steering/metrics/summary.js';
@@ -77,7 +78,7 @@ export interface TuneOptions {
   ctxSize?: number;
   judge?: { client: JudgeClient; concurrency: number };
   resamples?: number;
-  /** Write the chosen alpha into the chosen probe's sidecar (default true). */
+  /** Write the chosen alpha into the chosen probe's vector card, its sidecar's `card.tuned` (default true). */
   card?: boolean;
   force?: boolean;
   threads?: number;
@@ -128,7 +129,7 @@ export interface TuneResult {
   choice: SearchResult['choice'];
   validation: Validation | null;
   tokens: { search: number; validation: number; total: number; budget: number };
-  /** The probe sidecar that now carries the chosen alpha (null: not written). */
+  /** The probe sidecar whose card now carries the chosen alpha (`card.tuned`; null: not written). */
   card: string | null;
   wall_ms: number;
 }
@@ -214,7 +215,8 @@ async function tuneLocked(o: TuneOptions, input: ReturnType<typeof checkSweepInp
     const coarse = new Map(input.layers.map((l) => [l, grid]));
     const auroc = new Map<number, number>();
     const vpath = join(input.probesDir, VALIDATION_FILE);
-    if (existsSync(vpath)) for (const l of readValidation(vpath).layers) auroc.set(l.layer, l.auroc);
+    const validationReport = existsSync(vpath) ? readValidation(vpath) : null;
+    if (validationReport) for (const l of validationReport.layers) auroc.set(l.layer, l.auroc);
     else log(`note: ${vpath} is absent: blocks that steer alike are told apart by their index, not by detection AUROC`);
     const params: TuneParameters = {
       model_sha256: sha, probes: probeHashes, layers: sorted(input.layers), alphas: Object.fromEntries([...coarse].map(([l, a]) => [String(l), a])),
@@ -284,7 +286,12 @@ async function tuneLocked(o: TuneOptions, input: ReturnType<typeof checkSweepInp
         alpha: res.choice.alpha, layer: res.choice.layer, objective: r.objective, max_ppl_ratio: r.maxPplRatio, model_sha256: sha,
         tune_json: join(out, RUN_FILES.tune), created_at: created,
       };
-      card = writeTunedAlpha(join(input.probesDir, `layer${res.choice.layer}.npy`), input.probes.get(res.choice.layer)!, tuned);
+      // into the probe's card; a probe without a sidecar (the paper's .npy) gets one first, and a sidecar
+      // without a card a card of the folder's validation.json (else of what the sidecar records)
+      const npy = join(input.probesDir, `layer${res.choice.layer}.npy`);
+      card = ensureProbeSidecar(npy);
+      const fresh = readVectorCards(npy).has(res.choice.layer) ? {} : probeRunCardFields(validationReport, res.choice.layer);
+      updateVectorCard(npy, res.choice.layer, { ...fresh, tuned });
     }
     const { choice, reason, ...searchRest } = res;
     const result: TuneResult = {

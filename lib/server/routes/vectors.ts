@@ -2,11 +2,19 @@
 // data, kept in memory or written into the vectors folder (`persist: true`).
 import type { FastifyInstance } from 'fastify';
 import { normNote } from '../../probes/direction.js';
+import { chooseTuned } from '../../probes/vector-card.js';
 import { badRequest } from '../api-error.js';
 import { registerVectorSchema } from '../schema.js';
 import type { ServerState } from '../state.js';
 import { decodeVectorData } from '../vector-data.js';
 import type { StoredVector } from '../vector-store.js';
+
+function tunedOfListing(v: StoredVector) {
+  const c = chooseTuned(v.tuned, null);
+  if (c.kind !== 'found') return null;
+  const t = c.tuned;
+  return { alpha: t.alpha, layer: t.layer, objective: t.objective, max_ppl_ratio: t.max_ppl_ratio, model_sha256: t.model_sha256 };
+}
 
 function describe(v: StoredVector, nLayer: number, nEmbd: number, mismatch: string | null = null) {
   const layers = [...v.directions.keys()];
@@ -25,8 +33,9 @@ function describe(v: StoredVector, nLayer: number, nEmbd: number, mismatch: stri
     compatible: v.dimensions === nEmbd && layers.every((l) => l >= 0 && l < nLayer),
     // the model the probe's sidecar records, and a warning when it is not the served one
     model_sha256: v.model?.sha256 ?? null,
-    // the alpha `eia-native tune` chose for this probe (`scale: "tuned"` uses it), null when none
-    tuned: v.tuned ? { alpha: v.tuned.alpha, layer: v.tuned.layer, objective: v.tuned.objective, max_ppl_ratio: v.tuned.max_ppl_ratio, model_sha256: v.tuned.model_sha256 } : null,
+    // the alpha `eia-native tune` chose (its card's `tuned`) that `scale: "tuned"` uses when a request names no layers; null when
+    // none, or when several blocks of a control vector carry one (each card in `cards` shows its own)
+    tuned: tunedOfListing(v),
     warning: mismatch,
     // the evidence each block's direction carries (model, validation, coherent strengths; probes/vector-card.ts)
     cards: v.cards,
