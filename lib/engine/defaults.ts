@@ -77,6 +77,8 @@ export const GENERATION_DEFAULTS = {
   stepsPerCall: 4,
   /** Decode steps per native call when only the results are wanted. */
   stepsPerCallResult: 16,
+  /** Decode steps per native call in a steering sweep (`steer`, `run`; and the bench's sweep): fewer thread hops without delaying the appends. */
+  stepsPerCallSweep: 8,
   gateMinHold: 1,
 } as const;
 

@@ -19,6 +19,7 @@ import { normNote } from '../../probes/direction.js';
 import { vectorUseMessages } from '../../probes/vector-card.js';
 import { residualNorms } from '../../probes/residual-norm.js';
 import { checkAlphas, checkContextFit, checkLayer } from '../../engine/validate.js';
+import { GENERATION_DEFAULTS } from '../../engine/defaults.js';
 import { note, warn } from '../../util/note.js';
 import { EiaError, isEiaError } from '../../util/errors.js';
 import { createProgress, type Progress } from '../../util/progress.js';
@@ -30,9 +31,6 @@ import type { SweepOptions, SweepResult } from './options.js';
 import { cellKey, checkSweepInput, planUnits, sorted, sweepGrid, type GridCell, type SweepInput, type Unit } from './plan.js';
 import { captureScores, monitorScores, steerOffset, type Finished } from './probe-score.js';
 import { checkShard, partitionGrid, type GridPartition, type ShardSpec } from './shard.js';
-
-/** Decode steps per native call in a sweep (measured: fewer thread hops without delaying the appends). */
-const SWEEP_STEPS_PER_CALL = 8;
 
 const r6 = (x: number): number => (Number.isFinite(x) ? Number(x.toPrecision(7)) : x);
 
@@ -252,7 +250,7 @@ async function generateChunk(run: SweepRun, ctx: Context, chunk: Unit[], prompts
         temperature, topK, topP, minP, seed: u.seed, maxTokens: opts.maxTokens,
       })),
       monitors: monitorLayers.map((l) => ({ layer: l, direction: input.probes.get(l)!.direction })),
-      signal: chunkSignal.signal, stepsPerCall: opts.stepsPerCall ?? SWEEP_STEPS_PER_CALL,
+      signal: chunkSignal.signal, stepsPerCall: opts.stepsPerCall ?? GENERATION_DEFAULTS.stepsPerCallSweep,
     });
     result.batches++;
     result.sequences += chunk.length;
