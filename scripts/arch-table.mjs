@@ -3,7 +3,8 @@
 // every model scripts/arch-models.mjs wrote (llama.cpp's random-weight models of every architecture).
 // Needs the compiled library (npm run build:ts) and the models (node scripts/arch-models.mjs).
 // Usage: node scripts/arch-table.mjs [--models DIR] [--threads N] [--only ARCH,...] [--json FILE] [--no-write]
-//   rewrites the part of docs/architectures.md between <!-- arch-table:start --> and <!-- arch-table:end -->
+//   rewrites the part of docs/architectures.md between <!-- arch-table:start --> and <!-- arch-table:end -->,
+//   and the README's grouped form between the same markers
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,7 +20,7 @@ const manifest = valueOf('--models') ? null : archModelsManifest();
 if (!existsSync(dir)) { log(`no models at ${dir}: run node scripts/arch-models.mjs first`); process.exit(1); }
 const lib = join(root, 'dist', 'bench', 'architecture-table.js');
 if (!existsSync(lib)) { log(`${lib} is missing: run npm run build:ts first`); process.exit(1); }
-const { runArchitectureTable, architectureTableMarkdown, architectureTableSummary } = await import(lib);
+const { runArchitectureTable, architectureTableMarkdown, architectureTableCompact, architectureTableSummary } = await import(lib);
 
 const only = valueOf('--only')?.split(',');
 let files = (manifest ? manifest.models.map((m) => m.file) : readdirSync(dir).filter((f) => f.endsWith('.gguf'))).sort();
@@ -59,4 +60,12 @@ if (!argv.includes('--no-write') && !only) {
   const body = `\n_Written by \`node scripts/arch-table.mjs\` (${made}). ${summary}._\n\n${architectureTableMarkdown(reports)}\n${absentSection(reports)}`;
   writeFileSync(doc, text.slice(0, a + start.length) + body + text.slice(b));
   log(`wrote ${doc}`);
+  // the README carries the grouped form between the same markers
+  const readme = join(root, 'README.md');
+  const rtext = readFileSync(readme, 'utf8');
+  const ra = rtext.indexOf(start), rb = rtext.indexOf(end);
+  if (ra < 0 || rb < ra) { log(`${readme} has no ${start} ... ${end} section`); process.exit(1); }
+  const rbody = `\n_${summary} (\`node scripts/arch-table.mjs\`; a row per model in [docs/architectures.md](docs/architectures.md))._\n\n${architectureTableCompact(reports)}\n`;
+  writeFileSync(readme, rtext.slice(0, ra + start.length) + rbody + rtext.slice(rb));
+  log(`wrote ${readme}`);
 }

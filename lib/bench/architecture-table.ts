@@ -90,6 +90,33 @@ export function architectureTableMarkdown(reports: ArchReport[]): string {
   return out.join('\n\n');
 }
 
+/**
+ * The README's form of the table (issue 29 asks the README to carry it; issue 24 keeps the README
+ * short): the same rows grouped by dense/MoE and their checks' results, each group listing its
+ * architectures, then the refused ones with their reasons. docs/architectures.md has a row per model.
+ */
+export function architectureTableCompact(reports: ArchReport[]): string {
+  const rows = [...reports].sort((a, b) => (a.arch || a.file).localeCompare(b.arch || b.file));
+  const name = (r: ArchReport) => r.arch || r.file.split('/').pop()!;
+  const groups = new Map<string, { moe: boolean; marks: string[]; names: string[] }>();
+  for (const r of rows) {
+    const marks = ARCH_CHECKS.map((c) => MARK[r.checks[c].status]);
+    const key = `${r.moe}|${marks.join('|')}`;
+    const g = groups.get(key) ?? { moe: r.moe, marks, names: [] };
+    g.names.push(name(r));
+    groups.set(key, g);
+  }
+  const ordered = [...groups.values()].sort((a, b) => b.names.length - a.names.length || Number(a.moe) - Number(b.moe));
+  const lines = [
+    `| dense/MoE | ${ARCH_CHECKS.join(' | ')} | architectures |`,
+    `| --- | ${ARCH_CHECKS.map(() => '---').join(' | ')} | --- |`,
+    ...ordered.map((g) => `| ${g.moe ? 'MoE' : 'dense'} | ${g.marks.join(' | ')} | ${g.names.length}: ${g.names.join(', ')} |`),
+  ];
+  const refused = rows.filter((r) => rowVerdict(r) === 'refused');
+  if (refused.length) lines.push('', `Refused with \`E_UNSUPPORTED_MODEL\`: ${refused.map((r) => `**${name(r)}** (${esc(r.reason)})`).join('; ')}.`);
+  return lines.join('\n');
+}
+
 /** Counts and the extreme figures of a table, for the summary line. */
 export function architectureTableSummary(reports: ArchReport[]): string {
   const archs = new Set(reports.map((r) => r.arch || r.file));

@@ -103,7 +103,8 @@ public:
 
     // ---- the stepping thread ----------------------------------------------------------------------
     // Admits waiting sequences and runs up to max_steps decode steps (a step boundary admits and
-    // cancels again). Returns early when nothing is left to decode.
+    // cancels again). Returns early when nothing is left to decode, and after a prompt phase (the
+    // joined sequences' first tokens go out at once).
     void step(int max_steps, StepOutput & out);
     bool done() const;
     int n_monitors() const { return (int) monitors_.size(); }

@@ -6,11 +6,11 @@
 // refused by info --json, capture, generate (alphas and monitors), steer and the server too.
 // The models come from scripts/arch-models.mjs (it compiles llama.cpp, so no test does); without
 // them every test here is skipped with that reason.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
-import { NORMALISED_SKIP, type ArchReport } from '../../lib/bench/architectures.js';
-import { architectureTableSummary, rowVerdict, runArchitectureTable } from '../../lib/bench/architecture-table.js';
+import { ARCH_CHECKS, NORMALISED_SKIP, type ArchReport } from '../../lib/bench/architectures.js';
+import { architectureTableCompact, architectureTableSummary, rowVerdict, runArchitectureTable } from '../../lib/bench/architecture-table.js';
 import { Model } from '../../lib/engine/model.js';
 import { writeNpy } from '../../lib/io/npy.js';
 import { saveProbe } from '../../lib/probes/probe-file.js';
@@ -48,6 +48,30 @@ describe('the architecture table: every model passes every check, or is refused 
     expect([...kinds].sort()).toEqual(['dense', 'moe']);
     for (const a of ['gemma3', 'olmo2', 'cohere2', 'step35']) expect(archModel(a) ?? archModel(a, true), a).not.toBeNull();
     expect(reports.size).toBe(ARCH_MODELS!.models.length);
+  });
+
+  itWithArchModels("the README's grouped table: every model once, in the group of its own results; the README holds what this run gives", () => {
+    const all = [...reports.values()];
+    const table = architectureTableCompact(all);
+    const groupRows = table.split('\n').filter((l) => /^\| (dense|MoE) \|/.test(l));
+    const seen = new Map<string, number>();
+    for (const line of groupRows) {
+      const cells = line.split(' | ');
+      const names = cells[cells.length - 1].replace(/ \|$/, '').replace(/^\d+: /, '').split(', ');
+      const marks = cells.slice(1, -1);
+      for (const n of names) {
+        seen.set(`${n}|${cells[0].slice(2)}`, (seen.get(`${n}|${cells[0].slice(2)}`) ?? 0) + 1);
+        const r = all.find((x) => x.arch === n && (x.moe ? 'MoE' : 'dense') === cells[0].slice(2))!;
+        expect(r, `${n} is a model of the run`).toBeDefined();
+        const status = (m: string) => ({ ok: 'pass', '**FAIL**': 'fail' } as Record<string, string>)[m] ?? m;
+        expect(marks.map(status), n).toEqual(ARCH_CHECKS.map((c) => r.checks[c].status));
+      }
+    }
+    expect(seen.size, 'each model in one group').toBe(all.length);
+    expect([...seen.values()].every((c) => c === 1)).toBe(true);
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('<!-- arch-table:start -->'), readme.indexOf('<!-- arch-table:end -->'));
+    expect(section, 'README.md: rewrite it with node scripts/arch-table.mjs').toContain(table);
   });
 
   for (const m of ARCH_MODELS?.models ?? []) {
