@@ -93,7 +93,8 @@ export function architectureTableMarkdown(reports: ArchReport[]): string {
 /**
  * The README's form of the table (issue 29 asks the README to carry it; issue 24 keeps the README
  * short): the same rows grouped by dense/MoE and their checks' results, each group listing its
- * architectures, then the refused ones with their reasons. docs/architectures.md has a row per model.
+ * architectures, then the refused ones with the first clause of their reasons. docs/architectures.md
+ * has a row per model and the whole reasons.
  */
 export function architectureTableCompact(reports: ArchReport[]): string {
   const rows = [...reports].sort((a, b) => (a.arch || a.file).localeCompare(b.arch || b.file));
@@ -113,7 +114,7 @@ export function architectureTableCompact(reports: ArchReport[]): string {
     ...ordered.map((g) => `| ${g.moe ? 'MoE' : 'dense'} | ${g.marks.join(' | ')} | ${g.names.length}: ${g.names.join(', ')} |`),
   ];
   const refused = rows.filter((r) => rowVerdict(r) === 'refused');
-  if (refused.length) lines.push('', `Refused with \`E_UNSUPPORTED_MODEL\`: ${refused.map((r) => `**${name(r)}** (${esc(r.reason)})`).join('; ')}.`);
+  if (refused.length) lines.push('', `Refused with \`E_UNSUPPORTED_MODEL\`: ${refused.map((r) => `**${name(r)}** (${esc(r.reason.split(' (')[0])})`).join('; ')}.`);
   return lines.join('\n');
 }
 
