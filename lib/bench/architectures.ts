@@ -22,6 +22,7 @@
 import { generationContextOptions, type Context, type ResidualSupport } from '../engine/context.js';
 import { Model } from '../engine/model.js';
 import { isEiaError } from '../util/errors.js';
+import { unitVector } from './workload.js';
 
 export type CheckStatus = 'pass' | 'fail' | 'n/a' | 'refused';
 export interface CheckResult { status: CheckStatus; detail: string }
@@ -45,19 +46,6 @@ export interface ArchReport {
   prunedBlocks: number[];
   checks: Record<ArchCheckName, CheckResult>;
   ms: number;
-}
-
-/** A seeded unit vector (an LCG: the same vector on every platform). */
-function unitVector(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const v = new Float32Array(n);
-  let norm = 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    v[i] = s / 2 ** 32 - 0.5;
-    norm += v[i] * v[i];
-  }
-  return v.map((x) => x / Math.sqrt(norm));
 }
 
 /** n token ids in [0, nVocab), seeded */
