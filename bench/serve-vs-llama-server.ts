@@ -6,6 +6,12 @@
 //   3. eia-native, every request its own steering vector (its own direction, block and scale) (steered)
 //   4. the same plus a monitor probe per request (steered_monitored)
 //   5. the same with the steering behind a probe gate (steered_monitored_gated)
+// Arrivals (ARRIVALS): `staggered` (default) -- client i's first request of a window asks for i/N of
+// the tokens, so from then on the clients' requests arrive spread over a request's lifetime, the
+// same way on both servers (the offsets are in tokens, not in time); those lead requests count
+// towards tok/s but not towards latencies (lib/bench/serve-load.ts). `lockstep` -- every request of
+// the same length from the start: the clients start, and while no request fails stay, in waves of N
+// (N prompts arrive together, so TTFT is a wave's prompt phase).
 // For each N (NS), both servers start once; each round runs one window of every configuration, the
 // order reversed on odd rounds, so a slow stretch of a shared machine hits neighbouring windows alike.
 // A configuration's figure is the median over rounds; a ratio is the median of per-round ratios.
@@ -17,10 +23,13 @@
 // CPU variant: the one eia-native's runtime picks here, or VARIANT (eia-native through
 // EIA_NATIVE_BACKEND_DIR, llama-server through a folder holding only that variant). KERNELS=1 (default)
 // first compares llama-batched-bench of that build against the one built on eia-native's libraries
-// (same variant): how far the two builds' kernels differ, apart from either server.
+// (same variant): how far the two builds' kernels differ, apart from either server. LLAMA_CPU=runtime
+// gives llama-server the prebuilt runtime's library of the variant instead of its own build's (the
+// same kernels, byte for byte, on both sides; where the source build's variant cannot run, e.g. its
+// AMX code on this Sapphire Rapids VM).
 //
 // Run: npx vite-node bench/serve-vs-llama-server.ts   (needs `npm run build:ts`: eia-native serve runs as the CLI)
-// env: NS=8,32 TOKENS=64 PROMPT_TOKENS=32 ROUNDS=3 WINDOW=60 THREADS=<cores> VARIANT=<cpu variant>
+// env: NS=8,32 TOKENS=64 PROMPT_TOKENS=32 ROUNDS=3 WINDOW=60 THREADS=<cores> VARIANT=<cpu variant> ARRIVALS=staggered|lockstep
 //      CONFIGS=llama_server,plain,steered,steered_monitored,steered_monitored_gated KERNELS=1 OUT=file JOBS=<build jobs>
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -53,6 +62,10 @@ const ROUNDS = Number(env.ROUNDS ?? 3);
 const WINDOW = Number(env.WINDOW ?? 60);
 const THREADS = Number(env.THREADS ?? availableParallelism());
 const KERNELS = (env.KERNELS ?? '1') !== '0';
+const ARRIVALS = env.ARRIVALS ?? 'staggered';
+const LLAMA_CPU = env.LLAMA_CPU ?? 'source';
+if (LLAMA_CPU !== 'source' && LLAMA_CPU !== 'runtime') throw new Error(`LLAMA_CPU must be source or runtime (got ${LLAMA_CPU})`);
+if (ARRIVALS !== 'staggered' && ARRIVALS !== 'lockstep') throw new Error(`ARRIVALS must be staggered or lockstep (got ${ARRIVALS})`);
 const CONFIGS = (env.CONFIGS ? env.CONFIGS.split(',') : [...CONFIG_NAMES]) as ConfigName[];
 for (const c of CONFIGS) if (!CONFIG_NAMES.includes(c)) throw new Error(`unknown configuration '${c}' (CONFIGS: ${CONFIG_NAMES.join(', ')})`);
 for (const n of NS) if (!Number.isInteger(n) || n < 1) throw new Error(`NS must be positive integers (got ${env.NS})`);
@@ -76,7 +89,7 @@ const eiaEnv = { ...env, EIA_GPU: 'cpu', EIA_NATIVE_BACKEND_DIR: eiaBackendDir }
 const NEEDS_LLAMA = KERNELS || CONFIGS.includes('llama_server');
 if (NEEDS_LLAMA) log(`building llama-server (CPU variant ${VARIANT}) from the pinned llama.cpp source in the cache (once)`);
 const llamaBuild = NEEDS_LLAMA ? buildLlamaServer({ variants: [VARIANT], jobs: env.JOBS ? Number(env.JOBS) : undefined }) : '';
-const llamaDir = NEEDS_LLAMA ? variantDir(VARIANT, llamaBuild) : '';
+const llamaDir = NEEDS_LLAMA ? variantDir(VARIANT, llamaBuild, LLAMA_CPU === 'runtime' ? eiaLib : undefined) : '';
 const modelPath = (await benchModel('0.5b', log)).path;
 const model = await Model.load(modelPath);  // memory-mapped: its facts only, freed at once
 const nLayer = model.nLayer, nEmbd = model.nEmbd, nVocab = model.info.nVocab;
@@ -234,7 +247,12 @@ async function loadWindow(srv: Server, clients: OpenAI[], config: ConfigName, ro
   const timer = setInterval(sample, 2000);
   const records: StreamRecord[] = [];
   await Promise.all(clients.map(async (c, i) => {
-    for (let k = 0; performance.now() < deadline; k++) records.push(await oneRequest(c, config, i, round * 1_000_000 + k, TOKENS));
+    for (let k = 0; performance.now() < deadline; k++) {
+      const lead = ARRIVALS === 'staggered' && k === 0 && i > 0;
+      const rec = await oneRequest(c, config, i, round * 1_000_000 + k, lead ? Math.max(1, Math.round((TOKENS * i) / clients.length)) : TOKENS);
+      if (lead) rec.lead = true;
+      records.push(rec);
+    }
   }));
   const wallMs = performance.now() - t0;
   clearInterval(timer);
@@ -360,7 +378,7 @@ function writeOut(): string {
     bench: 'serve-vs-llama-server',
     started_at: startedAt,
     finished_at: new Date().toISOString(),
-    command: [...['NS', 'TOKENS', 'PROMPT_TOKENS', 'ROUNDS', 'WINDOW', 'THREADS', 'VARIANT', 'CONFIGS', 'KERNELS', 'MALLOC_MMAP_THRESHOLD_']
+    command: [...['NS', 'TOKENS', 'PROMPT_TOKENS', 'ROUNDS', 'WINDOW', 'THREADS', 'VARIANT', 'LLAMA_CPU', 'ARRIVALS', 'CONFIGS', 'KERNELS', 'MALLOC_MMAP_THRESHOLD_']
       .filter((k) => env[k] !== undefined).map((k) => `${k}=${env[k]}`), 'npx vite-node bench/serve-vs-llama-server.ts'].join(' '),
     machine: {
       cpu: cpus()[0]?.model, cores: cpus().length, threads: THREADS, cpu_variant: VARIANT, runtime: rt.runtimePackage,
@@ -369,10 +387,14 @@ function writeOut(): string {
     settings: {
       model: `${modelPath.split('/').pop()} (Qwen2.5-0.5B-shaped synthetic, q8_0)`, ns: NS, tokens_per_request: TOKENS, prompt_tokens: PROMPT_TOKENS,
       ctx_per_slot: CTX_SLOT, rounds: ROUNDS, window_seconds: WINDOW, configs: CONFIGS,
+      arrivals: ARRIVALS === 'staggered'
+        ? "staggered: client i's first request in a window asks for round(i/N x tokens) (a lead request: its tokens count, its latencies do not), later ones for all of them"
+        : 'lockstep: every request asks for all the tokens; the clients start together',
       sampling: 'temperature 0.7, top_k 50, top_p 1, min_p 0, a seed per request; ignore_eos',
       steering: 'per client: its own unit direction, block 2 + i mod (n_layer - 4), scale ((i mod 9) - 4) / 2 or 0.25, inline base64',
       monitor: 'one probe per request at its steered block', gate: `probe gate one block before the steered one, its own direction per client, on ${GATE.on}, off ${GATE.off}`,
       malloc_mmap_threshold: env.MALLOC_MMAP_THRESHOLD_ ?? null,
+      llama_server_cpu_library: LLAMA_CPU === 'runtime' ? `the prebuilt runtime's libggml-cpu-${VARIANT}.so (the library eia-native loads)` : `its own build's libggml-cpu-${VARIANT}.so`,
       commands,
     },
     targets: { plain_vs_llama_server: '>= 0.95', steered_monitored_vs_llama_server: '>= 0.90', ttft_p50_vs_llama_server: '<= 1.2', eia_rss_change: '<= 0.05 (minute 1 to the end)' },

@@ -13,11 +13,15 @@
 //
 // llama-server loads its backends from its executable's folder, so `variantDir(v)` makes a folder
 // holding hard links of the executables and that one variant: the way to force a variant, as
-// EIA_NATIVE_BACKEND_DIR forces one for eia-native.
+// EIA_NATIVE_BACKEND_DIR forces one for eia-native. `variantDir(v, build, lib)` puts another build
+// of that variant there instead: the prebuilt runtime's (the same commit, so the same backend
+// interface), which makes the two servers' kernels the same binary. The bench uses it where this
+// build's variant cannot run: GCC 12.2's `sapphirerapids` variant dies with SIGILL at its first AMX
+// instruction on a Sapphire Rapids VM where the runtime's runs.
 //
 // Usage: node scripts/llama-server.mjs --variants haswell,sapphirerapids [--jobs N] [--where]
 //   prints the folder of each variant (llama-server and llama-batched-bench in it).
-import { existsSync, linkSync, mkdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, linkSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -57,16 +61,27 @@ export function buildLlamaServer({ variants, jobs = cpus().length }) {
 /**
  * A folder where llama-server and llama-batched-bench find only CPU variant `variant`: hard links of
  * the executables and of that variant's library (made fresh each call: a rebuild replaces the files).
+ * `lib`: another build of the variant's library to use instead of this build's (copied in).
  */
-export function variantDir(variant, build = llamaServerBuildDir()) {
+export function variantDir(variant, build = llamaServerBuildDir(), lib = undefined) {
   if (!VARIANT_RE.test(variant)) throw new Error(`not a CPU variant name: '${variant}'`);
   const bin = join(build, 'bin');
-  const lib = join(bin, `libggml-cpu-${variant}.so`);
-  if (!existsSync(lib)) throw new Error(`the llama-server build has no CPU variant ${variant} (${lib}); build it with --variants ${variant}`);
-  const dir = join(build, 'variants', variant);
+  const name = `libggml-cpu-${variant}.so`;
+  const own = join(bin, name);
+  if (!lib && !existsSync(own)) throw new Error(`the llama-server build has no CPU variant ${variant} (${own}); build it with --variants ${variant}`);
+  if (lib && !existsSync(lib)) throw new Error(`no such CPU variant library: ${lib}`);
+  const dir = join(build, 'variants', lib ? `${variant}-external` : variant);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  for (const f of [...EXES, `libggml-cpu-${variant}.so`]) linkSync(join(bin, f), join(dir, f));
+  for (const f of EXES) linkSync(join(bin, f), join(dir, f));
+  if (lib) {
+    copyFileSync(lib, join(dir, name));
+    // it needs libggml-base.so by that name beside it (its RUNPATH is $ORIGIN; this build's executables
+    // loaded the same library under its soname, which the loader does not match to that name)
+    symlinkSync(join(bin, 'libggml-base.so'), join(dir, 'libggml-base.so'));
+  } else {
+    linkSync(own, join(dir, name));
+  }
   return dir;
 }
 

@@ -9,6 +9,7 @@ import { median } from './stats.js';
 export const RATIO_KEYS = [
   'capture_vs_llama_bench',
   'steer_vs_batched_bench',
+  'steer_sampled_vs_batched_bench',
   'sweep_vs_sequential',
   'plain_vs_node_llama_cpp',
   'monitor_overhead',

@@ -11,7 +11,12 @@
 //     A server that sends one token per chunk gives its chunk gaps; one that sends a step's tokens
 //     together gives the same mean per token. The raw chunk gaps are reported beside it
 //     (`chunk_gap_ms`: what a reader of the stream waits between updates), and tokens per chunk;
-//   - quantiles: nearest rank (the smallest value with at least q of the values at or below it).
+//   - quantiles: nearest rank (the smallest value with at least q of the values at or below it);
+//   - lead requests (`lead: true`): the first request of each client when arrivals are staggered
+//     (bench/serve-vs-llama-server.ts ARRIVALS=staggered: client i's first request asks for i/N of
+//     the tokens, so that the clients' later requests arrive spread over a request's lifetime instead
+//     of in waves). Their tokens count towards the window's rate (every slot is busy throughout); their
+//     latencies do not (they all arrive together, as a wave).
 import { median } from './stats.js';
 
 /** One chunk of a streamed response: when it arrived (ms) and how many tokens it carried. */
@@ -25,6 +30,8 @@ export interface StreamRecord {
   /** Finished as asked (all its tokens, finish reason `length`). */
   ok: boolean;
   error?: string;
+  /** A staggering request (see lead requests above): its latencies are left out. */
+  lead?: boolean;
 }
 
 /** Nearest-rank quantile of finite values (q in [0, 1]); NaN for none. */
@@ -83,15 +90,18 @@ export interface WindowSummary {
   errors: string[];
 }
 
-/** The figures of one window: its records and its wall time. Latencies come from the requests that finished as asked. */
+/**
+ * The figures of one window: its records and its wall time. Latencies come from the requests that
+ * finished as asked, lead requests left out; tokens from every request.
+ */
 export function summariseWindow(records: readonly StreamRecord[], wallMs: number): WindowSummary {
-  const ok = records.filter((r) => r.ok);
+  const ok = records.filter((r) => r.ok && !r.lead);
   const tokens = records.reduce((a, r) => a + tokensOf(r), 0);
   const chunks = ok.reduce((a, r) => a + r.chunks.filter((c) => c.tokens > 0).length, 0);
   return {
     requests: records.length,
-    ok: ok.length,
-    failed: records.length - ok.length,
+    ok: records.filter((r) => r.ok).length,
+    failed: records.filter((r) => !r.ok).length,
     tokens,
     wallMs,
     tokS: wallMs > 0 ? tokens / (wallMs / 1000) : Number.NaN,

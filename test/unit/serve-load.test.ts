@@ -64,6 +64,17 @@ describe('windows and rounds', () => {
     expect(s.itlMs.n).toBe(2);
     expect(s.tokensPerChunk).toBe(1);
   });
+  it('lead requests (staggered arrivals) count their tokens but not their latencies', () => {
+    const lead = { ...stream(0, [500, 510]), lead: true };
+    const a = stream(1000, [1050, 1060, 1070]);
+    const s = summariseWindow([lead, a], 2000);
+    expect(s.tokens).toBe(5);
+    expect(s.ok).toBe(2);
+    expect(s.ttftMs.n).toBe(1);
+    expect(s.ttftMs.p50).toBe(50);
+    expect(s.itlMs.n).toBe(2);
+    expect(s.tokensPerChunk).toBe(1);
+  });
   it('pooled windows add their tokens and wall times', () => {
     const w1 = { records: [stream(0, [10, 20])], wallMs: 1000 };
     const w2 = { records: [stream(0, [10, 20, 30, 40])], wallMs: 3000 };
