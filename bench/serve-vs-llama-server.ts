@@ -29,7 +29,7 @@
 // AMX code on this Sapphire Rapids VM).
 //
 // Run: npx vite-node bench/serve-vs-llama-server.ts   (needs `npm run build:ts`: eia-native serve runs as the CLI)
-// env: NS=8,32 TOKENS=64 PROMPT_TOKENS=32 ROUNDS=3 WINDOW=60 THREADS=<cores> VARIANT=<cpu variant> ARRIVALS=staggered|lockstep
+// env: NS=8,32 TOKENS=64 PROMPT_TOKENS=32 ROUNDS=3 WINDOW=60 THREADS=<cores> VARIANT=<cpu variant> ARRIVALS=staggered|lockstep LLAMA_CPU=source|runtime
 //      CONFIGS=llama_server,plain,steered,steered_monitored,steered_monitored_gated KERNELS=1 OUT=file JOBS=<build jobs>
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
